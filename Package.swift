@@ -1,0 +1,81 @@
+// swift-tools-version:5.10
+import PackageDescription
+
+let package = Package(
+  name: "ntkbatch",
+  products: [
+    .executable(name: "ntkbatch", targets: ["ntkbatch"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+    .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+  ],
+  targets: [
+    // MARK: - System libraries (C shims, each in its own target)
+
+    /// OpenBLAS's CBLAS interface (Debian: `libopenblas-dev`).
+    .systemLibrary(
+      name: "CBLAS",
+      path: "Sources/CBLAS",
+      pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]
+    ),
+    /// Zstandard compression (Debian: `libzstd-dev`).
+    .systemLibrary(
+      name: "CZstd",
+      path: "Sources/CZstd",
+      pkgConfig: "libzstd",
+      providers: [.apt(["libzstd-dev"])]
+    ),
+    /// zlib, for gzipped dataset files (Debian: `zlib1g-dev`).
+    .systemLibrary(
+      name: "CZlib",
+      path: "Sources/CZlib",
+      pkgConfig: "zlib",
+      providers: [.apt(["zlib1g-dev"])]
+    ),
+
+    // MARK: - Engine: tensors, layers, models, Jacobians, eNTK tiles, datasets
+
+    .target(
+      name: "Engine",
+      dependencies: ["CBLAS"]
+    ),
+
+    // MARK: - Storage: zstd, objects, atomic files, .npy, .safetensors
+
+    .target(
+      name: "Storage",
+      dependencies: [
+        "CZstd", "CZlib",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]
+    ),
+
+    // MARK: - Checkpoint: manifest, tile plan, journal, run directory, resume
+
+    .target(
+      name: "Checkpoint",
+      dependencies: ["Storage"]
+    ),
+
+    // MARK: - Command line
+
+    .executableTarget(
+      name: "ntkbatch",
+      dependencies: [
+        "Engine", "Storage", "Checkpoint",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+
+    // MARK: - Tests (one target per module)
+
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Storage"]),
+    .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+    .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Storage"]),
+    .testTarget(name: "ntkbatchTests", dependencies: ["ntkbatch", "Engine", "Storage", "Checkpoint"]),
+  ]
+)

@@ -1,0 +1,3 @@
+import XCTest
+@testable import Storage
+final class StorageSmokeTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
