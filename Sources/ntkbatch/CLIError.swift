@@ -1,0 +1,44 @@
+import ArgumentParser
+import Checkpoint
+import Engine
+import Foundation
+import Storage
+
+/// Maps every module's error to one line on stderr and an exit code, in one place.
+///
+/// Exit codes: 1 failure, 2 bad input, 75 (`EX_TEMPFAIL`) stopped by a signal and resumable.
+enum CLIError {
+  /// Exit code for a run stopped by SIGINT/SIGTERM: resumable, distinct from failure, so a
+  /// scheduler can requeue it.
+  static let stoppedBySignal: Int32 = 75
+
+  /// Runs `body`; prints any error as one line (`ntkbatch: error: …`) and exits with its code.
+  static func reporting<T>(_ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch let error as ExitCode {
+      throw error
+    } catch {
+      let (code, message) = describe(error)
+      FileHandle.standardError.write(Data("ntkbatch: error: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
+      throw ExitCode(code)
+    }
+  }
+
+  /// The exit code and one-line message of an error from any module.
+  static func describe(_ error: Error) -> (Int32, String) {
+    switch error {
+    case let e as StorageError: return (e.kind == .badInput ? 2 : 1, e.description)
+    case let e as CheckpointError: return (e.isBadInput ? 2 : 1, e.description)
+    case let e as EngineError: return (2, e.description)
+    case let e as BadInput: return (2, e.message)
+    default: return (1, "\(error)")
+    }
+  }
+
+  /// A bad-input problem found by the command line itself (e.g. a dataset file with the wrong shape).
+  struct BadInput: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+  }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+/// `ntkbatch models`: every model with its trainable-parameter count P.
+struct ModelsCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "models",
+    abstract: "List the models with their trainable-parameter count P at a width.")
+
+  @Option(help: "Width of the width-parameterised models (ResNets).")
+  var width = 64
+
+  @Flag(help: "Print JSON.")
+  var json = false
+
+  func validate() throws {
+    guard (1...4096).contains(width) else { throw ValidationError("--width must be between 1 and 4096, got \(width)") }
+  }
+
+  func run() throws {
+    let rows = try CLIError.reporting {
+      try ModelZoo.names.map { name -> (String, Int) in (name, try ModelZoo.make(name: name, width: width, scalar: Float.self).parameterCount) }
+    }
+    if json {
+      let object = rows.map { ["name": $0.0, "parameters": $0.1, "width": width] as [String: Any] }
+      let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+      print(String(decoding: data, as: UTF8.self))
+    } else {
+      for (name, count) in rows { print(name.padding(toLength: 14, withPad: " ", startingAt: 0) + String(count)) }
+    }
+  }
+}

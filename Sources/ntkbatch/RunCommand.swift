@@ -1,0 +1,47 @@
+import ArgumentParser
+import Checkpoint
+import Engine
+import Foundation
+import Storage
+
+/// `ntkbatch run MANIFEST`: computes (or resumes) every tile of a manifest's eNTK.
+struct RunCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Compute the eNTK tiles of a manifest, resuming where a previous run stopped.",
+    discussion: """
+      Tiles are journaled as they finish; interrupt at any time (Ctrl-C, SIGTERM, even kill -9) \
+      and run the same command again to continue. SIGINT/SIGTERM finish the tile in progress and \
+      exit with code 75.
+      """
+  )
+
+  @Argument(help: "The manifest (JSON; see the README).")
+  var manifest: String
+
+  @Option(name: .customLong("run-dir"), help: "Run directory (default: runs/<manifest name> in the current directory).")
+  var runDirectory: String?
+
+  @Option(help: "Progress display: auto (bar on a terminal, periodic lines otherwise), bar, lines, tiles, none.")
+  var progress: ProgressMode = .auto
+
+  @Option(name: .customLong("max-tiles"), help: "Stop after computing this many tiles in this session.")
+  var maxTiles: Int?
+
+  func validate() throws {
+    if let maxTiles, maxTiles < 1 { throw ValidationError("--max-tiles must be at least 1, got \(maxTiles)") }
+  }
+
+  func run() throws {
+    let outcome = try CLIError.reporting { () -> RunPipeline.Outcome in
+      let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names))
+      let directory = RunDirectory(path: runDirectory ?? "runs/\(manifest.name)")
+      let pipeline = RunPipeline(manifest: manifest, run: directory, progress: progress, maxTiles: maxTiles)
+      switch manifest.ntk.precision {
+      case .float32: return try pipeline.execute(Float.self)
+      case .float64: return try pipeline.execute(Double.self)
+      }
+    }
+    if outcome == .stoppedBySignal { throw ExitCode(CLIError.stoppedBySignal) }
+  }
+}

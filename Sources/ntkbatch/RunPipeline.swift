@@ -1,0 +1,87 @@
+import Checkpoint
+import Engine
+import Foundation
+import Storage
+
+/// One `run` session, in data-flow order: manifest → dataset and weights (hashed) → identity →
+/// session (lock, journal) → logits → tiles → objects → journal.
+struct RunPipeline {
+  /// How the session ended.
+  enum Outcome: Equatable {
+    /// Every tile is journaled.
+    case complete
+    /// `--max-tiles` reached; the rest is left for a later session.
+    case paused
+    /// SIGINT or SIGTERM: stopped after the tile in progress.
+    case stoppedBySignal
+  }
+
+  var manifest: Manifest
+  var run: RunDirectory
+  var progress: ProgressMode
+  var maxTiles: Int?
+
+  /// Runs the session in precision `T`.
+  func execute<T: BLASScalar>(_: T.Type) throws -> Outcome {
+    let dataset = try DatasetLoader.load(manifest, scalar: T.self)
+    let model = try WeightsLoader.model(for: manifest, scalar: T.self)
+    let identity = RunIdentity(
+      manifestHash: manifest.canonicalHash, weightsHash: WeightsLoader.hash(model), inputDataHash: dataset.hash,
+      sampleCount: dataset.inputs.batchSize, tileSamples: manifest.ntk.tileSamples,
+      precision: manifest.ntk.precision, normalization: manifest.ntk.normalization)
+    let session = try RunSession.open(run: run, identity: identity, manifestJSON: manifest.prettyJSON())
+    defer { session.close() }
+    let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization)
+    try writeLogits(computer, samples: identity.sampleCount)
+    return try computeTiles(session: session, plan: identity.plan(), computer: computer, parameters: model.parameterCount)
+  }
+
+  /// `RUN/logits.npy`: the model's logits `[n, 10]` (float64), written once, atomically.
+  private func writeLogits<T: BLASScalar>(_ computer: EngineTileComputer<T>, samples: Int) throws {
+    let path = run.path + "/logits.npy"
+    guard !FileManager.default.fileExists(atPath: path) else { return }
+    let logits = try computer.logits(blockSamples: 256).map { Double($0) }
+    try AtomicFile.write(NpyArray(shape: [samples, 10], values: logits).encoded(), to: path)
+  }
+
+  private func computeTiles<T: BLASScalar>(
+    session: RunSession, plan: TilePlan, computer: EngineTileComputer<T>, parameters: Int
+  ) throws -> Outcome {
+    let signals = SignalWatch()
+    var display = ProgressDisplay(mode: progress)
+    var computedThisSession = 0
+    announce(plan: plan, parameters: parameters, alreadyDone: session.journaled.count)
+    let outcome = try TileRunner(session: session, plan: plan).run(
+      compute: { tile in
+        let bytes = try computer.compute(tile)
+        computedThisSession += 1
+        return bytes
+      },
+      progress: { state in
+        guard let tile = state.lastTile else { return }
+        display.tileFinished(index: tile.index, row: tile.rowBlock, column: tile.columnBlock,
+                             seconds: session.journaled[tile.index]?.computeSeconds ?? 0, state: state)
+      },
+      shouldStop: { signals.receivedSignal != nil || (maxTiles.map { computedThisSession >= $0 } ?? false) })
+    display.finish()
+    switch outcome {
+    case .completed:
+      log("all \(plan.tiles.count) tiles of \(run.path) are journaled; next: ntkbatch verify \(run.path)")
+      return .complete
+    case .stopped(let state):
+      log("stopped with \(state.tilesDone) of \(plan.tiles.count) tiles journaled; run the same command to continue")
+      return signals.receivedSignal != nil ? .stoppedBySignal : .paused
+    }
+  }
+
+  private func announce(plan: TilePlan, parameters: Int, alreadyDone: Int) {
+    guard progress != .none else { return }
+    let resumed = alreadyDone > 0 ? ", resuming with \(alreadyDone) already journaled" : ""
+    log("\(manifest.model.name) (P = \(parameters)) on \(plan.sampleCount) samples: \(plan.dimension) × \(plan.dimension) eNTK in \(plan.tiles.count) tiles of up to \(plan.tileSamples) samples a side\(resumed); run directory \(run.path)")
+  }
+
+  private func log(_ line: String) {
+    guard progress != .none else { return }
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+  }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+
+/// `ntkbatch status DIR`: tiles done/total, bytes, ETA of a run directory.
+struct StatusCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "status",
+    abstract: "Show a run directory's progress: tiles done/total, bytes, ETA.")
+
+  @Argument(help: "The run directory.")
+  var runDirectory: String
+
+  @Flag(help: "Print JSON: the status fields plus every journaled tile (index, row, column, hash, bytes, seconds).")
+  var json = false
+
+  func run() throws {
+    try CLIError.reporting {
+      let run = RunDirectory(path: runDirectory)
+      let status = try RunStatus.read(run: run)
+      if json {
+        try printJSON(status, tiles: run.journal.replay().tiles.values.sorted { $0.index < $1.index })
+      } else {
+        printText(status)
+      }
+    }
+  }
+
+  private func printText(_ s: RunStatus) {
+    let percent = s.pairsTotal > 0 ? 100 * Double(s.pairsDone) / Double(s.pairsTotal) : 0
+    print("run:      \(s.run)")
+    if let identity = s.identity {
+      print("matrix:   \(identity.sampleCount * identity.outputsPerSample) × \(identity.sampleCount * identity.outputsPerSample) \(identity.precision.rawValue), normalization \(identity.normalization.rawValue), \(identity.tileSamples) samples per tile side")
+    }
+    print("tiles:    \(s.tilesDone)/\(s.tilesTotal) (\(String(format: "%.1f", percent))% of sample pairs)")
+    print("bytes:    \(s.rawBytes) raw, \(s.storedBytes) stored (zstd), \(s.plannedRawBytes) raw when complete")
+    print("compute:  \(ProgressDisplay.duration(s.computeSeconds)) over \(s.sessions) session(s)")
+    print("eta:      \(s.isComplete ? "complete" : s.etaSeconds.map(ProgressDisplay.duration) ?? "unknown (no tile yet)")")
+    if let writer = s.writer { print("writer:   running (\(writer))") }
+    if s.tornTails > 0 { print("note:     \(s.tornTails) session(s) ended mid-record (crash); their last record was ignored") }
+  }
+
+  private func printJSON(_ status: RunStatus, tiles: [TileRecord]) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    var object = try JSONSerialization.jsonObject(with: encoder.encode(status)) as? [String: Any] ?? [:]
+    object["complete"] = status.isComplete
+    object["tiles"] = tiles.map { record -> [String: Any] in
+      ["index": record.index, "row": record.rowBlock, "column": record.columnBlock, "hash": record.object.hex,
+       "rawBytes": record.rawByteCount, "storedBytes": record.storedByteCount, "seconds": record.computeSeconds]
+    }
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+    print(String(decoding: data, as: UTF8.self))
+  }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+
+/// `ntkbatch verify DIR`: decompresses and re-hashes every tile object against the journal.
+struct VerifyCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "verify",
+    abstract: "Check every journaled tile: its object exists, decompresses and matches its SHA-256.",
+    discussion: "Names every missing or damaged tile as (I, J); exits 1 if any.")
+
+  @Argument(help: "The run directory.")
+  var runDirectory: String
+
+  func run() throws {
+    let report = try CLIError.reporting { try RunVerifier.verify(run: RunDirectory(path: runDirectory)) }
+    for problem in report.problems {
+      print("\(problem.missing ? "MISSING" : "DAMAGED") tile \(problem.index) (\(problem.rowBlock), \(problem.columnBlock)): \(problem.reason)")
+    }
+    var summary = "\(report.tilesChecked - report.problems.count) of \(report.tilesChecked) journaled tiles intact"
+    if report.tilesNotYetComputed > 0 { summary += "; \(report.tilesNotYetComputed) tiles not computed yet" }
+    if !report.orphans.isEmpty { summary += "; \(report.orphans.count) orphan object(s) no record names (harmless)" }
+    if !report.temporaryFiles.isEmpty { summary += "; \(report.temporaryFiles.count) temporary file(s) left by a crash" }
+    if let writer = report.writer { summary += "; a writer is running (\(writer))" }
+    print(summary)
+    if !report.isIntact {
+      FileHandle.standardError.write(Data("ntkbatch: error: \(report.problems.count) damaged or missing tile(s) in \(runDirectory); run `ntkbatch run` again after removing them to recompute\n".utf8))
+      throw ExitCode(1)
+    }
+  }
+}

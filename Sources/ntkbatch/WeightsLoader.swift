@@ -1,0 +1,45 @@
+import Checkpoint
+import Engine
+import Storage
+
+/// Builds a manifest's model with its weights: a `.safetensors` file (PyTorch key names) or the
+/// seeded PyTorch-style initialisation; hashes the resulting state for the run identity.
+///
+/// The weights hash is the SHA-256 over every state tensor in model order: its name (UTF-8), a
+/// zero byte, its shape as little-endian `Int64`s, then its values as float64 little-endian.
+enum WeightsLoader {
+  /// Builds and fills the model.
+  ///
+  /// - Throws: `EngineError` for an unknown model or a missing, extra or mis-shaped key (naming
+  ///   the key and both shapes), `StorageError` for an unreadable weights file.
+  static func model<T: BLASScalar>(for manifest: Manifest, scalar: T.Type = T.self) throws -> Model<T> {
+    var model = try ModelZoo.make(name: manifest.model.name, width: manifest.model.width, scalar: T.self)
+    if let path = manifest.resolvedWeightsPath {
+      let file = try SafetensorsFile.read(path: path)
+      var state: [String: StateTensor] = [:]
+      for name in file.names {
+        let tensor = file.tensors[name]!
+        state[name] = StateTensor(shape: tensor.shape, values: tensor.doubles())
+      }
+      do {
+        try model.load(state: state)
+      } catch let error as EngineError {
+        throw CLIError.BadInput("\(path): \(error.message)")
+      }
+    } else {
+      model.initialize(seed: UInt64(manifest.model.seed))
+    }
+    return model
+  }
+
+  /// SHA-256 of the model's state (see the type's documentation).
+  static func hash<T: BLASScalar>(_ model: Model<T>) -> ContentHash {
+    var hasher = ContentHasher()
+    for (name, tensor) in model.state() {
+      hasher.update(Array(name.utf8) + [0])
+      tensor.shape.map { Int64($0).littleEndian }.withUnsafeBytes { hasher.update($0) }
+      tensor.values.withUnsafeBytes { hasher.update($0) }
+    }
+    return hasher.finalize()
+  }
+}

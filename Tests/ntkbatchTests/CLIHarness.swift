@@ -1,0 +1,78 @@
+import Foundation
+import XCTest
+
+/// Runs the built `ntkbatch` executable in a child process, as a user or scheduler would.
+struct CLIHarness {
+  /// The result of one finished invocation.
+  struct Result {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  /// `.build/<configuration>/ntkbatch`, next to the test bundle.
+  static var binary: URL {
+    Bundle.main.bundleURL.appendingPathComponent("ntkbatch")
+  }
+
+  /// The repository's `Tests/Fixtures` folder.
+  static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Fixtures").path
+
+  /// The repository root (for `data/mnist-sample`).
+  static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().path
+
+  /// Starts `ntkbatch arguments…` without waiting; output goes to files in `logDirectory`.
+  static func start(_ arguments: [String], logDirectory: String, environment: [String: String] = [:]) throws -> Process {
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["OPENBLAS_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] ?? "2"
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    FileManager.default.createFile(atPath: logDirectory + "/stdout.log", contents: nil)
+    FileManager.default.createFile(atPath: logDirectory + "/stderr.log", contents: nil)
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: logDirectory + "/stdout.log"))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logDirectory + "/stderr.log"))
+    try process.run()
+    return process
+  }
+
+  /// Runs `ntkbatch arguments…` to completion and captures its output.
+  @discardableResult
+  static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    let logs = try temporaryDirectory("cli-logs")
+    defer { try? FileManager.default.removeItem(atPath: logs) }
+    let process = try start(arguments, logDirectory: logs, environment: environment)
+    process.waitUntilExit()
+    return Result(
+      status: process.terminationStatus,
+      stdout: (try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "",
+      stderr: (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? "")
+  }
+
+  /// Runs and asserts exit status 0, returning the output.
+  @discardableResult
+  static func succeed(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+    let result = try run(arguments)
+    XCTAssertEqual(result.status, 0, "ntkbatch \(arguments.joined(separator: " ")) failed: \(result.stderr)", file: file, line: line)
+    return result
+  }
+
+  /// A fresh, empty temporary directory.
+  static func temporaryDirectory(_ prefix: String) throws -> String {
+    let path = NSTemporaryDirectory() + "ntkbatch-\(prefix)-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+  }
+
+  /// Writes a manifest JSON object to `directory/name.json` and returns its path.
+  static func writeManifest(_ object: [String: Any], in directory: String, name: String = "manifest") throws -> String {
+    let path = "\(directory)/\(name).json"
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    try data.write(to: URL(fileURLWithPath: path))
+    return path
+  }
+}
