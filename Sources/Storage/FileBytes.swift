@@ -1,0 +1,21 @@
+import Foundation
+
+/// Whole-file reads for the small inputs ntkbatch parses in memory (dataset files, weights,
+/// fixtures); large outputs are written incrementally elsewhere.
+public enum FileBytes {
+  /// Reads the whole file at `path`.
+  ///
+  /// - Throws: `StorageError` (`.badInput`) when the file is missing or is a directory,
+  ///   (`.ioFailure`) when it cannot be read.
+  public static func read(path: String) throws -> [UInt8] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+      throw StorageError(path: path, "no such file")
+    }
+    guard !isDirectory.boolValue else { throw StorageError(path: path, "is a directory, expected a file") }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw StorageError(.ioFailure, path: path, "cannot be read")
+    }
+    return [UInt8](data)
+  }
+}
