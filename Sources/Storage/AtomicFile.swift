@@ -55,7 +55,7 @@ public enum AtomicFile {
   }
 
   /// The directory part of `path` (`.` for a bare name).
-  static func directory(of path: String) -> String {
+  public static func directory(of path: String) -> String {
     let directory = (path as NSString).deletingLastPathComponent
     return directory.isEmpty ? "." : directory
   }
