@@ -84,6 +84,9 @@ public enum TileAssembler {
     let column = tile.columns.lowerBound * m
     let raw: [UInt8]
     if let record {
+      guard record.rawByteCount == tile.rawByteCount, record.rowBlock == tile.rowBlock, record.columnBlock == tile.columnBlock else {
+        throw CheckpointError(.damaged, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): journal record does not match the plan (\(record.rawByteCount) bytes, expected \(tile.rawByteCount))")
+      }
       raw = try CheckpointError.wrapping { try store.read(record.object, rawByteCount: record.rawByteCount) }
     } else {
       raw = []
