@@ -25,16 +25,26 @@ indirect enum JSONValue: Decodable, Equatable {
       self = .integer(value)
     } else if let value = try? container.decode(Double.self) {
       self = .number(value)
-    } else if let value = try? container.decode(String.self) {
+    } else if let value = try Self.attempt(String.self, container) {
       self = .string(value)
-    } else if let value = try? container.decode([JSONValue].self) {
+    } else if let value = try Self.attempt([JSONValue].self, container) {
       self = .array(value)
-    } else if let value = try? container.decode([String: JSONValue].self) {
+    } else if let value = try Self.attempt([String: JSONValue].self, container) {
       self = .object(value)
     } else {
-      // The document parsed, so the only value none of the above accepts is a number outside
-      // Double's range.
+      // Not null, bool, string, array, object or a representable number: a number outside
+      // Double's range (e.g. 1e400).
       self = .number(.infinity)
+    }
+  }
+
+  /// Decodes `type` at this level; `nil` if the value here is of another JSON type. Errors from
+  /// inside (a lone surrogate, a bad escape in a nested string) propagate: not valid JSON.
+  private static func attempt<T: Decodable>(_ type: T.Type, _ container: SingleValueDecodingContainer) throws -> T? {
+    do {
+      return try container.decode(type)
+    } catch DecodingError.typeMismatch(_, let context) where context.codingPath.count == container.codingPath.count {
+      return nil
     }
   }
 

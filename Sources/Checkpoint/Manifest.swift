@@ -134,12 +134,14 @@ public struct Manifest: Codable, Equatable, Sendable {
   ///
   /// - Throws: `CheckpointError` (`.badInput`).
   public static func parse(_ bytes: [UInt8], file: String, knownModels: Set<String>?, knownDatasets: Set<String> = defaultDatasets) throws -> Manifest {
+    guard String(validating: bytes, as: UTF8.self) != nil else {
+      throw CheckpointError(.badInput, "\(file): not valid UTF-8, expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}")
+    }
     let value: JSONValue
     do {
       value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
     } catch {
-      let reason = String(validating: bytes, as: UTF8.self) == nil ? "not valid UTF-8" : "not valid JSON"
-      throw CheckpointError(.badInput, "\(file): \(reason), expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}")
+      throw CheckpointError(.badInput, "\(file): not valid JSON, expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}")
     }
     return try ManifestValidator(file: file, knownModels: knownModels, knownDatasets: knownDatasets).manifest(from: value)
   }
