@@ -1,0 +1,66 @@
+import Storage
+
+/// The first record of every journal segment: who wrote the segment, and what the run computes.
+public struct JournalHeader: Codable, Equatable, Sendable {
+  /// Journal format version (`Journal.formatVersion`).
+  public var formatVersion: Int
+  /// The run's identity (manifest, weights and input-data hashes; n, tileSamples, precision,
+  /// normalization, m).
+  public var identity: RunIdentity
+  /// Session number, equal to the segment number (1, 2, …).
+  public var session: Int
+  /// Host name of the writing process.
+  public var host: String
+  /// Process id of the writing process.
+  public var pid: Int
+  /// When the session started, ISO 8601 UTC.
+  public var startTime: String
+
+  public init(formatVersion: Int = Journal.formatVersion, identity: RunIdentity, session: Int, host: String, pid: Int, startTime: String) {
+    self.formatVersion = formatVersion
+    self.identity = identity
+    self.session = session
+    self.host = host
+    self.pid = pid
+    self.startTime = startTime
+  }
+}
+
+/// A finished tile: its object is durable in the object store before this record is appended.
+public struct TileRecord: Codable, Equatable, Sendable {
+  /// The tile's index in the plan.
+  public var index: Int
+  /// Row block I.
+  public var rowBlock: Int
+  /// Column block J.
+  public var columnBlock: Int
+  /// SHA-256 of the raw tile bytes (the object's name).
+  public var object: ContentHash
+  /// Raw tile size in bytes.
+  public var rawByteCount: Int
+  /// Object (compressed) size in bytes.
+  public var storedByteCount: Int
+  /// Wall-clock seconds spent computing the tile (not storing it).
+  public var computeSeconds: Double
+
+  public init(index: Int, rowBlock: Int, columnBlock: Int, object: ContentHash, rawByteCount: Int, storedByteCount: Int, computeSeconds: Double) {
+    self.index = index
+    self.rowBlock = rowBlock
+    self.columnBlock = columnBlock
+    self.object = object
+    self.rawByteCount = rawByteCount
+    self.storedByteCount = storedByteCount
+    self.computeSeconds = computeSeconds
+  }
+}
+
+/// The JSON payload of one journal frame: `{"kind": "header", "header": {…}}` or
+/// `{"kind": "tile", "tile": {…}}`.
+struct JournalPayload: Codable {
+  var kind: String
+  var header: JournalHeader?
+  var tile: TileRecord?
+
+  static func header(_ value: JournalHeader) -> JournalPayload { JournalPayload(kind: "header", header: value, tile: nil) }
+  static func tile(_ value: TileRecord) -> JournalPayload { JournalPayload(kind: "tile", header: nil, tile: value) }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Storage
+
+/// Appends records to one journal segment: each append is a single `pwrite` of one frame
+/// followed by `fsync`, so when `append` returns the record survives a crash.
+///
+/// After a failed append the segment is truncated back to its last complete record (best effort)
+/// and the writer refuses further appends: the session must end, and the next one starts a new
+/// segment.
+public final class JournalWriter {
+  private let file: SystemFile
+  private var endOffset: Int64 = 0
+  private var broken = false
+  private var closed = false
+
+  init(file: SystemFile) {
+    self.file = file
+  }
+
+  deinit { close() }
+
+  /// The segment file.
+  public var path: String { file.path }
+
+  /// Appends and fsyncs a tile record.
+  ///
+  /// - Throws: `CheckpointError` (`.failure`) if writing or syncing fails, or a previous append failed.
+  public func append(_ record: TileRecord) throws {
+    try append(.tile(record))
+  }
+
+  func append(_ payload: JournalPayload) throws {
+    guard !broken, !closed else {
+      throw CheckpointError(.failure, "\(file.path): journal segment is closed after an earlier failure")
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let json = try [UInt8](encoder.encode(payload))
+    let frame = JournalFrame.encode(json)
+    do {
+      try CheckpointError.wrapping {
+        try frame.withUnsafeBytes { try file.writeAll($0, atOffset: endOffset) }
+        try file.sync()
+      }
+    } catch {
+      broken = true
+      try? file.resize(to: endOffset)
+      try? file.sync()
+      throw error
+    }
+    endOffset += Int64(frame.count)
+  }
+
+  /// Closes the segment (records are already durable).
+  public func close() {
+    guard !closed else { return }
+    closed = true
+    try? file.close()
+  }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import Storage
+
+/// What one eNTK run computes: the dataset, the model and its weights, and how the kernel is
+/// tiled, in a small JSON file. Field names are fixed (scripts drive them):
+///
+/// ```json
+/// {"name": "demo",
+///  "dataset": {"name": "mnist", "root": "data/mnist-sample", "subsample": 1000},
+///  "model": {"name": "lenet", "width": 64, "seed": 0, "weights": "optional/path.safetensors"},
+///  "ntk": {"precision": "float32", "normalization": "sqrt-params", "tileSamples": 100}}
+/// ```
+///
+/// Parsing is strict (`Manifest.load(path:knownModels:)`): unknown fields, wrong types, missing
+/// required fields and out-of-range values are `CheckpointError`s with code `.badInput` whose
+/// one-line message names the file and the field path, e.g.
+/// `manifests/x.json: ntk.tileSamples: expected a positive integer, found -3`.
+/// Relative paths are kept as written and resolved against `baseDirectory` (the manifest's folder).
+public struct Manifest: Codable, Equatable, Sendable {
+  /// `name`: a label for the run (non-empty string).
+  public var name: String
+  /// `dataset`: which images, and how many.
+  public var dataset: Dataset
+  /// `model`: the classifier and its weights.
+  public var model: Model
+  /// `ntk`: precision, normalization and tiling of the kernel.
+  public var ntk: NTK
+  /// The folder relative paths are resolved against (not part of the JSON, nor of the hash).
+  public var baseDirectory: String = "."
+
+  /// The manifest's `dataset` object.
+  public struct Dataset: Codable, Equatable, Sendable {
+    /// `dataset.name`: `mnist` (IDX files under `root`) or `npy` (a preprocessed float32/float64
+    /// array `[N, 3, 32, 32]` in the file `path`). Required.
+    public var name: String
+    /// `dataset.root`: the folder holding the dataset's files; required unless `name` is `npy`.
+    public var root: String?
+    /// `dataset.path`: the `.npy` file; required when `name` is `npy`, not allowed otherwise.
+    public var path: String?
+    /// `dataset.subsample`: use only the first N training samples (positive integer); absent = all.
+    public var subsample: Int?
+
+    public init(name: String, root: String? = nil, path: String? = nil, subsample: Int? = nil) {
+      self.name = name
+      self.root = root
+      self.path = path
+      self.subsample = subsample
+    }
+  }
+
+  /// The manifest's `model` object.
+  public struct Model: Codable, Equatable, Sendable {
+    /// `model.name`: one of the models the engine knows (e.g. `logistic`, `twolayer`, `lenet`). Required.
+    public var name: String
+    /// `model.width`: width parameter of the architecture, 1…`Manifest.maximumWidth` (default 64).
+    public var width: Int
+    /// `model.seed`: seed of the PyTorch-style default initialisation, a non-negative integer
+    /// (default 0); used when `weights` is absent.
+    public var seed: Int
+    /// `model.weights`: a `.safetensors` file with PyTorch `state_dict` key names; absent = seeded init.
+    public var weights: String?
+
+    public init(name: String, width: Int = 64, seed: Int = 0, weights: String? = nil) {
+      self.name = name
+      self.width = width
+      self.seed = seed
+      self.weights = weights
+    }
+  }
+
+  /// The manifest's `ntk` object.
+  public struct NTK: Codable, Equatable, Sendable {
+    /// `ntk.precision`: `float32` or `float64`, the compute and tile precision (default float32).
+    public var precision: TilePrecision
+    /// `ntk.normalization`: `none` or `sqrt-params` (× 1/√P; default sqrt-params).
+    public var normalization: KernelNormalization
+    /// `ntk.tileSamples`: samples per tile side, 1…`Manifest.maximumTileSamples` (default 100);
+    /// a tile holds `(tileSamples·10)²` values.
+    public var tileSamples: Int
+
+    public init(precision: TilePrecision = .float32, normalization: KernelNormalization = .sqrtParams, tileSamples: Int = 100) {
+      self.precision = precision
+      self.normalization = normalization
+      self.tileSamples = tileSamples
+    }
+  }
+
+  /// Largest accepted `model.width`.
+  public static let maximumWidth = 4096
+  /// Largest accepted `ntk.tileSamples`.
+  public static let maximumTileSamples = 100_000
+  /// Dataset names this module accepts by default.
+  public static let defaultDatasets: Set<String> = ["mnist", "npy"]
+
+  public init(name: String, dataset: Dataset, model: Model, ntk: NTK = NTK(), baseDirectory: String = ".") {
+    self.name = name
+    self.dataset = dataset
+    self.model = model
+    self.ntk = ntk
+    self.baseDirectory = baseDirectory
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case name, dataset, model, ntk
+  }
+
+  /// Decodes strictly (same rules as `load`, except that model names and paths are not checked).
+  public init(from decoder: Decoder) throws {
+    let value = try JSONValue(from: decoder)
+    self = try ManifestValidator(file: "manifest", knownModels: nil, knownDatasets: Manifest.defaultDatasets).manifest(from: value)
+  }
+
+  /// Reads and validates the manifest at `path`.
+  ///
+  /// - Parameters:
+  ///   - knownModels: the model names the engine provides (Checkpoint knows no models).
+  ///   - knownDatasets: the dataset names accepted (default `mnist`, `npy`).
+  ///   - checkPaths: whether `dataset.root`, `dataset.path` and `model.weights` must exist.
+  /// - Throws: `CheckpointError` (`.badInput`) naming `path` and the field.
+  public static func load(path: String, knownModels: Set<String>, knownDatasets: Set<String> = defaultDatasets, checkPaths: Bool = true) throws -> Manifest {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      var isDirectory: ObjCBool = false
+      let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+      throw CheckpointError(.badInput, "\(path): cannot read the manifest: \(exists ? (isDirectory.boolValue ? "is a directory" : "permission denied") : "no such file")")
+    }
+    let folder = (path as NSString).deletingLastPathComponent
+    var manifest = try parse([UInt8](data), file: path, knownModels: knownModels, knownDatasets: knownDatasets)
+    manifest.baseDirectory = folder.isEmpty ? "." : folder
+    if checkPaths { try manifest.checkPaths(file: path) }
+    return manifest
+  }
+
+  /// Validates manifest JSON bytes; `file` is used in messages. Paths are not resolved nor checked.
+  ///
+  /// - Throws: `CheckpointError` (`.badInput`).
+  public static func parse(_ bytes: [UInt8], file: String, knownModels: Set<String>?, knownDatasets: Set<String> = defaultDatasets) throws -> Manifest {
+    guard String(validating: bytes, as: UTF8.self) != nil else {
+      throw CheckpointError(.badInput, "\(file): not valid UTF-8, expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}")
+    }
+    let value: JSONValue
+    do {
+      value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+    } catch {
+      throw CheckpointError(.badInput, "\(file): not valid JSON, expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}")
+    }
+    return try ManifestValidator(file: file, knownModels: knownModels, knownDatasets: knownDatasets).manifest(from: value)
+  }
+
+  /// `path` resolved against `baseDirectory` (absolute paths are returned as is).
+  public func resolve(_ path: String) -> String {
+    if path.hasPrefix("/") { return path }
+    return ((baseDirectory as NSString).appendingPathComponent(path) as NSString).standardizingPath
+  }
+
+  /// `dataset.root` resolved, if present.
+  public var resolvedDatasetRoot: String? { dataset.root.map(resolve) }
+  /// `dataset.path` resolved, if present.
+  public var resolvedDatasetPath: String? { dataset.path.map(resolve) }
+  /// `model.weights` resolved, if present.
+  public var resolvedWeightsPath: String? { model.weights.map(resolve) }
+
+  /// Canonical JSON: every field including defaults, keys sorted, no whitespace, paths as written.
+  public func canonicalJSON() -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    // Encoding plain strings, integers and enums cannot fail.
+    return (try? [UInt8](encoder.encode(self))) ?? []
+  }
+
+  /// SHA-256 of `canonicalJSON()`: the manifest's identity in the journal header.
+  public var canonicalHash: ContentHash { ContentHash.sha256(canonicalJSON()) }
+
+  /// Pretty, sorted JSON of the manifest as run (for `RUN/manifest.json`).
+  public func prettyJSON() -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
+    return ((try? [UInt8](encoder.encode(self))) ?? []) + [0x0A]
+  }
+
+  private func checkPaths(file: String) throws {
+    func check(_ field: String, _ value: String?, directory: Bool) throws {
+      guard let value else { return }
+      let resolved = resolve(value)
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) else {
+        throw CheckpointError(.badInput, "\(file): \(field): no such \(directory ? "folder" : "file") \(resolved)")
+      }
+      if isDirectory.boolValue != directory {
+        throw CheckpointError(.badInput, "\(file): \(field): expected a \(directory ? "folder" : "file"), found a \(directory ? "file" : "folder") at \(resolved)")
+      }
+    }
+    try check("dataset.root", dataset.root, directory: true)
+    try check("dataset.path", dataset.path, directory: false)
+    try check("model.weights", model.weights, directory: false)
+  }
+}

@@ -1,0 +1,120 @@
+/// Turns a parsed JSON value into a `Manifest`, field by field, with one-line errors
+/// `<file>: <field path>: expected …, found …`.
+struct ManifestValidator {
+  let file: String
+  let knownModels: Set<String>?
+  let knownDatasets: Set<String>
+
+  func manifest(from value: JSONValue) throws -> Manifest {
+    guard case .object(let top) = value else {
+      throw CheckpointError(.badInput, "\(file): expected a JSON object at the top level, found \(value.summary)")
+    }
+    try onlyKnownKeys(top, ["name", "dataset", "model", "ntk"], at: "")
+    let name = try string(top, "name", at: "", required: true)!
+    guard !name.isEmpty else { throw fail("name", "expected a non-empty string, found \"\"") }
+    let dataset = try datasetObject(try object(top, "dataset", at: "", required: true)!)
+    let model = try modelObject(try object(top, "model", at: "", required: true)!)
+    let ntk = try ntkObject(try object(top, "ntk", at: "", required: false) ?? [:])
+    return Manifest(name: name, dataset: dataset, model: model, ntk: ntk)
+  }
+
+  private func datasetObject(_ fields: [String: JSONValue]) throws -> Manifest.Dataset {
+    try onlyKnownKeys(fields, ["name", "root", "path", "subsample"], at: "dataset")
+    let name = try string(fields, "name", at: "dataset", required: true)!
+    guard knownDatasets.contains(name) else {
+      throw fail("dataset.name", "expected one of \(knownDatasets.sorted().joined(separator: ", ")), found \(JSONValue.string(name).summary)")
+    }
+    let root = try string(fields, "root", at: "dataset", required: false)
+    let path = try string(fields, "path", at: "dataset", required: false)
+    if name == "npy" {
+      guard let path else { throw fail("dataset.path", "missing (required when dataset.name is npy: the .npy file)") }
+      guard path.hasSuffix(".npy") else { throw fail("dataset.path", "expected a .npy file, found \(JSONValue.string(path).summary)") }
+      if root != nil { throw fail("dataset.root", "not allowed when dataset.name is npy (use dataset.path)") }
+    } else {
+      guard root != nil else { throw fail("dataset.root", "missing (required when dataset.name is \(name): the folder of its files)") }
+      if path != nil { throw fail("dataset.path", "not allowed when dataset.name is \(name) (use dataset.root)") }
+    }
+    for (field, value) in [("root", root), ("path", path)] {
+      if let value, value.isEmpty { throw fail("dataset.\(field)", "expected a non-empty path, found \"\"") }
+    }
+    let subsample = try integer(fields, "subsample", at: "dataset", range: 1...Int.max, expected: "a positive integer")
+    return Manifest.Dataset(name: name, root: root, path: path, subsample: subsample)
+  }
+
+  private func modelObject(_ fields: [String: JSONValue]) throws -> Manifest.Model {
+    try onlyKnownKeys(fields, ["name", "width", "seed", "weights"], at: "model")
+    let name = try string(fields, "name", at: "model", required: true)!
+    if let knownModels, !knownModels.contains(name) {
+      throw fail("model.name", "expected one of \(knownModels.sorted().joined(separator: ", ")), found \(JSONValue.string(name).summary)")
+    }
+    let width = try integer(fields, "width", at: "model", range: 1...Manifest.maximumWidth,
+                            expected: "an integer from 1 to \(Manifest.maximumWidth)") ?? 64
+    let seed = try integer(fields, "seed", at: "model", range: 0...Int.max, expected: "a non-negative integer") ?? 0
+    let weights = try string(fields, "weights", at: "model", required: false)
+    if let weights, !weights.hasSuffix(".safetensors") {
+      throw fail("model.weights", "expected a .safetensors file, found \(JSONValue.string(weights).summary)")
+    }
+    return Manifest.Model(name: name, width: width, seed: seed, weights: weights)
+  }
+
+  private func ntkObject(_ fields: [String: JSONValue]) throws -> Manifest.NTK {
+    try onlyKnownKeys(fields, ["precision", "normalization", "tileSamples"], at: "ntk")
+    let precision = try enumeration(fields, "precision", at: "ntk", TilePrecision.self) ?? .float32
+    let normalization = try enumeration(fields, "normalization", at: "ntk", KernelNormalization.self) ?? .sqrtParams
+    let tileSamples = try integer(fields, "tileSamples", at: "ntk", range: 1...Manifest.maximumTileSamples,
+                                  expected: "a positive integer up to \(Manifest.maximumTileSamples)") ?? 100
+    return Manifest.NTK(precision: precision, normalization: normalization, tileSamples: tileSamples)
+  }
+
+  // MARK: - Field readers
+
+  private func fail(_ field: String, _ message: String) -> CheckpointError {
+    CheckpointError(.badInput, "\(file): \(field): \(message)")
+  }
+
+  private func path(_ parent: String, _ key: String) -> String {
+    parent.isEmpty ? key : parent + "." + key
+  }
+
+  private func onlyKnownKeys(_ fields: [String: JSONValue], _ known: [String], at parent: String) throws {
+    for key in fields.keys.sorted() where !known.contains(key) {
+      let shown = JSONValue.string(key).summary.dropFirst().dropLast()
+      throw fail(path(parent, String(shown)), "unknown field (expected \(known.joined(separator: ", ")))")
+    }
+  }
+
+  private func object(_ fields: [String: JSONValue], _ key: String, at parent: String, required: Bool) throws -> [String: JSONValue]? {
+    guard let value = fields[key] else {
+      if required { throw fail(path(parent, key), "missing (required)") }
+      return nil
+    }
+    guard case .object(let inner) = value else { throw fail(path(parent, key), "expected an object, found \(value.summary)") }
+    return inner
+  }
+
+  private func string(_ fields: [String: JSONValue], _ key: String, at parent: String, required: Bool) throws -> String? {
+    guard let value = fields[key] else {
+      if required { throw fail(path(parent, key), "missing (required)") }
+      return nil
+    }
+    guard case .string(let text) = value else { throw fail(path(parent, key), "expected a string, found \(value.summary)") }
+    return text
+  }
+
+  private func integer(_ fields: [String: JSONValue], _ key: String, at parent: String, range: ClosedRange<Int>, expected: String) throws -> Int? {
+    guard let value = fields[key] else { return nil }
+    guard case .integer(let number) = value, range.contains(number) else {
+      throw fail(path(parent, key), "expected \(expected), found \(value.summary)")
+    }
+    return number
+  }
+
+  private func enumeration<E: RawRepresentable & CaseIterable>(_ fields: [String: JSONValue], _ key: String, at parent: String, _ type: E.Type) throws -> E? where E.RawValue == String {
+    guard let value = fields[key] else { return nil }
+    let choices = E.allCases.map(\.rawValue).joined(separator: " or ")
+    guard case .string(let text) = value, let result = E(rawValue: text) else {
+      throw fail(path(parent, key), "expected \(choices), found \(value.summary)")
+    }
+    return result
+  }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Storage
+
+/// The files of one eNTK run:
+///
+/// ```
+/// RUN/
+///   manifest.json   the manifest as run (pretty, sorted, defaults filled; hash in the journal header)
+///   journal/        segment-000001.log, … (one per session; see `Journal`)
+///   objects/ab/cdef…  zstd frames of raw tiles, named by SHA-256 of the raw bytes (see `ObjectStore`)
+///   lock            "pid host" of the writer holding flock(LOCK_EX) (see `RunLock`)
+/// ```
+public struct RunDirectory: Sendable {
+  /// The run directory.
+  public let path: String
+
+  public init(path: String) {
+    self.path = path
+  }
+
+  /// `RUN/manifest.json`.
+  public var manifestPath: String { path + "/manifest.json" }
+  /// `RUN/journal`.
+  public var journalDirectory: String { path + "/journal" }
+  /// `RUN/objects`.
+  public var objectsDirectory: String { path + "/objects" }
+  /// `RUN/lock`.
+  public var lockPath: String { path + "/lock" }
+
+  /// The journal.
+  public var journal: Journal { Journal(directory: journalDirectory) }
+  /// The object store.
+  public var objects: ObjectStore { ObjectStore(root: objectsDirectory) }
+
+  /// Creates `RUN`, `RUN/journal` and `RUN/objects` if missing (and syncs the new entries).
+  ///
+  /// - Throws: `CheckpointError` (`.badInput`) if `RUN` exists and is not a directory, (`.failure`) on I/O errors.
+  public func createLayout() throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+      throw CheckpointError(.badInput, "\(path): exists and is not a directory")
+    }
+    for directory in [path, journalDirectory, objectsDirectory] where !FileManager.default.fileExists(atPath: directory) {
+      do {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+      } catch {
+        throw CheckpointError(.failure, "\(directory): cannot create directory: \(error.localizedDescription)")
+      }
+      let parent = (directory as NSString).deletingLastPathComponent
+      try CheckpointError.wrapping { try SystemFile.syncDirectory(path: parent.isEmpty ? "." : parent) }
+    }
+  }
+
+  /// Checks that `RUN` is an existing run directory (for status, verify, assemble).
+  ///
+  /// - Throws: `CheckpointError` (`.badInput`) naming the directory.
+  public func requireExisting() throws {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: journalDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+      throw CheckpointError(.badInput, "\(path): not a run directory (no journal/ folder)")
+    }
+  }
+
+  /// Takes the run's writer lock.
+  ///
+  /// - Throws: `CheckpointError` (`.locked`) naming the holder's pid and host.
+  public func lock() throws -> RunLock {
+    try RunLock.acquire(path: lockPath)
+  }
+
+  /// Writes `RUN/manifest.json` atomically.
+  public func writeManifest(_ bytes: [UInt8]) throws {
+    try CheckpointError.wrapping { try AtomicFile.write(bytes, to: manifestPath) }
+  }
+}

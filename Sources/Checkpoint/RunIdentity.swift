@@ -1,0 +1,57 @@
+import Storage
+
+/// What a run directory's tiles are the eNTK *of*: the hashes of the manifest, the weights and
+/// the input data (computed by the caller), and the plan parameters. Stored in every journal
+/// segment's header; a resume with a different identity is refused.
+public struct RunIdentity: Codable, Equatable, Sendable {
+  /// `Manifest.canonicalHash`.
+  public var manifestHash: ContentHash
+  /// SHA-256 identifying the model weights (of the `.safetensors` file, or of the seeded init).
+  public var weightsHash: ContentHash
+  /// SHA-256 identifying the preprocessed input data the tiles are computed from.
+  public var inputDataHash: ContentHash
+  /// Number of samples n.
+  public var sampleCount: Int
+  /// Samples per block side t.
+  public var tileSamples: Int
+  /// Tile precision.
+  public var precision: TilePrecision
+  /// Kernel scale.
+  public var normalization: KernelNormalization
+  /// Outputs per sample m (10).
+  public var outputsPerSample: Int
+
+  public init(manifestHash: ContentHash, weightsHash: ContentHash, inputDataHash: ContentHash,
+              sampleCount: Int, tileSamples: Int, precision: TilePrecision,
+              normalization: KernelNormalization, outputsPerSample: Int = 10) {
+    self.manifestHash = manifestHash
+    self.weightsHash = weightsHash
+    self.inputDataHash = inputDataHash
+    self.sampleCount = sampleCount
+    self.tileSamples = tileSamples
+    self.precision = precision
+    self.normalization = normalization
+    self.outputsPerSample = outputsPerSample
+  }
+
+  /// The plan this identity describes.
+  public func plan() throws -> TilePlan {
+    try TilePlan(sampleCount: sampleCount, tileSamples: tileSamples, precision: precision, outputsPerSample: outputsPerSample)
+  }
+
+  /// What differs from `recorded` (the journal's), one phrase each, e.g.
+  /// `weights hash (run has 3fa2…, now 91c0…)`; empty when identical.
+  public func differences(from recorded: RunIdentity) -> [String] {
+    func short(_ h: ContentHash) -> String { String(h.hex.prefix(12)) + "…" }
+    var out: [String] = []
+    if manifestHash != recorded.manifestHash { out.append("manifest hash (run has \(short(recorded.manifestHash)), now \(short(manifestHash)))") }
+    if weightsHash != recorded.weightsHash { out.append("weights hash (run has \(short(recorded.weightsHash)), now \(short(weightsHash)))") }
+    if inputDataHash != recorded.inputDataHash { out.append("input data hash (run has \(short(recorded.inputDataHash)), now \(short(inputDataHash)))") }
+    if sampleCount != recorded.sampleCount { out.append("sample count (run has \(recorded.sampleCount), now \(sampleCount))") }
+    if tileSamples != recorded.tileSamples { out.append("tileSamples (run has \(recorded.tileSamples), now \(tileSamples))") }
+    if precision != recorded.precision { out.append("precision (run has \(recorded.precision.rawValue), now \(precision.rawValue))") }
+    if normalization != recorded.normalization { out.append("normalization (run has \(recorded.normalization.rawValue), now \(normalization.rawValue))") }
+    if outputsPerSample != recorded.outputsPerSample { out.append("outputs per sample (run has \(recorded.outputsPerSample), now \(outputsPerSample))") }
+    return out
+  }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Storage
+
+/// One writing session on a run directory: holds the lock, knows what the journal already has,
+/// and appends to this session's new segment.
+///
+/// Opening (`RunSession.open`) creates the layout, takes the lock, replays the journal, refuses
+/// a different identity, records the manifest, removes temporary files left by crashed sessions,
+/// and starts segment `replay.nextSession` with its header.
+public final class RunSession {
+  /// The run directory.
+  public let run: RunDirectory
+  /// The identity, equal to the journal's.
+  public let identity: RunIdentity
+  /// This session's header.
+  public let header: JournalHeader
+  /// Tiles journaled so far (by index), including this session's.
+  public private(set) var journaled: [Int: TileRecord]
+  private let lock: RunLock
+  private let writer: JournalWriter
+
+  private init(run: RunDirectory, identity: RunIdentity, header: JournalHeader, journaled: [Int: TileRecord], lock: RunLock, writer: JournalWriter) {
+    self.run = run
+    self.identity = identity
+    self.header = header
+    self.journaled = journaled
+    self.lock = lock
+    self.writer = writer
+  }
+
+  deinit { close() }
+
+  /// Opens a writing session.
+  ///
+  /// - Parameters:
+  ///   - manifestJSON: bytes for `RUN/manifest.json` (e.g. `Manifest.prettyJSON()`), written if absent.
+  /// - Throws: `CheckpointError`: `.locked` (another writer, named), `.identityMismatch` (saying
+  ///   which hash or parameter differs), `.damaged` (journal), `.failure` (I/O).
+  public static func open(run: RunDirectory, identity: RunIdentity, manifestJSON: [UInt8]) throws -> RunSession {
+    try run.createLayout()
+    let lock = try run.lock()
+    let replay = try run.journal.replay()
+    if let recorded = replay.identity {
+      let differences = identity.differences(from: recorded)
+      if !differences.isEmpty {
+        throw CheckpointError(.identityMismatch, "\(run.path): this run directory holds another computation; refusing to resume: different \(differences.joined(separator: "; ")). Use a new run directory")
+      }
+    }
+    let plan = try identity.plan()
+    for record in replay.tiles.values {
+      guard record.index < plan.tiles.count, plan.tiles[record.index].rowBlock == record.rowBlock,
+            plan.tiles[record.index].columnBlock == record.columnBlock,
+            plan.tiles[record.index].rawByteCount == record.rawByteCount else {
+        throw CheckpointError(.damaged, "\(run.journalDirectory): tile record \(record.index) (I=\(record.rowBlock), J=\(record.columnBlock)) does not match the plan")
+      }
+    }
+    if !FileManager.default.fileExists(atPath: run.manifestPath) {
+      try run.writeManifest(manifestJSON)
+    }
+    _ = try CheckpointError.wrapping { try run.objects.removeTemporaryFiles() }
+    let header = JournalHeader(identity: identity, session: replay.nextSession, host: RunLock.hostName(),
+                               pid: Int(ProcessInfo.processInfo.processIdentifier),
+                               startTime: ISO8601DateFormatter().string(from: Date()))
+    let writer = try run.journal.beginSession(header)
+    return RunSession(run: run, identity: identity, header: header, journaled: replay.tiles, lock: lock, writer: writer)
+  }
+
+  /// Appends (and fsyncs) the record of a finished tile whose object is already durable.
+  ///
+  /// - Throws: `CheckpointError` (`.damaged`) if the tile is already journaled, (`.failure`) on I/O errors.
+  public func record(_ record: TileRecord) throws {
+    if journaled[record.index] != nil {
+      throw CheckpointError(.damaged, "\(writer.path): tile \(record.index) (I=\(record.rowBlock), J=\(record.columnBlock)) is already journaled")
+    }
+    try writer.append(record)
+    journaled[record.index] = record
+  }
+
+  /// Ends the session: closes the segment and releases the lock.
+  public func close() {
+    writer.close()
+    lock.release()
+  }
+}

@@ -1,0 +1,66 @@
+import Storage
+
+/// A run directory's state, from its journal alone (no object is read): `ntkbatch status [--json]`.
+public struct RunStatus: Codable, Equatable, Sendable {
+  /// The run directory.
+  public var run: String
+  /// The identity from the journal header; `nil` if no session has written a header yet.
+  public var identity: RunIdentity?
+  /// Tiles journaled.
+  public var tilesDone: Int
+  /// Tiles in the plan (0 without identity).
+  public var tilesTotal: Int
+  /// Sample pairs (i ≤ j) covered by journaled tiles, of `pairsTotal` = n(n+1)/2.
+  public var pairsDone: Int
+  public var pairsTotal: Int
+  /// Raw bytes of the journaled tiles.
+  public var rawBytes: Int
+  /// Bytes of their objects (compressed).
+  public var storedBytes: Int
+  /// Raw bytes of all tiles of the plan (≈ size of the upper triangle at the run precision).
+  public var plannedRawBytes: Int
+  /// Sum of the journaled tiles' compute seconds.
+  public var computeSeconds: Double
+  /// Estimated compute seconds left: compute seconds per sample pair so far × pairs left
+  /// (`nil` before the first tile).
+  public var etaSeconds: Double?
+  /// Number of sessions (journal segments).
+  public var sessions: Int
+  /// Torn tails found (crashed sessions), ignored.
+  public var tornTails: Int
+  /// The writer holding the lock now ("pid 12 on host h"), if any.
+  public var writer: String?
+
+  /// Whether every tile is journaled.
+  public var isComplete: Bool { identity != nil && tilesDone == tilesTotal }
+
+  /// Reads the status of `run`.
+  ///
+  /// - Throws: `CheckpointError` (`.badInput`) if `run` is not a run directory, (`.damaged`) if
+  ///   its journal is.
+  public static func read(run: RunDirectory) throws -> RunStatus {
+    try run.requireExisting()
+    let replay = try run.journal.replay()
+    let records = Array(replay.tiles.values)
+    var status = RunStatus(run: run.path, identity: replay.identity, tilesDone: records.count, tilesTotal: 0,
+                           pairsDone: 0, pairsTotal: 0,
+                           rawBytes: records.reduce(0) { $0 + $1.rawByteCount },
+                           storedBytes: records.reduce(0) { $0 + $1.storedByteCount },
+                           plannedRawBytes: 0,
+                           computeSeconds: records.reduce(0) { $0 + $1.computeSeconds },
+                           etaSeconds: nil, sessions: replay.segments.count,
+                           tornTails: replay.segments.filter { $0.tornTailOffset != nil }.count,
+                           writer: RunLock.currentHolder(path: run.lockPath))
+    if let identity = replay.identity {
+      let plan = try identity.plan()
+      status.tilesTotal = plan.tiles.count
+      status.pairsTotal = plan.samplePairs
+      status.plannedRawBytes = plan.rawByteCount
+      status.pairsDone = records.reduce(0) { $0 + (plan.tiles.indices.contains($1.index) ? plan.tiles[$1.index].samplePairs : 0) }
+      if status.pairsDone > 0 {
+        status.etaSeconds = status.computeSeconds / Double(status.pairsDone) * Double(status.pairsTotal - status.pairsDone)
+      }
+    }
+    return status
+  }
+}

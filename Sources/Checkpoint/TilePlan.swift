@@ -1,0 +1,65 @@
+/// The ordered list of tiles that covers the upper triangle of the eNTK.
+///
+/// With n samples and t = `tileSamples`, the samples form b = ⌈n/t⌉ blocks (the last one may be
+/// shorter). The tiles are the block pairs (I, J) with I ≤ J, in row-major order — I, then J —
+/// so tile k is addressable by index (sharding splits this list):
+///
+///     index(I, J) = I·b − I(I−1)/2 + (J − I)        (b(b+1)/2 tiles in all)
+///
+/// The full matrix `[n·m, n·m]` is the union of the tiles and the transposes of the off-diagonal
+/// ones. m = 10 outputs per sample.
+public struct TilePlan: Equatable, Sendable {
+  /// Number of samples n.
+  public let sampleCount: Int
+  /// Samples per block side t.
+  public let tileSamples: Int
+  /// Outputs (classes) per sample m.
+  public let outputsPerSample: Int
+  /// Precision of the tile values.
+  public let precision: TilePrecision
+  /// Number of blocks per side b = ⌈n/t⌉.
+  public let blockCount: Int
+  /// The tiles, `tiles[k].index == k`.
+  public let tiles: [Tile]
+
+  /// Plans n samples in blocks of t.
+  ///
+  /// - Throws: `CheckpointError` (`.badInput`) unless n ≥ 1, t ≥ 1 and m ≥ 1.
+  public init(sampleCount n: Int, tileSamples t: Int, precision: TilePrecision, outputsPerSample m: Int = 10) throws {
+    guard n >= 1 else { throw CheckpointError(.badInput, "tile plan: expected at least 1 sample, found \(n)") }
+    guard t >= 1 else { throw CheckpointError(.badInput, "tile plan: tileSamples must be positive, found \(t)") }
+    guard m >= 1 else { throw CheckpointError(.badInput, "tile plan: outputs per sample must be positive, found \(m)") }
+    sampleCount = n
+    tileSamples = t
+    outputsPerSample = m
+    self.precision = precision
+    let b = (n + t - 1) / t
+    blockCount = b
+    var tiles: [Tile] = []
+    tiles.reserveCapacity(b * (b + 1) / 2)
+    for I in 0..<b {
+      let rows = (I * t)..<min((I + 1) * t, n)
+      for J in I..<b {
+        let columns = (J * t)..<min((J + 1) * t, n)
+        tiles.append(Tile(index: tiles.count, rowBlock: I, columnBlock: J, rows: rows, columns: columns,
+                          rawByteCount: rows.count * m * columns.count * m * precision.byteSize))
+      }
+    }
+    self.tiles = tiles
+  }
+
+  /// Side of the full matrix, n·m.
+  public var dimension: Int { sampleCount * outputsPerSample }
+
+  /// Sample pairs (i ≤ j) of the upper triangle: n(n+1)/2.
+  public var samplePairs: Int { sampleCount * (sampleCount + 1) / 2 }
+
+  /// Raw bytes of all tiles together.
+  public var rawByteCount: Int { tiles.reduce(0) { $0 + $1.rawByteCount } }
+
+  /// The index of tile (I, J), or `nil` unless 0 ≤ I ≤ J < b.
+  public func index(rowBlock I: Int, columnBlock J: Int) -> Int? {
+    guard I >= 0, I <= J, J < blockCount else { return nil }
+    return I * blockCount - I * (I - 1) / 2 + (J - I)
+  }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Storage
+
+/// Computes the tiles the journal does not have yet, in plan order, durably:
+///
+///     compute (raw little-endian bytes [nI·m, nJ·m] row-major) → ObjectStore.put (temp, fsync,
+///     rename, fsync dir) → journal append (fsync) → progress
+///
+/// A tile counts as done only once its record is synced, and a journaled tile is never computed
+/// again. `shouldStop` is checked before each tile (SIGINT/SIGTERM handlers set a flag it reads),
+/// so a stop request finishes the tile in progress and returns `.stopped`.
+public final class TileRunner {
+  /// The session the runner writes to.
+  public let session: RunSession
+  /// The plan (must match the session's identity).
+  public let plan: TilePlan
+  /// Indices of the tiles this runner is responsible for (all by default; a shard's share otherwise).
+  public let share: [Int]
+
+  /// How a `run` call ended.
+  public enum Outcome: Equatable, Sendable {
+    /// Every tile of the share is journaled.
+    case completed(RunProgress)
+    /// `shouldStop` returned true; the run can be resumed.
+    case stopped(RunProgress)
+  }
+
+  /// A runner over `share` (default: every tile of `plan`).
+  ///
+  /// - Throws: `CheckpointError` (`.badInput`) if the plan is not the session's, or the share
+  ///   names a tile outside the plan.
+  public init(session: RunSession, plan: TilePlan, share: [Int]? = nil) throws {
+    let expected = try session.identity.plan()
+    guard expected == plan else {
+      throw CheckpointError(.badInput, "\(session.run.path): the tile plan does not match the run's identity")
+    }
+    let indices = share ?? Array(plan.tiles.indices)
+    if let bad = indices.first(where: { !plan.tiles.indices.contains($0) }) {
+      throw CheckpointError(.badInput, "\(session.run.path): tile index \(bad) is outside the plan (0..<\(plan.tiles.count))")
+    }
+    self.session = session
+    self.plan = plan
+    self.share = indices
+  }
+
+  /// Runs the missing tiles.
+  ///
+  /// - Parameters:
+  ///   - compute: returns the raw tile, `tile.rawByteCount` bytes; its errors are rethrown unchanged.
+  ///   - progress: called once before the first tile and after every tile.
+  ///   - shouldStop: checked before each tile.
+  /// - Throws: the tile computer's errors; `CheckpointError` (`.failure`) for a wrong tile size or
+  ///   an I/O error (ENOSPC, EIO: every tile journaled before it is kept).
+  public func run(compute: (Tile) throws -> [UInt8],
+                  progress: (RunProgress) -> Void = { _ in },
+                  shouldStop: () -> Bool = { false }) throws -> Outcome {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let pairsTotal = share.reduce(0) { $0 + plan.tiles[$1].samplePairs }
+    var state = RunProgress(tilesDone: 0, tilesTotal: share.count, pairsDone: 0, pairsTotal: pairsTotal,
+                            tilesThisSession: 0, elapsedSeconds: 0, pairsPerSecond: 0, tilesPerSecond: 0,
+                            etaSeconds: nil, lastTile: nil)
+    for index in share where session.journaled[index] != nil {
+      state.tilesDone += 1
+      state.pairsDone += plan.tiles[index].samplePairs
+    }
+    var pairsThisSession = 0
+    progress(state)
+    for index in share where session.journaled[index] == nil {
+      if shouldStop() { return .stopped(state) }
+      let tile = plan.tiles[index]
+      let computeStart = DispatchTime.now().uptimeNanoseconds
+      let raw = try compute(tile)
+      let computeSeconds = Double(DispatchTime.now().uptimeNanoseconds - computeStart) / 1e9
+      guard raw.count == tile.rawByteCount else {
+        throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): the tile computer returned \(raw.count) bytes, expected \(tile.rawByteCount)")
+      }
+      let stored = try CheckpointError.wrapping { try session.run.objects.put(raw) }
+      try session.record(TileRecord(index: tile.index, rowBlock: tile.rowBlock, columnBlock: tile.columnBlock,
+                                    object: stored.hash, rawByteCount: stored.rawByteCount,
+                                    storedByteCount: stored.storedByteCount, computeSeconds: computeSeconds))
+      state.tilesDone += 1
+      state.pairsDone += tile.samplePairs
+      state.tilesThisSession += 1
+      pairsThisSession += tile.samplePairs
+      state.elapsedSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      if state.elapsedSeconds > 0 {
+        state.pairsPerSecond = Double(pairsThisSession) / state.elapsedSeconds
+        state.tilesPerSecond = Double(state.tilesThisSession) / state.elapsedSeconds
+      }
+      state.etaSeconds = state.pairsPerSecond > 0 ? Double(state.pairsTotal - state.pairsDone) / state.pairsPerSecond : nil
+      state.lastTile = tile
+      progress(state)
+    }
+    return .completed(state)
+  }
+}

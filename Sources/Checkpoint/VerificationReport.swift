@@ -1,0 +1,38 @@
+import Storage
+
+/// What `RunVerifier` found: `ntkbatch verify` prints it and exits nonzero unless `isIntact`.
+public struct VerificationReport: Codable, Equatable, Sendable {
+  /// A journaled tile whose object is missing or damaged.
+  public struct Problem: Codable, Equatable, Sendable {
+    /// Tile index in the plan.
+    public var index: Int
+    /// Row block I.
+    public var rowBlock: Int
+    /// Column block J.
+    public var columnBlock: Int
+    /// The object the record names.
+    public var object: ContentHash
+    /// `true` when the object file is absent, `false` when present but damaged.
+    public var missing: Bool
+    /// What is wrong, one line.
+    public var reason: String
+  }
+
+  /// The run directory.
+  public var run: String
+  /// Journaled tiles checked.
+  public var tilesChecked: Int
+  /// Tiles of the plan not journaled yet (not an error: the run is unfinished).
+  public var tilesNotYetComputed: Int
+  /// Journaled tiles whose object is missing or damaged.
+  public var problems: [Problem]
+  /// Objects that no journal record names (left by a crash between object and record; harmless).
+  public var orphans: [ContentHash]
+  /// Temporary files left by interrupted writes.
+  public var temporaryFiles: [String]
+  /// A writer holding the lock during verification, if any (its temporary files may be live).
+  public var writer: String?
+
+  /// No journaled tile is missing or damaged.
+  public var isIntact: Bool { problems.isEmpty }
+}

@@ -1,0 +1,27 @@
+/// The one error type of the Engine module: a code plus a one-line message naming the key, model,
+/// field or file part at fault and what was expected.
+public struct EngineError: Error, Equatable, CustomStringConvertible {
+  /// What kind of input was wrong.
+  public enum Code: String, Sendable {
+    /// A model name not in `ModelZoo.names`, or an unsupported width.
+    case unknownModel
+    /// A state tensor is missing, unexpected, or has the wrong shape or element count.
+    case stateMismatch
+    /// An input tensor has the wrong shape for the model.
+    case shapeMismatch
+    /// Dataset bytes are malformed (wrong magic, truncated, sizes disagreeing with the header).
+    case malformedDataset
+    /// A requested sample range lies outside the dataset.
+    case sampleRange
+  }
+
+  public let code: Code
+  public let message: String
+
+  public init(_ code: Code, _ message: String) {
+    self.code = code
+    self.message = message
+  }
+
+  public var description: String { "\(code.rawValue): \(message)" }
+}

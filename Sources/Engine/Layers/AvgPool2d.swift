@@ -1,0 +1,72 @@
+/// Average pooling, PyTorch `nn.AvgPool2d(k)` (window k×k, stride k, no padding):
+///
+///     y[n, c, i, j] = (1/k²) Σ_{0≤u,v<k} x[n, c, k·i + u, k·j + v],   H' = ⌊H/k⌋
+///
+/// Reverse: `∂x[n, c, k·i + u, k·j + v] = δ[n, c, i, j] / k²`. `k = 1` is the identity.
+public struct AvgPool2d<Scalar: BLASScalar>: Layer {
+  public let kernelSize: Int
+
+  public init(_ kernelSize: Int) { self.kernelSize = kernelSize }
+
+  public func outputShape(forInput shape: [Int]) throws -> [Int] {
+    guard shape.count == 3, shape[1] >= kernelSize, shape[2] >= kernelSize else {
+      throw EngineError(.shapeMismatch, "AvgPool2d(\(kernelSize)) expects input [C, H, W] with H, W ≥ \(kernelSize), found \(shape)")
+    }
+    return [shape[0], shape[1] / kernelSize, shape[2] / kernelSize]
+  }
+
+  public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
+    let k = kernelSize
+    let (c, h, w) = (input.shape[1], input.shape[2], input.shape[3])
+    let (oh, ow) = (h / k, w / k)
+    var output = Tensor<Scalar>(zeros: [input.batchSize, c, oh, ow])
+    let norm = 1 / Scalar(k * k)
+    input.storage.withUnsafeBufferPointer { x in
+      output.storage.withUnsafeMutableBufferPointer { y in
+        for plane in 0..<(input.batchSize * c) {
+          let xp = x.baseAddress! + plane * h * w
+          let yp = y.baseAddress! + plane * oh * ow
+          for i in 0..<oh {
+            for j in 0..<ow {
+              var s: Scalar = 0
+              for u in 0..<k {
+                for v in 0..<k { s += xp[(i * k + u) * w + j * k + v] }
+              }
+              yp[i * ow + j] = s * norm
+            }
+          }
+        }
+      }
+    }
+    return output
+  }
+
+  public func inputCotangent(
+    input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
+    repeats: Int, state: UnsafeBufferPointer<Scalar>
+  ) -> Tensor<Scalar> {
+    let k = kernelSize
+    let (c, h, w) = (input.shape[1], input.shape[2], input.shape[3])
+    let (oh, ow) = (h / k, w / k)
+    let rows = outputCotangent.batchSize
+    var result = Tensor<Scalar>(zeros: [rows, c, h, w])
+    let norm = 1 / Scalar(k * k)
+    outputCotangent.storage.withUnsafeBufferPointer { d in
+      result.storage.withUnsafeMutableBufferPointer { dx in
+        for plane in 0..<(rows * c) {
+          let dp = d.baseAddress! + plane * oh * ow
+          let xp = dx.baseAddress! + plane * h * w
+          for i in 0..<oh {
+            for j in 0..<ow {
+              let g = dp[i * ow + j] * norm
+              for u in 0..<k {
+                for v in 0..<k { xp[(i * k + u) * w + j * k + v] = g }
+              }
+            }
+          }
+        }
+      }
+    }
+    return result
+  }
+}

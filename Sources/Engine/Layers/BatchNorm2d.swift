@@ -1,0 +1,141 @@
+/// Batch normalisation in inference mode, PyTorch `nn.BatchNorm2d(C)` in `eval()` (eps = 1e-5):
+///
+///     y[n, c, i, j] = (x[n, c, i, j] − μ_c) / √(σ²_c + ε) · γ_c + β_c
+///
+/// an affine map per channel, so each sample's output depends on that sample alone.
+/// Reverse for cotangent rows δ: `∂x = δ · γ_c/√(σ²_c + ε)`,
+/// `∂γ_c = Σ_{ij} δ[c, i, j] · x̂[c, i, j]` with `x̂ = (x − μ)/√(σ² + ε)`, `∂β_c = Σ_{ij} δ[c, i, j]`.
+/// State: `weight` γ `[C]` (init 1), `bias` β `[C]` (init 0) — trainable; `running_mean` μ `[C]`
+/// (init 0), `running_var` σ² `[C]` (init 1) — constants.
+public struct BatchNorm2d<Scalar: BLASScalar>: Layer {
+  public let channels: Int
+  public let epsilon: Double
+
+  public init(_ channels: Int, epsilon: Double = 1e-5) {
+    self.channels = channels
+    self.epsilon = epsilon
+  }
+
+  public var stateSpecs: [LayerStateSpec] {
+    [
+      LayerStateSpec("weight", [channels]), LayerStateSpec("bias", [channels]),
+      LayerStateSpec("running_mean", [channels], trainable: false),
+      LayerStateSpec("running_var", [channels], trainable: false),
+    ]
+  }
+
+  public func outputShape(forInput shape: [Int]) throws -> [Int] {
+    guard shape.count == 3, shape[0] == channels else {
+      throw EngineError(.shapeMismatch, "BatchNorm2d(\(channels)) expects input [\(channels), H, W], found \(shape)")
+    }
+    return shape
+  }
+
+  /// `1/√(σ²_c + ε)` per channel.
+  private func inverseStd(_ state: UnsafeBufferPointer<Scalar>) -> [Scalar] {
+    (0..<channels).map { 1 / (state[3 * channels + $0] + Scalar(epsilon)).squareRoot() }
+  }
+
+  public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
+    let inv = inverseStd(state)
+    let plane = input.sampleSize / channels
+    var output = input
+    output.storage.withUnsafeMutableBufferPointer { y in
+      for n in 0..<input.batchSize {
+        for c in 0..<channels {
+          let scale = state[c] * inv[c]
+          let mean = state[2 * channels + c]
+          let shift = state[channels + c]
+          let p = y.baseAddress! + (n * channels + c) * plane
+          for i in 0..<plane { p[i] = (p[i] - mean) * scale + shift }
+        }
+      }
+    }
+    return output
+  }
+
+  public func inputCotangent(
+    input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
+    repeats: Int, state: UnsafeBufferPointer<Scalar>
+  ) -> Tensor<Scalar> {
+    let inv = inverseStd(state)
+    let plane = input.sampleSize / channels
+    var result = outputCotangent
+    result.storage.withUnsafeMutableBufferPointer { d in
+      for r in 0..<outputCotangent.batchSize {
+        for c in 0..<channels {
+          let scale = state[c] * inv[c]
+          let p = d.baseAddress! + (r * channels + c) * plane
+          for i in 0..<plane { p[i] *= scale }
+        }
+      }
+    }
+    return result
+  }
+
+  /// Per row: `(∂γ, ∂β)` into `row[0 ..< C]`, `row[C ..< 2C]`.
+  private func rowGradient(
+    _ d: UnsafePointer<Scalar>, _ x: UnsafePointer<Scalar>, plane: Int, inv: [Scalar],
+    state: UnsafeBufferPointer<Scalar>, into row: UnsafeMutablePointer<Scalar>
+  ) {
+    for c in 0..<channels {
+      let mean = state[2 * channels + c]
+      var sg: Scalar = 0, sb: Scalar = 0
+      let dp = d + c * plane, xp = x + c * plane
+      for i in 0..<plane {
+        sg += dp[i] * (xp[i] - mean)
+        sb += dp[i]
+      }
+      row[c] += sg * inv[c]
+      row[channels + c] += sb
+    }
+  }
+
+  public func accumulateParameterGradient(
+    input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
+    state: UnsafeBufferPointer<Scalar>, into gradient: UnsafeMutableBufferPointer<Scalar>
+  ) {
+    let inv = inverseStd(state)
+    let width = input.sampleSize
+    input.storage.withUnsafeBufferPointer { x in
+      outputCotangent.storage.withUnsafeBufferPointer { d in
+        for r in 0..<outputCotangent.batchSize {
+          rowGradient(
+            d.baseAddress! + r * width, x.baseAddress! + (r / repeats) * width, plane: width / channels,
+            inv: inv, state: state, into: gradient.baseAddress!)
+        }
+      }
+    }
+  }
+
+  public func jacobianPart(
+    input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
+    state: UnsafeBufferPointer<Scalar>, structured: Bool
+  ) -> JacobianPart<Scalar>? {
+    let inv = inverseStd(state)
+    let width = input.sampleSize
+    let rows = outputCotangent.batchSize
+    var jacobian = [Scalar](repeating: 0, count: rows * 2 * channels)
+    input.storage.withUnsafeBufferPointer { x in
+      outputCotangent.storage.withUnsafeBufferPointer { d in
+        jacobian.withUnsafeMutableBufferPointer { j in
+          for r in 0..<rows {
+            rowGradient(
+              d.baseAddress! + r * width, x.baseAddress! + (r / repeats) * width, plane: width / channels,
+              inv: inv, state: state, into: j.baseAddress! + r * 2 * channels)
+          }
+        }
+      }
+    }
+    return .explicit(columns: 2 * channels, values: jacobian)
+  }
+
+  public func initialize(state: UnsafeMutableBufferPointer<Scalar>, generator: inout SplitMix64) {
+    for c in 0..<channels {
+      state[c] = 1
+      state[channels + c] = 0
+      state[2 * channels + c] = 0
+      state[3 * channels + c] = 1
+    }
+  }
+}

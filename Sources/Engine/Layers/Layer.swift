@@ -1,0 +1,112 @@
+/// A tensor the layer owns in the model's state, relative to the layer (e.g. `weight`, `running_var`).
+public struct LayerStateSpec: Equatable, Sendable {
+  /// The key suffix appended to the layer's module path with a dot (`weight`, `bias`, …).
+  public let name: String
+  /// The PyTorch shape of the tensor.
+  public let shape: [Int]
+  /// Trainable parameter (a Jacobian column block) or constant state (running statistics).
+  public let isTrainable: Bool
+
+  public init(_ name: String, _ shape: [Int], trainable: Bool = true) {
+    self.name = name
+    self.shape = shape
+    self.isTrainable = trainable
+  }
+
+  public var count: Int { shape.reduce(1, *) }
+}
+
+/// One operation of a model: a forward map `y = f(x; θ)` and its reverse pass.
+///
+/// A layer is an immutable description (sizes, stride, …); its tensors live in the model's flat
+/// state buffer and are handed to every call as `state`, the layer's slice laid out as its
+/// `stateSpecs` in order. Trainable tensors come first, so the layer's parameter gradient is the
+/// prefix `state[0 ..< parameterCount]` of that layout.
+///
+/// Reverse passes take a batch of `R = B · repeats` output cotangents for a batch of `B` inputs:
+/// cotangent row `r` belongs to input sample `r / repeats` (the activations of a sample are shared
+/// by its `repeats` cotangent rows by index, never copied). `repeats = 1` is the ordinary
+/// vector–Jacobian product; `repeats = m` seeds one row per logit for per-sample Jacobians.
+public protocol Layer<Scalar> {
+  associatedtype Scalar: BLASScalar
+
+  /// The tensors of this layer in PyTorch order (trainable ones first).
+  var stateSpecs: [LayerStateSpec] { get }
+
+  /// The per-sample output shape for a per-sample input shape (both without the batch dimension).
+  /// Throws `EngineError.shapeMismatch` if the input shape does not fit the layer.
+  func outputShape(forInput shape: [Int]) throws -> [Int]
+
+  /// The inference-mode forward pass: `[B, …in]` → `[B, …out]`.
+  func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar>
+
+  /// Input cotangents `∂L/∂x`, `[B·repeats, …in]`, from output cotangents `[B·repeats, …out]`.
+  /// `output` is this layer's forward output for `input`.
+  func inputCotangent(
+    input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
+    repeats: Int, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar>
+
+  /// Adds `Σ_r ∂L_r/∂θ` (summed over all cotangent rows) to `gradient`, the layer's trainable
+  /// parameters in `stateSpecs` order.
+  func accumulateParameterGradient(
+    input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
+    state: UnsafeBufferPointer<Scalar>, into gradient: UnsafeMutableBufferPointer<Scalar>)
+
+  /// The per-row parameter gradients `∂L_r/∂θ` (rows of the Jacobian restricted to this layer),
+  /// or `nil` for a layer without parameters. `structured` lets a layer return a factored form.
+  func jacobianPart(
+    input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
+    state: UnsafeBufferPointer<Scalar>, structured: Bool) -> JacobianPart<Scalar>?
+
+  /// Fills the layer's state with PyTorch's default initialisation, drawing from `generator`.
+  func initialize(state: UnsafeMutableBufferPointer<Scalar>, generator: inout SplitMix64)
+}
+
+extension Layer {
+  public var stateSpecs: [LayerStateSpec] { [] }
+
+  /// Number of trainable scalars of the layer.
+  public var parameterCount: Int { stateSpecs.filter(\.isTrainable).reduce(0) { $0 + $1.count } }
+
+  /// Number of state scalars (trainable and constant).
+  public var stateCount: Int { stateSpecs.reduce(0) { $0 + $1.count } }
+
+  public func accumulateParameterGradient(
+    input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
+    state: UnsafeBufferPointer<Scalar>, into gradient: UnsafeMutableBufferPointer<Scalar>
+  ) {}
+
+  public func jacobianPart(
+    input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
+    state: UnsafeBufferPointer<Scalar>, structured: Bool
+  ) -> JacobianPart<Scalar>? { nil }
+
+  public func initialize(state: UnsafeMutableBufferPointer<Scalar>, generator: inout SplitMix64) {}
+}
+
+extension Layer {
+  /// Sums cotangent rows over their repeats: `[B·repeats, n]` → `[B, n]` (a copy-free view when `repeats == 1`).
+  func summedOverRepeats(_ cotangent: Tensor<Scalar>, repeats: Int) -> [Scalar] {
+    if repeats == 1 { return cotangent.storage }
+    let rows = cotangent.batchSize
+    let width = cotangent.sampleSize
+    let samples = rows / repeats
+    var sum = [Scalar](repeating: 0, count: samples * width)
+    cotangent.storage.withUnsafeBufferPointer { c in
+      sum.withUnsafeMutableBufferPointer { s in
+        for r in 0..<rows {
+          Scalar.axpy(n: width, alpha: 1, x: c.baseAddress! + r * width, y: s.baseAddress! + (r / repeats) * width)
+        }
+      }
+    }
+    return sum
+  }
+}
+
+/// Uniform initialisation on `[-bound, bound]`, PyTorch's default for Conv/Linear weights
+/// (`kaiming_uniform_(a=√5)` gives `bound = 1/√fan_in`) and biases.
+func fillUniform<T: BLASScalar>(
+  _ buffer: UnsafeMutableBufferPointer<T>, range: Range<Int>, bound: Double, generator: inout SplitMix64
+) {
+  for i in range { buffer[i] = T(generator.nextUniform(-bound, bound)) }
+}

@@ -1,0 +1,95 @@
+/// Max pooling, PyTorch `nn.MaxPool2d(k)` (window k×k, stride k, no padding):
+///
+///     y[n, c, i, j] = max_{0≤u,v<k} x[n, c, k·i + u, k·j + v],   H' = ⌊H/k⌋
+///
+/// Reverse: each output cotangent goes to the window's arg-max (the first maximum in row-major
+/// window order on ties, as PyTorch's CPU kernel); arg-maxes are found once per sample and shared
+/// by its `repeats` cotangent rows.
+public struct MaxPool2d<Scalar: BLASScalar>: Layer {
+  public let kernelSize: Int
+
+  public init(_ kernelSize: Int) { self.kernelSize = kernelSize }
+
+  public func outputShape(forInput shape: [Int]) throws -> [Int] {
+    guard shape.count == 3, shape[1] >= kernelSize, shape[2] >= kernelSize else {
+      throw EngineError(.shapeMismatch, "MaxPool2d(\(kernelSize)) expects input [C, H, W] with H, W ≥ \(kernelSize), found \(shape)")
+    }
+    return [shape[0], shape[1] / kernelSize, shape[2] / kernelSize]
+  }
+
+  /// Writes, for each output element of one sample, the flat input index of its window's maximum.
+  private func argMax(
+    _ x: UnsafePointer<Scalar>, channels: Int, height: Int, width: Int, into index: UnsafeMutablePointer<Int>
+  ) {
+    let k = kernelSize
+    let oh = height / k, ow = width / k
+    var o = 0
+    for c in 0..<channels {
+      for i in 0..<oh {
+        for j in 0..<ow {
+          var best = c * height * width + (i * k) * width + j * k
+          var bestValue = x[best]
+          for u in 0..<k {
+            for v in 0..<k {
+              let at = c * height * width + (i * k + u) * width + j * k + v
+              if x[at] > bestValue || x[at].isNaN {
+                bestValue = x[at]
+                best = at
+              }
+            }
+          }
+          index[o] = best
+          o += 1
+        }
+      }
+    }
+  }
+
+  public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
+    let (c, h, w) = (input.shape[1], input.shape[2], input.shape[3])
+    let outShape = [c, h / kernelSize, w / kernelSize]
+    let outSize = outShape.reduce(1, *)
+    var output = Tensor<Scalar>(zeros: [input.batchSize] + outShape)
+    var index = [Int](repeating: 0, count: outSize)
+    input.storage.withUnsafeBufferPointer { x in
+      output.storage.withUnsafeMutableBufferPointer { y in
+        index.withUnsafeMutableBufferPointer { idx in
+          for n in 0..<input.batchSize {
+            let xs = x.baseAddress! + n * c * h * w
+            argMax(xs, channels: c, height: h, width: w, into: idx.baseAddress!)
+            for o in 0..<outSize { y[n * outSize + o] = xs[idx[o]] }
+          }
+        }
+      }
+    }
+    return output
+  }
+
+  public func inputCotangent(
+    input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
+    repeats: Int, state: UnsafeBufferPointer<Scalar>
+  ) -> Tensor<Scalar> {
+    let (c, h, w) = (input.shape[1], input.shape[2], input.shape[3])
+    let inSize = c * h * w
+    let outSize = outputCotangent.sampleSize
+    var result = Tensor<Scalar>(zeros: [outputCotangent.batchSize] + input.sampleShape)
+    var index = [Int](repeating: 0, count: outSize)
+    input.storage.withUnsafeBufferPointer { x in
+      outputCotangent.storage.withUnsafeBufferPointer { d in
+        result.storage.withUnsafeMutableBufferPointer { dx in
+          index.withUnsafeMutableBufferPointer { idx in
+            for n in 0..<input.batchSize {
+              argMax(x.baseAddress! + n * inSize, channels: c, height: h, width: w, into: idx.baseAddress!)
+              for r in (n * repeats)..<((n + 1) * repeats) {
+                let dr = d.baseAddress! + r * outSize
+                let dxr = dx.baseAddress! + r * inSize
+                for o in 0..<outSize { dxr[idx[o]] += dr[o] }
+              }
+            }
+          }
+        }
+      }
+    }
+    return result
+  }
+}

@@ -1,0 +1,33 @@
+/// Rectified linear unit, elementwise: `y = max(x, 0)`; reverse `∂x = δ · [x > 0]`
+/// (derivative 0 at 0, as PyTorch). Any shape.
+public struct ReLU<Scalar: BLASScalar>: Layer {
+  public init() {}
+
+  public func outputShape(forInput shape: [Int]) throws -> [Int] { shape }
+
+  public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
+    var output = input
+    output.storage.withUnsafeMutableBufferPointer { y in
+      for i in y.indices where y[i] < 0 { y[i] = 0 }
+    }
+    return output
+  }
+
+  public func inputCotangent(
+    input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
+    repeats: Int, state: UnsafeBufferPointer<Scalar>
+  ) -> Tensor<Scalar> {
+    var result = outputCotangent
+    let width = input.sampleSize
+    input.storage.withUnsafeBufferPointer { x in
+      result.storage.withUnsafeMutableBufferPointer { d in
+        for r in 0..<outputCotangent.batchSize {
+          let xs = x.baseAddress! + (r / repeats) * width
+          let dr = d.baseAddress! + r * width
+          for i in 0..<width where !(xs[i] > 0) { dr[i] = 0 }
+        }
+      }
+    }
+    return result
+  }
+}

@@ -1,0 +1,32 @@
+/// Hyperbolic tangent, elementwise: `y = tanh(x)`; reverse `∂x = δ · (1 − y²)`. Any shape.
+public struct Tanh<Scalar: BLASScalar>: Layer {
+  public init() {}
+
+  public func outputShape(forInput shape: [Int]) throws -> [Int] { shape }
+
+  public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
+    var output = input
+    output.storage.withUnsafeMutableBufferPointer { y in
+      for i in y.indices { y[i] = Scalar.hyperbolicTangent(y[i]) }
+    }
+    return output
+  }
+
+  public func inputCotangent(
+    input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
+    repeats: Int, state: UnsafeBufferPointer<Scalar>
+  ) -> Tensor<Scalar> {
+    var result = outputCotangent
+    let width = output.sampleSize
+    output.storage.withUnsafeBufferPointer { y in
+      result.storage.withUnsafeMutableBufferPointer { d in
+        for r in 0..<outputCotangent.batchSize {
+          let ys = y.baseAddress! + (r / repeats) * width
+          let dr = d.baseAddress! + r * width
+          for i in 0..<width { dr[i] *= 1 - ys[i] * ys[i] }
+        }
+      }
+    }
+    return result
+  }
+}

@@ -1,0 +1,37 @@
+extension Model {
+  /// The Jacobian block of a batch of B samples: the `B·m` rows `∂f_a(x_s)/∂θ` (row `s·m + a`).
+  ///
+  /// One forward pass keeps the activations; one batched reverse pass is seeded with the `B·m`
+  /// one-hot cotangents (row `s·m + a` has a 1 at logit `a`), the activations of sample `s` being
+  /// shared by its m rows by index. Each parameterised layer contributes one `JacobianPart`,
+  /// explicit `[B·m, P_l]` or, for `Linear` when `structured`, factored as (δ `[B·m, out]`, h `[B, in]`).
+  /// Cost: about one forward pass plus m backward passes per sample.
+  /// Throws `EngineError.shapeMismatch` if `inputs` is not `[B, 3, 32, 32]`.
+  public func jacobian(inputs: Tensor<T>, structured: Bool = true) throws -> JacobianBlock<T> {
+    let acts = try activations(inputs: inputs)
+    let m = outputCount
+    let samples = inputs.batchSize
+    let rows = samples * m
+    var seed = Tensor<T>(zeros: [rows, m])
+    seed.storage.withUnsafeMutableBufferPointer { s in
+      for r in 0..<rows { s[r * m + r % m] = 1 }
+    }
+    var parts = [JacobianPart<T>?](repeating: nil, count: nodes.count)
+    stateValues.withUnsafeBufferPointer { state in
+      _ = backpropagate(inputs: inputs, activations: acts, seed: seed, repeats: m, needInputCotangent: false) {
+        index, input, cotangent in
+        let node = nodes[index]
+        let layer = node.layer!
+        parts[index] = layer.jacobianPart(
+          input: input, outputCotangent: cotangent, repeats: m, state: slice(state, node, layer), structured: structured)
+      }
+    }
+    // Parts in parameter order; a layer the cotangent never reached contributes zero rows.
+    var ordered: [JacobianPart<T>] = []
+    for (index, node) in nodes.enumerated() {
+      guard let layer = node.layer, layer.parameterCount > 0 else { continue }
+      ordered.append(parts[index] ?? .explicit(columns: layer.parameterCount, values: [T](repeating: 0, count: rows * layer.parameterCount)))
+    }
+    return JacobianBlock(sampleCount: samples, outputCount: m, parts: ordered)
+  }
+}

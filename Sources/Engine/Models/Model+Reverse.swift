@@ -1,0 +1,100 @@
+extension Model {
+  /// The reverse pass through the graph for `R = B · repeats` cotangent rows.
+  ///
+  /// - Parameters:
+  ///   - inputs: the batch `[B, 3, 32, 32]`; `activations` its node outputs from `activations(inputs:)`.
+  ///   - seed: cotangents of the logits, `[B·repeats, 10]`; row `r` belongs to sample `r / repeats`.
+  ///   - visit: called once per layer node that has parameters, with the node index, the layer's
+  ///     input activations `[B, …]`, and its output cotangents `[B·repeats, …]`.
+  ///   - needInputCotangent: whether to return `∂/∂inputs`, `[B·repeats, 3, 32, 32]`.
+  func backpropagate(
+    inputs: Tensor<T>, activations: [Tensor<T>], seed: Tensor<T>, repeats: Int, needInputCotangent: Bool,
+    visit: (Int, Tensor<T>, Tensor<T>) -> Void
+  ) -> Tensor<T>? {
+    var cotangents = [Tensor<T>?](repeating: nil, count: nodes.count)
+    cotangents[nodes.count - 1] = seed
+    var inputCotangent: Tensor<T>? = nil
+
+    func deliver(_ cotangent: Tensor<T>, to index: Int) {
+      if index == ModelNode<T>.modelInput {
+        guard needInputCotangent else { return }
+        inputCotangent = accumulate(inputCotangent, cotangent)
+      } else {
+        cotangents[index] = accumulate(cotangents[index], cotangent)
+      }
+    }
+    // A node's cotangent is needed only if something upstream of it has parameters or the input is wanted.
+    let needed = nodesNeedingCotangent(needInputCotangent: needInputCotangent)
+
+    stateValues.withUnsafeBufferPointer { state in
+      for index in stride(from: nodes.count - 1, through: 0, by: -1) {
+        guard let cotangent = cotangents[index] else { continue }
+        cotangents[index] = nil  // release as we go
+        let node = nodes[index]
+        let sources = node.inputs.map { $0 == ModelNode<T>.modelInput ? inputs : activations[$0] }
+        switch node.operation {
+        case .layer(let layer):
+          let layerState = slice(state, node, layer)
+          if layer.parameterCount > 0 { visit(index, sources[0], cotangent) }
+          if needed(node.inputs[0]) {
+            deliver(
+              layer.inputCotangent(
+                input: sources[0], output: activations[index], outputCotangent: cotangent, repeats: repeats,
+                state: layerState),
+              to: node.inputs[0])
+          }
+        case .add:
+          for source in node.inputs where needed(source) { deliver(cotangent, to: source) }
+        case .concat:
+          var offset = 0
+          for (k, source) in node.inputs.enumerated() {
+            let size = sources[k].sampleSize
+            if needed(source) {
+              deliver(channelSlice(cotangent, offset: offset, size: size, sampleShape: sources[k].sampleShape), to: source)
+            }
+            offset += size
+          }
+        }
+      }
+    }
+    return inputCotangent
+  }
+
+  /// For each node index (or the model input), whether its output cotangent is used.
+  private func nodesNeedingCotangent(needInputCotangent: Bool) -> (Int) -> Bool {
+    // needed[i]: node i or any node feeding it (transitively) has parameters.
+    var hasParametersUpstream = [Bool](repeating: false, count: nodes.count)
+    for (i, node) in nodes.enumerated() {
+      var flag = (node.layer?.parameterCount ?? 0) > 0
+      for source in node.inputs where source != ModelNode<T>.modelInput { flag = flag || hasParametersUpstream[source] }
+      if needInputCotangent { flag = true }
+      hasParametersUpstream[i] = flag
+    }
+    return { index in index == ModelNode<T>.modelInput ? needInputCotangent : hasParametersUpstream[index] }
+  }
+
+  private func accumulate(_ existing: Tensor<T>?, _ addition: Tensor<T>) -> Tensor<T> {
+    guard var sum = existing else { return addition }
+    sum.storage.withUnsafeMutableBufferPointer { s in
+      addition.storage.withUnsafeBufferPointer { a in
+        T.axpy(n: s.count, alpha: 1, x: a.baseAddress!, y: s.baseAddress!)
+      }
+    }
+    return sum
+  }
+
+  /// Rows of `[R, total]` restricted to elements `offset ..< offset + size`, as `[R] + sampleShape`.
+  private func channelSlice(_ cotangent: Tensor<T>, offset: Int, size: Int, sampleShape: [Int]) -> Tensor<T> {
+    let rows = cotangent.batchSize
+    let total = cotangent.sampleSize
+    var result = Tensor<T>(zeros: [rows] + sampleShape)
+    cotangent.storage.withUnsafeBufferPointer { c in
+      result.storage.withUnsafeMutableBufferPointer { r in
+        for row in 0..<rows {
+          (r.baseAddress! + row * size).update(from: c.baseAddress! + row * total + offset, count: size)
+        }
+      }
+    }
+    return result
+  }
+}

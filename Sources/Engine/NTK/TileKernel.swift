@@ -1,0 +1,152 @@
+/// The eNTK tile kernel: `G_IJ = s · J_I J_Jᵀ`, `[n_I·m, n_J·m]` row-major, from two Jacobian blocks.
+///
+/// `G[i·m + a, j·m + b] = s · Σ_p J(x_i)[a, p] · J(x_j)[b, p]` (see ntk.md), summed layer by layer
+/// over the blocks' parts in parameter order:
+/// - explicit part `[R, P_l]`: one GEMM `J_I,l J_J,lᵀ` (`2·R_I·R_J·P_l` FLOP), or on a diagonal tile one
+///   SYRK of the upper triangle (`R²·P_l` FLOP);
+/// - `Linear(in, out)` part, structured (Novak, Sohl-Dickstein & Schoenholz, "Fast Finite Width
+///   Neural Tangent Kernel", ICML 2022): the block of rows r (sample s = r/m) and r′ (sample s′) is
+///   `(δ_I[r]·δ_J[r′]) · (h_I[s]·h_J[s′] + 1)` (the `+1` is the bias column), from two GEMMs
+///   `D = δ_I δ_Jᵀ` (`2·R_I·R_J·out` FLOP) and `H = h_I h_Jᵀ` (`2·n_I·n_J·in` FLOP) and an
+///   elementwise combine (`2·R_I·R_J` FLOP), instead of `2·R_I·R_J·out·(in+1)` FLOP explicitly.
+///
+/// Example, LeNet (P = 62,006) with 100-sample tiles (R = 1,000): conv1/conv2 explicit
+/// (P_l = 456 + 2,416) cost 5.7 GFLOP per off-diagonal tile, the three Linear layers
+/// 2·10⁶·(120+84+10) + 2·10⁴·(400+120+84) ≈ 0.44 GFLOP, against 124 GFLOP for a dense `J_I J_Jᵀ`.
+///
+/// Deterministic: the same blocks give byte-identical tiles (fixed summation order: parts in
+/// parameter order, the same BLAS calls with the same sizes; OpenBLAS partitions a GEMM the same
+/// way for the same sizes and thread count). A diagonal tile is computed on its upper triangle and
+/// mirrored, so it is exactly symmetric.
+public enum TileKernel {
+  /// The tile `G_IJ = scale · J_I J_Jᵀ`, `[rows.rowCount, columns.rowCount]` row-major.
+  ///
+  /// - Parameters:
+  ///   - rows: Jacobian block of row block I.
+  ///   - columns: Jacobian block of column block J (the same block as `rows` when `isDiagonal`).
+  ///   - isDiagonal: I == J: computes the upper triangle with SYRK and mirrors it.
+  ///   - scale: 1 (normalization "none") or 1/√P ("sqrt-params").
+  public static func tile<T: BLASScalar>(
+    rows: JacobianBlock<T>, columns: JacobianBlock<T>, isDiagonal: Bool, scale: T
+  ) -> [T] {
+    var result = [T](repeating: 0, count: rows.rowCount * columns.rowCount)
+    result.withUnsafeMutableBufferPointer { out in
+      tile(rows: rows, columns: columns, isDiagonal: isDiagonal, scale: scale, into: out)
+    }
+    return result
+  }
+
+  /// As `tile(rows:columns:isDiagonal:scale:)`, writing into `output` (`rows.rowCount·columns.rowCount`
+  /// scalars, overwritten).
+  public static func tile<T: BLASScalar>(
+    rows: JacobianBlock<T>, columns: JacobianBlock<T>, isDiagonal: Bool, scale: T,
+    into output: UnsafeMutableBufferPointer<T>
+  ) {
+    let RI = rows.rowCount, RJ = columns.rowCount
+    precondition(output.count == RI * RJ, "tile buffer of \(output.count) for [\(RI), \(RJ)]")
+    precondition(rows.parts.count == columns.parts.count, "Jacobian blocks of different models")
+    precondition(!isDiagonal || RI == RJ, "diagonal tile must be square")
+    precondition(rows.outputCount == columns.outputCount)
+    let m = rows.outputCount
+    let g = output.baseAddress!
+    g.update(repeating: 0, count: RI * RJ)
+
+    var deltaProducts: [T] = []  // D = δ_I δ_Jᵀ, [RI, RJ]
+    var inputProducts: [T] = []  // H = h_I h_Jᵀ, [nI, nJ]
+    for (a, b) in zip(rows.parts, columns.parts) {
+      switch (a, b) {
+      case (.explicit(let width, let ja), .explicit(let widthB, let jb)):
+        precondition(width == widthB, "part widths differ")
+        ja.withUnsafeBufferPointer { x in
+          if isDiagonal {
+            T.syrkUpper(n: RI, k: width, alpha: 1, a: x.baseAddress!, lda: width, beta: 1, c: g, ldc: RJ)
+          } else {
+            jb.withUnsafeBufferPointer { y in
+              T.gemm(
+                transposeA: false, transposeB: true, m: RI, n: RJ, k: width, alpha: 1,
+                a: x.baseAddress!, lda: width, b: y.baseAddress!, ldb: width, beta: 1, c: g, ldc: RJ)
+            }
+          }
+        }
+      case (.linear(let out, let inp, let bias, let dI, let hI), .linear(let outB, let inpB, _, let dJ, let hJ)):
+        precondition(out == outB && inp == inpB, "Linear part shapes differ")
+        if deltaProducts.isEmpty {
+          deltaProducts = [T](repeating: 0, count: RI * RJ)
+          inputProducts = [T](repeating: 0, count: rows.sampleCount * columns.sampleCount)
+        }
+        let nI = rows.sampleCount, nJ = columns.sampleCount
+        deltaProducts.withUnsafeMutableBufferPointer { D in
+          inputProducts.withUnsafeMutableBufferPointer { H in
+            product(dI, dJ, rows: RI, columns: RJ, depth: out, symmetric: isDiagonal, into: D.baseAddress!)
+            product(hI, hJ, rows: nI, columns: nJ, depth: inp, symmetric: isDiagonal, into: H.baseAddress!)
+            combine(D.baseAddress!, H.baseAddress!, bias: bias ? 1 : 0, rows: RI, columns: RJ, m: m, nJ: nJ,
+                    upperOnly: isDiagonal, into: g)
+          }
+        }
+      default:
+        // Mixed representations of one layer: materialise both sides.
+        let xa = a.explicitRows(rowCount: RI, repeats: m)
+        let xb = b.explicitRows(rowCount: RJ, repeats: m)
+        xa.withUnsafeBufferPointer { x in
+          xb.withUnsafeBufferPointer { y in
+            T.gemm(
+              transposeA: false, transposeB: true, m: RI, n: RJ, k: a.columns, alpha: 1,
+              a: x.baseAddress!, lda: a.columns, b: y.baseAddress!, ldb: a.columns, beta: 1, c: g, ldc: RJ)
+          }
+        }
+      }
+    }
+    if isDiagonal { mirrorUpper(g, n: RI) }
+    if scale != 1 {
+      for i in 0..<(RI * RJ) { g[i] *= scale }
+    }
+  }
+
+  /// `C = A Bᵀ` for row-major `A` `[rows, depth]`, `B` `[columns, depth]` (GEMM), or, when
+  /// `symmetric` (A is B), only the upper triangle of `C = A Aᵀ` (SYRK).
+  private static func product<T: BLASScalar>(
+    _ a: [T], _ b: [T], rows: Int, columns: Int, depth: Int, symmetric: Bool, into c: UnsafeMutablePointer<T>
+  ) {
+    a.withUnsafeBufferPointer { x in
+      if symmetric {
+        T.syrkUpper(n: rows, k: depth, alpha: 1, a: x.baseAddress!, lda: depth, beta: 0, c: c, ldc: columns)
+      } else {
+        b.withUnsafeBufferPointer { y in
+          T.gemm(
+            transposeA: false, transposeB: true, m: rows, n: columns, k: depth, alpha: 1,
+            a: x.baseAddress!, lda: depth, b: y.baseAddress!, ldb: depth, beta: 0, c: c, ldc: columns)
+        }
+      }
+    }
+  }
+
+  /// `G[r, c] += D[r, c] · (H[r/m, c/m] + bias)` over the tile (or its upper triangle).
+  private static func combine<T: BLASScalar>(
+    _ D: UnsafePointer<T>, _ H: UnsafePointer<T>, bias: T, rows: Int, columns: Int, m: Int, nJ: Int,
+    upperOnly: Bool, into g: UnsafeMutablePointer<T>
+  ) {
+    for r in 0..<rows {
+      let hRow = H + (r / m) * nJ
+      let dRow = D + r * columns
+      let gRow = g + r * columns
+      var c = upperOnly ? r : 0
+      while c < columns {
+        // Within one column sample the factor (h·h′ + 1) is constant.
+        let s = c / m
+        let factor = hRow[s] + bias
+        let end = min((s + 1) * m, columns)
+        while c < end {
+          gRow[c] += dRow[c] * factor
+          c += 1
+        }
+      }
+    }
+  }
+
+  /// Copies the upper triangle of the square `[n, n]` matrix onto its lower triangle.
+  private static func mirrorUpper<T>(_ g: UnsafeMutablePointer<T>, n: Int) {
+    for r in 0..<n {
+      for c in 0..<r { g[r * n + c] = g[c * n + r] }
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A floating-point scalar with the CBLAS routines the engine needs (`Float` → `cblas_s*`,
+/// `Double` → `cblas_d*`, OpenBLAS).
+///
+/// All matrices are row-major (`CblasRowMajor`); leading dimensions are in elements.
+/// Sizes are passed as `Int` and narrowed to CBLAS's 32-bit `blasint`.
+public protocol BLASScalar: BinaryFloatingPoint, Sendable {
+  /// General matrix product `C ← α·op(A)·op(B) + β·C`, `op(A)` `[m, k]`, `op(B)` `[k, n]`, `C` `[m, n]`
+  /// (`cblas_?gemm`).
+  static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Self, a: UnsafePointer<Self>, lda: Int,
+    b: UnsafePointer<Self>, ldb: Int,
+    beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+
+  /// Symmetric rank-k update of the upper triangle: `C ← α·A·Aᵀ + β·C`, `A` `[n, k]`, `C` `[n, n]`;
+  /// only entries `C[i, j]` with `j ≥ i` are written (`cblas_?syrk`, `CblasUpper`, `CblasNoTrans`).
+  static func syrkUpper(
+    n: Int, k: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
+    beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+
+  /// `y ← α·x + y` over `n` contiguous elements (`cblas_?axpy`).
+  static func axpy(n: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafeMutablePointer<Self>)
+
+  /// `Σ xᵢ·yᵢ` over `n` contiguous elements (`cblas_?dot`).
+  static func dot(n: Int, x: UnsafePointer<Self>, y: UnsafePointer<Self>) -> Self
+
+  /// Hyperbolic tangent (libm `tanh` / `tanhf`).
+  static func hyperbolicTangent(_ x: Self) -> Self
+}
+
+@inline(__always) private func blasInt(_ value: Int) -> blasint { blasint(value) }
+@inline(__always) private func blasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
+
+extension Float: BLASScalar {
+  public static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    cblas_sgemm(
+      CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
+      blasInt(m), blasInt(n), blasInt(k), alpha, a, blasInt(lda), b, blasInt(ldb), beta, c, blasInt(ldc))
+  }
+
+  public static func syrkUpper(
+    n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, blasInt(n), blasInt(k), alpha, a, blasInt(lda), beta, c, blasInt(ldc))
+  }
+
+  public static func axpy(n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    cblas_saxpy(blasInt(n), alpha, x, 1, y, 1)
+  }
+
+  public static func dot(n: Int, x: UnsafePointer<Float>, y: UnsafePointer<Float>) -> Float {
+    cblas_sdot(blasInt(n), x, 1, y, 1)
+  }
+
+  public static func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
+}
+
+extension Double: BLASScalar {
+  public static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+    beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+  ) {
+    cblas_dgemm(
+      CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
+      blasInt(m), blasInt(n), blasInt(k), alpha, a, blasInt(lda), b, blasInt(ldb), beta, c, blasInt(ldc))
+  }
+
+  public static func syrkUpper(
+    n: Int, k: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int,
+    beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+  ) {
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, blasInt(n), blasInt(k), alpha, a, blasInt(lda), beta, c, blasInt(ldc))
+  }
+
+  public static func axpy(n: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
+    cblas_daxpy(blasInt(n), alpha, x, 1, y, 1)
+  }
+
+  public static func dot(n: Int, x: UnsafePointer<Double>, y: UnsafePointer<Double>) -> Double {
+    cblas_ddot(blasInt(n), x, 1, y, 1)
+  }
+
+  public static func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
+}
