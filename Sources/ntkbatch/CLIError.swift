@@ -29,7 +29,7 @@ enum CLIError {
   static func describe(_ error: Error) -> (Int32, String) {
     switch error {
     case let e as StorageError: return (e.kind == .badInput ? 2 : 1, e.description)
-    case let e as CheckpointError: return (e.isBadInput ? 2 : 1, e.description)
+    case let e as CheckpointError: return ([.badInput, .identityMismatch, .locked].contains(e.code) ? 2 : 1, e.description)
     case let e as EngineError: return (2, e.description)
     case let e as BadInput: return (2, e.message)
     default: return (1, "\(error)")

@@ -1,4 +1,5 @@
 import Checkpoint
+import Foundation
 import Engine
 import Storage
 
