@@ -15,9 +15,9 @@ final class CIFAR10ArchiveTests: XCTestCase {
     let split = [[0, 1], [2, 3], [4], [5, 6], [7]]
     for (index, records) in split.enumerated() {
       let batch = records.flatMap { bytes[($0 * 3073)..<(($0 + 1) * 3073)] }
-      FileManager.default.createFile(atPath: "\(root)/\(DatasetKind.cifarFolder)/data_batch_\(index + 1).bin", contents: Data(batch))
+      XCTAssertTrue(FileManager.default.createFile(atPath: "\(root)/\(DatasetKind.cifarFolder)/data_batch_\(index + 1).bin", contents: Data(batch)))
     }
-    FileManager.default.createFile(atPath: "\(root)/\(DatasetKind.cifarFolder)/batches.meta.txt", contents: Data("airplane\n".utf8))
+    XCTAssertTrue(FileManager.default.createFile(atPath: "\(root)/\(DatasetKind.cifarFolder)/batches.meta.txt", contents: Data("airplane\n".utf8)))
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["tar", "-czf", "cifar-10-binary.tar.gz", DatasetKind.cifarFolder]
@@ -29,6 +29,9 @@ final class CIFAR10ArchiveTests: XCTestCase {
     let files = DatasetKind.cifar10.trainingFiles
     XCTAssertEqual(files.count, 5)
     let archivePath = try XCTUnwrap(files[0].archive?.path)
+    // What `download` fetches is what the reader looks for.
+    XCTAssertEqual(DatasetKind.cifar10.resources.map(\.fileName), [archivePath])
+    XCTAssertEqual(DatasetKind.cifar10.trainingCount, 5 * CIFAR10.recordsPerBatch)
     let archive = try TarArchive.read(path: "\(root)/\(archivePath)")
     let batches = try files.map { file in
       let member = try XCTUnwrap(file.archive?.member)

@@ -31,6 +31,18 @@ final class SVHNTests: XCTestCase {
     XCTAssertEqual(firstThree.labels, [0, 1, 2])
   }
 
+  func testCatalogueDownloadIsTheFileTheReaderOpens() {
+    XCTAssertEqual(DatasetKind.svhn.resources.map(\.fileName), DatasetKind.svhn.trainingFiles.flatMap(\.candidates))
+    XCTAssertEqual(DatasetKind.svhn.resources[0].md5.count, 32)
+    XCTAssertEqual(DatasetKind.svhn.trainingCount, 73_257)
+    // IDX datasets: each download is one of the candidates of a training file, in the same order.
+    for kind in [DatasetKind.mnist, .kmnist, .fmnist] {
+      XCTAssertEqual(kind.resources.count, 2)
+      for (resource, file) in zip(kind.resources, kind.trainingFiles) { XCTAssertTrue(file.candidates.contains(resource.fileName)) }
+    }
+    XCTAssertTrue(DatasetKind.svhn.missingFileHint.contains("train_32x32.mat"))
+  }
+
   func testRejectsMalformedArraysLabelsAndOversizedSubsample() throws {
     let images = [UInt8](repeating: 7, count: 2 * 3072)
     func expect(_ code: EngineError.Code, _ fragment: String, line: UInt = #line, _ body: () throws -> Void) {

@@ -85,7 +85,7 @@ server.serve_forever()
   func mirror(_ mode: String) -> String { "http://127.0.0.1:\(port)/\(mode)/" }
 
   func serve(_ name: String, _ bytes: [UInt8]) {
-    FileManager.default.createFile(atPath: "\(root)/files/\(name)", contents: Data(bytes))
+    XCTAssertTrue(FileManager.default.createFile(atPath: "\(root)/files/\(name)", contents: Data(bytes)))
   }
 
   /// The logged requests, one `<mode> <file> <range>` line each.
@@ -197,7 +197,7 @@ final class DownloadTests: XCTestCase {
 
   func testStalePartialFileFailingTheChecksumIsRestartedOnce() throws {
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    FileManager.default.createFile(atPath: "\(root)/train_32x32.mat.part", contents: Data(repeating: 0xAB, count: 1000))
+    XCTAssertTrue(FileManager.default.createFile(atPath: "\(root)/train_32x32.mat.part", contents: Data(repeating: 0xAB, count: 1000)))
     XCTAssertTrue(try fetch([server.mirror("plain")]))
     XCTAssertEqual(try installed(), payload)
     XCTAssertEqual(server.requests, ["plain train_32x32.mat bytes=1000-", "plain train_32x32.mat -"])

@@ -30,7 +30,7 @@ final class TarArchiveTests: XCTestCase {
     for (index, size) in [0, 1, 511, 512, 513, 3073 * 3].enumerated() {
       let name = index == 5 ? "\(longFolder)data_batch_\(index).bin" : "batches/file\(index).bin"
       let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
-      FileManager.default.createFile(atPath: "\(directory)/\(name)", contents: Data(bytes))
+      XCTAssertTrue(FileManager.default.createFile(atPath: "\(directory)/\(name)", contents: Data(bytes)))
       contents[name] = bytes
     }
     XCTAssertGreaterThan(contents.keys.map(\.count).max()!, 100)
@@ -54,7 +54,7 @@ final class TarArchiveTests: XCTestCase {
   func testRejectsTruncatedArchivesAndBadHeaders() throws {
     let directory = try temporaryDirectory("tar-bad")
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    FileManager.default.createFile(atPath: "\(directory)/a.bin", contents: Data([UInt8](repeating: 9, count: 2000)))
+    XCTAssertTrue(FileManager.default.createFile(atPath: "\(directory)/a.bin", contents: Data([UInt8](repeating: 9, count: 2000))))
     try runTar(["--format=gnu", "-cf", "a.tar", "a.bin"], in: directory)
     let good = try FileBytes.read(path: "\(directory)/a.tar")
     XCTAssertEqual(try TarArchive(bytes: good, path: "a.tar").contents(of: "a.bin").count, 2000)
