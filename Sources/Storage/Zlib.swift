@@ -7,8 +7,8 @@ import CZlib
 public enum Zlib {
   /// Inflates one zlib stream held in `input`; bytes after the end of the stream are ignored.
   ///
-  /// The output buffer starts at `sizeHint` bytes (or 4 × the input) and doubles as needed, so a
-  /// large stream is inflated without intermediate copies.
+  /// The output buffer starts at `sizeHint` bytes (or 2 × the input) and doubles as needed, so a
+  /// large stream is inflated without per-chunk copies.
   ///
   /// - Throws: `StorageError` (`.badInput`) naming `path` for a corrupt stream, or a truncated
   ///   one (input ends before the end-of-stream marker).
@@ -21,7 +21,7 @@ public enum Zlib {
     guard let base = input.baseAddress, input.count > 0 else {
       throw StorageError(path: path, "truncated zlib data (empty stream)")
     }
-    var output = [UInt8](repeating: 0, count: max(sizeHint, input.count * 4, 1 << 16))
+    var output = [UInt8](repeating: 0, count: max(sizeHint, input.count * 2, 1 << 16))
     var produced = 0
     var remaining = input.count
     var next = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: UInt8.self))
@@ -65,9 +65,10 @@ public enum Zlib {
     }
   }
 
-  /// Deflates `bytes` into one zlib stream (`compress2`, `level` 0…9); used to write
-  /// `miCOMPRESSED` elements and test inputs.
+  /// Deflates `bytes` into one zlib stream (`compress2`, `level` 0…9, clamped; −1 is zlib's
+  /// default); used to write `miCOMPRESSED` elements and test inputs.
   public static func deflate(_ bytes: [UInt8], level: Int32 = Z_DEFAULT_COMPRESSION) -> [UInt8] {
+    let level = max(Z_DEFAULT_COMPRESSION, min(Z_BEST_COMPRESSION, level))
     var bound = compressBound(uLong(bytes.count))
     var output = [UInt8](repeating: 0, count: Int(bound))
     let status = output.withUnsafeMutableBufferPointer { out in
