@@ -276,3 +276,42 @@ final class TileRunnerTests: XCTestCase {
     }
   }
 }
+
+extension TileRunnerTests {
+  /// Bit flip and lost object → verify names them → repair drops them → run recomputes exactly
+  /// those tiles → verified, byte-identical output.
+  func testRepairThenRunRestoresVerifiedByteIdenticalState() throws {
+    let kernel = SyntheticKernel(n: 9, p: 3, seed: 10)
+    let id = identity(kernel, t: 3, precision: .float32)  // 6 tiles
+    let run = RunDirectory(path: dir.path + "/run")
+    var computed: [Int: Int] = [:]
+    try session(run, kernel, id, computed: &computed)
+    let expected = try assembleBytes(run, .float32, name: "before.npy")
+    let replay = try run.journal.replay()
+    let objectPath = run.objects.path(for: replay.tiles[5]!.object)
+    var bytes = try readBytes(objectPath)
+    bytes[bytes.count - 5] ^= 0x80
+    try writeBytes(bytes, objectPath)
+    try run.objects.remove(replay.tiles[2]!.object)
+    let orphan = try run.objects.put([UInt8](repeating: 9, count: 32))
+    let temporary = AtomicFile.temporaryPath(for: run.objects.path(for: orphan.hash))
+    try writeBytes([1, 2], temporary)
+
+    let repaired = try RunRepair.repair(run: run)
+    XCTAssertEqual(repaired.droppedTiles.map(\.index), [2, 5])
+    XCTAssertEqual(Set(repaired.removedOrphans), Set([orphan.hash, replay.tiles[5]!.object]))
+    XCTAssertEqual(repaired.removedTemporaryFiles, [temporary])
+    let afterRepair = try run.journal.replay()
+    XCTAssertEqual(afterRepair.tiles.keys.sorted(), [0, 1, 3, 4])
+    XCTAssertEqual(afterRepair.drops.map(\.index), [2, 5])
+    let verified = try RunVerifier.verify(run: run)
+    XCTAssertTrue(verified.isIntact)
+    XCTAssertEqual(verified.tilesNotYetComputed, 2)
+    XCTAssertEqual(verified.orphans, [])
+
+    try session(run, kernel, id, computed: &computed)
+    XCTAssertEqual(computed, [0: 1, 1: 1, 2: 2, 3: 1, 4: 1, 5: 2])
+    XCTAssertTrue(try RunVerifier.verify(run: run).isIntact)
+    XCTAssertEqual(try assembleBytes(run, .float32, name: "after.npy"), expected)
+  }
+}
