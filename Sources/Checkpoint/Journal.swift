@@ -9,7 +9,7 @@ import Storage
 /// its object is durable). Every session starts a new segment, so nothing is ever appended after
 /// a torn tail. Replaying reads all segments in order: torn tails are dropped; damage before the
 /// end of a segment, a segment that does not start with its header, headers that disagree, or a
-/// tile journaled twice are errors.
+/// tile journaled twice (without a `TileDrop` record in between, written by `repair`) are errors.
 public struct Journal: Sendable {
   /// Version written in every header.
   public static let formatVersion = 1
@@ -61,8 +61,8 @@ public struct Journal: Sendable {
         do { payload = try JSONDecoder().decode(JournalPayload.self, from: Data(frame.payload)) } catch {
           throw CheckpointError(.damaged, "\(name): journal record at byte \(frame.offset) has a valid checksum but is not a journal record")
         }
-        switch (payload.kind, payload.header, payload.tile) {
-        case ("header", let header?, nil):
+        switch (payload.kind, payload.header, payload.tile, payload.drop) {
+        case ("header", let header?, nil, nil):
           guard frame.offset == 0 else {
             throw CheckpointError(.damaged, "\(name): second header record at byte \(frame.offset)")
           }
@@ -77,7 +77,7 @@ public struct Journal: Sendable {
           }
           summary.header = header
           replay.headers.append(header)
-        case ("tile", nil, let tile?):
+        case ("tile", nil, let tile?, nil):
           guard summary.header != nil else {
             throw CheckpointError(.damaged, "\(name): tile record at byte \(frame.offset) before the segment's header")
           }
@@ -87,6 +87,16 @@ public struct Journal: Sendable {
           firstSeen[tile.index] = (name, frame.offset)
           replay.tiles[tile.index] = tile
           summary.tileCount += 1
+        case ("drop", nil, nil, let drop?):
+          guard summary.header != nil else {
+            throw CheckpointError(.damaged, "\(name): drop record at byte \(frame.offset) before the segment's header")
+          }
+          guard replay.tiles[drop.index]?.object == drop.object else {
+            throw CheckpointError(.damaged, "\(name): drop record at byte \(frame.offset) names tile \(drop.index), which is not journaled with object \(drop.object.hex.prefix(12))…")
+          }
+          replay.tiles[drop.index] = nil
+          firstSeen[drop.index] = nil
+          replay.drops.append(drop)
         default:
           throw CheckpointError(.damaged, "\(name): journal record at byte \(frame.offset) has unknown kind \"\(payload.kind.prefix(40))\"")
         }
@@ -143,8 +153,10 @@ public struct JournalReplay: Sendable {
   public var segments: [Segment] = []
   /// Headers of the segments that have one, in order (all with the same identity).
   public var headers: [JournalHeader] = []
-  /// Journaled tiles by plan index.
+  /// Journaled tiles by plan index (minus dropped ones).
   public var tiles: [Int: TileRecord] = [:]
+  /// Drop records (tiles whose object `repair` found missing or damaged), in order.
+  public var drops: [TileDrop] = []
 
   /// The run's identity, from the first header (`nil` for a new run).
   public var identity: RunIdentity? { headers.first?.identity }

@@ -54,13 +54,39 @@ public struct TileRecord: Codable, Equatable, Sendable {
   }
 }
 
-/// The JSON payload of one journal frame: `{"kind": "header", "header": {…}}` or
-/// `{"kind": "tile", "tile": {…}}`.
+/// Withdraws a journaled tile whose object was found missing or damaged (`ntkbatch repair`), so
+/// that the next `run` computes it again. Appended like any record; the tile may be journaled
+/// again after it.
+public struct TileDrop: Codable, Equatable, Sendable {
+  /// The tile's index in the plan.
+  public var index: Int
+  /// Row block I.
+  public var rowBlock: Int
+  /// Column block J.
+  public var columnBlock: Int
+  /// The object the withdrawn record named.
+  public var object: ContentHash
+  /// Why (one line, e.g. "object … is missing").
+  public var reason: String
+
+  public init(index: Int, rowBlock: Int, columnBlock: Int, object: ContentHash, reason: String) {
+    self.index = index
+    self.rowBlock = rowBlock
+    self.columnBlock = columnBlock
+    self.object = object
+    self.reason = reason
+  }
+}
+
+/// The JSON payload of one journal frame: `{"kind": "header", "header": {…}}`,
+/// `{"kind": "tile", "tile": {…}}` or `{"kind": "drop", "drop": {…}}`.
 struct JournalPayload: Codable {
   var kind: String
   var header: JournalHeader?
   var tile: TileRecord?
+  var drop: TileDrop?
 
-  static func header(_ value: JournalHeader) -> JournalPayload { JournalPayload(kind: "header", header: value, tile: nil) }
-  static func tile(_ value: TileRecord) -> JournalPayload { JournalPayload(kind: "tile", header: nil, tile: value) }
+  static func header(_ value: JournalHeader) -> JournalPayload { JournalPayload(kind: "header", header: value) }
+  static func tile(_ value: TileRecord) -> JournalPayload { JournalPayload(kind: "tile", tile: value) }
+  static func drop(_ value: TileDrop) -> JournalPayload { JournalPayload(kind: "drop", drop: value) }
 }

@@ -29,6 +29,11 @@ public final class JournalWriter {
     try append(.tile(record))
   }
 
+  /// Appends and fsyncs a drop record.
+  public func append(_ drop: TileDrop) throws {
+    try append(.drop(drop))
+  }
+
   func append(_ payload: JournalPayload) throws {
     guard !broken, !closed else {
       throw CheckpointError(.failure, "\(file.path): journal segment is closed after an earlier failure")

@@ -10,17 +10,17 @@ struct ManifestValidator {
       throw CheckpointError(.badInput, "\(file): expected a JSON object at the top level, found \(value.summary)")
     }
     try onlyKnownKeys(top, ["name", "dataset", "model", "ntk"], at: "")
-    let name = try string(top, "name", at: "", required: true)!
+    let name = try requiredString(top, "name", at: "")
     guard !name.isEmpty else { throw fail("name", "expected a non-empty string, found \"\"") }
-    let dataset = try datasetObject(try object(top, "dataset", at: "", required: true)!)
-    let model = try modelObject(try object(top, "model", at: "", required: true)!)
+    let dataset = try datasetObject(try requiredObject(top, "dataset", at: ""))
+    let model = try modelObject(try requiredObject(top, "model", at: ""))
     let ntk = try ntkObject(try object(top, "ntk", at: "", required: false) ?? [:])
     return Manifest(name: name, dataset: dataset, model: model, ntk: ntk)
   }
 
   private func datasetObject(_ fields: [String: JSONValue]) throws -> Manifest.Dataset {
     try onlyKnownKeys(fields, ["name", "root", "path", "subsample"], at: "dataset")
-    let name = try string(fields, "name", at: "dataset", required: true)!
+    let name = try requiredString(fields, "name", at: "dataset")
     guard knownDatasets.contains(name) else {
       throw fail("dataset.name", "expected one of \(knownDatasets.sorted().joined(separator: ", ")), found \(JSONValue.string(name).summary)")
     }
@@ -43,7 +43,7 @@ struct ManifestValidator {
 
   private func modelObject(_ fields: [String: JSONValue]) throws -> Manifest.Model {
     try onlyKnownKeys(fields, ["name", "width", "seed", "weights"], at: "model")
-    let name = try string(fields, "name", at: "model", required: true)!
+    let name = try requiredString(fields, "name", at: "model")
     if let knownModels, !knownModels.contains(name) {
       throw fail("model.name", "expected one of \(knownModels.sorted().joined(separator: ", ")), found \(JSONValue.string(name).summary)")
     }
@@ -99,6 +99,16 @@ struct ManifestValidator {
     }
     guard case .string(let text) = value else { throw fail(path(parent, key), "expected a string, found \(value.summary)") }
     return text
+  }
+
+  private func requiredString(_ fields: [String: JSONValue], _ key: String, at parent: String) throws -> String {
+    guard let text = try string(fields, key, at: parent, required: true) else { throw fail(path(parent, key), "missing (required)") }
+    return text
+  }
+
+  private func requiredObject(_ fields: [String: JSONValue], _ key: String, at parent: String) throws -> [String: JSONValue] {
+    guard let inner = try object(fields, key, at: parent, required: true) else { throw fail(path(parent, key), "missing (required)") }
+    return inner
   }
 
   private func integer(_ fields: [String: JSONValue], _ key: String, at parent: String, range: ClosedRange<Int>, expected: String) throws -> Int? {

@@ -33,10 +33,11 @@ public final class RunSession {
   /// Opens a writing session.
   ///
   /// - Parameters:
-  ///   - manifestJSON: bytes for `RUN/manifest.json` (e.g. `Manifest.prettyJSON()`), written if absent.
+  ///   - manifestJSON: bytes for `RUN/manifest.json` (e.g. `Manifest.prettyJSON()`), written if
+  ///     the file is absent; `nil` writes nothing.
   /// - Throws: `CheckpointError`: `.locked` (another writer, named), `.identityMismatch` (saying
   ///   which hash or parameter differs), `.damaged` (journal), `.failure` (I/O).
-  public static func open(run: RunDirectory, identity: RunIdentity, manifestJSON: [UInt8]) throws -> RunSession {
+  public static func open(run: RunDirectory, identity: RunIdentity, manifestJSON: [UInt8]?) throws -> RunSession {
     try run.createLayout()
     let lock = try run.lock()
     let replay = try run.journal.replay()
@@ -54,7 +55,7 @@ public final class RunSession {
         throw CheckpointError(.damaged, "\(run.journalDirectory): tile record \(record.index) (I=\(record.rowBlock), J=\(record.columnBlock)) does not match the plan")
       }
     }
-    if !FileManager.default.fileExists(atPath: run.manifestPath) {
+    if let manifestJSON, !FileManager.default.fileExists(atPath: run.manifestPath) {
       try run.writeManifest(manifestJSON)
     }
     _ = try CheckpointError.wrapping { try run.objects.removeTemporaryFiles() }
@@ -74,6 +75,18 @@ public final class RunSession {
     }
     try writer.append(record)
     journaled[record.index] = record
+  }
+
+  /// Withdraws a journaled tile (its object is missing or damaged) so that it is computed again.
+  ///
+  /// - Throws: `CheckpointError` (`.badInput`) if the tile is not journaled with that object,
+  ///   (`.failure`) on I/O errors.
+  public func drop(_ drop: TileDrop) throws {
+    guard journaled[drop.index]?.object == drop.object else {
+      throw CheckpointError(.badInput, "\(writer.path): tile \(drop.index) is not journaled with object \(drop.object.hex)")
+    }
+    try writer.append(drop)
+    journaled[drop.index] = nil
   }
 
   /// Ends the session: closes the segment and releases the lock.

@@ -153,3 +153,18 @@ final class JournalTests: XCTestCase {
     XCTAssertThrowsError(try journal.beginSession(header(1)), "a segment is never reopened")
   }
 }
+
+extension JournalTests {
+  /// A failed append (ENOSPC from /dev/full) is reported and the writer refuses further appends,
+  /// so no record can ever follow a torn one in the same segment.
+  func testFailedAppendClosesTheWriter() throws {
+    let writer = JournalWriter(file: try SystemFile.openForUpdate(path: "/dev/full", create: false))
+    XCTAssertThrowsError(try writer.append(record(0))) { error in
+      XCTAssertEqual((error as? CheckpointError)?.code, .failure)
+      XCTAssertTrue("\(error)".contains("ENOSPC"), "\(error)")
+    }
+    XCTAssertThrowsError(try writer.append(record(1))) { error in
+      XCTAssertTrue("\(error)".contains("closed after an earlier failure"), "\(error)")
+    }
+  }
+}

@@ -101,3 +101,18 @@ final class ObjectStoreTests: XCTestCase {
     XCTAssertTrue(full.description.contains("disk is full"), full.description)
   }
 }
+
+extension ObjectStoreTests {
+  /// A real ENOSPC from the kernel (/dev/full fails every write with it) comes back as an error
+  /// value naming the path, the call and the meaning.
+  func testFullDeviceGivesClearENOSPCError() throws {
+    let file = try SystemFile.openForUpdate(path: "/dev/full", create: false)
+    defer { try? file.close() }
+    XCTAssertThrowsError(try file.writeAll([UInt8](repeating: 1, count: 100))) { error in
+      let e = error as? StorageError
+      XCTAssertEqual(e?.kind, .ioFailure)
+      XCTAssertTrue(e?.description.hasPrefix("/dev/full: write failed: ") ?? false, "\(error)")
+      XCTAssertTrue(e?.description.contains("errno 28, ENOSPC): the disk is full") ?? false, "\(error)")
+    }
+  }
+}
