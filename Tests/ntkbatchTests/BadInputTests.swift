@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import XCTest
 
 /// Bad manifests, datasets and weights end in one line on stderr naming the file and field, exit
@@ -50,7 +51,7 @@ final class BadInputTests: XCTestCase {
   func testMissingDatasetFileIsNamed() throws {
     var m = valid()
     m["dataset"] = ["name": "mnist", "root": "\(work)/nowhere"]
-    try expectBadInput(m, mentions: ["train-images-idx3-ubyte"])
+    try expectBadInput(m, mentions: ["dataset.root", "nowhere"])
   }
 
   func testSubsampleLargerThanDatasetIsNamed() throws {
@@ -60,9 +61,23 @@ final class BadInputTests: XCTestCase {
   }
 
   func testWeightsWithAMisshapedKeyNameKeyAndShapes() throws {
+    // LeNet's fixture weights with fc1.weight widened from [120, 400] to [120, 401].
+    let fixture = try SafetensorsFile.read(path: "\(CLIHarness.fixtures)/lenet-w0/weights.safetensors")
+    let entries = fixture.names.map { name -> (name: String, shape: [Int], values: [Double]) in
+      let tensor = fixture.tensors[name]!
+      return name == "fc1.weight" ? (name, [120, 401], [Double](repeating: 0.5, count: 120 * 401)) : (name, tensor.shape, tensor.doubles())
+    }
+    let path = "\(work)/wide.safetensors"
+    try Data(SafetensorsFile.encode(entries)).write(to: URL(fileURLWithPath: path))
+    var m = valid()
+    m["model"] = ["name": "lenet", "weights": path]
+    try expectBadInput(m, mentions: ["wide.safetensors", "fc1.weight", "[120, 400]", "[120, 401]"])
+  }
+
+  func testWeightsOfAnotherModelNameTheMissingKey() throws {
     var m = valid()
     m["model"] = ["name": "lenet", "weights": "\(CLIHarness.fixtures)/twolayer-w0/weights.safetensors"]
-    try expectBadInput(m, mentions: ["fc1.weight", "[120, 400]", "[120, 3072]"])
+    try expectBadInput(m, mentions: ["twolayer-w0/weights.safetensors", "conv1.weight", "[6, 3, 5, 5]"])
   }
 
   func testNpyDatasetWithWrongShapeIsNamed() throws {

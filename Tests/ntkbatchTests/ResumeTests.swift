@@ -38,8 +38,14 @@ final class ResumeTests: XCTestCase {
       let logs = "\(work)/session-\(session)"
       try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
       let process = try CLIHarness.start(["run", manifest, "--run-dir", "\(work)/killed", "--progress", "tiles"], logDirectory: logs)
-      // Let it journal a few tiles, then kill it at a random moment.
-      usleep(UInt32.random(in: 150_000...600_000, using: &generator))
+      // Let it journal a random number of tiles, then kill it at a random moment after that.
+      let target = Int.random(in: 1...12, using: &generator)
+      let deadline = Date().addingTimeInterval(60)
+      while process.isRunning, Date() < deadline,
+            journaledTiles(in: (try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").count < target {
+        usleep(2_000)
+      }
+      usleep(UInt32.random(in: 0...20_000, using: &generator))
       if process.isRunning {
         kill(process.processIdentifier, SIGKILL)
         kills += 1
