@@ -39,12 +39,21 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var path: String?
     /// `dataset.subsample`: use only the first N training samples (positive integer); absent = all.
     public var subsample: Int?
+    /// `dataset.download`: fetch missing files from the standard addresses (or `mirror`) into
+    /// `root`, checking their published MD5 (default false). Not part of the manifest hash.
+    public var download: Bool?
+    /// `dataset.mirror`: base address (`http://` or `https://`) to download from instead of the
+    /// standard ones; a file's address is `mirror + file name`. Not part of the manifest hash.
+    public var mirror: String?
 
-    public init(name: String, root: String? = nil, path: String? = nil, subsample: Int? = nil) {
+    public init(name: String, root: String? = nil, path: String? = nil, subsample: Int? = nil,
+                download: Bool? = nil, mirror: String? = nil) {
       self.name = name
       self.root = root
       self.path = path
       self.subsample = subsample
+      self.download = download
+      self.mirror = mirror
     }
   }
 
@@ -90,7 +99,7 @@ public struct Manifest: Codable, Equatable, Sendable {
   /// Largest accepted `ntk.tileSamples`.
   public static let maximumTileSamples = 100_000
   /// Dataset names this module accepts by default.
-  public static let defaultDatasets: Set<String> = ["mnist", "npy"]
+  public static let defaultDatasets: Set<String> = ["cifar10", "mnist", "kmnist", "fmnist", "svhn", "npy"]
 
   public init(name: String, dataset: Dataset, model: Model, ntk: NTK = NTK(), baseDirectory: String = ".") {
     self.name = name
@@ -159,12 +168,17 @@ public struct Manifest: Codable, Equatable, Sendable {
   /// `model.weights` resolved, if present.
   public var resolvedWeightsPath: String? { model.weights.map(resolve) }
 
-  /// Canonical JSON: every field including defaults, keys sorted, no whitespace, paths as written.
+  /// Canonical JSON: every field including defaults, keys sorted, no whitespace, paths as written;
+  /// `dataset.download` and `dataset.mirror` are left out (where files come from does not change
+  /// the result; the input-data hash covers the data itself).
   public func canonicalJSON() -> [UInt8] {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    var computation = self
+    computation.dataset.download = nil
+    computation.dataset.mirror = nil
     // Encoding plain strings, integers and enums cannot fail.
-    return (try? [UInt8](encoder.encode(self))) ?? []
+    return (try? [UInt8](encoder.encode(computation))) ?? []
   }
 
   /// SHA-256 of `canonicalJSON()`: the manifest's identity in the journal header.
@@ -189,7 +203,7 @@ public struct Manifest: Codable, Equatable, Sendable {
         throw CheckpointError(.badInput, "\(file): \(field): expected a \(directory ? "folder" : "file"), found a \(directory ? "file" : "folder") at \(resolved)")
       }
     }
-    try check("dataset.root", dataset.root, directory: true)
+    if dataset.download != true { try check("dataset.root", dataset.root, directory: true) }
     try check("dataset.path", dataset.path, directory: false)
     try check("model.weights", model.weights, directory: false)
   }

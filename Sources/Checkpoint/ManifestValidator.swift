@@ -19,7 +19,7 @@ struct ManifestValidator {
   }
 
   private func datasetObject(_ fields: [String: JSONValue]) throws -> Manifest.Dataset {
-    try onlyKnownKeys(fields, ["name", "root", "path", "subsample"], at: "dataset")
+    try onlyKnownKeys(fields, ["name", "root", "path", "subsample", "download", "mirror"], at: "dataset")
     let name = try requiredString(fields, "name", at: "dataset")
     guard knownDatasets.contains(name) else {
       throw fail("dataset.name", "expected one of \(knownDatasets.sorted().joined(separator: ", ")), found \(JSONValue.string(name).summary)")
@@ -38,7 +38,15 @@ struct ManifestValidator {
       if let value, value.isEmpty { throw fail("dataset.\(field)", "expected a non-empty path, found \"\"") }
     }
     let subsample = try integer(fields, "subsample", at: "dataset", range: 1...Int.max, expected: "a positive integer")
-    return Manifest.Dataset(name: name, root: root, path: path, subsample: subsample)
+    let download = try boolean(fields, "download", at: "dataset")
+    let mirror = try string(fields, "mirror", at: "dataset", required: false)
+    if let mirror, !(mirror.hasPrefix("http://") || mirror.hasPrefix("https://")) {
+      throw fail("dataset.mirror", "expected an http:// or https:// base address, found \(JSONValue.string(mirror).summary)")
+    }
+    if name == "npy", download != nil || mirror != nil {
+      throw fail(download != nil ? "dataset.download" : "dataset.mirror", "not allowed when dataset.name is npy (nothing to download)")
+    }
+    return Manifest.Dataset(name: name, root: root, path: path, subsample: subsample, download: download, mirror: mirror)
   }
 
   private func modelObject(_ fields: [String: JSONValue]) throws -> Manifest.Model {
@@ -117,6 +125,12 @@ struct ManifestValidator {
       throw fail(path(parent, key), "expected \(expected), found \(value.summary)")
     }
     return number
+  }
+
+  private func boolean(_ fields: [String: JSONValue], _ key: String, at parent: String) throws -> Bool? {
+    guard let value = fields[key] else { return nil }
+    guard case .bool(let flag) = value else { throw fail(path(parent, key), "expected true or false, found \(value.summary)") }
+    return flag
   }
 
   private func enumeration<E: RawRepresentable & CaseIterable>(_ fields: [String: JSONValue], _ key: String, at parent: String, _ type: E.Type) throws -> E? where E.RawValue == String {

@@ -1,81 +1,95 @@
 import Checkpoint
-import Foundation
 import Engine
+import Foundation
 import Storage
 
-/// Reads a manifest's dataset into the model's input tensor and hashes it for the run identity.
+/// Reads a manifest's dataset — the training split of cifar10, mnist, kmnist, fmnist or svhn from
+/// its official files under `dataset.root` (downloaded first when `dataset.download` is true), or an
+/// already-preprocessed `npy` array — into the model's input tensor, and hashes it for the run.
 ///
 /// The input-data hash is the SHA-256 of the preprocessed inputs `[n, 3, 32, 32]` as float64
-/// little-endian values (exact for float32 and float64 data), so changed files under an existing
-/// run are refused, while files that are only moved or re-compressed are not.
+/// little-endian values (exact for float32 and float64 data): changed files under an existing run
+/// are refused, while files that are only moved or re-compressed are not.
 enum DatasetLoader {
   /// The preprocessed inputs of a manifest's dataset.
   struct Loaded<T: BLASScalar> {
     /// `[n, 3, 32, 32]`, NCHW.
     var inputs: Tensor<T>
+    /// Labels 0…9 (`nil` for `npy`, which has none).
+    var labels: [Int]?
     /// SHA-256 of the inputs as float64.
     var hash: ContentHash
   }
 
-  /// MNIST-family training images file names, plain or gzipped.
-  static let mnistImageFiles = ["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"]
-
-  /// Loads `manifest.dataset` (first `subsample` samples).
+  /// Loads `manifest.dataset` (its first `subsample` samples).
   ///
   /// - Throws: `CLIError.BadInput` naming the file and what was expected (missing file, wrong
-  ///   shape, subsample beyond the dataset), `StorageError`/`EngineError` for malformed files.
-  static func load<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self) throws -> Loaded<T> {
-    let inputs: Tensor<T>
-    switch manifest.dataset.name {
-    case "npy": inputs = try loadNpy(manifest)
-    default: inputs = try loadMNIST(manifest)
+  ///   shape, subsample beyond the dataset); `StorageError`/`EngineError` for malformed or
+  ///   undownloadable files.
+  static func load<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self, showProgress: Bool = true) throws -> Loaded<T> {
+    let limit = manifest.dataset.subsample
+    if manifest.dataset.name == "npy" {
+      let values = try readNpy(manifest.resolvedDatasetPath ?? "", limit: limit)
+      let inputs = Tensor<T>(shape: [values.count / DatasetKind.Samples.imageElements, 3, 32, 32], storage: values.map { T($0) })
+      return Loaded(inputs: inputs, labels: nil, hash: hash(values))
     }
-    return Loaded(inputs: inputs, hash: hash(inputs))
-  }
-
-  private static func loadMNIST<T: BLASScalar>(_ manifest: Manifest) throws -> Tensor<T> {
+    guard let kind = DatasetKind(rawValue: manifest.dataset.name) else {
+      throw CLIError.BadInput("dataset.name: unknown dataset \(manifest.dataset.name)")
+    }
     let root = manifest.resolvedDatasetRoot ?? manifest.baseDirectory
-    guard let path = mnistImageFiles.map({ "\(root)/\($0)" }).first(where: FileManager.default.fileExists(atPath:)) else {
-      throw CLIError.BadInput(
-        "\(root): dataset.root has no \(mnistImageFiles.joined(separator: " or ")) (put the official MNIST training-images file there)")
+    if manifest.dataset.download == true {
+      try DatasetFiles(kind: kind, root: root).download(mirror: manifest.dataset.mirror, showProgress: showProgress)
     }
-    let bytes = try Gzip.decompressIfNeeded(bytes: FileBytes.read(path: path), path: path)
-    let file = try IDXFile(bytes: bytes, name: path)
-    let count = try sampleCount(manifest, available: file.count, file: path)
-    return try MNISTTransform().tensor(images: file, range: 0..<count, scalar: T.self)
+    let samples = try read(kind, root: root, limit: limit)
+    let inputs = Tensor<T>(shape: [samples.count, 3, 32, 32], storage: samples.images.map { T($0) })
+    return Loaded(inputs: inputs, labels: samples.labels, hash: hash(samples.images.map { Double($0) }))
   }
 
-  private static func loadNpy<T: BLASScalar>(_ manifest: Manifest) throws -> Tensor<T> {
-    let path = manifest.resolvedDatasetPath ?? ""
+  /// The first `limit` samples (all when `nil`) of `kind`'s training split under `root`.
+  static func read(_ kind: DatasetKind, root: String, limit: Int?) throws -> DatasetKind.Samples {
+    let files = DatasetFiles(kind: kind, root: root)
+    switch kind {
+    case .cifar10:
+      let batches = try kind.trainingFiles.map { (name: $0.candidates[0], bytes: try files.bytes(of: $0)) }
+      return try CIFAR10.samples(batches: batches, limit: limit)
+    case .svhn:
+      let mat = try files.bytes(of: kind.trainingFiles[0])
+      let path = "\(root)/\(kind.trainingFiles[0].candidates[0])"
+      let file = try MATFile(bytes: mat, path: path)
+      let x = try file.variable(named: "X", path: path)
+      let y = try file.variable(named: "y", path: path)
+      return try SVHN.samples(images: x.uint8s(path: path), dimensions: x.dimensions, labels: y.doubles(path: path), limit: limit)
+    case .mnist, .kmnist, .fmnist:
+      let images = try IDXFile(bytes: files.bytes(of: kind.trainingFiles[0]), name: files.location(of: kind.trainingFiles[0]))
+      let labels = try IDXFile(bytes: files.bytes(of: kind.trainingFiles[1]), name: files.location(of: kind.trainingFiles[1]))
+      let count = try sampleCount(limit, available: min(images.count, labels.count), file: files.location(of: kind.trainingFiles[0]))
+      let tensor = try MNISTTransform().tensor(images: images, range: 0..<count, scalar: Float.self)
+      return DatasetKind.Samples(count: count, images: tensor.storage, labels: Array(try labels.labels().prefix(count)))
+    }
+  }
+
+  /// The first `limit` images of an `.npy` array `[N, 3, 32, 32]` (float32 or float64), as float64.
+  private static func readNpy(_ path: String, limit: Int?) throws -> [Double] {
     let array = try NpyArray.read(path: path)
     guard array.shape.count == 4, array.shape.dropFirst() == [3, 32, 32], [.float32, .float64].contains(array.dtype) else {
       throw CLIError.BadInput(
         "\(path): dataset.path holds \(array.dtype.rawValue) \(array.shape), expected float32 or float64 [N, 3, 32, 32]")
     }
-    let count = try sampleCount(manifest, available: array.shape[0], file: path)
-    let values = array.doubles().prefix(count * 3 * 32 * 32).map { T($0) }
-    return Tensor(shape: [count, 3, 32, 32], storage: values)
+    let count = try sampleCount(limit, available: array.shape[0], file: path)
+    return Array(array.doubles().prefix(count * DatasetKind.Samples.imageElements))
   }
 
   /// `dataset.subsample`, or every sample; an error if it exceeds what the file holds.
-  private static func sampleCount(_ manifest: Manifest, available: Int, file: String) throws -> Int {
-    guard let wanted = manifest.dataset.subsample else { return available }
-    guard wanted <= available else {
-      throw CLIError.BadInput("\(file): dataset.subsample is \(wanted) but the file holds only \(available) samples")
+  private static func sampleCount(_ limit: Int?, available: Int, file: String) throws -> Int {
+    guard let limit else { return available }
+    guard limit <= available else {
+      throw CLIError.BadInput("\(file): dataset.subsample is \(limit) but the file holds only \(available) samples")
     }
-    return wanted
+    return limit
   }
 
-  private static func hash<T: BLASScalar>(_ inputs: Tensor<T>) -> ContentHash {
-    var hasher = ContentHasher()
-    let chunk = 1 << 16
-    var start = 0
-    while start < inputs.count {
-      let end = min(start + chunk, inputs.count)
-      let doubles = inputs.storage[start..<end].map { Double($0) }
-      doubles.withUnsafeBytes { hasher.update($0) }
-      start = end
-    }
-    return hasher.finalize()
+  /// SHA-256 of the images as float64 little-endian.
+  static func hash(_ images: [Double]) -> ContentHash {
+    images.withUnsafeBytes { ContentHash.sha256($0) }
   }
 }

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+/// `ntkbatch dataset info ROOT --name NAME`: what a dataset folder holds.
+struct DatasetCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "dataset",
+    abstract: "Inspect datasets.",
+    subcommands: [Info.self])
+
+  /// `ntkbatch dataset info`.
+  struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Print a dataset's sample count, shape, label histogram and the input-data SHA-256 a run records.")
+
+    @Argument(help: "The dataset folder (dataset.root).")
+    var root: String
+
+    @Option(help: "The dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var name: String
+
+    @Option(help: "Only the first N samples (as dataset.subsample).")
+    var subsample: Int?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+      guard DatasetKind(rawValue: name) != nil else {
+        throw ValidationError("--name must be one of \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")), got \(name)")
+      }
+      if let subsample, subsample < 1 { throw ValidationError("--subsample must be positive, got \(subsample)") }
+    }
+
+    func run() throws {
+      let samples = try CLIError.reporting {
+        try DatasetLoader.read(DatasetKind(rawValue: name)!, root: root, limit: subsample)
+      }
+      let hash = DatasetLoader.hash(samples.images.map { Double($0) })
+      if json {
+        let object: [String: Any] = ["name": name, "root": root, "count": samples.count, "shape": [samples.count, 3, 32, 32],
+                                     "labelHistogram": samples.labelHistogram, "sha256": hash.hex]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+      } else {
+        print("dataset:   \(name) (training split) in \(root)")
+        print("samples:   \(samples.count), preprocessed shape [\(samples.count), 3, 32, 32]")
+        print("labels:    " + samples.labelHistogram.enumerated().map { "\($0.offset): \($0.element)" }.joined(separator: ", "))
+        print("sha256:    \(hash.hex) (input-data hash a run records)")
+      }
+    }
+  }
+}

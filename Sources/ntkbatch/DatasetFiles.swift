@@ -1,0 +1,68 @@
+import Engine
+import Foundation
+import Storage
+
+/// Where a dataset's training files are under `dataset.root`, reading them (gunzipped, or out of
+/// the CIFAR-10 archive), and downloading the missing ones.
+struct DatasetFiles {
+  var kind: DatasetKind
+  var root: String
+
+  /// The path that holds `file`: the first candidate that exists, else the archive (if present).
+  func location(of file: DatasetKind.TrainingFile) -> String {
+    for candidate in file.candidates where FileManager.default.fileExists(atPath: "\(root)/\(candidate)") {
+      return "\(root)/\(candidate)"
+    }
+    if let archive = file.archive { return "\(root)/\(archive.path)" }
+    return "\(root)/\(file.candidates[0])"
+  }
+
+  /// The decompressed bytes of `file`.
+  ///
+  /// - Throws: `CLIError.BadInput` naming what is missing and how to get it; `StorageError` for an
+  ///   unreadable file or archive.
+  func bytes(of file: DatasetKind.TrainingFile) throws -> [UInt8] {
+    for candidate in file.candidates where FileManager.default.fileExists(atPath: "\(root)/\(candidate)") {
+      let path = "\(root)/\(candidate)"
+      return try Gzip.decompressIfNeeded(bytes: FileBytes.read(path: path), path: path)
+    }
+    if let archive = file.archive, FileManager.default.fileExists(atPath: "\(root)/\(archive.path)") {
+      return try TarArchive.read(path: "\(root)/\(archive.path)").contents(of: archive.member)
+    }
+    let names = file.candidates.joined(separator: " or ") + (file.archive.map { " or \($0.path)" } ?? "")
+    throw CLIError.BadInput("\(root): dataset.root has no \(names) (\(kind.rawValue) \(file.role)): \(kind.missingFileHint)")
+  }
+
+  /// Fetches every missing resource of the dataset into `root`, checking its published MD5.
+  ///
+  /// - Parameter mirror: `dataset.mirror`, tried instead of the published addresses.
+  func download(mirror: String?, showProgress: Bool) throws {
+    for resource in kind.resources where !alreadyPresent(resource) {
+      let isTerminal = isatty(STDERR_FILENO) == 1
+      var lastPercent = -1
+      try Download.fetchIfMissing(
+        fileName: resource.fileName, md5: resource.md5, mirrors: mirror.map { [$0.hasSuffix("/") ? $0 : $0 + "/"] } ?? resource.mirrors,
+        root: root,
+        progress: { progress in
+          guard showProgress else { return }
+          let percent = Int((progress.fraction ?? 0) * 100)
+          if isTerminal {
+            FileHandle.standardError.write(Data(("\r" + progress.bar()).utf8))
+          } else if percent / 10 != lastPercent / 10 {
+            lastPercent = percent
+            FileHandle.standardError.write(Data((progress.bar() + "\n").utf8))
+          }
+        })
+      if showProgress && isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+  }
+
+  /// A resource counts as present when it, or an uncompressed copy of it, is under `root`.
+  private func alreadyPresent(_ resource: DatasetKind.Resource) -> Bool {
+    let name = resource.fileName
+    let plain = name.hasSuffix(".gz") && !name.hasSuffix(".tar.gz") ? String(name.dropLast(3)) : name
+    return [name, plain].contains { FileManager.default.fileExists(atPath: "\(root)/\($0)") }
+      || (kind == .cifar10 && kind.trainingFiles.allSatisfy { file in
+        file.candidates.contains { FileManager.default.fileExists(atPath: "\(root)/\($0)") } })
+  }
+}
