@@ -69,6 +69,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
       height: h, width: w, outHeight: outputSize(h), outWidth: outputSize(w), inputSize: inChannels * h * w)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
     let g = geometry(input)
     let batch = input.batchSize
@@ -103,6 +105,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     return output
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func inputCotangent(
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>
@@ -135,6 +139,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     return result
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func accumulateParameterGradient(
     input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
     state: UnsafeBufferPointer<Scalar>, into gradient: UnsafeMutableBufferPointer<Scalar>
@@ -172,6 +178,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
 
   /// Explicit rows `[R, out·in/groups·k·k (+ out)]`: `J_r[W_g] = δ_{r,g} col_g(x_{r/repeats})ᵀ`,
   /// `J_r[b_o] = Σ_{ij} δ_r[o, i, j]` — one GEMM per row and group, im2col once per sample.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func jacobianPart(
     input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
     state: UnsafeBufferPointer<Scalar>, structured: Bool

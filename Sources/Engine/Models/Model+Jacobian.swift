@@ -7,6 +7,8 @@ extension Model {
   /// explicit `[B·m, P_l]` or, for `Linear` when `structured`, factored as (δ `[B·m, out]`, h `[B, in]`).
   /// Cost: about one forward pass plus m backward passes per sample.
   /// Throws `EngineError.shapeMismatch` if `inputs` is not `[B, 3, 32, 32]`.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
   public func jacobian(inputs: Tensor<T>, structured: Bool = true) throws -> JacobianBlock<T> {
     let acts = try activations(inputs: inputs)
     let m = outputCount
