@@ -9,10 +9,10 @@ final class ModelFixtureTests: XCTestCase {
   let blocks = [0..<2, 2..<3]
 
   func checkFixture<T: BLASScalar>(
-    _ name: String, _: T.Type, tolerance: Double, file: StaticString = #filePath, line: UInt = #line
+    _ name: String, width: Int = 0, _: T.Type, tolerance: Double, file: StaticString = #filePath, line: UInt = #line
   ) throws {
-    let fixture = try ModelFixture("\(name)-w0")
-    var model = try ModelZoo.make(name: name, width: 0, scalar: T.self)
+    let fixture = try ModelFixture("\(name)-w\(width)")
+    var model = try ModelZoo.make(name: name, width: width, scalar: T.self)
     XCTAssertEqual(model.parameterCount, fixture.parameterCount, file: file, line: line)
     XCTAssertEqual(model.stateEntries.map(\.name), fixture.stateOrder, file: file, line: line)
     try model.load(state: fixture.state)
@@ -44,6 +44,13 @@ final class ModelFixtureTests: XCTestCase {
   func testTwoLayerFloat32() throws { try checkFixture("twolayer", Float.self, tolerance: 1e-4) }
   func testLeNetFloat64() throws { try checkFixture("lenet", Double.self, tolerance: 1e-10) }
   func testLeNetFloat32() throws { try checkFixture("lenet", Float.self, tolerance: 1e-4) }
+
+  func testResNet9Width8Float64() throws { try checkFixture("resnet9", width: 8, Double.self, tolerance: 1e-10) }
+  func testResNet9Width8Float32() throws { try checkFixture("resnet9", width: 8, Float.self, tolerance: 1e-4) }
+  func testResNet18Width4Float64() throws { try checkFixture("resnet18", width: 4, Double.self, tolerance: 1e-10) }
+  func testResNet18Width4Float32() throws { try checkFixture("resnet18", width: 4, Float.self, tolerance: 1e-4) }
+  func testResNet50Width2Float64() throws { try checkFixture("resnet50", width: 2, Double.self, tolerance: 1e-10) }
+  func testResNet50Width2Float32() throws { try checkFixture("resnet50", width: 2, Float.self, tolerance: 1e-4) }
 
   /// The sqrt-params normalization divides every entry by √P.
   func testSqrtParamsScale() throws {

@@ -5,9 +5,9 @@ import XCTest
 final class ModelZooTests: XCTestCase {
   func testParameterCountsAndKeys() throws {
     let expected = ["logistic": 30_730, "twolayer": 369_970, "lenet": 62_006]
-    for name in ModelZoo.names {
+    for (name, count) in expected {
       let model = try ModelZoo.make(name: name, scalar: Float.self)
-      XCTAssertEqual(model.parameterCount, expected[name], name)
+      XCTAssertEqual(model.parameterCount, count, name)
       XCTAssertEqual(model.outputCount, 10)
     }
     let lenet = try ModelZoo.make(name: "lenet", scalar: Double.self)
@@ -16,6 +16,26 @@ final class ModelZooTests: XCTestCase {
       ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight",
        "fc2.bias", "fc3.weight", "fc3.bias"])
     XCTAssertEqual(lenet.stateEntries[2].shape, [16, 6, 5, 5])
+  }
+
+  func testResNetParameterCounts() throws {
+    let expected = [
+      "resnet9": 4_903_242, "resnet18": 11_173_962, "resnet34": 21_282_122, "resnet68": 41_353_546,
+      "resnet50": 23_520_842, "resnet101": 42_512_970, "resnet152": 58_156_618,
+    ]
+    for (name, count) in expected {
+      let model = try ModelZoo.make(name: name, width: 0, scalar: Float.self)
+      XCTAssertEqual(model.parameterCount, count, name)
+      XCTAssertEqual(model.width, 64)
+    }
+    for (width, count) in [4: 44_622, 8: 176_402, 16: 701_466, 32: 2_797_610] {
+      XCTAssertEqual(try ModelZoo.make(name: "resnet18", width: width, scalar: Float.self).parameterCount, count)
+    }
+    let resnet18 = try ModelZoo.make(name: "resnet18", width: 4, scalar: Float.self)
+    let names = resnet18.stateEntries.map(\.name)
+    XCTAssertEqual(Array(names.prefix(6)), ["conv1.weight", "bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var", "layer1.0.conv1.weight"])
+    XCTAssertTrue(names.contains("layer2.0.shortcut.1.running_var"))
+    XCTAssertFalse(names.contains("layer1.0.shortcut.0.weight"))
   }
 
   func testUnknownModelIsAnError() {
