@@ -38,6 +38,50 @@ final class ModelZooTests: XCTestCase {
     XCTAssertFalse(names.contains("layer1.0.shortcut.0.weight"))
   }
 
+  func testOtherModelParameterCounts() throws {
+    let expected = [
+      "vgg11": 9_231_114, "vgg13": 9_416_010, "mobilenet": 3_217_226, "mobilenetv2": 2_296_922,
+      "wrn-28-2": 1_468_506, "wrn-28-5": 9_134_874, "wrn-28-10": 36_483_674, "densenet121": 6_956_298,
+    ]
+    for (name, count) in expected {
+      XCTAssertEqual(try ModelZoo.make(name: name, scalar: Float.self).parameterCount, count, name)
+    }
+    XCTAssertEqual(ModelZoo.names.count, 18)
+    let vgg = try ModelZoo.make(name: "vgg11", scalar: Float.self).stateEntries.map(\.name)
+    XCTAssertEqual(Array(vgg.prefix(7)), [
+      "features.0.weight", "features.0.bias", "features.1.weight", "features.1.bias", "features.1.running_mean",
+      "features.1.running_var", "features.4.weight",
+    ])
+    XCTAssertEqual(vgg.last, "classifier.bias")
+    let dense = try ModelZoo.make(name: "densenet121", scalar: Float.self).stateEntries.map(\.name)
+    XCTAssertEqual(Array(dense.prefix(3)), ["conv1.weight", "dense1.0.bn1.weight", "dense1.0.bn1.bias"])
+    XCTAssertTrue(dense.contains("trans3.conv.weight"))
+  }
+
+  /// DenseNet's concatenation and a small forward: finite logits of the right shape.
+  func testDenseNetForward() throws {
+    var model = try ModelZoo.make(name: "densenet121", scalar: Float.self)
+    model.initialize(seed: 3)
+    var random = TestRandom(seed: 4)
+    let logits = try model.logits(inputs: random.tensor([1, 3, 32, 32]).converted(to: Float.self))
+    XCTAssertEqual(logits.shape, [1, 10])
+    XCTAssertTrue(logits.storage.allSatisfy(\.isFinite))
+  }
+
+  func testWideResNetInitialisation() throws {
+    var model = try ModelZoo.make(name: "wrn-28-2", scalar: Double.self)
+    model.initialize(seed: 5)
+    let state = Dictionary(uniqueKeysWithValues: model.state().map { ($0.name, $0.tensor.values) })
+    let conv = state["stage3.block2.conv1.weight"]!  // fan_in 128·9
+    let variance = conv.reduce(0) { $0 + $1 * $1 } / Double(conv.count)
+    XCTAssertEqual(variance, 2.0 / 1152, accuracy: 0.05 * 2.0 / 1152)
+    let bn = state["stage2.block1.bn1.weight"]!
+    XCTAssertTrue(bn.allSatisfy { $0 >= 0 && $0 < 1 })
+    XCTAssertTrue(state["stage2.block1.bn1.bias"]!.allSatisfy { $0 == 0 })
+    XCTAssertTrue(state["fc.bias"]!.allSatisfy { $0 == 0 })
+    XCTAssertTrue(state["fc.weight"]!.allSatisfy { abs($0) <= 1 / 128.0.squareRoot() })
+  }
+
   func testUnknownModelIsAnError() {
     XCTAssertThrowsError(try ModelZoo.make(name: "resnet1000", scalar: Double.self)) { error in
       XCTAssertEqual((error as? EngineError)?.code, .unknownModel)

@@ -5,6 +5,7 @@ public enum ModelZoo {
   public static let names: [String] = [
     "logistic", "twolayer", "lenet",
     "resnet9", "resnet18", "resnet34", "resnet68", "resnet50", "resnet101", "resnet152",
+    "vgg11", "vgg13", "mobilenet", "mobilenetv2", "wrn-28-2", "wrn-28-5", "wrn-28-10", "densenet121",
   ]
 
   /// The width used when `make` is given width 0 for a model that has a width (ResNets: 64).
@@ -45,6 +46,16 @@ public enum ModelZoo {
       let (block, counts) = resNets[resnet]!
       resolvedWidth = width == 0 ? defaultWidth : width
       try buildResNet(&builder, block: block, counts: counts, width: resolvedWidth)
+    case let vgg where vggConfigurations[vgg] != nil:
+      try buildVGG(&builder, configuration: vggConfigurations[vgg]!)
+    case "mobilenet":
+      try buildMobileNet(&builder)
+    case "mobilenetv2":
+      try buildMobileNetV2(&builder)
+    case "wrn-28-2", "wrn-28-5", "wrn-28-10":
+      try buildWideResNet(&builder, k: Int(name.dropFirst("wrn-28-".count))!)
+    case "densenet121":
+      try buildDenseNet121(&builder)
     default:
       throw EngineError(.unknownModel, "unknown model '\(name)'; known models: \(names.joined(separator: ", "))")
     }
