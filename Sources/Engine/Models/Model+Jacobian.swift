@@ -37,3 +37,24 @@ extension Model {
     return JacobianBlock(sampleCount: samples, outputCount: m, parts: ordered)
   }
 }
+
+extension Model {
+  /// Scalars held by the `JacobianBlock` of `samples` samples: `R·P_l` per explicit part and
+  /// `R·out + B·in` per structured `Linear` part (R = samples·m). Multiply by
+  /// `MemoryLayout<T>.size` for bytes. For sizing tiles: the caller keeps one row block and one
+  /// column block (plus the tile, `R_I·R_J` scalars). Transient activations and cotangents of the
+  /// reverse pass, about `R·max_l(size of layer l's output)` scalars, come on top.
+  public func jacobianScalarCount(samples: Int, structured: Bool = true) -> Int {
+    let rows = samples * outputCount
+    var total = 0
+    for node in nodes {
+      guard let layer = node.layer, layer.parameterCount > 0 else { continue }
+      if structured, let linear = layer as? Linear<T> {
+        total += rows * linear.outputs + samples * linear.inputs
+      } else {
+        total += rows * layer.parameterCount
+      }
+    }
+    return total
+  }
+}
