@@ -118,6 +118,7 @@ final class LayerFiniteDifferenceTests: XCTestCase {
     try check(AvgPool2d<Double>(2), inputShape: [2, 3, 6, 6])
     try check(AvgPool2d<Double>(3), inputShape: [2, 2, 7, 6])
     try check(AvgPool2d<Double>(1), inputShape: [2, 2, 3, 3])
+    try check(GlobalAvgPool2d<Double>(), inputShape: [2, 3, 4, 5])
   }
 
   func testBatchNorm() throws {

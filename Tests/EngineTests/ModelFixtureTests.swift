@@ -9,10 +9,11 @@ final class ModelFixtureTests: XCTestCase {
   let blocks = [0..<2, 2..<3]
 
   func checkFixture<T: BLASScalar>(
-    _ name: String, _: T.Type, tolerance: Double, file: StaticString = #filePath, line: UInt = #line
+    _ name: String, width: Int = 0, _: T.Type, tolerance: Double, checkNTK: Bool = true,
+    file: StaticString = #filePath, line: UInt = #line
   ) throws {
-    let fixture = try ModelFixture("\(name)-w0")
-    var model = try ModelZoo.make(name: name, width: 0, scalar: T.self)
+    let fixture = try ModelFixture("\(name)-w\(width)")
+    var model = try ModelZoo.make(name: name, width: width, scalar: T.self)
     XCTAssertEqual(model.parameterCount, fixture.parameterCount, file: file, line: line)
     XCTAssertEqual(model.stateEntries.map(\.name), fixture.stateOrder, file: file, line: line)
     try model.load(state: fixture.state)
@@ -23,6 +24,10 @@ final class ModelFixtureTests: XCTestCase {
     let logitsError = relativeFrobeniusError(logits.storage, fixture.logits)
     XCTAssertLessThan(logitsError, tolerance, "\(name) \(T.self) logits", file: file, line: line)
 
+    guard checkNTK else {
+      print("fixture \(name) \(T.self): logits rel. Frobenius error \(logitsError)")
+      return
+    }
     let ntk = try assembleNTK(model: model, inputs: inputs, blocks: blocks)
     let ntkError = relativeFrobeniusError(ntk, fixture.ntk)
     XCTAssertLessThan(ntkError, tolerance, "\(name) \(T.self) eNTK", file: file, line: line)
@@ -44,6 +49,27 @@ final class ModelFixtureTests: XCTestCase {
   func testTwoLayerFloat32() throws { try checkFixture("twolayer", Float.self, tolerance: 1e-4) }
   func testLeNetFloat64() throws { try checkFixture("lenet", Double.self, tolerance: 1e-10) }
   func testLeNetFloat32() throws { try checkFixture("lenet", Float.self, tolerance: 1e-4) }
+
+  func testResNet9Width8Float64() throws { try checkFixture("resnet9", width: 8, Double.self, tolerance: 1e-10) }
+  func testResNet9Width8Float32() throws { try checkFixture("resnet9", width: 8, Float.self, tolerance: 1e-4) }
+  func testResNet18Width4Float64() throws { try checkFixture("resnet18", width: 4, Double.self, tolerance: 1e-10) }
+  func testResNet18Width4Float32() throws { try checkFixture("resnet18", width: 4, Float.self, tolerance: 1e-4) }
+  func testResNet50Width2Float64() throws { try checkFixture("resnet50", width: 2, Double.self, tolerance: 1e-10) }
+  func testResNet50Width2Float32() throws { try checkFixture("resnet50", width: 2, Float.self, tolerance: 1e-4) }
+
+  // Not float32_stable (README §1): float32 checks logits only.
+  func testWideResNet28x2Float64() throws { try checkFixture("wrn-28-2", Double.self, tolerance: 1e-10) }
+  func testWideResNet28x2Float32Logits() throws {
+    try checkFixture("wrn-28-2", Float.self, tolerance: 1e-4, checkNTK: false)
+  }
+  func testMobileNetV2Float64() throws { try checkFixture("mobilenetv2", Double.self, tolerance: 1e-10) }
+  func testMobileNetV2Float32Logits() throws {
+    try checkFixture("mobilenetv2", Float.self, tolerance: 1e-4, checkNTK: false)
+  }
+  func testMobileNetFloat64() throws { try checkFixture("mobilenet", Double.self, tolerance: 1e-10) }
+  func testMobileNetFloat32Logits() throws {
+    try checkFixture("mobilenet", Float.self, tolerance: 1e-4, checkNTK: false)
+  }
 
   /// The sqrt-params normalization divides every entry by √P.
   func testSqrtParamsScale() throws {

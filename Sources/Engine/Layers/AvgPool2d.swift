@@ -15,6 +15,8 @@ public struct AvgPool2d<Scalar: BLASScalar>: Layer {
     return [shape[0], shape[1] / kernelSize, shape[2] / kernelSize]
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
     let k = kernelSize
     let (c, h, w) = (input.shape[1], input.shape[2], input.shape[3])
@@ -41,6 +43,8 @@ public struct AvgPool2d<Scalar: BLASScalar>: Layer {
     return output
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func inputCotangent(
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>

@@ -36,6 +36,8 @@ public struct BatchNorm2d<Scalar: BLASScalar>: Layer {
     (0..<channels).map { 1 / (state[3 * channels + $0] + Scalar(epsilon)).squareRoot() }
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
     let inv = inverseStd(state)
     let plane = input.sampleSize / channels
@@ -54,6 +56,8 @@ public struct BatchNorm2d<Scalar: BLASScalar>: Layer {
     return output
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func inputCotangent(
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>
@@ -74,6 +78,8 @@ public struct BatchNorm2d<Scalar: BLASScalar>: Layer {
   }
 
   /// Per row: `(∂γ, ∂β)` into `row[0 ..< C]`, `row[C ..< 2C]`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func rowGradient(
     _ d: UnsafePointer<Scalar>, _ x: UnsafePointer<Scalar>, plane: Int, inv: [Scalar],
     state: UnsafeBufferPointer<Scalar>, into row: UnsafeMutablePointer<Scalar>
@@ -91,6 +97,8 @@ public struct BatchNorm2d<Scalar: BLASScalar>: Layer {
     }
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func accumulateParameterGradient(
     input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
     state: UnsafeBufferPointer<Scalar>, into gradient: UnsafeMutableBufferPointer<Scalar>
@@ -108,6 +116,8 @@ public struct BatchNorm2d<Scalar: BLASScalar>: Layer {
     }
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func jacobianPart(
     input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
     state: UnsafeBufferPointer<Scalar>, structured: Bool

@@ -2,6 +2,8 @@ extension Conv2d {
   /// The patch matrix `col(x)` `[in·k·k, H'·W']` of one sample `x` `[in, H, W]`:
   /// `col[(c·k + u)·k + v, i·W' + j] = x[c, s·i − p + u, s·j − p + v]` (0 outside the image).
   /// For a pointwise kernel (k = 1, s = 1, p = 0) this is `x` itself and `scratch` is not touched.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   func columns(
     of x: UnsafePointer<Scalar>, geometry g: Geometry, scratch: UnsafeMutablePointer<Scalar>?
   ) -> UnsafePointer<Scalar> {
@@ -35,6 +37,8 @@ extension Conv2d {
 
   /// col2im: adds the patch-matrix cotangent `dcol` `[in·k·k, H'·W']` back onto the image
   /// cotangent `dx` `[in, H, W]` (the adjoint of `columns(of:)`).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   func accumulateColumns(_ dcol: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>, geometry g: Geometry) {
     let k = kernelSize
     let L = g.positions

@@ -69,6 +69,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
       height: h, width: w, outHeight: outputSize(h), outWidth: outputSize(w), inputSize: inChannels * h * w)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
     let g = geometry(input)
     let batch = input.batchSize
@@ -103,6 +105,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     return output
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func inputCotangent(
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>
@@ -135,6 +139,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     return result
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func accumulateParameterGradient(
     input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
     state: UnsafeBufferPointer<Scalar>, into gradient: UnsafeMutableBufferPointer<Scalar>
@@ -171,7 +177,10 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
   }
 
   /// Explicit rows `[R, out·in/groups·k·k (+ out)]`: `J_r[W_g] = δ_{r,g} col_g(x_{r/repeats})ᵀ`,
-  /// `J_r[b_o] = Σ_{ij} δ_r[o, i, j]` — one GEMM per row and group, im2col once per sample.
+  /// `J_r[b_o] = Σ_{ij} δ_r[o, i, j]` — im2col once per sample; with one group a single GEMM for the
+  /// sample's `repeats` rows, else one GEMM per row and group.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func jacobianPart(
     input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
     state: UnsafeBufferPointer<Scalar>, structured: Bool
@@ -182,16 +191,31 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     let rows = outputCotangent.batchSize
     var jacobian = [Scalar](repeating: 0, count: rows * width)
     var col = [Scalar](repeating: 0, count: isPointwise ? 0 : inChannels * kernelSize * kernelSize * L)
+    var staging = [Scalar](repeating: 0, count: groups == 1 && hasBias ? repeats * weightCount : 0)
     input.storage.withUnsafeBufferPointer { x in
       outputCotangent.storage.withUnsafeBufferPointer { d in
         jacobian.withUnsafeMutableBufferPointer { j in
           col.withUnsafeMutableBufferPointer { colBuffer in
+            staging.withUnsafeMutableBufferPointer { stage in
             for n in 0..<input.batchSize {
               let patches = columns(of: x.baseAddress! + n * g.inputSize, geometry: g, scratch: colBuffer.baseAddress)
+              if groups == 1 {
+                // All `repeats` rows of sample n in one GEMM: δ rows [repeats·out, L] × colᵀ → [repeats·out, K].
+                let target = hasBias ? stage.baseAddress! : j.baseAddress! + n * repeats * width
+                Scalar.gemm(
+                  transposeA: false, transposeB: true, m: repeats * outChannels, n: groupPatch, k: L,
+                  alpha: 1, a: d.baseAddress! + n * repeats * outChannels * L, lda: L, b: patches, ldb: L,
+                  beta: 0, c: target, ldc: groupPatch)
+                if hasBias {
+                  for k in 0..<repeats {
+                    (j.baseAddress! + (n * repeats + k) * width).update(from: target + k * weightCount, count: weightCount)
+                  }
+                }
+              }
               for r in (n * repeats)..<((n + 1) * repeats) {
                 let dr = d.baseAddress! + r * outChannels * L
                 let jr = j.baseAddress! + r * width
-                for grp in 0..<groups {
+                for grp in 0..<groups where groups > 1 {
                   Scalar.gemm(
                     transposeA: false, transposeB: true, m: groupOutputs, n: groupPatch, k: L,
                     alpha: 1, a: dr + grp * groupOutputs * L, lda: L,
@@ -206,6 +230,7 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
                   }
                 }
               }
+            }
             }
           }
         }

@@ -84,23 +84,23 @@ extension Layer {
   public func initialize(state: UnsafeMutableBufferPointer<Scalar>, generator: inout SplitMix64) {}
 }
 
-extension Layer {
-  /// Sums cotangent rows over their repeats: `[B·repeats, n]` → `[B, n]` (a copy-free view when `repeats == 1`).
-  func summedOverRepeats(_ cotangent: Tensor<Scalar>, repeats: Int) -> [Scalar] {
-    if repeats == 1 { return cotangent.storage }
-    let rows = cotangent.batchSize
-    let width = cotangent.sampleSize
-    let samples = rows / repeats
-    var sum = [Scalar](repeating: 0, count: samples * width)
-    cotangent.storage.withUnsafeBufferPointer { c in
-      sum.withUnsafeMutableBufferPointer { s in
-        for r in 0..<rows {
-          Scalar.axpy(n: width, alpha: 1, x: c.baseAddress! + r * width, y: s.baseAddress! + (r / repeats) * width)
-        }
+/// Sums cotangent rows over their repeats: `[B·repeats, n]` → `[B, n]` (no copy when `repeats == 1`).
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+func summedOverRepeats<T: BLASScalar>(_ cotangent: Tensor<T>, repeats: Int) -> [T] {
+  if repeats == 1 { return cotangent.storage }
+  let rows = cotangent.batchSize
+  let width = cotangent.sampleSize
+  let samples = rows / repeats
+  var sum = [T](repeating: 0, count: samples * width)
+  cotangent.storage.withUnsafeBufferPointer { c in
+    sum.withUnsafeMutableBufferPointer { s in
+      for r in 0..<rows {
+        T.axpy(n: width, alpha: 1, x: c.baseAddress! + r * width, y: s.baseAddress! + (r / repeats) * width)
       }
     }
-    return sum
   }
+  return sum
 }
 
 /// Uniform initialisation on `[-bound, bound]`, PyTorch's default for Conv/Linear weights

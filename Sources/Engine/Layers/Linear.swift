@@ -29,6 +29,8 @@ public struct Linear<Scalar: BLASScalar>: Layer {
     return [outputs]
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
     let batch = input.batchSize
     var output = Tensor<Scalar>(zeros: [batch, outputs])
@@ -48,6 +50,8 @@ public struct Linear<Scalar: BLASScalar>: Layer {
     return output
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func inputCotangent(
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>
@@ -65,6 +69,8 @@ public struct Linear<Scalar: BLASScalar>: Layer {
     return result
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func accumulateParameterGradient(
     input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
     state: UnsafeBufferPointer<Scalar>, into gradient: UnsafeMutableBufferPointer<Scalar>
@@ -85,6 +91,8 @@ public struct Linear<Scalar: BLASScalar>: Layer {
     }
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func jacobianPart(
     input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
     state: UnsafeBufferPointer<Scalar>, structured: Bool

@@ -18,6 +18,8 @@ public struct MaxPool2d<Scalar: BLASScalar>: Layer {
   }
 
   /// Writes, for each output element of one sample, the flat input index of its window's maximum.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private func argMax(
     _ x: UnsafePointer<Scalar>, channels: Int, height: Int, width: Int, into index: UnsafeMutablePointer<Int>
   ) {
@@ -45,6 +47,8 @@ public struct MaxPool2d<Scalar: BLASScalar>: Layer {
     }
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
     let (c, h, w) = (input.shape[1], input.shape[2], input.shape[3])
     let outShape = [c, h / kernelSize, w / kernelSize]
@@ -65,6 +69,8 @@ public struct MaxPool2d<Scalar: BLASScalar>: Layer {
     return output
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func inputCotangent(
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>

@@ -5,6 +5,8 @@ public struct ReLU<Scalar: BLASScalar>: Layer {
 
   public func outputShape(forInput shape: [Int]) throws -> [Int] { shape }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
     var output = input
     output.storage.withUnsafeMutableBufferPointer { y in
@@ -13,6 +15,8 @@ public struct ReLU<Scalar: BLASScalar>: Layer {
     return output
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func inputCotangent(
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>

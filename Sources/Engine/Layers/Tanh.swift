@@ -4,6 +4,8 @@ public struct Tanh<Scalar: BLASScalar>: Layer {
 
   public func outputShape(forInput shape: [Int]) throws -> [Int] { shape }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
     var output = input
     output.storage.withUnsafeMutableBufferPointer { y in
@@ -12,6 +14,8 @@ public struct Tanh<Scalar: BLASScalar>: Layer {
     return output
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func inputCotangent(
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>

@@ -6,6 +6,8 @@ extension Model {
   }
 
   /// Every node's output for a batch (inference mode), in node order; the last is the logits.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
   public func activations(inputs: Tensor<T>) throws -> [Tensor<T>] {
     guard inputs.shape.count == inputShape.count + 1, inputs.sampleShape == inputShape else {
       throw EngineError(.shapeMismatch, "model \(name) expects inputs [B] + \(inputShape), found \(inputs.shape)")
@@ -46,6 +48,8 @@ extension Model {
   }
 
   /// `[B, C_k, H, W]` tensors → `[B, ΣC_k, H, W]`.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
   func concatenateChannels(_ sources: [Tensor<T>], outputShape: [Int]) -> Tensor<T> {
     let batch = sources[0].batchSize
     let width = outputShape.reduce(1, *)

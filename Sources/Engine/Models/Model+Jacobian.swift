@@ -7,6 +7,8 @@ extension Model {
   /// explicit `[B·m, P_l]` or, for `Linear` when `structured`, factored as (δ `[B·m, out]`, h `[B, in]`).
   /// Cost: about one forward pass plus m backward passes per sample.
   /// Throws `EngineError.shapeMismatch` if `inputs` is not `[B, 3, 32, 32]`.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
   public func jacobian(inputs: Tensor<T>, structured: Bool = true) throws -> JacobianBlock<T> {
     let acts = try activations(inputs: inputs)
     let m = outputCount
@@ -33,5 +35,26 @@ extension Model {
       ordered.append(parts[index] ?? .explicit(columns: layer.parameterCount, values: [T](repeating: 0, count: rows * layer.parameterCount)))
     }
     return JacobianBlock(sampleCount: samples, outputCount: m, parts: ordered)
+  }
+}
+
+extension Model {
+  /// Scalars held by the `JacobianBlock` of `samples` samples: `R·P_l` per explicit part and
+  /// `R·out + B·in` per structured `Linear` part (R = samples·m). Multiply by
+  /// `MemoryLayout<T>.size` for bytes. For sizing tiles: the caller keeps one row block and one
+  /// column block (plus the tile, `R_I·R_J` scalars). Transient activations and cotangents of the
+  /// reverse pass, about `R·max_l(size of layer l's output)` scalars, come on top.
+  public func jacobianScalarCount(samples: Int, structured: Bool = true) -> Int {
+    let rows = samples * outputCount
+    var total = 0
+    for node in nodes {
+      guard let layer = node.layer, layer.parameterCount > 0 else { continue }
+      if structured, let linear = layer as? Linear<T> {
+        total += rows * linear.outputs + samples * linear.inputs
+      } else {
+        total += rows * layer.parameterCount
+      }
+    }
+    return total
   }
 }

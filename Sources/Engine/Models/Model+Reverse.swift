@@ -7,6 +7,8 @@ extension Model {
   ///   - visit: called once per layer node that has parameters, with the node index, the layer's
   ///     input activations `[B, …]`, and its output cotangents `[B·repeats, …]`.
   ///   - needInputCotangent: whether to return `∂/∂inputs`, `[B·repeats, 3, 32, 32]`.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
   func backpropagate(
     inputs: Tensor<T>, activations: [Tensor<T>], seed: Tensor<T>, repeats: Int, needInputCotangent: Bool,
     visit: (Int, Tensor<T>, Tensor<T>) -> Void

@@ -8,14 +8,16 @@ extension Model {
   }
 
   /// As `initialize(seed:)`, drawing from (and advancing) a caller-held generator.
+  /// With `initialization == .wideResNet` the WRN overrides of models.md follow the defaults.
   public mutating func initialize(generator: inout SplitMix64) {
     let nodes = self.nodes
+    let scheme = initialization
     stateValues.withUnsafeMutableBufferPointer { state in
       for node in nodes {
         guard let layer = node.layer, layer.stateCount > 0 else { continue }
-        layer.initialize(
-          state: UnsafeMutableBufferPointer(rebasing: state[node.stateOffset..<(node.stateOffset + layer.stateCount)]),
-          generator: &generator)
+        let slice = UnsafeMutableBufferPointer(rebasing: state[node.stateOffset..<(node.stateOffset + layer.stateCount)])
+        layer.initialize(state: slice, generator: &generator)
+        if scheme == .wideResNet { InitializationScheme.applyWideResNet(layer, state: slice, generator: &generator) }
       }
     }
   }

@@ -17,13 +17,16 @@ public struct Model<T: BLASScalar> {
   public let stateEntries: [StateEntry]
   /// Number of trainable scalars P (Jacobian columns).
   public let parameterCount: Int
+  /// The initialisation scheme of `initialize(seed:)`.
+  public let initialization: InitializationScheme
   /// The flat state buffer, `stateEntries` laid out back to back.
   public internal(set) var stateValues: [T]
 
   init(
     name: String, width: Int, inputShape: [Int], nodes: [ModelNode<T>], stateEntries: [StateEntry],
-    stateCount: Int, parameterCount: Int
+    stateCount: Int, parameterCount: Int, initialization: InitializationScheme
   ) {
+    self.initialization = initialization
     self.name = name
     self.width = width
     self.inputShape = inputShape

@@ -2,6 +2,8 @@
 /// the parameter vector θ in PyTorch `state_dict` order (the order in which layers are added).
 public struct ModelBuilder<T: BLASScalar> {
   public let inputShape: [Int]
+  /// The initialisation `Model.initialize(seed:)` applies (PyTorch's default unless overridden).
+  public var initialization: InitializationScheme = .pytorchDefault
   private(set) var nodes: [ModelNode<T>] = []
   private(set) var entries: [StateEntry] = []
   private var stateCount = 0
@@ -72,6 +74,6 @@ public struct ModelBuilder<T: BLASScalar> {
   public func build(name: String, width: Int) -> Model<T> {
     Model(
       name: name, width: width, inputShape: inputShape, nodes: nodes, stateEntries: entries,
-      stateCount: stateCount, parameterCount: parameterCount)
+      stateCount: stateCount, parameterCount: parameterCount, initialization: initialization)
   }
 }

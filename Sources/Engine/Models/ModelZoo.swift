@@ -2,13 +2,21 @@
 /// names and order. Inputs `[B, 3, 32, 32]`, outputs `[B, 10]`.
 public enum ModelZoo {
   /// Names of the models this build can construct.
-  public static let names: [String] = ["logistic", "twolayer", "lenet"]
+  public static let names: [String] = [
+    "logistic", "twolayer", "lenet",
+    "resnet9", "resnet18", "resnet34", "resnet68", "resnet50", "resnet101", "resnet152",
+    "vgg11", "vgg13", "mobilenet", "mobilenetv2", "wrn-28-2", "wrn-28-5", "wrn-28-10", "densenet121",
+  ]
+
+  /// The width used when `make` is given width 0 for a model that has a width (ResNets: 64).
+  public static let defaultWidth = 64
 
   /// Builds model `name` with zero state (call `initialize(seed:)` or `load(state:)`).
-  /// `width` is ignored by logistic, twolayer and lenet.
-  /// Throws `EngineError.unknownModel` for a name not in `names`.
+  /// `width` is the ResNet width w (0 = the default 64) and is ignored by logistic, twolayer and lenet.
+  /// Throws `EngineError.unknownModel` for a name not in `names` or a negative width.
   public static func make<T: BLASScalar>(name: String, width: Int = 0, scalar: T.Type = T.self) throws -> Model<T> {
     var builder = ModelBuilder<T>(inputShape: [3, 32, 32])
+    var resolvedWidth = width
     switch name {
     case "logistic":
       try builder.layer("", Flatten<T>())
@@ -31,9 +39,26 @@ public enum ModelZoo {
       try builder.layer("fc2", Linear<T>(120, 84))
       try builder.layer("", ReLU<T>())
       try builder.layer("fc3", Linear<T>(84, 10))
+    case let resnet where resNets[resnet] != nil:
+      guard width >= 0 else {
+        throw EngineError(.unknownModel, "model \(name): width must be positive, found \(width)")
+      }
+      let (block, counts) = resNets[resnet]!
+      resolvedWidth = width == 0 ? defaultWidth : width
+      try buildResNet(&builder, block: block, counts: counts, width: resolvedWidth)
+    case let vgg where vggConfigurations[vgg] != nil:
+      try buildVGG(&builder, configuration: vggConfigurations[vgg]!)
+    case "mobilenet":
+      try buildMobileNet(&builder)
+    case "mobilenetv2":
+      try buildMobileNetV2(&builder)
+    case "wrn-28-2", "wrn-28-5", "wrn-28-10":
+      try buildWideResNet(&builder, k: Int(name.dropFirst("wrn-28-".count))!)
+    case "densenet121":
+      try buildDenseNet121(&builder)
     default:
       throw EngineError(.unknownModel, "unknown model '\(name)'; known models: \(names.joined(separator: ", "))")
     }
-    return builder.build(name: name, width: width)
+    return builder.build(name: name, width: resolvedWidth)
   }
 }

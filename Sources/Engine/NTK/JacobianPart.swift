@@ -22,6 +22,8 @@ extension JacobianPart {
   }
 
   /// The explicit rows `[R, columns]`, materialising a factored part (for tests and small layers).
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
   public func explicitRows(rowCount: Int, repeats: Int) -> [T] {
     switch self {
     case .explicit(_, let values):

@@ -26,6 +26,8 @@ public enum TileKernel {
   ///   - columns: Jacobian block of column block J (the same block as `rows` when `isDiagonal`).
   ///   - isDiagonal: I == J: computes the upper triangle with SYRK and mirrors it.
   ///   - scale: 1 (normalization "none") or 1/√P ("sqrt-params").
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
   public static func tile<T: BLASScalar>(
     rows: JacobianBlock<T>, columns: JacobianBlock<T>, isDiagonal: Bool, scale: T
   ) -> [T] {
@@ -38,6 +40,8 @@ public enum TileKernel {
 
   /// As `tile(rows:columns:isDiagonal:scale:)`, writing into `output` (`rows.rowCount·columns.rowCount`
   /// scalars, overwritten).
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
   public static func tile<T: BLASScalar>(
     rows: JacobianBlock<T>, columns: JacobianBlock<T>, isDiagonal: Bool, scale: T,
     into output: UnsafeMutableBufferPointer<T>
@@ -104,6 +108,8 @@ public enum TileKernel {
 
   /// `C = A Bᵀ` for row-major `A` `[rows, depth]`, `B` `[columns, depth]` (GEMM), or, when
   /// `symmetric` (A is B), only the upper triangle of `C = A Aᵀ` (SYRK).
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
   private static func product<T: BLASScalar>(
     _ a: [T], _ b: [T], rows: Int, columns: Int, depth: Int, symmetric: Bool, into c: UnsafeMutablePointer<T>
   ) {
@@ -121,6 +127,8 @@ public enum TileKernel {
   }
 
   /// `G[r, c] += D[r, c] · (H[r/m, c/m] + bias)` over the tile (or its upper triangle).
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
   private static func combine<T: BLASScalar>(
     _ D: UnsafePointer<T>, _ H: UnsafePointer<T>, bias: T, rows: Int, columns: Int, m: Int, nJ: Int,
     upperOnly: Bool, into g: UnsafeMutablePointer<T>
@@ -144,7 +152,9 @@ public enum TileKernel {
   }
 
   /// Copies the upper triangle of the square `[n, n]` matrix onto its lower triangle.
-  private static func mirrorUpper<T>(_ g: UnsafeMutablePointer<T>, n: Int) {
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
+  private static func mirrorUpper<T: BLASScalar>(_ g: UnsafeMutablePointer<T>, n: Int) {
     for r in 0..<n {
       for c in 0..<r { g[r * n + c] = g[c * n + r] }
     }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// SplitMix64, the 64-bit pseudo-random generator of Steele, Lea & Flood, "Fast splittable
 /// pseudorandom number generators" (OOPSLA 2014), as published by Vigna (prng.di.unimi.it).
 ///
@@ -27,5 +31,13 @@ public struct SplitMix64: RandomNumberGenerator, Codable, Equatable, Sendable {
   /// A uniform double in `[low, high)`.
   public mutating func nextUniform(_ low: Double, _ high: Double) -> Double {
     low + (high - low) * nextUnit()
+  }
+
+  /// A standard normal double by the Box–Muller transform of two `nextUnit()` draws:
+  /// `√(−2 ln u₁) · cos(2π u₂)` with `u₁ = 1 − nextUnit() ∈ (0, 1]`.
+  public mutating func nextNormal() -> Double {
+    let u1 = 1 - nextUnit()
+    let u2 = nextUnit()
+    return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
   }
 }
