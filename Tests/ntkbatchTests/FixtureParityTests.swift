@@ -11,6 +11,24 @@ final class FixtureParityTests: XCTestCase {
   func testTwoLayerFloat32() throws { try checkFixture("twolayer-w0", precision: "float32") }
   func testLeNetFloat64() throws { try checkFixture("lenet-w0", precision: "float64") }
   func testLeNetFloat32() throws { try checkFixture("lenet-w0", precision: "float32") }
+  func testResNet9Float64() throws { try checkFixture("resnet9-w8", precision: "float64") }
+  func testResNet9Float32() throws { try checkFixture("resnet9-w8", precision: "float32") }
+  func testResNet18Float64() throws { try checkFixture("resnet18-w4", precision: "float64") }
+  func testResNet18Float32() throws { try checkFixture("resnet18-w4", precision: "float32") }
+  func testResNet50Float64() throws { try checkFixture("resnet50-w2", precision: "float64") }
+  func testResNet50Float32() throws { try checkFixture("resnet50-w2", precision: "float32") }
+  // float32_stable is false for these three (ReLU inputs within float32 rounding of zero): float64 only.
+  func testWideResNet28x2Float64() throws { try checkFixture("wrn-28-2-w0", precision: "float64") }
+  func testMobileNetFloat64() throws { try checkFixture("mobilenet-w0", precision: "float64") }
+  func testMobileNetV2Float64() throws { try checkFixture("mobilenetv2-w0", precision: "float64") }
+
+  /// Every model fixture is exercised above; a new fixture folder must be added here too.
+  func testEveryModelFixtureIsCovered() throws {
+    let folders = try FileManager.default.contentsOfDirectory(atPath: CLIHarness.fixtures)
+      .filter { FileManager.default.fileExists(atPath: "\(CLIHarness.fixtures)/\($0)/meta.json") }
+    XCTAssertEqual(Set(folders), ["logistic-w0", "twolayer-w0", "lenet-w0", "resnet9-w8", "resnet18-w4", "resnet50-w2",
+                                  "wrn-28-2-w0", "mobilenet-w0", "mobilenetv2-w0"])
+  }
 
   /// Runs the fixture through the CLI with 2-sample tiles (so both a diagonal and an
   /// off-diagonal tile and a ragged edge are exercised) and compares against the references.
@@ -29,6 +47,9 @@ final class FixtureParityTests: XCTestCase {
     try CLIHarness.succeed(["assemble", "\(work)/run", "--dtype", "float64", "--output", "\(work)/entk.npy"], file: file, line: line)
 
     let tolerance = precision == "float64" ? 1e-10 : 1e-4
+    if precision == "float32" {
+      XCTAssertEqual(meta["float32_stable"] as? Bool, true, "\(name) is not float32-stable", file: file, line: line)
+    }
     let entk = try NpyArray.read(path: "\(work)/entk.npy")
     let reference = try NpyArray.read(path: "\(folder)/ntk.npy")
     XCTAssertEqual(entk.shape, reference.shape, file: file, line: line)
