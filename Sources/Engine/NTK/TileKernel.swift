@@ -16,7 +16,8 @@
 ///
 /// Deterministic: the same blocks give byte-identical tiles (fixed summation order: parts in
 /// parameter order, the same BLAS calls with the same sizes; OpenBLAS partitions a GEMM the same
-/// way for the same sizes and thread count). A diagonal tile is computed on its upper triangle and
+/// way for the same sizes and thread count — keep `OPENBLAS_NUM_THREADS` fixed across the sessions of
+/// a run if tiles are compared byte for byte). A diagonal tile is computed on its upper triangle and
 /// mirrored, so it is exactly symmetric.
 public enum TileKernel {
   /// The tile `G_IJ = scale · J_I J_Jᵀ`, `[rows.rowCount, columns.rowCount]` row-major.
