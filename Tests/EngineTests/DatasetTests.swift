@@ -35,30 +35,6 @@ final class DatasetTests: XCTestCase {
     XCTAssertEqual(try Array(labels.labels()[0..<8]), reference.map(Int.init))
   }
 
-  func testCIFARPreprocessingMatchesFixture() throws {
-    let bytes = try FileBytes.read(path: try TestPaths.fixture("preprocess/cifar_batch.bin"))
-    let batch = try CIFAR10Batch(bytes: bytes, name: "cifar_batch.bin")
-    XCTAssertEqual(batch.count, 8)
-    let labels = try NpyArray.read(path: try TestPaths.fixture("preprocess/cifar_labels.npy")).int64s()
-    XCTAssertEqual(batch.labels, labels.map(Int.init))
-    let reference = try NpyArray.read(path: try TestPaths.fixture("preprocess/cifar_first8.npy"))
-    let images = try batch.tensor(range: 0..<8, scalar: Float.self)
-    XCTAssertEqual(images.shape, reference.shape)
-    let error = maxAbsoluteDifference(images.storage.map(Double.init), reference.doubles())
-    XCTAssertLessThanOrEqual(error, 1e-6)
-    let float64 = try batch.tensor(range: 2..<3, scalar: Double.self)
-    XCTAssertLessThanOrEqual(maxAbsoluteDifference(float64.storage, Array(reference.doubles()[(2 * 3072)..<(3 * 3072)])), 1e-6)
-    XCTAssertThrowsError(try CIFAR10Batch(bytes: Array(bytes.dropLast()), name: "short.bin")) { error in
-      XCTAssertEqual((error as? EngineError)?.code, .malformedDataset)
-    }
-    var badLabel = bytes
-    badLabel[3073] = 10
-    XCTAssertThrowsError(try CIFAR10Batch(bytes: badLabel, name: "bad.bin")) { error in
-      XCTAssertTrue((error as? EngineError)?.message.contains("record 1") ?? false)
-    }
-    XCTAssertThrowsError(try batch.tensor(range: 7..<9, scalar: Float.self))
-  }
-
   func testPILCoefficients() {
     let taps = MNISTTransform.coefficients(inSize: 28, outSize: 32)
     let one = Int64(1 << 22)
