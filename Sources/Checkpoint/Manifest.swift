@@ -84,13 +84,41 @@ public struct Manifest: Codable, Equatable, Sendable {
     /// `ntk.normalization`: `none` or `sqrt-params` (× 1/√P; default sqrt-params).
     public var normalization: KernelNormalization
     /// `ntk.tileSamples`: samples per tile side, 1…`Manifest.maximumTileSamples` (default 100);
-    /// a tile holds `(tileSamples·10)²` values.
-    public var tileSamples: Int
+    /// a tile holds `(tileSamples·10)²` values. `nil` is `"auto"`: the largest tile that fits
+    /// `memoryBudget`, resolved by `run` and recorded in the run identity (a resumed run reuses
+    /// the recorded value).
+    public var tileSamples: Int?
+    /// `ntk.memoryBudget`: bytes of resident memory `run` may use; `nil` is `"auto"` (the
+    /// default): three quarters of the memory this process may use (cgroup limit, else
+    /// MemAvailable). Not part of `canonicalJSON` (it does not change the eNTK).
+    public var memoryBudget: Int?
 
-    public init(precision: TilePrecision = .float32, normalization: KernelNormalization = .sqrtParams, tileSamples: Int = 100) {
+    public init(precision: TilePrecision = .float32, normalization: KernelNormalization = .sqrtParams, tileSamples: Int? = 100,
+                memoryBudget: Int? = nil) {
       self.precision = precision
       self.normalization = normalization
       self.tileSamples = tileSamples
+      self.memoryBudget = memoryBudget
+    }
+
+    enum CodingKeys: String, CodingKey { case precision, normalization, tileSamples, memoryBudget }
+
+    /// `tileSamples` as an integer or `"auto"`; `memoryBudget` only when set (so manifests
+    /// written before these fields keep their canonical JSON and hash).
+    public func encode(to encoder: Encoder) throws {
+      var container = encoder.container(keyedBy: CodingKeys.self)
+      try container.encode(precision, forKey: .precision)
+      try container.encode(normalization, forKey: .normalization)
+      if let tileSamples { try container.encode(tileSamples, forKey: .tileSamples) } else { try container.encode("auto", forKey: .tileSamples) }
+      try container.encodeIfPresent(memoryBudget, forKey: .memoryBudget)
+    }
+
+    public init(from decoder: Decoder) throws {
+      let container = try decoder.container(keyedBy: CodingKeys.self)
+      precision = try container.decode(TilePrecision.self, forKey: .precision)
+      normalization = try container.decode(KernelNormalization.self, forKey: .normalization)
+      tileSamples = try? container.decode(Int.self, forKey: .tileSamples)
+      memoryBudget = try container.decodeIfPresent(Int.self, forKey: .memoryBudget)
     }
   }
 
@@ -177,6 +205,7 @@ public struct Manifest: Codable, Equatable, Sendable {
     var computation = self
     computation.dataset.download = nil
     computation.dataset.mirror = nil
+    computation.ntk.memoryBudget = nil  // a resource limit, not part of the computation
     // Encoding plain strings, integers and enums cannot fail.
     return (try? [UInt8](encoder.encode(computation))) ?? []
   }

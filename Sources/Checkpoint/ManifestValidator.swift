@@ -66,12 +66,15 @@ struct ManifestValidator {
   }
 
   private func ntkObject(_ fields: [String: JSONValue]) throws -> Manifest.NTK {
-    try onlyKnownKeys(fields, ["precision", "normalization", "tileSamples"], at: "ntk")
+    try onlyKnownKeys(fields, ["precision", "normalization", "tileSamples", "memoryBudget"], at: "ntk")
     let precision = try enumeration(fields, "precision", at: "ntk", TilePrecision.self) ?? .float32
     let normalization = try enumeration(fields, "normalization", at: "ntk", KernelNormalization.self) ?? .sqrtParams
-    let tileSamples = try integer(fields, "tileSamples", at: "ntk", range: 1...Manifest.maximumTileSamples,
-                                  expected: "a positive integer up to \(Manifest.maximumTileSamples)") ?? 100
-    return Manifest.NTK(precision: precision, normalization: normalization, tileSamples: tileSamples)
+    let tileSamples = fields["tileSamples"] == .string("auto") ? nil
+      : try integer(fields, "tileSamples", at: "ntk", range: 1...Manifest.maximumTileSamples,
+                    expected: "a positive integer up to \(Manifest.maximumTileSamples)") ?? 100
+    let memoryBudget = fields["memoryBudget"] == .string("auto") ? nil
+      : try integer(fields, "memoryBudget", at: "ntk", range: 1...Int.max, expected: "a positive number of bytes or \"auto\"")
+    return Manifest.NTK(precision: precision, normalization: normalization, tileSamples: tileSamples, memoryBudget: memoryBudget)
   }
 
   // MARK: - Field readers

@@ -13,6 +13,8 @@ public struct EngineError: Error, Equatable, CustomStringConvertible {
     case malformedDataset
     /// A requested sample range lies outside the dataset.
     case sampleRange
+    /// The computation does not fit the memory budget (`TileMemoryPlan`).
+    case memoryBudget
   }
 
   public let code: Code

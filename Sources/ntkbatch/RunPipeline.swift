@@ -21,26 +21,63 @@ struct RunPipeline {
   var progress: ProgressMode
   var maxTiles: Int?
 
+  /// Resident bytes `run` may need beyond what it measures when planning (OpenBLAS thread
+  /// buffers, allocator slack, the journal and object writes): added to the measured resident size
+  /// to form the plan's base.
+  static let fixedOverheadBytes = 64 << 20
+
   /// Runs the session in precision `T`.
   func execute<T: BLASScalar>(_: T.Type) throws -> Outcome {
+    ReturnFreedMemory.configure()
     let dataset = try DatasetLoader.load(manifest, scalar: T.self)
     let model = try WeightsLoader.model(for: manifest, scalar: T.self)
+    let plan = try memoryPlan(model: model, sampleCount: dataset.inputs.batchSize)
     let identity = RunIdentity(
       manifestHash: manifest.canonicalHash, weightsHash: WeightsLoader.hash(model), inputDataHash: dataset.hash,
-      sampleCount: dataset.inputs.batchSize, tileSamples: manifest.ntk.tileSamples,
+      sampleCount: dataset.inputs.batchSize, tileSamples: plan.tileSamples,
       precision: manifest.ntk.precision, normalization: manifest.ntk.normalization)
     let session = try RunSession.open(run: run, identity: identity, manifestJSON: manifest.prettyJSON())
     defer { session.close() }
-    let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization)
-    try writeLogits(computer, samples: identity.sampleCount)
-    return try computeTiles(session: session, plan: identity.plan(), computer: computer, parameters: model.parameterCount)
+    let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization, plan: plan)
+    try writeLogits(computer, samples: identity.sampleCount, blockSamples: min(256, plan.tileSamples))
+    let outcome = try computeTiles(session: session, plan: identity.plan(), computer: computer, parameters: model.parameterCount)
+    reportMemory(plan: plan, computer: computer)
+    return outcome
+  }
+
+  /// The tile size and strategy within `ntk.memoryBudget` (see `TileMemoryPlan`). With
+  /// `tileSamples: "auto"` and a run directory that already records a tile size, that size is
+  /// reused, so that a resumed run keeps its tiles even if the budget or the machine changed.
+  /// Throws `EngineError.memoryBudget` (exit 2) before any work if the tile cannot fit.
+  private func memoryPlan<T: BLASScalar>(model: Model<T>, sampleCount: Int) throws -> TileMemoryPlan {
+    let budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
+    let base = (ProcessMemory.residentBytes() ?? 0) + Self.fixedOverheadBytes
+    var tileSamples = manifest.ntk.tileSamples
+    if tileSamples == nil, FileManager.default.fileExists(atPath: run.path),
+       let recorded = try? run.journal.replay().identity?.tileSamples {
+      tileSamples = recorded
+    }
+    let plan = try TileMemoryPlan.make(model: model, sampleCount: sampleCount, budgetBytes: budget, baseBytes: base,
+                                       tileSamples: tileSamples)
+    if progress != .none {
+      log("memory: budget \(budget >> 20) MiB; \(plan.tileSamples) samples per tile side, \(plan.strategy.rawValue), estimated peak \(plan.workingBytes >> 20) MiB without cache, \(max(0, plan.cacheBytes) >> 20) MiB for cached column blocks")
+    }
+    return plan
+  }
+
+  /// With `--progress lines`: the work split and the peak resident size (VmHWM) of this process.
+  private func reportMemory<T: BLASScalar>(plan: TileMemoryPlan, computer: EngineTileComputer<T>) {
+    guard progress == .lines else { return }
+    let stats = computer.source.statistics
+    let peak = ProcessMemory.peakResidentBytes() ?? 0
+    log("peak resident memory: \(peak) bytes (VmHWM); Jacobian blocks computed: \(stats.blocksComputed) (\(stats.samplesComputed) samples, \(String(format: "%.2f", stats.jacobianSeconds)) s), cache hits: \(stats.cacheHits), contraction \(String(format: "%.2f", stats.contractionSeconds)) s")
   }
 
   /// `RUN/logits.npy`: the model's logits `[n, 10]` (float64), written once, atomically.
-  private func writeLogits<T: BLASScalar>(_ computer: EngineTileComputer<T>, samples: Int) throws {
+  private func writeLogits<T: BLASScalar>(_ computer: EngineTileComputer<T>, samples: Int, blockSamples: Int) throws {
     let path = run.path + "/logits.npy"
     guard !FileManager.default.fileExists(atPath: path) else { return }
-    let logits = try computer.logits(blockSamples: 256).map { Double($0) }
+    let logits = try computer.logits(blockSamples: blockSamples).map { Double($0) }
     try AtomicFile.write(NpyArray(shape: [samples, 10], values: logits).encoded(), to: path)
   }
 

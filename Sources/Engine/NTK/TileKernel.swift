@@ -50,60 +50,99 @@ public enum TileKernel {
     let RI = rows.rowCount, RJ = columns.rowCount
     precondition(output.count == RI * RJ, "tile buffer of \(output.count) for [\(RI), \(RJ)]")
     precondition(rows.parts.count == columns.parts.count, "Jacobian blocks of different models")
-    precondition(!isDiagonal || RI == RJ, "diagonal tile must be square")
     precondition(rows.outputCount == columns.outputCount)
-    let m = rows.outputCount
-    let g = output.baseAddress!
-    g.update(repeating: 0, count: RI * RJ)
-
-    var deltaProducts: [T] = []  // D = δ_I δ_Jᵀ, [RI, RJ]
-    var inputProducts: [T] = []  // H = h_I h_Jᵀ, [nI, nJ]
+    var scratch = Scratch<T>()
+    start(output, rows: RI, columns: RJ, isDiagonal: isDiagonal)
     for (a, b) in zip(rows.parts, columns.parts) {
-      switch (a, b) {
-      case (.explicit(let width, let ja), .explicit(let widthB, let jb)):
-        precondition(width == widthB, "part widths differ")
-        ja.withUnsafeBufferPointer { x in
-          if isDiagonal {
-            T.syrkUpper(n: RI, k: width, alpha: 1, a: x.baseAddress!, lda: width, beta: 1, c: g, ldc: RJ)
-          } else {
-            jb.withUnsafeBufferPointer { y in
-              T.gemm(
-                transposeA: false, transposeB: true, m: RI, n: RJ, k: width, alpha: 1,
-                a: x.baseAddress!, lda: width, b: y.baseAddress!, ldb: width, beta: 1, c: g, ldc: RJ)
-            }
-          }
-        }
-      case (.linear(let out, let inp, let bias, let dI, let hI), .linear(let outB, let inpB, _, let dJ, let hJ)):
-        precondition(out == outB && inp == inpB, "Linear part shapes differ")
-        if deltaProducts.isEmpty {
-          deltaProducts = [T](repeating: 0, count: RI * RJ)
-          inputProducts = [T](repeating: 0, count: rows.sampleCount * columns.sampleCount)
-        }
-        let nI = rows.sampleCount, nJ = columns.sampleCount
-        deltaProducts.withUnsafeMutableBufferPointer { D in
-          inputProducts.withUnsafeMutableBufferPointer { H in
-            product(dI, dJ, rows: RI, columns: RJ, depth: out, symmetric: isDiagonal, into: D.baseAddress!)
-            product(hI, hJ, rows: nI, columns: nJ, depth: inp, symmetric: isDiagonal, into: H.baseAddress!)
-            combine(D.baseAddress!, H.baseAddress!, bias: bias ? 1 : 0, rows: RI, columns: RJ, m: m, nJ: nJ,
-                    upperOnly: isDiagonal, into: g)
-          }
-        }
-      default:
-        // Mixed representations of one layer: materialise both sides.
-        let xa = a.explicitRows(rowCount: RI, repeats: m)
-        let xb = b.explicitRows(rowCount: RJ, repeats: m)
-        xa.withUnsafeBufferPointer { x in
-          xb.withUnsafeBufferPointer { y in
+      accumulate(a, b, rowSamples: rows.sampleCount, columnSamples: columns.sampleCount, outputCount: rows.outputCount,
+                 isDiagonal: isDiagonal, scratch: &scratch, into: output)
+    }
+    finish(output, rows: RI, isDiagonal: isDiagonal, scale: scale)
+  }
+
+  /// Reusable buffers of the structured `Linear` contraction (`D = δ_I δ_Jᵀ` `[R_I, R_J]` and
+  /// `H = h_I h_Jᵀ` `[n_I, n_J]`), allocated on first use and kept for the tile's other layers.
+  public struct Scratch<T: BLASScalar> {
+    var deltaProducts: [T] = []
+    var inputProducts: [T] = []
+    public init() {}
+  }
+
+  /// Zeroes the tile buffer `[rows, columns]` before the first `accumulate`.
+  public static func start<T: BLASScalar>(
+    _ output: UnsafeMutableBufferPointer<T>, rows RI: Int, columns RJ: Int, isDiagonal: Bool
+  ) {
+    precondition(output.count == RI * RJ, "tile buffer of \(output.count) for [\(RI), \(RJ)]")
+    precondition(!isDiagonal || RI == RJ, "diagonal tile must be square")
+    output.baseAddress!.update(repeating: 0, count: RI * RJ)
+  }
+
+  /// Adds one layer's contribution `J_I,l J_J,lᵀ` to the tile `g` `[R_I, R_J]` (on a diagonal tile
+  /// only its upper triangle). Layers must be accumulated in parameter order between `start` and
+  /// `finish`: the same calls in the same order give byte-identical tiles, whether the parts come
+  /// from whole Jacobian blocks or are streamed one layer at a time.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
+  public static func accumulate<T: BLASScalar>(
+    _ a: JacobianPart<T>, _ b: JacobianPart<T>, rowSamples nI: Int, columnSamples nJ: Int, outputCount m: Int,
+    isDiagonal: Bool, scratch: inout Scratch<T>, into output: UnsafeMutableBufferPointer<T>
+  ) {
+    let RI = nI * m, RJ = nJ * m
+    precondition(output.count == RI * RJ, "tile buffer of \(output.count) for [\(RI), \(RJ)]")
+    let g = output.baseAddress!
+    switch (a, b) {
+    case (.explicit(let width, let ja), .explicit(let widthB, let jb)):
+      precondition(width == widthB, "part widths differ")
+      ja.withUnsafeBufferPointer { x in
+        if isDiagonal {
+          T.syrkUpper(n: RI, k: width, alpha: 1, a: x.baseAddress!, lda: width, beta: 1, c: g, ldc: RJ)
+        } else {
+          jb.withUnsafeBufferPointer { y in
             T.gemm(
-              transposeA: false, transposeB: true, m: RI, n: RJ, k: a.columns, alpha: 1,
-              a: x.baseAddress!, lda: a.columns, b: y.baseAddress!, ldb: a.columns, beta: 1, c: g, ldc: RJ)
+              transposeA: false, transposeB: true, m: RI, n: RJ, k: width, alpha: 1,
+              a: x.baseAddress!, lda: width, b: y.baseAddress!, ldb: width, beta: 1, c: g, ldc: RJ)
           }
         }
       }
+    case (.linear(let out, let inp, let bias, let dI, let hI), .linear(let outB, let inpB, _, let dJ, let hJ)):
+      precondition(out == outB && inp == inpB, "Linear part shapes differ")
+      if scratch.deltaProducts.count != RI * RJ {
+        scratch.deltaProducts = [T](repeating: 0, count: RI * RJ)
+        scratch.inputProducts = [T](repeating: 0, count: nI * nJ)
+      }
+      scratch.deltaProducts.withUnsafeMutableBufferPointer { D in
+        scratch.inputProducts.withUnsafeMutableBufferPointer { H in
+          product(dI, dJ, rows: RI, columns: RJ, depth: out, symmetric: isDiagonal, into: D.baseAddress!)
+          product(hI, hJ, rows: nI, columns: nJ, depth: inp, symmetric: isDiagonal, into: H.baseAddress!)
+          combine(D.baseAddress!, H.baseAddress!, bias: bias ? 1 : 0, rows: RI, columns: RJ, m: m, nJ: nJ,
+                  upperOnly: isDiagonal, into: g)
+        }
+      }
+    default:
+      // Mixed representations of one layer: materialise both sides.
+      let xa = a.explicitRows(rowCount: RI, repeats: m)
+      let xb = b.explicitRows(rowCount: RJ, repeats: m)
+      xa.withUnsafeBufferPointer { x in
+        xb.withUnsafeBufferPointer { y in
+          T.gemm(
+            transposeA: false, transposeB: true, m: RI, n: RJ, k: a.columns, alpha: 1,
+            a: x.baseAddress!, lda: a.columns, b: y.baseAddress!, ldb: a.columns, beta: 1, c: g, ldc: RJ)
+        }
+      }
     }
+  }
+
+  /// Completes a tile after its last `accumulate`: mirrors a diagonal tile's upper triangle and
+  /// multiplies by `scale`.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
+  public static func finish<T: BLASScalar>(
+    _ output: UnsafeMutableBufferPointer<T>, rows RI: Int, isDiagonal: Bool, scale: T
+  ) {
+    let g = output.baseAddress!
     if isDiagonal { mirrorUpper(g, n: RI) }
     if scale != 1 {
-      for i in 0..<(RI * RJ) { g[i] *= scale }
+      for i in 0..<output.count { g[i] *= scale }
     }
   }
 

@@ -1,0 +1,131 @@
+/// The Jacobian of a block of samples kept in factored form, one entry per parameterised layer:
+/// the layer's input activations `[B, …in]` and its backpropagated output cotangents
+/// `[B·m, …out]` (row `s·m + a` = sample s, logit a). Layer l's explicit Jacobian rows are a
+/// function of exactly these two tensors (`Layer.jacobianPart`), so a `JacobianFactors` value is a
+/// Jacobian block that materialises one layer at a time (`part(_:)`), for the layer-streamed tile
+/// (`TileSource`, strategy `.layerStreaming`).
+///
+/// Memory: `Σ_l (B·in_l + B·m·out_l)` scalars (`Model.jacobianFactorScalarCount`), against
+/// `B·m·P` for the explicit Jacobian: for ResNet18 at width 64, about 15 M against 112 M scalars
+/// per sample. Materialising layer l costs a pass over its im2col patches (`2·B·m·P_l·H'W'` FLOP
+/// for a convolution) each time it is needed.
+public struct JacobianFactors<T: BLASScalar> {
+  /// One parameterised layer: its node index in `Model.nodes`, input and output cotangent.
+  struct Entry {
+    let node: Int
+    let input: Tensor<T>
+    let cotangent: Tensor<T>?  // nil: the cotangent never reached the layer (zero rows)
+  }
+
+  /// Number of samples B.
+  public let sampleCount: Int
+  /// Outputs per sample m (10).
+  public let outputCount: Int
+  let entries: [Entry]
+
+  /// Number of rows R = B·m.
+  public var rowCount: Int { sampleCount * outputCount }
+
+  /// Number of parameterised layers (the parts of the equivalent `JacobianBlock`).
+  public var partCount: Int { entries.count }
+
+  /// Scalars held: inputs (shared with nothing else once the forward pass is released) and cotangents.
+  public var scalarCount: Int {
+    entries.reduce(0) { $0 + $1.input.storage.count + ($1.cotangent?.storage.count ?? 0) }
+  }
+}
+
+extension Model {
+  /// The factored Jacobian of a batch of B samples: one forward pass, one batched reverse pass
+  /// seeded with the `B·m` one-hot cotangents, keeping for each parameterised layer its input and
+  /// output cotangent (see `JacobianFactors`). `jacobianPart(_:of:structured:)` then gives the same
+  /// `JacobianPart` values as `jacobian(inputs:structured:)`, bit for bit.
+  /// Throws `EngineError.shapeMismatch` if `inputs` is not `[B, 3, 32, 32]`.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
+  public func jacobianFactors(inputs: Tensor<T>) throws -> JacobianFactors<T> {
+    var acts = try activations(inputs: inputs)
+    let m = outputCount
+    let rows = inputs.batchSize * m
+    var seed = Tensor<T>(zeros: [rows, m])
+    seed.storage.withUnsafeMutableBufferPointer { s in
+      for r in 0..<rows { s[r * m + r % m] = 1 }
+    }
+    var found = [(input: Tensor<T>, cotangent: Tensor<T>)?](repeating: nil, count: nodes.count)
+    _ = backpropagate(inputs: inputs, activations: acts, seed: seed, repeats: m, needInputCotangent: false) {
+      index, input, cotangent in
+      found[index] = (input, cotangent)
+    }
+    acts.removeAll()  // keep only the layer inputs the entries share
+    var entries: [JacobianFactors<T>.Entry] = []
+    for (index, node) in nodes.enumerated() {
+      guard let layer = node.layer, layer.parameterCount > 0 else { continue }
+      // A layer the cotangent never reached contributes zero rows; its input is not needed.
+      entries.append(.init(node: index, input: found[index]?.input ?? Tensor<T>(zeros: [0]), cotangent: found[index]?.cotangent))
+    }
+    return JacobianFactors(sampleCount: inputs.batchSize, outputCount: m, entries: entries)
+  }
+
+  /// Layer `k`'s Jacobian rows (the k-th parameterised layer, parameter order) from `factors`:
+  /// explicit `[B·m, P_k]`, or factored for `Linear` when `structured`.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
+  public func jacobianPart(_ k: Int, of factors: JacobianFactors<T>, structured: Bool = true) -> JacobianPart<T> {
+    let entry = factors.entries[k]
+    let node = nodes[entry.node]
+    let layer = node.layer!
+    guard let cotangent = entry.cotangent else {
+      return .explicit(columns: layer.parameterCount, values: [T](repeating: 0, count: factors.rowCount * layer.parameterCount))
+    }
+    return stateValues.withUnsafeBufferPointer { state in
+      layer.jacobianPart(
+        input: entry.input, outputCotangent: cotangent, repeats: factors.outputCount,
+        state: slice(state, node, layer), structured: structured)!
+    }
+  }
+
+  /// Scalars of the `JacobianFactors` of `samples` samples: `Σ_l (B·in_l + B·m·out_l)` over the
+  /// parameterised layers. Multiply by `MemoryLayout<T>.size` for bytes.
+  public func jacobianFactorScalarCount(samples: Int) -> Int {
+    var total = 0
+    for node in nodes {
+      guard let layer = node.layer, layer.parameterCount > 0 else { continue }
+      let input = node.inputs[0] == ModelNode<T>.modelInput ? inputShape : nodes[node.inputs[0]].outputShape
+      total += samples * input.reduce(1, *) + samples * outputCount * node.outputShape.reduce(1, *)
+    }
+    return total
+  }
+
+  /// Scalars of the largest single layer's explicit Jacobian rows for `samples` samples,
+  /// `B·m·max_l P_l` (structured `Linear` layers count `B·m·out + B·in`).
+  public func largestJacobianPartScalarCount(samples: Int, structured: Bool = true) -> Int {
+    var largest = 0
+    let rows = samples * outputCount
+    for node in nodes {
+      guard let layer = node.layer, layer.parameterCount > 0 else { continue }
+      if structured, let linear = layer as? Linear<T> {
+        largest = max(largest, rows * linear.outputs + samples * linear.inputs)
+      } else {
+        largest = max(largest, rows * layer.parameterCount)
+      }
+    }
+    return largest
+  }
+
+  /// Scalars alive while a Jacobian block (or its factors) of `samples` samples is computed,
+  /// besides the result: every node's activations `B·Σ_nodes out` (the forward pass keeps them all)
+  /// and about three live cotangents of `B·m·max out` (the current one, a pending residual branch,
+  /// the new one), plus the im2col patches of one sample.
+  public func jacobianTransientScalarCount(samples: Int) -> Int {
+    var activations = 0, largest = 0, patches = 0
+    for node in nodes {
+      let size = node.outputShape.reduce(1, *)
+      activations += size
+      largest = max(largest, size)
+      if let conv = node.layer as? Conv2d<T> {
+        patches = max(patches, conv.inChannels * conv.kernelSize * conv.kernelSize * node.outputShape.dropFirst().reduce(1, *))
+      }
+    }
+    return samples * activations + 3 * samples * outputCount * largest + patches
+  }
+}

@@ -1,0 +1,95 @@
+/// How a run fits a memory budget: the tile size, the strategy, and the bytes left for caching
+/// column blocks.
+///
+/// Model of resident memory (bytes, s = scalar size, t = tileSamples, R = t·m, m = 10):
+///
+///     base                                  process, code, BLAS buffers (the caller's `baseBytes`)
+///   + n·sampleSize·s · 2                    the dataset tensor and one block copy of it
+///   + 4·R²·s                                the tile, the structured-Linear scratch D, its raw
+///                                           byte copy and its compressed copy
+///   + transient(t)·s                        activations and cotangents while a block is computed
+///                                           (`Model.jacobianTransientScalarCount`)
+///   + wholeBlocks:    2·J(t)·s              row and column Jacobian blocks (`jacobianScalarCount`)
+///     layerStreaming: 2·F(t)·s + 2·L(t)·s   row and column factors (`jacobianFactorScalarCount`)
+///                                           and one layer's rows of each (`largestJacobianPartScalarCount`)
+///   + cache                                 column blocks kept for later rows, ≤ what is left
+///
+/// `auto` picks the largest t (≤ n) that fits with whole blocks; if layer streaming fits a tile
+/// at least twice as large (per side) it is used instead, since tiny tiles waste the GEMMs.
+public struct TileMemoryPlan: Equatable, Sendable {
+  public let tileSamples: Int
+  public let strategy: TileStrategy
+  /// Estimated peak resident bytes without any cache (base included).
+  public let workingBytes: Int
+  /// Bytes left for cached column blocks: `budget − workingBytes`.
+  public let cacheBytes: Int
+
+  /// Plans a run of `sampleCount` samples within `budgetBytes`.
+  ///
+  /// - Parameters:
+  ///   - tileSamples: a fixed tile size, or `nil` for the largest that fits.
+  ///   - baseBytes: resident bytes outside the model (process, code, BLAS buffers).
+  /// - Throws: `EngineError.memoryBudget` if not even the requested (or, for `nil`, the smallest,
+  ///   one sample a side) tile fits, naming the bytes it needs.
+  public static func make<T: BLASScalar>(
+    model: Model<T>, sampleCount n: Int, budgetBytes: Int, baseBytes: Int, tileSamples: Int?
+  ) throws -> TileMemoryPlan {
+    func fits(_ t: Int, _ strategy: TileStrategy) -> Bool {
+      working(model, n: n, t: t, strategy: strategy, base: baseBytes) <= budgetBytes
+    }
+    func plan(_ t: Int, _ strategy: TileStrategy) -> TileMemoryPlan {
+      let bytes = working(model, n: n, t: t, strategy: strategy, base: baseBytes)
+      return TileMemoryPlan(tileSamples: t, strategy: strategy, workingBytes: bytes, cacheBytes: budgetBytes - bytes)
+    }
+    if let t = tileSamples {
+      if fits(t, .wholeBlocks) { return plan(t, .wholeBlocks) }
+      if fits(t, .layerStreaming) { return plan(t, .layerStreaming) }
+      let needed = working(model, n: n, t: t, strategy: .layerStreaming, base: baseBytes)
+      throw EngineError(.memoryBudget, "ntk.tileSamples \(t) needs about \(mebibytes(needed)) MiB for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(mebibytes(budgetBytes)) MiB (ntk.memoryBudget); use a smaller tileSamples or \"auto\"")
+    }
+    let limit = max(1, n)
+    let whole = largest(upTo: limit) { fits($0, .wholeBlocks) }
+    let streamed = largest(upTo: limit) { fits($0, .layerStreaming) }
+    switch (whole, streamed) {
+    case (let w?, let s?) where s >= 2 * w: return plan(s, .layerStreaming)
+    case (let w?, _): return plan(w, .wholeBlocks)
+    case (nil, let s?): return plan(s, .layerStreaming)
+    case (nil, nil):
+      let needed = working(model, n: n, t: 1, strategy: .layerStreaming, base: baseBytes)
+      throw EngineError(.memoryBudget, "the smallest tile (one sample a side) needs about \(mebibytes(needed)) MiB for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(mebibytes(budgetBytes)) MiB (ntk.memoryBudget)")
+    }
+  }
+
+  /// Estimated peak resident bytes of a run with tiles of `t` samples and no cache (see the type's
+  /// memory model).
+  public static func working<T: BLASScalar>(
+    _ model: Model<T>, n: Int, t: Int, strategy: TileStrategy, base: Int
+  ) -> Int {
+    let s = MemoryLayout<T>.stride
+    let rows = t * model.outputCount
+    let dataset = 2 * n * model.inputShape.reduce(1, *)
+    let tile = 4 * rows * rows
+    let transient = model.jacobianTransientScalarCount(samples: t)
+    let blocks: Int
+    switch strategy {
+    case .wholeBlocks:
+      blocks = 2 * model.jacobianScalarCount(samples: t)
+    case .layerStreaming:
+      blocks = 2 * model.jacobianFactorScalarCount(samples: t) + 2 * model.largestJacobianPartScalarCount(samples: t)
+    }
+    return base + s * (dataset + tile + transient + blocks)
+  }
+
+  /// The largest t in 1…limit with `fits(t)` (memory grows with t), or nil.
+  private static func largest(upTo limit: Int, _ fits: (Int) -> Bool) -> Int? {
+    guard fits(1) else { return nil }
+    var (low, high) = (1, limit)  // fits(low) holds
+    while low < high {
+      let mid = (low + high + 1) / 2
+      if fits(mid) { low = mid } else { high = mid - 1 }
+    }
+    return low
+  }
+
+  private static func mebibytes(_ bytes: Int) -> Int { (bytes + (1 << 20) - 1) >> 20 }
+}

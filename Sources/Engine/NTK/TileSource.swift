@@ -1,0 +1,199 @@
+/// Computes eNTK tiles `G_IJ = s · J_I J_Jᵀ` (`[n_I·m, n_J·m]` row-major) of a dataset held in
+/// memory, reusing Jacobian blocks across tiles within a memory bound.
+///
+/// Blocks are the samples `b·t ..< min(n, (b+1)·t)` for block index b and `t = blockSamples`.
+/// Tiles are expected row by row (I, then J ≥ I, as `TilePlan` orders them); any order works,
+/// only the reuse changes:
+/// - the row block I's Jacobian is computed once and kept for every tile of row I;
+/// - a column block J > I, once computed, is cached while the cache holds less than
+///   `cacheBytes` (it is used again in rows I+1 … J, and becomes row J's row block); blocks
+///   J ≤ I are never needed by later rows and are evicted when row I starts.
+/// With the whole upper triangle in order, each block's Jacobian is computed once if the cache
+/// holds all blocks, and at most `b(b+1)/2` times (the uncached method) otherwise.
+///
+/// Deterministic: a tile's bytes depend only on the model, the inputs, the blocks and the
+/// thread count, never on what is cached or on the strategy (both contract the same layer parts
+/// with the same BLAS calls in the same order: `TileKernel.accumulate`).
+public final class TileSource<T: BLASScalar> {
+  /// Work done so far (for benchmarks and progress lines).
+  public struct Statistics: Equatable, Sendable {
+    /// Jacobian blocks (or factors) computed, and how many samples they held in total.
+    public var blocksComputed = 0
+    public var samplesComputed = 0
+    /// Column blocks served from the cache.
+    public var cacheHits = 0
+    /// Seconds spent computing blocks (forward + reverse passes) and contracting tiles (for
+    /// `.layerStreaming`, contraction includes materialising each layer's rows).
+    public var jacobianSeconds = 0.0
+    public var contractionSeconds = 0.0
+    /// FLOP of the explicit-part GEMM/SYRK calls of the contraction (`2·R_I·R_J·P_l`, or
+    /// `R²·P_l` on diagonal tiles), the figure behind "contraction GFLOP/s".
+    public var contractionFLOP = 0.0
+    /// Seconds spent materialising layer parts inside the contraction (`.layerStreaming` only).
+    public var materialisationSeconds = 0.0
+  }
+
+  private enum Block {
+    case whole(JacobianBlock<T>)
+    case factors(JacobianFactors<T>)
+
+    var scalarCount: Int {
+      switch self {
+      case .whole(let block):
+        return block.parts.reduce(0) { total, part in
+          switch part {
+          case .explicit(_, let values): return total + values.count
+          case .linear(_, _, _, let delta, let input): return total + delta.count + input.count
+          }
+        }
+      case .factors(let factors): return factors.scalarCount
+      }
+    }
+  }
+
+  public let model: Model<T>
+  public let inputs: Tensor<T>
+  public let scale: T
+  public let blockSamples: Int
+  public let strategy: TileStrategy
+  /// Bound on the bytes of cached column blocks (the row block and the current column block
+  /// are not counted: they are part of the working set).
+  public let cacheBytes: Int
+  public private(set) var statistics = Statistics()
+
+  private var row: (index: Int, block: Block)?
+  private var cache: [Int: Block] = [:]
+  private var cachedBytes = 0
+  private let clock = ContinuousClock()
+
+  /// - Parameters:
+  ///   - inputs: the dataset `[n, 3, 32, 32]`.
+  ///   - scale: 1 (normalization `none`) or `1/√P` (`sqrt-params`).
+  ///   - blockSamples: samples per block side t ≥ 1 (the run's `tileSamples`).
+  ///   - cacheBytes: bytes of column blocks kept for later rows (0: recompute every column block).
+  public init(model: Model<T>, inputs: Tensor<T>, scale: T, blockSamples: Int, strategy: TileStrategy, cacheBytes: Int) {
+    precondition(blockSamples >= 1, "blockSamples must be positive")
+    self.model = model
+    self.inputs = inputs
+    self.scale = scale
+    self.blockSamples = blockSamples
+    self.strategy = strategy
+    self.cacheBytes = max(0, cacheBytes)
+  }
+
+  /// Number of blocks b = ⌈n/t⌉.
+  public var blockCount: Int { (inputs.batchSize + blockSamples - 1) / blockSamples }
+
+  /// The samples of block `index`.
+  public func samples(ofBlock index: Int) -> Range<Int> {
+    (index * blockSamples)..<min(inputs.batchSize, (index + 1) * blockSamples)
+  }
+
+  /// The tile of row block I and column block J, `[n_I·m, n_J·m]` row-major; a diagonal tile
+  /// (I == J) is computed on its upper triangle (SYRK) and mirrored.
+  ///
+  /// - Throws: `EngineError.sampleRange` for a block outside `0 ..< blockCount`.
+  public func tile(rowBlock: Int, columnBlock: Int) throws -> [T] {
+    guard (0..<blockCount).contains(rowBlock), (0..<blockCount).contains(columnBlock) else {
+      throw EngineError(.sampleRange, "tile (\(rowBlock), \(columnBlock)) outside the \(blockCount) × \(blockCount) blocks")
+    }
+    let rows = try rowBlockValue(rowBlock)
+    let isDiagonal = rowBlock == columnBlock
+    let columns = isDiagonal ? rows : try columnBlockValue(columnBlock)
+    return contract(rows, columns, isDiagonal: isDiagonal)
+  }
+
+  private func rowBlockValue(_ index: Int) throws -> Block {
+    if let row, row.index == index { return row.block }
+    row = nil  // release the previous row's block before computing the next
+    for key in cache.keys where key <= index {
+      if key == index { row = (index, cache[key]!) }
+      cachedBytes -= cache[key]!.scalarCount * MemoryLayout<T>.stride
+      cache[key] = nil
+    }
+    if let row { statistics.cacheHits += 1; return row.block }
+    let block = try compute(index)
+    row = (index, block)
+    return block
+  }
+
+  private func columnBlockValue(_ index: Int) throws -> Block {
+    if let cached = cache[index] {
+      statistics.cacheHits += 1
+      return cached
+    }
+    let block = try compute(index)
+    let bytes = block.scalarCount * MemoryLayout<T>.stride
+    if index > (row?.index ?? -1), cachedBytes + bytes <= cacheBytes {
+      cache[index] = block
+      cachedBytes += bytes
+    }
+    return block
+  }
+
+  private func compute(_ index: Int) throws -> Block {
+    let range = samples(ofBlock: index)
+    let size = inputs.sampleSize
+    let batch = Tensor(shape: [range.count] + inputs.sampleShape,
+                       storage: Array(inputs.storage[(range.lowerBound * size)..<(range.upperBound * size)]))
+    let start = clock.now
+    defer { statistics.jacobianSeconds += seconds(since: start) }
+    statistics.blocksComputed += 1
+    statistics.samplesComputed += range.count
+    switch strategy {
+    case .wholeBlocks: return .whole(try model.jacobian(inputs: batch))
+    case .layerStreaming: return .factors(try model.jacobianFactors(inputs: batch))
+    }
+  }
+
+  private func contract(_ a: Block, _ b: Block, isDiagonal: Bool) -> [T] {
+    let start = clock.now
+    defer { statistics.contractionSeconds += seconds(since: start) }
+    let m = model.outputCount
+    let (nI, nJ) = (sampleCount(a), sampleCount(b))
+    var result = [T](repeating: 0, count: nI * m * nJ * m)
+    var scratch = TileKernel.Scratch<T>()
+    result.withUnsafeMutableBufferPointer { out in
+      TileKernel.start(out, rows: nI * m, columns: nJ * m, isDiagonal: isDiagonal)
+      switch (a, b) {
+      case (.whole(let x), .whole(let y)):
+        for (p, q) in zip(x.parts, y.parts) {
+          count(p, rows: nI * m, columns: nJ * m, isDiagonal: isDiagonal)
+          TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputCount: m, isDiagonal: isDiagonal,
+                                scratch: &scratch, into: out)
+        }
+      case (.factors(let x), .factors(let y)):
+        for k in 0..<x.partCount {
+          let materialised = clock.now
+          let p = model.jacobianPart(k, of: x)
+          let q = isDiagonal ? p : model.jacobianPart(k, of: y)
+          statistics.materialisationSeconds += seconds(since: materialised)
+          count(p, rows: nI * m, columns: nJ * m, isDiagonal: isDiagonal)
+          TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputCount: m, isDiagonal: isDiagonal,
+                                scratch: &scratch, into: out)
+        }
+      default:
+        preconditionFailure("blocks of one TileSource share its strategy")
+      }
+      TileKernel.finish(out, rows: nI * m, isDiagonal: isDiagonal, scale: scale)
+    }
+    return result
+  }
+
+  private func sampleCount(_ block: Block) -> Int {
+    switch block {
+    case .whole(let x): return x.sampleCount
+    case .factors(let x): return x.sampleCount
+    }
+  }
+
+  private func count(_ part: JacobianPart<T>, rows: Int, columns: Int, isDiagonal: Bool) {
+    guard case .explicit(let width, _) = part else { return }
+    statistics.contractionFLOP += Double(isDiagonal ? rows * rows : 2 * rows * columns) * Double(width)
+  }
+
+  private func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = clock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+  }
+}
