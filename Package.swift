@@ -71,6 +71,12 @@ let package = Package(
       ]
     ),
 
+    /// `tools/bench`'s measurements (a benchmark, not a test).
+    .executableTarget(
+      name: "ntkbatch-bench",
+      dependencies: ["Engine", "Storage"]
+    ),
+
     // MARK: - Tests (one target per module)
 
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Storage"]),

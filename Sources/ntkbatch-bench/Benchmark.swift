@@ -1,0 +1,114 @@
+import Engine
+import Foundation
+import Storage
+
+/// `ntkbatch-bench`: the measurements behind `tools/bench` (a benchmark, not a test).
+///
+///     ntkbatch-bench gemm                         SGEMM and DGEMM GFLOP/s, large square products
+///     ntkbatch-bench ntk MODEL WIDTH N [BUDGET]   every tile of the n×n eNTK (float32), MNIST inputs
+///
+/// `ntk` plans tiles as `run` does (`TileMemoryPlan`, budget in bytes, default 3/4 of
+/// MemAvailable), computes every tile of the upper triangle with a `TileSource` and discards it
+/// (no compression, no journal), then prints one `key=value` line: seconds, pairs/s
+/// (n(n+1)/2 over seconds), Jacobian and contraction seconds, the contraction's GFLOP/s, the
+/// tile size and strategy, and the peak resident size (VmHWM). Threads: `OPENBLAS_NUM_THREADS`.
+@main
+enum Benchmark {
+  static func main() throws {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    switch arguments.first {
+    case "gemm":
+      let size = arguments.count > 1 ? Int(arguments[1]) ?? 4096 : 4096
+      print("sgemm_gflops=\(format(gemmRate(Float.self, size: size))) dgemm_gflops=\(format(gemmRate(Double.self, size: size))) size=\(size)")
+    case "ntk" where arguments.count >= 4:
+      guard let width = Int(arguments[2]), let n = Int(arguments[3]) else { usage() }
+      let budget = arguments.count > 4 ? Int(arguments[4]) : nil
+      try ntk(model: arguments[1], width: width, samples: n, budget: budget)
+    default:
+      usage()
+    }
+  }
+
+  static func usage() -> Never {
+    FileHandle.standardError.write(Data("usage: ntkbatch-bench gemm [SIZE] | ntk MODEL WIDTH N [BUDGET_BYTES]\n".utf8))
+    exit(2)
+  }
+
+  /// Best of three `C = A B` products of `size × size` matrices, in GFLOP/s (`2·size³` FLOP each).
+  static func gemmRate<T: BLASScalar>(_: T.Type, size: Int) -> Double {
+    let a = [T](repeating: 1, count: size * size)
+    let b = [T](repeating: 1, count: size * size)
+    var c = [T](repeating: 0, count: size * size)
+    var best = Double.infinity
+    for _ in 0..<3 {
+      let start = Date()
+      a.withUnsafeBufferPointer { x in
+        b.withUnsafeBufferPointer { y in
+          c.withUnsafeMutableBufferPointer { z in
+            T.gemm(transposeA: false, transposeB: false, m: size, n: size, k: size, alpha: 1, a: x.baseAddress!, lda: size,
+                   b: y.baseAddress!, ldb: size, beta: 0, c: z.baseAddress!, ldc: size)
+          }
+        }
+      }
+      best = min(best, Date().timeIntervalSince(start))
+    }
+    return 2 * pow(Double(size), 3) / best / 1e9
+  }
+
+  static func ntk(model name: String, width: Int, samples n: Int, budget: Int?) throws {
+    var model = try ModelZoo.make(name: name, width: width, scalar: Float.self)
+    model.initialize(seed: 0)
+    let inputs = try mnist(samples: n)
+    let budgetBytes = budget ?? (availableBytes() / 4 * 3)
+    let plan = try TileMemoryPlan.make(model: model, sampleCount: n, budgetBytes: budgetBytes,
+                                       baseBytes: residentBytes() + (64 << 20), tileSamples: nil)
+    let scale = Float(1 / Double(model.parameterCount).squareRoot())
+    let source = TileSource(model: model, inputs: inputs, scale: scale, blockSamples: plan.tileSamples,
+                            strategy: plan.strategy, cacheBytes: plan.cacheBytes)
+    let start = Date()
+    var checksum = 0.0
+    for i in 0..<source.blockCount {
+      for j in i..<source.blockCount {
+        let tile = try source.tile(rowBlock: i, columnBlock: j)
+        checksum += Double(tile[0])
+      }
+    }
+    let seconds = Date().timeIntervalSince(start)
+    let s = source.statistics
+    let pairs = Double(n * (n + 1) / 2)
+    print([
+      "model=\(name)", "width=\(width)", "P=\(model.parameterCount)", "n=\(n)",
+      "seconds=\(format(seconds))", "pairs_per_s=\(format(pairs / seconds))",
+      "jacobian_s=\(format(s.jacobianSeconds))", "contraction_s=\(format(s.contractionSeconds))",
+      "materialise_s=\(format(s.materialisationSeconds))",
+      "contraction_gflops=\(format(s.contractionFLOP / max(1e-9, s.contractionSeconds - s.materialisationSeconds) / 1e9))",
+      "contraction_gflop=\(format(s.contractionFLOP / 1e9))",
+      "tile_samples=\(plan.tileSamples)", "strategy=\(plan.strategy.rawValue)", "blocks_computed=\(s.blocksComputed)",
+      "budget_mib=\(budgetBytes >> 20)", "peak_rss_mib=\(peakResidentBytes() >> 20)", "checksum=\(checksum)",
+    ].joined(separator: " "))
+  }
+
+  /// The first n images of `data/mnist-sample` (5,000 available), as `run` prepares them.
+  static func mnist(samples n: Int) throws -> Tensor<Float> {
+    let root = ProcessInfo.processInfo.environment["NTKBATCH_MNIST"] ?? "data/mnist-sample"
+    let path = root + "/train-images-idx3-ubyte.gz"
+    let bytes = try Gzip.decompressIfNeeded(bytes: FileBytes.read(path: path), path: path)
+    let images = try IDXFile(bytes: bytes, name: path)
+    return try MNISTTransform().tensor(images: images, range: 0..<n, scalar: Float.self)
+  }
+
+  static func format(_ value: Double) -> String { String(format: value < 10 ? "%.3f" : "%.1f", value) }
+
+  static func availableBytes() -> Int { kibibytes("MemAvailable", in: "/proc/meminfo") ?? (4 << 30) }
+  static func residentBytes() -> Int { kibibytes("VmRSS", in: "/proc/self/status") ?? 0 }
+  static func peakResidentBytes() -> Int { kibibytes("VmHWM", in: "/proc/self/status") ?? 0 }
+
+  static func kibibytes(_ key: String, in path: String) -> Int? {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix(key + ":") {
+      let fields = line.split(separator: " ")
+      if fields.count >= 2, let kib = Int(fields[1]) { return kib * 1024 }
+    }
+    return nil
+  }
+}

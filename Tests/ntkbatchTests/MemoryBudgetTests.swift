@@ -1,0 +1,64 @@
+import Foundation
+import XCTest
+
+/// `ntk.memoryBudget` bounds the resident memory of `run`; `tileSamples: "auto"` resolves to the
+/// largest tile that fits and is pinned by the run directory; a budget too small fails at once.
+final class MemoryBudgetTests: XCTestCase {
+  /// Allowance over the budget for what the memory model does not see (see `RunPipeline.fixedOverheadBytes`).
+  static let overhead = 64 << 20
+
+  func manifest(in directory: String, model: [String: Any], subsample: Int, budget: Any, tileSamples: Any) throws -> String {
+    try CLIHarness.writeManifest([
+      "name": "budget",
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": subsample],
+      "model": model,
+      "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": tileSamples, "memoryBudget": budget],
+    ], in: directory)
+  }
+
+  func peakResidentBytes(in stderr: String) -> Int? {
+    for line in stderr.split(separator: "\n") where line.hasPrefix("peak resident memory: ") {
+      return Int(line.dropFirst("peak resident memory: ".count).prefix { $0.isNumber })
+    }
+    return nil
+  }
+
+  func plannedTileSamples(in stderr: String) -> Int? {
+    for line in stderr.split(separator: "\n") where line.hasPrefix("memory: ") {
+      let words = line.split(separator: " ")
+      if let i = words.firstIndex(of: "samples"), i > 0 { return Int(words[i - 1]) }
+    }
+    return nil
+  }
+
+  /// ResNet18 at width 16 (P = 701,466; 28 MB of Jacobian per sample) on 24 images within
+  /// 300 MiB: whole blocks of all 24 would need 670 MB, so the plan must bound tiles/streaming;
+  /// VmHWM of the child stays under the budget plus the fixed overhead.
+  func testPeakResidentMemoryStaysUnderTheBudget() throws {
+    let work = try CLIHarness.temporaryDirectory("budget")
+    defer { try? FileManager.default.removeItem(atPath: work) }
+    let budget = 300 << 20
+    let path = try manifest(in: work, model: ["name": "resnet18", "width": 16], subsample: 24, budget: budget, tileSamples: "auto")
+    let result = try CLIHarness.succeed(["run", path, "--run-dir", "\(work)/run", "--progress", "lines"])
+    let peak = try XCTUnwrap(peakResidentBytes(in: result.stderr), result.stderr)
+    XCTAssertLessThanOrEqual(peak, budget + Self.overhead, result.stderr)
+    let tileSamples = try XCTUnwrap(plannedTileSamples(in: result.stderr), result.stderr)
+    XCTAssertLessThan(tileSamples, 24, "the budget must constrain the tile: \(result.stderr)")
+    try CLIHarness.succeed(["verify", "\(work)/run"])
+
+    // "auto" on resume reuses the recorded tile size even with another budget.
+    let bigger = try manifest(in: work, model: ["name": "resnet18", "width": 16], subsample: 24, budget: 2 << 30, tileSamples: "auto")
+    let again = try CLIHarness.succeed(["run", bigger, "--run-dir", "\(work)/run", "--progress", "lines"])
+    XCTAssertEqual(plannedTileSamples(in: again.stderr), tileSamples, again.stderr)
+  }
+
+  func testABudgetBelowTheSmallestTileFailsBeforeAnyWork() throws {
+    let work = try CLIHarness.temporaryDirectory("budget-small")
+    defer { try? FileManager.default.removeItem(atPath: work) }
+    let path = try manifest(in: work, model: ["name": "resnet18", "width": 16], subsample: 8, budget: 1 << 20, tileSamples: "auto")
+    let result = try CLIHarness.run(["run", path, "--run-dir", "\(work)/run", "--progress", "none"])
+    XCTAssertEqual(result.status, 2, result.stderr)
+    XCTAssertTrue(result.stderr.contains("the smallest tile (one sample a side) needs about"), result.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/run"), "no run directory may be created")
+  }
+}
