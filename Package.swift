@@ -74,7 +74,7 @@ let package = Package(
     /// `tools/bench`'s measurements (a benchmark, not a test).
     .executableTarget(
       name: "ntkbatch-bench",
-      dependencies: ["Engine", "Storage"]
+      dependencies: ["Engine"]
     ),
 
     // MARK: - Tests (one target per module)

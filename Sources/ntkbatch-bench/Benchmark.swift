@@ -1,6 +1,5 @@
 import Engine
 import Foundation
-import Storage
 
 /// `ntkbatch-bench`: the measurements behind `tools/bench` (a benchmark, not a test).
 ///
@@ -88,12 +87,15 @@ enum Benchmark {
     ].joined(separator: " "))
   }
 
-  /// The first n images of `data/mnist-sample` (5,000 available), as `run` prepares them.
+  /// The first n images of the uncompressed MNIST IDX file `NTKBATCH_MNIST_IMAGES` (tools/bench
+  /// unpacks `data/mnist-sample`, 5,000 images), as `run` prepares them (28 → 32, 3 channels).
   static func mnist(samples n: Int) throws -> Tensor<Float> {
-    let root = ProcessInfo.processInfo.environment["NTKBATCH_MNIST"] ?? "data/mnist-sample"
-    let path = root + "/train-images-idx3-ubyte.gz"
-    let bytes = try Gzip.decompressIfNeeded(bytes: FileBytes.read(path: path), path: path)
-    let images = try IDXFile(bytes: bytes, name: path)
+    let path = ProcessInfo.processInfo.environment["NTKBATCH_MNIST_IMAGES"] ?? "train-images-idx3-ubyte"
+    guard let data = FileManager.default.contents(atPath: path) else {
+      FileHandle.standardError.write(Data("ntkbatch-bench: cannot read \(path) (set NTKBATCH_MNIST_IMAGES)\n".utf8))
+      exit(2)
+    }
+    let images = try IDXFile(bytes: [UInt8](data), name: path)
     return try MNISTTransform().tensor(images: images, range: 0..<n, scalar: Float.self)
   }
 

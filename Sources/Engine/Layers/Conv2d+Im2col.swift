@@ -24,10 +24,10 @@ extension Conv2d {
               continue
             }
             let line = plane + ih * g.width
-            for j in 0..<g.outWidth {
-              let iw = j * stride - padding + v
-              out[j] = (iw >= 0 && iw < g.width) ? line[iw] : 0
-            }
+            let (j0, j1) = validColumns(v, geometry: g)
+            if j0 > 0 { out.update(repeating: 0, count: j0) }
+            if j1 < g.outWidth { (out + j1).update(repeating: 0, count: g.outWidth - j1) }
+            copyColumns(from: line, to: out, v: v, range: j0..<j1)
           }
         }
       }
@@ -52,13 +52,39 @@ extension Conv2d {
             if ih < 0 || ih >= g.height { continue }
             let line = plane + ih * g.width
             let src = row + i * g.outWidth
-            for j in 0..<g.outWidth {
-              let iw = j * stride - padding + v
-              if iw >= 0 && iw < g.width { line[iw] += src[j] }
+            let (j0, j1) = validColumns(v, geometry: g)
+            if stride == 1 {
+              // Contiguous: line[j − p + v] += src[j], a branch-free loop the compiler vectorises.
+              let shifted = line + (v - padding)
+              for j in j0..<j1 { shifted[j] += src[j] }
+            } else {
+              for j in j0..<j1 { line[j * stride - padding + v] += src[j] }
             }
           }
         }
       }
+    }
+  }
+
+  /// The output columns j whose input column `j·s − p + v` lies inside the image: `j0 ..< j1`.
+  @inline(__always)
+  func validColumns(_ v: Int, geometry g: Geometry) -> (Int, Int) {
+    // j·s ≥ p − v  and  j·s ≤ W − 1 + p − v
+    let low = padding - v
+    let j0 = low <= 0 ? 0 : (low + stride - 1) / stride
+    let high = g.width - 1 + padding - v
+    let j1 = high < 0 ? 0 : min(g.outWidth, high / stride + 1)
+    return (min(j0, j1), j1)
+  }
+
+  /// `out[j] = line[j·s − p + v]` for j in `range` (all inside the image).
+  @inline(__always)
+  func copyColumns(from line: UnsafePointer<Scalar>, to out: UnsafeMutablePointer<Scalar>, v: Int, range: Range<Int>) {
+    guard !range.isEmpty else { return }
+    if stride == 1 {
+      (out + range.lowerBound).update(from: line + (range.lowerBound - padding + v), count: range.count)
+    } else {
+      for j in range { out[j] = line[j * stride - padding + v] }
     }
   }
 }

@@ -115,12 +115,13 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     let rows = outputCotangent.batchSize
     let L = g.positions
     var result = Tensor<Scalar>(zeros: [rows] + input.sampleShape)
-    var dcol = [Scalar](repeating: 0, count: inChannels * kernelSize * kernelSize * L)
     outputCotangent.storage.withUnsafeBufferPointer { d in
       result.storage.withUnsafeMutableBufferPointer { dx in
+        ParallelRows.forEach(rows) { range in
+        var dcol = [Scalar](repeating: 0, count: isPointwise ? 0 : inChannels * kernelSize * kernelSize * L)
         dcol.withUnsafeMutableBufferPointer { dc in
           let w = state.baseAddress!
-          for r in 0..<rows {
+          for r in range {
             let dr = d.baseAddress! + r * outChannels * L
             // With a pointwise kernel col2im is the identity: write straight into ∂x.
             let target = isPointwise ? dx.baseAddress! + r * g.inputSize : dc.baseAddress!
@@ -133,6 +134,7 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
             }
             if !isPointwise { accumulateColumns(dc.baseAddress!, into: dx.baseAddress! + r * g.inputSize, geometry: g) }
           }
+        }
         }
       }
     }
@@ -190,14 +192,15 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     let width = parameterCount
     let rows = outputCotangent.batchSize
     var jacobian = [Scalar](repeating: 0, count: rows * width)
-    var col = [Scalar](repeating: 0, count: isPointwise ? 0 : inChannels * kernelSize * kernelSize * L)
-    var staging = [Scalar](repeating: 0, count: groups == 1 && hasBias ? repeats * weightCount : 0)
     input.storage.withUnsafeBufferPointer { x in
       outputCotangent.storage.withUnsafeBufferPointer { d in
         jacobian.withUnsafeMutableBufferPointer { j in
+          ParallelRows.forEach(input.batchSize) { samples in
+          var col = [Scalar](repeating: 0, count: isPointwise ? 0 : inChannels * kernelSize * kernelSize * L)
+          var staging = [Scalar](repeating: 0, count: groups == 1 && hasBias ? repeats * weightCount : 0)
           col.withUnsafeMutableBufferPointer { colBuffer in
             staging.withUnsafeMutableBufferPointer { stage in
-            for n in 0..<input.batchSize {
+            for n in samples {
               let patches = columns(of: x.baseAddress! + n * g.inputSize, geometry: g, scratch: colBuffer.baseAddress)
               if groups == 1 {
                 // All `repeats` rows of sample n in one GEMM: δ rows [repeats·out, L] × colᵀ → [repeats·out, K].
@@ -232,6 +235,7 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
               }
             }
             }
+          }
           }
         }
       }
