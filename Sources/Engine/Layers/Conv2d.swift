@@ -191,7 +191,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     let L = g.positions
     let width = parameterCount
     let rows = outputCotangent.batchSize
-    var jacobian = [Scalar](repeating: 0, count: rows * width)
+    // Every element is written below (GEMM with β = 0, bias sums): no zero fill.
+    var jacobian = [Scalar](unsafeUninitializedCapacity: rows * width) { _, count in count = rows * width }
     input.storage.withUnsafeBufferPointer { x in
       outputCotangent.storage.withUnsafeBufferPointer { d in
         jacobian.withUnsafeMutableBufferPointer { j in

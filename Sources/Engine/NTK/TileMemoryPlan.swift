@@ -12,6 +12,7 @@
 ///   + wholeBlocks:    2·J(t)·s              row and column Jacobian blocks (`jacobianScalarCount`)
 ///     layerStreaming: 2·F(t)·s + 2·L(t)·s   row and column factors (`jacobianFactorScalarCount`)
 ///                                           and one layer's rows of each (`largestJacobianPartScalarCount`)
+///                                           (one block, not two, when t ≥ n: a single diagonal tile)
 ///   + cache                                 column blocks kept for later rows, ≤ what is left
 ///
 /// `auto` picks the largest t (≤ n) that fits with whole blocks; if layer streaming fits a tile
@@ -70,12 +71,14 @@ public struct TileMemoryPlan: Equatable, Sendable {
     let dataset = 2 * n * model.inputShape.reduce(1, *)
     let tile = 4 * rows * rows
     let transient = model.jacobianTransientScalarCount(samples: t)
+    // With t ≥ n there is one block and one (diagonal) tile: one block is held, not two.
+    let held = t >= n ? 1 : 2
     let blocks: Int
     switch strategy {
     case .wholeBlocks:
-      blocks = 2 * model.jacobianScalarCount(samples: t)
+      blocks = held * model.jacobianScalarCount(samples: t)
     case .layerStreaming:
-      blocks = 2 * model.jacobianFactorScalarCount(samples: t) + 2 * model.largestJacobianPartScalarCount(samples: t)
+      blocks = held * (model.jacobianFactorScalarCount(samples: t) + model.largestJacobianPartScalarCount(samples: t))
     }
     return base + s * (dataset + tile + transient + blocks)
   }
