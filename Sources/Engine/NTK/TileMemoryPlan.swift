@@ -83,8 +83,10 @@ public struct TileMemoryPlan: Equatable, Sendable {
     return base + s * (dataset + tile + transient + blocks)
   }
 
-  /// The largest t in 1…limit with `fits(t)` (memory grows with t), or nil.
+  /// The largest t in 1…limit with `fits(t)`, or nil. Memory grows with t, except that t = limit
+  /// (= n, one diagonal tile) holds one block instead of two: it is tried first.
   private static func largest(upTo limit: Int, _ fits: (Int) -> Bool) -> Int? {
+    if fits(limit) { return limit }
     guard fits(1) else { return nil }
     var (low, high) = (1, limit)  // fits(low) holds
     while low < high {
