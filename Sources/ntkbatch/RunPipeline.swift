@@ -24,7 +24,12 @@ struct RunPipeline {
   /// Runs the session in precision `T`.
   func execute<T: BLASScalar>(_: T.Type) throws -> Outcome {
     let dataset = try DatasetLoader.load(manifest, scalar: T.self)
-    let model = try WeightsLoader.model(for: manifest, scalar: T.self)
+    var model = try WeightsLoader.model(for: manifest, scalar: T.self)
+    if manifest.model.train != nil {  // train first; the run identity then holds the trained weights' hash
+      guard let trained = try TrainPipeline(manifest: manifest, run: run, progress: progress).train(model, dataset: dataset)
+      else { return .stoppedBySignal }
+      model = trained
+    }
     let identity = RunIdentity(
       manifestHash: manifest.canonicalHash, weightsHash: WeightsLoader.hash(model), inputDataHash: dataset.hash,
       sampleCount: dataset.inputs.batchSize, tileSamples: manifest.ntk.tileSamples,
