@@ -10,6 +10,6 @@ struct NTKBatchCommand: ParsableCommand {
       Exit codes: 0 success; 1 failure (I/O error, damaged tiles, missing tiles); 2 bad input \
       (manifest, dataset, weights, run directory); 75 stopped by SIGINT/SIGTERM, resumable.
       """,
-    subcommands: [RunCommand.self, StatusCommand.self, VerifyCommand.self, AssembleCommand.self, ModelsCommand.self, DatasetCommand.self, ExportWeightsCommand.self]
+    subcommands: [RunCommand.self, StatusCommand.self, VerifyCommand.self, AssembleCommand.self, ModelsCommand.self, DatasetCommand.self, ExportWeightsCommand.self, GenerateCommand.self]
   )
 }
