@@ -29,7 +29,7 @@ final class TrainingCLITests: XCTestCase {
   func testSIGKILLDuringTrainingThenResumeGivesByteIdenticalWeights() throws {
     let work = try CLIHarness.temporaryDirectory("train-kill")
     defer { try? FileManager.default.removeItem(atPath: work) }
-    let path = try manifest(in: work, subsample: 600, train: ["epochs": 6, "lr": 0.05, "batchSize": 32, "seed": 3])
+    let path = try manifest(in: work, subsample: 400, train: ["epochs": 6, "lr": 0.05, "batchSize": 32, "seed": 3])
 
     var started = Date()
     try CLIHarness.succeed(["run", path, "--run-dir", "\(work)/straight", "--progress", "none"])
@@ -67,7 +67,10 @@ final class TrainingCLITests: XCTestCase {
     }
     print("training kill test: \(kills) kills, straight run \(Int(straightSeconds)) s, killed runs \(Int(Date().timeIntervalSince(started))) s")
     XCTAssertGreaterThanOrEqual(kills, 2, "the run finished before it could be killed twice")
-    XCTAssertEqual(printedEpochs, Array(1...6), "every epoch trained exactly once across sessions")
+    // An epoch is printed after its commit: a committed epoch must never be trained again (a kill
+    // between commit and print may leave an epoch unprinted, which is fine).
+    XCTAssertEqual(printedEpochs, Array(Set(printedEpochs)).sorted(), "a committed epoch was trained again")
+    XCTAssertEqual(printedEpochs.last, 6)
 
     try CLIHarness.succeed(["export-weights", "\(work)/killed", "--output", "\(work)/killed.safetensors"])
     let straight = try FileBytes.read(path: "\(work)/straight.safetensors")
