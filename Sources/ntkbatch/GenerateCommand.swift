@@ -76,13 +76,14 @@ struct GenerateCommand: ParsableCommand {
   func run() throws {
     let outcome = try CLIError.reporting { () -> RunPipeline.Outcome in
       let paths = try writeManifests()
+      let signals = SignalWatch()
       for (index, path) in paths.enumerated() {
         let manifest = try Manifest.load(path: path, knownModels: Set(ModelZoo.names))
         if progress != .none {
           FileHandle.standardError.write(Data("generate: [\(index + 1)/\(paths.count)] \(path)\n".utf8))
         }
         let pipeline = RunPipeline(
-          manifest: manifest, run: RunDirectory(path: output + "/runs/" + manifest.name), progress: progress, maxTiles: nil)
+          manifest: manifest, run: RunDirectory(path: output + "/runs/" + manifest.name), progress: progress, maxTiles: nil, signals: signals)
         let outcome = manifest.ntk.precision == .float32 ? try pipeline.execute(Float.self) : try pipeline.execute(Double.self)
         if outcome != .complete { return outcome }
       }

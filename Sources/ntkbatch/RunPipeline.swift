@@ -20,13 +20,16 @@ struct RunPipeline {
   var run: RunDirectory
   var progress: ProgressMode
   var maxTiles: Int?
+  /// SIGINT/SIGTERM watch for the whole session (training and tiles); one per process, since a
+  /// cancelled watch's successor is not reliably notified.
+  var signals = SignalWatch()
 
   /// Runs the session in precision `T`.
   func execute<T: BLASScalar>(_: T.Type) throws -> Outcome {
     let dataset = try DatasetLoader.load(manifest, scalar: T.self)
     var model = try WeightsLoader.model(for: manifest, scalar: T.self)
     if manifest.model.train != nil {  // train first; the run identity then holds the trained weights' hash
-      guard let trained = try TrainPipeline(manifest: manifest, run: run, progress: progress).train(model, dataset: dataset)
+      guard let trained = try TrainPipeline(manifest: manifest, run: run, progress: progress, signals: signals).train(model, dataset: dataset)
       else { return .stoppedBySignal }
       model = trained
     }
@@ -52,7 +55,6 @@ struct RunPipeline {
   private func computeTiles<T: BLASScalar>(
     session: RunSession, plan: TilePlan, computer: EngineTileComputer<T>, parameters: Int
   ) throws -> Outcome {
-    let signals = SignalWatch()
     var display = ProgressDisplay(mode: progress)
     var computedThisSession = 0
     announce(plan: plan, parameters: parameters, alreadyDone: session.journaled.count)

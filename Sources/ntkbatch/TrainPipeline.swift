@@ -15,6 +15,8 @@ struct TrainPipeline {
   var manifest: Manifest
   var run: RunDirectory
   var progress: ProgressMode
+  /// The session's SIGINT/SIGTERM watch: a signal stops training after the epoch in progress.
+  var signals: SignalWatch
 
   /// Trains `model` (its initial weights) on `dataset`; `nil` when stopped by SIGINT/SIGTERM
   /// (after committing the epoch in progress).
@@ -62,7 +64,6 @@ struct TrainPipeline {
     }
 
     var display = TrainingProgressDisplay(mode: progress, epochs: configuration.epochs, resumedAt: state.epochsDone)
-    let signals = SignalWatch()
     while !trainer.isFinished(state) {
       let started = Date()
       let epoch = state.epochsDone + 1

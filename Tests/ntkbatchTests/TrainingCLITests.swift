@@ -117,6 +117,38 @@ final class TrainingCLITests: XCTestCase {
     XCTAssertTrue(try FileBytes.read(path: "\(work)/a.npy") == FileBytes.read(path: "\(work)/b.npy"))
   }
 
+  /// SIGTERM during training: the epoch in progress is committed, exit code 75; the next session
+  /// continues at the following epoch.
+  func testSIGTERMStopsTrainingAfterTheEpochAndResumes() throws {
+    let work = try CLIHarness.temporaryDirectory("train-term")
+    defer { try? FileManager.default.removeItem(atPath: work) }
+    let path = try manifest(in: work, subsample: 100, train: ["epochs": 400, "batchSize": 50, "targetAccuracy": 1.0])
+    let logs = work + "/logs"
+    try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+    let process = try CLIHarness.start(["run", path, "--run-dir", "\(work)/run", "--progress", "tiles"], logDirectory: logs)
+    let deadline = Date().addingTimeInterval(120)
+    while process.isRunning, Date() < deadline,
+          epochs(in: (try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").isEmpty {
+      usleep(2_000)
+    }
+    kill(process.processIdentifier, SIGTERM)
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationStatus, 75)
+    let done = try XCTUnwrap(epochs(in: try String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)).last)
+    let record = try XCTUnwrap(TrainingCheckpointStore(run: RunDirectory(path: "\(work)/run")).latest()?.record)
+    XCTAssertEqual(record.epoch, done)
+    XCTAssertFalse(record.finished)
+    XCTAssertEqual(record.batchesSeen, 2 * done)
+
+    let again = try CLIHarness.start(["run", path, "--run-dir", "\(work)/run", "--progress", "tiles"], logDirectory: logs)
+    while again.isRunning, epochs(in: (try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").isEmpty {
+      usleep(2_000)
+    }
+    kill(again.processIdentifier, SIGKILL)
+    again.waitUntilExit()
+    XCTAssertEqual(epochs(in: try String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)).first, done + 1)
+  }
+
   func testExportBeforeTrainingIsBadInput() throws {
     let work = try CLIHarness.temporaryDirectory("train-none")
     defer { try? FileManager.default.removeItem(atPath: work) }
