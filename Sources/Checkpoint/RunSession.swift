@@ -35,11 +35,13 @@ public final class RunSession {
   /// - Parameters:
   ///   - manifestJSON: bytes for `RUN/manifest.json` (e.g. `Manifest.prettyJSON()`), written if
   ///     the file is absent; `nil` writes nothing.
+  ///   - heldLock: the run's lock if the caller already holds it (`repair`); taken here otherwise.
+  ///     The session releases it when it closes.
   /// - Throws: `CheckpointError`: `.locked` (another writer, named), `.identityMismatch` (saying
   ///   which hash or parameter differs), `.damaged` (journal), `.failure` (I/O).
-  public static func open(run: RunDirectory, identity: RunIdentity, manifestJSON: [UInt8]?) throws -> RunSession {
+  public static func open(run: RunDirectory, identity: RunIdentity, manifestJSON: [UInt8]?, heldLock: RunLock? = nil) throws -> RunSession {
     try run.createLayout()
-    let lock = try run.lock()
+    let lock = try heldLock ?? run.lock()
     let replay = try run.journal.replay()
     if let recorded = replay.identity {
       let differences = identity.differences(from: recorded)
