@@ -13,8 +13,10 @@ final class FaultManifestFuzzTests: XCTestCase {
   override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
 
   func bases() throws -> [[String: Any]] {
-    try FaultHarness.writeInputs(samples: 12, seed: 3, to: "\(work)/inputs.npy")
-    try FileManager.default.copyItem(atPath: "\(CLIHarness.fixtures)/lenet-w0/weights.safetensors", toPath: "\(work)/lenet.safetensors")
+    if !FileManager.default.fileExists(atPath: "\(work)/lenet.safetensors") {
+      try FaultHarness.writeInputs(samples: 12, seed: 3, to: "\(work)/inputs.npy")
+      try FileManager.default.copyItem(atPath: "\(CLIHarness.fixtures)/lenet-w0/weights.safetensors", toPath: "\(work)/lenet.safetensors")
+    }
     return [
       ["name": "fuzz", "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 12],
        "model": ["name": "lenet", "width": 64, "seed": 0], "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": 6]],
@@ -105,6 +107,7 @@ final class FaultManifestFuzzTests: XCTestCase {
     let lock = NSLock()
     var failures: [Failure] = []
     var valid = 0
+    var samples: [String: String] = [:]
     DispatchQueue.concurrentPerform(iterations: manifests.count) { k in
       let path = manifests[k]
       var problem: String?
@@ -115,7 +118,7 @@ final class FaultManifestFuzzTests: XCTestCase {
         } else if outcome.signaled {
           problem = "crashed with signal \(outcome.status): \(outcome.stderr.suffix(300))"
         } else if outcome.status == 0 {
-          if !outcome.stdout.contains(expectOnValid) { problem = "exit 0 without \(expectOnValid): \(outcome.stdout)" }
+          if !expectOnValid.isEmpty, !outcome.stdout.contains(expectOnValid) { problem = "exit 0 without \(expectOnValid): \(outcome.stdout)" }
           lock.lock(); valid += 1; lock.unlock()
         } else if outcome.status != 2 {
           problem = "exit \(outcome.status), expected 2: \(outcome.stderr)"
@@ -123,12 +126,18 @@ final class FaultManifestFuzzTests: XCTestCase {
           let lines = outcome.stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
           if lines.count != 1 { problem = "\(lines.count) lines on stderr: \(outcome.stderr.prefix(600))" }
           else if !(lines[0].hasPrefix("ntkbatch: error: ") || lines[0].hasPrefix("Error: ")) { problem = "unexpected error line: \(lines[0])" }
+          else {
+            // One example per kind of message (its first words after the file name), for the log.
+            let words = lines[0].components(separatedBy: path + ": ").last.map { String($0.prefix(24)) } ?? ""
+            lock.lock(); samples[words] = samples[words] ?? String(lines[0].prefix(200)); lock.unlock()
+          }
         }
       } catch {
         problem = "could not run: \(error)"
       }
       if let problem { lock.lock(); failures.append(Failure(manifest: path, problem: problem)); lock.unlock() }
     }
+    print("\(samples.count) kinds of error, e.g.:\n" + samples.values.sorted().prefix(12).joined(separator: "\n"))
     return (failures, valid)
   }
 
@@ -153,10 +162,15 @@ final class FaultManifestFuzzTests: XCTestCase {
   }
 
   func testSixtyMutatedManifestsThroughRunEndInOneLineOrAStart() throws {
-    let manifests = try write(60, seed: 60, prefix: "run")
-    let (failures, _) = exercise(manifests, command: { path, k in
+    var manifests = try write(60, seed: 60, prefix: "run")
+    // The unmutated bases too, so that valid manifests really start and journal a tile.
+    for (k, base) in try bases().enumerated() {
+      manifests.append(try CLIHarness.writeManifest(base, in: work, name: "base-\(k)"))
+    }
+    let (failures, valid) = exercise(manifests, command: { path, k in
       ["run", path, "--run-dir", "\(self.work)/run-\(k)", "--progress", "none", "--max-tiles", "1"]
     }, expectOnValid: "")
+    XCTAssertGreaterThanOrEqual(valid, 3)
     XCTAssertTrue(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(5).map(\.description).joined(separator: "\n"))")
   }
 }
