@@ -132,4 +132,29 @@ final class FaultWritersTests: XCTestCase {
     XCTAssertEqual(resumed.status, 0, resumed.stderr)
     XCTAssertEqual(FaultHarness.tileLines(resumed.stdout), Array(journaled.count..<(journaled.count + 3)))
   }
+
+  func testSIGTERMDuringStartUpAlsoExitsWith75AndLosesNothing() throws {
+    let manifest = try FaultHarness.mnistManifest(in: work, subsample: 300, tileSamples: 10)
+    var generator = SplitMix(seed: 75)
+    var journaled = 0
+    for attempt in 0..<6 {
+      let logs = "\(work)/early-\(attempt)"
+      try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+      let process = try CLIHarness.start(["run", manifest, "--run-dir", "\(work)/run", "--progress", "tiles"], logDirectory: logs)
+      // 60–400 ms: while the dataset is read, the session opened, the logits or the first tiles computed.
+      usleep(60_000 + UInt32(generator.below(340_000)))
+      kill(process.processIdentifier, SIGTERM)
+      let sent = Date()
+      while process.isRunning, Date().timeIntervalSince(sent) < 30 { usleep(1_000) }
+      if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+      process.waitUntilExit()
+      let stderr = try String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)
+      XCTAssertEqual(process.terminationReason, .exit, stderr)
+      XCTAssertEqual(process.terminationStatus, 75, stderr)
+      let tiles = FaultHarness.tileLines(try String(contentsOfFile: logs + "/stdout.log", encoding: .utf8))
+      XCTAssertEqual(tiles, Array(journaled..<(journaled + tiles.count)), "attempt \(attempt) did not continue where the last stopped")
+      journaled += tiles.count
+    }
+    XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/run").count, journaled)
+  }
 }
