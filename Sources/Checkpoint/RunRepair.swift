@@ -1,3 +1,4 @@
+import Foundation
 import Storage
 
 /// Brings a run directory back to a verified state, as a writer (under the lock, in a session of
@@ -44,9 +45,15 @@ public enum RunRepair {
       try CheckpointError.wrapping { _ = try run.objects.removeTemporaryFiles() }
       return Report(cutSegments: cuts, droppedTiles: [], removedOrphans: [], removedTemporaryFiles: temporaries)
     }
-    // Opening the session (under the lock already held) removes the temporary files.
+    // Opening the session (under the lock already held) removes the temporary files and drops
+    // the newest tiles whose objects are gone (`RunSession.recovered`).
     let session = try RunSession.open(run: run, identity: identity, manifestJSON: nil, heldLock: lock)
     defer { session.close() }
+    let recovered = session.recovered.map { drop in
+      VerificationReport.Problem(index: drop.index, rowBlock: drop.rowBlock, columnBlock: drop.columnBlock, object: drop.object,
+                                 missing: !FileManager.default.fileExists(atPath: run.objects.path(for: drop.object)),
+                                 reason: drop.reason)
+    }
     let report = try RunVerifier.verify(run: run)
     for problem in report.problems {
       try session.drop(TileDrop(index: problem.index, rowBlock: problem.rowBlock, columnBlock: problem.columnBlock,
@@ -58,6 +65,6 @@ public enum RunRepair {
       try CheckpointError.wrapping { try run.objects.remove(hash) }
       removed.append(hash)
     }
-    return Report(cutSegments: cuts, droppedTiles: report.problems, removedOrphans: removed, removedTemporaryFiles: temporaries)
+    return Report(cutSegments: cuts, droppedTiles: (recovered + report.problems).sorted { $0.index < $1.index }, removedOrphans: removed, removedTemporaryFiles: temporaries)
   }
 }

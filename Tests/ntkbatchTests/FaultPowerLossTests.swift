@@ -50,33 +50,40 @@ final class FaultPowerLossTests: XCTestCase {
     XCTAssertGreaterThan(checked, 40)
   }
 
-  func testNewestObjectTruncatedOrRemovedIsNamedByVerifyAndRecomputedAfterRepair() throws {
+  /// The newest object truncated or gone (a disk that lost data it acknowledged): `verify` names
+  /// it, and `run` alone — which checks the object of every session's last record when it opens —
+  /// recomputes only that tile; `repair` reports the same drop.
+  func testNewestObjectTruncatedOrRemovedIsNamedByVerifyAndRecomputedByResume() throws {
     let objects = try FaultHarness.journaledObjects("\(work)/base")
     let newest = try XCTUnwrap(objects[2])
     for damage in ["half", "empty", "removed"] {
-      let trial = "\(work)/trial-\(damage)"
-      try FaultHarness.copy("\(work)/base", to: trial)
-      let path = FaultHarness.objectPath(trial, newest)
-      let size = try FileBytes.read(path: path).count
-      switch damage {
-      case "half": try FaultHarness.truncate(path, to: size / 2)
-      case "empty": try FaultHarness.truncate(path, to: 0)
-      default: try FileManager.default.removeItem(atPath: path)
-      }
-      let verify = try FaultHarness.run(["verify", trial])
-      XCTAssertEqual(verify.status, 1, damage)
-      XCTAssertTrue(verify.stdout.contains("\(damage == "removed" ? "MISSING" : "DAMAGED") tile 2 (1, 1)"), verify.stdout)
-      XCTAssertFalse(verify.stdout.contains("tile 0 ") || verify.stdout.contains("tile 1 "), verify.stdout)
+      for repairFirst in [false, true] {
+        let trial = "\(work)/trial-\(damage)-\(repairFirst)"
+        try FaultHarness.copy("\(work)/base", to: trial)
+        let path = FaultHarness.objectPath(trial, newest)
+        let size = try FileBytes.read(path: path).count
+        switch damage {
+        case "half": try FaultHarness.truncate(path, to: size / 2)
+        case "empty": try FaultHarness.truncate(path, to: 0)
+        default: try FileManager.default.removeItem(atPath: path)
+        }
+        let verify = try FaultHarness.run(["verify", trial])
+        XCTAssertEqual(verify.status, 1, damage)
+        XCTAssertTrue(verify.stdout.contains("\(damage == "removed" ? "MISSING" : "DAMAGED") tile 2 (1, 1)"), verify.stdout)
+        XCTAssertFalse(verify.stdout.contains("tile 0 ") || verify.stdout.contains("tile 1 "), verify.stdout)
 
-      let repair = try CLIHarness.succeed(["repair", trial])
-      XCTAssertTrue(repair.stdout.contains("DROPPED tile 2 (1, 1)"), repair.stdout)
-      try CLIHarness.succeed(["verify", trial])
-      let resumed = try FaultHarness.run(["run", manifest, "--run-dir", trial, "--progress", "tiles"])
-      XCTAssertEqual(resumed.status, 0, resumed.stderr)
-      XCTAssertEqual(FaultHarness.tileLines(resumed.stdout), [2], damage)
-      let verified = try CLIHarness.succeed(["verify", trial])
-      XCTAssertTrue(verified.stdout.contains("3 of 3 journaled tiles intact"), verified.stdout)
-      XCTAssertTrue(try FaultHarness.assembled(trial, output: "\(trial).npy") == reference, damage)
+        if repairFirst {
+          let repair = try CLIHarness.succeed(["repair", trial])
+          XCTAssertTrue(repair.stdout.contains("DROPPED tile 2 (1, 1)"), repair.stdout)
+          try CLIHarness.succeed(["verify", trial])
+        }
+        let resumed = try FaultHarness.run(["run", manifest, "--run-dir", trial, "--progress", "tiles"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(FaultHarness.tileLines(resumed.stdout), [2], "\(damage), repair first: \(repairFirst)")
+        let verified = try CLIHarness.succeed(["verify", trial])
+        XCTAssertTrue(verified.stdout.contains("3 of 3 journaled tiles intact"), verified.stdout)
+        XCTAssertTrue(try FaultHarness.assembled(trial, output: "\(trial).npy") == reference, damage)
+      }
     }
   }
 }
