@@ -30,7 +30,7 @@ final class FaultManifestFuzzTests: XCTestCase {
   /// Values of every wrong kind.
   func strangeValue(_ g: inout SplitMix) -> Any {
     let choices: [Any] = [
-      NSNull(), true, false, 0, -1, -7, 1, 3, Int.max, Int.min, Int(Int32.max) + 1, 1e300, -1e300, 0.5, 1e-320, 12.0,
+      NSNull(), true, false, 0, -1, -7, 1, 3, Int.max, Int.min, Int(Int32.max) + 1, 1e300, -1e300, 0.5, Double.leastNonzeroMagnitude, 12.0,
       "", "lenet", "resnet1000", "float16", "sqrt", "../../../../etc/passwd", "/dev/null", "/", "\u{0}", "\u{FFFF}",
       String(repeating: "x", count: 5000), "mnist", "npy", "cifar10", "none", "sqrt-params",
       [] as [Any], [1, 2, 3], ["a": 1], ["name": "lenet"], [[[]]] as [Any],
