@@ -20,6 +20,8 @@ struct RunPipeline {
   var run: RunDirectory
   var progress: ProgressMode
   var maxTiles: Int?
+  /// Watches SIGINT/SIGTERM from before loading, so a stop request at any moment ends in exit 75.
+  var signals = SignalWatch()
 
   /// Runs the session in precision `T`.
   func execute<T: BLASScalar>(_: T.Type) throws -> Outcome {
@@ -47,7 +49,6 @@ struct RunPipeline {
   private func computeTiles<T: BLASScalar>(
     session: RunSession, plan: TilePlan, computer: EngineTileComputer<T>, parameters: Int
   ) throws -> Outcome {
-    let signals = SignalWatch()
     var display = ProgressDisplay(mode: progress)
     var computedThisSession = 0
     announce(plan: plan, parameters: parameters, alreadyDone: session.journaled.count)
