@@ -20,8 +20,7 @@ struct RunPipeline {
   var run: RunDirectory
   var progress: ProgressMode
   var maxTiles: Int?
-  /// SIGINT/SIGTERM watch for the whole session (training and tiles); one per process, since a
-  /// cancelled watch's successor is not reliably notified.
+  /// Watches SIGINT/SIGTERM from before loading, so a stop request at any moment ends in exit 75.
   var signals = SignalWatch()
 
   /// Runs the session in precision `T`.
