@@ -67,7 +67,7 @@ struct ManifestValidator {
   }
 
   private func trainObject(_ fields: [String: JSONValue]) throws -> Manifest.Training {
-    try onlyKnownKeys(fields, ["lr", "batchSize", "epochs", "targetAccuracy", "seed"], at: "model.train")
+    try onlyKnownKeys(fields, ["lr", "batchSize", "epochs", "targetAccuracy", "seed", "samples"], at: "model.train")
     let defaults = Manifest.Training()
     return Manifest.Training(
       lr: try number(fields, "lr", at: "model.train", valid: { $0 > 0 }, expected: "a positive number") ?? defaults.lr,
@@ -77,7 +77,8 @@ struct ManifestValidator {
                           expected: "an integer from 1 to \(Manifest.Training.maximumEpochs)") ?? defaults.epochs,
       targetAccuracy: try number(fields, "targetAccuracy", at: "model.train", valid: { $0 >= 0 && $0 <= 1 },
                                  expected: "a number from 0 to 1") ?? defaults.targetAccuracy,
-      seed: try integer(fields, "seed", at: "model.train", range: 0...Int.max, expected: "a non-negative integer") ?? defaults.seed)
+      seed: try integer(fields, "seed", at: "model.train", range: 0...Int.max, expected: "a non-negative integer") ?? defaults.seed,
+      samples: try integer(fields, "samples", at: "model.train", range: 1...Int.max, expected: "a positive integer"))
   }
 
   /// A finite number (integer or not) satisfying `valid`.

@@ -3,7 +3,7 @@ extension Manifest {
   /// initialisation) before computing the eNTK of the trained weights (ntk.md, "Training").
   ///
   /// ```json
-  /// "train": {"lr": 0.1, "batchSize": 64, "epochs": 200, "targetAccuracy": 0.995, "seed": 0}
+  /// "train": {"lr": 0.1, "batchSize": 64, "epochs": 200, "targetAccuracy": 0.995, "seed": 0, "samples": 5000}
   /// ```
   /// Every field is optional, with the defaults shown. Absent `train` = no training (and a
   /// manifest hash unchanged from manifests written before this field existed).
@@ -20,13 +20,19 @@ extension Manifest {
     public var targetAccuracy: Double
     /// `train.seed`: seed of the shuffling and augmentation generator, non-negative (default 0).
     public var seed: Int
+    /// `train.samples`: train on the first N samples of the training split (positive; default:
+    /// all of it, as the original tool trained on the full split while `dataset.subsample` chose
+    /// the eNTK's samples).
+    public var samples: Int?
 
-    public init(lr: Double = 0.1, batchSize: Int = 64, epochs: Int = 200, targetAccuracy: Double = 0.995, seed: Int = 0) {
+    public init(lr: Double = 0.1, batchSize: Int = 64, epochs: Int = 200, targetAccuracy: Double = 0.995, seed: Int = 0,
+                samples: Int? = nil) {
       self.lr = lr
       self.batchSize = batchSize
       self.epochs = epochs
       self.targetAccuracy = targetAccuracy
       self.seed = seed
+      self.samples = samples
     }
 
     /// Largest accepted `train.batchSize`.

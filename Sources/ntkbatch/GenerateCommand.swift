@@ -47,8 +47,11 @@ struct GenerateCommand: ParsableCommand {
   @Option(help: "Independently trained copies per model (seeds 0, 1, …).")
   var repeats: Int = 1
 
-  @Option(help: "Use only the first N training samples (for training and the eNTK).")
+  @Option(help: "Compute the eNTK of only the first N training samples (training uses the whole split).")
   var subsample: Int?
+
+  @Option(name: .customLong("train-samples"), help: "Train on only the first N training samples (default: all).")
+  var trainSamples: Int?
 
   @Option(help: "eNTK precision: float32 or float64.")
   var precision: String = "float32"
@@ -109,7 +112,8 @@ struct GenerateCommand: ParsableCommand {
             subsample.map { ["subsample": $0] } ?? [:]) { a, _ in a },
           "model": [
             "name": model, "width": width, "seed": r,
-            "train": ["lr": lr, "batchSize": bs, "epochs": numEpochs, "targetAccuracy": targetAccuracy, "seed": r],
+            "train": (["lr": lr, "batchSize": bs, "epochs": numEpochs, "targetAccuracy": targetAccuracy, "seed": r] as [String: Any])
+              .merging(trainSamples.map { ["samples": $0] } ?? [:]) { a, _ in a },
           ],
           "ntk": ["precision": precision, "normalization": normalization, "tileSamples": tileSamples],
         ]

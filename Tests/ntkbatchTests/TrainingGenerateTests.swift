@@ -10,7 +10,7 @@ final class TrainingGenerateTests: XCTestCase {
     defer { try? FileManager.default.removeItem(atPath: work) }
     let arguments = [
       "generate", "--models", "lenet", "logistic", "--dataset", "mnist", "--root", "\(CLIHarness.repositoryRoot)/data/mnist-sample",
-      "--subsample", "20", "--num-epochs", "2", "--bs", "8", "--lr", "0.01", "--repeats", "2", "--tile-samples", "20",
+      "--subsample", "20", "--train-samples", "20", "--num-epochs", "2", "--bs", "8", "--lr", "0.01", "--repeats", "2", "--tile-samples", "20",
       "--output", "\(work)/out", "--progress", "tiles",
     ]
     let first = try CLIHarness.succeed(arguments)
@@ -21,7 +21,7 @@ final class TrainingGenerateTests: XCTestCase {
       for r in 0..<2 {
         let manifest = try Manifest.load(path: "\(work)/out/\(model)-mnist-r\(r).json", knownModels: [model])
         XCTAssertEqual(manifest.model.seed, r)
-        XCTAssertEqual(manifest.model.train, Manifest.Training(lr: 0.01, batchSize: 8, epochs: 2, targetAccuracy: 0.995, seed: r))
+        XCTAssertEqual(manifest.model.train, Manifest.Training(lr: 0.01, batchSize: 8, epochs: 2, targetAccuracy: 0.995, seed: r, samples: 20))
         XCTAssertEqual(manifest.dataset.subsample, 20)
         let record = try XCTUnwrap(TrainingCheckpointStore(run: RunDirectory(path: "\(work)/out/runs/\(model)-mnist-r\(r)")).latest()?.record)
         XCTAssertEqual(record.epoch, 2)
