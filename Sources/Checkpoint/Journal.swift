@@ -55,7 +55,7 @@ public struct Journal: Sendable {
       let name = directory + "/" + Journal.segmentName(number)
       let bytes = try CheckpointError.wrapping { try SystemFile.openForReading(path: name) }.readAllClosing(name)
       let segment = try JournalFrame.decode(bytes, name: name)
-      var summary = JournalReplay.Segment(number: number, path: name, header: nil, tileCount: 0, tornTailOffset: segment.tornTailOffset, byteCount: bytes.count)
+      var summary = JournalReplay.Segment(number: number, path: name, header: nil, tileCount: 0, lastTile: nil, tornTailOffset: segment.tornTailOffset, byteCount: bytes.count)
       for frame in segment.frames {
         let payload: JournalPayload
         do { payload = try JSONDecoder().decode(JournalPayload.self, from: Data(frame.payload)) } catch {
@@ -87,6 +87,7 @@ public struct Journal: Sendable {
           firstSeen[tile.index] = (name, frame.offset)
           replay.tiles[tile.index] = tile
           summary.tileCount += 1
+          summary.lastTile = tile
         case ("drop", nil, nil, let drop?):
           guard summary.header != nil else {
             throw CheckpointError(.damaged, "\(name): drop record at byte \(frame.offset) before the segment's header")
@@ -143,6 +144,8 @@ public struct JournalReplay: Sendable {
     public var header: JournalHeader?
     /// Tile records in it.
     public var tileCount: Int
+    /// Its last tile record: the tile written just before the session ended (or crashed).
+    public var lastTile: TileRecord?
     /// Byte offset of an ignored torn tail, if any.
     public var tornTailOffset: Int?
     /// File size in bytes.

@@ -68,12 +68,15 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var seed: Int
     /// `model.weights`: a `.safetensors` file with PyTorch `state_dict` key names; absent = seeded init.
     public var weights: String?
+    /// `model.train`: train before the eNTK (see `Manifest.Training`); absent = use the weights as they are.
+    public var train: Training?
 
-    public init(name: String, width: Int = 64, seed: Int = 0, weights: String? = nil) {
+    public init(name: String, width: Int = 64, seed: Int = 0, weights: String? = nil, train: Training? = nil) {
       self.name = name
       self.width = width
       self.seed = seed
       self.weights = weights
+      self.train = train
     }
   }
 

@@ -50,7 +50,7 @@ struct ManifestValidator {
   }
 
   private func modelObject(_ fields: [String: JSONValue]) throws -> Manifest.Model {
-    try onlyKnownKeys(fields, ["name", "width", "seed", "weights"], at: "model")
+    try onlyKnownKeys(fields, ["name", "width", "seed", "weights", "train"], at: "model")
     let name = try requiredString(fields, "name", at: "model")
     if let knownModels, !knownModels.contains(name) {
       throw fail("model.name", "expected one of \(knownModels.sorted().joined(separator: ", ")), found \(JSONValue.string(name).summary)")
@@ -62,7 +62,36 @@ struct ManifestValidator {
     if let weights, !weights.hasSuffix(".safetensors") {
       throw fail("model.weights", "expected a .safetensors file, found \(JSONValue.string(weights).summary)")
     }
-    return Manifest.Model(name: name, width: width, seed: seed, weights: weights)
+    let train = try object(fields, "train", at: "model", required: false).map(trainObject)
+    return Manifest.Model(name: name, width: width, seed: seed, weights: weights, train: train)
+  }
+
+  private func trainObject(_ fields: [String: JSONValue]) throws -> Manifest.Training {
+    try onlyKnownKeys(fields, ["lr", "batchSize", "epochs", "targetAccuracy", "seed", "samples"], at: "model.train")
+    let defaults = Manifest.Training()
+    return Manifest.Training(
+      lr: try number(fields, "lr", at: "model.train", valid: { $0 > 0 }, expected: "a positive number") ?? defaults.lr,
+      batchSize: try integer(fields, "batchSize", at: "model.train", range: 1...Manifest.Training.maximumBatchSize,
+                             expected: "an integer from 1 to \(Manifest.Training.maximumBatchSize)") ?? defaults.batchSize,
+      epochs: try integer(fields, "epochs", at: "model.train", range: 1...Manifest.Training.maximumEpochs,
+                          expected: "an integer from 1 to \(Manifest.Training.maximumEpochs)") ?? defaults.epochs,
+      targetAccuracy: try number(fields, "targetAccuracy", at: "model.train", valid: { $0 >= 0 && $0 <= 1 },
+                                 expected: "a number from 0 to 1") ?? defaults.targetAccuracy,
+      seed: try integer(fields, "seed", at: "model.train", range: 0...Int.max, expected: "a non-negative integer") ?? defaults.seed,
+      samples: try integer(fields, "samples", at: "model.train", range: 1...Int.max, expected: "a positive integer"))
+  }
+
+  /// A finite number (integer or not) satisfying `valid`.
+  private func number(_ fields: [String: JSONValue], _ key: String, at parent: String, valid: (Double) -> Bool, expected: String) throws -> Double? {
+    guard let value = fields[key] else { return nil }
+    let number: Double?
+    switch value {
+    case .integer(let n): number = Double(n)
+    case .number(let x): number = x
+    default: number = nil
+    }
+    guard let number, number.isFinite, valid(number) else { throw fail(path(parent, key), "expected \(expected), found \(value.summary)") }
+    return number
   }
 
   private func ntkObject(_ fields: [String: JSONValue]) throws -> Manifest.NTK {

@@ -1,37 +1,59 @@
+import Foundation
 import Storage
 
 /// Brings a run directory back to a verified state, as a writer (under the lock, in a session of
-/// its own): journaled tiles whose object is missing or damaged get a `TileDrop` record (so the
-/// next `run` computes them again); orphan objects (named by no record) and temporary files are
-/// removed.
+/// its own), in three steps:
+///
+/// 1. A journal segment damaged before its end (a checksum failure followed by more data, an
+///    impossible length) is cut just before the damaged record, after its original bytes are kept
+///    as `segment-NNNNNN.log.damaged` (`Journal.salvage()`): the tiles journaled after the damage
+///    are forgotten and computed again by the next `run`.
+/// 2. Journaled tiles whose object is missing or damaged get a `TileDrop` record, so the next
+///    `run` computes them again.
+/// 3. Orphan objects (named by no record, including the damaged objects of dropped tiles) and
+///    temporary files left by crashed writes are removed.
 public enum RunRepair {
   /// What `repair` changed.
   public struct Report: Codable, Equatable, Sendable {
+    /// Journal segments cut at a damaged record (their originals kept as `….damaged`).
+    public var cutSegments: [Journal.Cut]
     /// Tiles withdrawn from the journal (to be recomputed).
     public var droppedTiles: [VerificationReport.Problem]
     /// Orphan objects removed (including the damaged objects of dropped tiles).
     public var removedOrphans: [ContentHash]
     /// Temporary files removed.
     public var removedTemporaryFiles: [String]
+
+    /// Whether anything was changed.
+    public var changedAnything: Bool {
+      !cutSegments.isEmpty || !droppedTiles.isEmpty || !removedOrphans.isEmpty || !removedTemporaryFiles.isEmpty
+    }
   }
 
   /// Repairs `run`.
   ///
   /// - Throws: `CheckpointError`: `.badInput` (not a run directory), `.locked` (a writer is
-  ///   running), `.damaged` (the journal itself is damaged before the end of a segment: not
-  ///   repairable here), `.failure` (I/O).
+  ///   running, named), `.damaged` (the journal still does not replay after cutting damaged
+  ///   records, e.g. headers of different runs), `.failure` (I/O).
   public static func repair(run: RunDirectory) throws -> Report {
     try run.requireExisting()
-    guard let identity = try run.journal.replay().identity else {
-      let lock = try run.lock()
-      defer { lock.release() }
-      let removed = try CheckpointError.wrapping { try run.objects.removeTemporaryFiles() }
-      return Report(droppedTiles: [], removedOrphans: [], removedTemporaryFiles: removed)
-    }
+    let lock = try run.lock()
+    defer { lock.release() }
+    let cuts = try run.journal.salvage()
     let temporaries = try CheckpointError.wrapping { try run.objects.temporaryFiles() }
-    // Opening the session takes the lock and removes the temporary files.
-    let session = try RunSession.open(run: run, identity: identity, manifestJSON: nil)
+    guard let identity = try run.journal.replay().identity else {
+      try CheckpointError.wrapping { _ = try run.objects.removeTemporaryFiles() }
+      return Report(cutSegments: cuts, droppedTiles: [], removedOrphans: [], removedTemporaryFiles: temporaries)
+    }
+    // Opening the session (under the lock already held) removes the temporary files and drops
+    // the newest tiles whose objects are gone (`RunSession.recovered`).
+    let session = try RunSession.open(run: run, identity: identity, manifestJSON: nil, heldLock: lock)
     defer { session.close() }
+    let recovered = session.recovered.map { drop in
+      VerificationReport.Problem(index: drop.index, rowBlock: drop.rowBlock, columnBlock: drop.columnBlock, object: drop.object,
+                                 missing: !FileManager.default.fileExists(atPath: run.objects.path(for: drop.object)),
+                                 reason: drop.reason)
+    }
     let report = try RunVerifier.verify(run: run)
     for problem in report.problems {
       try session.drop(TileDrop(index: problem.index, rowBlock: problem.rowBlock, columnBlock: problem.columnBlock,
@@ -43,6 +65,6 @@ public enum RunRepair {
       try CheckpointError.wrapping { try run.objects.remove(hash) }
       removed.append(hash)
     }
-    return Report(droppedTiles: report.problems, removedOrphans: removed, removedTemporaryFiles: temporaries)
+    return Report(cutSegments: cuts, droppedTiles: (recovered + report.problems).sorted { $0.index < $1.index }, removedOrphans: removed, removedTemporaryFiles: temporaries)
   }
 }

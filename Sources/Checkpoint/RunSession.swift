@@ -16,6 +16,10 @@ public final class RunSession {
   public let header: JournalHeader
   /// Tiles journaled so far (by index), including this session's.
   public private(set) var journaled: [Int: TileRecord]
+  /// Tiles withdrawn when the session opened because their object — the newest of a previous
+  /// session — was missing or damaged (a disk that lost data after acknowledging `fsync`); they
+  /// are computed again like any missing tile.
+  public private(set) var recovered: [TileDrop] = []
   private let lock: RunLock
   private let writer: JournalWriter
 
@@ -35,11 +39,13 @@ public final class RunSession {
   /// - Parameters:
   ///   - manifestJSON: bytes for `RUN/manifest.json` (e.g. `Manifest.prettyJSON()`), written if
   ///     the file is absent; `nil` writes nothing.
+  ///   - heldLock: the run's lock if the caller already holds it (`repair`); taken here otherwise.
+  ///     The session releases it when it closes.
   /// - Throws: `CheckpointError`: `.locked` (another writer, named), `.identityMismatch` (saying
   ///   which hash or parameter differs), `.damaged` (journal), `.failure` (I/O).
-  public static func open(run: RunDirectory, identity: RunIdentity, manifestJSON: [UInt8]?) throws -> RunSession {
+  public static func open(run: RunDirectory, identity: RunIdentity, manifestJSON: [UInt8]?, heldLock: RunLock? = nil) throws -> RunSession {
     try run.createLayout()
-    let lock = try run.lock()
+    let lock = try heldLock ?? run.lock()
     let replay = try run.journal.replay()
     if let recorded = replay.identity {
       let differences = identity.differences(from: recorded)
@@ -63,7 +69,26 @@ public final class RunSession {
                                pid: Int(ProcessInfo.processInfo.processIdentifier),
                                startTime: ISO8601DateFormatter().string(from: Date()))
     let writer = try run.journal.beginSession(header)
-    return RunSession(run: run, identity: identity, header: header, journaled: replay.tiles, lock: lock, writer: writer)
+    let session = RunSession(run: run, identity: identity, header: header, journaled: replay.tiles, lock: lock, writer: writer)
+    try session.recoverNewestTiles(of: replay)
+    return session
+  }
+
+  /// Checks the object of every segment's last tile record (the one written just before that
+  /// session ended or crashed) and drops the tile if the object is missing or damaged.
+  private func recoverNewestTiles(of replay: JournalReplay) throws {
+    for segment in replay.segments {
+      guard let last = segment.lastTile, journaled[last.index]?.object == last.object else { continue }
+      let reason: String
+      switch run.objects.condition(of: last.object, rawByteCount: last.rawByteCount) {
+      case .intact: continue
+      case .missing: reason = "object \(run.objects.path(for: last.object)) of the newest tile of \(segment.path) is missing"
+      case .damaged(let why): reason = why
+      }
+      let drop = TileDrop(index: last.index, rowBlock: last.rowBlock, columnBlock: last.columnBlock, object: last.object, reason: reason)
+      try self.drop(drop)
+      recovered.append(drop)
+    }
   }
 
   /// Appends (and fsyncs) the record of a finished tile whose object is already durable.

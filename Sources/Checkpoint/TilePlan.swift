@@ -22,13 +22,20 @@ public struct TilePlan: Equatable, Sendable {
   /// The tiles, `tiles[k].index == k`.
   public let tiles: [Tile]
 
+  /// Largest number of blocks a side b = ⌈n/t⌉ (b(b+1)/2 tiles; 4096 blocks ≈ 8.4 million tiles).
+  public static let maximumBlockCount = 4096
+
   /// Plans n samples in blocks of t.
   ///
-  /// - Throws: `CheckpointError` (`.badInput`) unless n ≥ 1, t ≥ 1 and m ≥ 1.
+  /// - Throws: `CheckpointError` (`.badInput`) unless n ≥ 1, t ≥ 1, m ≥ 1 and the plan has at
+  ///   most `maximumBlockCount` blocks a side (so the tile list stays below ~8.4 million tiles).
   public init(sampleCount n: Int, tileSamples t: Int, precision: TilePrecision, outputsPerSample m: Int = 10) throws {
     guard n >= 1 else { throw CheckpointError(.badInput, "tile plan: expected at least 1 sample, found \(n)") }
     guard t >= 1 else { throw CheckpointError(.badInput, "tile plan: tileSamples must be positive, found \(t)") }
     guard m >= 1 else { throw CheckpointError(.badInput, "tile plan: outputs per sample must be positive, found \(m)") }
+    guard (n + t - 1) / t <= TilePlan.maximumBlockCount else {
+      throw CheckpointError(.badInput, "tile plan: \(n) samples in tiles of \(t) make \((n + t - 1) / t) blocks a side, at most \(TilePlan.maximumBlockCount) are supported; use ntk.tileSamples ≥ \((n + TilePlan.maximumBlockCount - 1) / TilePlan.maximumBlockCount)")
+    }
     sampleCount = n
     tileSamples = t
     outputsPerSample = m

@@ -33,10 +33,11 @@ struct RunCommand: ParsableCommand {
   }
 
   func run() throws {
+    let signals = SignalWatch()
     let outcome = try CLIError.reporting { () -> RunPipeline.Outcome in
       let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names))
       let directory = RunDirectory(path: runDirectory ?? "runs/\(manifest.name)")
-      let pipeline = RunPipeline(manifest: manifest, run: directory, progress: progress, maxTiles: maxTiles)
+      let pipeline = RunPipeline(manifest: manifest, run: directory, progress: progress, maxTiles: maxTiles, signals: signals)
       switch manifest.ntk.precision {
       case .float32: return try pipeline.execute(Float.self)
       case .float64: return try pipeline.execute(Double.self)

@@ -20,6 +20,8 @@ struct RunPipeline {
   var run: RunDirectory
   var progress: ProgressMode
   var maxTiles: Int?
+  /// Watches SIGINT/SIGTERM from before loading, so a stop request at any moment ends in exit 75.
+  var signals = SignalWatch()
 
   /// Resident bytes `run` may need beyond what it measures when planning (OpenBLAS thread
   /// buffers, allocator slack, the journal and object writes): added to the measured resident size
@@ -30,7 +32,12 @@ struct RunPipeline {
   func execute<T: BLASScalar>(_: T.Type) throws -> Outcome {
     ReturnFreedMemory.configure()
     let dataset = try DatasetLoader.load(manifest, scalar: T.self)
-    let model = try WeightsLoader.model(for: manifest, scalar: T.self)
+    var model = try WeightsLoader.model(for: manifest, scalar: T.self)
+    if manifest.model.train != nil {  // train first; the run identity then holds the trained weights' hash
+      guard let trained = try TrainPipeline(manifest: manifest, run: run, progress: progress, signals: signals).train(model, dataset: dataset)
+      else { return .stoppedBySignal }
+      model = trained
+    }
     let plan = try memoryPlan(model: model, sampleCount: dataset.inputs.batchSize)
     let identity = RunIdentity(
       manifestHash: manifest.canonicalHash, weightsHash: WeightsLoader.hash(model), inputDataHash: dataset.hash,
@@ -84,7 +91,6 @@ struct RunPipeline {
   private func computeTiles<T: BLASScalar>(
     session: RunSession, plan: TilePlan, computer: EngineTileComputer<T>, parameters: Int
   ) throws -> Outcome {
-    let signals = SignalWatch()
     var display = ProgressDisplay(mode: progress)
     var computedThisSession = 0
     announce(plan: plan, parameters: parameters, alreadyDone: session.journaled.count)

@@ -7,7 +7,11 @@ struct VerifyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "verify",
     abstract: "Check every journaled tile: its object exists, decompresses and matches its SHA-256.",
-    discussion: "Names every missing or damaged tile as (I, J); exits 1 if any.")
+    discussion: """
+      Names every missing or damaged tile as (I, J), and counts orphan objects and temporary files \
+      left by crashes; exits 1 if a journaled tile is missing or damaged, or if the journal itself \
+      is damaged (one line naming the segment and byte offset). `ntkbatch repair` fixes both.
+      """)
 
   @Argument(help: "The run directory.")
   var runDirectory: String
@@ -24,7 +28,7 @@ struct VerifyCommand: ParsableCommand {
     if let writer = report.writer { summary += "; a writer is running (\(writer))" }
     print(summary)
     if !report.isIntact {
-      FileHandle.standardError.write(Data("ntkbatch: error: \(report.problems.count) damaged or missing tile(s) in \(runDirectory); run `ntkbatch run` again after removing them to recompute\n".utf8))
+      FileHandle.standardError.write(Data("ntkbatch: error: \(report.problems.count) damaged or missing tile(s) in \(runDirectory); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` to recompute them\n".utf8))
       throw ExitCode(1)
     }
   }

@@ -53,7 +53,7 @@ final class ManifestTests: XCTestCase {
     XCTAssertEqual(failure(example.replacingOccurrences(of: "\"tileSamples\": 100", with: "\"tileSamples\": -3")),
                    "manifests/x.json: ntk.tileSamples: expected a positive integer up to 100000, found -3")
     XCTAssertEqual(failure(example.replacingOccurrences(of: "\"seed\": 0", with: "\"seed\": 0, \"colour\": 1")),
-                   "manifests/x.json: model.colour: unknown field (expected name, width, seed, weights)")
+                   "manifests/x.json: model.colour: unknown field (expected name, width, seed, weights, train)")
     XCTAssertEqual(failure(example.replacingOccurrences(of: "\"width\": 64", with: "\"width\": \"wide\"")),
                    "manifests/x.json: model.width: expected an integer from 1 to 4096, found \"wide\"")
     XCTAssertEqual(failure(example.replacingOccurrences(of: "\"name\": \"lenet\", ", with: "")),

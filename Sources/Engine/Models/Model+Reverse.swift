@@ -7,11 +7,13 @@ extension Model {
   ///   - visit: called once per layer node that has parameters, with the node index, the layer's
   ///     input activations `[B, …]`, and its output cotangents `[B·repeats, …]`.
   ///   - needInputCotangent: whether to return `∂/∂inputs`, `[B·repeats, 3, 32, 32]`.
+  ///   - layers: per node index, a layer to use in place of the node's own (same state layout),
+  ///     e.g. BatchNorm with the batch's statistics in training mode; `nil` = the nodes' layers.
   @_specialize(where T == Float)
   @_specialize(where T == Double)
   func backpropagate(
     inputs: Tensor<T>, activations: [Tensor<T>], seed: Tensor<T>, repeats: Int, needInputCotangent: Bool,
-    visit: (Int, Tensor<T>, Tensor<T>) -> Void
+    layers: [(any Layer<T>)?]? = nil, visit: (Int, Tensor<T>, Tensor<T>) -> Void
   ) -> Tensor<T>? {
     var cotangents = [Tensor<T>?](repeating: nil, count: nodes.count)
     cotangents[nodes.count - 1] = seed
@@ -35,7 +37,8 @@ extension Model {
         let node = nodes[index]
         let sources = node.inputs.map { $0 == ModelNode<T>.modelInput ? inputs : activations[$0] }
         switch node.operation {
-        case .layer(let layer):
+        case .layer(let nodeLayer):
+          let layer = layers?[index] ?? nodeLayer
           let layerState = slice(state, node, layer)
           if layer.parameterCount > 0 { visit(index, sources[0], cotangent) }
           if needed(node.inputs[0]) {

@@ -35,17 +35,19 @@ public struct TileMemoryPlan: Equatable, Sendable {
   public static func make<T: BLASScalar>(
     model: Model<T>, sampleCount n: Int, budgetBytes: Int, baseBytes: Int, tileSamples: Int?
   ) throws -> TileMemoryPlan {
+    // A tile never holds more than n samples a side (a requested t > n is kept as the run's
+    // tileSamples, so the run identity is unchanged, but costs what n does).
     func fits(_ t: Int, _ strategy: TileStrategy) -> Bool {
-      working(model, n: n, t: t, strategy: strategy, base: baseBytes) <= budgetBytes
+      working(model, n: n, t: min(t, max(1, n)), strategy: strategy, base: baseBytes) <= budgetBytes
     }
     func plan(_ t: Int, _ strategy: TileStrategy) -> TileMemoryPlan {
-      let bytes = working(model, n: n, t: t, strategy: strategy, base: baseBytes)
+      let bytes = working(model, n: n, t: min(t, max(1, n)), strategy: strategy, base: baseBytes)
       return TileMemoryPlan(tileSamples: t, strategy: strategy, workingBytes: bytes, cacheBytes: budgetBytes - bytes)
     }
     if let t = tileSamples {
       if fits(t, .wholeBlocks) { return plan(t, .wholeBlocks) }
       if fits(t, .layerStreaming) { return plan(t, .layerStreaming) }
-      let needed = working(model, n: n, t: t, strategy: .layerStreaming, base: baseBytes)
+      let needed = working(model, n: n, t: min(t, max(1, n)), strategy: .layerStreaming, base: baseBytes)
       throw EngineError(.memoryBudget, "ntk.tileSamples \(t) needs about \(mebibytes(needed)) MiB for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(mebibytes(budgetBytes)) MiB (ntk.memoryBudget); use a smaller tileSamples or \"auto\"")
     }
     let limit = max(1, n)

@@ -1,0 +1,98 @@
+import Foundation
+import Storage
+
+/// The training checkpoints of a run, saved after every epoch:
+///
+/// ```
+/// RUN/training/
+///   checkpoints/<sha256>.safetensors   model state + optimizer momentum after an epoch, named by
+///                                      the SHA-256 of the file's bytes
+///   latest.json                        the `TrainingRecord` of the last finished epoch
+/// ```
+///
+/// Durability: the checkpoint is written to a temporary file, fsynced, renamed into place and its
+/// directory fsynced; only then is `latest.json` replaced the same way (temporary → fsync →
+/// rename → fsync directory), which is the commit point. A crash at any moment leaves
+/// `latest.json` naming a complete checkpoint (or no `latest.json`: start from epoch 0). The
+/// previous epoch's checkpoint is deleted after the commit; leftovers are harmless.
+/// One writer at a time: the caller holds the run's lock.
+public struct TrainingCheckpointStore: Sendable {
+  /// `RUN/training`.
+  public let directory: String
+
+  public init(run: RunDirectory) {
+    directory = run.path + "/training"
+  }
+
+  /// `RUN/training/latest.json`.
+  public var recordPath: String { directory + "/latest.json" }
+  /// `RUN/training/checkpoints`.
+  public var checkpointsDirectory: String { directory + "/checkpoints" }
+
+  /// The path of the checkpoint with hash `hash`.
+  public func checkpointPath(_ hash: ContentHash) -> String { checkpointsDirectory + "/\(hash.hex).safetensors" }
+
+  /// The last committed epoch's record and checkpoint bytes, or `nil` before the first epoch.
+  ///
+  /// - Throws: `CheckpointError` (`.damaged`) if `latest.json` does not decode or the checkpoint
+  ///   it names is missing or does not re-hash; (`.failure`) on I/O errors.
+  public func latest() throws -> (record: TrainingRecord, checkpoint: [UInt8])? {
+    guard FileManager.default.fileExists(atPath: recordPath) else { return nil }
+    let json = try CheckpointError.wrapping { try FileBytes.read(path: recordPath) }
+    let record: TrainingRecord
+    do {
+      record = try JSONDecoder().decode(TrainingRecord.self, from: Data(json))
+    } catch {
+      throw CheckpointError(.damaged, "\(recordPath): not a training record (\(error.localizedDescription))")
+    }
+    let path = checkpointPath(record.checkpoint)
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw CheckpointError(.damaged, "\(path): missing training checkpoint of epoch \(record.epoch) named by \(recordPath)")
+    }
+    let bytes = try CheckpointError.wrapping { try FileBytes.read(path: path) }
+    guard ContentHash.sha256(bytes) == record.checkpoint else {
+      throw CheckpointError(.damaged, "\(path): training checkpoint of epoch \(record.epoch) does not match its SHA-256 name")
+    }
+    return (record, bytes)
+  }
+
+  /// Commits an epoch: writes `checkpoint` durably under its hash, then replaces `latest.json`
+  /// with `record` (whose `checkpoint` is set to that hash), then removes the previous checkpoint.
+  ///
+  /// - Throws: `CheckpointError` (`.failure`) on I/O errors (ENOSPC, EIO, …).
+  @discardableResult
+  public func commit(checkpoint: [UInt8], record: TrainingRecord) throws -> TrainingRecord {
+    let previous = try? latestRecordHash()
+    try createDirectories()
+    var record = record
+    record.checkpoint = ContentHash.sha256(checkpoint)
+    let path = checkpointPath(record.checkpoint)
+    try CheckpointError.wrapping {
+      if !FileManager.default.fileExists(atPath: path) { try AtomicFile.write(checkpoint, to: path) }
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+      let json = (try? encoder.encode(record)) ?? Data()
+      try AtomicFile.write(json + Data([0x0A]), to: recordPath)
+    }
+    if let previous, previous != record.checkpoint {
+      try? FileManager.default.removeItem(atPath: checkpointPath(previous))
+    }
+    return record
+  }
+
+  private func latestRecordHash() throws -> ContentHash? {
+    guard let data = FileManager.default.contents(atPath: recordPath) else { return nil }
+    return try JSONDecoder().decode(TrainingRecord.self, from: data).checkpoint
+  }
+
+  private func createDirectories() throws {
+    for folder in [directory, checkpointsDirectory] where !FileManager.default.fileExists(atPath: folder) {
+      do {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      } catch {
+        throw CheckpointError(.failure, "\(folder): cannot create directory: \(error.localizedDescription)")
+      }
+      try CheckpointError.wrapping { try SystemFile.syncDirectory(path: AtomicFile.directory(of: folder)) }
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+import Storage
+
+/// `ntkbatch export-weights RUN --output FILE.safetensors`: the trained weights of a run as a
+/// PyTorch `state_dict` file.
+struct ExportWeightsCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "export-weights",
+    abstract: "Write a run's trained weights as a .safetensors state_dict with PyTorch key names.",
+    discussion: """
+      Exports the last committed training epoch of RUN (RUN/training): every parameter and BatchNorm \
+      running statistic under its PyTorch key, in the run's precision (F32 or F64), plus \
+      num_batches_tracked (I64) = the number of training batches seen. Loads with \
+      safetensors.torch.load_file and model.load_state_dict (see tools/check_weights_pytorch.py), \
+      and as model.weights of a manifest.
+      """
+  )
+
+  @Argument(help: "The run directory of a manifest with model.train.")
+  var runDirectory: String
+
+  @Option(help: "The .safetensors file to write (atomically).")
+  var output: String
+
+  @Flag(name: .customLong("allow-unfinished"), help: "Export even if training has not finished (the last committed epoch).")
+  var allowUnfinished = false
+
+  func validate() throws {
+    guard output.hasSuffix(".safetensors") else { throw ValidationError("--output must end in .safetensors, got \(output)") }
+  }
+
+  func run() throws {
+    try CLIError.reporting {
+      let store = TrainingCheckpointStore(run: RunDirectory(path: runDirectory))
+      guard let (record, bytes) = try store.latest() else {
+        throw CLIError.BadInput("\(runDirectory): no trained weights (no \(store.recordPath); run a manifest with model.train first)")
+      }
+      guard record.finished || allowUnfinished else {
+        throw CLIError.BadInput("\(runDirectory): training stopped after epoch \(record.epoch) and has not finished; run it again, or pass --allow-unfinished")
+      }
+      let file = try TrainingCheckpointFile.exportedStateDict(bytes, path: store.checkpointPath(record.checkpoint), batchesSeen: record.batchesSeen)
+      try AtomicFile.write(file, to: output)
+    }
+  }
+}

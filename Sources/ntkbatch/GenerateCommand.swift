@@ -1,0 +1,129 @@
+import ArgumentParser
+import Checkpoint
+import Engine
+import Foundation
+import Storage
+
+/// `ntkbatch generate`: the original tool's command line in one step — one manifest per model and
+/// repeat (train, then eNTK of the trained weights), written into a folder and run in turn.
+struct GenerateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "generate",
+    abstract: "Write one training + eNTK manifest per model and repeat into a folder, then run them in turn.",
+    discussion: """
+      For each model and repeat r (0-based), writes OUTPUT/<model>-<dataset>-r<r>.json with \
+      model.seed = r and model.train.seed = r (independently trained copies), and runs it with the \
+      run directory OUTPUT/runs/<same name>. Running the same command again continues where it \
+      stopped: finished runs are skipped quickly, a half-trained model resumes at its last epoch, \
+      a half-computed eNTK at its last tile. Afterwards: ntkbatch assemble / export-weights on each \
+      run directory.
+      """
+  )
+
+  @Option(name: .customLong("models"), parsing: .upToNextOption, help: "Model names (see `ntkbatch models`).")
+  var models: [String]
+
+  @Option(help: "Dataset: cifar10, mnist, kmnist, fmnist or svhn.")
+  var dataset: String
+
+  @Option(help: "Folder of the dataset's files (default: data/<dataset>).")
+  var root: String?
+
+  @Option(help: "Base learning rate.")
+  var lr: Double = 0.1
+
+  @Option(help: "Mini-batch size.")
+  var bs: Int = 64
+
+  @Option(help: "Width of the ResNets.")
+  var width: Int = 64
+
+  @Option(name: .customLong("num-epochs"), help: "Most training epochs (cosine period).")
+  var numEpochs: Int = 200
+
+  @Option(name: .customLong("target-accuracy"), help: "Stop training once an epoch's training accuracy exceeds this.")
+  var targetAccuracy: Double = 0.995
+
+  @Option(help: "Independently trained copies per model (seeds 0, 1, …).")
+  var repeats: Int = 1
+
+  @Option(help: "Compute the eNTK of only the first N training samples (training uses the whole split).")
+  var subsample: Int?
+
+  @Option(name: .customLong("train-samples"), help: "Train on only the first N training samples (default: all).")
+  var trainSamples: Int?
+
+  @Option(help: "eNTK precision: float32 or float64.")
+  var precision: String = "float32"
+
+  @Option(help: "eNTK normalization: none or sqrt-params.")
+  var normalization: String = "sqrt-params"
+
+  @Option(name: .customLong("tile-samples"), help: "Samples per tile side.")
+  var tileSamples: Int = 100
+
+  @Flag(help: "Download missing dataset files first.")
+  var download = false
+
+  @Option(help: "Folder for the manifests and runs.")
+  var output: String
+
+  @Option(help: "Progress display (as for run).")
+  var progress: ProgressMode = .auto
+
+  func validate() throws {
+    guard !models.isEmpty else { throw ValidationError("--models needs at least one model") }
+    guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+  }
+
+  func run() throws {
+    let outcome = try CLIError.reporting { () -> RunPipeline.Outcome in
+      let paths = try writeManifests()
+      let signals = SignalWatch()
+      for (index, path) in paths.enumerated() {
+        let manifest = try Manifest.load(path: path, knownModels: Set(ModelZoo.names))
+        if progress != .none {
+          FileHandle.standardError.write(Data("generate: [\(index + 1)/\(paths.count)] \(path)\n".utf8))
+        }
+        let pipeline = RunPipeline(
+          manifest: manifest, run: RunDirectory(path: output + "/runs/" + manifest.name), progress: progress, maxTiles: nil, signals: signals)
+        let outcome = manifest.ntk.precision == .float32 ? try pipeline.execute(Float.self) : try pipeline.execute(Double.self)
+        if outcome != .complete { return outcome }
+      }
+      return .complete
+    }
+    if outcome == .stoppedBySignal { throw ExitCode(CLIError.stoppedBySignal) }
+  }
+
+  /// Writes (or keeps, when unchanged) one manifest per model and repeat; returns their paths.
+  func writeManifests() throws -> [String] {
+    let absolute = { (path: String) -> String in
+      path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+    let rootPath = absolute(root ?? "data/\(dataset)")
+    try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+    var paths: [String] = []
+    for model in models {
+      for r in 0..<repeats {
+        let name = "\(model)-\(dataset)-r\(r)"
+        let object: [String: Any] = [
+          "name": name,
+          "dataset": ["name": dataset, "root": rootPath, "download": download].merging(
+            subsample.map { ["subsample": $0] } ?? [:]) { a, _ in a },
+          "model": [
+            "name": model, "width": width, "seed": r,
+            "train": (["lr": lr, "batchSize": bs, "epochs": numEpochs, "targetAccuracy": targetAccuracy, "seed": r] as [String: Any])
+              .merging(trainSamples.map { ["samples": $0] } ?? [:]) { a, _ in a },
+          ],
+          "ntk": ["precision": precision, "normalization": normalization, "tileSamples": tileSamples],
+        ]
+        let bytes = [UInt8](try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) + [0x0A]
+        let path = output + "/" + name + ".json"
+        _ = try Manifest.parse(bytes, file: path, knownModels: Set(ModelZoo.names))  // refuse bad options before writing
+        if (try? FileBytes.read(path: path)) != bytes { try AtomicFile.write(bytes, to: path) }
+        paths.append(path)
+      }
+    }
+    return paths
+  }
+}

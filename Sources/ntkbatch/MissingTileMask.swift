@@ -1,0 +1,44 @@
+import Checkpoint
+import Foundation
+import Storage
+
+/// The mask `assemble --allow-partial` writes next to its output, `OUTPUT.missing.json`: which
+/// tiles of the plan were not computed and are NaN in the matrix, as tile indices, block
+/// coordinates (I, J), half-open sample ranges and half-open matrix row/column ranges
+/// (`samples × outputsPerSample`). Each missing tile (I, J) also covers its transpose (J, I).
+enum MissingTileMask {
+  /// The file written.
+  struct Written {
+    var path: String
+    var missingCount: Int
+  }
+
+  /// Writes the mask for an assembled `report` of `run`, atomically.
+  ///
+  /// - Throws: `CheckpointError` (journal), `StorageError` (`.ioFailure`) on write errors.
+  static func write(report: TileAssembler.Report, run: RunDirectory) throws -> Written {
+    guard let identity = try run.journal.replay().identity else {
+      throw CheckpointError(.incomplete, "\(run.path): no session header in the journal")
+    }
+    let plan = try identity.plan()
+    let m = plan.outputsPerSample
+    let missing = Set(report.missingTiles)
+    let tiles: [[String: Any]] = plan.tiles.filter { missing.contains($0.index) }.map { tile in
+      [
+        "index": tile.index, "I": tile.rowBlock, "J": tile.columnBlock,
+        "samples": ["rows": [tile.rows.lowerBound, tile.rows.upperBound],
+                    "columns": [tile.columns.lowerBound, tile.columns.upperBound]],
+        "matrix": ["rows": [tile.rows.lowerBound * m, tile.rows.upperBound * m],
+                   "columns": [tile.columns.lowerBound * m, tile.columns.upperBound * m]],
+      ]
+    }
+    let object: [String: Any] = [
+      "output": report.output, "dimension": report.dimension, "outputsPerSample": m,
+      "tileSamples": plan.tileSamples, "tilesTotal": plan.tiles.count, "missingTiles": tiles,
+    ]
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+    let path = report.output + ".missing.json"
+    try AtomicFile.write(data, to: path)
+    return Written(path: path, missingCount: tiles.count)
+  }
+}

@@ -1,0 +1,98 @@
+import Checkpoint
+import Engine
+import Foundation
+import Storage
+
+/// The training stage of `run` for a manifest with `model.train` (ntk.md, "Training"): trains the
+/// model epoch by epoch, committing a checkpoint after every epoch (`TrainingCheckpointStore`),
+/// and resumes from the last committed epoch. The eNTK is then computed of the returned weights.
+///
+/// Determinism: the trained weights depend only on the manifest (initial weights, data,
+/// `model.train`) and on OPENBLAS_NUM_THREADS (BLAS may order its sums per thread count); a run
+/// killed at any moment and resumed ends with exactly the weights of an uninterrupted run on the
+/// same machine, library build and thread count.
+struct TrainPipeline {
+  var manifest: Manifest
+  var run: RunDirectory
+  var progress: ProgressMode
+  /// The session's SIGINT/SIGTERM watch: a signal stops training after the epoch in progress.
+  var signals: SignalWatch
+
+  /// Trains `model` (its initial weights) on `dataset`; `nil` when stopped by SIGINT/SIGTERM
+  /// (after committing the epoch in progress).
+  ///
+  /// - Throws: `CLIError.BadInput` for a dataset without labels; `CheckpointError` for a lock held
+  ///   by another process, checkpoints of another manifest (`.identityMismatch`), damaged
+  ///   checkpoints or I/O failures.
+  func train<T: BLASScalar>(_ initial: Model<T>, dataset: DatasetLoader.Loaded<T>) throws -> Model<T>? {
+    guard let settings = manifest.model.train else { return initial }
+    guard let labels = dataset.labels else {
+      throw CLIError.BadInput("model.train: dataset \(manifest.dataset.name) has no labels to train on")
+    }
+    let configuration = TrainingConfiguration(
+      learningRate: settings.lr, batchSize: settings.batchSize, epochs: settings.epochs,
+      targetAccuracy: settings.targetAccuracy, seed: UInt64(settings.seed))
+    let kind = DatasetKind(rawValue: manifest.dataset.name)
+    let trainer = try Trainer(
+      configuration: configuration, inputs: dataset.inputs, labels: labels,
+      augmentation: kind.map(Augmentation.standard) ?? .none)
+
+    try run.createLayout()
+    let lock = try run.lock()
+    defer { lock.release() }
+    let store = TrainingCheckpointStore(run: run)
+    let identity = TrainingRecord(
+      epoch: 0, batchesSeen: 0, generatorState: 0, loss: 0, accuracy: 0, finished: false,
+      checkpoint: dataset.hash, manifestHash: manifest.canonicalHash, initialWeightsHash: WeightsLoader.hash(initial),
+      inputDataHash: Self.dataHash(dataset.hash, labels: labels))
+
+    var model = initial
+    var state = TrainingState<T>(configuration: configuration, parameterCount: model.parameterCount)
+    if let (record, bytes) = try store.latest() {
+      let differences = identity.identityDifferences(from: record)
+      guard differences.isEmpty else {
+        throw CheckpointError(.identityMismatch, "\(store.recordPath): training checkpoints belong to another run (\(differences.joined(separator: ", ")) differ); use another --run-dir")
+      }
+      state.optimizer.buffer = try TrainingCheckpointFile.decode(bytes, path: store.checkpointPath(record.checkpoint), into: &model)
+      state.epochsDone = record.epoch
+      state.batchesSeen = record.batchesSeen
+      state.generator = SplitMix64(seed: 0)
+      state.generator.state = record.generatorState
+      state.lastLoss = record.loss
+      state.lastAccuracy = record.accuracy
+      if record.finished { return model }
+    }
+
+    var display = TrainingProgressDisplay(mode: progress, epochs: configuration.epochs, resumedAt: state.epochsDone)
+    while !trainer.isFinished(state) {
+      let started = Date()
+      let epoch = state.epochsDone + 1
+      let summary = try trainer.runEpoch(model: &model, state: &state) { done, total in
+        display.batchFinished(epoch: epoch, batch: done, of: total)
+      }
+      var record = identity
+      record.epoch = state.epochsDone
+      record.batchesSeen = state.batchesSeen
+      record.generatorState = state.generator.state
+      record.loss = summary.loss
+      record.accuracy = summary.accuracy
+      record.finished = trainer.isFinished(state)
+      try store.commit(checkpoint: TrainingCheckpointFile.encode(model: model, momentum: state.optimizer.buffer), record: record)
+      display.epochFinished(summary, seconds: Date().timeIntervalSince(started))
+      if signals.receivedSignal != nil, !record.finished {
+        display.finish()
+        return nil
+      }
+    }
+    display.finish()
+    return model
+  }
+
+  /// SHA-256 over the input-data hash's digest and the labels as little-endian Int64.
+  static func dataHash(_ inputs: ContentHash, labels: [Int]) -> ContentHash {
+    var hasher = ContentHasher()
+    hasher.update(inputs.digestBytes)
+    labels.map { Int64($0).littleEndian }.withUnsafeBytes { hasher.update($0) }
+    return hasher.finalize()
+  }
+}
