@@ -33,8 +33,9 @@ struct RunPipeline {
     ReturnFreedMemory.configure()
     let dataset = try DatasetLoader.load(manifest, scalar: T.self)
     var model = try WeightsLoader.model(for: manifest, scalar: T.self)
-    if manifest.model.train != nil {  // train first; the run identity then holds the trained weights' hash
-      guard let trained = try TrainPipeline(manifest: manifest, run: run, progress: progress, signals: signals).train(model, dataset: dataset)
+    if let train = manifest.model.train {  // train first; the run identity then holds the trained weights' hash
+      let trainingSet = train.samples == manifest.dataset.subsample ? dataset : try trainingData(train, scalar: T.self)
+      guard let trained = try TrainPipeline(manifest: manifest, run: run, progress: progress, signals: signals).train(model, dataset: trainingSet)
       else { return .stoppedBySignal }
       model = trained
     }
@@ -50,6 +51,14 @@ struct RunPipeline {
     let outcome = try computeTiles(session: session, plan: identity.plan(), computer: computer, parameters: model.parameterCount)
     reportMemory(plan: plan, computer: computer)
     return outcome
+  }
+
+  /// The training set: the first `train.samples` samples of the training split (all when absent),
+  /// independent of `dataset.subsample`, which chooses the eNTK's samples.
+  private func trainingData<T: BLASScalar>(_ train: Manifest.Training, scalar: T.Type) throws -> DatasetLoader.Loaded<T> {
+    var training = manifest
+    training.dataset.subsample = train.samples
+    return try DatasetLoader.load(training, scalar: T.self, showProgress: false)
   }
 
   /// The tile size and strategy within `ntk.memoryBudget` (see `TileMemoryPlan`). With

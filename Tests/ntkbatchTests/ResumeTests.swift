@@ -59,8 +59,12 @@ final class ResumeTests: XCTestCase {
       }
     }
     XCTAssertGreaterThanOrEqual(kills, 2, "the run finished before it could be killed twice; make it longer")
+    // A tile journaled just before a kill may go unprinted; the journal itself lists every tile once.
     XCTAssertEqual(seen.count, Set(seen).count, "a journaled tile was computed again after a restart")
-    XCTAssertEqual(Set(seen), Set(0..<210))
+    XCTAssertTrue(Set(seen).isSubset(of: Set(0..<210)))
+    let status = try CLIHarness.succeed(["status", "\(work)/killed", "--json"])
+    let tiles = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as! [String: Any])["tiles"] as! [[String: Any]]
+    XCTAssertEqual(tiles.map { $0["index"] as! Int }.sorted(), Array(0..<210))
 
     try CLIHarness.succeed(["verify", "\(work)/killed"])
     try CLIHarness.succeed(["assemble", "\(work)/killed", "--dtype", "float32", "--output", "\(work)/killed.npy"])
