@@ -31,7 +31,7 @@ struct RunPipeline {
   /// Runs the session in precision `T`.
   func execute<T: BLASScalar>(_: T.Type) throws -> Outcome {
     ReturnFreedMemory.configure()
-    let dataset = try DatasetLoader.load(manifest, scalar: T.self)
+    let dataset = try DatasetLoader.load(manifest, scalar: T.self, showProgress: progress != .none)
     var model = try WeightsLoader.model(for: manifest, scalar: T.self)
     if let train = manifest.model.train {  // train first; the run identity then holds the trained weights' hash
       let trainingSet = train.samples == manifest.dataset.subsample ? dataset : try trainingData(train, scalar: T.self)

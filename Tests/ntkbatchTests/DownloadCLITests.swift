@@ -1,0 +1,44 @@
+import Foundation
+import XCTest
+
+/// `dataset.download` through `dataset.mirror`, served by a local HTTP server on 127.0.0.1 that
+/// the test starts: a file whose MD5 is not the published one is rejected, reported in one line,
+/// and never installed under `dataset.root`.
+final class DownloadCLITests: XCTestCase {
+  func testDownloadWithAWrongChecksumIsRejectedAndNotInstalled() throws {
+    let work = try CLIHarness.temporaryDirectory("download")
+    defer { try? FileManager.default.removeItem(atPath: work) }
+    // The shipped 5,000-digit sample is not the official 60,000-digit file: its MD5 differs.
+    let served = "\(work)/served"
+    try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
+    for name in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"] {
+      try FileManager.default.copyItem(atPath: "\(CLIHarness.repositoryRoot)/data/mnist-sample/\(name)", toPath: "\(served)/\(name)")
+    }
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    server.arguments = ["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", served]
+    let output = Pipe()
+    server.standardOutput = output
+    server.standardError = FileHandle.nullDevice
+    try server.run()
+    defer { server.terminate(); server.waitUntilExit() }
+    // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+    let banner = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+    let port = try XCTUnwrap(banner.split(separator: " ").firstIndex(of: "port").map { banner.split(separator: " ")[$0 + 1] },
+                             "no port in: \(banner)")
+
+    let root = "\(work)/mnist"
+    let manifest = try CLIHarness.writeManifest([
+      "name": "download",
+      "dataset": ["name": "mnist", "root": root, "subsample": 10, "download": true, "mirror": "http://127.0.0.1:\(port)/"],
+      "model": ["name": "logistic"], "ntk": ["tileSamples": 10],
+    ], in: work)
+    let result = try CLIHarness.run(["run", manifest, "--run-dir", "\(work)/run", "--progress", "none"])
+    XCTAssertNotEqual(result.status, 0, result.stderr)
+    XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+    XCTAssertTrue(result.stderr.lowercased().contains("md5"), result.stderr)
+    XCTAssertTrue(result.stderr.contains("train-images-idx3-ubyte.gz"), result.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(root)/train-images-idx3-ubyte.gz"), "a file failing its checksum was installed")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/run/journal"), "a run directory was started on bad data")
+  }
+}
