@@ -91,7 +91,7 @@ enum JournalFrame {
   static func decode(_ bytes: [UInt8], name: String) throws -> Segment {
     let segment = scan(bytes)
     if let damage = segment.damage {
-      throw CheckpointError(.damaged, "\(name): damaged journal record at byte \(damage.offset): \(damage.reason); run `ntkbatch repair` to cut the segment there (the tiles after it are computed again)")
+      throw CheckpointError(.damaged, "\(name): damaged journal record at byte \(damage.offset): \(damage.reason); run `ntkbatch repair` to remove the damaged record (its tile is computed again)")
     }
     return segment
   }
@@ -109,7 +109,7 @@ enum JournalFrame {
 
   /// The offset of the first complete frame with a valid checksum starting after `offset`, if
   /// any. Payloads are JSON objects, so only candidates whose payload starts with `{` are hashed.
-  private static func firstValidFrame(in bytes: [UInt8], after offset: Int) -> Int? {
+  static func firstValidFrame(in bytes: [UInt8], after offset: Int) -> Int? {
     var candidate = offset + 1
     while candidate + headerSize < bytes.count {
       let length = declaredLength(bytes, at: candidate)

@@ -11,7 +11,10 @@ struct ManifestValidator {
     }
     try onlyKnownKeys(top, ["name", "dataset", "model", "ntk"], at: "")
     let name = try requiredString(top, "name", at: "")
-    guard !name.isEmpty else { throw fail("name", "expected a non-empty string, found \"\"") }
+    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+    guard !name.isEmpty, !name.hasPrefix("."), name.count <= 200, name.allSatisfy(allowed.contains) else {
+      throw fail("name", "expected 1 to 200 letters, digits, '.', '_' or '-', not starting with '.' (it names the run directory runs/<name>), found \(JSONValue.string(name).summary)")
+    }
     let dataset = try datasetObject(try requiredObject(top, "dataset", at: ""))
     let model = try modelObject(try requiredObject(top, "model", at: ""))
     let ntk = try ntkObject(try object(top, "ntk", at: "", required: false) ?? [:])

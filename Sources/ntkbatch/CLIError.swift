@@ -30,7 +30,7 @@ enum CLIError {
     switch error {
     case let e as StorageError: return (e.kind == .badInput ? 2 : 1, e.description)
     case let e as CheckpointError: return ([.badInput, .identityMismatch, .locked].contains(e.code) ? 2 : 1, e.description)
-    case let e as EngineError: return (2, e.description)
+    case let e as EngineError: return (2, e.message)
     case let e as BadInput: return (2, e.message)
     default: return (1, "\(error)")
     }

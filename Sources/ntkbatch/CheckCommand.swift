@@ -38,19 +38,16 @@ struct CheckCommand: ParsableCommand {
     let model = try WeightsLoader.model(for: manifest, scalar: T.self)
     // As `run` plans it (a run directory's recorded tile size, which `run` reuses for "auto", is not consulted here).
     let budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
-    let memory: TileMemoryPlan?
-    var memoryLine: String
+    let memory: TileMemoryPlan
     do {
-      let planned = try TileMemoryPlan.make(
+      memory = try TileMemoryPlan.make(
         model: model, sampleCount: dataset.inputs.batchSize, budgetBytes: budget,
         baseBytes: (ProcessMemory.residentBytes() ?? 0) + RunPipeline.fixedOverheadBytes, tileSamples: manifest.ntk.tileSamples)
-      memory = planned
-      memoryLine = "budget \(budget >> 20) MiB, \(planned.strategy.rawValue), estimated peak \(planned.workingBytes >> 20) MiB without cache"
     } catch let error as EngineError {
-      memory = nil
-      memoryLine = "does not fit; run would stop with: \(error.message)"
+      throw CLIError.BadInput("\(self.manifest): \(error.message)")  // as `run` would stop, exit 2
     }
-    let plan = try TilePlan(sampleCount: dataset.inputs.batchSize, tileSamples: memory?.tileSamples ?? manifest.ntk.tileSamples ?? 1,
+    let memoryLine = "budget \(budget >> 20) MiB, \(memory.strategy.rawValue), estimated peak \(memory.workingBytes >> 20) MiB without cache"
+    let plan = try TilePlan(sampleCount: dataset.inputs.batchSize, tileSamples: memory.tileSamples,
                             precision: manifest.ntk.precision)
     let dimension = plan.dimension
     let element = manifest.ntk.precision == .float32 ? 4 : 8

@@ -62,9 +62,19 @@ enum DatasetLoader {
     case .mnist, .kmnist, .fmnist:
       let images = try IDXFile(bytes: files.bytes(of: kind.trainingFiles[0]), name: files.location(of: kind.trainingFiles[0]))
       let labels = try IDXFile(bytes: files.bytes(of: kind.trainingFiles[1]), name: files.location(of: kind.trainingFiles[1]))
-      let count = try sampleCount(limit, available: min(images.count, labels.count), file: files.location(of: kind.trainingFiles[0]))
+      let (imagesPath, labelsPath) = (files.location(of: kind.trainingFiles[0]), files.location(of: kind.trainingFiles[1]))
+      guard images.count == labels.count else {
+        throw CLIError.BadInput("\(labelsPath): holds \(labels.count) labels but \(imagesPath) holds \(images.count) images; expected one label per image")
+      }
+      let classes: [Int]
+      do {
+        classes = try labels.labels()
+      } catch let error as EngineError {
+        throw CLIError.BadInput("\(labelsPath): \(error.message)")
+      }
+      let count = try sampleCount(limit, available: images.count, file: imagesPath)
       let tensor = try MNISTTransform().tensor(images: images, range: 0..<count, scalar: Float.self)
-      return DatasetKind.Samples(count: count, images: tensor.storage, labels: Array(try labels.labels().prefix(count)))
+      return DatasetKind.Samples(count: count, images: tensor.storage, labels: Array(classes.prefix(count)))
     }
   }
 

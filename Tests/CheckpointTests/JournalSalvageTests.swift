@@ -3,7 +3,7 @@ import XCTest
 import Storage
 
 /// The stricter torn-tail rule (a bad frame followed by a valid one is damage, even when its
-/// declared length runs past the end) and `Journal.salvage()` (cut at the damage, keep the original).
+/// declared length runs past the end) and `Journal.salvage()` (remove the damaged record, keep the original).
 final class JournalSalvageTests: XCTestCase {
   private let identity = RunIdentity(manifestHash: testHash("manifest"), weightsHash: testHash("weights"),
                                      inputDataHash: testHash("data"), sampleCount: 25, tileSamples: 10,
@@ -42,7 +42,7 @@ final class JournalSalvageTests: XCTestCase {
     }
   }
 
-  func testSalvageCutsAtTheDamageKeepsTheOriginalAndLeavesIntactSegmentsAlone() throws {
+  func testSalvageRemovesOnlyTheDamagedRecordKeepsTheOriginalAndLeavesIntactSegmentsAlone() throws {
     let dir = try TemporaryDirectory("salvage")
     defer { dir.remove() }
     let journal = Journal(directory: dir.path + "/journal")
@@ -59,14 +59,14 @@ final class JournalSalvageTests: XCTestCase {
     XCTAssertEqual(cuts.count, 1)
     XCTAssertEqual(cuts.first?.segment, first)
     XCTAssertEqual(cuts.first?.offset, frames[2].offset)
-    XCTAssertEqual(cuts.first?.bytesCut, original.count - frames[2].offset)
+    XCTAssertEqual(cuts.first?.bytesCut, frames[3].offset - frames[2].offset)
     XCTAssertEqual(cuts.first?.damagedCopy, first + ".damaged")
     XCTAssertEqual(try readBytes(first + ".damaged"), damaged)
-    XCTAssertEqual(try readBytes(first), Array(original[..<frames[2].offset]))
+    XCTAssertEqual(try readBytes(first), Array(original[..<frames[2].offset]) + Array(original[frames[3].offset...]))
     XCTAssertEqual(try readBytes(second), intact)
 
     let replay = try journal.replay()
-    XCTAssertEqual(replay.tiles.keys.sorted(), [0, 4, 5])
+    XCTAssertEqual(replay.tiles.keys.sorted(), [0, 2, 3, 4, 5])
     XCTAssertEqual(try journal.segmentNumbers(), [1, 2], "the .damaged copy is not a segment")
     XCTAssertEqual(try journal.salvage(), [], "nothing left to cut")
 

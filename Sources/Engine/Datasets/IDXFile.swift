@@ -41,9 +41,16 @@ public struct IDXFile: Equatable, Sendable {
       throw EngineError(.malformedDataset, "\(name): truncated IDX header: \(bytes.count) bytes, expected \(headerSize)")
     }
     let dimensions = (0..<rank).map { Int(word(4 + 4 * $0)) }
-    let expected = dimensions.reduce(1, *)
     let found = bytes.count - headerSize
-    guard found == expected else {
+    // Overflow-checked product: a damaged header may declare sizes whose product exceeds Int.
+    let (expected, overflow) = dimensions.reduce((1, false)) { partial, size in
+      let (product, overflowed) = partial.0.multipliedReportingOverflow(by: size)
+      return (product, partial.1 || overflowed)
+    }
+    guard !overflow, found == expected else {
+      if overflow {
+        throw EngineError(.malformedDataset, "\(name): IDX sizes \(dimensions) are impossible (more data bytes than a file can hold), found \(found)")
+      }
       throw EngineError(
         .malformedDataset,
         "\(name): IDX sizes \(dimensions) need \(expected) data bytes, found \(found)\(found < expected ? " (truncated)" : "")")
@@ -61,6 +68,9 @@ public struct IDXFile: Equatable, Sendable {
   public func labels() throws -> [Int] {
     guard kind == .labels else {
       throw EngineError(.malformedDataset, "IDX file holds images \(dimensions), expected labels")
+    }
+    if let bad = data.firstIndex(where: { $0 > 9 }) {
+      throw EngineError(.malformedDataset, "IDX label \(bad) is \(data[bad]), expected a class 0...9")
     }
     return data.map { Int($0) }
   }
