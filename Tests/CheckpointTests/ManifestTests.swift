@@ -80,7 +80,10 @@ final class ManifestTests: XCTestCase {
     XCTAssertEqual(failure(#"{"name": "d", "dataset": 3, "model": {"name": "lenet"}}"#),
                    "manifests/x.json: dataset: expected an object, found 3")
     XCTAssertEqual(failure(#"{"name": "", "dataset": {"name": "npy", "path": "a.npy"}, "model": {"name": "lenet"}}"#),
-                   "manifests/x.json: name: expected a non-empty string, found \"\"")
+                   "manifests/x.json: name: expected 1 to 200 letters, digits, '.', '_' or '-', not starting with '.' (it names the run directory runs/<name>), found \"\"")
+    // A name is a directory name under runs/: no path separators, no escaping upwards.
+    XCTAssertTrue(failure(#"{"name": "../../etc", "dataset": {"name": "npy", "path": "a.npy"}, "model": {"name": "lenet"}}"#)
+      .hasPrefix("manifests/x.json: name: expected 1 to 200 letters"))
     XCTAssertTrue(failure(#"{"name": "d", "dataset": {"name": "npy", "path": "a.txt"}, "model": {"name": "lenet"}}"#)
                     .hasPrefix("manifests/x.json: dataset.path: expected a .npy file"))
     XCTAssertTrue(failure("{").hasPrefix("manifests/x.json: not valid JSON"))

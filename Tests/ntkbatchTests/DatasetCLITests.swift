@@ -78,6 +78,25 @@ final class DatasetCLITests: XCTestCase {
     XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
   }
 
+  func testImpossibleIDXSizesLabelsOutOfRangeAndTooFewLabelsAreBadInput() throws {
+    // Sizes whose product overflows, a label 42, and 2 labels for 3 images: one line, exit 2 each.
+    let cases: [(images: [Int], labels: [UInt8], mentions: String)] = [
+      ([0x7FFF_FFFF, 0x7FFF_FFFF, 0x7FFF_FFFF], [1, 2, 3], "impossible"),
+      ([3, 28, 28], [1, 42, 3], "42"),
+      ([3, 28, 28], [1, 2], "holds 2 labels"),
+    ]
+    for (k, c) in cases.enumerated() {
+      let root = "\(work)/case-\(k)"
+      try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+      try writeIDX("\(root)/train-images-idx3-ubyte", dimensions: c.images, bytes: [UInt8](repeating: 9, count: 3 * 784))
+      try writeIDX("\(root)/train-labels-idx1-ubyte", dimensions: [c.labels.count], bytes: c.labels)
+      let result = try CLIHarness.run(["dataset", "info", root, "--name", "mnist"])
+      XCTAssertEqual(result.status, 2, "case \(k): \(result.stderr)")
+      XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "case \(k): \(result.stderr)")
+      XCTAssertTrue(result.stderr.contains(c.mentions), "case \(k): \(result.stderr)")
+    }
+  }
+
   func testRunOnSVHNRecordsTheDatasetHash() throws {
     try FileManager.default.copyItem(atPath: "\(CLIHarness.fixtures)/preprocess/svhn_sample.mat", toPath: "\(work)/train_32x32.mat")
     let manifest = try CLIHarness.writeManifest([
