@@ -183,6 +183,9 @@ public struct Manifest: Codable, Equatable, Sendable {
     } catch {
       throw CheckpointError(.badInput, "\(file): not valid JSON, expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}")
     }
+    if let duplicate = JSONDuplicateKeys.first(in: bytes) {
+      throw CheckpointError(.badInput, "\(file): \(duplicate.path): expected each key once, found it twice (which value is meant is ambiguous)")
+    }
     return try ManifestValidator(file: file, knownModels: knownModels, knownDatasets: knownDatasets).manifest(from: value)
   }
 

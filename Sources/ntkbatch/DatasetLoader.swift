@@ -79,6 +79,7 @@ enum DatasetLoader {
   }
 
   /// The first `limit` images of an `.npy` array `[N, 3, 32, 32]` (float32 or float64), as float64.
+  /// NaN or ±Inf among them is bad input, named by its index `[image, channel, row, column]`.
   private static func readNpy(_ path: String, limit: Int?) throws -> [Double] {
     let array = try NpyArray.read(path: path)
     guard array.shape.count == 4, array.shape.dropFirst() == [3, 32, 32], [.float32, .float64].contains(array.dtype) else {
@@ -86,7 +87,11 @@ enum DatasetLoader {
         "\(path): dataset.path holds \(array.dtype.rawValue) \(array.shape), expected float32 or float64 [N, 3, 32, 32]")
     }
     let count = try sampleCount(limit, available: array.shape[0], file: path)
-    return Array(array.doubles().prefix(count * DatasetKind.Samples.imageElements))
+    let values = Array(array.doubles().prefix(count * DatasetKind.Samples.imageElements))
+    if let bad = NonFiniteScan.scan(values) {
+      throw CLIError.BadInput("\(path): expected finite inputs, found \(bad.value) at index \(NonFiniteScan.position(of: bad.index, in: [count, 3, 32, 32])) (image \(bad.index / DatasetKind.Samples.imageElements); \(bad.count) non-finite in the first \(count) images)")
+    }
+    return values
   }
 
   /// `dataset.subsample`, or every sample; an error if it exceeds what the file holds.

@@ -25,7 +25,8 @@ struct RunCommand: ParsableCommand {
   @Option(help: "Progress display: auto (bar on a terminal, periodic lines otherwise), bar, lines, tiles, none.")
   var progress: ProgressMode = .auto
 
-  @Option(name: .customLong("max-tiles"), help: "Stop after computing this many tiles in this session.")
+  // `.unconditional`: `--max-tiles -1` is read as the value -1 (and refused by `validate`), not as an option.
+  @Option(name: .customLong("max-tiles"), parsing: .unconditional, help: "Stop after computing this many tiles in this session.")
   var maxTiles: Int?
 
   func validate() throws {
