@@ -163,7 +163,7 @@ public struct Manifest: Codable, Equatable, Sendable {
       let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
       throw CheckpointError(.badInput, "\(path): cannot read the manifest: \(exists ? (isDirectory.boolValue ? "is a directory" : "permission denied") : "no such file")")
     }
-    let folder = (path as NSString).deletingLastPathComponent
+    let folder = AtomicFile.directory(of: path)
     var manifest = try parse([UInt8](data), file: path, knownModels: knownModels, knownDatasets: knownDatasets)
     manifest.baseDirectory = folder.isEmpty ? "." : folder
     if checkPaths { try manifest.checkPaths(file: path) }

@@ -46,7 +46,7 @@ public struct RunDirectory: Sendable {
       } catch {
         throw CheckpointError(.failure, "\(directory): cannot create directory: \(error.localizedDescription)")
       }
-      let parent = (directory as NSString).deletingLastPathComponent
+      let parent = AtomicFile.directory(of: directory)
       try CheckpointError.wrapping { try SystemFile.syncDirectory(path: parent.isEmpty ? "." : parent) }
     }
   }

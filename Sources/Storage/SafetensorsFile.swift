@@ -83,16 +83,8 @@ public struct SafetensorsFile: Sendable {
     let header: HeaderJSON
     do {
       header = try JSONDecoder().decode(HeaderJSON.self, from: Data(headerBytes))
-    } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context),
-            let DecodingError.keyNotFound(_, context), let DecodingError.dataCorrupted(context) {
-      let where_ = context.codingPath.map(\.stringValue)
-      guard let name = where_.first else { throw fail("header: expected a JSON object, found invalid JSON") }
-      let field = where_.dropFirst().first { Int($0) == nil } ?? ""
-      throw fail(name == "__metadata__"
-        ? "header: __metadata__: expected an object of strings"
-        : "tensor '\(name)': expected dtype, shape and data_offsets (integers ≥ 0)\(field.isEmpty ? "" : ", found a bad \(field)")")
     } catch {
-      throw fail("header: expected a JSON object, found invalid JSON")
+      throw fail(Self.headerProblem(headerBytes))
     }
     if let duplicate = JSONDuplicateKeys.first(in: headerBytes) {
       throw fail("tensor '\(duplicate.path)': expected each key once in the header, found it twice")
@@ -122,11 +114,11 @@ public struct SafetensorsFile: Sendable {
     }
     found.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
     let bufferBytes = bytes.count - dataStart
-    var previous: (name: String, end: Int)?
+    var previous: (name: String, begin: Int, end: Int)?
     for tensor in found {
       let expectedBegin = previous?.end ?? 0
       if tensor.begin < expectedBegin, let previous {
-        throw fail("tensors '\(previous.name)' and '\(tensor.name)': expected disjoint byte ranges, found them overlapping ('\(tensor.name)' starts at \(tensor.begin), before '\(previous.name)' ends at \(previous.end))")
+        throw fail("tensors '\(previous.name)' and '\(tensor.name)': expected disjoint byte ranges, found them overlapping ([\(previous.begin), \(previous.end)) and [\(tensor.begin), \(tensor.end)))")
       }
       guard tensor.begin == expectedBegin else {
         throw fail("tensor '\(tensor.name)': data_offsets: expected to start at \(expectedBegin)\(previous.map { " where '\($0.name)' ends" } ?? "") (contiguous ranges), found \(tensor.begin)")
@@ -134,7 +126,7 @@ public struct SafetensorsFile: Sendable {
       guard tensor.end <= bufferBytes else {
         throw fail("tensor '\(tensor.name)': data_offsets: expected to end within the \(bufferBytes)-byte data buffer, found \(tensor.end)")
       }
-      previous = (tensor.name, tensor.end)
+      previous = (tensor.name, tensor.begin, tensor.end)
     }
     guard (previous?.end ?? 0) == bufferBytes else {
       throw fail("data buffer: expected \(previous?.end ?? 0) bytes (where the last tensor ends), found \(bufferBytes)")
@@ -143,6 +135,23 @@ public struct SafetensorsFile: Sendable {
     tensors = Dictionary(uniqueKeysWithValues: found.map {
       ($0.name, Tensor(dtype: $0.dtype, shape: $0.shape, data: Array(bytes[(dataStart + $0.begin)..<(dataStart + $0.end)])))
     })
+  }
+
+  /// Which entry of a header that does not decode is at fault (one phrase for the message).
+  private static func headerProblem(_ header: [UInt8]) -> String {
+    let invalid = "header: expected a JSON object, found invalid JSON"
+    guard let top = (try? JSONSerialization.jsonObject(with: Data(header))) as? [String: Any] else { return invalid }
+    for name in top.keys.sorted() {
+      let data = try? JSONSerialization.data(withJSONObject: [top[name] as Any])
+      if name == "__metadata__" {
+        if data.flatMap({ try? JSONDecoder().decode([[String: String]].self, from: $0) }) == nil {
+          return "header: __metadata__: expected an object of strings"
+        }
+      } else if data.flatMap({ try? JSONDecoder().decode([HeaderJSON.Entry].self, from: $0) }) == nil {
+        return "tensor '\(name)': expected dtype (a string), shape and data_offsets (integers ≥ 0 that fit 64 bits)"
+      }
+    }
+    return invalid
   }
 
   /// The header as JSON: tensor entries by name, and `__metadata__` (string → string).

@@ -150,4 +150,11 @@ final class ReaderValidationTests: XCTestCase {
     XCTAssertEqual(ShapeSize.elementCount([]), 1)
     XCTAssertNil(ShapeSize.elementCount([3, -1]))
   }
+
+  /// `deletingLastPathComponent` of Foundation traps on a one-character name (`--run-dir r`).
+  func testDirectoryOfAPathNeverTraps() {
+    let cases: [(String, String)] = [("r", "."), ("ab", "."), ("a/r", "a"), ("/r", "/"), ("a/b/", "a"), ("a//b", "a"),
+                                     ("/", "/"), ("", "."), ("./r", "."), ("runs/demo/journal", "runs/demo")]
+    for (path, directory) in cases { XCTAssertEqual(AtomicFile.directory(of: path), directory, path) }
+  }
 }

@@ -152,4 +152,20 @@ final class LooseEndsTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/run/training/latest.json"))
     XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: "\(work)/run/journal")) ?? [], [])
   }
+
+  /// A one-character relative run directory (`--run-dir r`) used to trap in Foundation's
+  /// `deletingLastPathComponent`; it is an ordinary directory name.
+  func testOneCharacterRunDirectoryWorks() throws {
+    let path = try manifest()
+    let process = Process()
+    process.executableURL = CLIHarness.binary
+    process.arguments = ["run", path, "--run-dir", "r", "--progress", "none"]
+    process.currentDirectoryURL = URL(fileURLWithPath: work)
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationReason, .exit)
+    XCTAssertEqual(process.terminationStatus, 0)
+    try CLIHarness.succeed(["verify", "\(work)/r"])
+  }
 }
