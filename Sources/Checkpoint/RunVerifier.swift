@@ -59,7 +59,10 @@ public enum RunVerifier {
 
   /// Values per row of `record`'s tile (`n_J · m`), or `nil` if its column block is outside the plan.
   private static func columnCount(of record: TileRecord, identity: RunIdentity) -> Int? {
-    guard record.columnBlock >= 0, record.columnBlock * identity.tileSamples < identity.sampleCount else { return nil }
-    return min(identity.tileSamples, identity.sampleCount - record.columnBlock * identity.tileSamples) * identity.outputsPerSample
+    let (n, t) = (identity.sampleCount, identity.tileSamples)
+    guard t > 0, record.columnBlock >= 0, record.columnBlock <= n / t else { return nil }  // so J·t cannot overflow
+    let start = record.columnBlock * t
+    guard start < n else { return nil }
+    return min(t, n - start) * identity.outputsPerSample
   }
 }

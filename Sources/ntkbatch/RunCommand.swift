@@ -12,7 +12,8 @@ struct RunCommand: ParsableCommand {
     discussion: """
       Tiles are journaled as they finish; interrupt at any time (Ctrl-C, SIGTERM, even kill -9) \
       and run the same command again to continue. SIGINT/SIGTERM finish the tile in progress and \
-      exit with code 75.
+      exit with code 75; a second one kills at once. A tile that comes out NaN/Inf is not \
+      journaled: the run stops with exit 1 naming it.
       """
   )
 
