@@ -49,7 +49,7 @@ public struct ZstdCodec: Sendable {
   /// - Throws: `StorageError` (`.badInput`) if the frame is damaged, declares another size, or
   ///   decompresses to another size.
   public func decompress(_ frame: UnsafeRawBufferPointer, rawByteCount: Int, name: String = "zstd frame") throws -> [UInt8] {
-    guard rawByteCount >= 0 else { throw StorageError(path: name, "expected raw size: expected a size ≥ 0, found \(rawByteCount)") }
+    guard rawByteCount >= 0 else { throw StorageError(path: name, "raw size: expected ≥ 0, found \(rawByteCount)") }
     let declared = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
     // ZSTD_CONTENTSIZE_ERROR = 0ULL - 2, ZSTD_CONTENTSIZE_UNKNOWN = 0ULL - 1 (macros not imported).
     if declared == UInt64.max - 1 {

@@ -7,7 +7,7 @@ import Foundation
 struct RepairCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "repair",
-    abstract: "Repair a run directory: cut a damaged journal, drop tiles whose object is missing or damaged, remove orphans and temporary files.",
+    abstract: "Repair a run directory: cut damaged journal records, drop tiles whose object is missing, damaged or non-finite, remove orphans, temporary and stray files.",
     discussion: """
       Takes the run's lock (refused while a `run` is writing). A damaged journal record before \
       the end of its segment is removed, resynchronising on the next valid record, so every valid \

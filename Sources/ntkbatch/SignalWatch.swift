@@ -64,7 +64,7 @@ final class SignalWatch {
       return
     }
     // Second signal: die of it now, with its default action, from this thread.
-    FileHandle.standardError.write(Data("\nntkbatch: second \(name): killed at once (\(doing) is lost; the journal keeps every finished tile)\n".utf8))
+    FileHandle.standardError.write(Data("\nntkbatch: second \(name): killed at once (\(doing) is lost; everything already journaled or committed stays)\n".utf8))
     Foundation.signal(number, SIG_DFL)
     var set = sigset_t()
     sigemptyset(&set)
