@@ -46,11 +46,13 @@ public struct SafetensorsFile: Sendable {
   /// Largest header accepted, as the reference loader (`MAX_HEADER_SIZE`, 100,000,000 bytes).
   public static let maximumHeaderBytes = 100_000_000
 
-  /// Parses an in-memory file, accepting exactly what the reference loader
-  /// (huggingface/safetensors, `SafeTensors::deserialize` and `Metadata::validate`) accepts.
+  /// Parses an in-memory file, accepting what the reference loader (huggingface/safetensors,
+  /// `SafeTensors::deserialize` and `Metadata::validate`) accepts, with two deliberate exceptions:
+  /// a key given twice is refused (the reference keeps the last entry when its offsets add up),
+  /// and only the dtypes a model can use are read.
   ///
   /// Checked, in order: the 8-byte header length is at most 100,000,000 and within the file; the
-  /// header is valid UTF-8, starts with `{` and is a JSON object (trailing spaces allowed); no key
+  /// header is valid UTF-8 and a JSON object (surrounding whitespace allowed); no key
   /// appears twice in any object; `__metadata__`, if present, maps strings to strings; every other
   /// key holds `dtype`, `shape` (non-negative integers) and `data_offsets` (two non-negative
   /// integers); each dtype is one ntkbatch reads; each shape's byte size fits 64 bits; and the
@@ -76,9 +78,6 @@ public struct SafetensorsFile: Sendable {
     let headerBytes = Array(bytes[8..<dataStart])
     guard String(validating: headerBytes, as: UTF8.self) != nil else {
       throw fail("header: expected UTF-8 JSON, found invalid UTF-8")
-    }
-    guard headerBytes.first == UInt8(ascii: "{") else {
-      throw fail("header: expected a JSON object starting with '{', found \(headerBytes.isEmpty ? "an empty header" : "'\(Character(Unicode.Scalar(headerBytes[0])))'")")
     }
     let header: HeaderJSON
     do {
@@ -140,7 +139,10 @@ public struct SafetensorsFile: Sendable {
   /// Which entry of a header that does not decode is at fault (one phrase for the message).
   private static func headerProblem(_ header: [UInt8]) -> String {
     let invalid = "header: expected a JSON object, found invalid JSON"
-    guard let top = (try? JSONSerialization.jsonObject(with: Data(header))) as? [String: Any] else { return invalid }
+    guard let parsed = try? JSONSerialization.jsonObject(with: Data(header), options: [.fragmentsAllowed]) else { return invalid }
+    guard let top = parsed as? [String: Any] else {
+      return "header: expected a JSON object, found \(parsed is [Any] ? "an array" : "a single value")"
+    }
     for name in top.keys.sorted() {
       let data = try? JSONSerialization.data(withJSONObject: [top[name] as Any])
       if name == "__metadata__" {
