@@ -79,7 +79,7 @@ final class ReaderValidationTests: XCTestCase {
   }
 
   private func npy(_ dict: String, version: UInt8 = 1, data: [UInt8] = []) -> [UInt8] {
-    var text = Array(dict.utf8) + [0x0A]
+    let text = Array(dict.utf8) + [0x0A]
     if version == 1 {
       return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(text.count & 0xFF), UInt8(text.count >> 8)] + text + data
     }

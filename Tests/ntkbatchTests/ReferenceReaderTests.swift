@@ -18,7 +18,7 @@ final class ReferenceReaderTests: XCTestCase {
       try run(["python3", "-m", "venv", root], "create the virtual environment (Debian: apt-get install python3-venv)")
       try run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "safetensors==0.8.0", "numpy"],
               "install safetensors and numpy from PyPI")
-      FileManager.default.createFile(atPath: root + "/.ready", contents: Data())
+      _ = FileManager.default.createFile(atPath: root + "/.ready", contents: Data())
     }
     return python
   }
