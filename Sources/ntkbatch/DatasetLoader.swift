@@ -29,7 +29,11 @@ enum DatasetLoader {
   static func load<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self, showProgress: Bool = true) throws -> Loaded<T> {
     let limit = manifest.dataset.subsample
     if manifest.dataset.name == "npy" {
-      let values = try readNpy(manifest.resolvedDatasetPath ?? "", limit: limit)
+      let path = manifest.resolvedDatasetPath ?? ""
+      let values = try readNpy(path, limit: limit)
+      if T.self == Float.self, let big = values.firstIndex(where: { abs($0) > Double(Float.greatestFiniteMagnitude) }) {
+        throw CLIError.BadInput("\(path): expected inputs that fit float32 (ntk.precision), found \(values[big]) at index \(NonFiniteScan.position(of: big, in: [values.count / DatasetKind.Samples.imageElements, 3, 32, 32]))")
+      }
       let inputs = Tensor<T>(shape: [values.count / DatasetKind.Samples.imageElements, 3, 32, 32], storage: values.map { T($0) })
       return Loaded(inputs: inputs, labels: nil, hash: hash(values))
     }

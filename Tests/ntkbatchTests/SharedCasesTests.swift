@@ -167,4 +167,34 @@ final class SharedCasesTests: XCTestCase {
     let objects = try FileManager.default.subpathsOfDirectory(atPath: run + "/objects")
     XCTAssertEqual(objects, [], "no object is stored for a non-finite tile")
   }
+
+  /// float64 files whose values are finite but beyond float32's range become ±Inf in a float32
+  /// run: refused up front like NaN, naming the tensor or file and the index.
+  func testFloat64ValuesBeyondFloat32AreRefusedInAFloat32Run() throws {
+    var pixels = [Double](repeating: 0.5, count: 2 * 3072)
+    pixels[3072 + 5] = -1e300
+    try Data(NpyArray(shape: [2, 3, 32, 32], values: pixels).encoded()).write(to: URL(fileURLWithPath: "\(work)/wide.npy"))
+    let inputs = try CLIHarness.writeManifest(
+      ["name": "wide", "dataset": ["name": "npy", "path": "wide.npy"], "model": ["name": "logistic"], "ntk": ["tileSamples": 2]],
+      in: work, name: "m_widenpy")
+    try expectBadInput(inputs, mentions: ["wide.npy", "fit float32", "-1e+300", "[1, 0, 0, 5]"])
+
+    let good = try SafetensorsFile.read(path: cases + "/huge-shapes/good.safetensors")
+    let entries = good.names.map { name -> (name: String, shape: [Int], values: [Double]) in
+      var values = good.tensors[name]!.doubles()
+      if name == "linear.weight" { values[3072 + 1] = 1e39 }
+      return (name, good.tensors[name]!.shape, values)
+    }
+    try Data(SafetensorsFile.encode(entries, dtype: "F64")).write(to: URL(fileURLWithPath: "\(work)/wide.safetensors"))
+    try FileManager.default.copyItem(atPath: cases + "/huge-shapes/x.npy", toPath: "\(work)/x.npy")
+    let weights = try CLIHarness.writeManifest(
+      ["name": "wide", "dataset": ["name": "npy", "path": "x.npy"], "model": ["name": "logistic", "weights": "wide.safetensors"],
+       "ntk": ["tileSamples": 4]], in: work, name: "m_wideweights")
+    try expectBadInput(weights, mentions: ["wide.safetensors", "'linear.weight'", "fit float32", "[1, 1]"])
+    // In a float64 run the same weights are fine.
+    let float64 = try CLIHarness.writeManifest(
+      ["name": "wide64", "dataset": ["name": "npy", "path": "x.npy"], "model": ["name": "logistic", "weights": "wide.safetensors"],
+       "ntk": ["tileSamples": 4, "precision": "float64"]], in: work, name: "m_wideweights64")
+    try CLIHarness.succeed(["check", float64])
+  }
 }
