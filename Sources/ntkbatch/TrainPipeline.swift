@@ -27,6 +27,8 @@ struct TrainPipeline {
   ///   not committed, the previous epoch's checkpoint stays the latest).
   func train<T: BLASScalar>(_ initial: Model<T>, dataset: DatasetLoader.Loaded<T>) throws -> Model<T>? {
     guard let settings = manifest.model.train else { return initial }
+    signals.activity = "the training epoch in progress"
+    defer { signals.activity = SignalWatch.defaultActivity }
     guard let labels = dataset.labels else {
       throw CLIError.BadInput("model.train: dataset \(manifest.dataset.name) has no labels to train on")
     }
@@ -64,8 +66,6 @@ struct TrainPipeline {
       if record.finished { return model }
     }
 
-    signals.activity = "the training epoch in progress"
-    defer { signals.activity = SignalWatch.defaultActivity }
     var display = TrainingProgressDisplay(mode: progress, epochs: configuration.epochs, resumedAt: state.epochsDone)
     while !trainer.isFinished(state) {
       let started = Date()
