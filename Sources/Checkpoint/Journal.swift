@@ -75,11 +75,17 @@ public struct Journal: Sendable {
           if let first = replay.headers.first, first.identity != header.identity {
             throw CheckpointError(.damaged, "\(name): header identity differs from the first session's: \(header.identity.differences(from: first.identity).joined(separator: ", "))")
           }
+          guard header.identity.recordBounds != nil else {
+            throw CheckpointError(.damaged, "\(name): header at byte 0: impossible identity (n = \(header.identity.sampleCount), tileSamples = \(header.identity.tileSamples), outputs per sample = \(header.identity.outputsPerSample))")
+          }
           summary.header = header
           replay.headers.append(header)
         case ("tile", nil, let tile?, nil):
           guard summary.header != nil else {
             throw CheckpointError(.damaged, "\(name): tile record at byte \(frame.offset) before the segment's header")
+          }
+          if let bounds = summary.header?.identity.recordBounds, let problem = tile.boundsProblem(bounds) {
+            throw CheckpointError(.damaged, "\(name): tile record at byte \(frame.offset): \(problem)")
           }
           if let previous = firstSeen[tile.index] {
             throw CheckpointError(.damaged, "\(name): tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)) journaled twice: at byte \(frame.offset) and in \(previous.segment) at byte \(previous.offset)")

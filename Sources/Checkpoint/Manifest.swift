@@ -163,7 +163,7 @@ public struct Manifest: Codable, Equatable, Sendable {
       let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
       throw CheckpointError(.badInput, "\(path): cannot read the manifest: \(exists ? (isDirectory.boolValue ? "is a directory" : "permission denied") : "no such file")")
     }
-    let folder = (path as NSString).deletingLastPathComponent
+    let folder = AtomicFile.directory(of: path)
     var manifest = try parse([UInt8](data), file: path, knownModels: knownModels, knownDatasets: knownDatasets)
     manifest.baseDirectory = folder.isEmpty ? "." : folder
     if checkPaths { try manifest.checkPaths(file: path) }
@@ -182,6 +182,9 @@ public struct Manifest: Codable, Equatable, Sendable {
       value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
     } catch {
       throw CheckpointError(.badInput, "\(file): not valid JSON, expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}")
+    }
+    if let duplicate = JSONDuplicateKeys.first(in: bytes) {
+      throw CheckpointError(.badInput, "\(file): \(duplicate.path): expected each key once, found it twice (which value is meant is ambiguous)")
     }
     return try ManifestValidator(file: file, knownModels: knownModels, knownDatasets: knownDatasets).manifest(from: value)
   }

@@ -46,7 +46,7 @@ public struct RunDirectory: Sendable {
       } catch {
         throw CheckpointError(.failure, "\(directory): cannot create directory: \(error.localizedDescription)")
       }
-      let parent = (directory as NSString).deletingLastPathComponent
+      let parent = AtomicFile.directory(of: directory)
       try CheckpointError.wrapping { try SystemFile.syncDirectory(path: parent.isEmpty ? "." : parent) }
     }
   }
@@ -57,7 +57,10 @@ public struct RunDirectory: Sendable {
   public func requireExisting() throws {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: journalDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
-      throw CheckpointError(.badInput, "\(path): not a run directory (no journal/ folder)")
+      let hasObjects = FileManager.default.fileExists(atPath: objectsDirectory) || FileManager.default.fileExists(atPath: manifestPath)
+      throw CheckpointError(.badInput, hasObjects
+        ? "\(path): no journal/ folder: the journal is gone, so no tile is recorded as done (`ntkbatch run` starts over from the first tile)"
+        : "\(path): not a run directory (no journal/ folder)")
     }
   }
 

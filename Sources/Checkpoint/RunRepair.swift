@@ -4,14 +4,15 @@ import Storage
 /// Brings a run directory back to a verified state, as a writer (under the lock, in a session of
 /// its own), in three steps:
 ///
-/// 1. A journal segment damaged before its end (a checksum failure followed by more data, an
-///    impossible length) is cut just before the damaged record, after its original bytes are kept
-///    as `segment-NNNNNN.log.damaged` (`Journal.salvage()`): the tiles journaled after the damage
-///    are forgotten and computed again by the next `run`.
-/// 2. Journaled tiles whose object is missing or damaged get a `TileDrop` record, so the next
-///    `run` computes them again.
-/// 3. Orphan objects (named by no record, including the damaged objects of dropped tiles) and
-///    temporary files left by crashed writes are removed.
+/// 1. Damaged journal records (a checksum failure followed by more data, an impossible length)
+///    are removed from their segment, after its original bytes are kept as
+///    `segment-NNNNNN.log.damaged` (`Journal.salvage()`): reading resynchronises on the next valid
+///    record, so only the damaged records' tiles are computed again by the next `run`.
+/// 2. Journaled tiles whose object is missing, damaged or holds NaN/±Inf get a `TileDrop` record,
+///    so the next `run` computes them again.
+/// 3. Orphan objects (named by no record, including the damaged objects of dropped tiles),
+///    temporary files left by crashed writes, and stray files under `objects/` (not written by
+///    ntkbatch; stray directories are left) are removed.
 public enum RunRepair {
   /// What `repair` changed.
   public struct Report: Codable, Equatable, Sendable {
@@ -23,10 +24,13 @@ public enum RunRepair {
     public var removedOrphans: [ContentHash]
     /// Temporary files removed.
     public var removedTemporaryFiles: [String]
+    /// Stray files under `objects/` removed (neither objects nor temporary files).
+    public var removedStrayFiles: [String] = []
 
     /// Whether anything was changed.
     public var changedAnything: Bool {
       !cutSegments.isEmpty || !droppedTiles.isEmpty || !removedOrphans.isEmpty || !removedTemporaryFiles.isEmpty
+        || !removedStrayFiles.isEmpty
     }
   }
 
@@ -41,9 +45,10 @@ public enum RunRepair {
     defer { lock.release() }
     let cuts = try run.journal.salvage()
     let temporaries = try CheckpointError.wrapping { try run.objects.temporaryFiles() }
+    let strays = try CheckpointError.wrapping { try run.objects.removeStrayFiles() }
     guard let identity = try run.journal.replay().identity else {
       try CheckpointError.wrapping { _ = try run.objects.removeTemporaryFiles() }
-      return Report(cutSegments: cuts, droppedTiles: [], removedOrphans: [], removedTemporaryFiles: temporaries)
+      return Report(cutSegments: cuts, droppedTiles: [], removedOrphans: [], removedTemporaryFiles: temporaries, removedStrayFiles: strays)
     }
     // Opening the session (under the lock already held) removes the temporary files and drops
     // the newest tiles whose objects are gone (`RunSession.recovered`).
@@ -65,6 +70,7 @@ public enum RunRepair {
       try CheckpointError.wrapping { try run.objects.remove(hash) }
       removed.append(hash)
     }
-    return Report(cutSegments: cuts, droppedTiles: (recovered + report.problems).sorted { $0.index < $1.index }, removedOrphans: removed, removedTemporaryFiles: temporaries)
+    return Report(cutSegments: cuts, droppedTiles: (recovered + report.problems).sorted { $0.index < $1.index }, removedOrphans: removed, removedTemporaryFiles: temporaries,
+                  removedStrayFiles: strays)
   }
 }

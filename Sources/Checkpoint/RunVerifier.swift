@@ -1,3 +1,4 @@
+import Foundation
 import Storage
 
 /// Checks a run directory against its journal: every journaled tile's object must exist,
@@ -14,26 +15,54 @@ public enum RunVerifier {
     let store = run.objects
     let records = replay.tiles.values.sorted { $0.index < $1.index }
     var problems: [VerificationReport.Problem] = []
+    let scalarBytes = replay.identity?.precision.byteSize ?? 4
     for (k, record) in records.enumerated() {
-      switch store.condition(of: record.object, rawByteCount: record.rawByteCount) {
-      case .intact:
-        break
-      case .missing:
-        problems.append(.init(index: record.index, rowBlock: record.rowBlock, columnBlock: record.columnBlock,
-                              object: record.object, missing: true,
-                              reason: "object \(store.path(for: record.object)) is missing"))
-      case .damaged(let reason):
-        problems.append(.init(index: record.index, rowBlock: record.rowBlock, columnBlock: record.columnBlock,
-                              object: record.object, missing: false, reason: reason))
+      if let problem = check(record, in: store, scalarBytes: scalarBytes, columns: replay.identity.flatMap { columnCount(of: record, identity: $0) }) {
+        problems.append(problem)
       }
       progress(k + 1, records.count)
     }
     let named = Set(records.map(\.object))
     let orphans = try CheckpointError.wrapping { try store.list() }.filter { !named.contains($0) }
     let temporaries = try CheckpointError.wrapping { try store.temporaryFiles() }
+    let strays = try CheckpointError.wrapping { try store.strayFiles() }
     let total = try replay.identity.map { try $0.plan().tiles.count } ?? 0
     return VerificationReport(run: run.path, tilesChecked: records.count, tilesNotYetComputed: max(0, total - records.count),
-                              problems: problems, orphans: orphans, temporaryFiles: temporaries,
+                              problems: problems, orphans: orphans, temporaryFiles: temporaries, strayFiles: strays,
                               writer: RunLock.currentHolder(path: run.lockPath))
+  }
+
+  /// The problem with `record`'s object, if any: missing, damaged (unreadable, wrong size or
+  /// hash), or intact but holding NaN/±Inf (`run` never journals such a tile; one written by an
+  /// older version is reported so that `repair` drops it and `run` names the cause).
+  static func check(_ record: TileRecord, in store: ObjectStore, scalarBytes: Int, columns: Int?) -> VerificationReport.Problem? {
+    func problem(missing: Bool = false, nonFinite: Bool = false, _ reason: String) -> VerificationReport.Problem {
+      .init(index: record.index, rowBlock: record.rowBlock, columnBlock: record.columnBlock, object: record.object,
+            missing: missing, reason: reason, nonFinite: nonFinite)
+    }
+    let location = store.path(for: record.object)
+    guard FileManager.default.fileExists(atPath: location) else {
+      return problem(missing: true, "object \(location) is missing")
+    }
+    let raw: [UInt8]
+    do {
+      raw = try store.read(record.object, rawByteCount: record.rawByteCount)
+    } catch let error as StorageError {
+      return problem(error.message)
+    } catch {
+      return problem("\(error)")
+    }
+    guard let bad = NonFiniteScan.scan(raw: raw, scalarBytes: scalarBytes) else { return nil }
+    let at = columns.map { "row \(bad.index / $0), column \(bad.index % $0)" } ?? "value \(bad.index)"
+    return problem(nonFinite: true, "object \(record.object.hex.prefix(12))… holds \(bad.count) non-finite value(s), the first \(bad.value) at \(at) of the tile")
+  }
+
+  /// Values per row of `record`'s tile (`n_J · m`), or `nil` if its column block is outside the plan.
+  private static func columnCount(of record: TileRecord, identity: RunIdentity) -> Int? {
+    let (n, t) = (identity.sampleCount, identity.tileSamples)
+    guard t > 0, record.columnBlock >= 0, record.columnBlock <= n / t else { return nil }  // so J·t cannot overflow
+    let start = record.columnBlock * t
+    guard start < n else { return nil }
+    return min(t, n - start) * identity.outputsPerSample
   }
 }

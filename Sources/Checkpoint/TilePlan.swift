@@ -27,20 +27,30 @@ public struct TilePlan: Equatable, Sendable {
 
   /// Plans n samples in blocks of t.
   ///
-  /// - Throws: `CheckpointError` (`.badInput`) unless n ≥ 1, t ≥ 1, m ≥ 1 and the plan has at
-  ///   most `maximumBlockCount` blocks a side (so the tile list stays below ~8.4 million tiles).
+  /// - Throws: `CheckpointError` (`.badInput`) unless n ≥ 1, t ≥ 1, m ≥ 1, the matrix's byte size
+  ///   (n·m)²·s fits 64 bits and the plan has at most `maximumBlockCount` blocks a side (so the
+  ///   tile list stays below ~8.4 million tiles).
   public init(sampleCount n: Int, tileSamples t: Int, precision: TilePrecision, outputsPerSample m: Int = 10) throws {
     guard n >= 1 else { throw CheckpointError(.badInput, "tile plan: expected at least 1 sample, found \(n)") }
     guard t >= 1 else { throw CheckpointError(.badInput, "tile plan: tileSamples must be positive, found \(t)") }
     guard m >= 1 else { throw CheckpointError(.badInput, "tile plan: outputs per sample must be positive, found \(m)") }
-    guard (n + t - 1) / t <= TilePlan.maximumBlockCount else {
-      throw CheckpointError(.badInput, "tile plan: \(n) samples in tiles of \(t) make \((n + t - 1) / t) blocks a side, at most \(TilePlan.maximumBlockCount) are supported; use ntk.tileSamples ≥ \((n + TilePlan.maximumBlockCount - 1) / TilePlan.maximumBlockCount)")
+    // Overflow-checked (the numbers may come from a journal header): the whole matrix's bytes,
+    // (n·m)² · scalar size, must fit 64 bits, which bounds every tile and every sum of tiles.
+    let (side, o1) = n.multipliedReportingOverflow(by: m)
+    let (square, o2) = side.multipliedReportingOverflow(by: side)
+    let (_, o3) = square.multipliedReportingOverflow(by: precision.byteSize)
+    guard !o1, !o2, !o3 else {
+      throw CheckpointError(.badInput, "tile plan: \(n) samples × \(m) outputs: too large (the matrix's byte size overflows 64 bits)")
+    }
+    let blocks = n / t + (n % t == 0 ? 0 : 1)
+    guard blocks <= TilePlan.maximumBlockCount else {
+      throw CheckpointError(.badInput, "tile plan: \(n) samples in tiles of \(t) make \(blocks) blocks a side, at most \(TilePlan.maximumBlockCount) are supported; use ntk.tileSamples ≥ \((n + TilePlan.maximumBlockCount - 1) / TilePlan.maximumBlockCount)")
     }
     sampleCount = n
     tileSamples = t
     outputsPerSample = m
     self.precision = precision
-    let b = (n + t - 1) / t
+    let b = blocks
     blockCount = b
     var tiles: [Tile] = []
     tiles.reserveCapacity(b * (b + 1) / 2)

@@ -59,7 +59,9 @@ public struct TrainingCheckpointStore: Sendable {
   /// Commits an epoch: writes `checkpoint` durably under its hash, then replaces `latest.json`
   /// with `record` (whose `checkpoint` is set to that hash), then removes the previous checkpoint.
   ///
-  /// - Throws: `CheckpointError` (`.failure`) on I/O errors (ENOSPC, EIO, …).
+  /// - Throws: `CheckpointError` (`.failure`) on I/O errors (ENOSPC, EIO, …) or a record that
+  ///   cannot be encoded (a non-finite loss or accuracy), in which case nothing is written and
+  ///   `latest.json` still names the previous epoch.
   @discardableResult
   public func commit(checkpoint: [UInt8], record: TrainingRecord) throws -> TrainingRecord {
     let previous = try? latestRecordHash()
@@ -67,11 +69,16 @@ public struct TrainingCheckpointStore: Sendable {
     var record = record
     record.checkpoint = ContentHash.sha256(checkpoint)
     let path = checkpointPath(record.checkpoint)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+    let json: Data
+    do {
+      json = try encoder.encode(record)  // fails for a NaN or infinite loss: nothing is committed
+    } catch {
+      throw CheckpointError(.failure, "\(recordPath): cannot encode the record of epoch \(record.epoch) (loss \(record.loss), accuracy \(record.accuracy)): expected finite numbers; the last good checkpoint is kept")
+    }
     try CheckpointError.wrapping {
       if !FileManager.default.fileExists(atPath: path) { try AtomicFile.write(checkpoint, to: path) }
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-      let json = (try? encoder.encode(record)) ?? Data()
       try AtomicFile.write(json + Data([0x0A]), to: recordPath)
     }
     if let previous, previous != record.checkpoint {

@@ -2,7 +2,7 @@ import Storage
 
 /// What `RunVerifier` found: `ntkbatch verify` prints it and exits nonzero unless `isIntact`.
 public struct VerificationReport: Codable, Equatable, Sendable {
-  /// A journaled tile whose object is missing or damaged.
+  /// A journaled tile whose object is missing, damaged, or holds NaN/±Inf.
   public struct Problem: Codable, Equatable, Sendable {
     /// Tile index in the plan.
     public var index: Int
@@ -16,6 +16,8 @@ public struct VerificationReport: Codable, Equatable, Sendable {
     public var missing: Bool
     /// What is wrong, one line.
     public var reason: String
+    /// `true` when the object is intact but holds NaN or ±Inf.
+    public var nonFinite: Bool = false
   }
 
   /// The run directory.
@@ -30,6 +32,9 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   public var orphans: [ContentHash]
   /// Temporary files left by interrupted writes.
   public var temporaryFiles: [String]
+  /// Files under `objects/` that are neither objects nor temporary files (not written by
+  /// ntkbatch; `repair` removes them).
+  public var strayFiles: [String] = []
   /// A writer holding the lock during verification, if any (its temporary files may be live).
   public var writer: String?
 

@@ -54,9 +54,15 @@ public enum AtomicFile {
     name.hasPrefix(".") && name.contains(temporaryMarker)
   }
 
-  /// The directory part of `path` (`.` for a bare name).
+  /// The directory part of `path` (`.` for a bare name, `/` for a top-level entry; trailing
+  /// slashes ignored). Plain string arithmetic: Foundation's `deletingLastPathComponent` traps on
+  /// a one-character name such as `r` (swift-corelibs-foundation 5.10/6.0).
   public static func directory(of path: String) -> String {
-    let directory = (path as NSString).deletingLastPathComponent
-    return directory.isEmpty ? "." : directory
+    var trimmed = Substring(path)
+    while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+    guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+    var directory = trimmed[..<slash]
+    while directory.count > 1, directory.hasSuffix("/") { directory = directory.dropLast() }
+    return directory.isEmpty ? "/" : String(directory)
   }
 }

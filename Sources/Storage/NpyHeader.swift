@@ -22,11 +22,13 @@ public struct NpyHeader: Equatable, Sendable {
     self.fortranOrder = fortranOrder
   }
 
-  /// Number of elements (product of the shape).
-  public var count: Int { shape.reduce(1, *) }
+  /// Number of elements (product of the shape); `Int.max` when the product overflows (a decoded
+  /// header never does: `decode` refuses such shapes).
+  public var count: Int { ShapeSize.elementCount(shape) ?? Int.max }
 
-  /// Bytes of array data that follow the header.
-  public var dataBytes: Int { count * dtype.byteSize }
+  /// Bytes of array data that follow the header; `Int.max` when the size overflows (never for a
+  /// decoded header).
+  public var dataBytes: Int { ShapeSize.byteCount(shape, elementBytes: dtype.byteSize) ?? Int.max }
 
   static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
 
@@ -43,9 +45,14 @@ public struct NpyHeader: Equatable, Sendable {
 
   /// Parses the preamble at the start of `bytes`.
   ///
+  /// The header must be what `numpy.lib.format` accepts: a Python dict literal with exactly the
+  /// keys `descr` (a string), `fortran_order` (`True`/`False`) and `shape` (a tuple of
+  /// non-negative integers), each once, followed only by spaces and the closing newline. The
+  /// shape's byte size must fit 64 bits.
+  ///
   /// - Returns: the header and the byte offset where array data begins.
   /// - Throws: `StorageError` (`.badInput`) naming `path` for a wrong magic, an unknown version,
-  ///   a truncated header, an unsupported `descr`, or a malformed dict.
+  ///   a truncated header, an unsupported `descr`, a malformed dict, or a shape too large.
   public static func decode(_ bytes: [UInt8], path: String) throws -> (header: NpyHeader, dataOffset: Int) {
     func fail(_ message: String) -> StorageError { StorageError(path: path, "not a readable .npy file: \(message)") }
     guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw fail("missing \\x93NUMPY magic") }
@@ -63,58 +70,111 @@ public struct NpyHeader: Equatable, Sendable {
     default:
       throw fail("unsupported format version \(major)")
     }
-    guard bytes.count >= start + headerLength else { throw fail("truncated header") }
-    guard let text = String(bytes: bytes[start..<(start + headerLength)], encoding: .utf8) else {
+    guard bytes.count - start >= headerLength else {
+      throw fail("header length: expected at most \(bytes.count - start) bytes (the rest of the file), found \(headerLength)")
+    }
+    // Versions 1 and 2 are latin-1 (ASCII in practice), 3 is UTF-8; the dict itself is ASCII.
+    guard let text = String(validating: bytes[start..<(start + headerLength)], as: UTF8.self) else {
       throw fail("header is not text")
     }
-    let header = try parseDict(text, fail: fail)
+    var parser = DictParser(text: Array(text.utf8))
+    let fields = try parser.parse(fail: fail)
+    guard case .string(let descrText)? = fields["descr"] else { throw fail("header: 'descr': expected a string") }
+    guard let dtype = NpyDType(descr: descrText) else {
+      throw fail("unsupported dtype '\(descrText.prefix(20))' (expected one of \(NpyDType.allCases.map(\.rawValue)))")
+    }
+    guard case .bool(let fortranOrder)? = fields["fortran_order"] else { throw fail("header: 'fortran_order': expected True or False") }
+    guard case .tuple(let shape)? = fields["shape"] else { throw fail("header: 'shape': expected a tuple of integers") }
+    let header = NpyHeader(dtype: dtype, shape: shape, fortranOrder: fortranOrder)
+    guard ShapeSize.byteCount(shape, elementBytes: dtype.byteSize) != nil else {
+      throw StorageError(path: path, "shape \(shape) of \(dtype.rawValue): too large (its byte size overflows 64 bits)")
+    }
     return (header, start + headerLength)
   }
 
-  private static func parseDict(_ text: String, fail: (String) -> StorageError) throws -> NpyHeader {
-    guard let descr = value(of: "descr", in: text) else { throw fail("header has no 'descr'") }
-    let descrText = descr.trimming("'\" ")
-    guard let dtype = NpyDType(descr: descrText) else {
-      throw fail("unsupported dtype '\(descrText)' (expected one of \(NpyDType.allCases.map(\.rawValue)))")
-    }
-    guard let order = value(of: "fortran_order", in: text) else { throw fail("header has no 'fortran_order'") }
-    guard let shapeText = value(of: "shape", in: text), shapeText.hasPrefix("("), shapeText.hasSuffix(")") else {
-      throw fail("header has no 'shape' tuple")
-    }
-    var shape: [Int] = []
-    for part in shapeText.dropFirst().dropLast().split(separator: ",") {
-      let t = part.trimming(" L")
-      if t.isEmpty { continue }
-      guard let d = Int(t), d >= 0 else { throw fail("bad dimension '\(t)' in shape") }
-      shape.append(d)
-    }
-    return NpyHeader(dtype: dtype, shape: shape, fortranOrder: order.hasPrefix("True"))
-  }
+  /// A strict reader of the header's Python dict literal (the subset `numpy.lib.format` writes
+  /// and `ast.literal_eval` reads there).
+  private struct DictParser {
+    enum Value: Equatable { case string(String), bool(Bool), tuple([Int]) }
+    let text: [UInt8]
+    var position = 0
 
-  /// The raw text of `key`'s value in a Python dict literal: a quoted string, a tuple, or a word.
-  private static func value(of key: String, in text: String) -> String? {
-    guard let keyRange = text.range(of: "'\(key)'") ?? text.range(of: "\"\(key)\"") else { return nil }
-    var rest = text[keyRange.upperBound...].drop { $0 == " " }
-    guard rest.first == ":" else { return nil }
-    rest = rest.dropFirst().drop { $0 == " " }
-    guard let first = rest.first else { return nil }
-    let end: String.Index?
-    switch first {
-    case "(": end = rest.firstIndex(of: ")").map { rest.index(after: $0) }
-    case "'", "\"": end = rest.dropFirst().firstIndex(of: first).map { rest.index(after: $0) }
-    default: end = rest.firstIndex { $0 == "," || $0 == "}" }
-    }
-    guard let stop = end else { return nil }
-    return String(rest[..<stop]).trimming(" ")
-  }
-}
+    init(text: [UInt8]) { self.text = text }
 
-extension StringProtocol {
-  fileprivate func trimming(_ set: String) -> String {
-    let chars = Set(set)
-    var s = Substring(self)
-    while let c = s.first, chars.contains(c) { s = s.dropFirst() }
-    while let c = s.last, chars.contains(c) { s = s.dropLast() }
-    return String(s)
+    mutating func parse(fail: (String) -> StorageError) throws -> [String: Value] {
+      var fields: [String: Value] = [:]
+      skipSpaces()
+      guard take("{") else { throw fail("header: expected a dict starting with '{'") }
+      skipSpaces()
+      while !take("}") {
+        guard let key = quoted() else { throw fail("header: expected a quoted key at byte \(position)") }
+        guard ["descr", "fortran_order", "shape"].contains(key) else {
+          throw fail("header: expected only the keys 'descr', 'fortran_order' and 'shape', found '\(key.prefix(20))'")
+        }
+        guard fields[key] == nil else { throw fail("header: '\(key)': expected once, found twice") }
+        skipSpaces()
+        guard take(":") else { throw fail("header: expected ':' after '\(key)'") }
+        skipSpaces()
+        guard let value = value() else { throw fail("header: '\(key)': malformed value at byte \(position)") }
+        fields[key] = value
+        skipSpaces()
+        if take(",") { skipSpaces(); continue }
+        guard take("}") else { throw fail("header: expected ',' or '}' at byte \(position)") }
+        break
+      }
+      while position < text.count, text[position] == 0x20 || text[position] == 0x0A || text[position] == 0x09 || text[position] == 0x0D {
+        position += 1
+      }
+      guard position == text.count else { throw fail("header: unexpected text after the dict at byte \(position)") }
+      guard fields.count == 3 else {
+        let missing = ["descr", "fortran_order", "shape"].filter { fields[$0] == nil }.joined(separator: ", ")
+        throw fail("header: expected the keys 'descr', 'fortran_order' and 'shape', missing \(missing)")
+      }
+      return fields
+    }
+
+    private mutating func take(_ character: Unicode.Scalar) -> Bool {
+      guard position < text.count, text[position] == UInt8(character.value) else { return false }
+      position += 1
+      return true
+    }
+
+    private mutating func skipSpaces() {
+      while position < text.count, text[position] == 0x20 { position += 1 }
+    }
+
+    private mutating func quoted() -> String? {
+      guard position < text.count, text[position] == 0x27 || text[position] == 0x22 else { return nil }
+      let quote = text[position]
+      guard let end = text[(position + 1)...].firstIndex(of: quote) else { return nil }
+      let content = text[(position + 1)..<end]
+      guard !content.contains(0x5C) else { return nil }  // no escapes in the keys and descrs numpy writes
+      position = end + 1
+      return String(decoding: content, as: UTF8.self)
+    }
+
+    private mutating func value() -> Value? {
+      if let string = quoted() { return .string(string) }
+      for (word, flag) in [("True", true), ("False", false)] where text[position...].starts(with: word.utf8) {
+        position += word.utf8.count
+        return .bool(flag)
+      }
+      guard take("(") else { return nil }
+      var dimensions: [Int] = []
+      skipSpaces()
+      while !take(")") {
+        let digitsStart = position
+        while position < text.count, (0x30...0x39).contains(text[position]) { position += 1 }
+        guard position > digitsStart, position - digitsStart <= 19,
+              let dimension = Int(String(decoding: text[digitsStart..<position], as: UTF8.self)) else { return nil }
+        _ = take("L")
+        dimensions.append(dimension)
+        skipSpaces()
+        if take(",") { skipSpaces(); continue }
+        guard take(")"), dimensions.count > 1 else { return nil }  // "(3)" is not a tuple
+        break
+      }
+      return .tuple(dimensions)
+    }
   }
 }

@@ -39,7 +39,7 @@ public struct ObjectStore: Sendable {
       return StoredObject(hash: hash, rawByteCount: raw.count, storedByteCount: stored)
     }
     let frame = try codec.compress(raw, name: destination)
-    try ensureDirectory((destination as NSString).deletingLastPathComponent)
+    try ensureDirectory(AtomicFile.directory(of: destination))
     try AtomicFile.write(frame, to: destination)
     return StoredObject(hash: hash, rawByteCount: raw.count, storedByteCount: frame.count)
   }
@@ -120,7 +120,7 @@ public struct ObjectStore: Sendable {
   public func remove(_ hash: ContentHash) throws {
     let location = path(for: hash)
     try SystemFile.remove(path: location, ignoreMissing: true)
-    try SystemFile.syncDirectory(path: (location as NSString).deletingLastPathComponent)
+    try SystemFile.syncDirectory(path: AtomicFile.directory(of: location))
   }
 
   /// Paths of temporary files left in the store by interrupted writes.
@@ -160,7 +160,7 @@ public struct ObjectStore: Sendable {
   private func ensureDirectory(_ directory: String) throws {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue { return }
-    let parent = (directory as NSString).deletingLastPathComponent
+    let parent = AtomicFile.directory(of: directory)
     if directory != root { try ensureDirectory(parent) }
     do {
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: directory == root)

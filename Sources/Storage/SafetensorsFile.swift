@@ -43,36 +43,145 @@ public struct SafetensorsFile: Sendable {
   /// Tensors by name.
   public var tensors: [String: Tensor]
 
-  /// Parses an in-memory file.
+  /// Largest header accepted, as the reference loader (`MAX_HEADER_SIZE`, 100,000,000 bytes).
+  public static let maximumHeaderBytes = 100_000_000
+
+  /// Parses an in-memory file, accepting what the reference loader (huggingface/safetensors,
+  /// `SafeTensors::deserialize` and `Metadata::validate`) accepts, with two deliberate exceptions:
+  /// a key given twice is refused (the reference keeps the last entry when its offsets add up),
+  /// and only the dtypes a model can use are read.
   ///
-  /// - Throws: `StorageError` naming `path` (and the tensor) for a truncated file, a header that is
-  ///   not JSON, an unsupported dtype, or data offsets that disagree with dtype × shape.
+  /// Checked, in order: the 8-byte header length is at most 100,000,000 and within the file; the
+  /// header is valid UTF-8 and a JSON object (surrounding whitespace allowed); no key
+  /// appears twice in any object; `__metadata__`, if present, maps strings to strings; every other
+  /// key holds `dtype`, `shape` (non-negative integers) and `data_offsets` (two non-negative
+  /// integers); each dtype is one ntkbatch reads; each shape's byte size fits 64 bits; and the
+  /// byte ranges, sorted by offset, tile the data buffer exactly: the first starts at 0, each
+  /// starts where the previous one ends (no overlap, no gap), each holds dtype size × ∏ shape bytes,
+  /// and the last ends at the end of the file.
+  ///
+  /// - Throws: `StorageError` (`.badInput`), one line `PATH: field: expected …, found …` naming the
+  ///   tensor (or both tensors of an overlap). Nothing is allocated beyond the file's own size.
   public init(bytes: [UInt8], path: String) throws {
-    func fail(_ message: String) -> StorageError { StorageError(path: path, "not a readable .safetensors file: \(message)") }
-    guard bytes.count >= 8 else { throw fail("shorter than its 8-byte header length") }
-    let length = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
-    guard length <= UInt64(bytes.count - 8) else { throw fail("header length \(length) exceeds the file size") }
-    let dataStart = 8 + Int(length)
-    guard let object = try? JSONSerialization.jsonObject(with: Data(bytes[8..<dataStart])),
-          let header = object as? [String: Any] else { throw fail("header is not a JSON object") }
-    var found: [(name: String, begin: Int, tensor: Tensor)] = []
-    for (name, value) in header where name != "__metadata__" {
-      guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-            let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int],
-            offsets.count == 2 else { throw fail("tensor '\(name)' lacks dtype, shape or data_offsets") }
-      guard let size = Self.elementSize[dtype] else {
-        throw fail("tensor '\(name)' has dtype \(dtype) (expected F32, F64, F16, BF16 or I64)")
-      }
-      let (begin, end) = (offsets[0], offsets[1])
-      guard shape.allSatisfy({ $0 >= 0 }), begin >= 0, end >= begin, dataStart + end <= bytes.count,
-            end - begin == shape.reduce(1, *) * size else {
-        throw fail("tensor '\(name)' data_offsets \(offsets) disagree with \(dtype) \(shape) or the file size")
-      }
-      found.append((name, begin, Tensor(dtype: dtype, shape: shape, data: Array(bytes[(dataStart + begin)..<(dataStart + end)]))))
+    func fail(_ message: String) -> StorageError { StorageError(path: path, message) }
+    guard bytes.count >= 8 else {
+      throw fail("header length: expected an 8-byte little-endian length, found a file of \(bytes.count) bytes")
     }
-    found.sort { $0.begin < $1.begin }
+    let length = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
+    guard length <= UInt64(bytes.count - 8) else {
+      throw fail("header length: expected at most \(bytes.count - 8) (the bytes after it), found \(length)")
+    }
+    guard length <= UInt64(Self.maximumHeaderBytes) else {
+      throw fail("header length: expected at most \(Self.maximumHeaderBytes) bytes, found \(length)")
+    }
+    let dataStart = 8 + Int(length)
+    let headerBytes = Array(bytes[8..<dataStart])
+    guard String(validating: headerBytes, as: UTF8.self) != nil else {
+      throw fail("header: expected UTF-8 JSON, found invalid UTF-8")
+    }
+    let header: HeaderJSON
+    do {
+      header = try JSONDecoder().decode(HeaderJSON.self, from: Data(headerBytes))
+    } catch {
+      throw fail(Self.headerProblem(headerBytes))
+    }
+    if let duplicate = JSONDuplicateKeys.first(in: headerBytes) {
+      throw fail("tensor '\(duplicate.path)': expected each key once in the header, found it twice")
+    }
+    var found: [(name: String, begin: Int, end: Int, dtype: String, shape: [Int])] = []
+    for (name, entry) in header.tensors.sorted(by: { $0.key < $1.key }) {
+      guard let size = Self.elementSize[entry.dtype] else {
+        throw fail("tensor '\(name)': dtype: expected F32, F64, F16, BF16 or I64, found \(entry.dtype.prefix(20))")
+      }
+      guard entry.shape.allSatisfy({ $0 >= 0 }) else {
+        throw fail("tensor '\(name)': shape: expected non-negative dimensions, found \(entry.shape)")
+      }
+      guard entry.dataOffsets.count == 2, entry.dataOffsets.allSatisfy({ $0 >= 0 }) else {
+        throw fail("tensor '\(name)': data_offsets: expected [begin, end] (two integers ≥ 0), found \(entry.dataOffsets.prefix(4))")
+      }
+      guard let byteCount = ShapeSize.byteCount(entry.shape, elementBytes: size) else {
+        throw fail("tensor '\(name)': shape \(entry.shape): too large (\(entry.dtype) × ∏ shape overflows 64 bits)")
+      }
+      let (begin, end) = (entry.dataOffsets[0], entry.dataOffsets[1])
+      guard begin <= end else {
+        throw fail("tensor '\(name)': data_offsets: expected begin ≤ end, found [\(begin), \(end)]")
+      }
+      guard end - begin == byteCount else {
+        throw fail("tensor '\(name)': data_offsets [\(begin), \(end)]: expected \(byteCount) bytes for \(entry.dtype) \(entry.shape), found \(end - begin)")
+      }
+      found.append((name, begin, end, entry.dtype, entry.shape))
+    }
+    found.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+    let bufferBytes = bytes.count - dataStart
+    var previous: (name: String, begin: Int, end: Int)?
+    for tensor in found {
+      let expectedBegin = previous?.end ?? 0
+      if tensor.begin < expectedBegin, let previous {
+        throw fail("tensors '\(previous.name)' and '\(tensor.name)': expected disjoint byte ranges, found them overlapping ([\(previous.begin), \(previous.end)) and [\(tensor.begin), \(tensor.end)))")
+      }
+      guard tensor.begin == expectedBegin else {
+        throw fail("tensor '\(tensor.name)': data_offsets: expected to start at \(expectedBegin)\(previous.map { " where '\($0.name)' ends" } ?? "") (contiguous ranges), found \(tensor.begin)")
+      }
+      guard tensor.end <= bufferBytes else {
+        throw fail("tensor '\(tensor.name)': data_offsets: expected to end within the \(bufferBytes)-byte data buffer, found \(tensor.end)")
+      }
+      previous = (tensor.name, tensor.begin, tensor.end)
+    }
+    guard (previous?.end ?? 0) == bufferBytes else {
+      throw fail("data buffer: expected \(previous?.end ?? 0) bytes (where the last tensor ends), found \(bufferBytes)")
+    }
     names = found.map(\.name)
-    tensors = Dictionary(uniqueKeysWithValues: found.map { ($0.name, $0.tensor) })
+    tensors = Dictionary(uniqueKeysWithValues: found.map {
+      ($0.name, Tensor(dtype: $0.dtype, shape: $0.shape, data: Array(bytes[(dataStart + $0.begin)..<(dataStart + $0.end)])))
+    })
+  }
+
+  /// Which entry of a header that does not decode is at fault (one phrase for the message).
+  private static func headerProblem(_ header: [UInt8]) -> String {
+    let invalid = "header: expected a JSON object, found invalid JSON"
+    guard let parsed = try? JSONSerialization.jsonObject(with: Data(header), options: [.fragmentsAllowed]) else { return invalid }
+    guard let top = parsed as? [String: Any] else {
+      return "header: expected a JSON object, found \(parsed is [Any] ? "an array" : "a single value")"
+    }
+    for name in top.keys.sorted() {
+      let data = try? JSONSerialization.data(withJSONObject: [top[name] as Any])
+      if name == "__metadata__" {
+        if data.flatMap({ try? JSONDecoder().decode([[String: String]].self, from: $0) }) == nil {
+          return "header: __metadata__: expected an object of strings"
+        }
+      } else if data.flatMap({ try? JSONDecoder().decode([HeaderJSON.Entry].self, from: $0) }) == nil {
+        return "tensor '\(name)': expected dtype (a string), shape and data_offsets (integers ≥ 0 that fit 64 bits)"
+      }
+    }
+    return invalid
+  }
+
+  /// The header as JSON: tensor entries by name, and `__metadata__` (string → string).
+  private struct HeaderJSON: Decodable {
+    struct Entry: Decodable {
+      var dtype: String
+      var shape: [Int]
+      var dataOffsets: [Int]
+      enum CodingKeys: String, CodingKey { case dtype, shape, dataOffsets = "data_offsets" }
+    }
+    struct Key: CodingKey {
+      var stringValue: String
+      var intValue: Int? { nil }
+      init(stringValue: String) { self.stringValue = stringValue }
+      init?(intValue: Int) { nil }
+    }
+    var tensors: [String: Entry] = [:]
+
+    init(from decoder: Decoder) throws {
+      let container = try decoder.container(keyedBy: Key.self)
+      for key in container.allKeys {
+        if key.stringValue == "__metadata__" {
+          _ = try container.decode([String: String].self, forKey: key)
+        } else {
+          tensors[key.stringValue] = try container.decode(Entry.self, forKey: key)
+        }
+      }
+    }
   }
 
   /// Reads a `.safetensors` file from disk.

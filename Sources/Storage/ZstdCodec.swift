@@ -49,6 +49,7 @@ public struct ZstdCodec: Sendable {
   /// - Throws: `StorageError` (`.badInput`) if the frame is damaged, declares another size, or
   ///   decompresses to another size.
   public func decompress(_ frame: UnsafeRawBufferPointer, rawByteCount: Int, name: String = "zstd frame") throws -> [UInt8] {
+    guard rawByteCount >= 0 else { throw StorageError(path: name, "raw size: expected ≥ 0, found \(rawByteCount)") }
     let declared = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
     // ZSTD_CONTENTSIZE_ERROR = 0ULL - 2, ZSTD_CONTENTSIZE_UNKNOWN = 0ULL - 1 (macros not imported).
     if declared == UInt64.max - 1 {
@@ -56,6 +57,11 @@ public struct ZstdCodec: Sendable {
     }
     if declared != UInt64.max && declared != UInt64(rawByteCount) {
       throw StorageError(path: name, "zstd frame declares \(declared) raw bytes, expected \(rawByteCount)")
+    }
+    // A frame that does not declare its size cannot expand more than ~32,768× (an RLE block: 4
+    // bytes for 128 KiB); refuse an expected size beyond that before allocating it.
+    if declared == UInt64.max, rawByteCount / (1 << 15) > frame.count + (1 << 2) {
+      throw StorageError(path: name, "zstd frame of \(frame.count) bytes cannot hold the expected \(rawByteCount) raw bytes")
     }
     var raw = [UInt8](repeating: 0, count: rawByteCount)
     let produced = raw.withUnsafeMutableBytes { out in

@@ -29,7 +29,11 @@ enum DatasetLoader {
   static func load<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self, showProgress: Bool = true) throws -> Loaded<T> {
     let limit = manifest.dataset.subsample
     if manifest.dataset.name == "npy" {
-      let values = try readNpy(manifest.resolvedDatasetPath ?? "", limit: limit)
+      let path = manifest.resolvedDatasetPath ?? ""
+      let values = try readNpy(path, limit: limit)
+      if T.self == Float.self, let big = values.firstIndex(where: { abs($0) > Double(Float.greatestFiniteMagnitude) }) {
+        throw CLIError.BadInput("\(path): expected inputs that fit float32 (ntk.precision), found \(values[big]) at index \(NonFiniteScan.position(of: big, in: [values.count / DatasetKind.Samples.imageElements, 3, 32, 32]))")
+      }
       let inputs = Tensor<T>(shape: [values.count / DatasetKind.Samples.imageElements, 3, 32, 32], storage: values.map { T($0) })
       return Loaded(inputs: inputs, labels: nil, hash: hash(values))
     }
@@ -79,6 +83,7 @@ enum DatasetLoader {
   }
 
   /// The first `limit` images of an `.npy` array `[N, 3, 32, 32]` (float32 or float64), as float64.
+  /// NaN or ±Inf among them is bad input, named by its index `[image, channel, row, column]`.
   private static func readNpy(_ path: String, limit: Int?) throws -> [Double] {
     let array = try NpyArray.read(path: path)
     guard array.shape.count == 4, array.shape.dropFirst() == [3, 32, 32], [.float32, .float64].contains(array.dtype) else {
@@ -86,7 +91,11 @@ enum DatasetLoader {
         "\(path): dataset.path holds \(array.dtype.rawValue) \(array.shape), expected float32 or float64 [N, 3, 32, 32]")
     }
     let count = try sampleCount(limit, available: array.shape[0], file: path)
-    return Array(array.doubles().prefix(count * DatasetKind.Samples.imageElements))
+    let values = Array(array.doubles().prefix(count * DatasetKind.Samples.imageElements))
+    if let bad = NonFiniteScan.scan(values) {
+      throw CLIError.BadInput("\(path): expected finite inputs, found \(bad.value) at index \(NonFiniteScan.position(of: bad.index, in: [count, 3, 32, 32])) (image \(bad.index / DatasetKind.Samples.imageElements); \(bad.count) non-finite in the first \(count) images)")
+    }
+    return values
   }
 
   /// `dataset.subsample`, or every sample; an error if it exceeds what the file holds.

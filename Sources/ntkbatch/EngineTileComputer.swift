@@ -1,5 +1,6 @@
 import Checkpoint
 import Engine
+import Storage
 
 /// Computes eNTK tiles for the runner: `G_IJ = s · J_I J_Jᵀ`, raw little-endian bytes of a
 /// row-major `[n_I·10, n_J·10]` array in the run precision, through a `TileSource` (row block
@@ -21,10 +22,18 @@ final class EngineTileComputer<T: BLASScalar> {
   }
 
   /// The raw bytes of `tile`.
+  ///
+  /// - Throws: `CheckpointError` (`.failure`, exit 1) naming the tile when a value is NaN or ±Inf
+  ///   (weights and inputs are checked finite before a run starts, so this is an overflow in the
+  ///   run precision): such a tile is never stored nor journaled.
   func compute(_ tile: Tile) throws -> [UInt8] {
     precondition(tile.rows == source.samples(ofBlock: tile.rowBlock) && tile.columns == source.samples(ofBlock: tile.columnBlock),
                  "tile plan and tile source disagree on blocks")
     let values = try source.tile(rowBlock: tile.rowBlock, columnBlock: tile.columnBlock)
+    if let bad = NonFiniteScan.scan(values) {
+      let width = tile.columns.count * source.model.outputCount
+      throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(bad.count) non-finite value(s), the first \(bad.value) at row \(bad.index / width), column \(bad.index % width) of the tile, from finite weights and inputs (overflow in \(T.self == Float.self ? "float32" : "float64")); not journaled (ntk.precision float64 or normalization sqrt-params may avoid it)")
+    }
     return values.withUnsafeBytes { Array($0) }
   }
 

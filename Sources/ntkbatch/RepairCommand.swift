@@ -7,14 +7,15 @@ import Foundation
 struct RepairCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "repair",
-    abstract: "Repair a run directory: cut a damaged journal, drop tiles whose object is missing or damaged, remove orphans and temporary files.",
+    abstract: "Repair a run directory: cut damaged journal records, drop tiles whose object is missing, damaged or non-finite, remove orphans, temporary and stray files.",
     discussion: """
-      Takes the run's lock (refused while a `run` is writing). A journal segment with a damaged \
-      record before its end is cut just before that record; the original is kept next to it as \
-      segment-NNNNNN.log.damaged, and the tiles journaled after the damage are computed again by \
-      the next `run`. Tiles whose object is missing or fails its SHA-256 get a drop record in the \
-      journal (so `run` computes them again); objects that no record names and temporary files \
-      left by crashes are removed. Prints one line per change; exit 0 when the run directory is \
+      Takes the run's lock (refused while a `run` is writing). A damaged journal record before \
+      the end of its segment is removed, resynchronising on the next valid record, so every valid \
+      record after it is kept and only the damaged record's tile is computed again; the original \
+      segment is kept next to it as segment-NNNNNN.log.damaged. Tiles whose object is missing, \
+      fails its SHA-256 or holds NaN/Inf get a drop record in the journal (so `run` computes them \
+      again); objects that no record names, temporary files left by crashes and stray files \
+      under objects/ are removed. Prints one line per change; exit 0 when the run directory is \
       consistent afterwards (then run `ntkbatch run` to recompute what was dropped).
       """)
 
@@ -35,8 +36,11 @@ struct RepairCommand: ParsableCommand {
     for path in report.removedTemporaryFiles {
       print("REMOVED temporary file \(path)")
     }
+    for path in report.removedStrayFiles {
+      print("REMOVED stray file \(path)")
+    }
     if report.changedAnything {
-      print("repaired \(runDirectory): \(report.cutSegments.count) journal segment(s) cut, \(report.droppedTiles.count) tile(s) dropped, \(report.removedOrphans.count) orphan(s) and \(report.removedTemporaryFiles.count) temporary file(s) removed; run `ntkbatch run` to recompute what is missing")
+      print("repaired \(runDirectory): \(report.cutSegments.count) journal segment(s) cut, \(report.droppedTiles.count) tile(s) dropped, \(report.removedOrphans.count) orphan(s), \(report.removedTemporaryFiles.count) temporary file(s) and \(report.removedStrayFiles.count) stray file(s) removed; run `ntkbatch run` to recompute what is missing")
     } else {
       print("nothing to repair in \(runDirectory)")
     }

@@ -12,7 +12,8 @@ struct RunCommand: ParsableCommand {
     discussion: """
       Tiles are journaled as they finish; interrupt at any time (Ctrl-C, SIGTERM, even kill -9) \
       and run the same command again to continue. SIGINT/SIGTERM finish the tile in progress and \
-      exit with code 75.
+      exit with code 75; a second one kills at once. A tile that comes out NaN/Inf is not \
+      journaled: the run stops with exit 1 naming it.
       """
   )
 
@@ -25,7 +26,8 @@ struct RunCommand: ParsableCommand {
   @Option(help: "Progress display: auto (bar on a terminal, periodic lines otherwise), bar, lines, tiles, none.")
   var progress: ProgressMode = .auto
 
-  @Option(name: .customLong("max-tiles"), help: "Stop after computing this many tiles in this session.")
+  // `.unconditional`: `--max-tiles -1` is read as the value -1 (and refused by `validate`), not as an option.
+  @Option(name: .customLong("max-tiles"), parsing: .unconditional, help: "Stop after computing this many tiles in this session.")
   var maxTiles: Int?
 
   func validate() throws {

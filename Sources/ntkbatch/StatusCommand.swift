@@ -6,7 +6,11 @@ import Foundation
 struct StatusCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "status",
-    abstract: "Show a run directory's progress: tiles done/total, bytes, ETA.")
+    abstract: "Show a run directory's progress: tiles done/total, bytes, ETA.",
+    discussion: """
+      Exit 1 with one line when the run directory has no journal segment (the journal is gone: no \
+      tile is recorded as done), unless its first session is still starting or training.
+      """)
 
   @Argument(help: "The run directory.")
   var runDirectory: String
@@ -18,12 +22,26 @@ struct StatusCommand: ParsableCommand {
     try CLIError.reporting {
       let run = RunDirectory(path: runDirectory)
       let status = try RunStatus.read(run: run)
+      if status.sessions == 0 { try requireJournalOrExplain(status, run: run) }
       if json {
         try printJSON(status, tiles: run.journal.replay().tiles.values.sorted { $0.index < $1.index })
       } else {
         printText(status)
       }
     }
+  }
+
+  /// A run directory without any journal segment: fine while its first session is starting or
+  /// training (said so), otherwise the journal is gone and nothing records a finished tile (exit 1).
+  private func requireJournalOrExplain(_ status: RunStatus, run: RunDirectory) throws {
+    let objects = (try? run.objects.list().count) ?? 0
+    if status.writer != nil || FileManager.default.fileExists(atPath: run.path + "/training") {
+      guard !json else { return }
+      print("run:      \(status.run)")
+      print("journal:  none yet: no eNTK session has written a record\(status.writer.map { " (a writer is running: \($0))" } ?? ""); training checkpoints, if any, are in \(run.path)/training")
+      throw ExitCode.success
+    }
+    throw CheckpointError(.failure, "\(run.path): no journal: \(run.journalDirectory) holds no segment, so no tile is recorded as done\(objects > 0 ? " (\(objects) object(s) under objects/ belong to no record)" : ""); `ntkbatch run` starts the run from its first tile")
   }
 
   private func printText(_ s: RunStatus) {

@@ -23,9 +23,12 @@ struct TrainPipeline {
   ///
   /// - Throws: `CLIError.BadInput` for a dataset without labels; `CheckpointError` for a lock held
   ///   by another process, checkpoints of another manifest (`.identityMismatch`), damaged
-  ///   checkpoints or I/O failures.
+  ///   checkpoints, I/O failures, or an epoch whose loss is NaN or ±Inf (`.failure`: that epoch is
+  ///   not committed, the previous epoch's checkpoint stays the latest).
   func train<T: BLASScalar>(_ initial: Model<T>, dataset: DatasetLoader.Loaded<T>) throws -> Model<T>? {
     guard let settings = manifest.model.train else { return initial }
+    signals.activity = "the training epoch in progress"
+    defer { signals.activity = SignalWatch.defaultActivity }
     guard let labels = dataset.labels else {
       throw CLIError.BadInput("model.train: dataset \(manifest.dataset.name) has no labels to train on")
     }
@@ -69,6 +72,11 @@ struct TrainPipeline {
       let epoch = state.epochsDone + 1
       let summary = try trainer.runEpoch(model: &model, state: &state) { done, total in
         display.batchFinished(epoch: epoch, batch: done, of: total)
+      }
+      guard summary.loss.isFinite else {
+        display.finish()
+        let kept = state.epochsDone > 1 ? "the checkpoint of epoch \(state.epochsDone - 1) is kept" : "no epoch was committed"
+        throw CheckpointError(.failure, "\(store.directory): training epoch \(epoch) produced a non-finite loss (\(NonFiniteScan.describe(summary.loss))): stopped without committing it; \(kept) (model.train.lr \(settings.lr) may be too large)")
       }
       var record = identity
       record.epoch = state.epochsDone

@@ -8,9 +8,10 @@ struct VerifyCommand: ParsableCommand {
     commandName: "verify",
     abstract: "Check every journaled tile: its object exists, decompresses and matches its SHA-256.",
     discussion: """
-      Names every missing or damaged tile as (I, J), and counts orphan objects and temporary files \
-      left by crashes; exits 1 if a journaled tile is missing or damaged, or if the journal itself \
-      is damaged (one line naming the segment and byte offset). `ntkbatch repair` fixes both.
+      Names every missing or damaged tile as (I, J), and every tile holding NaN/Inf (NONFINITE); \
+      counts orphan objects and temporary files left by crashes and names stray files under \
+      objects/; exits 1 if a journaled tile is missing, damaged or non-finite, or if the journal \
+      itself is damaged (one line naming the segment and byte offset). `ntkbatch repair` fixes both.
       """)
 
   @Argument(help: "The run directory.")
@@ -19,16 +20,18 @@ struct VerifyCommand: ParsableCommand {
   func run() throws {
     let report = try CLIError.reporting { try RunVerifier.verify(run: RunDirectory(path: runDirectory)) }
     for problem in report.problems {
-      print("\(problem.missing ? "MISSING" : "DAMAGED") tile \(problem.index) (\(problem.rowBlock), \(problem.columnBlock)): \(problem.reason)")
+      print("\(problem.missing ? "MISSING" : problem.nonFinite ? "NONFINITE" : "DAMAGED") tile \(problem.index) (\(problem.rowBlock), \(problem.columnBlock)): \(problem.reason)")
     }
     var summary = "\(report.tilesChecked - report.problems.count) of \(report.tilesChecked) journaled tiles intact"
     if report.tilesNotYetComputed > 0 { summary += "; \(report.tilesNotYetComputed) tiles not computed yet" }
     if !report.orphans.isEmpty { summary += "; \(report.orphans.count) orphan object(s) no record names (harmless)" }
     if !report.temporaryFiles.isEmpty { summary += "; \(report.temporaryFiles.count) temporary file(s) left by a crash" }
+    for path in report.strayFiles { print("STRAY \(path): not an object nor a temporary file (`ntkbatch repair` removes stray files)") }
+    if !report.strayFiles.isEmpty { summary += "; \(report.strayFiles.count) stray file(s) under objects/ (harmless)" }
     if let writer = report.writer { summary += "; a writer is running (\(writer))" }
     print(summary)
     if !report.isIntact {
-      FileHandle.standardError.write(Data("ntkbatch: error: \(report.problems.count) damaged or missing tile(s) in \(runDirectory); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` to recompute them\n".utf8))
+      FileHandle.standardError.write(Data("ntkbatch: error: \(report.problems.count) damaged, missing or non-finite tile(s) in \(runDirectory); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` to recompute them\n".utf8))
       throw ExitCode(1)
     }
   }

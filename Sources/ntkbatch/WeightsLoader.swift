@@ -11,7 +11,9 @@ enum WeightsLoader {
   /// Builds and fills the model.
   ///
   /// - Throws: `EngineError` for an unknown model or a missing, extra or mis-shaped key (naming
-  ///   the key and both shapes), `StorageError` for an unreadable weights file.
+  ///   the key and both shapes), `CLIError.BadInput` for a NaN or ±Inf in a tensor, or a value
+  ///   beyond float32's range in a float32 run (naming it and the first bad index), `StorageError`
+  ///   for an unreadable weights file.
   static func model<T: BLASScalar>(for manifest: Manifest, scalar: T.Type = T.self) throws -> Model<T> {
     var model = try ModelZoo.make(name: manifest.model.name, width: manifest.model.width, scalar: T.self)
     if let path = manifest.resolvedWeightsPath {
@@ -19,7 +21,14 @@ enum WeightsLoader {
       var state: [String: StateTensor] = [:]
       for name in file.names {
         let tensor = file.tensors[name]!
-        state[name] = StateTensor(shape: tensor.shape, values: tensor.doubles())
+        let values = tensor.doubles()
+        if let bad = NonFiniteScan.scan(values) {
+          throw CLIError.BadInput("\(path): tensor '\(name)': expected finite values, found \(bad.value) at index \(NonFiniteScan.position(of: bad.index, in: tensor.shape)) (\(bad.count) non-finite of \(values.count))")
+        }
+        if T.self == Float.self, let big = values.firstIndex(where: { abs($0) > Double(Float.greatestFiniteMagnitude) }) {
+          throw CLIError.BadInput("\(path): tensor '\(name)': expected values that fit float32 (ntk.precision), found \(values[big]) at index \(NonFiniteScan.position(of: big, in: tensor.shape))")
+        }
+        state[name] = StateTensor(shape: tensor.shape, values: values)
       }
       do {
         try model.load(state: state)

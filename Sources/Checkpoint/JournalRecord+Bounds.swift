@@ -1,0 +1,41 @@
+import Foundation
+
+extension RunIdentity {
+  /// What a journal with this identity can hold: the number of tiles b(b+1)/2 and the raw bytes
+  /// of the largest tile (min(t, n)·m)²·s — computed with overflow checks and without building the
+  /// plan, since the numbers come from a file. `nil` when they are impossible (n, t or m below 1,
+  /// more than `TilePlan.maximumBlockCount` blocks a side, or a matrix whose byte size overflows).
+  var recordBounds: (tileCount: Int, largestTileBytes: Int)? {
+    let (n, t, m) = (sampleCount, tileSamples, outputsPerSample)
+    guard n >= 1, t >= 1, m >= 1 else { return nil }
+    let (side, o1) = n.multipliedReportingOverflow(by: m)
+    let (square, o2) = side.multipliedReportingOverflow(by: side)
+    let (_, o3) = square.multipliedReportingOverflow(by: precision.byteSize)
+    guard !o1, !o2, !o3 else { return nil }
+    let blocks = n / t + (n % t == 0 ? 0 : 1)
+    guard blocks <= TilePlan.maximumBlockCount else { return nil }
+    let tileSide = min(t, n) * m
+    return (blocks * (blocks + 1) / 2, tileSide * tileSide * precision.byteSize)
+  }
+}
+
+extension TileRecord {
+  /// Why this record cannot belong to a run with `bounds` (`RunIdentity.recordBounds`), or `nil`
+  /// when its numbers are possible: index within the plan, 0 ≤ I ≤ J, a raw size of 1 byte up to
+  /// the largest tile, a stored size up to twice that plus 1 MiB (zstd never expands more), and
+  /// finite, non-negative compute seconds. Checked on replay so that no reader of the journal
+  /// allocates, indexes or sums with a number a damaged (or hand-edited) record made up.
+  func boundsProblem(_ bounds: (tileCount: Int, largestTileBytes: Int)) -> String? {
+    if !(0..<bounds.tileCount).contains(index) { return "index: expected 0..<\(bounds.tileCount), found \(index)" }
+    if rowBlock < 0 || columnBlock < rowBlock { return "blocks: expected 0 ≤ I ≤ J, found I=\(rowBlock), J=\(columnBlock)" }
+    if !(1...bounds.largestTileBytes).contains(rawByteCount) {
+      return "rawByteCount: expected 1…\(bounds.largestTileBytes), found \(rawByteCount)"
+    }
+    let storedLimit = 2 * bounds.largestTileBytes + (1 << 20)
+    if !(0...storedLimit).contains(storedByteCount) { return "storedByteCount: expected 0…\(storedLimit), found \(storedByteCount)" }
+    if !computeSeconds.isFinite || computeSeconds < 0 {
+      return "computeSeconds: expected a finite number ≥ 0, found \(computeSeconds)"
+    }
+    return nil
+  }
+}

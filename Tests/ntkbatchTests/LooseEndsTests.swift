@@ -1,0 +1,171 @@
+import Foundation
+import Storage
+import XCTest
+
+/// The loose ends of issue 12, through the built binary: stray files under `objects/`, `status`
+/// without a journal, `--max-tiles -1`, what SIGINT says during training, a second Ctrl-C,
+/// `repair`'s help, and training that produces a non-finite loss.
+final class LooseEndsTests: XCTestCase {
+  var work = ""
+
+  override func setUpWithError() throws { work = try CLIHarness.temporaryDirectory("loose-ends") }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
+
+  private func manifest(model: String = "logistic", width: Int? = nil, subsample: Int = 10, tileSamples: Int = 5,
+                        train: [String: Any]? = nil, name: String = "m") throws -> String {
+    var modelObject: [String: Any] = ["name": model, "seed": 0]
+    if let width { modelObject["width"] = width }
+    if let train { modelObject["train"] = train }
+    return try CLIHarness.writeManifest([
+      "name": name,
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": subsample],
+      "model": modelObject,
+      "ntk": ["precision": "float32", "tileSamples": tileSamples],
+    ], in: work, name: name)
+  }
+
+  private func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
+
+  func testStrayFilesUnderObjectsAreNamedByVerifyAndRemovedByRepair() throws {
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", try manifest(), "--run-dir", run, "--progress", "none"])
+    let objects = run + "/objects"
+    let prefix = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: objects).first)
+    for (path, text) in [("notes.txt", "mine"), ("zz", "two letters"), ("\(prefix)/README", "not an object"),
+                         ("\(prefix)/\(String(repeating: "A", count: 62))", "upper-case hex is not an object name")] {
+      try Data(text.utf8).write(to: URL(fileURLWithPath: "\(objects)/\(path)"))
+    }
+    try FileManager.default.createDirectory(atPath: "\(objects)/backup", withIntermediateDirectories: false)
+
+    let verified = try CLIHarness.succeed(["verify", run])  // stray files are harmless: exit 0
+    let strays = lines(verified.stdout).filter { $0.hasPrefix("STRAY ") }
+    XCTAssertEqual(strays.count, 5, verified.stdout)
+    for name in ["/objects/notes.txt:", "/objects/zz:", "/objects/backup/:", "/\(prefix)/README:", String(repeating: "A", count: 62)] {
+      XCTAssertTrue(strays.contains { $0.contains(name) }, "\(name) not named: \(verified.stdout)")
+    }
+    XCTAssertTrue(verified.stdout.contains("3 of 3 journaled tiles intact; 5 stray file(s) under objects/"), verified.stdout)
+
+    let repaired = try CLIHarness.succeed(["repair", run])
+    XCTAssertEqual(lines(repaired.stdout).filter { $0.hasPrefix("REMOVED stray file ") }.count, 4, repaired.stdout)
+    XCTAssertTrue(repaired.stdout.contains("4 stray file(s) removed"), repaired.stdout)
+    let again = try CLIHarness.succeed(["verify", run])
+    XCTAssertEqual(lines(again.stdout).filter { $0.hasPrefix("STRAY ") }, ["STRAY \(objects)/backup/: not an object nor a temporary file (`ntkbatch repair` removes stray files)"])
+    XCTAssertTrue(FileManager.default.fileExists(atPath: "\(objects)/backup"), "repair leaves directories alone")
+    try CLIHarness.succeed(["assemble", run, "--output", "\(work)/g.npy"])
+  }
+
+  func testStatusOfARunWhoseJournalIsGoneSaysSo() throws {
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", try manifest(), "--run-dir", run, "--progress", "none"])
+    for segment in try FileManager.default.contentsOfDirectory(atPath: run + "/journal") {
+      try FileManager.default.removeItem(atPath: run + "/journal/" + segment)
+    }
+    for arguments in [["status", run], ["status", run, "--json"]] {
+      let result = try CLIHarness.run(arguments)
+      XCTAssertEqual(result.status, 1, "\(arguments): \(result.stdout) \(result.stderr)")
+      XCTAssertEqual(result.stdout, "", "no 0/0 table: \(result.stdout)")
+      XCTAssertEqual(lines(result.stderr).count, 1, result.stderr)
+      XCTAssertTrue(result.stderr.contains("no journal"), result.stderr)
+      XCTAssertTrue(result.stderr.contains("3 object(s) under objects/ belong to no record"), result.stderr)
+    }
+    try FileManager.default.removeItem(atPath: run + "/journal")
+    let gone = try CLIHarness.run(["status", run])
+    XCTAssertEqual(gone.status, 2, gone.stderr)
+    XCTAssertTrue(gone.stderr.contains("no journal/ folder: the journal is gone"), gone.stderr)
+  }
+
+  func testMaxTilesMinusOneIsReadAsAValueAndRefused() throws {
+    let result = try CLIHarness.run(["run", try manifest(), "--run-dir", "\(work)/run", "--max-tiles", "-1"])
+    XCTAssertEqual(result.status, 64, result.stderr)
+    XCTAssertTrue(result.stderr.contains("--max-tiles must be at least 1, got -1"), result.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/run"))
+    let zero = try CLIHarness.run(["run", try manifest(), "--run-dir", "\(work)/run", "--max-tiles", "0"])
+    XCTAssertEqual(zero.status, 64, zero.stderr)
+    try CLIHarness.succeed(["run", try manifest(), "--run-dir", "\(work)/run", "--max-tiles", "2", "--progress", "none"])
+    XCTAssertTrue(try CLIHarness.succeed(["status", "\(work)/run"]).stdout.contains("tiles:    2/3"))
+  }
+
+  func testRepairHelpDescribesResynchronisation() throws {
+    let help = try CLIHarness.succeed(["repair", "--help"]).stdout.replacingOccurrences(of: "\n", with: " ")
+      .split(separator: " ").joined(separator: " ")
+    XCTAssertTrue(help.contains("resynchronising on the next valid record"), help)
+    XCTAssertTrue(help.contains("every valid record after it is kept"), help)
+    XCTAssertFalse(help.contains("tiles journaled after the damage are computed again"), help)
+  }
+
+  /// SIGINT during training names the epoch, not a tile; the run stops after the epoch with 75.
+  func testSIGINTDuringTrainingSaysTheEpochInProgress() throws {
+    let path = try manifest(subsample: 2000, train: ["epochs": 200, "lr": 0.01, "samples": 2000, "targetAccuracy": 1.0])
+    let logs = try CLIHarness.temporaryDirectory("sigint-train")
+    defer { try? FileManager.default.removeItem(atPath: logs) }
+    let process = try CLIHarness.start(["run", path, "--run-dir", "\(work)/run", "--progress", "tiles"], logDirectory: logs)
+    let deadline = Date().addingTimeInterval(120)
+    while process.isRunning, Date() < deadline,
+          !((try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").contains("epoch 1 ") {
+      usleep(5_000)
+    }
+    XCTAssertTrue(process.isRunning, "training ended before the signal")
+    kill(process.processIdentifier, SIGINT)
+    process.waitUntilExit()
+    let stderr = (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? ""
+    XCTAssertEqual(process.terminationStatus, 75, stderr)
+    XCTAssertTrue(stderr.contains("SIGINT received: finishing the training epoch in progress"), stderr)
+    XCTAssertFalse(stderr.contains("tile in progress"), stderr)
+  }
+
+  /// The documented behaviour: the first Ctrl-C finishes the tile in progress; a second one, while
+  /// stopping, kills at once (death by SIGINT, which a shell shows as exit 130).
+  func testSecondSIGINTKillsAtOnce() throws {
+    let path = try manifest(model: "resnet18", width: 16, subsample: 48, tileSamples: 16)
+    let logs = try CLIHarness.temporaryDirectory("sigint-twice")
+    defer { try? FileManager.default.removeItem(atPath: logs) }
+    let process = try CLIHarness.start(["run", path, "--run-dir", "\(work)/run", "--progress", "tiles"], logDirectory: logs)
+    let deadline = Date().addingTimeInterval(300)
+    while process.isRunning, Date() < deadline,
+          !((try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").contains("tile 0 ") {
+      usleep(5_000)
+    }
+    XCTAssertTrue(process.isRunning, "the run ended before the signals")
+    kill(process.processIdentifier, SIGINT)
+    usleep(100_000)
+    let sentSecond = Date()
+    kill(process.processIdentifier, SIGINT)
+    process.waitUntilExit()
+    let stderr = (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? ""
+    XCTAssertEqual(process.terminationReason, .uncaughtSignal, "exit \(process.terminationStatus): \(stderr)")
+    XCTAssertEqual(process.terminationStatus, SIGINT, stderr)
+    XCTAssertLessThan(Date().timeIntervalSince(sentSecond), 1.0, "the second SIGINT must kill at once")
+    XCTAssertTrue(stderr.contains("second SIGINT: killed at once"), stderr)
+    // What was journaled before stays valid.
+    try CLIHarness.succeed(["verify", "\(work)/run"])
+  }
+
+  /// A learning rate so large that the first epoch's loss is not finite: `run` stops at that
+  /// epoch with one line (exit 1) and commits nothing (no `latest.json` naming a bad state).
+  func testTrainingWithANonFiniteLossStopsAtThatEpochAndCommitsNothing() throws {
+    let path = try manifest(subsample: 200, train: ["epochs": 5, "lr": 1e30, "samples": 200])
+    let result = try CLIHarness.run(["run", path, "--run-dir", "\(work)/run", "--progress", "none"])
+    XCTAssertEqual(result.status, 1, result.stderr)
+    XCTAssertEqual(lines(result.stderr).count, 1, result.stderr)
+    XCTAssertTrue(result.stderr.contains("training epoch 1 produced a non-finite loss"), result.stderr)
+    XCTAssertTrue(result.stderr.contains("no epoch was committed"), result.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/run/training/latest.json"))
+    XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: "\(work)/run/journal")) ?? [], [])
+  }
+
+  /// A one-character relative run directory (`--run-dir r`) used to trap in Foundation's
+  /// `deletingLastPathComponent`; it is an ordinary directory name.
+  func testOneCharacterRunDirectoryWorks() throws {
+    let path = try manifest()
+    let process = Process()
+    process.executableURL = CLIHarness.binary
+    process.arguments = ["run", path, "--run-dir", "r", "--progress", "none"]
+    process.currentDirectoryURL = URL(fileURLWithPath: work)
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationReason, .exit)
+    XCTAssertEqual(process.terminationStatus, 0)
+    try CLIHarness.succeed(["verify", "\(work)/r"])
+  }
+}
