@@ -12,6 +12,12 @@ import Storage
 ///    `run` computes them again.
 /// 3. Orphan objects (named by no record, including the damaged objects of dropped tiles) and
 ///    temporary files left by crashed writes are removed.
+/// 4. Duplicate records (a tile journaled again with the same object, e.g. by two copies of a
+///    shard) are removed from their segments (`Journal.removeDuplicates()`).
+///
+/// Repair must run while no shard writes (it removes objects not yet journaled): it takes the
+/// run's lock and refuses while any shard lock on this machine is held; on a cluster, run it when
+/// the job array has ended.
 public enum RunRepair {
   /// What `repair` changed.
   public struct Report: Codable, Equatable, Sendable {
@@ -23,10 +29,12 @@ public enum RunRepair {
     public var removedOrphans: [ContentHash]
     /// Temporary files removed.
     public var removedTemporaryFiles: [String]
+    /// Duplicate journal records removed, per segment.
+    public var removedDuplicates: [Journal.DuplicateRemoval] = []
 
     /// Whether anything was changed.
     public var changedAnything: Bool {
-      !cutSegments.isEmpty || !droppedTiles.isEmpty || !removedOrphans.isEmpty || !removedTemporaryFiles.isEmpty
+      !cutSegments.isEmpty || !droppedTiles.isEmpty || !removedOrphans.isEmpty || !removedTemporaryFiles.isEmpty || !removedDuplicates.isEmpty
     }
   }
 
@@ -39,11 +47,15 @@ public enum RunRepair {
     try run.requireExisting()
     let lock = try run.lock()
     defer { lock.release() }
+    if let (path, holder) = run.currentWriters().first(where: { $0.lock != run.lockPath }) {
+      throw CheckpointError(.locked, "\(path): a shard is being written by \(holder); repair only when no shard is running")
+    }
     let cuts = try run.journal.salvage()
+    let duplicates = try run.journal.removeDuplicates()
     let temporaries = try CheckpointError.wrapping { try run.objects.temporaryFiles() }
     guard let identity = try run.journal.replay().identity else {
       try CheckpointError.wrapping { _ = try run.objects.removeTemporaryFiles() }
-      return Report(cutSegments: cuts, droppedTiles: [], removedOrphans: [], removedTemporaryFiles: temporaries)
+      return Report(cutSegments: cuts, droppedTiles: [], removedOrphans: [], removedTemporaryFiles: temporaries, removedDuplicates: duplicates)
     }
     // Opening the session (under the lock already held) removes the temporary files and drops
     // the newest tiles whose objects are gone (`RunSession.recovered`).
@@ -65,6 +77,7 @@ public enum RunRepair {
       try CheckpointError.wrapping { try run.objects.remove(hash) }
       removed.append(hash)
     }
-    return Report(cutSegments: cuts, droppedTiles: (recovered + report.problems).sorted { $0.index < $1.index }, removedOrphans: removed, removedTemporaryFiles: temporaries)
+    return Report(cutSegments: cuts, droppedTiles: (recovered + report.problems).sorted { $0.index < $1.index }, removedOrphans: removed, removedTemporaryFiles: temporaries,
+                  removedDuplicates: duplicates)
   }
 }

@@ -34,6 +34,6 @@ public enum RunVerifier {
     let total = try replay.identity.map { try $0.plan().tiles.count } ?? 0
     return VerificationReport(run: run.path, tilesChecked: records.count, tilesNotYetComputed: max(0, total - records.count),
                               problems: problems, orphans: orphans, temporaryFiles: temporaries,
-                              writer: RunLock.currentHolder(path: run.lockPath))
+                              writer: run.currentWriters().first?.holder, duplicateRecords: replay.duplicates.count)
   }
 }

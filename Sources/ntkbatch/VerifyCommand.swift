@@ -25,6 +25,7 @@ struct VerifyCommand: ParsableCommand {
     if report.tilesNotYetComputed > 0 { summary += "; \(report.tilesNotYetComputed) tiles not computed yet" }
     if !report.orphans.isEmpty { summary += "; \(report.orphans.count) orphan object(s) no record names (harmless)" }
     if !report.temporaryFiles.isEmpty { summary += "; \(report.temporaryFiles.count) temporary file(s) left by a crash" }
+    if report.duplicateRecords > 0 { summary += "; \(report.duplicateRecords) duplicate journal record(s) (harmless; `ntkbatch repair` removes them)" }
     if let writer = report.writer { summary += "; a writer is running (\(writer))" }
     print(summary)
     if !report.isIntact {
