@@ -46,12 +46,12 @@ final class ShardTests: XCTestCase {
       XCTAssertTrue(stderr.contains("shard \(k)/2:"), stderr)
       tiles.append(FaultHarness.tileLines(try String(contentsOfFile: "\(work)/shard-\(k)/stdout.log", encoding: .utf8)))
     }
-    // Contiguous, disjoint, together the whole plan; both started at once (two segments, one session number).
+    // Contiguous, disjoint, together the whole plan; both started at once (two segments, distinct names).
     XCTAssertEqual(tiles[0] + tiles[1], Array(0..<55))
     XCTAssertFalse(tiles[0].isEmpty || tiles[1].isEmpty)
     let segments = try FaultHarness.segments(of: run).map { ($0 as NSString).lastPathComponent }
     XCTAssertEqual(segments.count, 2, "\(segments)")
-    XCTAssertTrue(segments.allSatisfy { $0.range(of: #"^segment-000001\.shard-[01]-of-2\.[0-9a-f]{8}\.log$"#, options: .regularExpression) != nil }, "\(segments)")
+    XCTAssertTrue(segments.allSatisfy { $0.range(of: #"^segment-00000[12]\.shard-[01]-of-2\.[0-9a-f]{8}\.log$"#, options: .regularExpression) != nil }, "\(segments)")
     let status = try CLIHarness.succeed(["status", run])
     XCTAssertTrue(status.stdout.contains("tiles:    55/55"), status.stdout)
     XCTAssertTrue(status.stdout.contains("shards:   2: 2 complete, 0 started and unfinished, 0 not started"), status.stdout)
