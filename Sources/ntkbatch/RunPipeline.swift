@@ -12,7 +12,7 @@ struct RunPipeline {
     case complete
     /// `--max-tiles` reached; the rest is left for a later session.
     case paused
-    /// SIGINT or SIGTERM: stopped after the tile in progress.
+    /// SIGINT or SIGTERM: stopped between tiles, or the tile in progress abandoned.
     case stoppedBySignal
   }
 
