@@ -6,7 +6,7 @@ import Engine
 /// current thread count, repeated for at least `seconds`.
 enum GEMMRate {
   /// FLOP per second.
-  static func measure<T: BLASScalar>(_: T.Type, side: Int = 1024, seconds: Double = 0.5) -> Double {
+  static func measure<T: BLASScalar>(_: T.Type, side: Int = 1024, seconds: Double = 0.25) -> Double {
     var a = [T](repeating: 0, count: side * side)
     for i in a.indices { a[i] = T(Double((i * 7919) % 1000) / 1000 - 0.5) }
     let b = a
