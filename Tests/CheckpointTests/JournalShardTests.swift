@@ -110,4 +110,34 @@ final class JournalShardTests: XCTestCase {
     XCTAssertTrue(run.currentWriters().isEmpty)
     XCTAssertNoThrow(try RunRepair.repair(run: run))
   }
+
+  func testPerShardStatusShowsProgressHostAndFlagsASilentShard() throws {
+    let dir = try TemporaryDirectory("shard-status")
+    defer { dir.remove() }
+    let run = RunDirectory(path: dir.path + "/run")
+    try run.createLayout()
+    let journal = run.journal
+    let a = try journal.beginSession(header(1, try ShardSpec(index: 0, count: 3), id: "aaaaaaaa"))
+    for k in 0..<3 { try a.append(record(k)) }
+    a.close()
+    var second = header(1, try ShardSpec(index: 2, count: 3), id: "bbbbbbbb")
+    second.shardTiles = 3..<6
+    second.host = "node7"
+    let b = try journal.beginSession(second)
+    try b.append(record(3))
+    b.close()
+    let replay = try journal.replay()
+    let now = ShardStatus.read(run: run, replay: replay)
+    XCTAssertEqual(now.count, 3)
+    XCTAssertEqual(now.missing, [1])
+    XCTAssertEqual(now.shards.map(\.shard.index), [0, 2])
+    XCTAssertEqual(now.shards.map(\.tilesDone), [3, 1])
+    XCTAssertEqual(now.shards.map(\.tiles.count), [3, 3])
+    XCTAssertEqual(now.shards[1].host, "node7")
+    XCTAssertEqual(now.shards.map(\.stalled), [false, false])
+    // An hour later, the unfinished shard is flagged; the complete one is not.
+    let later = ShardStatus.read(run: run, replay: replay, now: Date().addingTimeInterval(3600))
+    XCTAssertEqual(later.shards.map(\.stalled), [false, true])
+    XCTAssertGreaterThan(later.shards[1].secondsSinceLastRecord, 3500)
+  }
 }
