@@ -86,9 +86,11 @@ public final class RunSession {
   }
 
   /// Checks the object of every segment's last tile record (the one written just before that
-  /// session ended or crashed) and drops the tile if the object is missing or damaged.
+  /// session ended or crashed) and drops the tile if the object is missing or damaged. A shard
+  /// checks only its own earlier segments: other shards may be writing right now, on other
+  /// machines whose objects this client may not see yet.
   private func recoverNewestTiles(of replay: JournalReplay) throws {
-    for segment in replay.segments {
+    for segment in replay.segments where header.shard == nil || segment.shard == header.shard {
       guard let last = segment.lastTile, journaled[last.index]?.object == last.object else { continue }
       let reason: String
       switch run.objects.condition(of: last.object, rawByteCount: last.rawByteCount) {
