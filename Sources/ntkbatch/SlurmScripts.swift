@@ -48,7 +48,7 @@ struct SlurmScripts {
   /// The job array: task K runs `ntkbatch run MANIFEST --shard slurm` and requeues itself on exit 75.
   var shardsScript: String {
     var lines = ["#!/bin/bash",
-                 "# ntkbatch slurm: shard K of \(shards) of \(name) per array task; see docs/durability.md ("What Slurm sends")",
+                 "# ntkbatch slurm: shard K of \(shards) of \(name) per array task; see docs/durability.md, What Slurm sends",
                  "#SBATCH --job-name=ntk-\(name)",
                  "#SBATCH --array=0-\(shards - 1)",
                  "#SBATCH --requeue",
