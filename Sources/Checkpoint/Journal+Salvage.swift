@@ -30,8 +30,8 @@ extension Journal {
   /// - Throws: `CheckpointError` (`.failure`) on I/O errors.
   public func salvage() throws -> [Cut] {
     var cuts: [Cut] = []
-    for number in try segmentNumbers() {
-      let path = directory + "/" + Journal.segmentName(number)
+    for segment in try segments() {
+      let path = directory + "/" + segment.fileName
       let bytes = try CheckpointError.wrapping { () -> [UInt8] in
         let file = try SystemFile.openForReading(path: path)
         defer { try? file.close() }

@@ -1,15 +1,22 @@
 import Foundation
 import Storage
 
-/// The run's append-only journal in `RUN/journal/`: one segment file per session
-/// (`segment-000001.log`, `segment-000002.log`, …), each a sequence of `JournalFrame`s whose JSON
-/// payloads are a `JournalHeader` first, then `TileRecord`s.
+/// The run's append-only journal in `RUN/journal/`: one segment file per session, each a
+/// sequence of `JournalFrame`s whose JSON payloads are a `JournalHeader` first, then `TileRecord`s
+/// (and `TileDrop`s).
+///
+/// Segment names (`JournalSegmentName`): `segment-000001.log`, `segment-000002.log`, … for
+/// unsharded sessions; `segment-000003.shard-2-of-4.9f3c01ab.log` for a session of shard 2 of 4,
+/// with a random session id, so that shards writing at the same time — on any machine — never
+/// share a file, without relying on a lock.
 ///
 /// A tile counts as done exactly when its record is in the journal (appended and fsynced after
 /// its object is durable). Every session starts a new segment, so nothing is ever appended after
-/// a torn tail. Replaying reads all segments in order: torn tails are dropped; damage before the
-/// end of a segment, a segment that does not start with its header, headers that disagree, or a
-/// tile journaled twice (without a `TileDrop` record in between, written by `repair`) are errors.
+/// a torn tail. Replaying reads the union of all segments in order (number, then name): torn tails
+/// are dropped; two records of the same tile with the same object are a harmless *duplicate*
+/// (counted, and removed by `repair`); two records of one tile with different objects are an error
+/// naming both segments; damage before the end of a segment, a segment that does not start with
+/// its header, or headers that disagree are errors.
 public struct Journal: Sendable {
   /// Version written in every header.
   public static let formatVersion = 1
@@ -21,41 +28,42 @@ public struct Journal: Sendable {
     self.directory = directory
   }
 
-  /// File name of segment `number`.
+  /// File name of unsharded segment `number`.
   public static func segmentName(_ number: Int) -> String {
-    let digits = String(number)
-    return "segment-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".log"
+    JournalSegmentName(number: number, shard: nil, sessionID: nil).fileName
   }
 
-  /// Segment numbers present, ascending.
-  public func segmentNumbers() throws -> [Int] {
+  /// Segments present, in replay order (number, then file name).
+  public func segments() throws -> [JournalSegmentName] {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
     let names: [String]
     do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
       throw CheckpointError(.failure, "\(directory): cannot list the journal: \(error.localizedDescription)")
     }
-    return names.compactMap { name -> Int? in
-      guard name.hasPrefix("segment-"), name.hasSuffix(".log") else { return nil }
-      let number = name.dropFirst("segment-".count).dropLast(".log".count)
-      guard number.count >= 6, number.allSatisfy(\.isASCII), let value = Int(number), value > 0,
-            Journal.segmentName(value) == name else { return nil }
-      return value
-    }.sorted()
+    return names.compactMap(JournalSegmentName.init(fileName:)).sorted()
   }
 
-  /// Reads every segment.
+  /// Segment numbers present, ascending (a number appears once per segment: shards may share one).
+  public func segmentNumbers() throws -> [Int] {
+    try segments().map(\.number)
+  }
+
+  /// Reads the union of every segment.
   ///
-  /// - Throws: `CheckpointError` (`.damaged`) naming the segment file and byte offset;
-  ///   (`.failure`) when a segment cannot be read.
+  /// - Throws: `CheckpointError` (`.damaged`) naming the segment file and byte offset, or both
+  ///   segments of a tile journaled with two different objects; (`.failure`) when a segment cannot
+  ///   be read.
   public func replay() throws -> JournalReplay {
     var replay = JournalReplay()
     var firstSeen: [Int: (segment: String, offset: Int)] = [:]
-    for number in try segmentNumbers() {
-      let name = directory + "/" + Journal.segmentName(number)
+    for segmentName in try segments() {
+      let number = segmentName.number
+      let name = directory + "/" + segmentName.fileName
       let bytes = try CheckpointError.wrapping { try SystemFile.openForReading(path: name) }.readAllClosing(name)
       let segment = try JournalFrame.decode(bytes, name: name)
       var summary = JournalReplay.Segment(number: number, path: name, header: nil, tileCount: 0, lastTile: nil, tornTailOffset: segment.tornTailOffset, byteCount: bytes.count)
+      summary.shard = segmentName.shard
       for frame in segment.frames {
         let payload: JournalPayload
         do { payload = try JSONDecoder().decode(JournalPayload.self, from: Data(frame.payload)) } catch {
@@ -72,6 +80,9 @@ public struct Journal: Sendable {
           guard header.session == number else {
             throw CheckpointError(.damaged, "\(name): header says session \(header.session), expected \(number)")
           }
+          guard header.shard == segmentName.shard else {
+            throw CheckpointError(.damaged, "\(name): header says \(header.shard.map { "shard \($0)" } ?? "unsharded"), the file name \(segmentName.shard.map { "shard \($0)" } ?? "unsharded")")
+          }
           if let first = replay.headers.first, first.identity != header.identity {
             throw CheckpointError(.damaged, "\(name): header identity differs from the first session's: \(header.identity.differences(from: first.identity).joined(separator: ", "))")
           }
@@ -87,11 +98,15 @@ public struct Journal: Sendable {
           if let bounds = summary.header?.identity.recordBounds, let problem = tile.boundsProblem(bounds) {
             throw CheckpointError(.damaged, "\(name): tile record at byte \(frame.offset): \(problem)")
           }
-          if let previous = firstSeen[tile.index] {
-            throw CheckpointError(.damaged, "\(name): tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)) journaled twice: at byte \(frame.offset) and in \(previous.segment) at byte \(previous.offset)")
+          if let previous = firstSeen[tile.index], let existing = replay.tiles[tile.index] {
+            guard existing.object == tile.object else {
+              throw CheckpointError(.damaged, "\(name): tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)) journaled twice with different objects: \(tile.object.hex.prefix(12))… at byte \(frame.offset) and \(existing.object.hex.prefix(12))… in \(previous.segment) at byte \(previous.offset); the tile computer is not deterministic or a segment belongs to another run")
+            }
+            replay.duplicates.append(JournalReplay.Duplicate(record: tile, segment: name, offset: frame.offset, firstSegment: previous.segment, firstOffset: previous.offset))
+          } else {
+            firstSeen[tile.index] = (name, frame.offset)
+            replay.tiles[tile.index] = tile
           }
-          firstSeen[tile.index] = (name, frame.offset)
-          replay.tiles[tile.index] = tile
           summary.tileCount += 1
           summary.lastTile = tile
         case ("drop", nil, nil, let drop?):
@@ -113,15 +128,18 @@ public struct Journal: Sendable {
     return replay
   }
 
-  /// Starts the next session: creates segment `header.session` (which must be one past the last
-  /// existing segment), writes and fsyncs the header record, and fsyncs the journal directory.
+  /// Starts a session: creates its segment (named from `header`: `header.session`, and for a
+  /// shard its tag and `header.sessionID`) exclusively, writes and fsyncs the header record, and
+  /// fsyncs the journal directory.
   ///
-  /// - Throws: `CheckpointError` (`.failure`) on I/O errors (the message names ENOSPC/EIO).
+  /// - Throws: `CheckpointError` (`.failure`) on I/O errors (the message names ENOSPC/EIO), or if
+  ///   the segment exists already.
   public func beginSession(_ header: JournalHeader) throws -> JournalWriter {
     try CheckpointError.wrapping {
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
-    let path = directory + "/" + Journal.segmentName(header.session)
+    let name = JournalSegmentName(number: header.session, shard: header.shard, sessionID: header.shard == nil ? nil : header.sessionID)
+    let path = directory + "/" + name.fileName
     let file = try CheckpointError.wrapping { try SystemFile.create(path: path, exclusive: true) }
     let writer = JournalWriter(file: file)
     try writer.append(.header(header))
@@ -156,6 +174,8 @@ public struct JournalReplay: Sendable {
     public var tornTailOffset: Int?
     /// File size in bytes.
     public var byteCount: Int
+    /// The shard that wrote it (`nil`: an unsharded session).
+    public var shard: ShardSpec? = nil
   }
 
   /// Segments in order.
@@ -166,10 +186,25 @@ public struct JournalReplay: Sendable {
   public var tiles: [Int: TileRecord] = [:]
   /// Drop records (tiles whose object `repair` found missing or damaged), in order.
   public var drops: [TileDrop] = []
+  /// Records of a tile already journaled with the same object (e.g. a shard run twice at once
+  /// where `flock` is not coherent): harmless, removed by `repair`.
+  public var duplicates: [Duplicate] = []
+
+  /// A second record of a journaled tile, with the same object.
+  public struct Duplicate: Sendable {
+    /// The duplicate record.
+    public var record: TileRecord
+    /// Its segment file and byte offset.
+    public var segment: String
+    public var offset: Int
+    /// Where the tile was first journaled.
+    public var firstSegment: String
+    public var firstOffset: Int
+  }
 
   /// The run's identity, from the first header (`nil` for a new run).
   public var identity: RunIdentity? { headers.first?.identity }
 
-  /// The number of the next session (one past the last segment).
-  public var nextSession: Int { (segments.last?.number ?? 0) + 1 }
+  /// The number of the next session (one past the highest segment number).
+  public var nextSession: Int { (segments.map(\.number).max() ?? 0) + 1 }
 }

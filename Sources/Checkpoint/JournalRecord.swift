@@ -15,14 +15,25 @@ public struct JournalHeader: Codable, Equatable, Sendable {
   public var pid: Int
   /// When the session started, ISO 8601 UTC.
   public var startTime: String
+  /// The shard this session computes (absent: an unsharded session, the whole plan).
+  public var shard: ShardSpec?
+  /// A shard session's random id (8 hex digits), also in its segment's file name.
+  public var sessionID: String?
+  /// The plan indices the shard computes (`ShardPlan`), so `status` can show per-shard progress
+  /// from the journal alone.
+  public var shardTiles: Range<Int>?
 
-  public init(formatVersion: Int = Journal.formatVersion, identity: RunIdentity, session: Int, host: String, pid: Int, startTime: String) {
+  public init(formatVersion: Int = Journal.formatVersion, identity: RunIdentity, session: Int, host: String, pid: Int, startTime: String,
+              shard: ShardSpec? = nil, sessionID: String? = nil, shardTiles: Range<Int>? = nil) {
     self.formatVersion = formatVersion
     self.identity = identity
     self.session = session
     self.host = host
     self.pid = pid
     self.startTime = startTime
+    self.shard = shard
+    self.sessionID = sessionID
+    self.shardTiles = shardTiles
   }
 }
 

@@ -9,6 +9,7 @@ import Storage
 ///   journal/        segment-000001.log, … (one per session; see `Journal`)
 ///   objects/ab/cdef…  zstd frames of raw tiles, named by SHA-256 of the raw bytes (see `ObjectStore`)
 ///   lock            "pid host" of the writer holding flock(LOCK_EX) (see `RunLock`)
+///   lock.shard-K-of-N   the same, for the writer of shard K of N
 /// ```
 public struct RunDirectory: Sendable {
   /// The run directory.
@@ -64,11 +65,33 @@ public struct RunDirectory: Sendable {
     }
   }
 
+  /// `RUN/lock.shard-K-of-N`, the lock of one shard's writer.
+  public func lockPath(for shard: ShardSpec) -> String { path + "/lock." + shard.tag }
+
+  /// The lock files of shards (`RUN/lock.shard-*`), sorted.
+  public func shardLockPaths() -> [String] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+    return names.filter { $0.hasPrefix("lock.shard-") }.sorted().map { path + "/" + $0 }
+  }
+
+  /// Writers holding a lock now: `(lock file, "pid 12 on host h")`, the run's lock first.
+  public func currentWriters() -> [(lock: String, holder: String)] {
+    ([lockPath] + shardLockPaths()).compactMap { lock in RunLock.currentHolder(path: lock).map { (lock, $0) } }
+  }
+
   /// Takes the run's writer lock.
   ///
   /// - Throws: `CheckpointError` (`.locked`) naming the holder's pid and host.
   public func lock() throws -> RunLock {
     try RunLock.acquire(path: lockPath)
+  }
+
+  /// Takes the writer lock of `shard` (`nil`: the run's lock): one writer per shard on a machine.
+  ///
+  /// - Throws: `CheckpointError` (`.locked`) naming the shard and the holder's pid and host.
+  public func lock(shard: ShardSpec?) throws -> RunLock {
+    guard let shard else { return try lock() }
+    return try RunLock.acquire(path: lockPath(for: shard), role: "shard \(shard)")
   }
 
   /// Writes `RUN/manifest.json` atomically.

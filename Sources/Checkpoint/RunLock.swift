@@ -4,13 +4,15 @@ import Glibc
 import Foundation
 import Storage
 
-/// One writer per run directory: an exclusive `flock(2)` on `RUN/lock`, which holds
-/// `"<pid> <host>\n"` of the holder.
+/// One writer per run directory (`RUN/lock`) or per shard (`RUN/lock.shard-K-of-N`): an exclusive
+/// `flock(2)` on the lock file, which holds `"<pid> <host>\n"` of the holder.
 ///
 /// `flock` locks belong to the open file and are released by the kernel when the holder exits or
 /// is killed, so a lock left by a dead process is simply free: the next writer takes it over and
 /// rewrites the holder line. A second writer is refused at once (non-blocking), naming the holder.
-/// (On network file systems where `flock` is not coherent across hosts, run one writer per host.)
+/// This is a same-machine guard, not what correctness rests on: on network file systems where
+/// `flock` is not coherent across hosts, two copies of a shard may both run; their segments have
+/// distinct names and their records are duplicates, which every reader tolerates (docs/durability.md).
 public final class RunLock {
   /// The lock file.
   public let path: String
@@ -28,14 +30,15 @@ public final class RunLock {
   ///
   /// - Throws: `CheckpointError` (`.locked`) naming the holder's pid and host when another open
   ///   file holds it; (`.failure`) on I/O errors.
-  public static func acquire(path: String) throws -> RunLock {
+  ///   `role` names what is locked in that message (default "the run directory").
+  public static func acquire(path: String, role: String = "the run directory") throws -> RunLock {
     let file = try CheckpointError.wrapping { try SystemFile.openForUpdate(path: path, create: true) }
     if flock(file.descriptor.rawValue, LOCK_EX | LOCK_NB) != 0 {
       let code = errno
       let holder = (try? file.readAll()).map { String(decoding: $0, as: UTF8.self) } ?? ""
       try? file.close()
       if code == EWOULDBLOCK {
-        throw CheckpointError(.locked, "\(path): the run directory is in use by \(describe(holder: holder)); only one writer at a time")
+        throw CheckpointError(.locked, "\(path): \(role) is in use by \(describe(holder: holder)); only one writer at a time")
       }
       throw CheckpointError(.failure, "\(path): flock failed: \(String(cString: strerror(code))) (errno \(code))")
     }

@@ -13,6 +13,12 @@ import Storage
 /// 3. Orphan objects (named by no record, including the damaged objects of dropped tiles),
 ///    temporary files left by crashed writes, and stray files under `objects/` (not written by
 ///    ntkbatch; stray directories are left) are removed.
+/// 4. Duplicate records (a tile journaled again with the same object, e.g. by two copies of a
+///    shard) are removed from their segments (`Journal.removeDuplicates()`).
+///
+/// Repair must run while no shard writes (it removes objects not yet journaled): it takes the
+/// run's lock and refuses while any shard lock on this machine is held; on a cluster, run it when
+/// the job array has ended.
 public enum RunRepair {
   /// What `repair` changed.
   public struct Report: Codable, Equatable, Sendable {
@@ -26,11 +32,13 @@ public enum RunRepair {
     public var removedTemporaryFiles: [String]
     /// Stray files under `objects/` removed (neither objects nor temporary files).
     public var removedStrayFiles: [String] = []
+    /// Duplicate journal records removed, per segment.
+    public var removedDuplicates: [Journal.DuplicateRemoval] = []
 
     /// Whether anything was changed.
     public var changedAnything: Bool {
       !cutSegments.isEmpty || !droppedTiles.isEmpty || !removedOrphans.isEmpty || !removedTemporaryFiles.isEmpty
-        || !removedStrayFiles.isEmpty
+        || !removedStrayFiles.isEmpty || !removedDuplicates.isEmpty
     }
   }
 
@@ -43,12 +51,16 @@ public enum RunRepair {
     try run.requireExisting()
     let lock = try run.lock()
     defer { lock.release() }
+    if let (path, holder) = run.currentWriters().first(where: { $0.lock != run.lockPath }) {
+      throw CheckpointError(.locked, "\(path): a shard is being written by \(holder); repair only when no shard is running")
+    }
     let cuts = try run.journal.salvage()
+    let duplicates = try run.journal.removeDuplicates()
     let temporaries = try CheckpointError.wrapping { try run.objects.temporaryFiles() }
     let strays = try CheckpointError.wrapping { try run.objects.removeStrayFiles() }
     guard let identity = try run.journal.replay().identity else {
       try CheckpointError.wrapping { _ = try run.objects.removeTemporaryFiles() }
-      return Report(cutSegments: cuts, droppedTiles: [], removedOrphans: [], removedTemporaryFiles: temporaries, removedStrayFiles: strays)
+      return Report(cutSegments: cuts, droppedTiles: [], removedOrphans: [], removedTemporaryFiles: temporaries, removedStrayFiles: strays, removedDuplicates: duplicates)
     }
     // Opening the session (under the lock already held) removes the temporary files and drops
     // the newest tiles whose objects are gone (`RunSession.recovered`).
@@ -71,6 +83,6 @@ public enum RunRepair {
       removed.append(hash)
     }
     return Report(cutSegments: cuts, droppedTiles: (recovered + report.problems).sorted { $0.index < $1.index }, removedOrphans: removed, removedTemporaryFiles: temporaries,
-                  removedStrayFiles: strays)
+                  removedStrayFiles: strays, removedDuplicates: duplicates)
   }
 }

@@ -14,7 +14,8 @@ public final class RunSession {
   public let identity: RunIdentity
   /// This session's header.
   public let header: JournalHeader
-  /// Tiles journaled so far (by index), including this session's.
+  /// Tiles journaled so far (by index), including this session's (and, after `refresh()`, other
+  /// shards' since the session opened).
   public private(set) var journaled: [Int: TileRecord]
   /// Tiles withdrawn when the session opened because their object — the newest of a previous
   /// session — was missing or damaged (a disk that lost data after acknowledging `fsync`); they
@@ -41,11 +42,17 @@ public final class RunSession {
   ///     the file is absent; `nil` writes nothing.
   ///   - heldLock: the run's lock if the caller already holds it (`repair`); taken here otherwise.
   ///     The session releases it when it closes.
+  ///   - shard: the shard this session computes (`nil`: the whole plan). A shard takes its own
+  ///     lock (`RUN/lock.shard-K-of-N`), writes a segment named after it and a random session id,
+  ///     and leaves temporary files alone (another shard may be writing them; `repair` removes
+  ///     them). Journaled tiles are the union of every shard's segments.
+  ///   - shardTiles: the shard's tile range, recorded in its header (for `status`).
   /// - Throws: `CheckpointError`: `.locked` (another writer, named), `.identityMismatch` (saying
   ///   which hash or parameter differs), `.damaged` (journal), `.failure` (I/O).
-  public static func open(run: RunDirectory, identity: RunIdentity, manifestJSON: [UInt8]?, heldLock: RunLock? = nil) throws -> RunSession {
+  public static func open(run: RunDirectory, identity: RunIdentity, manifestJSON: [UInt8]?, heldLock: RunLock? = nil,
+                          shard: ShardSpec? = nil, shardTiles: Range<Int>? = nil) throws -> RunSession {
     try run.createLayout()
-    let lock = try heldLock ?? run.lock()
+    let lock = try heldLock ?? run.lock(shard: shard)
     let replay = try run.journal.replay()
     if let recorded = replay.identity {
       let differences = identity.differences(from: recorded)
@@ -64,10 +71,14 @@ public final class RunSession {
     if let manifestJSON, !FileManager.default.fileExists(atPath: run.manifestPath) {
       try run.writeManifest(manifestJSON)
     }
-    _ = try CheckpointError.wrapping { try run.objects.removeTemporaryFiles() }
+    if shard == nil, run.shardLockPaths().allSatisfy({ RunLock.currentHolder(path: $0) == nil }) {
+      _ = try CheckpointError.wrapping { try run.objects.removeTemporaryFiles() }
+    }
     let header = JournalHeader(identity: identity, session: replay.nextSession, host: RunLock.hostName(),
                                pid: Int(ProcessInfo.processInfo.processIdentifier),
-                               startTime: ISO8601DateFormatter().string(from: Date()))
+                               startTime: ISO8601DateFormatter().string(from: Date()),
+                               shard: shard, sessionID: shard == nil ? nil : String(format: "%08x", UInt32.random(in: 0...UInt32.max)),
+                               shardTiles: shard == nil ? nil : shardTiles)
     let writer = try run.journal.beginSession(header)
     let session = RunSession(run: run, identity: identity, header: header, journaled: replay.tiles, lock: lock, writer: writer)
     try session.recoverNewestTiles(of: replay)
@@ -75,9 +86,11 @@ public final class RunSession {
   }
 
   /// Checks the object of every segment's last tile record (the one written just before that
-  /// session ended or crashed) and drops the tile if the object is missing or damaged.
+  /// session ended or crashed) and drops the tile if the object is missing or damaged. A shard
+  /// checks only its own earlier segments: other shards may be writing right now, on other
+  /// machines whose objects this client may not see yet.
   private func recoverNewestTiles(of replay: JournalReplay) throws {
-    for segment in replay.segments {
+    for segment in replay.segments where header.shard == nil || segment.shard == header.shard {
       guard let last = segment.lastTile, journaled[last.index]?.object == last.object else { continue }
       let reason: String
       switch run.objects.condition(of: last.object, rawByteCount: last.rawByteCount) {
@@ -88,6 +101,16 @@ public final class RunSession {
       let drop = TileDrop(index: last.index, rowBlock: last.rowBlock, columnBlock: last.columnBlock, object: last.object, reason: reason)
       try self.drop(drop)
       recovered.append(drop)
+    }
+  }
+
+  /// Re-reads the journal and adds the tiles other writers (shards) journaled since the session
+  /// opened, so that a tile finished by anyone is not computed again.
+  ///
+  /// - Throws: `CheckpointError` (`.damaged`, `.failure`) as `Journal.replay()`.
+  public func refresh() throws {
+    for (index, record) in try run.journal.replay().tiles where journaled[index] == nil {
+      journaled[index] = record
     }
   }
 

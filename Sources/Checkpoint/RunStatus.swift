@@ -30,6 +30,13 @@ public struct RunStatus: Codable, Equatable, Sendable {
   public var tornTails: Int
   /// The writer holding the lock now ("pid 12 on host h"), if any.
   public var writer: String?
+  /// Per-shard progress of the newest shard count that wrote here (empty for unsharded runs).
+  public var shards: [ShardStatus] = []
+  /// That shard count N, and the shards of it that never wrote a segment.
+  public var shardCount: Int? = nil
+  public var shardsNotStarted: [Int] = []
+  /// Duplicate journal records (harmless; `repair` removes them).
+  public var duplicateRecords: Int = 0
 
   /// Whether every tile is journaled.
   public var isComplete: Bool { identity != nil && tilesDone == tilesTotal }
@@ -51,6 +58,8 @@ public struct RunStatus: Codable, Equatable, Sendable {
                            etaSeconds: nil, sessions: replay.segments.count,
                            tornTails: replay.segments.filter { $0.tornTailOffset != nil }.count,
                            writer: RunLock.currentHolder(path: run.lockPath))
+    (status.shards, status.shardCount, status.shardsNotStarted) = ShardStatus.read(run: run, replay: replay)
+    status.duplicateRecords = replay.duplicates.count
     if let identity = replay.identity {
       let plan = try identity.plan()
       status.tilesTotal = plan.tiles.count

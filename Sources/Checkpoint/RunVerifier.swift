@@ -29,7 +29,7 @@ public enum RunVerifier {
     let total = try replay.identity.map { try $0.plan().tiles.count } ?? 0
     return VerificationReport(run: run.path, tilesChecked: records.count, tilesNotYetComputed: max(0, total - records.count),
                               problems: problems, orphans: orphans, temporaryFiles: temporaries, strayFiles: strays,
-                              writer: RunLock.currentHolder(path: run.lockPath))
+                              writer: run.currentWriters().first?.holder, duplicateRecords: replay.duplicates.count)
   }
 
   /// The problem with `record`'s object, if any: missing, damaged (unreadable, wrong size or

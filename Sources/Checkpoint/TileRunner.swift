@@ -8,7 +8,8 @@ import Storage
 ///
 /// A tile counts as done only once its record is synced, and a journaled tile is never computed
 /// again. `shouldStop` is checked before each tile (SIGINT/SIGTERM handlers set a flag it reads),
-/// so a stop request finishes the tile in progress and returns `.stopped`.
+/// so a stop request between tiles returns `.stopped`; a tile computer that abandons the tile in
+/// progress throws, and nothing of that tile is stored or journaled.
 public final class TileRunner {
   /// The session the runner writes to.
   public let session: RunSession
@@ -49,11 +50,17 @@ public final class TileRunner {
   ///   - compute: returns the raw tile, `tile.rawByteCount` bytes; its errors are rethrown unchanged.
   ///   - progress: called once before the first tile and after every tile.
   ///   - shouldStop: checked before each tile.
+  ///   - refreshSeconds: with concurrent writers (shards), re-read the journal this often
+  ///     (`RunSession.refresh()`) so tiles another writer journaled are skipped; `nil`: never.
+  ///   - commit: wraps storing the object and appending its record (e.g. to hold off a forced
+  ///     exit until the record is durable).
   /// - Throws: the tile computer's errors; `CheckpointError` (`.failure`) for a wrong tile size or
   ///   an I/O error (ENOSPC, EIO: every tile journaled before it is kept).
   public func run(compute: (Tile) throws -> [UInt8],
                   progress: (RunProgress) -> Void = { _ in },
-                  shouldStop: () -> Bool = { false }) throws -> Outcome {
+                  shouldStop: () -> Bool = { false },
+                  refreshSeconds: Double? = nil,
+                  commit: (() throws -> Void) throws -> Void = { try $0() }) throws -> Outcome {
     let start = DispatchTime.now().uptimeNanoseconds
     let pairsTotal = share.reduce(0) { $0 + plan.tiles[$1].samplePairs }
     var state = RunProgress(tilesDone: 0, tilesTotal: share.count, pairsDone: 0, pairsTotal: pairsTotal,
@@ -65,8 +72,19 @@ public final class TileRunner {
     }
     var pairsThisSession = 0
     progress(state)
-    for index in share where session.journaled[index] == nil {
+    var lastRefresh = start
+    for (position, index) in share.enumerated() where session.journaled[index] == nil {
       if shouldStop() { return .stopped(state) }
+      if let refreshSeconds, Double(DispatchTime.now().uptimeNanoseconds - lastRefresh) / 1e9 >= refreshSeconds {
+        lastRefresh = DispatchTime.now().uptimeNanoseconds
+        let before = Set(session.journaled.keys)
+        try session.refresh()
+        for other in share[position...] where session.journaled[other] != nil && !before.contains(other) {
+          state.tilesDone += 1
+          state.pairsDone += plan.tiles[other].samplePairs
+        }
+        if session.journaled[index] != nil { continue }
+      }
       let tile = plan.tiles[index]
       let computeStart = DispatchTime.now().uptimeNanoseconds
       let raw = try compute(tile)
@@ -74,10 +92,12 @@ public final class TileRunner {
       guard raw.count == tile.rawByteCount else {
         throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): the tile computer returned \(raw.count) bytes, expected \(tile.rawByteCount)")
       }
-      let stored = try CheckpointError.wrapping { try session.run.objects.put(raw) }
-      try session.record(TileRecord(index: tile.index, rowBlock: tile.rowBlock, columnBlock: tile.columnBlock,
-                                    object: stored.hash, rawByteCount: stored.rawByteCount,
-                                    storedByteCount: stored.storedByteCount, computeSeconds: computeSeconds))
+      try commit {
+        let stored = try CheckpointError.wrapping { try session.run.objects.put(raw) }
+        try session.record(TileRecord(index: tile.index, rowBlock: tile.rowBlock, columnBlock: tile.columnBlock,
+                                      object: stored.hash, rawByteCount: stored.rawByteCount,
+                                      storedByteCount: stored.storedByteCount, computeSeconds: computeSeconds))
+      }
       state.tilesDone += 1
       state.pairsDone += tile.samplePairs
       state.tilesThisSession += 1

@@ -38,6 +38,10 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   /// A writer holding the lock during verification, if any (its temporary files may be live).
   public var writer: String?
 
+  /// Duplicate journal records (a tile journaled again with the same object: harmless; `repair`
+  /// removes them).
+  public var duplicateRecords: Int = 0
+
   /// No journaled tile is missing or damaged.
   public var isIntact: Bool { problems.isEmpty }
 }

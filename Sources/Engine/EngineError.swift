@@ -15,6 +15,8 @@ public struct EngineError: Error, Equatable, CustomStringConvertible {
     case sampleRange
     /// The computation does not fit the memory budget (`TileMemoryPlan`).
     case memoryBudget
+    /// The tile in progress was abandoned at a stop request (`TileCancellation`).
+    case cancelled
   }
 
   public let code: Code

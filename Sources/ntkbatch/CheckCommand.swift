@@ -16,10 +16,25 @@ struct CheckCommand: ParsableCommand {
       bytes at the run precision). Exit 0 if `run` would start; 2 with a one-line error naming \
       the file and field otherwise. Never downloads (a manifest with dataset.download reads the \
       files already there).
+
+      Also prints the plan's cost: total FLOP (contraction plus the Jacobian blocks: each once \
+      when the memory plan caches them all, else one per tile; see TileCostModel), hours on this machine at the speed of a short measured \
+      GEMM (with the current OPENBLAS_NUM_THREADS), and the disk needed for the objects and for \
+      the assembled file in each dtype; with --shards N, the split into N shards: tiles per \
+      shard, cost balance (max/mean) and the hours of the largest shard here.
       """)
 
   @Argument(help: "The manifest (JSON; see the README).")
   var manifest: String
+
+  @Option(help: "Also print how N shards (run --shard K/N) split the plan.")
+  var shards: Int?
+
+  func validate() throws {
+    if let shards, shards < 1 || shards > ShardSpec.maximumCount {
+      throw ValidationError("--shards must be from 1 to \(ShardSpec.maximumCount), got \(shards)")
+    }
+  }
 
   func run() throws {
     try CLIError.reporting {
@@ -57,5 +72,51 @@ struct CheckCommand: ParsableCommand {
     print("plan:     \(plan.blockCount) blocks of up to \(plan.tileSamples) samples, \(plan.tiles.count) tiles, \(plan.rawByteCount) raw bytes (\(manifest.ntk.precision.rawValue))")
     print("memory:   \(memoryLine)")
     print("matrix:   \(dimension) × \(dimension), \(dimension * dimension * element) bytes as \(manifest.ntk.precision.rawValue), normalization \(manifest.ntk.normalization.rawValue)")
+    let blockScalars = memory.strategy == .wholeBlocks
+      ? model.jacobianScalarCount(samples: min(plan.tileSamples, plan.sampleCount))
+      : model.jacobianFactorScalarCount(samples: min(plan.tileSamples, plan.sampleCount))
+    let cachedBlocks = min(plan.blockCount, max(0, memory.cacheBytes) / max(1, blockScalars * MemoryLayout<T>.stride))
+    printCost(plan: plan, costs: TileCostModel(model: model), rate: GEMMRate.measure(T.self),
+              cachesAll: cachedBlocks >= plan.blockCount - 1, cachedBlocks: cachedBlocks)
+  }
+
+  /// The cost, disk and shard lines (see the command's discussion).
+  ///
+  /// - Parameter cachesAll: whether the memory plan's cache holds every column block, so each
+  ///   block's Jacobian is computed once (else the uncached bound, one block per tile, is used).
+  private func printCost(plan: TilePlan, costs: TileCostModel, rate: Double, cachesAll: Bool, cachedBlocks: Int) {
+    var contraction = 0.0, uncached = 0.0
+    for tile in plan.tiles {
+      contraction += costs.contractionFLOP(rowSamples: tile.rows.count, columnSamples: tile.columns.count, isDiagonal: tile.rowBlock == tile.columnBlock)
+      uncached += costs.jacobianFLOP(samples: tile.columns.count)
+    }
+    let once = costs.jacobianFLOP(samples: plan.sampleCount)
+    let jacobians = cachesAll ? once : uncached
+    let total = contraction + jacobians
+    let how = cachesAll ? "each block once: the cache holds all \(plan.blockCount) blocks" : "one block per tile: the cache holds \(cachedBlocks) of \(plan.blockCount) blocks"
+    let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "OpenBLAS default"
+    print("cost:     \(Self.scientific(total)) FLOP (contraction \(Self.scientific(contraction)), Jacobians \(Self.scientific(jacobians)), \(how)); this machine: \(String(format: "%.1f", rate / 1e9)) GFLOP/s (GEMM 1024³, threads: \(threads)) → about \(Self.hours(total / rate)) hours")
+    let side = plan.dimension
+    let assembled = [("float16", 2), ("float32", 4), ("float64", 8)].map { "\($0.0) \(Self.bytes(side * side * $0.1 + 128))" }
+    print("disk:     objects up to \(Self.bytes(plan.rawByteCount)) (raw upper triangle; zstd saves little on float tiles); assembled \(assembled.joined(separator: ", "))")
+    guard let shards, let split = try? RunPipeline.shardPlan(plan: plan, shardCount: shards, costs: costs) else { return }
+    let counts = split.ranges.map(\.count)
+    // Shards are balanced on the uncached model; scale to the Jacobian cost that applies.
+    let largest = (split.costs.max() ?? 0) * total / max(1, contraction + uncached)
+    print("shards:   \(shards): \(counts.min() ?? 0)–\(counts.max() ?? 0) tiles each, cost balance max/mean \(String(format: "%.3f", split.balance)); largest shard \(Self.scientific(largest)) FLOP ≈ \(Self.hours(largest / rate)) hours here")
+  }
+
+  static func scientific(_ value: Double) -> String { String(format: "%.3g", value) }
+
+  static func hours(_ seconds: Double) -> String {
+    let hours = seconds / 3600
+    return hours >= 100 ? String(format: "%.0f", hours) : String(format: hours >= 1 ? "%.1f" : "%.2f", hours)
+  }
+
+  static func bytes(_ count: Int) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"]
+    var value = Double(count), unit = 0
+    while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
+    return unit == 0 ? "\(count) bytes" : String(format: "%.1f", value) + " " + units[unit]
   }
 }

@@ -39,8 +39,11 @@ struct RepairCommand: ParsableCommand {
     for path in report.removedStrayFiles {
       print("REMOVED stray file \(path)")
     }
+    for removal in report.removedDuplicates {
+      print("REMOVED \(removal.tiles.count) duplicate record(s) from \(removal.segment) (tiles \(removal.tiles.prefix(8).map(String.init).joined(separator: ", "))\(removal.tiles.count > 8 ? ", …" : ""); each is journaled earlier with the same object)")
+    }
     if report.changedAnything {
-      print("repaired \(runDirectory): \(report.cutSegments.count) journal segment(s) cut, \(report.droppedTiles.count) tile(s) dropped, \(report.removedOrphans.count) orphan(s), \(report.removedTemporaryFiles.count) temporary file(s) and \(report.removedStrayFiles.count) stray file(s) removed; run `ntkbatch run` to recompute what is missing")
+      print("repaired \(runDirectory): \(report.cutSegments.count) journal segment(s) cut, \(report.droppedTiles.count) tile(s) dropped, \(report.removedOrphans.count) orphan(s), \(report.removedTemporaryFiles.count) temporary file(s), \(report.removedDuplicates.reduce(0) { $0 + $1.tiles.count }) duplicate record(s) and \(report.removedStrayFiles.count) stray file(s) removed; run `ntkbatch run` to recompute what is missing")
     } else {
       print("nothing to repair in \(runDirectory)")
     }

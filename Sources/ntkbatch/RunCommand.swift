@@ -11,9 +11,12 @@ struct RunCommand: ParsableCommand {
     abstract: "Compute the eNTK tiles of a manifest, resuming where a previous run stopped.",
     discussion: """
       Tiles are journaled as they finish; interrupt at any time (Ctrl-C, SIGTERM, even kill -9) \
-      and run the same command again to continue. SIGINT/SIGTERM finish the tile in progress and \
-      exit with code 75; a second one kills at once. A tile that comes out NaN/Inf is not \
-      journaled: the run stops with exit 1 naming it.
+      and run the same command again to continue. SIGINT/SIGTERM abandon the tile in progress \
+      (never journaled) and exit with code 75 within seconds; a second Ctrl-C kills at once. A \
+      tile that comes out NaN/Inf is not journaled: the run stops with exit 1 naming it. With \
+      --shard K/N (or slurm, env) only shard K of N is computed: a contiguous stretch of the plan \
+      of about 1/N of the estimated FLOP; any number of shards may write one run directory at \
+      once, from any machine, and tiles journaled by anyone are skipped.
       """
   )
 
@@ -30,8 +33,14 @@ struct RunCommand: ParsableCommand {
   @Option(name: .customLong("max-tiles"), parsing: .unconditional, help: "Stop after computing this many tiles in this session.")
   var maxTiles: Int?
 
+  @Option(help: "Compute only shard K of N (0-based): K/N, slurm (SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT) or env (Slurm's, else JOB_COMPLETION_INDEX of NTKBATCH_SHARD_COUNT).")
+  var shard: String?
+
   func validate() throws {
     if let maxTiles, maxTiles < 1 { throw ValidationError("--max-tiles must be at least 1, got \(maxTiles)") }
+    if let shard, shard != "slurm", shard != "env" {
+      do { _ = try ShardSpec.parse(shard) } catch let error as CheckpointError { throw ValidationError(error.message) }
+    }
   }
 
   func run() throws {
@@ -39,7 +48,8 @@ struct RunCommand: ParsableCommand {
     let outcome = try CLIError.reporting { () -> RunPipeline.Outcome in
       let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names))
       let directory = RunDirectory(path: runDirectory ?? "runs/\(manifest.name)")
-      let pipeline = RunPipeline(manifest: manifest, run: directory, progress: progress, maxTiles: maxTiles, signals: signals)
+      let shardSpec = try shard.map { try ShardSpec.parse($0) }
+      let pipeline = RunPipeline(manifest: manifest, run: directory, progress: progress, maxTiles: maxTiles, shard: shardSpec, signals: signals)
       switch manifest.ntk.precision {
       case .float32: return try pipeline.execute(Float.self)
       case .float64: return try pipeline.execute(Double.self)

@@ -12,7 +12,7 @@ struct RunPipeline {
     case complete
     /// `--max-tiles` reached; the rest is left for a later session.
     case paused
-    /// SIGINT or SIGTERM: stopped after the tile in progress.
+    /// SIGINT or SIGTERM: stopped between tiles, or the tile in progress abandoned.
     case stoppedBySignal
   }
 
@@ -20,6 +20,8 @@ struct RunPipeline {
   var run: RunDirectory
   var progress: ProgressMode
   var maxTiles: Int?
+  /// The shard to compute (`nil`: every tile).
+  var shard: ShardSpec? = nil
   /// Watches SIGINT/SIGTERM from before loading, so a stop request at any moment ends in exit 75.
   var signals = SignalWatch()
 
@@ -44,13 +46,30 @@ struct RunPipeline {
       manifestHash: manifest.canonicalHash, weightsHash: WeightsLoader.hash(model), inputDataHash: dataset.hash,
       sampleCount: dataset.inputs.batchSize, tileSamples: plan.tileSamples,
       precision: manifest.ntk.precision, normalization: manifest.ntk.normalization)
-    let session = try RunSession.open(run: run, identity: identity, manifestJSON: manifest.prettyJSON())
+    let tilePlan = try identity.plan()
+    let share = try shard.map { try Self.share(of: $0, plan: tilePlan, costs: TileCostModel(model: model)) }
+    let session = try RunSession.open(run: run, identity: identity, manifestJSON: manifest.prettyJSON(), shard: shard,
+                                      shardTiles: share.map { ($0.first ?? 0)..<(($0.last ?? -1) + 1) })
     defer { session.close() }
     let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization, plan: plan)
+    computer.source.cancellation = signals.cancellation
     try writeLogits(computer, samples: identity.sampleCount, blockSamples: min(256, plan.tileSamples))
-    let outcome = try computeTiles(session: session, plan: identity.plan(), computer: computer, parameters: model.parameterCount)
+    let outcome = try computeTiles(session: session, plan: tilePlan, share: share, computer: computer, parameters: model.parameterCount)
     reportMemory(plan: plan, computer: computer)
     return outcome
+  }
+
+  /// The tile indices of `shard`: its contiguous range of the plan, balanced by estimated FLOP
+  /// (`TileCostModel`, as `check --shards` prints it).
+  static func share(of shard: ShardSpec, plan: TilePlan, costs: TileCostModel) throws -> [Int] {
+    Array(try shardPlan(plan: plan, shardCount: shard.count, costs: costs).tiles(of: shard))
+  }
+
+  /// The shard plan of `plan` in `shardCount` shards.
+  static func shardPlan(plan: TilePlan, shardCount: Int, costs: TileCostModel) throws -> ShardPlan {
+    try ShardPlan(tileCosts: plan.tiles.map {
+      costs.tileFLOP(rowSamples: $0.rows.count, columnSamples: $0.columns.count, isDiagonal: $0.rowBlock == $0.columnBlock)
+    }, shardCount: shardCount)
   }
 
   /// The training set: the first `train.samples` samples of the training split (all when absent),
@@ -98,12 +117,16 @@ struct RunPipeline {
   }
 
   private func computeTiles<T: BLASScalar>(
-    session: RunSession, plan: TilePlan, computer: EngineTileComputer<T>, parameters: Int
+    session: RunSession, plan: TilePlan, share: [Int]?, computer: EngineTileComputer<T>, parameters: Int
   ) throws -> Outcome {
     var display = ProgressDisplay(mode: progress)
     var computedThisSession = 0
-    announce(plan: plan, parameters: parameters, alreadyDone: session.journaled.count)
-    let outcome = try TileRunner(session: session, plan: plan).run(
+    let shareSet = share.map(Set.init)
+    announce(plan: plan, share: share, parameters: parameters,
+             alreadyDone: shareSet.map { set in session.journaled.keys.filter { set.contains($0) }.count } ?? session.journaled.count)
+    let outcome: TileRunner.Outcome
+    do {
+      outcome = try TileRunner(session: session, plan: plan, share: share).run(
       compute: { tile in
         let bytes = try computer.compute(tile)
         computedThisSession += 1
@@ -114,22 +137,38 @@ struct RunPipeline {
         display.tileFinished(index: tile.index, row: tile.rowBlock, column: tile.columnBlock,
                              seconds: session.journaled[tile.index]?.computeSeconds ?? 0, state: state)
       },
-      shouldStop: { signals.receivedSignal != nil || (maxTiles.map { computedThisSession >= $0 } ?? false) })
+      shouldStop: { signals.receivedSignal != nil || (maxTiles.map { computedThisSession >= $0 } ?? false) },
+      refreshSeconds: shard == nil ? nil : Self.journalRefreshSeconds,
+      commit: { try signals.committing($0) })
+    } catch let error as EngineError where error.code == .cancelled {
+      display.finish()
+      log("stop requested: abandoned the tile in progress (not journaled); \(session.journaled.count) of \(plan.tiles.count) tiles of the run are journaled; run the same command to continue")
+      return .stoppedBySignal
+    }
     display.finish()
+    let what = shard.map { "shard \($0) (\(share?.count ?? 0) tiles)" } ?? "the run"
     switch outcome {
     case .completed:
-      log("all \(plan.tiles.count) tiles of \(run.path) are journaled; next: ntkbatch verify \(run.path)")
+      let complete = session.journaled.count == plan.tiles.count
+      log("all tiles of \(what) in \(run.path) are journaled\(complete ? "" : "; \(plan.tiles.count - session.journaled.count) of the run's \(plan.tiles.count) tiles belong to other shards and are not journaled yet"); next: ntkbatch \(complete ? "verify" : "status") \(run.path)")
       return .complete
     case .stopped(let state):
-      log("stopped with \(state.tilesDone) of \(plan.tiles.count) tiles journaled; run the same command to continue")
+      log("stopped with \(state.tilesDone) of \(state.tilesTotal) tiles of \(what) journaled; run the same command to continue")
       return signals.receivedSignal != nil ? .stoppedBySignal : .paused
     }
   }
 
-  private func announce(plan: TilePlan, parameters: Int, alreadyDone: Int) {
+  /// How often a shard re-reads the journal to skip tiles other shards journaled meanwhile.
+  static let journalRefreshSeconds = 300.0
+
+  private func announce(plan: TilePlan, share: [Int]?, parameters: Int, alreadyDone: Int) {
     guard progress != .none else { return }
     let resumed = alreadyDone > 0 ? ", resuming with \(alreadyDone) already journaled" : ""
-    log("\(manifest.model.name) (P = \(parameters)) on \(plan.sampleCount) samples: \(plan.dimension) × \(plan.dimension) eNTK in \(plan.tiles.count) tiles of up to \(plan.tileSamples) samples a side\(resumed); run directory \(run.path)")
+    let sharded = shard.map { shard in
+      let range = share.map { $0.isEmpty ? "no tiles" : "tiles \($0.first!)…\($0.last!)" } ?? ""
+      return "; shard \(shard): \(share?.count ?? 0) tiles (\(range))"
+    } ?? ""
+    log("\(manifest.model.name) (P = \(parameters)) on \(plan.sampleCount) samples: \(plan.dimension) × \(plan.dimension) eNTK in \(plan.tiles.count) tiles of up to \(plan.tileSamples) samples a side\(sharded)\(resumed); run directory \(run.path)")
   }
 
   private func log(_ line: String) {

@@ -1,18 +1,36 @@
 import Dispatch
+import Engine
 import Foundation
 
-/// Turns SIGINT and SIGTERM (what Ctrl-C, Slurm and Kubernetes send before killing) into a flag
-/// the runner checks between tiles (the trainer between epochs), so a run stops cleanly after the
-/// tile (epoch) in progress.
+/// Turns SIGINT and SIGTERM (what Ctrl-C, Slurm and Kubernetes send before killing) into a stop.
 ///
-/// A second signal of the same kind while stopping kills the process at once with that signal
-/// (the default action; a shell shows exit 130 for SIGINT). Whatever is journaled stays; the exit
-/// code of a clean stop is `CLIError.stoppedBySignal`.
+/// While tiles are computed (`activity` is `defaultActivity`): a flag the runner checks between
+/// tiles, and a `TileCancellation` the tile computer checks between layers and BLAS calls, so the
+/// tile in progress is abandoned (never journaled) and `run` exits 75 at once, whatever the tile
+/// size. Backstop: if the process has not exited `forcedExitSeconds` after the signal (one BLAS
+/// call of a huge tile, a long start-up step), it exits with code 75 from the watcher thread —
+/// after any object-plus-record commit in progress (`committing`) is durable. That is no worse
+/// than a SIGKILL, which every step of the write path survives (docs/durability.md).
+///
+/// While training (`activity` set by the training pipeline), the trainer checks the flag between
+/// epochs, so the epoch in progress is finished and committed first; there is no backstop.
+///
+/// A second SIGINT while stopping kills the process at once with SIGINT's default action (a shell
+/// shows exit 130); further SIGTERMs are ignored (under Slurm a task may get one from the batch
+/// script, which forwards its own, and one from slurmd). Whatever is journaled or committed stays;
+/// the exit code of a clean stop is `CLIError.stoppedBySignal`.
 final class SignalWatch {
-  /// What a stop request finishes before stopping, when nothing more specific is set.
+  /// What a stop request abandons, when nothing more specific is set: tile computation.
   static let defaultActivity = "the tile in progress"
 
+  /// Seconds between the first signal and the forced exit while computing tiles (Slurm waits
+  /// `KillWait`, 30 s by default, before SIGKILL; the bound promised is 10 s).
+  static let forcedExitSeconds = 7.0
+
+  /// Cancelled at the first signal; give it to the tile computer.
+  let cancellation = TileCancellation()
   private let lock = NSLock()
+  private let commitLock = NSLock()
   private var received: Int32?
   private var current = SignalWatch.defaultActivity
   private var sources: [DispatchSourceSignal] = []
@@ -38,7 +56,7 @@ final class SignalWatch {
   }
 
   /// What the process is doing, as named in the message a stop request prints
-  /// (e.g. "the training epoch in progress"); `defaultActivity` otherwise.
+  /// (e.g. "the training epoch in progress"); `defaultActivity` while computing tiles.
   var activity: String {
     get {
       lock.lock()
@@ -52,6 +70,14 @@ final class SignalWatch {
     }
   }
 
+  /// Runs `body` (storing an object and appending its journal record) so that the forced exit
+  /// waits for it to finish.
+  func committing(_ body: () throws -> Void) throws {
+    commitLock.lock()
+    defer { commitLock.unlock() }
+    try body()
+  }
+
   private func deliver(_ number: Int32) {
     lock.lock()
     let first = received == nil
@@ -60,10 +86,21 @@ final class SignalWatch {
     lock.unlock()
     let name = number == SIGINT ? "SIGINT" : "SIGTERM"
     if first {
-      FileHandle.standardError.write(Data("\nntkbatch: \(name) received: finishing \(doing), then stopping (resumable; send it again to kill at once)\n".utf8))
+      guard doing == SignalWatch.defaultActivity else {
+        FileHandle.standardError.write(Data("\nntkbatch: \(name) received: finishing \(doing), then stopping (resumable; Ctrl-C again kills at once)\n".utf8))
+        return
+      }
+      cancellation.cancel()
+      FileHandle.standardError.write(Data("\nntkbatch: \(name) received: abandoning the tile in progress and stopping (resumable; journaled tiles are kept)\n".utf8))
+      DispatchQueue.global().asyncAfter(deadline: .now() + SignalWatch.forcedExitSeconds) { [commitLock] in
+        commitLock.lock()  // never in the middle of an object + record commit
+        FileHandle.standardError.write(Data("ntkbatch: still busy \(Int(SignalWatch.forcedExitSeconds)) s after the stop request: exiting now; nothing unfinished was journaled\n".utf8))
+        _exit(CLIError.stoppedBySignal)
+      }
       return
     }
-    // Second signal: die of it now, with its default action, from this thread.
+    guard number == SIGINT else { return }  // repeated SIGTERMs (Slurm sends more than one) are ignored
+    // Second SIGINT: die of it now, with its default action, from this thread.
     FileHandle.standardError.write(Data("\nntkbatch: second \(name): killed at once (\(doing) is lost; everything already journaled or committed stays)\n".utf8))
     Foundation.signal(number, SIG_DFL)
     var set = sigset_t()

@@ -55,6 +55,18 @@ struct StatusCommand: ParsableCommand {
     print("compute:  \(ProgressDisplay.duration(s.computeSeconds)) over \(s.sessions) session(s)")
     print("eta:      \(s.isComplete ? "complete" : s.etaSeconds.map(ProgressDisplay.duration) ?? "unknown (no tile yet)")")
     if let writer = s.writer { print("writer:   running (\(writer))") }
+    if let count = s.shardCount {
+      let complete = s.shards.filter(\.isComplete).count
+      print("shards:   \(count): \(complete) complete, \(s.shards.count - complete) started and unfinished, \(s.shardsNotStarted.count) not started\(s.shards.contains(where: \.stalled) ? "; STALLED: \(s.shards.filter(\.stalled).map { String($0.shard.index) }.joined(separator: ", "))" : "")")
+      for shard in s.shards {
+        let state = shard.isComplete ? "complete" : shard.stalled ? "STALLED, no record for \(ProgressDisplay.duration(shard.secondsSinceLastRecord))" : shard.writer != nil ? "running" : "unfinished"
+        print("  shard \(shard.shard): \(shard.tilesDone)/\(shard.tiles.count) tiles, last record \(shard.lastRecordTime) (\(ProgressDisplay.duration(shard.secondsSinceLastRecord)) ago), host \(shard.host), \(shard.sessions) session(s), \(state)\(shard.writer.map { " (\($0))" } ?? "")")
+      }
+      if !s.shardsNotStarted.isEmpty {
+        print("  not started: \(s.shardsNotStarted.prefix(20).map(String.init).joined(separator: ", "))\(s.shardsNotStarted.count > 20 ? ", …" : "")")
+      }
+    }
+    if s.duplicateRecords > 0 { print("note:     \(s.duplicateRecords) duplicate journal record(s) (a tile journaled twice with the same object: harmless; `ntkbatch repair` removes them)") }
     if s.tornTails > 0 { print("note:     \(s.tornTails) session(s) ended mid-record (crash); their last record was ignored") }
   }
 

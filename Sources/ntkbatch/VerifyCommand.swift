@@ -28,6 +28,7 @@ struct VerifyCommand: ParsableCommand {
     if !report.temporaryFiles.isEmpty { summary += "; \(report.temporaryFiles.count) temporary file(s) left by a crash" }
     for path in report.strayFiles { print("STRAY \(path): not an object nor a temporary file (`ntkbatch repair` removes stray files)") }
     if !report.strayFiles.isEmpty { summary += "; \(report.strayFiles.count) stray file(s) under objects/ (harmless)" }
+    if report.duplicateRecords > 0 { summary += "; \(report.duplicateRecords) duplicate journal record(s) (harmless; `ntkbatch repair` removes them)" }
     if let writer = report.writer { summary += "; a writer is running (\(writer))" }
     print(summary)
     if !report.isIntact {

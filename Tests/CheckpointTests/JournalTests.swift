@@ -117,16 +117,27 @@ final class JournalTests: XCTestCase {
     }
   }
 
-  func testTileJournaledInTwoSegmentsIsAnError() throws {
+  func testTileJournaledInTwoSegmentsWithTheSameObjectIsADuplicateAndWithAnotherObjectAnError() throws {
     let dir = try TemporaryDirectory("journal")
     defer { dir.remove() }
     let journal = Journal(directory: dir.path + "/journal")
     _ = try writeSession(journal, 1, [0, 1])
     _ = try writeSession(journal, 2, [1])
+    let replay = try journal.replay()
+    XCTAssertEqual(replay.tiles.keys.sorted(), [0, 1])
+    XCTAssertEqual(replay.duplicates.map(\.record.index), [1])
+    XCTAssertTrue(replay.duplicates[0].firstSegment.hasSuffix("segment-000001.log"))
+    // The same tile with another object: an error naming both segments.
+    let writer = try journal.beginSession(header(3))
+    var other = record(0)
+    other.object = testHash("another")
+    try writer.append(other)
+    writer.close()
     XCTAssertThrowsError(try journal.replay()) { error in
       XCTAssertEqual((error as? CheckpointError)?.code, .damaged)
-      XCTAssertTrue("\(error)".contains("tile 1 (I=0, J=1) journaled twice"), "\(error)")
+      XCTAssertTrue("\(error)".contains("tile 0 (I=0, J=0) journaled twice with different objects"), "\(error)")
       XCTAssertTrue("\(error)".contains("segment-000001.log"), "\(error)")
+      XCTAssertTrue("\(error)".contains("segment-000003.log"), "\(error)")
     }
   }
 

@@ -8,14 +8,15 @@ extension Model {
   /// Every node's output for a batch (inference mode), in node order; the last is the logits.
   @_specialize(where T == Float)
   @_specialize(where T == Double)
-  public func activations(inputs: Tensor<T>) throws -> [Tensor<T>] {
+  public func activations(inputs: Tensor<T>, cancellation: TileCancellation? = nil) throws -> [Tensor<T>] {
     guard inputs.shape.count == inputShape.count + 1, inputs.sampleShape == inputShape else {
       throw EngineError(.shapeMismatch, "model \(name) expects inputs [B] + \(inputShape), found \(inputs.shape)")
     }
     var outputs: [Tensor<T>] = []
     outputs.reserveCapacity(nodes.count)
-    stateValues.withUnsafeBufferPointer { state in
+    try stateValues.withUnsafeBufferPointer { state in
       for node in nodes {
+        try cancellation?.check()
         let sources = node.inputs.map { $0 == ModelNode<T>.modelInput ? inputs : outputs[$0] }
         outputs.append(evaluate(node, sources, state: state))
       }

@@ -9,8 +9,8 @@ extension Model {
   /// Throws `EngineError.shapeMismatch` if `inputs` is not `[B, 3, 32, 32]`.
   @_specialize(where T == Float)
   @_specialize(where T == Double)
-  public func jacobian(inputs: Tensor<T>, structured: Bool = true) throws -> JacobianBlock<T> {
-    let acts = try activations(inputs: inputs)
+  public func jacobian(inputs: Tensor<T>, structured: Bool = true, cancellation: TileCancellation? = nil) throws -> JacobianBlock<T> {
+    let acts = try activations(inputs: inputs, cancellation: cancellation)
     let m = outputCount
     let samples = inputs.batchSize
     let rows = samples * m
@@ -20,7 +20,8 @@ extension Model {
     }
     var parts = [JacobianPart<T>?](repeating: nil, count: nodes.count)
     stateValues.withUnsafeBufferPointer { state in
-      _ = backpropagate(inputs: inputs, activations: acts, seed: seed, repeats: m, needInputCotangent: false) {
+      _ = backpropagate(inputs: inputs, activations: acts, seed: seed, repeats: m, needInputCotangent: false,
+                        cancellation: cancellation) {
         index, input, cotangent in
         let node = nodes[index]
         let layer = node.layer!
@@ -28,6 +29,7 @@ extension Model {
           input: input, outputCotangent: cotangent, repeats: m, state: slice(state, node, layer), structured: structured)
       }
     }
+    try cancellation?.check()
     // Parts in parameter order; a layer the cotangent never reached contributes zero rows.
     var ordered: [JacobianPart<T>] = []
     for (index, node) in nodes.enumerated() {

@@ -13,7 +13,7 @@ extension Model {
   @_specialize(where T == Double)
   func backpropagate(
     inputs: Tensor<T>, activations: [Tensor<T>], seed: Tensor<T>, repeats: Int, needInputCotangent: Bool,
-    layers: [(any Layer<T>)?]? = nil, visit: (Int, Tensor<T>, Tensor<T>) -> Void
+    layers: [(any Layer<T>)?]? = nil, cancellation: TileCancellation? = nil, visit: (Int, Tensor<T>, Tensor<T>) -> Void
   ) -> Tensor<T>? {
     var cotangents = [Tensor<T>?](repeating: nil, count: nodes.count)
     cotangents[nodes.count - 1] = seed
@@ -32,6 +32,7 @@ extension Model {
 
     stateValues.withUnsafeBufferPointer { state in
       for index in stride(from: nodes.count - 1, through: 0, by: -1) {
+        if cancellation?.isCancelled == true { break }  // the caller throws; results are discarded
         guard let cotangent = cotangents[index] else { continue }
         cotangents[index] = nil  // release as we go
         let node = nodes[index]

@@ -43,8 +43,8 @@ extension Model {
   /// Throws `EngineError.shapeMismatch` if `inputs` is not `[B, 3, 32, 32]`.
   @_specialize(where T == Float)
   @_specialize(where T == Double)
-  public func jacobianFactors(inputs: Tensor<T>) throws -> JacobianFactors<T> {
-    var acts = try activations(inputs: inputs)
+  public func jacobianFactors(inputs: Tensor<T>, cancellation: TileCancellation? = nil) throws -> JacobianFactors<T> {
+    var acts = try activations(inputs: inputs, cancellation: cancellation)
     let m = outputCount
     let rows = inputs.batchSize * m
     var seed = Tensor<T>(zeros: [rows, m])
@@ -52,10 +52,12 @@ extension Model {
       for r in 0..<rows { s[r * m + r % m] = 1 }
     }
     var found = [(input: Tensor<T>, cotangent: Tensor<T>)?](repeating: nil, count: nodes.count)
-    _ = backpropagate(inputs: inputs, activations: acts, seed: seed, repeats: m, needInputCotangent: false) {
+    _ = backpropagate(inputs: inputs, activations: acts, seed: seed, repeats: m, needInputCotangent: false,
+                      cancellation: cancellation) {
       index, input, cotangent in
       found[index] = (input, cotangent)
     }
+    try cancellation?.check()
     acts.removeAll()  // keep only the layer inputs the entries share
     var entries: [JacobianFactors<T>.Entry] = []
     for (index, node) in nodes.enumerated() {

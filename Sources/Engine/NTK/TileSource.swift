@@ -60,6 +60,10 @@ public final class TileSource<T: BLASScalar> {
   /// are not counted: they are part of the working set).
   public let cacheBytes: Int
   public private(set) var statistics = Statistics()
+  /// Checked between layers and between the contraction's BLAS calls: once cancelled, `tile`
+  /// throws `EngineError(.cancelled)` (within one layer's or one BLAS call's time) and the
+  /// partial result is discarded. `nil`: never cancelled.
+  public var cancellation: TileCancellation?
 
   private var row: (index: Int, block: Block)?
   private var cache: [Int: Block] = [:]
@@ -100,7 +104,7 @@ public final class TileSource<T: BLASScalar> {
     let rows = try rowBlockValue(rowBlock)
     let isDiagonal = rowBlock == columnBlock
     let columns = isDiagonal ? rows : try columnBlockValue(columnBlock)
-    return contract(rows, columns, isDiagonal: isDiagonal)
+    return try contract(rows, columns, isDiagonal: isDiagonal)
   }
 
   private func rowBlockValue(_ index: Int) throws -> Block {
@@ -141,29 +145,31 @@ public final class TileSource<T: BLASScalar> {
     statistics.blocksComputed += 1
     statistics.samplesComputed += range.count
     switch strategy {
-    case .wholeBlocks: return .whole(try model.jacobian(inputs: batch))
-    case .layerStreaming: return .factors(try model.jacobianFactors(inputs: batch))
+    case .wholeBlocks: return .whole(try model.jacobian(inputs: batch, cancellation: cancellation))
+    case .layerStreaming: return .factors(try model.jacobianFactors(inputs: batch, cancellation: cancellation))
     }
   }
 
-  private func contract(_ a: Block, _ b: Block, isDiagonal: Bool) -> [T] {
+  private func contract(_ a: Block, _ b: Block, isDiagonal: Bool) throws -> [T] {
     let start = clock.now
     defer { statistics.contractionSeconds += seconds(since: start) }
     let m = model.outputCount
     let (nI, nJ) = (sampleCount(a), sampleCount(b))
     var result = [T](repeating: 0, count: nI * m * nJ * m)
     var scratch = TileKernel.Scratch<T>()
-    result.withUnsafeMutableBufferPointer { out in
+    try result.withUnsafeMutableBufferPointer { out in
       TileKernel.start(out, rows: nI * m, columns: nJ * m, isDiagonal: isDiagonal)
       switch (a, b) {
       case (.whole(let x), .whole(let y)):
         for (p, q) in zip(x.parts, y.parts) {
+          try cancellation?.check()
           count(p, rows: nI * m, columns: nJ * m, isDiagonal: isDiagonal)
           TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputCount: m, isDiagonal: isDiagonal,
                                 scratch: &scratch, into: out)
         }
       case (.factors(let x), .factors(let y)):
         for k in 0..<x.partCount {
+          try cancellation?.check()
           let materialised = clock.now
           let p = model.jacobianPart(k, of: x)
           let q = isDiagonal ? p : model.jacobianPart(k, of: y)

@@ -1,0 +1,76 @@
+/// Estimated floating-point operations (FLOP) of eNTK tiles of one model: the figure `check`
+/// prints, and the cost by which `--shard` balances shards.
+///
+/// Per tile (I, J) with n_I, n_J samples, R = n·m rows, m = outputs per sample:
+///
+///     contraction  Σ explicit parts   2·R_I·R_J·P_l        (R_I²·P_l on a diagonal tile: SYRK)
+///                  + Σ Linear parts   2·R_I·R_J·out + 2·n_I·n_J·in + 2·R_I·R_J   (structured, Novak et al. 2022)
+///     Jacobian     (1 + 2m)·F·n_J     one block's forward pass plus m reverse passes
+///                                     (input and parameter cotangents), F = forward FLOP per sample
+///
+/// The Jacobian term charges every tile with computing its column block (its row block on a
+/// diagonal tile): the uncached cost, an upper bound when the memory budget leaves room to cache
+/// column blocks. F counts 2·MAC of every Conv2d (`2·C_out·C_in/groups·k²·H'W'`) and Linear layer
+/// plus one FLOP per output element of every other node.
+public struct TileCostModel: Equatable, Sendable {
+  /// Outputs per sample m.
+  public let outputCount: Int
+  /// Forward FLOP per sample F.
+  public let forwardFLOPPerSample: Double
+  /// Σ P_l over parts contracted explicitly (every parameterised layer but Linear).
+  public let explicitColumns: Double
+  /// Σ out_l and Σ (in_l) over the Linear layers (contracted from their structure).
+  public let linearOutputs: Double
+  public let linearInputs: Double
+  public let linearLayers: Double
+
+  public init<T: BLASScalar>(model: Model<T>) {
+    var forward = 0.0, explicit = 0.0, outputs = 0.0, inputs = 0.0, linears = 0.0
+    for node in model.nodes {
+      let outputSize = Double(node.outputShape.reduce(1, *))
+      if let conv = node.layer as? Conv2d<T> {
+        let positions = Double(node.outputShape.dropFirst().reduce(1, *))
+        forward += 2 * Double(conv.outChannels * (conv.inChannels / max(1, conv.groups)) * conv.kernelSize * conv.kernelSize) * positions
+      } else if let linear = node.layer as? Linear<T> {
+        forward += 2 * Double(linear.inputs * linear.outputs)
+      } else {
+        forward += outputSize
+      }
+      guard let layer = node.layer, layer.parameterCount > 0 else { continue }
+      if let linear = layer as? Linear<T> {
+        outputs += Double(linear.outputs)
+        inputs += Double(linear.inputs)
+        linears += 1
+      } else {
+        explicit += Double(layer.parameterCount)
+      }
+    }
+    outputCount = model.outputCount
+    forwardFLOPPerSample = forward
+    explicitColumns = explicit
+    linearOutputs = outputs
+    linearInputs = inputs
+    linearLayers = linears
+  }
+
+  /// FLOP of contracting tile (I, J) of `rowSamples` × `columnSamples` samples.
+  public func contractionFLOP(rowSamples: Int, columnSamples: Int, isDiagonal: Bool) -> Double {
+    let m = Double(outputCount)
+    let (nI, nJ) = (Double(rowSamples), Double(columnSamples))
+    let (rI, rJ) = (nI * m, nJ * m)
+    let explicit = isDiagonal ? rI * rI * explicitColumns : 2 * rI * rJ * explicitColumns
+    let linear = 2 * rI * rJ * linearOutputs + 2 * nI * nJ * linearInputs + 2 * rI * rJ * linearLayers
+    return explicit + linear
+  }
+
+  /// FLOP of one Jacobian block of `samples` samples.
+  public func jacobianFLOP(samples: Int) -> Double {
+    (1 + 2 * Double(outputCount)) * forwardFLOPPerSample * Double(samples)
+  }
+
+  /// FLOP of tile (I, J): contraction plus one block Jacobian (see the type's model).
+  public func tileFLOP(rowSamples: Int, columnSamples: Int, isDiagonal: Bool) -> Double {
+    contractionFLOP(rowSamples: rowSamples, columnSamples: columnSamples, isDiagonal: isDiagonal)
+      + jacobianFLOP(samples: columnSamples)
+  }
+}

@@ -1,0 +1,118 @@
+import Foundation
+
+/// The two batch scripts of `ntkbatch slurm`: a job array whose task K runs shard K of N (and
+/// requeues itself when stopped by a signal), and a job that runs `verify` and `assemble` once the
+/// whole array has completed (`--dependency=afterok:<array job>`).
+///
+/// What Slurm sends, and how the scripts use it:
+/// - **time limit**: `--signal=B:TERM@<lead>` makes Slurm send SIGTERM to the batch shell `lead`
+///   seconds before the limit; the shell forwards it to `ntkbatch run`, which abandons the tile in
+///   progress and exits 75 within seconds; the script then runs `scontrol requeue` on its own task,
+///   which goes back to the queue and later continues the shard. (At the limit itself Slurm sends
+///   SIGTERM to every process, then SIGKILL after `KillWait`, 30 s by default.)
+/// - **preemption** (`PreemptMode=REQUEUE`) and `scancel --signal=TERM`: SIGTERM to the job's
+///   processes (after `GraceTime`, SIGKILL); `run` exits 75 and the task is requeued (by Slurm for
+///   preemption with `--requeue`, by the script otherwise).
+/// - **node failure** (`--requeue`): Slurm requeues the task; it resumes from the journal.
+/// Paths go into `#SBATCH` lines unquoted, so `ntkbatch slurm` refuses paths with white space or
+/// quotes. Requeued tasks become eligible again after a delay Slurm sets (about two minutes in 22.05).
+struct SlurmScripts {
+  var ntkbatch: String
+  var manifest: String
+  var runDirectory: String
+  var workingDirectory: String
+  var name: String
+  var shards: Int
+  var partition: String?
+  var time: String?
+  var cpusPerTask: Int
+  var memory: String?
+  var dtype: String
+  /// Seconds before the time limit at which Slurm signals the batch shell.
+  var signalLeadSeconds = 120
+
+  var slurmDirectory: String { runDirectory + "/slurm" }
+  var shardsScriptPath: String { slurmDirectory + "/shards.sbatch" }
+  var finishScriptPath: String { slurmDirectory + "/finish.sbatch" }
+  var submitScriptPath: String { slurmDirectory + "/submit.sh" }
+  var outputPath: String { runDirectory + "/\(name)-entk-\(dtype).npy" }
+
+  private var common: [String] {
+    var lines: [String] = []
+    if let partition { lines.append("#SBATCH --partition=\(partition)") }
+    if let memory { lines.append("#SBATCH --mem=\(memory)") }
+    lines.append("#SBATCH --chdir=\(workingDirectory)")
+    return lines
+  }
+
+  /// The job array: task K runs `ntkbatch run MANIFEST --shard slurm` and requeues itself on exit 75.
+  var shardsScript: String {
+    var lines = ["#!/bin/bash",
+                 "# ntkbatch slurm: shard K of \(shards) of \(name) per array task; see docs/durability.md, What Slurm sends",
+                 "#SBATCH --job-name=ntk-\(name)",
+                 "#SBATCH --array=0-\(shards - 1)",
+                 "#SBATCH --requeue",
+                 "#SBATCH --signal=B:TERM@\(signalLeadSeconds)",
+                 "#SBATCH --open-mode=append",
+                 "#SBATCH --output=\(slurmDirectory)/logs/shard-%a.log",
+                 "#SBATCH --ntasks=1",
+                 "#SBATCH --cpus-per-task=\(cpusPerTask)"]
+    if let time { lines.append("#SBATCH --time=\(time)") }
+    lines += common
+    lines += [
+      "set -u",
+      "export OPENBLAS_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-\(cpusPerTask)}\"",
+      "echo \"ntkbatch shard ${SLURM_ARRAY_TASK_ID} of ${SLURM_ARRAY_TASK_COUNT}, job ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}, attempt $(( ${SLURM_RESTART_COUNT:-0} + 1 )) on $(hostname) at $(date -u +%FT%TZ)\"",
+      "# Slurm signals this shell (--signal=B:TERM, scancel --batch): pass it on to ntkbatch.",
+      "trap 'kill -TERM \"$pid\" 2>/dev/null' TERM INT",
+      "\(quoted(ntkbatch)) run \(quoted(manifest)) --run-dir \(quoted(runDirectory)) --shard slurm --progress lines &",
+      "pid=$!",
+      "wait \"$pid\"; rc=$?",
+      "# A trap interrupts wait (status > 128): wait again for ntkbatch's own status (127: already collected).",
+      "while [ \"$rc\" -gt 128 ]; do wait \"$pid\"; next=$?; [ \"$next\" -eq 127 ] && break; rc=$next; done",
+      "echo \"ntkbatch exited with $rc at $(date -u +%FT%TZ)\"",
+      "if [ \"$rc\" -eq 75 ]; then",
+      "  # Stopped by a signal (time limit near, preemption): resumable. Back to the queue.",
+      "  scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\" || echo \"scontrol requeue failed (Slurm may requeue the task itself)\"",
+      "fi",
+      "exit \"$rc\"",
+    ]
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// The dependent job: `verify`, then `assemble` into `outputPath`.
+  var finishScript: String {
+    var lines = ["#!/bin/bash",
+                 "# ntkbatch slurm: runs once every shard of \(name) has completed (submitted with --dependency=afterok:<array job>)",
+                 "#SBATCH --job-name=ntk-\(name)-assemble",
+                 "#SBATCH --output=\(slurmDirectory)/logs/finish.log",
+                 "#SBATCH --ntasks=1",
+                 "#SBATCH --cpus-per-task=1"]
+    if let time { lines.append("#SBATCH --time=\(time)") }
+    lines += common
+    lines += [
+      "set -eu",
+      "\(quoted(ntkbatch)) verify \(quoted(runDirectory))",
+      "\(quoted(ntkbatch)) assemble \(quoted(runDirectory)) --dtype \(dtype) --output \(quoted(outputPath))",
+      "echo \"assembled \(outputPath) at $(date -u +%FT%TZ)\"",
+    ]
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// Submits both, the second after the first completes.
+  var submitScript: String {
+    ["#!/bin/bash",
+     "# Submits the shard array, then the verify + assemble job depending on it; prints both job ids.",
+     "set -eu",
+     "array=$(sbatch --parsable \(quoted(shardsScriptPath)))",
+     "array=${array%%;*}",
+     "finish=$(sbatch --parsable --dependency=afterok:\"$array\" --kill-on-invalid-dep=yes \(quoted(finishScriptPath)))",
+     "echo \"shards: job $array (array 0-\(shards - 1)); verify + assemble: job ${finish%%;*} (after every shard completes)\"",
+    ].joined(separator: "\n") + "\n"
+  }
+
+  /// `'text'` for the shell.
+  func quoted(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+  }
+}

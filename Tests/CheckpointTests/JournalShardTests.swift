@@ -1,0 +1,143 @@
+import XCTest
+@testable import Checkpoint
+import Storage
+
+/// Many writers on one journal: shard segment names, the union on replay, duplicates (tolerated,
+/// then removed) and per-shard locks.
+final class JournalShardTests: XCTestCase {
+  private let identity = RunIdentity(manifestHash: testHash("manifest"), weightsHash: testHash("weights"),
+                                     inputDataHash: testHash("data"), sampleCount: 25, tileSamples: 10,
+                                     precision: .float32, normalization: .sqrtParams)
+
+  private func header(_ session: Int, _ shard: ShardSpec?, id: String = "0badc0de") -> JournalHeader {
+    JournalHeader(identity: identity, session: session, host: "h", pid: 1, startTime: "t", shard: shard,
+                  sessionID: shard == nil ? nil : id, shardTiles: shard == nil ? nil : 0..<3)
+  }
+
+  private func record(_ index: Int, seconds: Double = 1) -> TileRecord {
+    TileRecord(index: index, rowBlock: 0, columnBlock: index, object: testHash("tile\(index)"), rawByteCount: 10_000,
+               storedByteCount: 9000, computeSeconds: seconds)
+  }
+
+  func testSegmentNamesRoundTripAndOthersAreIgnored() throws {
+    let shard = try ShardSpec(index: 2, count: 4)
+    let name = JournalSegmentName(number: 3, shard: shard, sessionID: "9f3c01ab")
+    XCTAssertEqual(name.fileName, "segment-000003.shard-2-of-4.9f3c01ab.log")
+    XCTAssertEqual(JournalSegmentName(fileName: name.fileName), name)
+    XCTAssertEqual(JournalSegmentName(fileName: "segment-000001.log"), JournalSegmentName(number: 1, shard: nil, sessionID: nil))
+    for bad in ["segment-000003.shard-2-of-4.9f3c01ab.log.damaged", "segment-000003.shard-4-of-4.9f3c01ab.log",
+                "segment-000003.shard-2-of-4.xyz.log", "segment-3.log", "segment-000000.log", ".segment-000001.log.tmp-1-2"] {
+      XCTAssertNil(JournalSegmentName(fileName: bad), bad)
+    }
+    // Replay order: number, then name.
+    let sorted = [JournalSegmentName(number: 2, shard: nil, sessionID: nil), name,
+                  JournalSegmentName(number: 2, shard: try ShardSpec(index: 0, count: 4), sessionID: "00000001")].sorted()
+    XCTAssertEqual(sorted.map(\.number), [2, 2, 3])
+  }
+
+  func testShardsWriteDistinctSegmentsAndReplayIsTheirUnion() throws {
+    let dir = try TemporaryDirectory("journal-shards")
+    defer { dir.remove() }
+    let journal = Journal(directory: dir.path + "/journal")
+    // Two shards open at the same time: same session number, different names.
+    let a = try journal.beginSession(header(1, try ShardSpec(index: 0, count: 2), id: "aaaaaaaa"))
+    let b = try journal.beginSession(header(1, try ShardSpec(index: 1, count: 2), id: "bbbbbbbb"))
+    try a.append(record(0)); try b.append(record(2)); try a.append(record(1))
+    a.close(); b.close()
+    // A second copy of shard 1 (where flock does not reach): another id, no collision.
+    let c = try journal.beginSession(header(1, try ShardSpec(index: 1, count: 2), id: "cccccccc"))
+    try c.append(record(2, seconds: 7))  // the same tile, same object, another compute time
+    c.close()
+    XCTAssertThrowsError(try journal.beginSession(header(1, try ShardSpec(index: 1, count: 2), id: "cccccccc")), "never two writers on one file")
+    let replay = try journal.replay()
+    XCTAssertEqual(replay.segments.count, 3)
+    XCTAssertEqual(replay.tiles.keys.sorted(), [0, 1, 2])
+    XCTAssertEqual(replay.duplicates.count, 1)
+    XCTAssertEqual(replay.duplicates.first?.record.index, 2)
+    XCTAssertEqual(replay.nextSession, 2)
+    XCTAssertEqual(replay.segments.map { $0.shard?.index }, [0, 1, 1])
+
+    // repair's step: the duplicate goes, the first record stays; the journal replays the same tiles.
+    let removals = try journal.removeDuplicates()
+    XCTAssertEqual(removals.count, 1)
+    XCTAssertTrue(removals[0].segment.hasSuffix("segment-000001.shard-1-of-2.cccccccc.log"), removals[0].segment)
+    XCTAssertEqual(removals[0].tiles, [2])
+    let after = try journal.replay()
+    XCTAssertEqual(after.tiles, replay.tiles)
+    XCTAssertTrue(after.duplicates.isEmpty)
+    XCTAssertEqual(after.tiles[2]?.computeSeconds, 1, "the first record is kept")
+    XCTAssertEqual(try journal.removeDuplicates(), [])
+  }
+
+  func testAByteIdenticalCopyOfAShardSegmentIsHarmless() throws {
+    let dir = try TemporaryDirectory("journal-copy")
+    defer { dir.remove() }
+    let journal = Journal(directory: dir.path + "/journal")
+    let a = try journal.beginSession(header(1, try ShardSpec(index: 0, count: 1), id: "aaaaaaaa"))
+    for k in 0..<3 { try a.append(record(k)) }
+    a.close()
+    try FileManager.default.copyItem(atPath: journal.directory + "/segment-000001.shard-0-of-1.aaaaaaaa.log",
+                                     toPath: journal.directory + "/segment-000001.shard-0-of-1.aaaaaaab.log")
+    let replay = try journal.replay()
+    XCTAssertEqual(replay.tiles.count, 3)
+    XCTAssertEqual(replay.duplicates.count, 3)
+    // A header naming another shard than its file is damage.
+    try FileManager.default.copyItem(atPath: journal.directory + "/segment-000001.shard-0-of-1.aaaaaaaa.log",
+                                     toPath: journal.directory + "/segment-000001.shard-0-of-2.aaaaaaaa.log")
+    XCTAssertThrowsError(try journal.replay()) { error in
+      XCTAssertTrue("\(error)".contains("header says shard 0/1, the file name shard 0/2"), "\(error)")
+    }
+  }
+
+  func testOneWriterPerShardAndRepairWaitsForShards() throws {
+    let dir = try TemporaryDirectory("shard-locks")
+    defer { dir.remove() }
+    let run = RunDirectory(path: dir.path + "/run")
+    try run.createLayout()
+    let shard = try ShardSpec(index: 1, count: 3)
+    let lock = try run.lock(shard: shard)
+    XCTAssertThrowsError(try run.lock(shard: shard)) { error in
+      XCTAssertEqual((error as? CheckpointError)?.code, .locked)
+      XCTAssertTrue("\(error)".contains("shard 1/3 is in use by pid \(ProcessInfo.processInfo.processIdentifier) on host"), "\(error)")
+    }
+    let other = try run.lock(shard: try ShardSpec(index: 2, count: 3))  // another shard: fine
+    XCTAssertEqual(run.currentWriters().count, 2)
+    XCTAssertThrowsError(try RunRepair.repair(run: run)) { error in
+      XCTAssertEqual((error as? CheckpointError)?.code, .locked)
+      XCTAssertTrue("\(error)".contains("a shard is being written by"), "\(error)")
+    }
+    lock.release(); other.release()
+    XCTAssertTrue(run.currentWriters().isEmpty)
+    XCTAssertNoThrow(try RunRepair.repair(run: run))
+  }
+
+  func testPerShardStatusShowsProgressHostAndFlagsASilentShard() throws {
+    let dir = try TemporaryDirectory("shard-status")
+    defer { dir.remove() }
+    let run = RunDirectory(path: dir.path + "/run")
+    try run.createLayout()
+    let journal = run.journal
+    let a = try journal.beginSession(header(1, try ShardSpec(index: 0, count: 3), id: "aaaaaaaa"))
+    for k in 0..<3 { try a.append(record(k)) }
+    a.close()
+    var second = header(1, try ShardSpec(index: 2, count: 3), id: "bbbbbbbb")
+    second.shardTiles = 3..<6
+    second.host = "node7"
+    let b = try journal.beginSession(second)
+    try b.append(record(3))
+    b.close()
+    let replay = try journal.replay()
+    let now = ShardStatus.read(run: run, replay: replay)
+    XCTAssertEqual(now.count, 3)
+    XCTAssertEqual(now.missing, [1])
+    XCTAssertEqual(now.shards.map(\.shard.index), [0, 2])
+    XCTAssertEqual(now.shards.map(\.tilesDone), [3, 1])
+    XCTAssertEqual(now.shards.map(\.tiles.count), [3, 3])
+    XCTAssertEqual(now.shards[1].host, "node7")
+    XCTAssertEqual(now.shards.map(\.stalled), [false, false])
+    // An hour later, the unfinished shard is flagged; the complete one is not.
+    let later = ShardStatus.read(run: run, replay: replay, now: Date().addingTimeInterval(3600))
+    XCTAssertEqual(later.shards.map(\.stalled), [false, true])
+    XCTAssertGreaterThan(later.shards[1].secondsSinceLastRecord, 3500)
+  }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import Storage
+import XCTest
+
+/// Shards of one run directory (`run --shard K/N`): written at once they give the one-process
+/// matrix; a duplicated journal segment breaks no command; resharding recomputes nothing
+/// journaled; `check --shards` and `slurm` print and write what they promise.
+final class ShardTests: XCTestCase {
+  var work = ""
+
+  override func setUpWithError() throws { work = try CLIHarness.temporaryDirectory("shards") }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
+
+  /// LeNet on 200 MNIST digits in tiles of 20: 10 blocks, 55 tiles.
+  private func manifest() throws -> String {
+    try FaultHarness.mnistManifest(in: work, subsample: 200, tileSamples: 20)
+  }
+
+  /// The matrix of an unsharded, uninterrupted run.
+  private func reference(_ manifest: String) throws -> [UInt8] {
+    try CLIHarness.succeed(["run", manifest, "--run-dir", "\(work)/reference", "--progress", "none"])
+    return try FaultHarness.assembled("\(work)/reference", output: "\(work)/reference.npy")
+  }
+
+  private func runShard(_ manifest: String, _ run: String, _ shard: String, extra: [String] = []) throws -> [Int] {
+    let result = try CLIHarness.run(["run", manifest, "--run-dir", run, "--shard", shard, "--progress", "tiles"] + extra)
+    XCTAssertEqual(result.status, 0, "shard \(shard): \(result.stderr)")
+    return FaultHarness.tileLines(result.stdout)
+  }
+
+  func testTwoShardsAtOnceOnOneDirectoryGiveTheOneProcessMatrix() throws {
+    let manifest = try manifest()
+    let expected = try reference(manifest)
+    let run = "\(work)/run"
+    var processes: [Process] = []
+    for k in 0..<2 {
+      let logs = "\(work)/shard-\(k)"
+      try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+      processes.append(try CLIHarness.start(["run", manifest, "--run-dir", run, "--shard", "\(k)/2", "--progress", "tiles"], logDirectory: logs))
+    }
+    var tiles: [[Int]] = []
+    for (k, process) in processes.enumerated() {
+      process.waitUntilExit()
+      let stderr = try String(contentsOfFile: "\(work)/shard-\(k)/stderr.log", encoding: .utf8)
+      XCTAssertEqual(process.terminationStatus, 0, stderr)
+      XCTAssertTrue(stderr.contains("shard \(k)/2:"), stderr)
+      tiles.append(FaultHarness.tileLines(try String(contentsOfFile: "\(work)/shard-\(k)/stdout.log", encoding: .utf8)))
+    }
+    // Contiguous, disjoint, together the whole plan; both started at once (two segments, distinct names).
+    XCTAssertEqual(tiles[0] + tiles[1], Array(0..<55))
+    XCTAssertFalse(tiles[0].isEmpty || tiles[1].isEmpty)
+    let segments = try FaultHarness.segments(of: run).map { ($0 as NSString).lastPathComponent }
+    XCTAssertEqual(segments.count, 2, "\(segments)")
+    XCTAssertTrue(segments.allSatisfy { $0.range(of: #"^segment-00000[12]\.shard-[01]-of-2\.[0-9a-f]{8}\.log$"#, options: .regularExpression) != nil }, "\(segments)")
+    let status = try CLIHarness.succeed(["status", run])
+    XCTAssertTrue(status.stdout.contains("tiles:    55/55"), status.stdout)
+    XCTAssertTrue(status.stdout.contains("shards:   2: 2 complete, 0 started and unfinished, 0 not started"), status.stdout)
+    XCTAssertTrue(status.stdout.contains("shard 0/2: \(tiles[0].count)/\(tiles[0].count) tiles"), status.stdout)
+    XCTAssertTrue(status.stdout.contains("shard 1/2: \(tiles[1].count)/\(tiles[1].count) tiles"), status.stdout)
+    try CLIHarness.succeed(["verify", run])
+    XCTAssertEqual(try FaultHarness.assembled(run, output: "\(work)/sharded.npy"), expected, "byte-identical to one process")
+    XCTAssertEqual(try FileBytes.read(path: "\(run)/logits.npy"), try FileBytes.read(path: "\(work)/reference/logits.npy"))
+  }
+
+  func testADuplicatedJournalSegmentLeavesEveryCommandWorking() throws {
+    let manifest = try manifest()
+    let expected = try reference(manifest)
+    let run = "\(work)/run"
+    XCTAssertEqual(try runShard(manifest, run, "0/2").count + runShard(manifest, run, "1/2").count, 55)
+    // A byte-identical copy of shard 0's segment under another session id (a copy of a shard run
+    // twice where flock does not reach, or a restore that doubled a file).
+    let original = try FaultHarness.segments(of: run).first { $0.contains(".shard-0-of-2.") }!
+    let copy = original.replacingOccurrences(of: #"\.[0-9a-f]{8}\.log$"#, with: ".ffffffff.log", options: .regularExpression)
+    XCTAssertNotEqual(copy, original)
+    try FileManager.default.copyItem(atPath: original, toPath: copy)
+    let duplicates = try FaultHarness.frames(of: original).count - 1
+
+    let status = try CLIHarness.succeed(["status", run])
+    XCTAssertTrue(status.stdout.contains("tiles:    55/55"), status.stdout)
+    XCTAssertTrue(status.stdout.contains("\(duplicates) duplicate journal record(s)"), status.stdout)
+    let verify = try CLIHarness.succeed(["verify", run])
+    XCTAssertTrue(verify.stdout.contains("55 of 55 journaled tiles intact"), verify.stdout)
+    XCTAssertTrue(verify.stdout.contains("\(duplicates) duplicate journal record(s)"), verify.stdout)
+    XCTAssertEqual(try FaultHarness.assembled(run, output: "\(work)/a.npy"), expected)
+    XCTAssertEqual(try runShard(manifest, run, "0/2"), [], "nothing recomputed")
+    let whole = try CLIHarness.run(["run", manifest, "--run-dir", run, "--progress", "tiles"])
+    XCTAssertEqual(whole.status, 0, whole.stderr)
+    XCTAssertEqual(FaultHarness.tileLines(whole.stdout), [])
+
+    let repair = try CLIHarness.succeed(["repair", run])
+    XCTAssertTrue(repair.stdout.contains("REMOVED \(duplicates) duplicate record(s) from \(copy)"), repair.stdout)
+    let after = try CLIHarness.succeed(["status", run])
+    XCTAssertFalse(after.stdout.contains("duplicate"), after.stdout)
+    XCTAssertTrue(after.stdout.contains("tiles:    55/55"), after.stdout)
+    try CLIHarness.succeed(["verify", run])
+    XCTAssertEqual(try FaultHarness.assembled(run, output: "\(work)/b.npy"), expected)
+  }
+
+  func testReshardingThreeThenFiveRecomputesNoJournaledTile() throws {
+    let manifest = try manifest()
+    let expected = try reference(manifest)
+    let run = "\(work)/run"
+    var computed: [Int] = []
+    computed += try runShard(manifest, run, "0/3")
+    computed += try runShard(manifest, run, "1/3", extra: ["--max-tiles", "4"])
+    computed += try runShard(manifest, run, "2/3", extra: ["--max-tiles", "2"])
+    XCTAssertLessThan(computed.count, 55)
+    let firstAttempt = Set(computed)
+    XCTAssertEqual(firstAttempt.count, computed.count)
+    var second: [Int] = []
+    for k in 0..<5 { second += try runShard(manifest, run, "\(k)/5") }
+    XCTAssertTrue(firstAttempt.isDisjoint(with: second), "a journaled tile was computed again: \(firstAttempt.intersection(second).sorted())")
+    XCTAssertEqual(Set(second).count, second.count)
+    XCTAssertEqual(firstAttempt.union(second), Set(0..<55))
+    let status = try CLIHarness.succeed(["status", run])
+    XCTAssertTrue(status.stdout.contains("shards:   5: 5 complete"), status.stdout)
+    try CLIHarness.succeed(["verify", run])
+    XCTAssertEqual(try FaultHarness.assembled(run, output: "\(work)/resharded.npy"), expected)
+  }
+
+  func testSecondCopyOfAShardIsRefusedNamingItButAnotherShardRuns() throws {
+    let manifest = try FaultHarness.mnistManifest(in: work, subsample: 300, tileSamples: 10)
+    let logs = "\(work)/first"
+    try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+    let first = try CLIHarness.start(["run", manifest, "--run-dir", "\(work)/run", "--shard", "0/2", "--progress", "tiles"], logDirectory: logs)
+    defer { if first.isRunning { kill(first.processIdentifier, SIGKILL); first.waitUntilExit() } }
+    let deadline = Date().addingTimeInterval(60)
+    while first.isRunning, Date() < deadline,
+          FaultHarness.tileLines((try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").isEmpty {
+      usleep(2_000)
+    }
+    XCTAssertTrue(first.isRunning)
+    let second = try FaultHarness.run(["run", manifest, "--run-dir", "\(work)/run", "--shard", "0/2", "--progress", "none"], timeout: 30)
+    XCTAssertEqual(second.status, 2, second.stderr)
+    XCTAssertTrue(second.stderr.contains("shard 0/2 is in use by pid \(first.processIdentifier) on host"), second.stderr)
+    let other = try FaultHarness.run(["run", manifest, "--run-dir", "\(work)/run", "--shard", "1/2", "--progress", "none", "--max-tiles", "1"], timeout: 60)
+    XCTAssertEqual(other.status, 0, other.stderr)
+    let status = try CLIHarness.succeed(["status", "\(work)/run"])
+    XCTAssertTrue(status.stdout.contains("running (pid \(first.processIdentifier) on host"), status.stdout)
+    let repair = try FaultHarness.run(["repair", "\(work)/run"], timeout: 30)
+    XCTAssertEqual(repair.status, 2, repair.stderr)
+    XCTAssertTrue(repair.stderr.contains("repair only when no shard is running"), repair.stderr)
+    for bad in ["2/2", "1/0", "a/b"] {
+      let result = try CLIHarness.run(["run", manifest, "--shard", bad])
+      XCTAssertEqual(result.status, 64, "\(bad): \(result.stderr)")
+    }
+    let slurm = try CLIHarness.run(["run", manifest, "--run-dir", "\(work)/run2", "--shard", "slurm"])
+    XCTAssertEqual(slurm.status, 2, slurm.stderr)
+    XCTAssertTrue(slurm.stderr.contains("SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT are not set"), slurm.stderr)
+  }
+
+  func testCheckPrintsCostDiskAndShardBalance() throws {
+    let manifest = try FaultHarness.mnistManifest(in: work, subsample: 1000, tileSamples: 100)
+    let check = try CLIHarness.succeed(["check", manifest, "--shards", "10"])
+    let lines = check.stdout.split(separator: "\n").map(String.init)
+    let cost = try XCTUnwrap(lines.first { $0.hasPrefix("cost:") }, check.stdout)
+    XCTAssertTrue(cost.contains("GFLOP/s (GEMM 1024³"), cost)
+    XCTAssertTrue(cost.contains("hours"), cost)
+    let disk = try XCTUnwrap(lines.first { $0.hasPrefix("disk:") }, check.stdout)
+    // 55 tiles of 1000 × 1000 float32 values (diagonal tiles stored whole): 220,000,000 bytes.
+    XCTAssertTrue(disk.contains("objects up to 209.8 MiB"), disk)
+    XCTAssertTrue(disk.contains("float16 190.7 MiB, float32 381.5 MiB, float64 762.9 MiB"), disk)
+    let shards = try XCTUnwrap(lines.first { $0.hasPrefix("shards:") }, check.stdout)
+    let balance = try XCTUnwrap(shards.range(of: #"max/mean [0-9.]+"#, options: .regularExpression).map { Double(shards[$0].split(separator: " ")[1])! })
+    XCTAssertGreaterThanOrEqual(balance, 1)
+    XCTAssertLessThan(balance, 1.3, "55 tiles in 10 shards: within about one tile of the mean")
+  }
+
+  func testSlurmWritesTheArrayAndTheDependentAssembleScripts() throws {
+    let manifest = try manifest()
+    let result = try CLIHarness.run(["slurm", manifest, "--array", "4", "--run-dir", "\(work)/run", "--time", "1:00:00",
+                                     "--cpus-per-task", "2", "--mem", "2G", "--partition", "debug"])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertTrue(result.stdout.contains("submit with: \(work)/run/slurm/submit.sh"), result.stdout)
+    let shards = try String(contentsOfFile: "\(work)/run/slurm/shards.sbatch", encoding: .utf8)
+    for line in ["#SBATCH --array=0-3", "#SBATCH --requeue", "#SBATCH --signal=B:TERM@120", "#SBATCH --time=1:00:00",
+                 "#SBATCH --cpus-per-task=2", "#SBATCH --mem=2G", "#SBATCH --partition=debug",
+                 "#SBATCH --output=\(work)/run/slurm/logs/shard-%a.log", "--shard slurm",
+                 "scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\""] {
+      XCTAssertTrue(shards.contains(line), "\(line) missing from:\n\(shards)")
+    }
+    let finish = try String(contentsOfFile: "\(work)/run/slurm/finish.sbatch", encoding: .utf8)
+    XCTAssertTrue(finish.contains("verify '\(work)/run'"), finish)
+    XCTAssertTrue(finish.contains("assemble '\(work)/run' --dtype float32 --output '\(work)/run/faults-entk-float32.npy'"), finish)
+    let submit = try String(contentsOfFile: "\(work)/run/slurm/submit.sh", encoding: .utf8)
+    XCTAssertTrue(submit.contains("--dependency=afterok:\"$array\""), submit)
+    for bad in [["--array", "0"], ["--array", "2", "--time", "1h"], ["--array", "2", "--mem", "lots"]] {
+      let refused = try CLIHarness.run(["slurm", manifest] + bad)
+      XCTAssertEqual(refused.status, 64, "\(bad): \(refused.stderr)")
+    }
+  }
+}
