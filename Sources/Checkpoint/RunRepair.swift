@@ -11,7 +11,8 @@ import Storage
 /// 2. Journaled tiles whose object is missing or damaged get a `TileDrop` record, so the next
 ///    `run` computes them again.
 /// 3. Orphan objects (named by no record, including the damaged objects of dropped tiles) and
-///    temporary files left by crashed writes are removed.
+///    temporary files left by crashed writes are removed, as are the temporary outputs of
+///    killed `assemble`s recorded in `RUN/assembling` (`AssemblyLeftovers`).
 public enum RunRepair {
   /// What `repair` changed.
   public struct Report: Codable, Equatable, Sendable {
@@ -40,7 +41,7 @@ public enum RunRepair {
     let lock = try run.lock()
     defer { lock.release() }
     let cuts = try run.journal.salvage()
-    let temporaries = try CheckpointError.wrapping { try run.objects.temporaryFiles() }
+    let temporaries = try CheckpointError.wrapping { try run.objects.temporaryFiles() } + AssemblyLeftovers.removeStale(run: run)
     guard let identity = try run.journal.replay().identity else {
       try CheckpointError.wrapping { _ = try run.objects.removeTemporaryFiles() }
       return Report(cutSegments: cuts, droppedTiles: [], removedOrphans: [], removedTemporaryFiles: temporaries)
