@@ -4,20 +4,23 @@ import Storage
 /// The run directory's record of `assemble`s in progress, so that `repair` can remove what a
 /// killed `assemble` left behind even when it is never run again for the same output.
 ///
-/// While it writes, `assemble` keeps `RUN/assembling/<temporary name>` holding the absolute path
-/// of its temporary output (`.<name>.tmp-<pid>-<hex>`, a file or a Zarr directory); it removes the
-/// record when it ends, successfully or not. A record whose process no longer exists marks a
-/// leftover. Recording is best effort: a run directory that cannot be written (read-only) is not
-/// an error, and the next `assemble` of the same output cleans up anyway (`OutputLeftovers`).
+/// Before it creates anything, `assemble` writes `RUN/assembling/<pid>-<hex>` holding the
+/// absolute path of its output; it removes the record when it ends, successfully or not. A record
+/// whose process no longer exists names an output that may have leftovers: `repair` removes that
+/// output's temporaries of dead processes (`OutputLeftovers`: `.<name>.tmp-<pid>-<hex>` files or
+/// Zarr directories next to it) and the record. Recording is best effort: a run directory that
+/// cannot be written (read-only) is not an error, and the next `assemble` of the same output
+/// cleans up anyway.
 public enum AssemblyLeftovers {
   /// `RUN/assembling`.
   public static func directory(of run: RunDirectory) -> String { run.path + "/assembling" }
 
-  /// Records `temporaryPath` as in progress; returns the record's path (nil if it could not be written).
-  public static func record(run: RunDirectory, temporaryPath: String) -> String? {
+  /// Records `output` as being assembled by this process; returns the record's path (nil if it
+  /// could not be written).
+  public static func record(run: RunDirectory, output: String) -> String? {
     let folder = directory(of: run)
-    let record = folder + "/" + (temporaryPath as NSString).lastPathComponent
-    let absolute = temporaryPath.hasPrefix("/") ? temporaryPath : FileManager.default.currentDirectoryPath + "/" + temporaryPath
+    let record = folder + "/\(ProcessInfo.processInfo.processIdentifier)-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    let absolute = output.hasPrefix("/") ? output : FileManager.default.currentDirectoryPath + "/" + output
     do {
       try SystemFile.makeDirectory(path: folder)
       try AtomicFile.write(Array(absolute.utf8), to: record)
@@ -33,23 +36,24 @@ public enum AssemblyLeftovers {
     try? SystemFile.remove(path: record, ignoreMissing: true)
   }
 
-  /// Removes the temporary outputs of recorded `assemble`s whose process is gone, and their
-  /// records (only temporary names are ever removed). Returns the paths removed.
+  /// For every record whose process is gone: removes its output's leftovers, then the record.
   ///
-  /// - Throws: `CheckpointError` (`.failure`) if a leftover cannot be removed.
+  /// - Returns: the leftover paths removed.
+  /// - Throws: `CheckpointError` (`.failure`) if one cannot be removed.
   public static func removeStale(run: RunDirectory) throws -> [String] {
     let folder = directory(of: run)
     guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
     var removed: [String] = []
     for name in names.sorted() {
-      guard let range = name.range(of: AtomicFile.temporaryMarker) else { continue }
-      let rest = name[range.upperBound...]
-      guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), !SystemFile.processExists(pid) else { continue }
       let record = folder + "/" + name
-      let target = (try? String(contentsOfFile: record, encoding: .utf8)) ?? ""
-      if (target as NSString).lastPathComponent == name, SystemFile.kind(of: target).exists {
-        try CheckpointError.wrapping { try SystemFile.removeTree(path: target) }
-        removed.append(target)
+      if AtomicFile.isTemporaryName(name) {  // a record's own write, interrupted
+        if let pid = Int32(name.dropFirst().split(separator: "-").first ?? ""), SystemFile.processExists(pid) { continue }
+        try CheckpointError.wrapping { try SystemFile.remove(path: record, ignoreMissing: true) }
+        continue
+      }
+      guard let pid = Int32(name.split(separator: "-").first ?? ""), !SystemFile.processExists(pid) else { continue }
+      if let output = try? String(contentsOfFile: record, encoding: .utf8), !output.isEmpty {
+        removed += try CheckpointError.wrapping { try OutputLeftovers.removeStale(for: output) }
       }
       try CheckpointError.wrapping { try SystemFile.remove(path: record, ignoreMissing: true) }
     }

@@ -165,7 +165,15 @@ public enum TileAssembler {
         throw CheckpointError(.badInput, "--chunk: expected a positive multiple of \(k) (the classes per sample), found \(chunk)")
       }
     }
+    if options.format == .zarr {
+      let existing = SystemFile.kind(of: output)
+      if existing.exists && !(existing.isDirectory && ZarrArrayWriter.isZarrArray(output)) {
+        throw CheckpointError(.badInput, "\(output): exists and is not a Zarr array (no zarr.json or .zarray); not replaced")
+      }
+    }
     let removed = try CheckpointError.wrapping { try OutputLeftovers.removeStale(for: output) }
+    let record = AssemblyLeftovers.record(run: run, output: output)
+    defer { AssemblyLeftovers.clear(record) }
 
     // Free space: the .npy's size, or the Zarr array's at the objects' compression ratio.
     let matrixBytes = Int64(selection.rowCount) * Int64(selection.columnCount) * Int64(dtype.byteSize)
@@ -248,8 +256,6 @@ public enum TileAssembler {
     let writer = try CheckpointError.wrapping {
       try NpyDenseWriter(path: output, dtype: dtype, rows: selection.rowCount, columns: selection.columnCount, preallocate: true)
     }
-    let record = AssemblyLeftovers.record(run: run, temporaryPath: writer.temporaryPath)
-    defer { AssemblyLeftovers.clear(record) }
     let bands = filler.tileBands()
     let columns = selection.columnCount
     let k = selection.classes.count
@@ -280,13 +286,15 @@ public enum TileAssembler {
           throw error
         }
         let firstRow = (band.lowerBound - selection.rows.lowerBound) * k
-        let bytes = UnsafeRawBufferPointer(start: slots[slot], count: rows * columns * dtype.byteSize)
+        let byteCount = rows * columns * dtype.byteSize
+        let address = UInt(bitPattern: slots[slot])
         queue.async {
           defer { free[slot].signal() }
           guard failure.error == nil else { return }
+          let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: address), count: byteCount)
           do { try writer.writeRows(bytes, firstRow: firstRow) } catch { failure.record(error) }
         }
-        done += Int64(bytes.count)
+        done += Int64(byteCount)
         progress(Progress(bytesDone: done, bytesTotal: total))
       }
       for s in free { s.wait(); s.signal() }
@@ -316,8 +324,6 @@ public enum TileAssembler {
       try ZarrArrayWriter(path: output, format: options.zarrVersion, dtype: dtype, rows: selection.rowCount,
                           columns: selection.columnCount, chunkRows: chunk, chunkColumns: chunk, attributes: options.attributes)
     }
-    let record = AssemblyLeftovers.record(run: run, temporaryPath: writer.temporaryPath)
-    defer { AssemblyLeftovers.clear(record) }
     // No recompression: chunk = tile, whole matrix, every class, run precision → an off-diagonal
     // full-size tile (I < J) *is* chunk (I, J): its object is that chunk's zstd frame.
     let samePrecision = (plan.precision == .float32 && dtype == .float32) || (plan.precision == .float64 && dtype == .float64)

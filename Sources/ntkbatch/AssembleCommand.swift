@@ -163,7 +163,7 @@ enum ZarrAttributes {
     let name = model["name"] as? String ?? ""
     let width = model["width"] as? Int ?? 0
     var attributes: [String: Any] = [
-      "ntkbatch": ["attributesVersion": 1, "run": (run.path as NSString).standardizingPath],
+      "ntkbatch": ["attributesVersion": 1, "run": URL(fileURLWithPath: run.path).standardizedFileURL.path],
       "model": name, "modelWidth": width,
       "n": identity.sampleCount, "outputsPerSample": identity.outputsPerSample, "tileSamples": identity.tileSamples,
       "normalization": identity.normalization.rawValue, "precision": identity.precision.rawValue, "dtype": dtype,
