@@ -230,10 +230,8 @@ final class TileBandFiller: @unchecked Sendable {
       if tile.isDiagonal {
         for r in 1..<max(height, 1) { for c in 0..<r { v[r * width + c] = v[c * width + r] } }
       }
-      for i in 0..<count where !v[i].isFinite {
-        if first < 0 { first = i }
-        nonFinite += 1
-      }
+      for i in 0..<count { nonFinite &+= v[i].isFinite ? 0 : 1 }  // branch-free: vectorises
+      if nonFinite > 0 { first = v.firstIndex { !$0.isFinite } ?? 0 }
     }
     if nonFinite > 0 {
       throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(nonFinite) of its \(count) values are NaN or ±infinity (first at matrix row \(tile.rows.lowerBound * m + first / width), column \(tile.columns.lowerBound * m + first % width)); the computation produced them (check the weights and inputs); nothing written")
@@ -287,6 +285,10 @@ enum BandValues {
   static func convert<S: BinaryFloatingPoint>(_ source: UnsafePointer<S>, count: Int, dtype: NpyDType,
                                               into destination: UnsafeMutableRawPointer) -> Int {
     switch dtype {
+    case .float16 where S.self == Float.self:
+      return source.withMemoryRebound(to: Float.self, capacity: count) {
+        HalfPrecision.convert($0, count: count, into: destination.bindMemory(to: UInt16.self, capacity: count))
+      }
     case .float16: return convert(source, count, destination.bindMemory(to: Float16.self, capacity: count))
     case .float32: return convert(source, count, destination.bindMemory(to: Float.self, capacity: count))
     default: return convert(source, count, destination.bindMemory(to: Double.self, capacity: count))
