@@ -44,10 +44,13 @@ public enum TileAssembler {
     public var attributes: [String: Any]
     /// Threads that decompress, convert and compress.
     public var workers: Int
+    /// Most bytes of one band buffer: a band wider than this is filled and written in windows of
+    /// columns (aligned to tiles for `.npy`, to chunks for Zarr), so memory stays bounded for any n.
+    public var bandBytes: Int
 
     public init(dtype: NpyDType = .float32, allowPartial: Bool = false, selection: AssemblySelection = .all,
                 format: OutputFormat = .npy, zarrVersion: ZarrArrayWriter.Format = .v3, chunk: Int? = nil,
-                linkObjects: Bool = false, attributes: [String: Any] = [:], workers: Int = 2) {
+                linkObjects: Bool = false, attributes: [String: Any] = [:], workers: Int = 2, bandBytes: Int = 256 << 20) {
       self.dtype = dtype
       self.allowPartial = allowPartial
       self.selection = selection
@@ -57,6 +60,7 @@ public enum TileAssembler {
       self.linkObjects = linkObjects
       self.attributes = attributes
       self.workers = workers
+      self.bandBytes = bandBytes
     }
   }
 
@@ -199,9 +203,9 @@ public enum TileAssembler {
                         classes: selection.classes, removedLeftovers: removed, seconds: 0)
     switch options.format {
     case .npy:
-      report.byteCount = try writeNpy(filler: filler, run: run, output: output, dtype: dtype, progress: progress)
+      report.byteCount = try writeNpy(filler: filler, output: output, dtype: dtype, bandBytes: options.bandBytes, progress: progress)
     case .zarr:
-      let result = try writeZarr(filler: filler, run: run, output: output, options: options, progress: progress)
+      let result = try writeZarr(filler: filler, output: output, options: options, progress: progress)
       report.byteCount = result.bytes
       report.chunks = result.counts
     }
@@ -249,10 +253,12 @@ public enum TileAssembler {
 
   // MARK: - .npy
 
-  /// Bands of one tile block each; band b+1 is filled (and converted) while band b is written.
-  private static func writeNpy(filler: TileBandFiller, run: RunDirectory, output: String, dtype: NpyDType,
+  /// Bands of one tile block each (in windows of columns if wider than `bandBytes`); band b+1 is
+  /// filled (and converted) while band b is written.
+  private static func writeNpy(filler: TileBandFiller, output: String, dtype: NpyDType, bandBytes: Int,
                                progress: (Progress) -> Void) throws -> Int {
     let selection = filler.selection
+    let plan = filler.plan
     let writer = try CheckpointError.wrapping {
       try NpyDenseWriter(path: output, dtype: dtype, rows: selection.rowCount, columns: selection.columnCount, preallocate: true)
     }
@@ -260,7 +266,10 @@ public enum TileAssembler {
     let columns = selection.columnCount
     let k = selection.classes.count
     let maxRows = bands.map { $0.count * k }.max() ?? 0
-    let slotBytes = maxRows * columns * dtype.byteSize
+    let widest = max(plan.precision.byteSize, dtype.byteSize)
+    let windows = TileBandFiller.windows(selection.columns, origin: 0, unit: plan.tileSamples,
+                                         maximum: max(1, bandBytes / max(1, maxRows * k * widest)))
+    let slotBytes = maxRows * (windows.map(\.count).max() ?? 0) * k * dtype.byteSize
     let slots = [UnsafeMutableRawPointer.allocate(byteCount: max(slotBytes, 1), alignment: 64),
                  UnsafeMutableRawPointer.allocate(byteCount: max(slotBytes, 1), alignment: 64)]
     let free = [DispatchSemaphore(value: 1), DispatchSemaphore(value: 1)]
@@ -272,30 +281,34 @@ public enum TileAssembler {
     }
     var overflow = 0
     var done: Int64 = 0
+    var step = 0
     let total = Int64(selection.rowCount) * Int64(columns) * Int64(dtype.byteSize)
     do {
-      for (b, band) in bands.enumerated() {
-        let slot = b % 2
-        free[slot].wait()
-        if let error = failure.error { free[slot].signal(); throw error }
-        let rows = band.count * k
-        do {
-          overflow += try filler.fillConverted(band, dtype: dtype, into: slots[slot])
-        } catch {
-          free[slot].signal()
-          throw error
+      for band in bands {
+        for window in windows {
+          let slot = step % 2
+          step += 1
+          free[slot].wait()
+          if let error = failure.error { free[slot].signal(); throw error }
+          do {
+            overflow += try filler.fillConverted(band, window: window, dtype: dtype, into: slots[slot])
+          } catch {
+            free[slot].signal()
+            throw error
+          }
+          let firstRow = (band.lowerBound - selection.rows.lowerBound) * k
+          let firstColumn = (window.lowerBound - selection.columns.lowerBound) * k
+          let (rows, width) = (band.count * k, window.count * k)
+          let address = UInt(bitPattern: slots[slot])
+          queue.async {
+            defer { free[slot].signal() }
+            guard failure.error == nil else { return }
+            let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: address), count: rows * width * dtype.byteSize)
+            do { try writer.writeBlock(bytes, firstRow: firstRow, firstColumn: firstColumn, columnCount: width) } catch { failure.record(error) }
+          }
+          done += Int64(rows * width * dtype.byteSize)
+          progress(Progress(bytesDone: done, bytesTotal: total))
         }
-        let firstRow = (band.lowerBound - selection.rows.lowerBound) * k
-        let byteCount = rows * columns * dtype.byteSize
-        let address = UInt(bitPattern: slots[slot])
-        queue.async {
-          defer { free[slot].signal() }
-          guard failure.error == nil else { return }
-          let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: address), count: byteCount)
-          do { try writer.writeRows(bytes, firstRow: firstRow) } catch { failure.record(error) }
-        }
-        done += Int64(byteCount)
-        progress(Progress(bytesDone: done, bytesTotal: total))
       }
       for s in free { s.wait(); s.signal() }
       if let error = failure.error { throw error }
@@ -313,7 +326,7 @@ public enum TileAssembler {
 
   // MARK: - Zarr
 
-  private static func writeZarr(filler: TileBandFiller, run: RunDirectory, output: String, options: Options,
+  private static func writeZarr(filler: TileBandFiller, output: String, options: Options,
                                 progress: (Progress) -> Void) throws -> (bytes: Int, counts: ChunkCounts) {
     let selection = filler.selection
     let plan = filler.plan
@@ -342,38 +355,46 @@ public enum TileAssembler {
     let total = Int64(selection.rowCount) * Int64(selection.columnCount) * Int64(dtype.byteSize)
     let columns = selection.columnCount
     do {
+      let widest = max(plan.precision.byteSize, dtype.byteSize)
+      let windows = TileBandFiller.windows(selection.columns, origin: selection.columns.lowerBound, unit: samplesPerChunk,
+                                           maximum: max(1, options.bandBytes / max(1, chunk * k * widest)))
       for ci in 0..<grid.rows {
         let lower = selection.rows.lowerBound + ci * samplesPerChunk
         let band = lower..<min(selection.rows.upperBound, lower + samplesPerChunk)
         let rows = band.count * k
-        var bandMissing = Set<BlockPair>()
-        let values = try filler.fill(band, skip: { I, J in direct && reusable(I, J) != nil }, missing: &bandMissing)
-        try filler.parallel(grid.columns) { cj in
-          let columnSamples = (selection.columns.lowerBound + cj * samplesPerChunk)..<min(selection.columns.upperBound, selection.columns.lowerBound + (cj + 1) * samplesPerChunk)
-          // Chunk (ci, cj) is tile (I, J) exactly in the direct case.
-          if direct, let stored = reusable(ci, cj) {
-            let linked = try CheckpointError.wrapping {
-              try writer.placeFrame(ci, cj, from: filler.store.path(for: stored.object), link: options.linkObjects)
+        for window in windows {
+          var bandMissing = Set<BlockPair>()
+          let values = try filler.fill(band, window: window, skip: { I, J in direct && reusable(I, J) != nil }, missing: &bandMissing)
+          let firstChunk = (window.lowerBound - selection.columns.lowerBound) / samplesPerChunk
+          let chunkCount = (window.count + samplesPerChunk - 1) / samplesPerChunk
+          try filler.parallel(chunkCount) { w in
+            let cj = firstChunk + w
+            let columnSamples = (selection.columns.lowerBound + cj * samplesPerChunk)..<min(selection.columns.upperBound, selection.columns.lowerBound + (cj + 1) * samplesPerChunk)
+            // Chunk (ci, cj) is tile (I, J) exactly in the direct case.
+            if direct, let stored = reusable(ci, cj) {
+              let linked = try CheckpointError.wrapping {
+                try writer.placeFrame(ci, cj, from: filler.store.path(for: stored.object), link: options.linkObjects)
+              }
+              counts.add(linked ? \.linked : \.copied)
+              return
             }
-            counts.add(linked ? \.linked : \.copied)
-            return
+            let pairs = blocks(band, plan).flatMap { I in blocks(columnSamples, plan).map { BlockPair(row: I, column: $0) } }
+            if pairs.allSatisfy({ bandMissing.contains($0) }) {
+              counts.add(\.absent)
+              return
+            }
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: writer.chunkByteCount, alignment: 64)
+            defer { buffer.deallocate() }
+            let overflow = values.convertChunk(rows: rows, bandColumns: window.count * k, firstColumn: w * chunk,
+                                               columns: min(chunk, columns - cj * chunk), chunk: chunk, dtype: dtype, into: buffer)
+            counts.overflow(overflow)
+            _ = try CheckpointError.wrapping {
+              try writer.writeChunk(ci, cj, raw: UnsafeRawBufferPointer(start: buffer, count: writer.chunkByteCount))
+            }
+            counts.add(\.encoded)
           }
-          let pairs = blocks(band, plan).flatMap { I in blocks(columnSamples, plan).map { BlockPair(row: I, column: $0) } }
-          if pairs.allSatisfy({ bandMissing.contains($0) }) {
-            counts.add(\.absent)
-            return
-          }
-          let buffer = UnsafeMutableRawPointer.allocate(byteCount: writer.chunkByteCount, alignment: 64)
-          defer { buffer.deallocate() }
-          let overflow = values.convertChunk(rows: rows, bandColumns: columns, firstColumn: cj * chunk,
-                                             columns: min(chunk, columns - cj * chunk), chunk: chunk, dtype: dtype, into: buffer)
-          counts.overflow(overflow)
-          try CheckpointError.wrapping {
-            try writer.writeChunk(ci, cj, raw: UnsafeRawBufferPointer(start: buffer, count: writer.chunkByteCount))
-          }
-          counts.add(\.encoded)
         }
-        done += Int64(rows) * Int64(columns) * Int64(dtype.byteSize)
+        done += Int64(rows) * Int64(selection.columnCount) * Int64(dtype.byteSize)
         progress(Progress(bytesDone: done, bytesTotal: total))
       }
       if counts.overflowCount > 0 {

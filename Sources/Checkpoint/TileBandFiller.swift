@@ -11,8 +11,9 @@ struct BlockPair: Hashable, Sendable {
 /// The rows of an assembled output for one range of samples ("band"), filled from tiles.
 ///
 /// A band of samples `band` (within the selection's rows) is the output rows
-/// `(band − A)·k …` for the k selected classes, across all selected columns: `[band.count·k,
-/// columnCount]`, row-major, in the run precision. For each block pair (I, J) the band crosses,
+/// `(band − A)·k …` for the k selected classes, across a window of the selected column samples
+/// `window` (all of them when the band is small enough): `[band.count·k, window.count·k]`,
+/// row-major, in the run precision. For each block pair (I, J) the band crosses,
 /// the tile (min, max) is read from the object store — decompressed, re-hashed, its diagonal
 /// mirrored (lower triangle from the upper), checked for NaN/±infinity — and its values for the
 /// selected samples and classes copied in, transposed when I > J (blocked 32 × 32 so both sides
@@ -59,39 +60,61 @@ final class TileBandFiller: @unchecked Sendable {
     if let error = failure.error { throw error }
   }
 
-  /// Fills `band` and writes it, converted to `dtype`, at `destination` (`[rows, columns]`
-  /// little-endian). Returns how many finite values overflowed `dtype`.
-  func fillConverted(_ band: Range<Int>, dtype: NpyDType, into destination: UnsafeMutableRawPointer) throws -> Int {
+  /// Splits `samples` at multiples of `unit` counted from `origin` into windows of at most
+  /// `maximum` samples (at least one unit each).
+  static func windows(_ samples: Range<Int>, origin: Int, unit: Int, maximum: Int) -> [Range<Int>] {
+    var cuts = [samples.lowerBound]
+    var next = origin + ((samples.lowerBound - origin) / unit + 1) * unit
+    while next < samples.upperBound {
+      cuts.append(next)
+      next += unit
+    }
+    cuts.append(samples.upperBound)
+    var result: [Range<Int>] = []
+    var start = cuts[0]
+    for k in 1..<cuts.count {
+      if cuts[k] - start > maximum && cuts[k - 1] > start {
+        result.append(start..<cuts[k - 1])
+        start = cuts[k - 1]
+      }
+    }
+    result.append(start..<samples.upperBound)
+    return result
+  }
+
+  /// Fills `band` × `window` and writes it, converted to `dtype`, at `destination`
+  /// (`[rows, window columns]`, little-endian). Returns how many finite values overflowed `dtype`.
+  func fillConverted(_ band: Range<Int>, window: Range<Int>, dtype: NpyDType, into destination: UnsafeMutableRawPointer) throws -> Int {
     switch plan.precision {
-    case .float32: return try fillConverted(Float.self, band, dtype: dtype, into: destination)
-    case .float64: return try fillConverted(Double.self, band, dtype: dtype, into: destination)
+    case .float32: return try fillConverted(Float.self, band, window, dtype: dtype, into: destination)
+    case .float64: return try fillConverted(Double.self, band, window, dtype: dtype, into: destination)
     }
   }
 
-  /// Fills `band` into a scratch buffer (valid until the next call) and returns it.
+  /// Fills `band` × `window` into a scratch buffer (valid until the next call) and returns it.
   ///
   /// - Parameters:
   ///   - skip: block pairs not to place (Zarr chunks taken from the objects as they are).
   ///   - missing: receives the block pairs whose tile is not journaled (NaN in the band).
-  func fill(_ band: Range<Int>, skip: (Int, Int) -> Bool, missing: inout Set<BlockPair>) throws -> BandValues {
-    let count = band.count * selection.classes.count * selection.columnCount
-    missing = missingPairs(band)
+  func fill(_ band: Range<Int>, window: Range<Int>, skip: (Int, Int) -> Bool, missing: inout Set<BlockPair>) throws -> BandValues {
+    let count = band.count * selection.classes.count * window.count * selection.classes.count
+    missing = missingPairs(band, window)
     switch plan.precision {
     case .float32:
       let values = scratchBuffer(Float.self, count: count)
-      try fill(band, into: values.baseAddress!, skip: skip)
+      try fill(band, window, into: values.baseAddress!, skip: skip)
       return .float(values)
     case .float64:
       let values = scratchBuffer(Double.self, count: count)
-      try fill(band, into: values.baseAddress!, skip: skip)
+      try fill(band, window, into: values.baseAddress!, skip: skip)
       return .double(values)
     }
   }
 
-  private func missingPairs(_ band: Range<Int>) -> Set<BlockPair> {
+  private func missingPairs(_ band: Range<Int>, _ window: Range<Int>) -> Set<BlockPair> {
     var missing = Set<BlockPair>()
     for I in TileAssembler.blocks(band, plan) {
-      for J in TileAssembler.blocks(selection.columns, plan) {
+      for J in TileAssembler.blocks(window, plan) {
         if let index = plan.index(rowBlock: min(I, J), columnBlock: max(I, J)), records[index] == nil {
           missing.insert(BlockPair(row: I, column: J))
         }
@@ -110,15 +133,15 @@ final class TileBandFiller: @unchecked Sendable {
     return UnsafeMutableBufferPointer(start: scratch!.bindMemory(to: S.self, capacity: count), count: count)
   }
 
-  private func fillConverted<S: BinaryFloatingPoint>(_ type: S.Type, _ band: Range<Int>, dtype: NpyDType,
+  private func fillConverted<S: BinaryFloatingPoint>(_ type: S.Type, _ band: Range<Int>, _ window: Range<Int>, dtype: NpyDType,
                                                      into destination: UnsafeMutableRawPointer) throws -> Int {
-    let count = band.count * selection.classes.count * selection.columnCount
+    let count = band.count * selection.classes.count * window.count * selection.classes.count
     if (S.self == Float.self && dtype == .float32) || (S.self == Double.self && dtype == .float64) {
-      try fill(band, into: destination.bindMemory(to: S.self, capacity: count), skip: { _, _ in false })
+      try fill(band, window, into: destination.bindMemory(to: S.self, capacity: count), skip: { _, _ in false })
       return 0
     }
     let values = scratchBuffer(S.self, count: count)
-    try fill(band, into: values.baseAddress!, skip: { _, _ in false })
+    try fill(band, window, into: values.baseAddress!, skip: { _, _ in false })
     // Convert in `workers` contiguous parts.
     let parts = max(1, min(workers, count))
     var overflow = [Int](repeating: 0, count: parts)
@@ -132,27 +155,29 @@ final class TileBandFiller: @unchecked Sendable {
     return overflow.reduce(0, +)
   }
 
-  private func fill<S: BinaryFloatingPoint>(_ band: Range<Int>, into out: UnsafeMutablePointer<S>, skip: (Int, Int) -> Bool) throws {
+  private func fill<S: BinaryFloatingPoint>(_ band: Range<Int>, _ window: Range<Int>, into out: UnsafeMutablePointer<S>,
+                                            skip: (Int, Int) -> Bool) throws {
     var tasks: [BlockPair] = []
     for I in TileAssembler.blocks(band, plan) {
-      for J in TileAssembler.blocks(selection.columns, plan) where !skip(I, J) {
+      for J in TileAssembler.blocks(window, plan) where !skip(I, J) {
         tasks.append(BlockPair(row: I, column: J))
       }
     }
-    try parallel(tasks.count) { try place(tasks[$0], band: band, into: out) }
+    try parallel(tasks.count) { try place(tasks[$0], band: band, window: window, into: out) }
   }
 
-  /// Copies the values of block pair `pair` for the band's samples into `out`.
-  private func place<S: BinaryFloatingPoint>(_ pair: BlockPair, band: Range<Int>, into out: UnsafeMutablePointer<S>) throws {
+  /// Copies the values of block pair `pair` for the band's and window's samples into `out`.
+  private func place<S: BinaryFloatingPoint>(_ pair: BlockPair, band: Range<Int>, window: Range<Int>,
+                                             into out: UnsafeMutablePointer<S>) throws {
     let m = plan.outputsPerSample
     let k = selection.classes.count
     let t = plan.tileSamples
     let n = plan.sampleCount
-    let bandColumns = selection.columnCount
+    let bandColumns = window.count * k
     let rowSamples = max(band.lowerBound, pair.row * t)..<min(band.upperBound, (pair.row + 1) * t, n)
-    let columnSamples = max(selection.columns.lowerBound, pair.column * t)..<min(selection.columns.upperBound, (pair.column + 1) * t, n)
+    let columnSamples = max(window.lowerBound, pair.column * t)..<min(window.upperBound, (pair.column + 1) * t, n)
     let outRow0 = (rowSamples.lowerBound - band.lowerBound) * k
-    let outColumn0 = (columnSamples.lowerBound - selection.columns.lowerBound) * k
+    let outColumn0 = (columnSamples.lowerBound - window.lowerBound) * k
     let outRows = rowSamples.count * k
     let outColumns = columnSamples.count * k
     let transposed = pair.row > pair.column

@@ -98,6 +98,23 @@ public final class NpyDenseWriter: @unchecked Sendable {
     try file.writeAll(bytes, atOffset: Int64(dataOffset) + Int64(firstRow) * Int64(rowBytes))
   }
 
+  /// Writes a block of whole-width or partial rows: `bytes` holds `[rows, columnCount]` values in
+  /// `dtype` (C order) for array rows `firstRow…`, columns `firstColumn…`; one `pwrite` when the
+  /// block spans every column (rows are contiguous in the file), else one per row. Safe to call
+  /// from several threads for disjoint blocks.
+  public func writeBlock(_ bytes: UnsafeRawBufferPointer, firstRow: Int, firstColumn: Int, columnCount: Int) throws {
+    if firstColumn == 0 && columnCount == columns { return try writeRows(bytes, firstRow: firstRow) }
+    let segment = columnCount * dtype.byteSize
+    guard segment > 0, bytes.count % segment == 0, firstRow >= 0, firstColumn >= 0, firstColumn + columnCount <= columns,
+          firstRow + bytes.count / segment <= rows else {
+      throw StorageError(path: path, "block of \(bytes.count) bytes at (\(firstRow), \(firstColumn)) does not fit the array [\(rows), \(columns)]")
+    }
+    for r in 0..<(bytes.count / segment) {
+      let offset = Int64(dataOffset) + (Int64(firstRow + r) * Int64(columns) + Int64(firstColumn)) * Int64(dtype.byteSize)
+      try file.writeAll(UnsafeRawBufferPointer(rebasing: bytes[(r * segment)..<((r + 1) * segment)]), atOffset: offset)
+    }
+  }
+
   /// Syncs the array and atomically renames it to `path`, then syncs the directory.
   public func commit() throws {
     guard !finished else { return }

@@ -59,25 +59,30 @@ final class TileAssemblerTests: XCTestCase {
       let columns = selection.columnSamples ?? rows
       let classes = selection.classes ?? Array(0..<10)
       let expected = slice(dense, n: 23, m: 10, rows: rows, columns: columns, classes: classes)
-      let npy = dir.path + "/\(label).npy"
-      let report = try TileAssembler.assemble(run: run, output: npy, options: .init(dtype: .float64, selection: selection))
+      // bandBytes 1: every band is filled and written in windows of one tile (npy) or chunk (Zarr) of columns.
+      for bandBytes in [256 << 20, 1] {
+      let npy = dir.path + "/\(label)-\(bandBytes).npy"
+      let report = try TileAssembler.assemble(run: run, output: npy, options: .init(dtype: .float64, selection: selection, bandBytes: bandBytes))
       XCTAssertEqual([report.rows, report.columns], [rows.count * classes.count, columns.count * classes.count], label)
       let array = try NpyArray.read(path: npy)
       XCTAssertEqual(array.shape, [rows.count * classes.count, columns.count * classes.count], label)
-      XCTAssertEqual(array.doubles(), expected, label)
+      XCTAssertEqual(array.doubles(), expected, "\(label), bandBytes \(bandBytes)")
       // Zarr, with the default chunk (one tile) and a chunk that does not divide the tile.
       for chunk in [nil, 3 * classes.count] as [Int?] {
         for version in [ZarrArrayWriter.Format.v3, .v2] {
-          let zarr = dir.path + "/\(label)-\(chunk ?? 0)-\(version.rawValue).zarr"
+          let zarr = dir.path + "/\(label)-\(chunk ?? 0)-\(version.rawValue)-\(bandBytes).zarr"
           try TileAssembler.assemble(run: run, output: zarr, options: .init(dtype: .float64, selection: selection, format: .zarr,
-                                                                            zarrVersion: version, chunk: chunk))
+                                                                            zarrVersion: version, chunk: chunk, bandBytes: bandBytes))
           let read = try ZarrTestReader(path: zarr)
           XCTAssertEqual(read.shape, array.shape, label)
           XCTAssertEqual(read.chunks, [chunk ?? 5 * classes.count, chunk ?? 5 * classes.count], label)
-          XCTAssertEqual(try read.values(), expected, "\(label), chunk \(chunk ?? 0), v\(version.rawValue)")
+          XCTAssertEqual(try read.values(), expected, "\(label), chunk \(chunk ?? 0), v\(version.rawValue), bandBytes \(bandBytes)")
         }
       }
+      }
     }
+    XCTAssertEqual(TileBandFiller.windows(3..<17, origin: 0, unit: 5, maximum: 1), [3..<5, 5..<10, 10..<15, 15..<17])
+    XCTAssertEqual(TileBandFiller.windows(3..<17, origin: 3, unit: 4, maximum: 9), [3..<11, 11..<17])
   }
 
   func testZarrChunksReuseStoredFramesPadEdgesWithNaNAndLeaveMissingTilesAbsent() throws {

@@ -19,7 +19,7 @@ enum PythonEnvironment {
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     let log = NSTemporaryDirectory() + "ntkbatch-shell-\(UUID().uuidString).log"
-    FileManager.default.createFile(atPath: log, contents: nil)
+    _ = FileManager.default.createFile(atPath: log, contents: nil)
     defer { try? FileManager.default.removeItem(atPath: log) }
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
     process.standardOutput = handle
