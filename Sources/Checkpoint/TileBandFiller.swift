@@ -187,13 +187,13 @@ final class TileBandFiller: @unchecked Sendable {
       for r in 0..<outRows { (out + (outRow0 + r) * bandColumns + outColumn0).initialize(repeating: .nan, count: outColumns) }
       return
     }
-    let values: [S] = try load(tile, record)
+    var values = try load(S.self, tile, record)
     let width = tile.columns.count * m
     // Band row sample i is stored row (direct) or column (transposed) (i − base)·m + class.
     let rowBase = transposed ? tile.columns.lowerBound : tile.rows.lowerBound
     let columnBase = transposed ? tile.rows.lowerBound : tile.columns.lowerBound
-    values.withUnsafeBufferPointer { buffer in
-      let source = buffer.baseAddress!
+    values.withUnsafeMutableBytes { bytes in
+      let source = UnsafePointer(bytes.bindMemory(to: S.self).baseAddress!)
       if selection.allClasses {
         let p0 = (rowSamples.lowerBound - rowBase) * m
         let q0 = (columnSamples.lowerBound - columnBase) * m
@@ -238,20 +238,18 @@ final class TileBandFiller: @unchecked Sendable {
   }
 
   /// The tile's values: decompressed and re-hashed (`ObjectStore.read`), the diagonal tile's lower
-  /// triangle mirrored from its upper one, and every value checked to be finite.
-  private func load<S: BinaryFloatingPoint>(_ tile: Tile, _ record: TileRecord) throws -> [S] {
+  /// triangle mirrored from its upper one, and every value checked to be finite. The raw bytes
+  /// are used in place as `S` values (array storage is 16-byte aligned), without a copy.
+  private func load<S: BinaryFloatingPoint>(_ type: S.Type, _ tile: Tile, _ record: TileRecord) throws -> [UInt8] {
     let m = plan.outputsPerSample
-    let raw = try CheckpointError.wrapping { try store.read(record.object, rawByteCount: record.rawByteCount) }
-    let count = raw.count / MemoryLayout<S>.size
-    var values = [S](unsafeUninitializedCapacity: count) { buffer, initialized in
-      raw.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: $0) }
-      initialized = count
-    }
+    var values = try CheckpointError.wrapping { try store.read(record.object, rawByteCount: record.rawByteCount) }
+    let count = values.count / MemoryLayout<S>.size
     let width = tile.columns.count * m
     let height = tile.rows.count * m
     var nonFinite = 0
     var first = -1
-    values.withUnsafeMutableBufferPointer { v in
+    values.withUnsafeMutableBytes { bytes in
+      let v = bytes.bindMemory(to: S.self)
       if tile.isDiagonal {
         for r in 1..<max(height, 1) { for c in 0..<r { v[r * width + c] = v[c * width + r] } }
       }
