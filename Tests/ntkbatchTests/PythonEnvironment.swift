@@ -53,16 +53,25 @@ enum PythonEnvironment {
   /// Creates the environment unless it is ready; throws (failing the test loudly) if it cannot.
   static func require() throws {
     if isReady { return }
-    let python3 = ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
-      ?? (try? shell("/usr/bin/env", ["which", "python3"]))?.output.trimmingCharacters(in: .whitespacesAndNewlines) ?? "python3"
-    var venv = try shell(python3, ["-m", "venv", "--clear", path])
+    func findPython() -> String? {
+      for candidate in ["/usr/bin/python3", "/usr/local/bin/python3"] where FileManager.default.isExecutableFile(atPath: candidate) {
+        return candidate
+      }
+      let which = try? shell("/usr/bin/env", ["which", "python3"])
+      let found = which?.output.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+      return which?.status == 0 && !found.isEmpty ? found : nil
+    }
+    var python3 = findPython()
+    var venv = try python3.map { try shell($0, ["-m", "venv", "--clear", path]) } ?? (1, "no python3 on the PATH")
     if venv.status != 0, getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get") {
+      // Debian without Python, or without ensurepip: python3-venv from apt.
       try shell("/usr/bin/apt-get", ["update", "-qq"])
-      try shell("/usr/bin/env", ["DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq", "python3-venv"])
-      venv = try shell(python3, ["-m", "venv", "--clear", path])
+      try shell("/usr/bin/env", ["DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq", "python3", "python3-venv"])
+      python3 = findPython()
+      venv = try python3.map { try shell($0, ["-m", "venv", "--clear", path]) } ?? (1, "no python3 after apt-get install python3")
     }
     guard venv.status == 0 else {
-      throw Failure(message: "cannot create a Python virtual environment at \(path) with \(python3) -m venv (install python3-venv): \(venv.output)")
+      throw Failure(message: "cannot create a Python virtual environment at \(path) with \(python3 ?? "python3") -m venv (install python3 and python3-venv): \(venv.output)")
     }
     let pip = try shell(python, ["-m", "pip", "install", "--quiet", "zarr>=3,<4", "numpy"])
     guard pip.status == 0, isReady else {
