@@ -62,13 +62,13 @@ enum PythonEnvironment {
       return which?.status == 0 && !found.isEmpty ? found : nil
     }
     var python3 = findPython()
-    var venv = try python3.map { try shell($0, ["-m", "venv", "--clear", path]) } ?? (1, "no python3 on the PATH")
+    var venv = try python3.map { try shell($0, ["-m", "venv", "--clear", path]) } ?? (status: 1, output: "no python3 on the PATH")
     if venv.status != 0, getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get") {
       // Debian without Python, or without ensurepip: python3-venv from apt.
       try shell("/usr/bin/apt-get", ["update", "-qq"])
       try shell("/usr/bin/env", ["DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq", "python3", "python3-venv"])
       python3 = findPython()
-      venv = try python3.map { try shell($0, ["-m", "venv", "--clear", path]) } ?? (1, "no python3 after apt-get install python3")
+      venv = try python3.map { try shell($0, ["-m", "venv", "--clear", path]) } ?? (status: 1, output: "no python3 after apt-get install python3")
     }
     guard venv.status == 0 else {
       throw Failure(message: "cannot create a Python virtual environment at \(path) with \(python3 ?? "python3") -m venv (install python3 and python3-venv): \(venv.output)")
