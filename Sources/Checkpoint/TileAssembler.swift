@@ -13,9 +13,13 @@ import Storage
 /// or one chunk row (Zarr) across all selected columns. A band is filled from the tiles it
 /// crosses — decompressed, re-hashed and checked for non-finite values on both cores — then
 /// converted and written: for `.npy` as one `pwrite` of contiguous rows while the next band is
-/// being filled (two band buffers), for Zarr as compressed chunks on both cores. Memory is
-/// bounded by two bands plus one tile per core, never the matrix. Each tile is read once per band
-/// it crosses (twice for an off-diagonal tile: itself and its transpose).
+/// being filled (two band buffers), for Zarr as compressed chunks on both cores. A band wider than
+/// `Options.bandBytes` (256 MiB) is done in windows of columns (whole tiles for `.npy`, whole
+/// chunks for Zarr), so memory is bounded by two band buffers plus one tile per core whatever n
+/// is, never the matrix. Each tile is read once per band it crosses (twice for an off-diagonal
+/// tile: itself and its transpose), except that with chunk = tile, the run precision and the
+/// whole matrix, an off-diagonal full-size tile's object *is* its upper chunk and is copied (or
+/// hard-linked) without being decoded.
 ///
 /// The output appears atomically (temporary name, durable, rename) and only if complete (unless
 /// `allowPartial`), finite and every value fits the dtype.
@@ -420,20 +424,6 @@ public enum TileAssembler {
       _ = name
     }
     return total
-  }
-}
-
-/// The first error thrown by any of several threads.
-final class FirstError: @unchecked Sendable {
-  private let lock = NSLock()
-  private var first: Error?
-
-  var error: Error? { lock.lock(); defer { lock.unlock() }; return first }
-
-  func record(_ error: Error) {
-    lock.lock()
-    if first == nil { first = error }
-    lock.unlock()
   }
 }
 

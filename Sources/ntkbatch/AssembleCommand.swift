@@ -1,6 +1,5 @@
 import ArgumentParser
 import Checkpoint
-import Engine
 import Foundation
 import Storage
 
@@ -144,91 +143,3 @@ struct AssembleCommand: ParsableCommand {
 }
 
 extension TileAssembler.OutputFormat: ExpressibleByArgument {}
-
-/// The attributes of an assembled Zarr array: the run that produced it.
-enum ZarrAttributes {
-  /// model, width, P, n, tileSamples, normalization, precision, dataset, the identity hashes, the
-  /// layout and the selection.
-  ///
-  /// - Throws: `CheckpointError` (journal), `BadInput` if `RUN/manifest.json` is unreadable.
-  static func make(run: RunDirectory, selection: AssemblySelection, dtype: String) throws -> [String: Any] {
-    guard let identity = try run.journal.replay().identity else {
-      throw CheckpointError(.incomplete, "\(run.path): no tile computed yet (the journal has no session header)")
-    }
-    guard let data = FileManager.default.contents(atPath: run.manifestPath),
-          let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-      throw CLIError.BadInput("\(run.manifestPath): cannot read the run's manifest (expected a JSON object)")
-    }
-    let model = manifest["model"] as? [String: Any] ?? [:]
-    let name = model["name"] as? String ?? ""
-    let width = model["width"] as? Int ?? 0
-    var attributes: [String: Any] = [
-      "ntkbatch": ["attributesVersion": 1, "run": URL(fileURLWithPath: run.path).standardizedFileURL.path],
-      "model": name, "modelWidth": width,
-      "n": identity.sampleCount, "outputsPerSample": identity.outputsPerSample, "tileSamples": identity.tileSamples,
-      "normalization": identity.normalization.rawValue, "precision": identity.precision.rawValue, "dtype": dtype,
-      "dataset": manifest["dataset"] ?? NSNull(),
-      "inputDataHash": identity.inputDataHash.hex, "weightsHash": identity.weightsHash.hex, "manifestHash": identity.manifestHash.hex,
-    ]
-    if let weights = model["weights"] { attributes["weights"] = weights }
-    if let parameters = try? ModelZoo.make(name: name, width: width, scalar: Float.self).parameterCount {
-      attributes["P"] = parameters
-    }
-    let plan = try identity.plan()
-    let resolved = try selection.resolved(for: plan)
-    let m = identity.outputsPerSample
-    attributes["samples"] = ["rows": [resolved.rows.lowerBound, resolved.rows.upperBound],
-                             "columns": [resolved.columns.lowerBound, resolved.columns.upperBound]]
-    attributes["classes"] = resolved.classes
-    attributes["layout"] = resolved.allClasses && resolved.rows.lowerBound == 0 && resolved.columns.lowerBound == 0
-      ? "row = sample·\(m) + class"
-      : "row = (sample − \(resolved.rows.lowerBound))·\(resolved.classes.count) + position of the class in classes; column = (sample − \(resolved.columns.lowerBound))·\(resolved.classes.count) + position of the class"
-    return attributes
-  }
-}
-
-/// Progress of `assemble` on stderr: bytes of matrix written of the total, bytes/s and ETA.
-struct AssembleProgress {
-  enum Mode: String, ExpressibleByArgument, CaseIterable {
-    case auto, bar, lines, none
-  }
-
-  var mode: Mode
-  var interval: TimeInterval = 10
-  private let start = Date()
-  private var lastLine = Date()
-  private var drawn = false
-
-  init(mode: Mode) {
-    self.mode = mode == .auto ? (isatty(STDERR_FILENO) == 1 ? .bar : .lines) : mode
-  }
-
-  mutating func update(_ progress: TileAssembler.Progress) {
-    let now = Date()
-    let elapsed = now.timeIntervalSince(start)
-    let rate = elapsed > 0 ? Double(progress.bytesDone) / elapsed : 0
-    let remaining = rate > 0 ? Double(progress.bytesTotal - progress.bytesDone) / rate : 0
-    let fraction = progress.bytesTotal > 0 ? Double(progress.bytesDone) / Double(progress.bytesTotal) : 1
-    let text = String(format: "assemble: %.2f of %.2f GB (%.0f%%), %.0f MB/s, ETA %@",
-                      Double(progress.bytesDone) / 1e9, Double(progress.bytesTotal) / 1e9, 100 * fraction, rate / 1e6,
-                      ProgressDisplay.duration(remaining))
-    switch mode {
-    case .bar:
-      let width = 28
-      let filled = Int((fraction * Double(width)).rounded(.down))
-      FileHandle.standardError.write(Data(("\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + text + "\u{1B}[K").utf8))
-      drawn = true
-    case .lines:
-      if now.timeIntervalSince(lastLine) >= interval || progress.bytesDone == progress.bytesTotal {
-        lastLine = now
-        FileHandle.standardError.write(Data((text + "\n").utf8))
-      }
-    case .none, .auto:
-      break
-    }
-  }
-
-  func finish() {
-    if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
-  }
-}
