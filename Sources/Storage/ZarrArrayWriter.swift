@@ -143,6 +143,7 @@ public final class ZarrArrayWriter: @unchecked Sendable {
   /// after the new one is in place.
   public func commit() throws {
     guard !finished else { return }
+    var previous: String?
     do {
       for entry in metadata {
         let file = try SystemFile.create(path: temporaryPath + "/" + entry.name)
@@ -150,7 +151,6 @@ public final class ZarrArrayWriter: @unchecked Sendable {
         try file.close()
       }
       try SystemFile.syncFileSystem(path: temporaryPath)
-      var previous: String?
       if SystemFile.kind(of: path).exists {
         guard Self.isZarrArray(path) else {
           throw StorageError(path: path, "exists and is not a Zarr array (no zarr.json or .zarray); not replaced")
@@ -164,6 +164,8 @@ public final class ZarrArrayWriter: @unchecked Sendable {
       try SystemFile.syncDirectory(path: AtomicFile.directory(of: path))
       if let previous { try SystemFile.removeTree(path: previous) }
     } catch {
+      // Put an earlier array moved aside back if the new one did not take its place.
+      if !finished, let previous, !SystemFile.kind(of: path).exists { try? SystemFile.rename(from: previous, to: path) }
       abandon()
       throw error
     }
