@@ -192,8 +192,8 @@ final class TileBandFiller: @unchecked Sendable {
     // Band row sample i is stored row (direct) or column (transposed) (i − base)·m + class.
     let rowBase = transposed ? tile.columns.lowerBound : tile.rows.lowerBound
     let columnBase = transposed ? tile.rows.lowerBound : tile.columns.lowerBound
-    values.withUnsafeMutableBytes { bytes in
-      let source = UnsafePointer(bytes.bindMemory(to: S.self).baseAddress!)
+    values.withUnsafeMutableBytes { $0.withMemoryRebound(to: S.self) { typed in
+      let source = UnsafePointer(typed.baseAddress!)
       if selection.allClasses {
         let p0 = (rowSamples.lowerBound - rowBase) * m
         let q0 = (columnSamples.lowerBound - columnBase) * m
@@ -234,7 +234,7 @@ final class TileBandFiller: @unchecked Sendable {
           }
         }
       }
-    }
+    } }
   }
 
   /// The tile's values: decompressed and re-hashed (`ObjectStore.read`), the diagonal tile's lower
@@ -248,14 +248,13 @@ final class TileBandFiller: @unchecked Sendable {
     let height = tile.rows.count * m
     var nonFinite = 0
     var first = -1
-    values.withUnsafeMutableBytes { bytes in
-      let v = bytes.bindMemory(to: S.self)
+    values.withUnsafeMutableBytes { $0.withMemoryRebound(to: S.self) { v in
       if tile.isDiagonal {
         for r in 1..<max(height, 1) { for c in 0..<r { v[r * width + c] = v[c * width + r] } }
       }
       for i in 0..<count { nonFinite &+= v[i].isFinite ? 0 : 1 }  // branch-free: vectorises
       if nonFinite > 0 { first = v.firstIndex { !$0.isFinite } ?? 0 }
-    }
+    } }
     if nonFinite > 0 {
       throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(nonFinite) of its \(count) values are NaN or ±infinity (first at matrix row \(tile.rows.lowerBound * m + first / width), column \(tile.columns.lowerBound * m + first % width)); the computation produced them (check the weights and inputs); nothing written")
     }
