@@ -16,7 +16,11 @@ final class AssembleCLITests: XCTestCase {
     let manifest = try FaultHarness.npyManifest(in: work, samples: 33, tileSamples: 10)
     let run = "\(work)/run"
     try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
-    try CLIHarness.succeed(["assemble", run, "--dtype", "float64", "--output", "\(work)/full.npy", "--progress", "none"])
+    let assembled = try CLIHarness.succeed(["assemble", run, "--dtype", "float64", "--output", "\(work)/full.npy", "--progress", "lines"])
+    // Progress: GB done of the total, rate and ETA; the summary gives time and GB/s.
+    XCTAssertTrue(assembled.stderr.contains("assemble: 0.00 of 0.00 GB (100%), ") && assembled.stderr.contains(" MB/s, ETA 00:00:00"), assembled.stderr)
+    XCTAssertTrue(assembled.stdout.contains("wrote \(work)/full.npy: 330 × 330 float64, 871328 bytes on disk, 0.00 GB of matrix in "), assembled.stdout)
+    XCTAssertTrue(assembled.stdout.hasSuffix(" GB/s)\n"), assembled.stdout)
     let full = try NpyArray.read(path: "\(work)/full.npy").doubles()
     let d = 330
     let cases: [(arguments: [String], rows: Range<Int>, columns: Range<Int>, classes: [Int])] = [
