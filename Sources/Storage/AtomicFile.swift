@@ -43,7 +43,7 @@ public enum AtomicFile {
   /// A fresh temporary path next to `path`: same directory, hidden, unique per process and call.
   public static func temporaryPath(for path: String) -> String {
     let directory = directory(of: path)
-    let name = (path as NSString).lastPathComponent
+    let name = name(of: path)
     let unique = UInt64.random(in: 0...UInt64.max)
     let suffix = String(unique, radix: 16)
     return directory + "/." + name + temporaryMarker + "\(ProcessInfo.processInfo.processIdentifier)-" + suffix
@@ -54,9 +54,26 @@ public enum AtomicFile {
     name.hasPrefix(".") && name.contains(temporaryMarker)
   }
 
-  /// The directory part of `path` (`.` for a bare name).
+  /// The directory part of `path` (`.` for a bare name, `/` for a name at the root); trailing
+  /// slashes are ignored. (String operations: swift-corelibs-foundation 6.3's
+  /// `NSString.deletingLastPathComponent` traps on one-character paths such as `g`.)
   public static func directory(of path: String) -> String {
-    let directory = (path as NSString).deletingLastPathComponent
-    return directory.isEmpty ? "." : directory
+    let trimmed = trimmingTrailingSlashes(path)
+    guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+    let directory = trimmingTrailingSlashes(String(trimmed[..<slash]))
+    return directory.isEmpty ? "/" : directory
+  }
+
+  /// The last component of `path` (trailing slashes ignored).
+  public static func name(of path: String) -> String {
+    let trimmed = trimmingTrailingSlashes(path)
+    guard let slash = trimmed.lastIndex(of: "/") else { return trimmed }
+    return String(trimmed[trimmed.index(after: slash)...])
+  }
+
+  private static func trimmingTrailingSlashes(_ path: String) -> String {
+    var result = Substring(path)
+    while result.count > 1 && result.hasSuffix("/") { result = result.dropLast() }
+    return String(result)
   }
 }

@@ -12,7 +12,7 @@ public enum OutputLeftovers {
   /// their name records.
   public static func find(for path: String) -> [(path: String, pid: Int32)] {
     let directory = AtomicFile.directory(of: path)
-    let name = (path as NSString).lastPathComponent
+    let name = AtomicFile.name(of: path)
     let prefixes = ["." + name + AtomicFile.temporaryMarker, "." + name + ".missing.json" + AtomicFile.temporaryMarker]
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
     var found: [(String, Int32)] = []

@@ -98,3 +98,18 @@ final class HalfPrecisionTests: XCTestCase {
     XCTAssertEqual(converted[values.count - 5], 0x7E00, "NaN is the quiet NaN")
   }
 }
+
+/// `AtomicFile.directory(of:)` and `name(of:)` on bare, nested, rooted and one-character paths.
+final class AtomicFilePathTests: XCTestCase {
+  func testDirectoryAndNameOfPaths() {
+    let cases: [(String, String, String)] = [
+      ("g", ".", "g"), ("g.npy", ".", "g.npy"), ("a/g", "a", "g"), ("/g", "/", "g"), ("/a/b/G.zarr/", "/a/b", "G.zarr"),
+      ("a//b", "a", "b"), ("./x", ".", "x"),
+    ]
+    for (path, directory, name) in cases {
+      XCTAssertEqual(AtomicFile.directory(of: path), directory, path)
+      XCTAssertEqual(AtomicFile.name(of: path), name, path)
+    }
+    XCTAssertTrue(AtomicFile.temporaryPath(for: "g").hasPrefix("./.g.tmp-"))
+  }
+}
