@@ -11,8 +11,9 @@ import Storage
 /// 2. Journaled tiles whose object is missing, damaged or holds NaN/±Inf get a `TileDrop` record,
 ///    so the next `run` computes them again.
 /// 3. Orphan objects (named by no record, including the damaged objects of dropped tiles),
-///    temporary files left by crashed writes, and stray files under `objects/` (not written by
-///    ntkbatch; stray directories are left) are removed.
+///    temporary files left by crashed writes, stray files under `objects/` (not written by
+///    ntkbatch; stray directories are left), and the temporary outputs of killed `assemble`s
+///    recorded in `RUN/assembling` (`AssemblyLeftovers`) are removed.
 /// 4. Duplicate records (a tile journaled again with the same object, e.g. by two copies of a
 ///    shard) are removed from their segments (`Journal.removeDuplicates()`).
 ///
@@ -56,7 +57,7 @@ public enum RunRepair {
     }
     let cuts = try run.journal.salvage()
     let duplicates = try run.journal.removeDuplicates()
-    let temporaries = try CheckpointError.wrapping { try run.objects.temporaryFiles() }
+    let temporaries = try CheckpointError.wrapping { try run.objects.temporaryFiles() } + AssemblyLeftovers.removeStale(run: run)
     let strays = try CheckpointError.wrapping { try run.objects.removeStrayFiles() }
     guard let identity = try run.journal.replay().identity else {
       try CheckpointError.wrapping { _ = try run.objects.removeTemporaryFiles() }

@@ -1,42 +1,149 @@
+import Dispatch
 import Foundation
 import Storage
 
-/// Writes the full symmetric eNTK `[n·m, n·m]` of a run as one `.npy` (format 1.0, C order,
-/// float16, float32 or float64): row `i·m + a` is sample i, output (class) a.
+/// Writes the symmetric eNTK `[n·m, n·m]` of a run — or a block of it — as one `.npy` (format
+/// 1.0, C order) or a Zarr array (format 3 or 2, zstd), in float16, float32 or float64: row
+/// `i·m + a` is sample i, output (class) a.
 ///
-/// Tile (I, J) goes to rows `I·t·m…`, columns `J·t·m…`, and its transpose to (J, I). On diagonal
-/// tiles the lower triangle is taken from the upper one, so the file is exactly symmetric. Tiles
-/// are read (decompressed and re-hashed) one at a time and written with `pwrite`, so memory is
-/// bounded by one tile, never the matrix. The output appears atomically (temporary file, fsync,
-/// rename, fsync of the directory) and only if complete and every value fits the dtype.
+/// Tile (I, J) holds rows `I·t·m…`, columns `J·t·m…`, and its transpose (J, I). On diagonal tiles
+/// the lower triangle is taken from the upper one, so the matrix is exactly symmetric.
+///
+/// The output is produced in *row bands* (`TileBandFiller`): the rows of one tile block (`.npy`)
+/// or one chunk row (Zarr) across all selected columns. A band is filled from the tiles it
+/// crosses — decompressed, re-hashed and checked for non-finite values on both cores — then
+/// converted and written: for `.npy` as one `pwrite` of contiguous rows while the next band is
+/// being filled (two band buffers), for Zarr as compressed chunks on both cores. A band wider than
+/// `Options.bandBytes` (256 MiB) is done in windows of columns (whole tiles for `.npy`, whole
+/// chunks for Zarr), so memory is bounded by two band buffers plus one tile per core whatever n
+/// is, never the matrix. Each tile is read once per band it crosses (twice for an off-diagonal
+/// tile: itself and its transpose), except that with chunk = tile, the run precision and the
+/// whole matrix, an off-diagonal full-size tile's object *is* its upper chunk and is copied (or
+/// hard-linked) without being decoded.
+///
+/// The output appears atomically (temporary name, durable, rename) and only if complete (unless
+/// `allowPartial`), finite and every value fits the dtype.
 public enum TileAssembler {
+  /// Output container.
+  public enum OutputFormat: String, Codable, Sendable {
+    case npy, zarr
+  }
+
+  /// What to write.
+  public struct Options {
+    /// `.float16`, `.float32` or `.float64`.
+    public var dtype: NpyDType
+    /// Write NaN (`.npy`) or leave chunks absent (Zarr) for tiles not journaled yet instead of refusing.
+    public var allowPartial: Bool
+    /// The block of samples and the classes to write.
+    public var selection: AssemblySelection
+    public var format: OutputFormat
+    /// Zarr format version.
+    public var zarrVersion: ZarrArrayWriter.Format
+    /// Zarr chunk side in output rows (and columns); `nil` = the tile (tileSamples · classes kept).
+    public var chunk: Int?
+    /// Hard-link stored objects as Zarr chunks where possible, instead of copying them.
+    public var linkObjects: Bool
+    /// Zarr array attributes (JSON-serialisable).
+    public var attributes: [String: Any]
+    /// Threads that decompress, convert and compress.
+    public var workers: Int
+    /// Most bytes of one band buffer: a band wider than this is filled and written in windows of
+    /// columns (aligned to tiles for `.npy`, to chunks for Zarr), so memory stays bounded for any n.
+    public var bandBytes: Int
+
+    public init(dtype: NpyDType = .float32, allowPartial: Bool = false, selection: AssemblySelection = .all,
+                format: OutputFormat = .npy, zarrVersion: ZarrArrayWriter.Format = .v3, chunk: Int? = nil,
+                linkObjects: Bool = false, attributes: [String: Any] = [:], workers: Int = 2, bandBytes: Int = 256 << 20) {
+      self.dtype = dtype
+      self.allowPartial = allowPartial
+      self.selection = selection
+      self.format = format
+      self.zarrVersion = zarrVersion
+      self.chunk = chunk
+      self.linkObjects = linkObjects
+      self.attributes = attributes
+      self.workers = workers
+      self.bandBytes = bandBytes
+    }
+  }
+
+  /// Bytes of the output (uncompressed) written so far, of the total.
+  public struct Progress: Equatable, Sendable {
+    public var bytesDone: Int64
+    public var bytesTotal: Int64
+  }
+
+  /// A block of the output that is NaN (`.npy`) or absent (Zarr) because its tile is missing.
+  public struct MissingBlock: Codable, Equatable, Sendable {
+    /// The missing tile's index.
+    public var tile: Int
+    /// Half-open output row and column ranges.
+    public var rows: [Int]
+    public var columns: [Int]
+  }
+
+  /// How the Zarr chunks were produced.
+  public struct ChunkCounts: Codable, Equatable, Sendable {
+    /// Compressed from the band (mirrored, diagonal, edge, re-chunked or converted).
+    public var encoded = 0
+    /// The stored object's zstd frame, copied.
+    public var copied = 0
+    /// The stored object's file, hard-linked.
+    public var linked = 0
+    /// Not written (every tile under them missing): read as NaN.
+    public var absent = 0
+  }
+
   /// What was written.
   public struct Report: Codable, Equatable, Sendable {
-    /// The output file.
+    /// The output file or directory.
     public var output: String
-    /// Matrix side n·m.
+    public var format: OutputFormat
+    /// Output rows (for the full matrix, n·m).
     public var dimension: Int
+    public var rows: Int
+    public var columns: Int
     /// Output dtype descr (`<f2`, `<f4`, `<f8`).
     public var dtype: String
-    /// Bytes of the file.
+    /// Bytes of the `.npy` file, or of the Zarr array's files.
     public var byteCount: Int
-    /// Tiles filled with NaN because they are not journaled (only with `allowPartial`).
+    /// Bytes of the matrix uncompressed (rows · columns · dtype size).
+    public var matrixByteCount: Int
+    /// Tiles under the selection that are not journaled (only with `allowPartial`).
     public var missingTiles: [Int]
+    /// Where those tiles (and their transposes) fall in the output.
+    public var missingBlocks: [MissingBlock]
+    /// Zarr only.
+    public var chunks: ChunkCounts?
+    /// The resolved selection: sample ranges and classes.
+    public var rowSamples: [Int]
+    public var columnSamples: [Int]
+    public var classes: [Int]
+    /// Leftover temporaries of earlier, interrupted assembles of this output, removed first.
+    public var removedLeftovers: [String]
+    /// Wall-clock seconds.
+    public var seconds: Double
+  }
+
+  /// Assembles the whole matrix of `run` into the `.npy` file `output` (see `assemble(run:output:options:progress:)`).
+  @discardableResult
+  public static func assemble(run: RunDirectory, dtype: NpyDType, output: String, allowPartial: Bool = false) throws -> Report {
+    try assemble(run: run, output: output, options: Options(dtype: dtype, allowPartial: allowPartial))
   }
 
   /// Assembles `run` into `output`.
   ///
-  /// - Parameters:
-  ///   - dtype: `.float16`, `.float32` or `.float64`.
-  ///   - allowPartial: write NaN for tiles not journaled yet instead of refusing.
-  ///   - progress: called with (tiles written, tiles total).
-  /// - Throws: `CheckpointError`: `.badInput` (not a run directory, unsupported dtype),
+  /// - Throws: `CheckpointError`: `.badInput` (not a run directory, unsupported dtype, a
+  ///   selection or chunk that does not fit the run, a Zarr destination that is not a Zarr array),
   ///   `.incomplete` (tiles missing: how many, the first few), `.overflow` (values beyond the
   ///   dtype's finite range: how many; nothing written), `.damaged` (an object fails its hash),
-  ///   `.failure` (I/O, or not enough free space).
+  ///   `.failure` (a tile holds NaN or ±infinity, named; I/O, or not enough free space).
   @discardableResult
-  public static func assemble(run: RunDirectory, dtype: NpyDType, output: String, allowPartial: Bool = false,
-                              progress: (Int, Int) -> Void = { _, _ in }) throws -> Report {
+  public static func assemble(run: RunDirectory, output: String, options: Options,
+                              progress: (Progress) -> Void = { _ in }) throws -> Report {
+    let start = Date()
+    let dtype = options.dtype
     guard [.float16, .float32, .float64].contains(dtype) else {
       throw CheckpointError(.badInput, "\(output): output dtype must be float16, float32 or float64")
     }
@@ -46,78 +153,298 @@ public enum TileAssembler {
       throw CheckpointError(.incomplete, "\(run.path): no tile computed yet (the journal has no session header)")
     }
     let plan = try identity.plan()
-    let missing = plan.tiles.filter { replay.tiles[$0.index] == nil }
-    if !missing.isEmpty && !allowPartial {
-      let listed = missing.prefix(5).map { "\($0.index) (I=\($0.rowBlock), J=\($0.columnBlock))" }.joined(separator: ", ")
-      throw CheckpointError(.incomplete, "\(run.path): \(missing.count) of \(plan.tiles.count) tiles are missing (first: \(listed)\(missing.count > 5 ? ", …" : "")); run `ntkbatch run` to finish, or assemble with --allow-partial")
+    let selection = try options.selection.resolved(for: plan)
+    let needed = neededTiles(plan: plan, selection: selection)
+    let missing = needed.filter { replay.tiles[$0] == nil }
+    if !missing.isEmpty && !options.allowPartial {
+      let listed = missing.prefix(5).map { "\($0) (I=\(plan.tiles[$0].rowBlock), J=\(plan.tiles[$0].columnBlock))" }.joined(separator: ", ")
+      throw CheckpointError(.incomplete, "\(run.path): \(missing.count) of \(needed.count) tiles are missing (first: \(listed)\(missing.count > 5 ? ", …" : "")); run `ntkbatch run` to finish, or assemble with --allow-partial")
     }
-    let n = plan.dimension
-    let needed = Int64(n) * Int64(n) * Int64(dtype.byteSize) + 4096
-    let folder = AtomicFile.directory(of: output)
-    if let available = try? SystemFile.availableBytes(path: folder), available < needed {
-      throw CheckpointError(.failure, "\(output): not enough free space: the matrix needs \(needed) bytes, \(available) are available in \(folder)")
-    }
-    let writer = try CheckpointError.wrapping { try NpyDenseWriter(path: output, dtype: dtype, rows: n, columns: n) }
-    do {
-      for (k, tile) in plan.tiles.enumerated() {
-        try write(tile, record: replay.tiles[tile.index], plan: plan, store: run.objects, into: writer)
-        progress(k + 1, plan.tiles.count)
+    for index in needed {
+      guard let record = replay.tiles[index] else { continue }
+      let tile = plan.tiles[index]
+      guard record.rawByteCount == tile.rawByteCount, record.rowBlock == tile.rowBlock, record.columnBlock == tile.columnBlock else {
+        throw CheckpointError(.damaged, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): journal record does not match the plan (\(record.rawByteCount) bytes, expected \(tile.rawByteCount))")
       }
-      if writer.overflowCount > 0 {
-        throw CheckpointError(.overflow, "\(output): \(writer.overflowCount) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written. Use --dtype float32, or normalization sqrt-params")
+    }
+    let k = selection.classes.count
+    if options.format == .zarr, let chunk = options.chunk {
+      guard chunk > 0, chunk % k == 0 else {
+        throw CheckpointError(.badInput, "--chunk: expected a positive multiple of \(k) (the classes per sample), found \(chunk)")
+      }
+    }
+    if options.format == .zarr {
+      let existing = SystemFile.kind(of: output)
+      if existing.exists && !(existing.isDirectory && ZarrArrayWriter.isZarrArray(output)) {
+        throw CheckpointError(.badInput, "\(output): exists and is not a Zarr array (no zarr.json or .zarray); not replaced")
+      }
+    }
+    let removed = try CheckpointError.wrapping { try OutputLeftovers.removeStale(for: output) }
+    let record = AssemblyLeftovers.record(run: run, output: output)
+    defer { AssemblyLeftovers.clear(record) }
+
+    // Free space: the .npy's size, or the Zarr array's at the objects' compression ratio.
+    let matrixBytes = Int64(selection.rowCount) * Int64(selection.columnCount) * Int64(dtype.byteSize)
+    var neededBytes = matrixBytes + 4096
+    if options.format == .zarr {
+      let present = needed.compactMap { replay.tiles[$0] }
+      let raw = present.reduce(0) { $0 + Double($1.rawByteCount) }
+      let stored = present.reduce(0) { $0 + Double($1.storedByteCount) }
+      neededBytes = Int64(Double(matrixBytes) * (raw > 0 ? min(1.05, stored / raw * 1.05) : 1)) + (1 << 20)
+    }
+    let folder = AtomicFile.directory(of: output)
+    if let available = try? SystemFile.availableBytes(path: folder), available < neededBytes {
+      throw CheckpointError(.failure, "\(output): not enough free space: the output needs about \(neededBytes) bytes, \(available) are available in \(folder)")
+    }
+
+    let filler = TileBandFiller(plan: plan, selection: selection, records: replay.tiles, store: run.objects,
+                                workers: max(1, options.workers))
+    var report = Report(output: output, format: options.format, dimension: selection.rowCount, rows: selection.rowCount,
+                        columns: selection.columnCount, dtype: dtype.rawValue, byteCount: 0, matrixByteCount: Int(matrixBytes),
+                        missingTiles: missing, missingBlocks: missingBlocks(missing, plan: plan, selection: selection), chunks: nil,
+                        rowSamples: [selection.rows.lowerBound, selection.rows.upperBound],
+                        columnSamples: [selection.columns.lowerBound, selection.columns.upperBound],
+                        classes: selection.classes, removedLeftovers: removed, seconds: 0)
+    switch options.format {
+    case .npy:
+      report.byteCount = try writeNpy(filler: filler, output: output, dtype: dtype, bandBytes: options.bandBytes, progress: progress)
+    case .zarr:
+      let result = try writeZarr(filler: filler, output: output, options: options, progress: progress)
+      report.byteCount = result.bytes
+      report.chunks = result.counts
+    }
+    report.seconds = Date().timeIntervalSince(start)
+    return report
+  }
+
+  /// The tiles whose values (or transposes) fall in the selection, sorted by index.
+  static func neededTiles(plan: TilePlan, selection: AssemblySelection.Resolved) -> [Int] {
+    var indices = Set<Int>()
+    for I in blocks(selection.rows, plan) {
+      for J in blocks(selection.columns, plan) {
+        if let index = plan.index(rowBlock: min(I, J), columnBlock: max(I, J)) { indices.insert(index) }
+      }
+    }
+    return indices.sorted()
+  }
+
+  /// Block indices whose samples intersect `samples`.
+  static func blocks(_ samples: Range<Int>, _ plan: TilePlan) -> Range<Int> {
+    (samples.lowerBound / plan.tileSamples)..<((samples.upperBound - 1) / plan.tileSamples + 1)
+  }
+
+  /// Output blocks of missing tiles and their transposes, intersected with the selection.
+  static func missingBlocks(_ missing: [Int], plan: TilePlan, selection: AssemblySelection.Resolved) -> [MissingBlock] {
+    let k = selection.classes.count
+    func clamp(_ a: Range<Int>, _ b: Range<Int>) -> Range<Int>? {
+      let r = max(a.lowerBound, b.lowerBound)..<max(max(a.lowerBound, b.lowerBound), min(a.upperBound, b.upperBound))
+      return r.isEmpty ? nil : r
+    }
+    var result: [MissingBlock] = []
+    for index in missing {
+      let tile = plan.tiles[index]
+      var orientations = [(tile.rows, tile.columns)]
+      if !tile.isDiagonal { orientations.append((tile.columns, tile.rows)) }
+      for (rows, columns) in orientations {
+        guard let r = clamp(rows, selection.rows), let c = clamp(columns, selection.columns) else { continue }
+        let lr = selection.rows.lowerBound, lc = selection.columns.lowerBound
+        result.append(MissingBlock(tile: index, rows: [(r.lowerBound - lr) * k, (r.upperBound - lr) * k],
+                                   columns: [(c.lowerBound - lc) * k, (c.upperBound - lc) * k]))
+      }
+    }
+    return result
+  }
+
+  // MARK: - .npy
+
+  /// Bands of one tile block each (in windows of columns if wider than `bandBytes`); band b+1 is
+  /// filled (and converted) while band b is written.
+  private static func writeNpy(filler: TileBandFiller, output: String, dtype: NpyDType, bandBytes: Int,
+                               progress: (Progress) -> Void) throws -> Int {
+    let selection = filler.selection
+    let plan = filler.plan
+    let writer = try CheckpointError.wrapping {
+      try NpyDenseWriter(path: output, dtype: dtype, rows: selection.rowCount, columns: selection.columnCount, preallocate: true)
+    }
+    let bands = filler.tileBands()
+    let columns = selection.columnCount
+    let k = selection.classes.count
+    let maxRows = bands.map { $0.count * k }.max() ?? 0
+    let widest = max(plan.precision.byteSize, dtype.byteSize)
+    let windows = TileBandFiller.windows(selection.columns, origin: 0, unit: plan.tileSamples,
+                                         maximum: max(1, bandBytes / max(1, maxRows * k * widest)))
+    let slotBytes = maxRows * (windows.map(\.count).max() ?? 0) * k * dtype.byteSize
+    let slots = [UnsafeMutableRawPointer.allocate(byteCount: max(slotBytes, 1), alignment: 64),
+                 UnsafeMutableRawPointer.allocate(byteCount: max(slotBytes, 1), alignment: 64)]
+    let free = [DispatchSemaphore(value: 1), DispatchSemaphore(value: 1)]
+    let queue = DispatchQueue(label: "ntkbatch.assemble.writer")
+    let failure = FirstError()
+    defer {
+      for s in free { s.wait(); s.signal() }  // every queued write has finished
+      slots.forEach { $0.deallocate() }
+    }
+    var overflow = 0
+    var done: Int64 = 0
+    var step = 0
+    let total = Int64(selection.rowCount) * Int64(columns) * Int64(dtype.byteSize)
+    do {
+      for band in bands {
+        for window in windows {
+          let slot = step % 2
+          step += 1
+          free[slot].wait()
+          if let error = failure.error { free[slot].signal(); throw error }
+          do {
+            overflow += try filler.fillConverted(band, window: window, dtype: dtype, into: slots[slot])
+          } catch {
+            free[slot].signal()
+            throw error
+          }
+          let firstRow = (band.lowerBound - selection.rows.lowerBound) * k
+          let firstColumn = (window.lowerBound - selection.columns.lowerBound) * k
+          let (rows, width) = (band.count * k, window.count * k)
+          let address = UInt(bitPattern: slots[slot])
+          queue.async {
+            defer { free[slot].signal() }
+            guard failure.error == nil else { return }
+            let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: address), count: rows * width * dtype.byteSize)
+            do { try writer.writeBlock(bytes, firstRow: firstRow, firstColumn: firstColumn, columnCount: width) } catch { failure.record(error) }
+          }
+          done += Int64(rows * width * dtype.byteSize)
+          progress(Progress(bytesDone: done, bytesTotal: total))
+        }
+      }
+      for s in free { s.wait(); s.signal() }
+      if let error = failure.error { throw error }
+      if overflow > 0 {
+        throw CheckpointError(.overflow, "\(output): \(overflow) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written. Use --dtype float32, or normalization sqrt-params")
+      }
+      try CheckpointError.wrapping { try writer.commit() }
+    } catch {
+      for s in free { s.wait(); s.signal() }
+      writer.abandon()
+      throw (error as? StorageError).map(CheckpointError.init) ?? error
+    }
+    return writer.dataOffset + Int(total)
+  }
+
+  // MARK: - Zarr
+
+  private static func writeZarr(filler: TileBandFiller, output: String, options: Options,
+                                progress: (Progress) -> Void) throws -> (bytes: Int, counts: ChunkCounts) {
+    let selection = filler.selection
+    let plan = filler.plan
+    let k = selection.classes.count
+    let dtype = options.dtype
+    let chunk = options.chunk ?? plan.tileSamples * k
+    let writer = try CheckpointError.wrapping {
+      try ZarrArrayWriter(path: output, format: options.zarrVersion, dtype: dtype, rows: selection.rowCount,
+                          columns: selection.columnCount, chunkRows: chunk, chunkColumns: chunk, attributes: options.attributes)
+    }
+    // No recompression: chunk = tile, whole matrix, every class, run precision → an off-diagonal
+    // full-size tile (I < J) *is* chunk (I, J): its object is that chunk's zstd frame.
+    let samePrecision = (plan.precision == .float32 && dtype == .float32) || (plan.precision == .float64 && dtype == .float64)
+    let direct = chunk == plan.tileSamples * plan.outputsPerSample && selection.allClasses && samePrecision
+      && selection.rows == 0..<plan.sampleCount && selection.columns == 0..<plan.sampleCount
+    func reusable(_ I: Int, _ J: Int) -> TileRecord? {
+      guard direct, I < J, let index = plan.index(rowBlock: I, columnBlock: J) else { return nil }
+      let tile = plan.tiles[index]
+      guard tile.rows.count == plan.tileSamples, tile.columns.count == plan.tileSamples else { return nil }
+      return filler.records[index]
+    }
+    let samplesPerChunk = chunk / k
+    let grid = writer.chunkGrid
+    let counts = Counter()
+    var done: Int64 = 0
+    let total = Int64(selection.rowCount) * Int64(selection.columnCount) * Int64(dtype.byteSize)
+    let columns = selection.columnCount
+    do {
+      let widest = max(plan.precision.byteSize, dtype.byteSize)
+      let windows = TileBandFiller.windows(selection.columns, origin: selection.columns.lowerBound, unit: samplesPerChunk,
+                                           maximum: max(1, options.bandBytes / max(1, chunk * k * widest)))
+      for ci in 0..<grid.rows {
+        let lower = selection.rows.lowerBound + ci * samplesPerChunk
+        let band = lower..<min(selection.rows.upperBound, lower + samplesPerChunk)
+        let rows = band.count * k
+        for window in windows {
+          var bandMissing = Set<BlockPair>()
+          let values = try filler.fill(band, window: window, skip: { I, J in direct && reusable(I, J) != nil }, missing: &bandMissing)
+          let firstChunk = (window.lowerBound - selection.columns.lowerBound) / samplesPerChunk
+          let chunkCount = (window.count + samplesPerChunk - 1) / samplesPerChunk
+          try filler.parallel(chunkCount) { w in
+            let cj = firstChunk + w
+            let columnSamples = (selection.columns.lowerBound + cj * samplesPerChunk)..<min(selection.columns.upperBound, selection.columns.lowerBound + (cj + 1) * samplesPerChunk)
+            // Chunk (ci, cj) is tile (I, J) exactly in the direct case.
+            if direct, let stored = reusable(ci, cj) {
+              let linked = try CheckpointError.wrapping {
+                try writer.placeFrame(ci, cj, from: filler.store.path(for: stored.object), link: options.linkObjects)
+              }
+              counts.add(linked ? \.linked : \.copied)
+              return
+            }
+            let pairs = blocks(band, plan).flatMap { I in blocks(columnSamples, plan).map { BlockPair(row: I, column: $0) } }
+            if pairs.allSatisfy({ bandMissing.contains($0) }) {
+              counts.add(\.absent)
+              return
+            }
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: writer.chunkByteCount, alignment: 64)
+            defer { buffer.deallocate() }
+            let overflow = values.convertChunk(rows: rows, bandColumns: window.count * k, firstColumn: w * chunk,
+                                               columns: min(chunk, columns - cj * chunk), chunk: chunk, dtype: dtype, into: buffer)
+            counts.overflow(overflow)
+            _ = try CheckpointError.wrapping {
+              try writer.writeChunk(ci, cj, raw: UnsafeRawBufferPointer(start: buffer, count: writer.chunkByteCount))
+            }
+            counts.add(\.encoded)
+          }
+        }
+        done += Int64(rows) * Int64(selection.columnCount) * Int64(dtype.byteSize)
+        progress(Progress(bytesDone: done, bytesTotal: total))
+      }
+      if counts.overflowCount > 0 {
+        throw CheckpointError(.overflow, "\(output): \(counts.overflowCount) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written. Use --dtype float32, or normalization sqrt-params")
       }
       try CheckpointError.wrapping { try writer.commit() }
     } catch {
       writer.abandon()
-      throw error
+      throw (error as? StorageError).map(CheckpointError.init) ?? error
     }
-    return Report(output: output, dimension: n, dtype: dtype.rawValue, byteCount: writer.dataOffset + n * n * dtype.byteSize,
-                  missingTiles: missing.map(\.index))
+    return (directoryBytes(output), counts.counts)
   }
 
-  /// Writes one tile and, off the diagonal, its transpose.
-  private static func write(_ tile: Tile, record: TileRecord?, plan: TilePlan, store: ObjectStore, into writer: NpyDenseWriter) throws {
-    let m = plan.outputsPerSample
-    let rows = tile.rows.count * m
-    let columns = tile.columns.count * m
-    let row = tile.rows.lowerBound * m
-    let column = tile.columns.lowerBound * m
-    let raw: [UInt8]
-    if let record {
-      guard record.rawByteCount == tile.rawByteCount, record.rowBlock == tile.rowBlock, record.columnBlock == tile.columnBlock else {
-        throw CheckpointError(.damaged, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): journal record does not match the plan (\(record.rawByteCount) bytes, expected \(tile.rawByteCount))")
+  /// Total size of the files under `directory`.
+  private static func directoryBytes(_ directory: String) -> Int {
+    guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return 0 }
+    var total = 0
+    while let name = enumerator.nextObject() as? String {
+      if let size = (enumerator.fileAttributes?[.size] as? NSNumber)?.intValue,
+         enumerator.fileAttributes?[.type] as? FileAttributeType == .typeRegular {
+        total += size
       }
-      raw = try CheckpointError.wrapping { try store.read(record.object, rawByteCount: record.rawByteCount) }
-    } else {
-      raw = []
+      _ = name
     }
-    func place<T: BinaryFloatingPoint>(_ type: T.Type, _ put: (UnsafeBufferPointer<T>, Int, Int, Int, Int, Bool) throws -> Void) throws {
-      var values: [T]
-      if raw.isEmpty {
-        values = [T](repeating: .nan, count: rows * columns)
-      } else {
-        values = [T](unsafeUninitializedCapacity: rows * columns) { buffer, initialized in
-          raw.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: $0) }
-          initialized = rows * columns
-        }
-      }
-      if tile.isDiagonal {
-        values.withUnsafeMutableBufferPointer { v in
-          for r in 1..<max(rows, 1) { for c in 0..<r { v[r * columns + c] = v[c * columns + r] } }
-        }
-      }
-      try values.withUnsafeBufferPointer { v in
-        try put(v, rows, columns, row, column, false)
-        if !tile.isDiagonal { try put(v, rows, columns, column, row, true) }
-      }
-    }
-    try CheckpointError.wrapping {
-      switch plan.precision {
-      case .float32:
-        try place(Float.self) { try writer.write($0, blockRows: $1, blockColumns: $2, row: $3, column: $4, transposed: $5) }
-      case .float64:
-        try place(Double.self) { try writer.write($0, blockRows: $1, blockColumns: $2, row: $3, column: $4, transposed: $5) }
-      }
-    }
+    return total
+  }
+}
+
+/// Chunk counts and overflow, updated from several threads.
+private final class Counter: @unchecked Sendable {
+  private let lock = NSLock()
+  private(set) var counts = TileAssembler.ChunkCounts()
+  private var overflowTotal = 0
+
+  var overflowCount: Int { lock.lock(); defer { lock.unlock() }; return overflowTotal }
+
+  func add(_ field: WritableKeyPath<TileAssembler.ChunkCounts, Int>) {
+    lock.lock()
+    counts[keyPath: field] += 1
+    lock.unlock()
+  }
+
+  func overflow(_ count: Int) {
+    guard count > 0 else { return }
+    lock.lock()
+    overflowTotal += count
+    lock.unlock()
   }
 }

@@ -43,7 +43,7 @@ public enum AtomicFile {
   /// A fresh temporary path next to `path`: same directory, hidden, unique per process and call.
   public static func temporaryPath(for path: String) -> String {
     let directory = directory(of: path)
-    let name = (path as NSString).lastPathComponent
+    let name = name(of: path)
     let unique = UInt64.random(in: 0...UInt64.max)
     let suffix = String(unique, radix: 16)
     return directory + "/." + name + temporaryMarker + "\(ProcessInfo.processInfo.processIdentifier)-" + suffix
@@ -54,15 +54,26 @@ public enum AtomicFile {
     name.hasPrefix(".") && name.contains(temporaryMarker)
   }
 
-  /// The directory part of `path` (`.` for a bare name, `/` for a top-level entry; trailing
-  /// slashes ignored). Plain string arithmetic: Foundation's `deletingLastPathComponent` traps on
-  /// a one-character name such as `r` (swift-corelibs-foundation 5.10/6.0).
+  /// The directory part of `path` (`.` for a bare name, `/` for a name at the root); trailing
+  /// slashes are ignored. (String operations: swift-corelibs-foundation 6.3's
+  /// `NSString.deletingLastPathComponent` traps on one-character paths such as `g`.)
   public static func directory(of path: String) -> String {
-    var trimmed = Substring(path)
-    while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+    let trimmed = trimmingTrailingSlashes(path)
     guard let slash = trimmed.lastIndex(of: "/") else { return "." }
-    var directory = trimmed[..<slash]
-    while directory.count > 1, directory.hasSuffix("/") { directory = directory.dropLast() }
-    return directory.isEmpty ? "/" : String(directory)
+    let directory = trimmingTrailingSlashes(String(trimmed[..<slash]))
+    return directory.isEmpty ? "/" : directory
+  }
+
+  /// The last component of `path` (trailing slashes ignored).
+  public static func name(of path: String) -> String {
+    let trimmed = trimmingTrailingSlashes(path)
+    guard let slash = trimmed.lastIndex(of: "/") else { return trimmed }
+    return String(trimmed[trimmed.index(after: slash)...])
+  }
+
+  private static func trimmingTrailingSlashes(_ path: String) -> String {
+    var result = Substring(path)
+    while result.count > 1 && result.hasSuffix("/") { result = result.dropLast() }
+    return String(result)
   }
 }

@@ -14,7 +14,7 @@ import Foundation
 /// that do not fit the output dtype (|x| above 65504 for float16) are counted in `overflowCount`.
 ///
 /// Source: NumPy NEP 1, "A simple file format for NumPy arrays".
-public final class NpyDenseWriter {
+public final class NpyDenseWriter: @unchecked Sendable {
   /// The final path of the array.
   public let path: String
   /// Where the array is written until `commit()`.
@@ -33,11 +33,13 @@ public final class NpyDenseWriter {
   private var finished = false
   private var rowBuffer: [UInt8] = []
 
-  /// Creates the temporary file: header, then `rows·columns·dtype.byteSize` zero bytes (sparse).
+  /// Creates the temporary file: header, then `rows·columns·dtype.byteSize` zero bytes (sparse,
+  /// or with `preallocate` reserved on disk with `posix_fallocate`, so a full disk fails at once
+  /// and the data is laid out contiguously).
   ///
   /// - Throws: `StorageError` (`.badInput`) for a dtype other than float16/32/64 or a negative
   ///   shape; (`.ioFailure`) when the file cannot be created or sized (ENOSPC, …).
-  public init(path: String, dtype: NpyDType, rows: Int, columns: Int) throws {
+  public init(path: String, dtype: NpyDType, rows: Int, columns: Int, preallocate: Bool = false) throws {
     guard [.float16, .float32, .float64].contains(dtype) else {
       throw StorageError(path: path, "dense output dtype must be float16, float32 or float64, not \(dtype.rawValue)")
     }
@@ -53,6 +55,9 @@ public final class NpyDenseWriter {
     do {
       try file.writeAll(header)
       try file.resize(to: Int64(header.count) + Int64(rows) * Int64(columns) * Int64(dtype.byteSize))
+      if preallocate {
+        try file.allocate(byteCount: Int64(header.count) + Int64(rows) * Int64(columns) * Int64(dtype.byteSize))
+      }
     } catch {
       try? file.close()
       try? SystemFile.remove(path: temporaryPath, ignoreMissing: true)
@@ -77,6 +82,37 @@ public final class NpyDenseWriter {
   /// `Float` version of `write(_:blockRows:blockColumns:row:column:transposed:)`.
   public func write(_ values: UnsafeBufferPointer<Float>, blockRows: Int, blockColumns: Int, row: Int, column: Int, transposed: Bool = false) throws {
     try writeBlock(values, blockRows: blockRows, blockColumns: blockColumns, row: row, column: column, transposed: transposed)
+  }
+
+  /// Writes whole rows: `bytes` holds rows `firstRow…` of the array, already in `dtype`
+  /// (little-endian, C order), as one `pwrite` — the array's rows are contiguous in the file.
+  /// Safe to call from several threads for different rows.
+  ///
+  /// - Throws: `StorageError` (`.badInput`) when the rows do not fit the array; (`.ioFailure`)
+  ///   when `pwrite` fails.
+  public func writeRows(_ bytes: UnsafeRawBufferPointer, firstRow: Int) throws {
+    let rowBytes = columns * dtype.byteSize
+    guard rowBytes > 0, bytes.count % rowBytes == 0, firstRow >= 0, firstRow + bytes.count / rowBytes <= rows else {
+      throw StorageError(path: path, "\(bytes.count) bytes at row \(firstRow) are not whole rows of the array [\(rows), \(columns)]")
+    }
+    try file.writeAll(bytes, atOffset: Int64(dataOffset) + Int64(firstRow) * Int64(rowBytes))
+  }
+
+  /// Writes a block of whole-width or partial rows: `bytes` holds `[rows, columnCount]` values in
+  /// `dtype` (C order) for array rows `firstRow…`, columns `firstColumn…`; one `pwrite` when the
+  /// block spans every column (rows are contiguous in the file), else one per row. Safe to call
+  /// from several threads for disjoint blocks.
+  public func writeBlock(_ bytes: UnsafeRawBufferPointer, firstRow: Int, firstColumn: Int, columnCount: Int) throws {
+    if firstColumn == 0 && columnCount == columns { return try writeRows(bytes, firstRow: firstRow) }
+    let segment = columnCount * dtype.byteSize
+    guard segment > 0, bytes.count % segment == 0, firstRow >= 0, firstColumn >= 0, firstColumn + columnCount <= columns,
+          firstRow + bytes.count / segment <= rows else {
+      throw StorageError(path: path, "block of \(bytes.count) bytes at (\(firstRow), \(firstColumn)) does not fit the array [\(rows), \(columns)]")
+    }
+    for r in 0..<(bytes.count / segment) {
+      let offset = Int64(dataOffset) + (Int64(firstRow + r) * Int64(columns) + Int64(firstColumn)) * Int64(dtype.byteSize)
+      try file.writeAll(UnsafeRawBufferPointer(rebasing: bytes[(r * segment)..<((r + 1) * segment)]), atOffset: offset)
+    }
   }
 
   /// Syncs the array and atomically renames it to `path`, then syncs the directory.

@@ -16,26 +16,34 @@ enum AssembleDType: String, ExpressibleByArgument, CaseIterable {
   }
 }
 
-/// `ntkbatch assemble DIR --dtype … --output FILE.npy [--allow-partial]`: the full symmetric eNTK
-/// as one `.npy`, and with `--allow-partial` a mask `FILE.npy.missing.json` of the tiles not
-/// computed yet.
+/// `ntkbatch assemble DIR --output FILE.npy|DIR.zarr [--format npy|zarr] [--zarr-format 3|2]
+/// [--chunk N] [--samples A:B[,C:D]] [--classes LIST] [--dtype …] [--allow-partial]`: the
+/// symmetric eNTK (or a block of it) as one `.npy` or a Zarr array; with `--allow-partial` a mask
+/// `OUTPUT.missing.json` of the tiles not computed yet.
 struct AssembleCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "assemble",
-    abstract: "Write the full symmetric (n·10) × (n·10) eNTK of a run as a NumPy .npy file.",
+    abstract: "Write the symmetric (n·10) × (n·10) eNTK of a run, or a block of it, as a NumPy .npy file or a Zarr array.",
     discussion: """
-      Row and column i·10 + a are sample i, class a. The file is .npy version 1.0, C order; \
-      numpy.load(path, mmap_mode="r") opens it. Refuses while tiles are missing (unless \
-      --allow-partial), and refuses float16 if any value overflows it. Checks free space first; \
-      the output appears atomically.
+      Row and column i·10 + a are sample i, class a. .npy: version 1.0, C order; \
+      numpy.load(path, mmap_mode="r") opens it. Zarr (--format zarr, or an output ending in \
+      .zarr): a directory, format 3 (zarr.json, chunks c/I/J) or 2 (.zarray, chunks I/J), zstd, \
+      chunks of one tile (or --chunk N rows and columns), fill value NaN, the run recorded in \
+      its attributes; zarr.open(path) opens it lazily. Refuses while tiles are missing (unless \
+      --allow-partial), when a tile holds NaN or infinity, and float16 when values overflow it. \
+      Checks free space first; the output appears atomically, replacing an earlier one.
 
-      With --allow-partial, tiles not computed yet are filled with NaN (in both triangles) and \
-      a mask file OUTPUT.missing.json is written next to the output (atomically, also when \
-      nothing is missing): {"output", "dimension", "outputsPerSample", "tileSamples", \
-      "tilesTotal", "missingTiles": [{"index", "I", "J", "samples": {"rows": [start, end), \
-      "columns": [start, end)}, "matrix": {"rows": [start, end), "columns": [start, end)}}]} \
-      — sample ranges and matrix ranges are half-open; each missing tile also covers its \
-      transpose.
+      --samples A:B writes only samples A…B−1 (rows and columns); A:B,C:D rows A…B−1 and \
+      columns C…D−1. --classes 0,3,7 keeps those outputs (in that order): row \
+      (i − A)·k + position of the class.
+
+      With --allow-partial, tiles not computed yet are NaN (.npy) or absent chunks (Zarr: read \
+      as NaN), in both triangles, and a mask OUTPUT.missing.json is written next to the output \
+      (atomically, also when nothing is missing): {"output", "dimension", "rows", "columns", \
+      "samples", "classes", "outputsPerSample", "tileSamples", "tilesTotal", "missingTiles": \
+      [{"index", "I", "J", "samples": {"rows", "columns"}, "matrix": {"rows", "columns"}, \
+      "blocks": [{"rows", "columns"}]}]} — ranges half-open; "matrix" in the full matrix, \
+      "blocks" in the output (the tile and its transpose).
       """)
 
   @Argument(help: "The run directory.")
@@ -44,20 +52,94 @@ struct AssembleCommand: ParsableCommand {
   @Option(help: "Element type of the output: float16, float32 or float64.")
   var dtype: AssembleDType = .float32
 
-  @Option(help: "The output .npy file.")
+  @Option(help: "The output: a .npy file, or a Zarr array directory (e.g. G.zarr).")
   var output: String
 
-  @Flag(name: .customLong("allow-partial"), help: "Write NaN for tiles not computed yet and a mask OUTPUT.missing.json listing them.")
+  @Option(help: "npy or zarr (default: zarr when the output ends in .zarr, else npy).")
+  var format: TileAssembler.OutputFormat?
+
+  @Option(name: .customLong("zarr-format"), help: "Zarr format version: 3 (default) or 2 (for zarr-python 2.x).")
+  var zarrFormat: Int?
+
+  @Option(help: "Zarr chunk side in rows and columns (a multiple of the classes kept); default: one tile.")
+  var chunk: Int?
+
+  @Option(help: "Samples A:B (rows and columns) or A:B,C:D (rows A…B−1, columns C…D−1); default: all.")
+  var samples: String?
+
+  @Option(help: "Classes to keep, e.g. 0,3,7 (in that order); default: all 10.")
+  var classes: String?
+
+  @Flag(help: "Zarr: hard-link stored tiles as chunks where the file system allows, instead of copying them (do not then write to the array: a chunk rewritten in place would change the run's object).")
+  var link = false
+
+  @Flag(name: .customLong("allow-partial"), help: "Write NaN (absent Zarr chunks) for tiles not computed yet and a mask OUTPUT.missing.json listing them.")
   var allowPartial = false
+
+  @Option(help: "Progress on stderr: auto (a bar on a terminal, a line every 10 s otherwise), bar, lines, none.")
+  var progress: AssembleProgress.Mode = .auto
+
+  var resolvedFormat: TileAssembler.OutputFormat {
+    format ?? (output.hasSuffix(".zarr") || output.hasSuffix(".zarr/") ? .zarr : .npy)
+  }
+
+  func validate() throws {
+    if resolvedFormat != .zarr && (zarrFormat != nil || chunk != nil || link) {
+      throw ValidationError("--zarr-format, --chunk and --link apply to Zarr output only (--format zarr or an output ending in .zarr)")
+    }
+    if let zarrFormat, ![2, 3].contains(zarrFormat) { throw ValidationError("--zarr-format must be 2 or 3, not \(zarrFormat)") }
+    if let chunk, chunk <= 0 { throw ValidationError("--chunk must be positive, not \(chunk)") }
+    _ = try selection()
+  }
+
+  /// `--samples` and `--classes` as a selection.
+  func selection() throws -> AssemblySelection {
+    var selection = AssemblySelection()
+    if let samples {
+      let parts = samples.split(separator: ",", omittingEmptySubsequences: false)
+      guard (1...2).contains(parts.count) else { throw ValidationError("--samples: expected A:B or A:B,C:D, found \(samples)") }
+      let ranges = try parts.map { part -> Range<Int> in
+        let bounds = part.split(separator: ":", omittingEmptySubsequences: false)
+        guard bounds.count == 2, let a = Int(bounds[0]), let b = Int(bounds[1]), a >= 0, a < b else {
+          throw ValidationError("--samples: expected A:B with 0 ≤ A < B, found \(part)")
+        }
+        return a..<b
+      }
+      selection.rowSamples = ranges[0]
+      selection.columnSamples = ranges.count == 2 ? ranges[1] : ranges[0]
+    }
+    if let classes {
+      let values = classes.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+      guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw ValidationError("--classes: expected a list like 0,3,7, found \(classes)") }
+      selection.classes = values.map { $0! }
+    }
+    return selection
+  }
 
   func run() throws {
     let run = RunDirectory(path: runDirectory)
-    let report = try CLIError.reporting {
-      try TileAssembler.assemble(run: run, dtype: dtype.npy, output: output, allowPartial: allowPartial)
+    let format = resolvedFormat
+    var display = AssembleProgress(mode: progress)
+    let report = try CLIError.reporting { () -> TileAssembler.Report in
+      let options = TileAssembler.Options(
+        dtype: dtype.npy, allowPartial: allowPartial, selection: try selection(), format: format,
+        zarrVersion: zarrFormat == 2 ? .v2 : .v3, chunk: chunk, linkObjects: link,
+        attributes: format == .zarr ? try ZarrAttributes.make(run: run, selection: selection(), dtype: dtype.rawValue) : [:])
+      return try TileAssembler.assemble(run: run, output: output, options: options) { display.update($0) }
     }
-    print("wrote \(report.output): \(report.dimension) × \(report.dimension) \(dtype.rawValue), \(report.byteCount) bytes")
+    display.finish()
+    for leftover in report.removedLeftovers { print("removed leftover \(leftover) of an interrupted assemble") }
+    let gigabytes = Double(report.matrixByteCount) / 1e9
+    let rate = report.seconds > 0 ? gigabytes / report.seconds : 0
+    var detail = ""
+    if let chunks = report.chunks {
+      detail = " (zarr v\(zarrFormat ?? 3); chunks: \(chunks.encoded) encoded, \(chunks.copied) copied, \(chunks.linked) linked, \(chunks.absent) absent)"
+    }
+    print("wrote \(report.output): \(report.rows) × \(report.columns) \(dtype.rawValue)\(detail), \(report.byteCount) bytes on disk, \(String(format: "%.2f", gigabytes)) GB of matrix in \(String(format: "%.1f", report.seconds)) s (\(String(format: "%.2f", rate)) GB/s)")
     guard allowPartial else { return }
     let mask = try CLIError.reporting { try MissingTileMask.write(report: report, run: run) }
-    print("wrote \(mask.path): \(mask.missingCount) missing tile(s) (filled with NaN)")
+    print("wrote \(mask.path): \(mask.missingCount) missing tile(s) (\(format == .zarr ? "absent chunks, read as NaN" : "filled with NaN"))")
   }
 }
+
+extension TileAssembler.OutputFormat: ExpressibleByArgument {}

@@ -5,7 +5,9 @@ import Storage
 /// The mask `assemble --allow-partial` writes next to its output, `OUTPUT.missing.json`: which
 /// tiles of the plan were not computed and are NaN in the matrix, as tile indices, block
 /// coordinates (I, J), half-open sample ranges and half-open matrix row/column ranges
-/// (`samples × outputsPerSample`). Each missing tile (I, J) also covers its transpose (J, I).
+/// (`samples × outputsPerSample`). Each missing tile (I, J) also covers its transpose (J, I);
+/// `blocks` gives both as half-open row and column ranges of the output (which may be a block of
+/// samples and classes, `samples` and `classes`). Only tiles under the selection are listed.
 enum MissingTileMask {
   /// The file written.
   struct Written {
@@ -23,6 +25,7 @@ enum MissingTileMask {
     let plan = try identity.plan()
     let m = plan.outputsPerSample
     let missing = Set(report.missingTiles)
+    let blocks = Dictionary(grouping: report.missingBlocks, by: \.tile)
     let tiles: [[String: Any]] = plan.tiles.filter { missing.contains($0.index) }.map { tile in
       [
         "index": tile.index, "I": tile.rowBlock, "J": tile.columnBlock,
@@ -30,11 +33,14 @@ enum MissingTileMask {
                     "columns": [tile.columns.lowerBound, tile.columns.upperBound]],
         "matrix": ["rows": [tile.rows.lowerBound * m, tile.rows.upperBound * m],
                    "columns": [tile.columns.lowerBound * m, tile.columns.upperBound * m]],
+        "blocks": (blocks[tile.index] ?? []).map { ["rows": $0.rows, "columns": $0.columns] },
       ]
     }
     let object: [String: Any] = [
-      "output": report.output, "dimension": report.dimension, "outputsPerSample": m,
-      "tileSamples": plan.tileSamples, "tilesTotal": plan.tiles.count, "missingTiles": tiles,
+      "output": report.output, "format": report.format.rawValue, "dimension": report.dimension,
+      "rows": report.rows, "columns": report.columns,
+      "samples": ["rows": report.rowSamples, "columns": report.columnSamples], "classes": report.classes,
+      "outputsPerSample": m, "tileSamples": plan.tileSamples, "tilesTotal": plan.tiles.count, "missingTiles": tiles,
     ]
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
     let path = report.output + ".missing.json"

@@ -64,3 +64,52 @@ final class NpyDenseWriterTests: XCTestCase {
     XCTAssertThrowsError(try NpyDenseWriter(path: dir.path + "/y.npy", dtype: .int64, rows: 2, columns: 2))
   }
 }
+
+/// `HalfPrecision.convert` gives the bits of Swift's `Float16(_: Float)` (round to nearest even).
+final class HalfPrecisionTests: XCTestCase {
+  func testEveryFloatPatternOnAStrideAndEveryBoundaryConvertsLikeFloat16() {
+    var values: [Float] = []
+    var pattern: UInt64 = 0
+    while pattern <= UInt64(UInt32.max) {  // 16.7 million patterns spread over all floats
+      values.append(Float(bitPattern: UInt32(pattern)))
+      pattern += 251
+    }
+    // Around every float16 value: the value, its halfway points and their neighbours (ties to even).
+    for h in 0..<UInt16(0x7C00) {
+      let x = Float(Float16(bitPattern: h))
+      let next = Float(Float16(bitPattern: h + 1))
+      let mid = (x + next) / 2
+      values += [x, -x, mid, -mid, mid.nextUp, mid.nextDown, -mid.nextUp, -mid.nextDown]
+    }
+    values += [65504, 65519.996, 65520, 65536, .infinity, -.infinity, .nan, -.nan, .greatestFiniteMagnitude, 0, -0.0]
+    var converted = [UInt16](repeating: 0, count: values.count)
+    let overflow = HalfPrecision.convert(values, count: values.count, into: &converted)
+    var expectedOverflow = 0
+    for (x, bits) in zip(values, converted) {
+      let reference = Float16(x)
+      if x.isNaN {
+        XCTAssertTrue(Float16(bitPattern: bits).isNaN, "\(x.bitPattern)")
+        continue
+      }
+      if x.isFinite && reference.isInfinite { expectedOverflow += 1 }
+      if bits != reference.bitPattern { return XCTFail("\(x) (\(String(x.bitPattern, radix: 16))): \(String(bits, radix: 16)), Float16 gives \(String(reference.bitPattern, radix: 16))") }
+    }
+    XCTAssertEqual(overflow, expectedOverflow)
+    XCTAssertEqual(converted[values.count - 5], 0x7E00, "NaN is the quiet NaN")
+  }
+}
+
+/// `AtomicFile.directory(of:)` and `name(of:)` on bare, nested, rooted and one-character paths.
+final class AtomicFilePathTests: XCTestCase {
+  func testDirectoryAndNameOfPaths() {
+    let cases: [(String, String, String)] = [
+      ("g", ".", "g"), ("g.npy", ".", "g.npy"), ("a/g", "a", "g"), ("/g", "/", "g"), ("/a/b/G.zarr/", "/a/b", "G.zarr"),
+      ("a//b", "a", "b"), ("./x", ".", "x"),
+    ]
+    for (path, directory, name) in cases {
+      XCTAssertEqual(AtomicFile.directory(of: path), directory, path)
+      XCTAssertEqual(AtomicFile.name(of: path), name, path)
+    }
+    XCTAssertTrue(AtomicFile.temporaryPath(for: "g").hasPrefix("./.g.tmp-"))
+  }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Storage
+
+/// The run directory's record of `assemble`s in progress, so that `repair` can remove what a
+/// killed `assemble` left behind even when it is never run again for the same output.
+///
+/// Before it creates anything, `assemble` writes `RUN/assembling/<pid>-<hex>` holding the
+/// absolute path of its output; it removes the record when it ends, successfully or not. A record
+/// whose process no longer exists names an output that may have leftovers: `repair` removes that
+/// output's temporaries of dead processes (`OutputLeftovers`: `.<name>.tmp-<pid>-<hex>` files or
+/// Zarr directories next to it) and the record. Recording is best effort: a run directory that
+/// cannot be written (read-only) is not an error, and the next `assemble` of the same output
+/// cleans up anyway.
+public enum AssemblyLeftovers {
+  /// `RUN/assembling`.
+  public static func directory(of run: RunDirectory) -> String { run.path + "/assembling" }
+
+  /// Records `output` as being assembled by this process; returns the record's path (nil if it
+  /// could not be written).
+  public static func record(run: RunDirectory, output: String) -> String? {
+    let folder = directory(of: run)
+    let record = folder + "/\(ProcessInfo.processInfo.processIdentifier)-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    let absolute = output.hasPrefix("/") ? output : FileManager.default.currentDirectoryPath + "/" + output
+    do {
+      try SystemFile.makeDirectory(path: folder)
+      try AtomicFile.write(Array(absolute.utf8), to: record)
+      return record
+    } catch {
+      return nil
+    }
+  }
+
+  /// Removes a record written by `record`.
+  public static func clear(_ record: String?) {
+    guard let record else { return }
+    try? SystemFile.remove(path: record, ignoreMissing: true)
+  }
+
+  /// For every record whose process is gone: removes its output's leftovers, then the record.
+  ///
+  /// - Returns: the leftover paths removed.
+  /// - Throws: `CheckpointError` (`.failure`) if one cannot be removed.
+  public static func removeStale(run: RunDirectory) throws -> [String] {
+    let folder = directory(of: run)
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+    var removed: [String] = []
+    for name in names.sorted() {
+      let record = folder + "/" + name
+      if AtomicFile.isTemporaryName(name) {  // a record's own write, interrupted
+        if let pid = Int32(name.dropFirst().split(separator: "-").first ?? ""), SystemFile.processExists(pid) { continue }
+        try CheckpointError.wrapping { try SystemFile.remove(path: record, ignoreMissing: true) }
+        continue
+      }
+      guard let pid = Int32(name.split(separator: "-").first ?? ""), !SystemFile.processExists(pid) else { continue }
+      if let output = try? String(contentsOfFile: record, encoding: .utf8), !output.isEmpty {
+        removed += try CheckpointError.wrapping { try OutputLeftovers.removeStale(for: output) }
+      }
+      try CheckpointError.wrapping { try SystemFile.remove(path: record, ignoreMissing: true) }
+    }
+    return removed
+  }
+}

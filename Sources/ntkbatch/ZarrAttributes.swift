@@ -1,0 +1,45 @@
+import Checkpoint
+import Engine
+import Foundation
+
+/// The attributes of an assembled Zarr array: the run that produced it.
+enum ZarrAttributes {
+  /// model, width, P, n, tileSamples, normalization, precision, dataset, the identity hashes, the
+  /// layout and the selection.
+  ///
+  /// - Throws: `CheckpointError` (journal), `BadInput` if `RUN/manifest.json` is unreadable.
+  static func make(run: RunDirectory, selection: AssemblySelection, dtype: String) throws -> [String: Any] {
+    guard let identity = try run.journal.replay().identity else {
+      throw CheckpointError(.incomplete, "\(run.path): no tile computed yet (the journal has no session header)")
+    }
+    guard let data = FileManager.default.contents(atPath: run.manifestPath),
+          let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+      throw CLIError.BadInput("\(run.manifestPath): cannot read the run's manifest (expected a JSON object)")
+    }
+    let model = manifest["model"] as? [String: Any] ?? [:]
+    let name = model["name"] as? String ?? ""
+    let width = model["width"] as? Int ?? 0
+    var attributes: [String: Any] = [
+      "ntkbatch": ["attributesVersion": 1, "run": URL(fileURLWithPath: run.path).standardizedFileURL.path],
+      "model": name, "modelWidth": width,
+      "n": identity.sampleCount, "outputsPerSample": identity.outputsPerSample, "tileSamples": identity.tileSamples,
+      "normalization": identity.normalization.rawValue, "precision": identity.precision.rawValue, "dtype": dtype,
+      "dataset": manifest["dataset"] ?? NSNull(),
+      "inputDataHash": identity.inputDataHash.hex, "weightsHash": identity.weightsHash.hex, "manifestHash": identity.manifestHash.hex,
+    ]
+    if let weights = model["weights"] { attributes["weights"] = weights }
+    if let parameters = try? ModelZoo.make(name: name, width: width, scalar: Float.self).parameterCount {
+      attributes["P"] = parameters
+    }
+    let plan = try identity.plan()
+    let resolved = try selection.resolved(for: plan)
+    let m = identity.outputsPerSample
+    attributes["samples"] = ["rows": [resolved.rows.lowerBound, resolved.rows.upperBound],
+                             "columns": [resolved.columns.lowerBound, resolved.columns.upperBound]]
+    attributes["classes"] = resolved.classes
+    attributes["layout"] = resolved.allClasses && resolved.rows.lowerBound == 0 && resolved.columns.lowerBound == 0
+      ? "row = sample·\(m) + class"
+      : "row = (sample − \(resolved.rows.lowerBound))·\(resolved.classes.count) + position of the class in classes; column = (sample − \(resolved.columns.lowerBound))·\(resolved.classes.count) + position of the class"
+    return attributes
+  }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Storage
+import XCTest
+
+/// `assemble` on real LeNet runs from the command line: sub-matrices equal slices of the full
+/// matrix; a killed `assemble` (SIGKILL) leaves nothing that the next `assemble` or `repair` does
+/// not remove; bad selections are one-line errors.
+final class AssembleCLITests: XCTestCase {
+  var work = ""
+
+  override func setUpWithError() throws { work = try CLIHarness.temporaryDirectory("assemble-cli") }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
+
+  func testSubMatrixAssemblyEqualsSlicingTheFullMatrix() throws {
+    // 33 samples in tiles of 10: blocks 0-9, 10-19, 20-29 and the short last block 30-32.
+    let manifest = try FaultHarness.npyManifest(in: work, samples: 33, tileSamples: 10)
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
+    let assembled = try CLIHarness.succeed(["assemble", run, "--dtype", "float64", "--output", "\(work)/full.npy", "--progress", "lines"])
+    // Progress: GB done of the total, rate and ETA; the summary gives time and GB/s.
+    XCTAssertTrue(assembled.stderr.contains("assemble: 0.00 of 0.00 GB (100%), ") && assembled.stderr.contains(" MB/s, ETA 00:00:00"), assembled.stderr)
+    XCTAssertTrue(assembled.stdout.contains("wrote \(work)/full.npy: 330 × 330 float64, 871328 bytes on disk, 0.00 GB of matrix in "), assembled.stdout)
+    XCTAssertTrue(assembled.stdout.hasSuffix(" GB/s)\n"), assembled.stdout)
+    let full = try NpyArray.read(path: "\(work)/full.npy").doubles()
+    let d = 330
+    let cases: [(arguments: [String], rows: Range<Int>, columns: Range<Int>, classes: [Int])] = [
+      (["--samples", "5:28"], 5..<28, 5..<28, Array(0..<10)),                       // crosses two tile boundaries
+      (["--samples", "30:33"], 30..<33, 30..<33, Array(0..<10)),                    // the last short block
+      (["--samples", "27:33,0:12"], 27..<33, 0..<12, Array(0..<10)),                // below the diagonal, ragged
+      (["--samples", "0:33,12:31"], 0..<33, 12..<31, Array(0..<10)),
+      (["--samples", "9:21", "--classes", "7,2,9"], 9..<21, 9..<21, [7, 2, 9]),
+      (["--classes", "4"], 0..<33, 0..<33, [4]),
+    ]
+    for item in cases {
+      let output = "\(work)/sub.npy"
+      let result = try CLIHarness.succeed(["assemble", run, "--dtype", "float64", "--output", output, "--progress", "none"] + item.arguments)
+      let k = item.classes.count
+      XCTAssertTrue(result.stdout.contains("\(item.rows.count * k) × \(item.columns.count * k) float64"), result.stdout)
+      let array = try NpyArray.read(path: output)
+      XCTAssertEqual(array.shape, [item.rows.count * k, item.columns.count * k], "\(item.arguments)")
+      var expected: [Double] = []
+      for i in item.rows { for a in item.classes { for j in item.columns { for b in item.classes { expected.append(full[(i * 10 + a) * d + j * 10 + b]) } } } }
+      XCTAssertEqual(array.doubles(), expected, "\(item.arguments)")
+    }
+  }
+
+  /// Starts `assemble` and SIGKILLs it as soon as its temporary output appears; returns the
+  /// leftover's path (retrying if the assemble finished first).
+  private func killMidAssemble(_ arguments: [String], leftoverPrefix: String) throws -> String {
+    for _ in 0..<20 {
+      let logs = try CLIHarness.temporaryDirectory("kill-assemble")
+      defer { try? FileManager.default.removeItem(atPath: logs) }
+      let process = try CLIHarness.start(arguments, logDirectory: logs)
+      var leftover: String?
+      while process.isRunning && leftover == nil {
+        leftover = try FileManager.default.contentsOfDirectory(atPath: work).first { $0.hasPrefix(leftoverPrefix) }
+        if leftover == nil { usleep(200) }
+      }
+      if leftover != nil { usleep(UInt32.random(in: 0...20_000)) }
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+      if process.terminationReason == .uncaughtSignal, let leftover, FileManager.default.fileExists(atPath: "\(work)/\(leftover)") {
+        return "\(work)/\(leftover)"
+      }
+    }
+    XCTFail("could not kill assemble while it was writing (20 attempts)")
+    return ""
+  }
+
+  func testKilledAssembleLeavesNothingTheNextAssembleOrRepairDoesNotCleanUp() throws {
+    let manifest = try FaultHarness.npyManifest(in: work, samples: 200, tileSamples: 20)
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
+    try CLIHarness.succeed(["assemble", run, "--dtype", "float64", "--output", "\(work)/reference.npy", "--progress", "none"])
+    let reference = try FileBytes.read(path: "\(work)/reference.npy")
+
+    for output in ["g.npy", "g.zarr"] {
+      let arguments = ["assemble", run, "--dtype", "float64", "--output", "\(work)/\(output)", "--progress", "none"]
+      // Killed, then assembled again: the leftover is removed and the output is complete.
+      let leftover = try killMidAssemble(arguments, leftoverPrefix: ".\(output).tmp-")
+      XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/\(output)"), "a killed assemble published \(output)")
+      let again = try CLIHarness.succeed(arguments)
+      XCTAssertTrue(again.stdout.contains("removed leftover \(leftover) of an interrupted assemble"), again.stdout)
+      XCTAssertFalse(FileManager.default.fileExists(atPath: leftover))
+      // Killed while replacing the finished output: the old output stays intact until the rename.
+      let second = try killMidAssemble(arguments, leftoverPrefix: ".\(output).tmp-")
+      XCTAssertTrue(FileManager.default.fileExists(atPath: "\(work)/\(output)"))
+      // repair (which knows the run's in-progress assembles) removes it without another assemble.
+      let repair = try CLIHarness.succeed(["repair", run])
+      XCTAssertTrue(repair.stdout.contains("REMOVED temporary file \(second)"), repair.stdout)
+      XCTAssertFalse(FileManager.default.fileExists(atPath: second))
+      XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work).filter { $0.contains(".tmp-") }, [])
+    }
+    XCTAssertEqual(try FileBytes.read(path: "\(work)/g.npy"), reference)
+  }
+
+  func testBadSelectionsAndChunksAreOneLineErrors() throws {
+    let manifest = try FaultHarness.npyManifest(in: work, samples: 12, tileSamples: 5)
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
+    let cases: [([String], Int32, String)] = [
+      (["--samples", "10:14", "--output", "\(work)/g.npy"], 2, "--samples: rows 10:14 must be a non-empty range within 0:12 (the run has 12 samples)"),
+      (["--classes", "3,3", "--output", "\(work)/g.npy"], 2, "--classes: expected distinct classes within 0…9, found 3,3"),
+      (["--classes", "10", "--output", "\(work)/g.npy"], 2, "--classes: expected distinct classes within 0…9, found 10"),
+      (["--chunk", "15", "--output", "\(work)/g.zarr"], 2, "--chunk: expected a positive multiple of 10 (the classes per sample), found 15"),
+      (["--samples", "5:3", "--output", "\(work)/g.npy"], 64, "--samples: expected A:B with 0 ≤ A < B, found 5:3"),
+      (["--chunk", "20", "--output", "\(work)/g.npy"], 64, "apply to Zarr output only"),
+      (["--zarr-format", "4", "--output", "\(work)/g.zarr"], 64, "--zarr-format must be 2 or 3"),
+      (["--output", work], 2, "exists and is not a Zarr array"),
+    ]
+    for (arguments, status, message) in cases {
+      let result = try CLIHarness.run(["assemble", run, "--format", arguments.last!.hasSuffix(".npy") ? "npy" : "zarr"] + arguments)
+      XCTAssertEqual(result.status, status, "\(arguments): \(result.stderr)")
+      XCTAssertTrue(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+      if status == 2 { XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr) }
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/g.npy"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/g.zarr"))
+  }
+}
