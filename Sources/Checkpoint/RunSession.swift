@@ -70,7 +70,7 @@ public final class RunSession {
       guard record.index < plan.tiles.count, plan.tiles[record.index].rowBlock == record.rowBlock,
             plan.tiles[record.index].columnBlock == record.columnBlock,
             plan.tiles[record.index].rawByteCount == record.rawByteCount else {
-        throw CheckpointError(.damaged, "\(run.journalDirectory): tile record \(record.index) (I=\(record.rowBlock), J=\(record.columnBlock)) does not match the plan")
+        throw CheckpointError(.damaged, "\(run.journalDirectory): tile record \(record.index) (I=\(record.rowBlock), J=\(record.columnBlock)) does not match the plan; `ntkbatch repair` removes it")
       }
     }
     if let manifestJSON, !FileManager.default.fileExists(atPath: run.manifestPath) {
