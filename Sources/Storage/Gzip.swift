@@ -68,7 +68,7 @@ public enum Gzip {
         output += chunk[0..<(room - Int(stream.avail_out))]
         if cap == nil, let limit { cap = limit(output) }
         if let cap, output.count > cap {
-          throw StorageError(path: path, "gzip data inflates past \(cap) bytes, more than the file can hold by its header (damaged or hostile file)")
+          throw StorageError(path: path, "gzip data inflates past \(cap) bytes, more than the file may hold by its header or kind (damaged or hostile file)")
         }
         if status == Z_STREAM_END { return input.count - start - Int(stream.avail_in) }
         guard status == Z_OK else {
