@@ -327,6 +327,16 @@ final class TryoutFindingsTests: XCTestCase {
     XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: \(images): IDX file holds images [3, 14, 56], expected images [N, 28, 28]"])
   }
 
+  func testCIFARBatchErrorNamesTheFullPath() throws {
+    for k in 1...5 {
+      let record = [UInt8](repeating: 1, count: 3073)
+      try Data(k == 1 ? Array(record.prefix(100)) : record).write(to: URL(fileURLWithPath: "\(work)/data_batch_\(k).bin"))
+    }
+    let result = try CLIHarness.run(["dataset", "info", work, "--name", "cifar10"])
+    XCTAssertEqual(result.status, 2, result.stderr)
+    XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: cifar10: \(work)/data_batch_1.bin holds 100 bytes, not a whole number of 3073-byte records"])
+  }
+
   func testIdentityRefusalNamesTheFirstDifferingManifestField() throws {
     let run = "\(work)/base"
     try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none", "--max-tiles", "1"])
