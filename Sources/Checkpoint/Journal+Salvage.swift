@@ -26,6 +26,9 @@ extension Journal {
   /// atomically replaced by its valid frames. A crash in between leaves either the original or the
   /// repaired segment, never a mix.
   ///
+  /// A segment whose first (header) record is damaged is set aside whole instead (renamed
+  /// `….damaged`): its tile records cannot be proven to belong to the run.
+  ///
   /// - Returns: the segments cut, in order (empty when the journal is intact).
   /// - Throws: `CheckpointError` (`.failure`) on I/O errors.
   public func salvage() throws -> [Cut] {
@@ -38,13 +41,19 @@ extension Journal {
         return try file.readAll()
       }
       guard let damage = JournalFrame.scan(bytes).damage else { continue }
-      let repaired = Self.withoutDamagedFrames(bytes)
-      var copy = path + ".damaged"
-      var attempt = 1
-      while FileManager.default.fileExists(atPath: copy) {
-        attempt += 1
-        copy = path + ".damaged.\(attempt)"
+      let copy = Self.damagedCopyPath(for: path)
+      if damage.offset == 0 {
+        // The header record is damaged: nothing proves the segment's tile records belong to this
+        // run, so the whole segment is set aside; its tiles are computed again.
+        try CheckpointError.wrapping {
+          try SystemFile.rename(from: path, to: copy)
+          try SystemFile.syncDirectory(path: directory)
+        }
+        cuts.append(Cut(segment: path, damagedCopy: copy, offset: 0, bytesCut: bytes.count,
+                        reason: "\(damage.reason) in the header record: segment set aside, its tiles are computed again by the next run"))
+        continue
       }
+      let repaired = Self.withoutDamagedFrames(bytes)
       try CheckpointError.wrapping {
         try AtomicFile.write(bytes, to: copy)
         try AtomicFile.write(repaired, to: path)

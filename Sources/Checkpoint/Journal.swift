@@ -95,8 +95,9 @@ public struct Journal: Sendable {
           guard summary.header != nil else {
             throw CheckpointError(.damaged, "\(name): tile record at byte \(frame.offset) before the segment's header")
           }
-          if let bounds = summary.header?.identity.recordBounds, let problem = tile.boundsProblem(bounds) {
-            throw CheckpointError(.damaged, "\(name): tile record at byte \(frame.offset): \(problem)")
+          if let identity = summary.header?.identity, let bounds = identity.recordBounds,
+             let problem = tile.boundsProblem(bounds) ?? tile.planProblem(identity) {
+            throw CheckpointError(.damaged, "\(name): tile record at byte \(frame.offset): \(problem); `ntkbatch repair` removes it")
           }
           if let previous = firstSeen[tile.index], let existing = replay.tiles[tile.index] {
             guard existing.object == tile.object else {

@@ -38,4 +38,30 @@ extension TileRecord {
     }
     return nil
   }
+
+  /// Why this record contradicts the plan of `identity` (whose `recordBounds` exist and which the
+  /// record's `boundsProblem` passed), or `nil`: the tile at plan index `index` must be
+  /// (I, J) = (`rowBlock`, `columnBlock`) (its raw size is checked against the plan when a
+  /// session opens, `RunSession.open`). Closed form of
+  /// `TilePlan`'s row-major upper-triangle order, index(I, J) = I·b − I(I−1)/2 + (J − I).
+  func planProblem(_ identity: RunIdentity) -> String? {
+    let (n, t) = (identity.sampleCount, identity.tileSamples)
+    let b = n / t + (n % t == 0 ? 0 : 1)
+    guard columnBlock < b else { return "blocks: expected J < \(b), found I=\(rowBlock), J=\(columnBlock)" }
+    let expectedIndex = rowBlock * b - rowBlock * (rowBlock - 1) / 2 + (columnBlock - rowBlock)
+    guard expectedIndex == index else {
+      return "position: tile \(index) is not (I=\(rowBlock), J=\(columnBlock)) in the plan ((\(rowBlock), \(columnBlock)) is tile \(expectedIndex))"
+    }
+    return nil
+  }
+
+  /// Why this record's raw size differs from its plan tile's (position already checked by
+  /// `planProblem`), or `nil`. `repair` cuts such a record; `RunSession.open` refuses it.
+  func planSizeProblem(_ identity: RunIdentity) -> String? {
+    let (n, t, m) = (identity.sampleCount, identity.tileSamples, identity.outputsPerSample)
+    let rows = min((rowBlock + 1) * t, n) - rowBlock * t
+    let columns = min((columnBlock + 1) * t, n) - columnBlock * t
+    let expected = rows * m * columns * m * identity.precision.byteSize
+    return expected == rawByteCount ? nil : "rawByteCount: tile (\(rowBlock), \(columnBlock)) holds \(expected) bytes in the plan, found \(rawByteCount)"
+  }
 }

@@ -11,9 +11,10 @@ import Storage
 /// 2. Journaled tiles whose object is missing, damaged or holds NaN/±Inf get a `TileDrop` record,
 ///    so the next `run` computes them again.
 /// 3. Orphan objects (named by no record, including the damaged objects of dropped tiles),
-///    temporary files left by crashed writes, stray files under `objects/` (not written by
-///    ntkbatch; stray directories are left), and the temporary outputs of killed `assemble`s
-///    recorded in `RUN/assembling` (`AssemblyLeftovers`) are removed.
+///    temporary files left by crashed writes, and the temporary outputs of killed `assemble`s
+///    recorded in `RUN/assembling` (`AssemblyLeftovers`) are removed. Stray files under
+///    `objects/` (names ntkbatch never writes) are reported and kept: repair never deletes a
+///    file it did not write.
 /// 4. Duplicate records (a tile journaled again with the same object, e.g. by two copies of a
 ///    shard) are removed from their segments (`Journal.removeDuplicates()`).
 ///
@@ -31,15 +32,19 @@ public enum RunRepair {
     public var removedOrphans: [ContentHash]
     /// Temporary files removed.
     public var removedTemporaryFiles: [String]
-    /// Stray files under `objects/` removed (neither objects nor temporary files).
-    public var removedStrayFiles: [String] = []
+    /// Stray files under `objects/` (neither object names nor temporary files): reported, kept.
+    public var keptStrayFiles: [String] = []
     /// Duplicate journal records removed, per segment.
     public var removedDuplicates: [Journal.DuplicateRemoval] = []
+    /// A damaged `RUN/logits.npy` removed (the next `run` writes it again): why it was damaged.
+    public var removedLogits: String? = nil
+    /// Damaged training state set aside (`latest.json.damaged`), so `run` trains again: what was wrong.
+    public var setAsideTraining: String? = nil
 
     /// Whether anything was changed.
     public var changedAnything: Bool {
       !cutSegments.isEmpty || !droppedTiles.isEmpty || !removedOrphans.isEmpty || !removedTemporaryFiles.isEmpty
-        || !removedStrayFiles.isEmpty || !removedDuplicates.isEmpty
+        || !removedDuplicates.isEmpty || removedLogits != nil || setAsideTraining != nil
     }
   }
 
@@ -55,16 +60,19 @@ public enum RunRepair {
     if let (path, holder) = run.currentWriters().first(where: { $0.lock != run.lockPath }) {
       throw CheckpointError(.locked, "\(path): a shard is being written by \(holder); repair only when no shard is running")
     }
-    let cuts = try run.journal.salvage()
+    let cuts = try run.journal.salvage() + run.journal.setAsideUnprovable()
     let duplicates = try run.journal.removeDuplicates()
     let temporaries = try CheckpointError.wrapping { try run.objects.temporaryFiles() } + AssemblyLeftovers.removeStale(run: run)
-    let strays = try CheckpointError.wrapping { try run.objects.removeStrayFiles() }
+    let strays = try CheckpointError.wrapping { try run.objects.strayFiles() }
+    let training = try TrainingCheckpointStore(run: run).setAsideIfDamaged(epochs: TrainingCheckpointStore.recordedEpochs(run: run))
     guard let identity = try run.journal.replay().identity else {
       try CheckpointError.wrapping { _ = try run.objects.removeTemporaryFiles() }
-      return Report(cutSegments: cuts, droppedTiles: [], removedOrphans: [], removedTemporaryFiles: temporaries, removedStrayFiles: strays, removedDuplicates: duplicates)
+      return Report(cutSegments: cuts, droppedTiles: [], removedOrphans: [], removedTemporaryFiles: temporaries, keptStrayFiles: strays, removedDuplicates: duplicates,
+                    setAsideTraining: training)
     }
     // Opening the session (under the lock already held) removes the temporary files and drops
     // the newest tiles whose objects are gone (`RunSession.recovered`).
+    var removedLogits: String?
     let session = try RunSession.open(run: run, identity: identity, manifestJSON: nil, heldLock: lock)
     defer { session.close() }
     let recovered = session.recovered.map { drop in
@@ -73,6 +81,10 @@ public enum RunRepair {
                                  reason: drop.reason)
     }
     let report = try RunVerifier.verify(run: run)
+    if let problem = report.logitsProblem {
+      try CheckpointError.wrapping { try SystemFile.remove(path: LogitsFile.path(in: run)) }
+      removedLogits = problem
+    }
     for problem in report.problems {
       try session.drop(TileDrop(index: problem.index, rowBlock: problem.rowBlock, columnBlock: problem.columnBlock,
                                 object: problem.object, reason: problem.reason))
@@ -84,6 +96,6 @@ public enum RunRepair {
       removed.append(hash)
     }
     return Report(cutSegments: cuts, droppedTiles: (recovered + report.problems).sorted { $0.index < $1.index }, removedOrphans: removed, removedTemporaryFiles: temporaries,
-                  removedStrayFiles: strays, removedDuplicates: duplicates)
+                  keptStrayFiles: strays, removedDuplicates: duplicates, removedLogits: removedLogits, setAsideTraining: training)
   }
 }

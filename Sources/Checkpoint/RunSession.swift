@@ -55,7 +55,12 @@ public final class RunSession {
     let lock = try heldLock ?? run.lock(shard: shard)
     let replay = try run.journal.replay()
     if let recorded = replay.identity {
-      let differences = identity.differences(from: recorded)
+      var differences = identity.differences(from: recorded)
+      if identity.manifestHash != recorded.manifestHash, let manifestJSON,
+         let saved = FileManager.default.contents(atPath: run.manifestPath),
+         let field = ManifestDifference.first(recorded: saved, current: Data(manifestJSON)) {
+        differences = differences.map { $0.hasPrefix("manifest hash") ? "\($0): first differing field \(field)" : $0 }
+      }
       if !differences.isEmpty {
         throw CheckpointError(.identityMismatch, "\(run.path): this run directory holds another computation; refusing to resume: different \(differences.joined(separator: "; ")). Use a new run directory")
       }
@@ -65,7 +70,7 @@ public final class RunSession {
       guard record.index < plan.tiles.count, plan.tiles[record.index].rowBlock == record.rowBlock,
             plan.tiles[record.index].columnBlock == record.columnBlock,
             plan.tiles[record.index].rawByteCount == record.rawByteCount else {
-        throw CheckpointError(.damaged, "\(run.journalDirectory): tile record \(record.index) (I=\(record.rowBlock), J=\(record.columnBlock)) does not match the plan")
+        throw CheckpointError(.damaged, "\(run.journalDirectory): tile record \(record.index) (I=\(record.rowBlock), J=\(record.columnBlock)) does not match the plan; `ntkbatch repair` removes it")
       }
     }
     if let manifestJSON, !FileManager.default.fileExists(atPath: run.manifestPath) {

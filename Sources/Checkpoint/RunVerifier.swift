@@ -29,7 +29,8 @@ public enum RunVerifier {
     let total = try replay.identity.map { try $0.plan().tiles.count } ?? 0
     return VerificationReport(run: run.path, tilesChecked: records.count, tilesNotYetComputed: max(0, total - records.count),
                               problems: problems, orphans: orphans, temporaryFiles: temporaries, strayFiles: strays,
-                              writer: run.currentWriters().first?.holder, duplicateRecords: replay.duplicates.count)
+                              writer: run.currentWriters().first?.holder, duplicateRecords: replay.duplicates.count,
+                              logitsProblem: replay.identity.flatMap { LogitsFile.problem(at: LogitsFile.path(in: run), identity: $0) })
   }
 
   /// The problem with `record`'s object, if any: missing, damaged (unreadable, wrong size or

@@ -42,6 +42,9 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   /// removes them).
   public var duplicateRecords: Int = 0
 
+  /// What is wrong with `RUN/logits.npy` (unreadable, wrong shape or dtype, non-finite), if anything.
+  public var logitsProblem: String? = nil
+
   /// No journaled tile is missing or damaged.
-  public var isIntact: Bool { problems.isEmpty }
+  public var isIntact: Bool { problems.isEmpty && logitsProblem == nil }
 }

@@ -5,7 +5,8 @@ import Foundation
 public enum FileBytes {
   /// Reads the whole file at `path`.
   ///
-  /// - Throws: `StorageError` (`.badInput`) when the file is missing or is a directory,
+  /// - Throws: `StorageError` (`.badInput`) when the file is missing, a directory or not a regular
+  ///   file (a FIFO would block),
   ///   (`.ioFailure`) when it cannot be read.
   public static func read(path: String) throws -> [UInt8] {
     var isDirectory: ObjCBool = false
@@ -13,6 +14,9 @@ public enum FileBytes {
       throw StorageError(path: path, "no such file")
     }
     guard !isDirectory.boolValue else { throw StorageError(path: path, "is a directory, expected a file") }
+    guard SystemFile.isRegularFile(path) else {
+      throw StorageError(path: path, "is not a regular file (a FIFO, socket or device), expected a file")
+    }
     guard let data = FileManager.default.contents(atPath: path) else {
       throw StorageError(.ioFailure, path: path, "cannot be read")
     }

@@ -27,17 +27,6 @@ extension ObjectStore {
     return found.sorted()
   }
 
-  /// Removes the stray files (`strayFiles()`) that are not directories (only safe while no
-  /// writer holds the run's lock); stray directories are left for the user.
-  ///
-  /// - Returns: the paths removed.
-  @discardableResult
-  public func removeStrayFiles() throws -> [String] {
-    let strays = try strayFiles().filter { !$0.hasSuffix("/") }
-    for path in strays { try SystemFile.remove(path: path, ignoreMissing: true) }
-    return strays
-  }
-
   private func isDirectory(_ path: String) -> Bool {
     var directory: ObjCBool = false
     return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue

@@ -85,6 +85,9 @@ public struct SafetensorsFile: Sendable {
     } catch {
       throw fail(Self.headerProblem(headerBytes))
     }
+    if let number = Self.firstNonInteger(in: headerBytes) {
+      throw fail("header: expected integers in shape and data_offsets, found the number \(number)")
+    }
     if let duplicate = JSONDuplicateKeys.first(in: headerBytes) {
       throw fail("tensor '\(duplicate.path)': expected each key once in the header, found it twice")
     }
@@ -134,6 +137,32 @@ public struct SafetensorsFile: Sendable {
     tensors = Dictionary(uniqueKeysWithValues: found.map {
       ($0.name, Tensor(dtype: $0.dtype, shape: $0.shape, data: Array(bytes[(dataStart + $0.begin)..<(dataStart + $0.end)])))
     })
+  }
+
+  /// The first JSON number outside strings written with a fraction or exponent (`10.0`, `1e1`):
+  /// the reference loader reads shapes and offsets as integers only, and the header has no
+  /// other numbers (`__metadata__` holds strings). Foundation's decoder would accept them as `Int`.
+  static func firstNonInteger(in header: [UInt8]) -> String? {
+    var position = 0
+    while position < header.count {
+      let byte = header[position]
+      if byte == UInt8(ascii: "\"") {
+        position += 1
+        while position < header.count, header[position] != UInt8(ascii: "\"") {
+          position += header[position] == UInt8(ascii: "\\") ? 2 : 1
+        }
+        position += 1
+      } else if byte == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+        let start = position
+        let numberBytes = Set("0123456789+-.eE".utf8)
+        while position < header.count, numberBytes.contains(header[position]) { position += 1 }
+        let token = header[start..<position]
+        if token.contains(where: { Set(".eE".utf8).contains($0) }) { return String(decoding: token, as: UTF8.self) }
+      } else {
+        position += 1
+      }
+    }
+    return nil
   }
 
   /// Which entry of a header that does not decode is at fault (one phrase for the message).

@@ -87,6 +87,14 @@ extension SystemFile {
     return (true, (info.st_mode & S_IFMT) == S_IFDIR)
   }
 
+  /// Whether `path` is, after following symbolic links, a regular file (`stat(2)`): not a FIFO,
+  /// socket, device or directory.
+  public static func isRegularFile(_ path: String) -> Bool {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return false }
+    return (info.st_mode & S_IFMT) == S_IFREG
+  }
+
   /// Whether a process `pid` exists on this machine (`kill(pid, 0)`; `EPERM` means it exists).
   public static func processExists(_ pid: Int32) -> Bool {
     guard pid > 0 else { return false }

@@ -44,9 +44,10 @@ public struct TarArchive: Sendable {
 
   /// Reads an archive from disk, gunzipping it first when it carries the gzip magic.
   ///
+  /// - Parameter maxBytes: the most bytes the archive may inflate to (a gzip bomb stops there).
   /// - Throws: `StorageError` as `FileBytes.read(path:)`, `Gzip.decompressIfNeeded` and `init(bytes:path:)`.
-  public static func read(path: String) throws -> TarArchive {
-    try TarArchive(bytes: Gzip.decompressIfNeeded(bytes: FileBytes.read(path: path), path: path), path: path)
+  public static func read(path: String, maxBytes: Int = 1 << 30) throws -> TarArchive {
+    try TarArchive(bytes: Gzip.decompressIfNeeded(bytes: FileBytes.read(path: path), path: path, limit: { _ in maxBytes }), path: path)
   }
 
   /// The member called `name` (a leading `./` is ignored), if present.

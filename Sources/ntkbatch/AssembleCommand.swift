@@ -31,7 +31,10 @@ struct AssembleCommand: ParsableCommand {
       chunks of one tile (or --chunk N rows and columns), fill value NaN, the run recorded in \
       its attributes; zarr.open(path) opens it lazily. Refuses while tiles are missing (unless \
       --allow-partial), when a tile holds NaN or infinity, and float16 when values overflow it. \
-      Checks free space first; the output appears atomically, replacing an earlier one.
+      Checks free space first; the output appears atomically, replacing an earlier one. Refuses \
+      an output inside the run directory, and an existing file that is not an earlier .npy \
+      output (a 2-D float matrix) unless --overwrite; a complete output removes a stale \
+      OUTPUT.missing.json of an earlier --allow-partial.
 
       --samples A:B writes only samples A…B−1 (rows and columns); A:B,C:D rows A…B−1 and \
       columns C…D−1. --classes 0,3,7 keeps those outputs (in that order): row \
@@ -75,6 +78,9 @@ struct AssembleCommand: ParsableCommand {
 
   @Flag(name: .customLong("allow-partial"), help: "Write NaN (absent Zarr chunks) for tiles not computed yet and a mask OUTPUT.missing.json listing them.")
   var allowPartial = false
+
+  @Flag(help: "Replace an existing .npy output that is not an earlier assemble output (never a path inside the run directory).")
+  var overwrite = false
 
   @Option(help: "Progress on stderr: auto (a bar on a terminal, a line every 10 s otherwise), bar, lines, none.")
   var progress: AssembleProgress.Mode = .auto
@@ -121,6 +127,7 @@ struct AssembleCommand: ParsableCommand {
     let format = resolvedFormat
     var display = AssembleProgress(mode: progress)
     let report = try CLIError.reporting { () -> TileAssembler.Report in
+      try AssembleOutputGuard.check(output: output, runDirectory: runDirectory, isZarr: format == .zarr, overwrite: overwrite)
       let options = TileAssembler.Options(
         dtype: dtype.npy, allowPartial: allowPartial, selection: try selection(), format: format,
         zarrVersion: zarrFormat == 2 ? .v2 : .v3, chunk: chunk, linkObjects: link,
@@ -136,7 +143,15 @@ struct AssembleCommand: ParsableCommand {
       detail = " (zarr v\(zarrFormat ?? 3); chunks: \(chunks.encoded) encoded, \(chunks.copied) copied, \(chunks.linked) linked, \(chunks.absent) absent)"
     }
     print("wrote \(report.output): \(report.rows) × \(report.columns) \(dtype.rawValue)\(detail), \(report.byteCount) bytes on disk, \(String(format: "%.2f", gigabytes)) GB of matrix in \(String(format: "%.1f", report.seconds)) s (\(String(format: "%.2f", rate)) GB/s)")
-    guard allowPartial else { return }
+    guard allowPartial else {
+      // A complete output: the mask of an earlier --allow-partial no longer describes it.
+      let stale = output + ".missing.json"
+      if SystemFile.kind(of: stale).exists {
+        try CLIError.reporting { try SystemFile.remove(path: stale) }
+        print("removed \(stale) of an earlier partial assemble")
+      }
+      return
+    }
     let mask = try CLIError.reporting { try MissingTileMask.write(report: report, run: run) }
     print("wrote \(mask.path): \(mask.missingCount) missing tile(s) (\(format == .zarr ? "absent chunks, read as NaN" : "filled with NaN"))")
   }

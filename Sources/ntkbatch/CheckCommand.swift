@@ -51,6 +51,9 @@ struct CheckCommand: ParsableCommand {
   private func describe<T: BLASScalar>(_ manifest: Manifest, _: T.Type) throws {
     let dataset = try DatasetLoader.load(manifest, scalar: T.self, showProgress: false)
     let model = try WeightsLoader.model(for: manifest, scalar: T.self)
+    if let train = manifest.model.train {  // the training split, as `run` reads it
+      _ = try RunPipeline.trainingData(manifest: manifest, train, scalar: T.self)
+    }
     // As `run` plans it (a run directory's recorded tile size, which `run` reuses for "auto", is not consulted here).
     let budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
     let memory: TileMemoryPlan

@@ -24,10 +24,15 @@ struct DatasetFiles {
   func bytes(of file: DatasetKind.TrainingFile) throws -> [UInt8] {
     for candidate in file.candidates where FileManager.default.fileExists(atPath: "\(root)/\(candidate)") {
       let path = "\(root)/\(candidate)"
-      return try Gzip.decompressIfNeeded(bytes: FileBytes.read(path: path), path: path)
+      // Gunzip no further than the reader can use: the size an IDX header declares, else 256 MiB
+      // (a CIFAR-10 batch is 30.7 MB, SVHN's train_32x32.mat 182 MB).
+      let isIDX = [DatasetKind.mnist, .kmnist, .fmnist].contains(kind)
+      let limit: Gzip.Limit = isIDX ? { IDXFile.declaredByteCount(prefix: $0) } : { _ in 256 << 20 }
+      return try Gzip.decompressIfNeeded(bytes: FileBytes.read(path: path), path: path, limit: limit)
     }
     if let archive = file.archive, FileManager.default.fileExists(atPath: "\(root)/\(archive.path)") {
-      return try TarArchive.read(path: "\(root)/\(archive.path)").contents(of: archive.member)
+      // The CIFAR-10 binary archive expands to 184 MB: 256 MiB bounds a gzip bomb.
+      return try TarArchive.read(path: "\(root)/\(archive.path)", maxBytes: 256 << 20).contents(of: archive.member)
     }
     let names = file.candidates.joined(separator: " or ") + (file.archive.map { " or \($0.path)" } ?? "")
     throw CLIError.BadInput("\(root): dataset.root has no \(names) (\(kind.rawValue) \(file.role)): \(kind.missingFileHint)")

@@ -54,7 +54,12 @@ enum DatasetLoader {
     let files = DatasetFiles(kind: kind, root: root)
     switch kind {
     case .cifar10:
-      let batches = try kind.trainingFiles.map { (name: $0.candidates[0], bytes: try files.bytes(of: $0)) }
+      // Named by full path (an archive member as "ARCHIVE: MEMBER") in messages.
+      let batches = try kind.trainingFiles.map { file -> (name: String, bytes: [UInt8]) in
+        let location = files.location(of: file)
+        let name = file.archive.map { location.hasSuffix($0.path) ? "\(location): \($0.member)" : location } ?? location
+        return (name: name, bytes: try files.bytes(of: file))
+      }
       return try CIFAR10.samples(batches: batches, limit: limit)
     case .svhn:
       let mat = try files.bytes(of: kind.trainingFiles[0])
@@ -77,7 +82,12 @@ enum DatasetLoader {
         throw CLIError.BadInput("\(labelsPath): \(error.message)")
       }
       let count = try sampleCount(limit, available: images.count, file: imagesPath)
-      let tensor = try MNISTTransform().tensor(images: images, range: 0..<count, scalar: Float.self)
+      let tensor: Tensor<Float>
+      do {
+        tensor = try MNISTTransform().tensor(images: images, range: 0..<count, scalar: Float.self)
+      } catch let error as EngineError {
+        throw CLIError.BadInput("\(imagesPath): \(error.message)")
+      }
       return DatasetKind.Samples(count: count, images: tensor.storage, labels: Array(classes.prefix(count)))
     }
   }

@@ -73,10 +73,10 @@ struct ProgressDisplay {
     return text
   }
 
-  /// `HH:MM:SS`, or `Dd HH:MM:SS` past a day.
+  /// `HH:MM:SS`, or `Dd HH:MM:SS` past a day; `--:--:--` for a value that is not a duration
+  /// (negative, NaN/±Inf, or beyond 10⁹ days, e.g. a `computeSeconds` of 1e19 read from a journal).
   static func duration(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "--:--:--" }
-    let total = Int(seconds.rounded())
+    guard seconds.isFinite, seconds >= 0, seconds < 86_400e9, let total = Int(exactly: seconds.rounded()) else { return "--:--:--" }
     let (d, h, m, s) = (total / 86_400, total / 3600 % 24, total / 60 % 60, total % 60)
     let clock = String(format: "%02d:%02d:%02d", h, m, s)
     return d > 0 ? "\(d)d \(clock)" : clock

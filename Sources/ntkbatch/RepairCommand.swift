@@ -24,7 +24,10 @@ struct RepairCommand: ParsableCommand {
 
   func run() throws {
     let report = try CLIError.reporting { try RunRepair.repair(run: RunDirectory(path: runDirectory)) }
-    for cut in report.cutSegments {
+    for cut in report.cutSegments where cut.damagedCopy.isEmpty {
+      print("REMOVED journal \(cut.segment): \(cut.reason)")
+    }
+    for cut in report.cutSegments where !cut.damagedCopy.isEmpty {
       print("CUT journal \(cut.segment) at byte \(cut.offset) (\(cut.reason)); \(cut.bytesCut) bytes removed, original kept as \(cut.damagedCopy)")
     }
     for problem in report.droppedTiles {
@@ -36,14 +39,20 @@ struct RepairCommand: ParsableCommand {
     for path in report.removedTemporaryFiles {
       print("REMOVED temporary file \(path)")
     }
-    for path in report.removedStrayFiles {
-      print("REMOVED stray file \(path)")
+    for path in report.keptStrayFiles {
+      print("KEPT stray file \(path): not written by ntkbatch (move or delete it yourself)")
     }
     for removal in report.removedDuplicates {
       print("REMOVED \(removal.tiles.count) duplicate record(s) from \(removal.segment) (tiles \(removal.tiles.prefix(8).map(String.init).joined(separator: ", "))\(removal.tiles.count > 8 ? ", …" : ""); each is journaled earlier with the same object)")
     }
+    if let problem = report.setAsideTraining {
+      print("SET ASIDE damaged training state (\(problem)): latest.json kept as latest.json.damaged; `ntkbatch run` trains again from the start")
+    }
+    if let problem = report.removedLogits {
+      print("REMOVED damaged \(runDirectory)/logits.npy (\(problem)); `ntkbatch run` writes it again")
+    }
     if report.changedAnything {
-      print("repaired \(runDirectory): \(report.cutSegments.count) journal segment(s) cut, \(report.droppedTiles.count) tile(s) dropped, \(report.removedOrphans.count) orphan(s), \(report.removedTemporaryFiles.count) temporary file(s), \(report.removedDuplicates.reduce(0) { $0 + $1.tiles.count }) duplicate record(s) and \(report.removedStrayFiles.count) stray file(s) removed; run `ntkbatch run` to recompute what is missing")
+      print("repaired \(runDirectory): \(report.cutSegments.count) journal segment(s) cut, \(report.droppedTiles.count) tile(s) dropped, \(report.removedOrphans.count) orphan(s), \(report.removedTemporaryFiles.count) temporary file(s) and \(report.removedDuplicates.reduce(0) { $0 + $1.tiles.count }) duplicate record(s) removed; run `ntkbatch run` to recompute what is missing")
     } else {
       print("nothing to repair in \(runDirectory)")
     }

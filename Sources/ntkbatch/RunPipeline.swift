@@ -36,7 +36,7 @@ struct RunPipeline {
     let dataset = try DatasetLoader.load(manifest, scalar: T.self, showProgress: progress != .none)
     var model = try WeightsLoader.model(for: manifest, scalar: T.self)
     if let train = manifest.model.train {  // train first; the run identity then holds the trained weights' hash
-      let trainingSet = train.samples == manifest.dataset.subsample ? dataset : try trainingData(train, scalar: T.self)
+      let trainingSet = train.samples == manifest.dataset.subsample ? dataset : try Self.trainingData(manifest: manifest, train, scalar: T.self)
       guard let trained = try TrainPipeline(manifest: manifest, run: run, progress: progress, signals: signals).train(model, dataset: trainingSet)
       else { return .stoppedBySignal }
       model = trained
@@ -53,7 +53,7 @@ struct RunPipeline {
     defer { session.close() }
     let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization, plan: plan)
     computer.source.cancellation = signals.cancellation
-    try writeLogits(computer, samples: identity.sampleCount, blockSamples: min(256, plan.tileSamples))
+    try writeLogits(computer, samples: identity.sampleCount, blockSamples: min(256, plan.tileSamples), identity: identity)
     let outcome = try computeTiles(session: session, plan: tilePlan, share: share, computer: computer, parameters: model.parameterCount)
     reportMemory(plan: plan, computer: computer)
     return outcome
@@ -73,11 +73,25 @@ struct RunPipeline {
   }
 
   /// The training set: the first `train.samples` samples of the training split (all when absent),
-  /// independent of `dataset.subsample`, which chooses the eNTK's samples.
-  private func trainingData<T: BLASScalar>(_ train: Manifest.Training, scalar: T.Type) throws -> DatasetLoader.Loaded<T> {
+  /// independent of `dataset.subsample`, which chooses the eNTK's samples. `check` reads it too.
+  ///
+  /// - Throws: as `DatasetLoader.load`, naming `model.train.samples` when it exceeds the split;
+  ///   `CLIError.BadInput` for a dataset without labels.
+  static func trainingData<T: BLASScalar>(manifest: Manifest, _ train: Manifest.Training, scalar: T.Type) throws -> DatasetLoader.Loaded<T> {
     var training = manifest
     training.dataset.subsample = train.samples
-    return try DatasetLoader.load(training, scalar: T.self, showProgress: false)
+    let loaded: DatasetLoader.Loaded<T>
+    do {
+      loaded = try DatasetLoader.load(training, scalar: T.self, showProgress: false)
+    } catch let error as CLIError.BadInput where error.message.contains("dataset.subsample") {
+      throw CLIError.BadInput(error.message.replacingOccurrences(of: "dataset.subsample", with: "model.train.samples"))
+    } catch let error as EngineError where error.code == .sampleRange {
+      throw CLIError.BadInput("model.train.samples: \(error.message)")
+    }
+    guard loaded.labels != nil else {
+      throw CLIError.BadInput("model.train: dataset \(manifest.dataset.name) has no labels to train on")
+    }
+    return loaded
   }
 
   /// The tile size and strategy within `ntk.memoryBudget` (see `TileMemoryPlan`). With
@@ -108,10 +122,11 @@ struct RunPipeline {
     log("peak resident memory: \(peak) bytes (VmHWM); Jacobian blocks computed: \(stats.blocksComputed) (\(stats.samplesComputed) samples, \(String(format: "%.2f", stats.jacobianSeconds)) s), cache hits: \(stats.cacheHits), contraction \(String(format: "%.2f", stats.contractionSeconds)) s")
   }
 
-  /// `RUN/logits.npy`: the model's logits `[n, 10]` (float64), written once, atomically.
-  private func writeLogits<T: BLASScalar>(_ computer: EngineTileComputer<T>, samples: Int, blockSamples: Int) throws {
-    let path = run.path + "/logits.npy"
-    guard !FileManager.default.fileExists(atPath: path) else { return }
+  /// `RUN/logits.npy`: the model's logits `[n, 10]` (float64), written atomically when missing or
+  /// not a readable `[n, 10]` float64 array of finite values (`LogitsFile`).
+  private func writeLogits<T: BLASScalar>(_ computer: EngineTileComputer<T>, samples: Int, blockSamples: Int, identity: RunIdentity) throws {
+    let path = LogitsFile.path(in: run)
+    guard !FileManager.default.fileExists(atPath: path) || LogitsFile.problem(at: path, identity: identity) != nil else { return }
     let logits = try computer.logits(blockSamples: blockSamples).map { Double($0) }
     try AtomicFile.write(NpyArray(shape: [samples, 10], values: logits).encoded(), to: path)
   }

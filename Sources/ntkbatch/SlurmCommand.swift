@@ -14,7 +14,7 @@ struct SlurmCommand: ParsableCommand {
       Writes RUN/slurm/shards.sbatch (a job array 0-(N-1) with --requeue and SIGTERM 120 s \
       before the time limit; task K runs `ntkbatch run MANIFEST --shard slurm` and requeues \
       itself when that exits 75; one log per task in RUN/slurm/logs/shard-K.log, appended \
-      across attempts), RUN/slurm/finish.sbatch (verify, then assemble RUN/NAME-entk-DTYPE.npy) \
+      across attempts), RUN/slurm/finish.sbatch (verify, then assemble NAME-entk-DTYPE.npy next to RUN) \
       and RUN/slurm/submit.sh, which submits the array and the finish job with \
       --dependency=afterok on it. Without --submit, prints where the scripts are and the command \
       to submit them; with --submit, submits them (sbatch must be on the PATH) and prints the job \

@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 
 /// The two batch scripts of `ntkbatch slurm`: a job array whose task K runs shard K of N (and
 /// requeues itself when stopped by a signal), and a job that runs `verify` and `assemble` once the
@@ -35,7 +36,8 @@ struct SlurmScripts {
   var shardsScriptPath: String { slurmDirectory + "/shards.sbatch" }
   var finishScriptPath: String { slurmDirectory + "/finish.sbatch" }
   var submitScriptPath: String { slurmDirectory + "/submit.sh" }
-  var outputPath: String { runDirectory + "/\(name)-entk-\(dtype).npy" }
+  /// Next to the run directory (assemble never writes inside it): `DIR/NAME-entk-DTYPE.npy` for `DIR/RUN`.
+  var outputPath: String { AtomicFile.directory(of: runDirectory) + "/\(name)-entk-\(dtype).npy" }
 
   private var common: [String] {
     var lines: [String] = []

@@ -8,8 +8,9 @@ struct StatusCommand: ParsableCommand {
     commandName: "status",
     abstract: "Show a run directory's progress: tiles done/total, bytes, ETA.",
     discussion: """
-      Exit 1 with one line when the run directory has no journal segment (the journal is gone: no \
-      tile is recorded as done), unless its first session is still starting or training.
+      Exit 1 with one line when the run directory has no journal segment, or only segments without \
+      a readable header (empty or cut short) — the journal is gone: no tile is recorded as done — \
+      unless its first session is still starting or training.
       """)
 
   @Argument(help: "The run directory.")
@@ -22,7 +23,7 @@ struct StatusCommand: ParsableCommand {
     try CLIError.reporting {
       let run = RunDirectory(path: runDirectory)
       let status = try RunStatus.read(run: run)
-      if status.sessions == 0 { try requireJournalOrExplain(status, run: run) }
+      if status.identity == nil { try requireJournalOrExplain(status, run: run) }
       if json {
         try printJSON(status, tiles: run.journal.replay().tiles.values.sorted { $0.index < $1.index })
       } else {
@@ -41,7 +42,7 @@ struct StatusCommand: ParsableCommand {
       print("journal:  none yet: no eNTK session has written a record\(status.writer.map { " (a writer is running: \($0))" } ?? ""); training checkpoints, if any, are in \(run.path)/training")
       throw ExitCode.success
     }
-    throw CheckpointError(.failure, "\(run.path): no journal: \(run.journalDirectory) holds no segment, so no tile is recorded as done\(objects > 0 ? " (\(objects) object(s) under objects/ belong to no record)" : ""); `ntkbatch run` starts the run from its first tile")
+    throw JournalPresence.missing(run: run, segments: status.sessions, objects: objects)
   }
 
   private func printText(_ s: RunStatus) {

@@ -52,6 +52,9 @@ struct TrainPipeline {
     var model = initial
     var state = TrainingState<T>(configuration: configuration, parameterCount: model.parameterCount)
     if let (record, bytes) = try store.latest() {
+      if let problem = store.recordProblem(record, epochs: settings.epochs) {
+        throw CheckpointError(.damaged, "\(store.recordPath): \(problem); `ntkbatch repair` sets the damaged training state aside")
+      }
       let differences = identity.identityDifferences(from: record)
       guard differences.isEmpty else {
         throw CheckpointError(.identityMismatch, "\(store.recordPath): training checkpoints belong to another run (\(differences.joined(separator: ", ")) differ); use another --run-dir")

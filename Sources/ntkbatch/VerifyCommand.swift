@@ -11,14 +11,20 @@ struct VerifyCommand: ParsableCommand {
       Names every missing or damaged tile as (I, J), and every tile holding NaN/Inf (NONFINITE); \
       counts orphan objects and temporary files left by crashes and names stray files under \
       objects/; exits 1 if a journaled tile is missing, damaged or non-finite, or if the journal \
-      itself is damaged (one line naming the segment and byte offset). `ntkbatch repair` fixes both.
+      itself is damaged (one line naming the segment and byte offset), or has no journal (no segment \
+      with a readable header). `ntkbatch repair` fixes both.
       """)
 
   @Argument(help: "The run directory.")
   var runDirectory: String
 
   func run() throws {
-    let report = try CLIError.reporting { try RunVerifier.verify(run: RunDirectory(path: runDirectory)) }
+    let report = try CLIError.reporting { () -> VerificationReport in
+      let run = RunDirectory(path: runDirectory)
+      try run.requireExisting()
+      try JournalPresence.require(run: run)
+      return try RunVerifier.verify(run: run)
+    }
     for problem in report.problems {
       print("\(problem.missing ? "MISSING" : problem.nonFinite ? "NONFINITE" : "DAMAGED") tile \(problem.index) (\(problem.rowBlock), \(problem.columnBlock)): \(problem.reason)")
     }
@@ -26,11 +32,16 @@ struct VerifyCommand: ParsableCommand {
     if report.tilesNotYetComputed > 0 { summary += "; \(report.tilesNotYetComputed) tiles not computed yet" }
     if !report.orphans.isEmpty { summary += "; \(report.orphans.count) orphan object(s) no record names (harmless)" }
     if !report.temporaryFiles.isEmpty { summary += "; \(report.temporaryFiles.count) temporary file(s) left by a crash" }
-    for path in report.strayFiles { print("STRAY \(path): not an object nor a temporary file (`ntkbatch repair` removes stray files)") }
+    for path in report.strayFiles { print("STRAY \(path): not an object nor a temporary file (not written by ntkbatch; repair keeps it)") }
     if !report.strayFiles.isEmpty { summary += "; \(report.strayFiles.count) stray file(s) under objects/ (harmless)" }
     if report.duplicateRecords > 0 { summary += "; \(report.duplicateRecords) duplicate journal record(s) (harmless; `ntkbatch repair` removes them)" }
+    if let problem = report.logitsProblem { print("DAMAGED \(runDirectory)/logits.npy: \(problem)") }
     if let writer = report.writer { summary += "; a writer is running (\(writer))" }
     print(summary)
+    if report.problems.isEmpty, let problem = report.logitsProblem {
+      FileHandle.standardError.write(Data("ntkbatch: error: \(runDirectory)/logits.npy: \(problem); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` writes it again\n".utf8))
+      throw ExitCode(1)
+    }
     if !report.isIntact {
       FileHandle.standardError.write(Data("ntkbatch: error: \(report.problems.count) damaged, missing or non-finite tile(s) in \(runDirectory); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` to recompute them\n".utf8))
       throw ExitCode(1)

@@ -21,6 +21,9 @@ enum WeightsLoader {
       var state: [String: StateTensor] = [:]
       for name in file.names {
         let tensor = file.tensors[name]!
+        guard tensor.dtype != "I64" || name.hasSuffix("num_batches_tracked") else {
+          throw CLIError.BadInput("\(path): tensor '\(name)': expected a float dtype (F32, F64, F16 or BF16), found I64")
+        }
         let values = tensor.doubles()
         if let bad = NonFiniteScan.scan(values) {
           throw CLIError.BadInput("\(path): tensor '\(name)': expected finite values, found \(bad.value) at index \(NonFiniteScan.position(of: bad.index, in: tensor.shape)) (\(bad.count) non-finite of \(values.count))")

@@ -12,7 +12,8 @@ final class JournalSalvageTests: XCTestCase {
   private func writeSession(_ journal: Journal, _ session: Int, _ indices: [Int]) throws -> String {
     let writer = try journal.beginSession(JournalHeader(identity: identity, session: session, host: "h", pid: 1, startTime: "t"))
     for index in indices {
-      try writer.append(TileRecord(index: index, rowBlock: 0, columnBlock: index, object: testHash("tile\(index)"),
+      let tile = try identity.plan().tiles[index]  // (I, J) as the plan has them: replay checks them
+      try writer.append(TileRecord(index: index, rowBlock: tile.rowBlock, columnBlock: tile.columnBlock, object: testHash("tile\(index)"),
                                    rawByteCount: 400, storedByteCount: 300, computeSeconds: 0.25))
     }
     writer.close()

@@ -15,7 +15,8 @@ final class JournalShardTests: XCTestCase {
   }
 
   private func record(_ index: Int, seconds: Double = 1) -> TileRecord {
-    TileRecord(index: index, rowBlock: 0, columnBlock: index, object: testHash("tile\(index)"), rawByteCount: 10_000,
+    let tile = try! identity.plan().tiles[index]  // (I, J) as the plan has them: replay checks them
+    return TileRecord(index: index, rowBlock: tile.rowBlock, columnBlock: tile.columnBlock, object: testHash("tile\(index)"), rawByteCount: 10_000,
                storedByteCount: 9000, computeSeconds: seconds)
   }
 

@@ -26,7 +26,7 @@ final class LooseEndsTests: XCTestCase {
 
   private func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
 
-  func testStrayFilesUnderObjectsAreNamedByVerifyAndRemovedByRepair() throws {
+  func testStrayFilesUnderObjectsAreNamedByVerifyAndKeptByRepair() throws {
     let run = "\(work)/run"
     try CLIHarness.succeed(["run", try manifest(), "--run-dir", run, "--progress", "none"])
     let objects = run + "/objects"
@@ -46,10 +46,13 @@ final class LooseEndsTests: XCTestCase {
     XCTAssertTrue(verified.stdout.contains("3 of 3 journaled tiles intact; 5 stray file(s) under objects/"), verified.stdout)
 
     let repaired = try CLIHarness.succeed(["repair", run])
-    XCTAssertEqual(lines(repaired.stdout).filter { $0.hasPrefix("REMOVED stray file ") }.count, 4, repaired.stdout)
-    XCTAssertTrue(repaired.stdout.contains("4 stray file(s) removed"), repaired.stdout)
+    // Repair never deletes files it did not write: it names them and keeps them.
+    XCTAssertEqual(lines(repaired.stdout).filter { $0.hasPrefix("KEPT stray file ") }.count, 5, repaired.stdout)
+    XCTAssertTrue(repaired.stdout.contains("nothing to repair"), repaired.stdout)
+    XCTAssertEqual(try String(contentsOfFile: "\(objects)/notes.txt", encoding: .utf8), "mine")
     let again = try CLIHarness.succeed(["verify", run])
-    XCTAssertEqual(lines(again.stdout).filter { $0.hasPrefix("STRAY ") }, ["STRAY \(objects)/backup/: not an object nor a temporary file (`ntkbatch repair` removes stray files)"])
+    XCTAssertEqual(lines(again.stdout).filter { $0.hasPrefix("STRAY ") }.count, 5, again.stdout)
+    XCTAssertTrue(lines(again.stdout).contains("STRAY \(objects)/backup/: not an object nor a temporary file (not written by ntkbatch; repair keeps it)"), again.stdout)
     XCTAssertTrue(FileManager.default.fileExists(atPath: "\(objects)/backup"), "repair leaves directories alone")
     try CLIHarness.succeed(["assemble", run, "--output", "\(work)/g.npy"])
   }

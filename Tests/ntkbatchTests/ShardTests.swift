@@ -181,7 +181,7 @@ final class ShardTests: XCTestCase {
     }
     let finish = try String(contentsOfFile: "\(work)/run/slurm/finish.sbatch", encoding: .utf8)
     XCTAssertTrue(finish.contains("verify '\(work)/run'"), finish)
-    XCTAssertTrue(finish.contains("assemble '\(work)/run' --dtype float32 --output '\(work)/run/faults-entk-float32.npy'"), finish)
+    XCTAssertTrue(finish.contains("assemble '\(work)/run' --dtype float32 --output '\(work)/faults-entk-float32.npy'"), finish)
     let submit = try String(contentsOfFile: "\(work)/run/slurm/submit.sh", encoding: .utf8)
     XCTAssertTrue(submit.contains("--dependency=afterok:\"$array\""), submit)
     for bad in [["--array", "0"], ["--array", "2", "--time", "1h"], ["--array", "2", "--mem", "lots"]] {

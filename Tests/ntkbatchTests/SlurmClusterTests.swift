@@ -278,7 +278,7 @@ final class SlurmClusterTests: XCTestCase {
     XCTAssertTrue(taskLog.contains("attempt 2 on"), taskLog)
     XCTAssertTrue(taskLog.contains("ntkbatch exited with 0"), taskLog)
     XCTAssertTrue(finishLog.contains("15 of 15 journaled tiles intact"), finishLog)
-    let assembled = try FileBytes.read(path: "\(run)/faults-entk-float32.npy")
+    let assembled = try FileBytes.read(path: "\(AtomicFile.directory(of: run))/faults-entk-float32.npy")
     XCTAssertEqual(assembled.count, expected.count)
     XCTAssertTrue(assembled == expected, "the job array's matrix differs from the single-process run's")
     let status = try CLIHarness.succeed(["status", run])

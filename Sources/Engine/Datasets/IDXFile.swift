@@ -18,6 +18,28 @@ public struct IDXFile: Equatable, Sendable {
   /// The data bytes, `dimensions.reduce(1, *)` of them, row-major.
   public let data: [UInt8]
 
+  /// The whole file's size in bytes (header + data) that the header at the start of `prefix`
+  /// declares, or `nil` while `prefix` is too short to tell; a header whose sizes overflow, or an
+  /// unknown magic, declares just its header (so nothing more is ever inflated for it).
+  /// Used to bound gunzipping (`Gzip.Limit`).
+  public static func declaredByteCount(prefix: [UInt8]) -> Int? {
+    guard prefix.count >= 4 else { return nil }
+    let magic = prefix[0..<4].reduce(0) { $0 << 8 | UInt32($1) }
+    guard let kind = Kind(rawValue: magic) else { return 4 }
+    let rank = kind == .images ? 3 : 1
+    let headerSize = 4 + 4 * rank
+    guard prefix.count >= headerSize else { return nil }
+    var total = 1
+    for axis in 0..<rank {
+      let size = Int(prefix[(4 + 4 * axis)..<(8 + 4 * axis)].reduce(0) { $0 << 8 | UInt32($1) })
+      let (product, overflow) = total.multipliedReportingOverflow(by: size)
+      guard !overflow else { return headerSize }
+      total = product
+    }
+    let (whole, overflow) = total.addingReportingOverflow(headerSize)
+    return overflow ? headerSize : whole
+  }
+
   /// Parses `bytes`, whose origin `name` is used in error messages.
   ///
   /// Throws `EngineError.malformedDataset` if the magic is neither `0x00000803` nor `0x00000801`,

@@ -1,0 +1,30 @@
+import Foundation
+import Storage
+
+/// `RUN/logits.npy`: the model's logits `[n, m]` float64 (m = outputs per sample, 10), written by
+/// `run`. Derived data: a damaged copy is reported by `verify`, removed by `repair` and written
+/// again by the next `run`.
+public enum LogitsFile {
+  /// Its path in `run`.
+  public static func path(in run: RunDirectory) -> String { run.path + "/logits.npy" }
+
+  /// What is wrong with the logits at `path` for a run of `identity`, or `nil` when the file is
+  /// absent or a readable `.npy` of `[n, m]` float64 finite values.
+  public static func problem(at path: String, identity: RunIdentity) -> String? {
+    guard SystemFile.kind(of: path).exists else { return nil }
+    let array: NpyArray
+    do { array = try NpyArray.read(path: path) } catch let error as StorageError {
+      return error.message
+    } catch {
+      return "\(error)"
+    }
+    let expected = [identity.sampleCount, identity.outputsPerSample]
+    guard array.dtype == .float64, array.shape == expected else {
+      return "holds \(array.dtype.rawValue) \(array.shape), expected <f8 \(expected)"
+    }
+    if let bad = array.doubles().firstIndex(where: { !$0.isFinite }) {
+      return "holds a non-finite value at [\(bad / identity.outputsPerSample), \(bad % identity.outputsPerSample)]"
+    }
+    return nil
+  }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Storage
+
+extension TrainingCheckpointStore {
+  /// Why `record` cannot be a committed epoch of a training of at most `epochs` epochs (`nil`:
+  /// unknown), or `nil` when its numbers are possible: 1 ≤ epoch ≤ epochs, batchesSeen ≥ 0.
+  public func recordProblem(_ record: TrainingRecord, epochs: Int?) -> String? {
+    if record.epoch < 1 || epochs.map({ record.epoch > $0 }) == true {
+      return "epoch: expected 1…\(epochs.map(String.init) ?? "model.train.epochs"), found \(record.epoch)"
+    }
+    if record.batchesSeen < 0 { return "batchesSeen: expected ≥ 0, found \(record.batchesSeen)" }
+    return nil
+  }
+
+  /// Sets damaged training state aside so that `run` trains again from the start: when
+  /// `latest.json` does not decode, names a missing or damaged checkpoint, or holds impossible
+  /// numbers (`recordProblem`), it is renamed `latest.json.damaged` (and a checkpoint that does
+  /// not match its SHA-256 name `….safetensors.damaged`). Each epoch's commit deletes the previous
+  /// checkpoint, so there is no earlier one to fall back to. The caller holds the run's lock.
+  ///
+  /// - Parameter epochs: `model.train.epochs` of the run, when known (`RUN/manifest.json`).
+  /// - Returns: what was wrong, or `nil` when the state is intact or absent.
+  /// - Throws: `CheckpointError` (`.failure`) on I/O errors.
+  public func setAsideIfDamaged(epochs: Int?) throws -> String? {
+    let problem: String
+    do {
+      guard let (record, _) = try latest() else { return nil }
+      guard let wrong = recordProblem(record, epochs: epochs) else { return nil }
+      problem = "\(recordPath): \(wrong)"
+    } catch let error as CheckpointError where error.code == .damaged {
+      problem = error.description
+    }
+    if let data = FileManager.default.contents(atPath: recordPath),
+       let record = try? JSONDecoder().decode(TrainingRecord.self, from: data) {
+      let checkpoint = checkpointPath(record.checkpoint)
+      if let bytes = FileManager.default.contents(atPath: checkpoint), ContentHash.sha256(bytes) != record.checkpoint {
+        try CheckpointError.wrapping { try SystemFile.rename(from: checkpoint, to: Journal.damagedCopyPath(for: checkpoint)) }
+      }
+    }
+    try CheckpointError.wrapping {
+      try SystemFile.rename(from: recordPath, to: Journal.damagedCopyPath(for: recordPath))
+      try SystemFile.syncDirectory(path: directory)
+    }
+    return problem
+  }
+
+  /// `model.train.epochs` recorded in `RUN/manifest.json`, if the file says.
+  public static func recordedEpochs(run: RunDirectory) -> Int? {
+    guard let data = FileManager.default.contents(atPath: run.manifestPath),
+          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+          let model = object["model"] as? [String: Any], let train = model["train"] as? [String: Any] else { return nil }
+    return train["epochs"] as? Int
+  }
+}
