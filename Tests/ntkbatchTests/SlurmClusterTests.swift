@@ -184,6 +184,9 @@ final class SlurmClusterTests: XCTestCase {
     }
     daemons = []
     for pid in leftoverProcesses() { kill(pid, SIGKILL) }
+    // A process killed a moment ago may still be tearing down: give the kernel a few seconds.
+    let deadline = Date().addingTimeInterval(10)
+    while !leftoverProcesses().isEmpty, Date() < deadline { usleep(100_000) }
     XCTAssertEqual(leftoverProcesses(), [], "processes of the test cluster still running")
   }
 
