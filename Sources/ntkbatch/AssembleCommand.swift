@@ -49,8 +49,8 @@ struct AssembleCommand: ParsableCommand {
   @Argument(help: "The run directory.")
   var runDirectory: String
 
-  @Option(help: "Element type of the output: float16, float32 or float64.")
-  var dtype: AssembleDType = .float32
+  @Option(help: "Element type of the output: float16, float32 or float64 (default: the run's precision, ntk.precision).")
+  var dtype: AssembleDType?
 
   @Option(help: "The output: a .npy file, or a Zarr array directory (e.g. G.zarr).")
   var output: String
@@ -120,7 +120,11 @@ struct AssembleCommand: ParsableCommand {
     let run = RunDirectory(path: runDirectory)
     let format = resolvedFormat
     var display = AssembleProgress(mode: progress)
+    var dtype = self.dtype ?? .float32
     let report = try CLIError.reporting { () -> TileAssembler.Report in
+      if self.dtype == nil, let precision = try run.journal.replay().identity?.precision {
+        dtype = AssembleDType(rawValue: precision.rawValue) ?? .float32
+      }
       let options = TileAssembler.Options(
         dtype: dtype.npy, allowPartial: allowPartial, selection: try selection(), format: format,
         zarrVersion: zarrFormat == 2 ? .v2 : .v3, chunk: chunk, linkObjects: link,

@@ -12,7 +12,7 @@ struct SlurmCommand: ParsableCommand {
     abstract: "Write (and with --submit, submit) Slurm scripts that compute a run as a job array of shards.",
     discussion: """
       Writes RUN/slurm/shards.sbatch (a job array 0-(N-1) with --requeue and SIGTERM 120 s \
-      before the time limit; task K runs `ntkbatch run MANIFEST --shard slurm` and requeues \
+      before the time limit; task K runs `ntkbatch run MANIFEST --shard K/N` and requeues \
       itself when that exits 75; one log per task in RUN/slurm/logs/shard-K.log, appended \
       across attempts), RUN/slurm/finish.sbatch (verify, then assemble RUN/NAME-entk-DTYPE.npy) \
       and RUN/slurm/submit.sh, which submits the array and the finish job with \

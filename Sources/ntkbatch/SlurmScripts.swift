@@ -45,7 +45,9 @@ struct SlurmScripts {
     return lines
   }
 
-  /// The job array: task K runs `ntkbatch run MANIFEST --shard slurm` and requeues itself on exit 75.
+  /// The job array: task K runs `ntkbatch run MANIFEST --shard K/N` (N written in, so that
+  /// re-submitting some tasks, `sbatch --array=1,3 shards.sbatch`, runs the same shards) and
+  /// requeues itself on exit 75.
   var shardsScript: String {
     var lines = ["#!/bin/bash",
                  "# ntkbatch slurm: shard K of \(shards) of \(name) per array task; see docs/durability.md, What Slurm sends",
@@ -62,10 +64,10 @@ struct SlurmScripts {
     lines += [
       "set -u",
       "export OPENBLAS_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-\(cpusPerTask)}\"",
-      "echo \"ntkbatch shard ${SLURM_ARRAY_TASK_ID} of ${SLURM_ARRAY_TASK_COUNT}, job ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}, attempt $(( ${SLURM_RESTART_COUNT:-0} + 1 )) on $(hostname) at $(date -u +%FT%TZ)\"",
+      "echo \"ntkbatch shard ${SLURM_ARRAY_TASK_ID} of \(shards), job ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}, attempt $(( ${SLURM_RESTART_COUNT:-0} + 1 )) on $(hostname) at $(date -u +%FT%TZ)\"",
       "# Slurm signals this shell (--signal=B:TERM, scancel --batch): pass it on to ntkbatch.",
       "trap 'kill -TERM \"$pid\" 2>/dev/null' TERM INT",
-      "\(quoted(ntkbatch)) run \(quoted(manifest)) --run-dir \(quoted(runDirectory)) --shard slurm --progress lines &",
+      "\(quoted(ntkbatch)) run \(quoted(manifest)) --run-dir \(quoted(runDirectory)) --shard \"${SLURM_ARRAY_TASK_ID}/\(shards)\" --progress lines &",
       "pid=$!",
       "wait \"$pid\"; rc=$?",
       "# A trap interrupts wait (status > 128): wait again for ntkbatch's own status (127: already collected).",

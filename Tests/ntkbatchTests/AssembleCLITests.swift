@@ -117,4 +117,50 @@ final class AssembleCLITests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/g.npy"))
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/g.zarr"))
   }
+
+  /// Without --dtype, a float64 run assembles to float64 (npy and Zarr), byte-identical to
+  /// `--dtype float64`; a float32 run to float32.
+  func testDefaultDTypeIsTheRunPrecision() throws {
+    for precision in ["float64", "float32"] {
+      let manifest = try FaultHarness.mnistManifest(in: work, name: precision, subsample: 15, tileSamples: 10, precision: precision)
+      let run = "\(work)/run-\(precision)"
+      try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
+      let plain = try CLIHarness.succeed(["assemble", run, "--output", "\(work)/\(precision).npy", "--progress", "none"])
+      XCTAssertTrue(plain.stdout.contains("150 × 150 \(precision)"), plain.stdout)
+      XCTAssertEqual(try NpyArray.read(path: "\(work)/\(precision).npy").dtype, precision == "float64" ? .float64 : .float32)
+      try CLIHarness.succeed(["assemble", run, "--dtype", precision, "--output", "\(work)/\(precision)-explicit.npy", "--progress", "none"])
+      XCTAssertEqual(try FileBytes.read(path: "\(work)/\(precision).npy"), try FileBytes.read(path: "\(work)/\(precision)-explicit.npy"))
+      try CLIHarness.succeed(["assemble", run, "--output", "\(work)/\(precision).zarr", "--progress", "none"])
+      let metadata = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/\(precision).zarr/zarr.json"))) as? [String: Any]
+      XCTAssertEqual(metadata?["data_type"] as? String, precision)
+    }
+  }
+
+  /// --chunk beyond the array's extent is clamped to it (one chunk); a chunk of more than 256 MiB
+  /// is refused in one line naming the largest allowed side (8,190 float32, 5,790 float64).
+  func testChunkIsClampedToTheArrayAndBoundedInBytes() throws {
+    let small = try FaultHarness.npyManifest(in: work, samples: 12, tileSamples: 5)
+    try CLIHarness.succeed(["run", small, "--run-dir", "\(work)/small", "--progress", "none"])
+    let clamped = try CLIHarness.succeed(["assemble", "\(work)/small", "--chunk", "30000", "--output", "\(work)/c.zarr", "--progress", "none"])
+    XCTAssertTrue(clamped.stdout.contains("1 encoded"), clamped.stdout)
+    let metadata = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/c.zarr/zarr.json"))) as? [String: Any]
+    let grid = (metadata?["chunk_grid"] as? [String: Any])?["configuration"] as? [String: Any]
+    XCTAssertEqual(grid?["chunk_shape"] as? [Int], [120, 120])
+
+    // 820 samples: 8,200 rows, one tile computed (the refusal needs the run's header only).
+    let big = try CLIHarness.temporaryDirectory("assemble-big")
+    defer { try? FileManager.default.removeItem(atPath: big) }
+    let manifest = try FaultHarness.npyManifest(in: big, samples: 820, tileSamples: 10)
+    try CLIHarness.succeed(["run", manifest, "--run-dir", "\(big)/run", "--progress", "none", "--max-tiles", "1"])
+    for (arguments, message) in [
+      (["--chunk", "8200"], "--chunk: 8200 rows and columns of 4-byte values is 256.5 MiB per chunk, more than 256 MiB; the largest allowed is 8190"),
+      (["--chunk", "5800", "--dtype", "float64"], "--chunk: 5800 rows and columns of 8-byte values is 256.7 MiB per chunk, more than 256 MiB; the largest allowed is 5790"),
+    ] {
+      let result = try CLIHarness.run(["assemble", "\(big)/run", "--allow-partial", "--output", "\(big)/g.zarr", "--progress", "none"] + arguments)
+      XCTAssertEqual(result.status, 2, result.stderr)
+      XCTAssertTrue(result.stderr.contains(message), result.stderr)
+      XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+      XCTAssertFalse(FileManager.default.fileExists(atPath: "\(big)/g.zarr"))
+    }
+  }
 }

@@ -140,13 +140,44 @@ final class ShardTests: XCTestCase {
     let repair = try FaultHarness.run(["repair", "\(work)/run"], timeout: 30)
     XCTAssertEqual(repair.status, 2, repair.stderr)
     XCTAssertTrue(repair.stderr.contains("repair only when no shard is running"), repair.stderr)
-    for bad in ["2/2", "1/0", "a/b"] {
+    for bad in ["2/2", "1/0", "a/b", "-1/2", "+1/2", "01/2"] {
       let result = try CLIHarness.run(["run", manifest, "--shard", bad])
       XCTAssertEqual(result.status, 64, "\(bad): \(result.stderr)")
     }
     let slurm = try CLIHarness.run(["run", manifest, "--run-dir", "\(work)/run2", "--shard", "slurm"])
     XCTAssertEqual(slurm.status, 2, slurm.stderr)
     XCTAssertTrue(slurm.stderr.contains("SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT are not set"), slurm.stderr)
+  }
+
+  /// A run without --shard while a shard runs (and a shard while such a run runs) is refused,
+  /// naming the holder: 45 of 55 tiles were computed twice when it was not.
+  func testWholePlanRunAndShardsRefuseEachOther() throws {
+    let manifest = try FaultHarness.mnistManifest(in: work, subsample: 300, tileSamples: 10)
+    for (first, second, message) in [
+      (["--shard", "0/2"], [String](), "a shard is being written by pid "),
+      ([String](), ["--shard", "1/2"], "the whole run is being written by pid "),
+    ] {
+      let run = "\(work)/run\(first.isEmpty ? "-whole" : "-shard")", logs = run + "-logs"
+      try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+      let running = try CLIHarness.start(["run", manifest, "--run-dir", run, "--progress", "tiles"] + first, logDirectory: logs)
+      defer { if running.isRunning { kill(running.processIdentifier, SIGKILL); running.waitUntilExit() } }
+      let deadline = Date().addingTimeInterval(60)
+      while running.isRunning, Date() < deadline,
+            FaultHarness.tileLines((try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").isEmpty {
+        usleep(2_000)
+      }
+      XCTAssertTrue(running.isRunning)
+      let refused = try FaultHarness.run(["run", manifest, "--run-dir", run, "--progress", "none"] + second, timeout: 30)
+      XCTAssertEqual(refused.status, 2, refused.stderr)
+      XCTAssertTrue(refused.stderr.contains(message + "\(running.processIdentifier) on host"), refused.stderr)
+      XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+      XCTAssertTrue(running.isRunning, "the first writer goes on")
+      kill(running.processIdentifier, SIGTERM)
+      running.waitUntilExit()
+      XCTAssertEqual(running.terminationStatus, 75)
+      let after = try FaultHarness.run(["run", manifest, "--run-dir", run, "--progress", "none", "--max-tiles", "1"] + second, timeout: 60)
+      XCTAssertEqual(after.status, 0, "once the first writer stopped: \(after.stderr)")
+    }
   }
 
   func testCheckPrintsCostDiskAndShardBalance() throws {
@@ -175,7 +206,7 @@ final class ShardTests: XCTestCase {
     let shards = try String(contentsOfFile: "\(work)/run/slurm/shards.sbatch", encoding: .utf8)
     for line in ["#SBATCH --array=0-3", "#SBATCH --requeue", "#SBATCH --signal=B:TERM@120", "#SBATCH --time=1:00:00",
                  "#SBATCH --cpus-per-task=2", "#SBATCH --mem=2G", "#SBATCH --partition=debug",
-                 "#SBATCH --output=\(work)/run/slurm/logs/shard-%a.log", "--shard slurm",
+                 "#SBATCH --output=\(work)/run/slurm/logs/shard-%a.log", "--shard \"${SLURM_ARRAY_TASK_ID}/4\"",
                  "scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\""] {
       XCTAssertTrue(shards.contains(line), "\(line) missing from:\n\(shards)")
     }
