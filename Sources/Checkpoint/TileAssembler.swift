@@ -203,7 +203,7 @@ public enum TileAssembler {
         throw CheckpointError(.badInput, "\(output): exists and is not a Zarr array (no zarr.json or .zarray); not replaced")
       }
     }
-    let removed = try CheckpointError.wrapping { try OutputLeftovers.removeStale(for: output) }
+    let removed = try CheckpointError.wrapping { try OutputLeftovers.removeStale(for: output) } + AssemblyLeftovers.removeStale(run: run, output: output)
     let record = AssemblyLeftovers.record(run: run, output: output)
     defer { AssemblyLeftovers.clear(record) }
 

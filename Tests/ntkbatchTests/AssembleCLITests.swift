@@ -79,9 +79,19 @@ final class AssembleCLITests: XCTestCase {
       // Killed, then assembled again: the leftover is removed and the output is complete.
       let leftover = try killMidAssemble(arguments, leftoverPrefix: ".\(output).tmp-")
       XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/\(output)"), "a killed assemble published \(output)")
+      // A record of another output by a dead process: maybe another machine's, so not this assemble's to remove.
+      let finished = Process()
+      finished.executableURL = URL(fileURLWithPath: "/bin/true")
+      try finished.run()
+      finished.waitUntilExit()
+      let otherRecord = "\(run)/assembling/\(finished.processIdentifier)-abc"
+      try Data("/elsewhere/other.npy".utf8).write(to: URL(fileURLWithPath: otherRecord))
+      XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "\(run)/assembling").count, 2, "the killed assemble's record and the other")
       let again = try CLIHarness.succeed(arguments)
       XCTAssertTrue(again.stdout.contains("removed leftover \(leftover) of an interrupted assemble"), again.stdout)
       XCTAssertFalse(FileManager.default.fileExists(atPath: leftover))
+      // The killed assemble's record of this output went with its leftover.
+      XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "\(run)/assembling"), ["\(finished.processIdentifier)-abc"])
       // Killed while replacing the finished output: the old output stays intact until the rename.
       let second = try killMidAssemble(arguments, leftoverPrefix: ".\(output).tmp-")
       XCTAssertTrue(FileManager.default.fileExists(atPath: "\(work)/\(output)"))
@@ -90,6 +100,7 @@ final class AssembleCLITests: XCTestCase {
       XCTAssertTrue(repair.stdout.contains("REMOVED temporary file \(second)"), repair.stdout)
       XCTAssertFalse(FileManager.default.fileExists(atPath: second))
       XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work).filter { $0.contains(".tmp-") }, [])
+      XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "\(run)/assembling"), [], "repair removes every dead process's record")
     }
     XCTAssertEqual(try FileBytes.read(path: "\(work)/g.npy"), reference)
   }
