@@ -117,8 +117,10 @@ final class JournalShardTests: XCTestCase {
     let run = RunDirectory(path: dir.path + "/run")
     try run.createLayout()
     let journal = run.journal
-    let a = try journal.beginSession(header(1, try ShardSpec(index: 0, count: 3), id: "aaaaaaaa"))
-    for k in 0..<3 { try a.append(record(k)) }
+    var first = header(1, try ShardSpec(index: 0, count: 3), id: "aaaaaaaa")
+    first.shardTiles = 0..<2
+    let a = try journal.beginSession(first)
+    for k in 0..<2 { try a.append(record(k)) }
     a.close()
     var second = header(1, try ShardSpec(index: 2, count: 3), id: "bbbbbbbb")
     second.shardTiles = 3..<6
@@ -131,13 +133,49 @@ final class JournalShardTests: XCTestCase {
     XCTAssertEqual(now.count, 3)
     XCTAssertEqual(now.missing, [1])
     XCTAssertEqual(now.shards.map(\.shard.index), [0, 2])
-    XCTAssertEqual(now.shards.map(\.tilesDone), [3, 1])
-    XCTAssertEqual(now.shards.map(\.tiles.count), [3, 3])
+    XCTAssertEqual(now.missingCount, 1)
+    XCTAssertEqual(now.shards.map(\.tilesDone), [2, 1])
+    XCTAssertEqual(now.shards.map(\.tiles.count), [2, 3])
     XCTAssertEqual(now.shards[1].host, "node7")
     XCTAssertEqual(now.shards.map(\.stalled), [false, false])
     // An hour later, the unfinished shard is flagged; the complete one is not.
     let later = ShardStatus.read(run: run, replay: replay, now: Date().addingTimeInterval(3600))
     XCTAssertEqual(later.shards.map(\.stalled), [false, true])
     XCTAssertGreaterThan(later.shards[1].secondsSinceLastRecord, 3500)
+  }
+
+  /// Every shard count that wrote is shown; "not started" counts only shards of the newest N whose
+  /// place in the plan (between the started shards' ranges) still holds tiles not journaled, the
+  /// listing is capped, and once every tile is journaled none is listed.
+  func testStatusShowsEveryShardCountAndNotStartedOnlyWhileTheirTilesAreMissing() throws {
+    let dir = try TemporaryDirectory("shard-status-counts")
+    defer { dir.remove() }
+    let run = RunDirectory(path: dir.path + "/run")
+    try run.createLayout()
+    let journal = run.journal
+    // 6 tiles. Shard 0/2 computes 0-2; then shard 0/1000 (tile 0, already done) starts.
+    let a = try journal.beginSession(header(1, try ShardSpec(index: 0, count: 2), id: "aaaaaaaa"))
+    for k in 0..<3 { try a.append(record(k)) }
+    a.close()
+    var late = header(2, try ShardSpec(index: 0, count: 1000), id: "bbbbbbbb")
+    late.shardTiles = 0..<1
+    try journal.beginSession(late).close()
+    let partial = ShardStatus.read(run: run, replay: try journal.replay())
+    XCTAssertEqual(partial.count, 1000)
+    XCTAssertEqual(partial.shards.map(\.shard.description), ["0/1000", "0/2"])
+    XCTAssertEqual(partial.shards.map(\.isComplete), [true, true])
+    XCTAssertEqual(partial.missingCount, 999, "tiles 3-5 lie somewhere in shards 1…999")
+    XCTAssertEqual(partial.missing, Array(1...20))
+    // An unsharded session journals tiles 3-5: nothing is left, so no shard is "not started".
+    let whole = try journal.beginSession(header(3, nil))
+    for k in 3..<6 { try whole.append(record(k)) }
+    whole.close()
+    let done = ShardStatus.read(run: run, replay: try journal.replay())
+    XCTAssertEqual(done.missingCount, 0)
+    XCTAssertEqual(done.missing, [])
+    XCTAssertEqual(done.shards.map(\.shard.description), ["0/1000", "0/2"])
+    let status = try RunStatus.read(run: run)
+    XCTAssertTrue(status.isComplete)
+    XCTAssertEqual(status.shardsNotStartedCount, 0)
   }
 }
