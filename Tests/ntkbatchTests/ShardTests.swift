@@ -211,13 +211,68 @@ final class ShardTests: XCTestCase {
       XCTAssertTrue(shards.contains(line), "\(line) missing from:\n\(shards)")
     }
     let finish = try String(contentsOfFile: "\(work)/run/slurm/finish.sbatch", encoding: .utf8)
+    XCTAssertTrue(finish.contains("#SBATCH --cpus-per-task=2\n"), finish)
+    XCTAssertTrue(finish.contains("#SBATCH --time=1:00:00\n"), finish)
     XCTAssertTrue(finish.contains("verify '\(work)/run'"), finish)
     XCTAssertTrue(finish.contains("assemble '\(work)/run' --dtype float32 --output '\(work)/run/faults-entk-float32.npy'"), finish)
     let submit = try String(contentsOfFile: "\(work)/run/slurm/submit.sh", encoding: .utf8)
     XCTAssertTrue(submit.contains("--dependency=afterok:\"$array\""), submit)
-    for bad in [["--array", "0"], ["--array", "2", "--time", "1h"], ["--array", "2", "--mem", "lots"]] {
+    for bad in [["--array", "0"], ["--array", "2", "--time", "1h"], ["--array", "2", "--mem", "lots"],
+                ["--array", "2", "--time", "1"], ["--array", "2", "--time", "2:30"], ["--array", "2", "--time", "1-2-3"],
+                ["--array", "2", "--finish-time", "x"], ["--array", "2", "--max-requeues", "-1"]] {
       let refused = try CLIHarness.run(["slurm", manifest] + bad)
       XCTAssertEqual(refused.status, 64, "\(bad): \(refused.stderr)")
+    }
+    let short = try CLIHarness.run(["slurm", manifest, "--array", "2", "--time", "1"])
+    XCTAssertTrue(short.stderr.contains("--time 1: 60 s leaves no time to compute: SIGTERM comes 120 s before the limit"), short.stderr)
+    // More shards than the 55 tiles: written, with a warning; check --shards says so too.
+    let many = try CLIHarness.run(["slurm", manifest, "--array", "100000", "--run-dir", "\(work)/many", "--time", "3:01", "--finish-time", "2-00:00:00"])
+    XCTAssertEqual(many.status, 0, many.stderr)
+    XCTAssertTrue(many.stderr.contains("warning: --array 100000: the plan has only 55 tiles"), many.stderr)
+    XCTAssertTrue(try String(contentsOfFile: "\(work)/many/slurm/finish.sbatch", encoding: .utf8).contains("#SBATCH --time=2-00:00:00\n"))
+    let check = try CLIHarness.succeed(["check", manifest, "--shards", "56"])
+    XCTAssertTrue(check.stdout.contains("warning:  1 of 56 shards hold no tile (the plan has 55 tiles): use at most 55 shards"), check.stdout)
+  }
+
+  /// shards.sbatch run by bash with Slurm's environment, `ntkbatch` replaced by a stub that exits
+  /// 75 and `scontrol` by one that logs: requeued while SLURM_RESTART_COUNT < --max-requeues, then
+  /// not, with a line saying why; the stub is given shard K/N, also for a partial re-submission.
+  func testShardScriptRequeuesUntilTheLimitThenStops() throws {
+    let manifest = try manifest()
+    try CLIHarness.succeed(["slurm", manifest, "--array", "4", "--run-dir", "\(work)/run", "--max-requeues", "3"])
+    let stubs = "\(work)/stubs"
+    try FileManager.default.createDirectory(atPath: stubs, withIntermediateDirectories: true)
+    try "#!/bin/bash\necho \"stub $*\" >> '\(work)/calls.log'\nexit 75\n".write(toFile: "\(stubs)/ntkbatch", atomically: true, encoding: .utf8)
+    try "#!/bin/bash\necho \"scontrol $*\" >> '\(work)/calls.log'\n".write(toFile: "\(stubs)/scontrol", atomically: true, encoding: .utf8)
+    chmod("\(stubs)/ntkbatch", 0o755)
+    chmod("\(stubs)/scontrol", 0o755)
+    let script = try String(contentsOfFile: "\(work)/run/slurm/shards.sbatch", encoding: .utf8)
+      .replacingOccurrences(of: "'\(CLIHarness.binary.path)'", with: "'\(stubs)/ntkbatch'")
+    try script.write(toFile: "\(work)/shards.sh", atomically: true, encoding: .utf8)
+    for restarts in [2, 3] {
+      try? FileManager.default.removeItem(atPath: "\(work)/calls.log")
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/bin/bash")
+      process.arguments = ["\(work)/shards.sh"]
+      // A re-submission of task 3 alone (sbatch --array=3): min = max = 3, one task.
+      process.environment = ["PATH": "\(stubs):/usr/bin:/bin", "SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "3",
+                             "SLURM_ARRAY_TASK_MAX": "3", "SLURM_ARRAY_TASK_COUNT": "1", "SLURM_ARRAY_JOB_ID": "77",
+                             "SLURM_RESTART_COUNT": "\(restarts)"]
+      let output = Pipe()
+      process.standardOutput = output
+      try process.run()
+      let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      process.waitUntilExit()
+      XCTAssertEqual(process.terminationStatus, 75, text)
+      let calls = try String(contentsOfFile: "\(work)/calls.log", encoding: .utf8)
+      XCTAssertTrue(calls.contains("--shard 3/4 --progress lines"), calls)
+      XCTAssertTrue(text.contains("ntkbatch shard 3 of 4, job 77_3, attempt \(restarts + 1)"), text)
+      if restarts < 3 {
+        XCTAssertTrue(calls.contains("scontrol requeue 77_3"), calls)
+      } else {
+        XCTAssertFalse(calls.contains("scontrol"), calls)
+        XCTAssertTrue(text.contains("not requeued: already requeued 3 times (ntkbatch slurm --max-requeues 3)"), text)
+      }
     }
   }
 }
