@@ -111,9 +111,14 @@ final class AssembleCLITests: XCTestCase {
     try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
     let cases: [([String], Int32, String)] = [
       (["--samples", "10:14", "--output", "\(work)/g.npy"], 2, "--samples: rows 10:14 must be a non-empty range within 0:12 (the run has 12 samples)"),
-      (["--classes", "3,3", "--output", "\(work)/g.npy"], 2, "--classes: expected distinct classes within 0…9, found 3,3"),
-      (["--classes", "10", "--output", "\(work)/g.npy"], 2, "--classes: expected distinct classes within 0…9, found 10"),
-      (["--chunk", "15", "--output", "\(work)/g.zarr"], 2, "--chunk: expected a positive multiple of 10 (the classes per sample), found 15"),
+      (["--samples", "0:301", "--output", "\(work)/g.npy"], 2, "--samples: rows 0:301 must be a non-empty range within 0:12"),
+      // Values checkable without the run: usage errors, 64.
+      (["--classes", "3,3", "--output", "\(work)/g.npy"], 64, "--classes: expected distinct classes within 0…9, found 3,3"),
+      (["--classes", "10", "--output", "\(work)/g.npy"], 64, "--classes: expected distinct classes within 0…9, found 10"),
+      (["--classes", "1, 2", "--output", "\(work)/g.npy"], 64, "--classes: expected a list like 0,3,7, found 1, 2"),
+      (["--chunk", "15", "--output", "\(work)/g.zarr"], 64, "--chunk: expected a positive multiple of 10 (the classes per sample), found 15"),
+      (["--chunk", "0", "--output", "\(work)/g.zarr"], 64, "--chunk: expected a positive multiple of 10 (the classes per sample), found 0"),
+      (["--chunk", "20", "--classes", "0,1,2", "--output", "\(work)/g.zarr"], 64, "--chunk: expected a positive multiple of 3 (the classes per sample), found 20"),
       (["--samples", "5:3", "--output", "\(work)/g.npy"], 64, "--samples: expected A:B with 0 ≤ A < B, found 5:3"),
       (["--chunk", "20", "--output", "\(work)/g.npy"], 64, "apply to Zarr output only"),
       (["--zarr-format", "4", "--output", "\(work)/g.zarr"], 64, "--zarr-format must be 2 or 3"),
