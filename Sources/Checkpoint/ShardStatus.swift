@@ -14,7 +14,8 @@ public struct ShardStatus: Codable, Equatable, Sendable {
   public var sessions: Int
   /// Host of its latest session.
   public var host: String
-  /// When its newest segment was last written (file modification time, ISO 8601 UTC).
+  /// When its newest segment was last written (ISO 8601 UTC): the `finishedAt` of its last tile
+  /// record, or its session's start time (see `lastWrite(of:formatter:)`).
   public var lastRecordTime: String
   /// Seconds since then.
   public var secondsSinceLastRecord: Double
@@ -43,6 +44,17 @@ public struct ShardStatus: Codable, Equatable, Sendable {
     public var missing: [Int]
     /// How many such shards in all.
     public var missingCount: Int
+  }
+
+  /// When `segment` was last written, from the journal: its last tile record's `finishedAt`, or
+  /// its header's start time when it holds no tile record; for tile records of older versions
+  /// (no `finishedAt`), the file's modification time.
+  static func lastWrite(of segment: JournalReplay.Segment, formatter: ISO8601DateFormatter) -> Date? {
+    if let last = segment.lastTile {
+      if let time = last.finishedAt.flatMap(formatter.date(from:)) { return time }
+      return (try? FileManager.default.attributesOfItem(atPath: segment.path))?[.modificationDate] as? Date
+    }
+    return segment.header.flatMap { formatter.date(from: $0.startTime) }
   }
 
   /// Longest `Summary.missing` list.
@@ -77,9 +89,7 @@ public struct ShardStatus: Codable, Equatable, Sendable {
         guard let latest = segments.last?.header else { continue }
         let range = latest.shardTiles ?? 0..<0
         let done = range.reduce(0) { $0 + (replay.tiles[$1] != nil ? 1 : 0) }
-        let modified = segments.compactMap { segment in
-          (try? FileManager.default.attributesOfItem(atPath: segment.path))?[.modificationDate] as? Date
-        }.max() ?? now
+        let modified = segments.compactMap { lastWrite(of: $0, formatter: formatter) }.max() ?? now
         let silent = max(0, now.timeIntervalSince(modified))
         let writer = RunLock.currentHolder(path: run.lockPath(for: shard))
         shards.append(ShardStatus(shard: shard, tiles: range, tilesDone: done, sessions: segments.count, host: latest.host,

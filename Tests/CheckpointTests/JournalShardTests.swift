@@ -178,4 +178,41 @@ final class JournalShardTests: XCTestCase {
     XCTAssertTrue(status.isComplete)
     XCTAssertEqual(status.shardsNotStartedCount, 0)
   }
+
+  /// The last record time comes from the journal (the record's `finishedAt`), not from the segment
+  /// file's modification time: a touched or copied segment changes nothing.
+  func testLastRecordTimeComesFromTheJournalNotTheFileTime() throws {
+    let dir = try TemporaryDirectory("shard-status-time")
+    defer { dir.remove() }
+    let run = RunDirectory(path: dir.path + "/run")
+    try run.createLayout()
+    let formatter = ISO8601DateFormatter()
+    let now = Date()
+    let twoHoursAgo = formatter.string(from: now.addingTimeInterval(-7200))
+    let a = try run.journal.beginSession(header(1, try ShardSpec(index: 0, count: 2), id: "aaaaaaaa"))
+    var old = record(0)
+    old.finishedAt = twoHoursAgo
+    try a.append(old)
+    a.close()
+    var second = header(1, try ShardSpec(index: 1, count: 2), id: "bbbbbbbb")
+    second.shardTiles = 3..<6
+    let b = try run.journal.beginSession(second)
+    var fresh = record(3)
+    fresh.finishedAt = formatter.string(from: now)
+    try b.append(fresh)
+    b.close()
+    // Shard 0's file looks fresh (written just now), shard 1's looks two hours old.
+    for segment in try FileManager.default.contentsOfDirectory(atPath: run.journalDirectory) where segment.contains("shard-1-of-2") {
+      try FileManager.default.setAttributes([.modificationDate: now.addingTimeInterval(-7200)], ofItemAtPath: run.journalDirectory + "/" + segment)
+    }
+    let status = ShardStatus.read(run: run, replay: try run.journal.replay(), now: now)
+    XCTAssertEqual(status.shards.map(\.lastRecordTime), [twoHoursAgo, formatter.string(from: now)])
+    XCTAssertEqual(status.shards[0].secondsSinceLastRecord, 7200, accuracy: 1)
+    XCTAssertEqual(status.shards[1].secondsSinceLastRecord, 0, accuracy: 1)
+    XCTAssertEqual(status.shards.map(\.stalled), [true, false])
+    // The record round-trips through the journal with its time; older records decode without it.
+    XCTAssertEqual(try run.journal.replay().tiles[0]?.finishedAt, twoHoursAgo)
+    let legacy = try JSONDecoder().decode(TileRecord.self, from: Data(#"{"index":1,"rowBlock":0,"columnBlock":1,"object":"\#(testHash("x").hex)","rawByteCount":4,"storedByteCount":4,"computeSeconds":1}"#.utf8))
+    XCTAssertNil(legacy.finishedAt)
+  }
 }
