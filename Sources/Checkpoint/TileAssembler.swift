@@ -140,7 +140,7 @@ public enum TileAssembler {
   /// multiple of the classes kept: one chunk covers it all), then checked against `maximumChunkBytes`.
   ///
   /// - Throws: `CheckpointError` (`.badInput`) naming the largest chunk side allowed.
-  static func boundedChunk(_ chunk: Int, selection: AssemblySelection, bytesPerValue: Int) throws -> Int {
+  static func boundedChunk(_ chunk: Int, selection: AssemblySelection.Resolved, bytesPerValue: Int) throws -> Int {
     let k = selection.classes.count
     let extent = (max(selection.rowCount, selection.columnCount) + k - 1) / k * k
     let side = min(chunk, extent)

@@ -91,7 +91,7 @@ struct AssembleCommand: ParsableCommand {
     let selection = try selection()
     // Option values checkable without the run are usage errors (64); what depends on the run
     // (samples beyond n) is bad input (2), from TileAssembler. Every model has 10 outputs.
-    let k = classes == nil ? 10 : selection.classes.count
+    let k = selection.classes?.count ?? 10
     if let chunk, chunk <= 0 || chunk % k != 0 {
       throw ValidationError("--chunk: expected a positive multiple of \(k) (the classes per sample), found \(chunk)")
     }
@@ -117,7 +117,7 @@ struct AssembleCommand: ParsableCommand {
       let values = classes.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
       guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw ValidationError("--classes: expected a list like 0,3,7, found \(classes)") }
       selection.classes = values.map { $0! }
-      guard Set(selection.classes).count == values.count, selection.classes.allSatisfy({ (0..<10).contains($0) }) else {
+      guard Set(values).count == values.count, values.allSatisfy({ (0..<10).contains($0!) }) else {
         throw ValidationError("--classes: expected distinct classes within 0…9, found \(classes)")
       }
     }
