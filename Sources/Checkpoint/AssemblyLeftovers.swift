@@ -20,7 +20,7 @@ public enum AssemblyLeftovers {
   public static func record(run: RunDirectory, output: String) -> String? {
     let folder = directory(of: run)
     let record = folder + "/\(ProcessInfo.processInfo.processIdentifier)-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-    let absolute = output.hasPrefix("/") ? output : FileManager.default.currentDirectoryPath + "/" + output
+    let absolute = absolutePath(output)
     do {
       try SystemFile.makeDirectory(path: folder)
       try AtomicFile.write(Array(absolute.utf8), to: record)
@@ -36,23 +36,35 @@ public enum AssemblyLeftovers {
     try? SystemFile.remove(path: record, ignoreMissing: true)
   }
 
+  /// `output` made absolute against the current directory, as records hold it.
+  static func absolutePath(_ output: String) -> String {
+    output.hasPrefix("/") ? output : FileManager.default.currentDirectoryPath + "/" + output
+  }
+
   /// For every record whose process is gone: removes its output's leftovers, then the record.
   ///
+  /// - Parameter output: only records of this output (`assemble`, which removes that output's
+  ///   leftovers anyway: records of other outputs may come from another machine sharing the run
+  ///   directory, whose pids this one cannot check); `nil`: every record (`repair`).
   /// - Returns: the leftover paths removed.
   /// - Throws: `CheckpointError` (`.failure`) if one cannot be removed.
-  public static func removeStale(run: RunDirectory) throws -> [String] {
+  public static func removeStale(run: RunDirectory, output: String? = nil) throws -> [String] {
+    let only = output.map(absolutePath)
     let folder = directory(of: run)
     guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
     var removed: [String] = []
     for name in names.sorted() {
       let record = folder + "/" + name
       if AtomicFile.isTemporaryName(name) {  // a record's own write, interrupted
+        guard only == nil else { continue }
         if let pid = Int32(name.dropFirst().split(separator: "-").first ?? ""), SystemFile.processExists(pid) { continue }
         try CheckpointError.wrapping { try SystemFile.remove(path: record, ignoreMissing: true) }
         continue
       }
       guard let pid = Int32(name.split(separator: "-").first ?? ""), !SystemFile.processExists(pid) else { continue }
-      if let output = try? String(contentsOfFile: record, encoding: .utf8), !output.isEmpty {
+      let recorded = try? String(contentsOfFile: record, encoding: .utf8)
+      if let only, recorded != only { continue }
+      if let output = recorded, !output.isEmpty {
         removed += try CheckpointError.wrapping { try OutputLeftovers.removeStale(for: output) }
       }
       try CheckpointError.wrapping { try SystemFile.remove(path: record, ignoreMissing: true) }

@@ -53,8 +53,12 @@ public struct TileRecord: Codable, Equatable, Sendable {
   public var storedByteCount: Int
   /// Wall-clock seconds spent computing the tile (not storing it).
   public var computeSeconds: Double
+  /// When the record was written, ISO 8601 UTC (`2026-11-30T13:05:00Z`, the writer's clock);
+  /// absent in records of older versions (`status` then uses the segment file's modification time).
+  public var finishedAt: String?
 
-  public init(index: Int, rowBlock: Int, columnBlock: Int, object: ContentHash, rawByteCount: Int, storedByteCount: Int, computeSeconds: Double) {
+  public init(index: Int, rowBlock: Int, columnBlock: Int, object: ContentHash, rawByteCount: Int, storedByteCount: Int, computeSeconds: Double,
+              finishedAt: String? = nil) {
     self.index = index
     self.rowBlock = rowBlock
     self.columnBlock = columnBlock
@@ -62,6 +66,7 @@ public struct TileRecord: Codable, Equatable, Sendable {
     self.rawByteCount = rawByteCount
     self.storedByteCount = storedByteCount
     self.computeSeconds = computeSeconds
+    self.finishedAt = finishedAt
   }
 }
 

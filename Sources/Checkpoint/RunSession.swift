@@ -47,12 +47,14 @@ public final class RunSession {
   ///     and leaves temporary files alone (another shard may be writing them; `repair` removes
   ///     them). Journaled tiles are the union of every shard's segments.
   ///   - shardTiles: the shard's tile range, recorded in its header (for `status`).
-  /// - Throws: `CheckpointError`: `.locked` (another writer, named), `.identityMismatch` (saying
+  /// - Throws: `CheckpointError`: `.locked` (another writer, named; a whole-plan session while a
+  ///   shard runs, a shard while a whole-plan writer runs), `.identityMismatch` (saying
   ///   which hash or parameter differs), `.damaged` (journal), `.failure` (I/O).
   public static func open(run: RunDirectory, identity: RunIdentity, manifestJSON: [UInt8]?, heldLock: RunLock? = nil,
                           shard: ShardSpec? = nil, shardTiles: Range<Int>? = nil) throws -> RunSession {
     try run.createLayout()
     let lock = try heldLock ?? run.lock(shard: shard)
+    do { try refuseOtherKindOfWriter(run: run, shard: shard) } catch { if heldLock == nil { lock.release() }; throw error }
     let replay = try run.journal.replay()
     if let recorded = replay.identity {
       var differences = identity.differences(from: recorded)
@@ -88,6 +90,21 @@ public final class RunSession {
     let session = RunSession(run: run, identity: identity, header: header, journaled: replay.tiles, lock: lock, writer: writer)
     try session.recoverNewestTiles(of: replay)
     return session
+  }
+
+  /// A whole-plan session and shards would compute the same tiles twice: a whole-plan session is
+  /// refused while a shard of this directory holds its lock, and a shard while the run's lock is
+  /// held (a whole-plan `run`, `repair`, `train`). Each side checks after taking its own lock, so
+  /// of two starting at once at least one sees the other. (Locks are seen on this machine only;
+  /// across machines `flock` may do nothing — see docs/durability.md.)
+  private static func refuseOtherKindOfWriter(run: RunDirectory, shard: ShardSpec?) throws {
+    if let shard {
+      if let holder = RunLock.currentHolder(path: run.lockPath) {
+        throw CheckpointError(.locked, "\(run.lockPath): the whole run is being written by \(holder); shard \(shard) would compute the same tiles: wait for it to finish")
+      }
+    } else if let (path, holder) = run.currentWriters().first(where: { $0.lock != run.lockPath }) {
+      throw CheckpointError(.locked, "\(path): a shard is being written by \(holder); a run without --shard would compute its tiles again: wait for the shards, or run another shard (--shard K/N)")
+    }
   }
 
   /// Checks the object of every segment's last tile record (the one written just before that

@@ -30,11 +30,15 @@ public struct RunStatus: Codable, Equatable, Sendable {
   public var tornTails: Int
   /// The writer holding the lock now ("pid 12 on host h"), if any.
   public var writer: String?
-  /// Per-shard progress of the newest shard count that wrote here (empty for unsharded runs).
+  /// Per-shard progress of every shard (K, N) that wrote here, the newest N's first (empty for
+  /// unsharded runs).
   public var shards: [ShardStatus] = []
-  /// That shard count N, and the shards of it that never wrote a segment.
+  /// The newest shard count N.
   public var shardCount: Int? = nil
+  /// Shards of N that never wrote a segment while their place in the plan still holds tiles not
+  /// journaled (`ShardStatus.read`): the first `ShardStatus.listedLimit`, and how many in all.
   public var shardsNotStarted: [Int] = []
+  public var shardsNotStartedCount: Int = 0
   /// Duplicate journal records (harmless; `repair` removes them).
   public var duplicateRecords: Int = 0
 
@@ -58,7 +62,8 @@ public struct RunStatus: Codable, Equatable, Sendable {
                            etaSeconds: nil, sessions: replay.segments.count,
                            tornTails: replay.segments.filter { $0.tornTailOffset != nil }.count,
                            writer: RunLock.currentHolder(path: run.lockPath))
-    (status.shards, status.shardCount, status.shardsNotStarted) = ShardStatus.read(run: run, replay: replay)
+    let shards = ShardStatus.read(run: run, replay: replay)
+    (status.shards, status.shardCount, status.shardsNotStarted, status.shardsNotStartedCount) = (shards.shards, shards.count, shards.missing, shards.missingCount)
     status.duplicateRecords = replay.duplicates.count
     if let identity = replay.identity {
       let plan = try identity.plan()

@@ -27,10 +27,12 @@ public enum RunVerifier {
     let temporaries = try CheckpointError.wrapping { try store.temporaryFiles() }
     let strays = try CheckpointError.wrapping { try store.strayFiles() }
     let total = try replay.identity.map { try $0.plan().tiles.count } ?? 0
-    return VerificationReport(run: run.path, tilesChecked: records.count, tilesNotYetComputed: max(0, total - records.count),
+    var report = VerificationReport(run: run.path, tilesChecked: records.count, tilesNotYetComputed: max(0, total - records.count),
                               problems: problems, orphans: orphans, temporaryFiles: temporaries, strayFiles: strays,
                               writer: run.currentWriters().first?.holder, duplicateRecords: replay.duplicates.count,
                               logitsProblem: replay.identity.flatMap { LogitsFile.problem(at: LogitsFile.path(in: run), identity: $0) })
+    report.unknownJournalFiles = try run.journal.unknownFiles()
+    return report
   }
 
   /// The problem with `record`'s object, if any: missing, damaged (unreadable, wrong size or

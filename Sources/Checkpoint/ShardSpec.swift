@@ -4,8 +4,10 @@ import Foundation
 ///
 /// Spelled `K/N` on the command line (`ntkbatch run --shard 3/100`), or taken from the
 /// environment of a job array:
-/// - `slurm`: `SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN` (min 0 when unset) of
-///   `SLURM_ARRAY_TASK_COUNT`, as `sbatch --array=0-(N−1)` sets them;
+/// - `slurm`: `SLURM_ARRAY_TASK_ID` of `SLURM_ARRAY_TASK_MAX + 1`, only for a whole 0-based array
+///   (`sbatch --array=0-(N−1)`: `SLURM_ARRAY_TASK_MIN` 0 and `SLURM_ARRAY_TASK_COUNT` = MAX + 1);
+///   any other array (`--array=1,3`, a lone `--array=2`, re-running some tasks) is refused, since
+///   its environment does not say N: use `K/N` there (`--shard "${SLURM_ARRAY_TASK_ID}/N"`);
 /// - `env`: as `slurm` when those are set, else `JOB_COMPLETION_INDEX` (Kubernetes Indexed Job)
 ///   of `NTKBATCH_SHARD_COUNT` (set it to the Job's `completions`).
 public struct ShardSpec: Codable, Equatable, Hashable, Sendable, CustomStringConvertible {
@@ -53,7 +55,7 @@ public struct ShardSpec: Codable, Equatable, Hashable, Sendable, CustomStringCon
       return try ShardSpec(index: integer(index, "JOB_COMPLETION_INDEX"), count: integer(count, "NTKBATCH_SHARD_COUNT"))
     default:
       let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-      guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]) else {
+      guard parts.count == 2, let k = canonicalInteger(parts[0]), let n = canonicalInteger(parts[1]) else {
         throw CheckpointError(.badInput, "--shard: expected K/N (e.g. 0/4), slurm or env, found \"\(text.prefix(40))\"")
       }
       return try ShardSpec(index: k, count: n)
@@ -64,8 +66,19 @@ public struct ShardSpec: Codable, Equatable, Hashable, Sendable, CustomStringCon
     guard let id = environment["SLURM_ARRAY_TASK_ID"], let count = environment["SLURM_ARRAY_TASK_COUNT"] else {
       throw CheckpointError(.badInput, "--shard \(option): SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT are not set (not in a Slurm job array; submit with sbatch --array=0-(N-1))")
     }
+    let index = try integer(id, "SLURM_ARRAY_TASK_ID"), taskCount = try integer(count, "SLURM_ARRAY_TASK_COUNT")
     let minimum = try environment["SLURM_ARRAY_TASK_MIN"].map { try integer($0, "SLURM_ARRAY_TASK_MIN") } ?? 0
-    return try ShardSpec(index: integer(id, "SLURM_ARRAY_TASK_ID") - minimum, count: integer(count, "SLURM_ARRAY_TASK_COUNT"))
+    let maximum = try environment["SLURM_ARRAY_TASK_MAX"].map { try integer($0, "SLURM_ARRAY_TASK_MAX") } ?? (taskCount - 1)
+    guard minimum == 0, taskCount == maximum + 1 else {
+      throw CheckpointError(.badInput, "--shard \(option): the job array is not 0-\(maximum) without gaps (task \(index): min \(minimum), max \(maximum), \(taskCount) tasks), so N is unknown; use --shard \"${SLURM_ARRAY_TASK_ID}/N\" with the run's shard count N")
+    }
+    return try ShardSpec(index: index, count: taskCount)
+  }
+
+  /// A non-negative decimal without sign or leading zeros (`0`, `12`), else nil.
+  private static func canonicalInteger(_ text: Substring) -> Int? {
+    guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }), text == "0" || !text.hasPrefix("0") else { return nil }
+    return Int(text)
   }
 
   private static func integer(_ text: String, _ name: String) throws -> Int {

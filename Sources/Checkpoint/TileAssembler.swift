@@ -132,6 +132,28 @@ public enum TileAssembler {
     try assemble(run: run, output: output, options: Options(dtype: dtype, allowPartial: allowPartial))
   }
 
+  /// Largest Zarr chunk accepted, in bytes of one chunk at the wider of the run precision and the
+  /// output dtype: a chunk is buffered whole per core and per band, so memory grows with its square.
+  public static let maximumChunkBytes = 256 << 20
+
+  /// `chunk` clamped to the array's extent (the larger of rows and columns, rounded up to a
+  /// multiple of the classes kept: one chunk covers it all), then checked against `maximumChunkBytes`.
+  ///
+  /// - Throws: `CheckpointError` (`.badInput`) naming the largest chunk side allowed.
+  static func boundedChunk(_ chunk: Int, selection: AssemblySelection.Resolved, bytesPerValue: Int) throws -> Int {
+    let k = selection.classes.count
+    let extent = (max(selection.rowCount, selection.columnCount) + k - 1) / k * k
+    let side = min(chunk, extent)
+    let values = maximumChunkBytes / bytesPerValue
+    guard side * side <= values else {
+      var largest = Int(Double(values).squareRoot()) / k * k
+      while (largest + k) * (largest + k) <= values { largest += k }
+      while largest * largest > values { largest -= k }
+      throw CheckpointError(.badInput, "--chunk: \(chunk) rows and columns of \(bytesPerValue)-byte values is \(String(format: "%.1f", Double(side * side * bytesPerValue) / 1_048_576)) MiB per chunk, more than \(maximumChunkBytes >> 20) MiB; the largest allowed is \(largest)")
+    }
+    return side
+  }
+
   /// Assembles `run` into `output`.
   ///
   /// - Throws: `CheckpointError`: `.badInput` (not a run directory, unsupported dtype, a
@@ -168,10 +190,12 @@ public enum TileAssembler {
       }
     }
     let k = selection.classes.count
+    var options = options
     if options.format == .zarr, let chunk = options.chunk {
       guard chunk > 0, chunk % k == 0 else {
         throw CheckpointError(.badInput, "--chunk: expected a positive multiple of \(k) (the classes per sample), found \(chunk)")
       }
+      options.chunk = try boundedChunk(chunk, selection: selection, bytesPerValue: max(plan.precision.byteSize, dtype.byteSize))
     }
     if options.format == .zarr {
       let existing = SystemFile.kind(of: output)
@@ -179,7 +203,7 @@ public enum TileAssembler {
         throw CheckpointError(.badInput, "\(output): exists and is not a Zarr array (no zarr.json or .zarray); not replaced")
       }
     }
-    let removed = try CheckpointError.wrapping { try OutputLeftovers.removeStale(for: output) }
+    let removed = try CheckpointError.wrapping { try OutputLeftovers.removeStale(for: output) } + AssemblyLeftovers.removeStale(run: run, output: output)
     let record = AssemblyLeftovers.record(run: run, output: output)
     defer { AssemblyLeftovers.clear(record) }
 

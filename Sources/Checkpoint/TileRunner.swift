@@ -96,7 +96,8 @@ public final class TileRunner {
         let stored = try CheckpointError.wrapping { try session.run.objects.put(raw) }
         try session.record(TileRecord(index: tile.index, rowBlock: tile.rowBlock, columnBlock: tile.columnBlock,
                                       object: stored.hash, rawByteCount: stored.rawByteCount,
-                                      storedByteCount: stored.storedByteCount, computeSeconds: computeSeconds))
+                                      storedByteCount: stored.storedByteCount, computeSeconds: computeSeconds,
+                                      finishedAt: ISO8601DateFormatter().string(from: Date())))
       }
       state.tilesDone += 1
       state.pairsDone += tile.samplePairs

@@ -35,6 +35,8 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   /// Files under `objects/` that are neither objects nor temporary files (not written by
   /// ntkbatch; `repair` removes them).
   public var strayFiles: [String] = []
+  /// Files in `journal/` that are not segments (`Journal.unknownFiles`): ignored by replay.
+  public var unknownJournalFiles: [String] = []
   /// A writer holding the lock during verification, if any (its temporary files may be live).
   public var writer: String?
 

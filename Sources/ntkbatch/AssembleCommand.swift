@@ -52,8 +52,8 @@ struct AssembleCommand: ParsableCommand {
   @Argument(help: "The run directory.")
   var runDirectory: String
 
-  @Option(help: "Element type of the output: float16, float32 or float64.")
-  var dtype: AssembleDType = .float32
+  @Option(help: "Element type of the output: float16, float32 or float64 (default: the run's precision, ntk.precision).")
+  var dtype: AssembleDType?
 
   @Option(help: "The output: a .npy file, or a Zarr array directory (e.g. G.zarr).")
   var output: String
@@ -94,8 +94,13 @@ struct AssembleCommand: ParsableCommand {
       throw ValidationError("--zarr-format, --chunk and --link apply to Zarr output only (--format zarr or an output ending in .zarr)")
     }
     if let zarrFormat, ![2, 3].contains(zarrFormat) { throw ValidationError("--zarr-format must be 2 or 3, not \(zarrFormat)") }
-    if let chunk, chunk <= 0 { throw ValidationError("--chunk must be positive, not \(chunk)") }
-    _ = try selection()
+    let selection = try selection()
+    // Option values checkable without the run are usage errors (64); what depends on the run
+    // (samples beyond n) is bad input (2), from TileAssembler. Every model has 10 outputs.
+    let k = selection.classes?.count ?? 10
+    if let chunk, chunk <= 0 || chunk % k != 0 {
+      throw ValidationError("--chunk: expected a positive multiple of \(k) (the classes per sample), found \(chunk)")
+    }
   }
 
   /// `--samples` and `--classes` as a selection.
@@ -118,6 +123,9 @@ struct AssembleCommand: ParsableCommand {
       let values = classes.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
       guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw ValidationError("--classes: expected a list like 0,3,7, found \(classes)") }
       selection.classes = values.map { $0! }
+      guard Set(values).count == values.count, values.allSatisfy({ (0..<10).contains($0!) }) else {
+        throw ValidationError("--classes: expected distinct classes within 0…9, found \(classes)")
+      }
     }
     return selection
   }
@@ -126,8 +134,12 @@ struct AssembleCommand: ParsableCommand {
     let run = RunDirectory(path: runDirectory)
     let format = resolvedFormat
     var display = AssembleProgress(mode: progress)
+    var dtype = self.dtype ?? .float32
     let report = try CLIError.reporting { () -> TileAssembler.Report in
       try AssembleOutputGuard.check(output: output, runDirectory: runDirectory, isZarr: format == .zarr, overwrite: overwrite)
+      if self.dtype == nil, let precision = try run.journal.replay().identity?.precision {
+        dtype = AssembleDType(rawValue: precision.rawValue) ?? .float32
+      }
       let options = TileAssembler.Options(
         dtype: dtype.npy, allowPartial: allowPartial, selection: try selection(), format: format,
         zarrVersion: zarrFormat == 2 ? .v2 : .v3, chunk: chunk, linkObjects: link,

@@ -107,6 +107,10 @@ struct CheckCommand: ParsableCommand {
     // Shards are balanced on the uncached model; scale to the Jacobian cost that applies.
     let largest = (split.costs.max() ?? 0) * total / max(1, contraction + uncached)
     print("shards:   \(shards): \(counts.min() ?? 0)–\(counts.max() ?? 0) tiles each, cost balance max/mean \(String(format: "%.3f", split.balance)); largest shard \(Self.scientific(largest)) FLOP ≈ \(Self.hours(largest / rate)) hours here")
+    let empty = counts.filter { $0 == 0 }.count
+    if empty > 0 {
+      print("warning:  \(empty) of \(shards) shards hold no tile (the plan has \(plan.tiles.count) tiles): use at most \(plan.tiles.count) shards")
+    }
   }
 
   static func scientific(_ value: Double) -> String { String(format: "%.3g", value) }

@@ -33,7 +33,8 @@ struct RunCommand: ParsableCommand {
   @Option(name: .customLong("max-tiles"), parsing: .unconditional, help: "Stop after computing this many tiles in this session.")
   var maxTiles: Int?
 
-  @Option(help: "Compute only shard K of N (0-based): K/N, slurm (SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT) or env (Slurm's, else JOB_COMPLETION_INDEX of NTKBATCH_SHARD_COUNT).")
+  // `.unconditional`: `--shard -1/2` is read as a value (and refused by `validate`), not as an option.
+  @Option(parsing: .unconditional, help: "Compute only shard K of N (0-based): K/N, slurm (SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_MAX+1, whole 0-based arrays only) or env (Slurm's, else JOB_COMPLETION_INDEX of NTKBATCH_SHARD_COUNT).")
   var shard: String?
 
   func validate() throws {

@@ -12,7 +12,7 @@ struct SlurmCommand: ParsableCommand {
     abstract: "Write (and with --submit, submit) Slurm scripts that compute a run as a job array of shards.",
     discussion: """
       Writes RUN/slurm/shards.sbatch (a job array 0-(N-1) with --requeue and SIGTERM 120 s \
-      before the time limit; task K runs `ntkbatch run MANIFEST --shard slurm` and requeues \
+      before the time limit; task K runs `ntkbatch run MANIFEST --shard K/N` and requeues \
       itself when that exits 75; one log per task in RUN/slurm/logs/shard-K.log, appended \
       across attempts), RUN/slurm/finish.sbatch (verify, then assemble NAME-entk-DTYPE.npy next to RUN) \
       and RUN/slurm/submit.sh, which submits the array and the finish job with \
@@ -31,8 +31,14 @@ struct SlurmCommand: ParsableCommand {
   @Option(help: "Slurm partition (default: the cluster's default).")
   var partition: String?
 
-  @Option(help: "Time limit per task, as sbatch --time (e.g. 4:00:00); SIGTERM comes 120 s before it.")
+  @Option(help: "Time limit per task, as sbatch --time (e.g. 4:00:00); SIGTERM comes 120 s before it, so more than 3 minutes.")
   var time: String?
+
+  @Option(name: .customLong("finish-time"), help: "Time limit of the verify + assemble job (default: --time).")
+  var finishTime: String?
+
+  @Option(name: .customLong("max-requeues"), help: "Requeues per task after exit 75 before the script gives up (a tile that never fits in --time).")
+  var maxRequeues: Int = 20
 
   @Option(name: .customLong("cpus-per-task"), help: "CPUs per task (also OPENBLAS_NUM_THREADS).")
   var cpusPerTask: Int = 1
@@ -49,9 +55,17 @@ struct SlurmCommand: ParsableCommand {
   func validate() throws {
     guard array >= 1, array <= ShardSpec.maximumCount else { throw ValidationError("--array must be from 1 to \(ShardSpec.maximumCount), got \(array)") }
     guard cpusPerTask >= 1 else { throw ValidationError("--cpus-per-task must be at least 1, got \(cpusPerTask)") }
-    if let time, time.isEmpty || !time.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ":" || $0 == "-") }) {
-      throw ValidationError("--time: expected a Slurm time such as 30, 4:00:00 or 2-00:00:00, got \"\(time)\"")
+    for (option, value) in [("--time", time), ("--finish-time", finishTime)] {
+      guard let value else { continue }
+      guard let seconds = Self.seconds(ofSlurmTime: value) else {
+        throw ValidationError("\(option): expected a Slurm time such as 30, 4:00:00 or 2-00:00:00, got \"\(value)\"")
+      }
+      // 0 is no limit. Slurm may send the --signal up to 60 s early (its event resolution).
+      if option == "--time", seconds != 0, seconds <= SlurmScripts.defaultSignalLeadSeconds + 60 {
+        throw ValidationError("--time \(value): \(seconds) s leaves no time to compute: SIGTERM comes \(SlurmScripts.defaultSignalLeadSeconds) s before the limit (up to 60 s earlier); give more than 3 minutes, e.g. 30 or 4:00:00")
+      }
     }
+    guard maxRequeues >= 0 else { throw ValidationError("--max-requeues must be at least 0, got \(maxRequeues)") }
     if let mem, mem.range(of: #"^[0-9]+[KMGT]?$"#, options: .regularExpression) == nil {
       throw ValidationError("--mem: expected a size such as 8000, 8G or 512M, got \"\(mem)\"")
     }
@@ -68,7 +82,10 @@ struct SlurmCommand: ParsableCommand {
         ntkbatch: try Self.executablePath(), manifest: Self.absolute(self.manifest, in: cwd),
         runDirectory: Self.absolute(runDirectory ?? "runs/\(manifest.name)", in: cwd), workingDirectory: cwd,
         name: manifest.name, shards: array, partition: partition, time: time, cpusPerTask: cpusPerTask, memory: mem,
-        dtype: manifest.ntk.precision.rawValue)
+        dtype: manifest.ntk.precision.rawValue, finishTime: finishTime ?? time, maxRequeues: maxRequeues)
+      if let tiles = Self.knownTileCount(manifest), array > tiles {
+        printWarning("--array \(array): the plan has only \(tiles) tiles, so \(array - tiles) or more shards will be empty (each still a job); consider --array \(tiles) or fewer")
+      }
       for path in [scripts.runDirectory, scripts.workingDirectory] where path.contains(where: { $0.isWhitespace || $0 == "'" || $0 == "\"" }) {
         throw CLIError.BadInput("\(path): Slurm scripts need paths without white space or quotes")
       }
@@ -116,6 +133,39 @@ struct SlurmCommand: ParsableCommand {
       throw CheckpointError(.failure, "sbatch \(arguments.last ?? ""): exit \(process.terminationStatus): \(message.isEmpty ? "no job id printed" : message)")
     }
     return String(id)
+  }
+
+  /// Seconds of a Slurm time (`sbatch --time`): minutes, minutes:seconds, hours:minutes:seconds,
+  /// days-hours, days-hours:minutes or days-hours:minutes:seconds; nil if malformed.
+  static func seconds(ofSlurmTime text: String) -> Int? {
+    guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ":" || $0 == "-") }) else { return nil }
+    let dayParts = text.split(separator: "-", omittingEmptySubsequences: false)
+    guard dayParts.count <= 2 else { return nil }
+    let clock = dayParts.last!.split(separator: ":", omittingEmptySubsequences: false)
+    guard clock.count <= 3, clock.allSatisfy({ !$0.isEmpty && $0.count <= 9 }) else { return nil }
+    let fields = clock.map { Int($0)! }
+    guard dayParts.count == 2 else {
+      switch fields.count {
+      case 1: return fields[0] * 60
+      case 2: return fields[0] * 60 + fields[1]
+      default: return fields[0] * 3600 + fields[1] * 60 + fields[2]
+      }
+    }
+    guard !dayParts[0].isEmpty, dayParts[0].count <= 6, let days = Int(dayParts[0]) else { return nil }
+    let units = [3600, 60, 1]
+    return days * 86400 + zip(fields, units).reduce(0) { $0 + $1.0 * $1.1 }
+  }
+
+  /// Tiles of the plan when the manifest alone tells (a `dataset.subsample` and a fixed
+  /// `ntk.tileSamples`); nil otherwise (the dataset's size would have to be read).
+  static func knownTileCount(_ manifest: Manifest) -> Int? {
+    guard let n = manifest.dataset.subsample, n > 0, let side = manifest.ntk.tileSamples, side > 0 else { return nil }
+    let blocks = (n + side - 1) / side
+    return blocks * (blocks + 1) / 2
+  }
+
+  private func printWarning(_ message: String) {
+    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
   }
 
   /// This executable's absolute path (`/proc/self/exe`).

@@ -29,8 +29,16 @@ struct SlurmScripts {
   var cpusPerTask: Int
   var memory: String?
   var dtype: String
+  /// Time limit of the verify + assemble job (sbatch --time), nil: the cluster's default.
+  var finishTime: String?
+  /// Requeues per task (counted by `SLURM_RESTART_COUNT`) after which an exit 75 is no longer
+  /// requeued: a tile that never fits in the time limit would otherwise loop for ever.
+  var maxRequeues = 20
   /// Seconds before the time limit at which Slurm signals the batch shell.
-  var signalLeadSeconds = 120
+  var signalLeadSeconds = SlurmScripts.defaultSignalLeadSeconds
+  static let defaultSignalLeadSeconds = 120
+  /// CPUs of the verify + assemble job: `assemble` fills and converts on two cores.
+  static let finishCPUs = 2
 
   var slurmDirectory: String { runDirectory + "/slurm" }
   var shardsScriptPath: String { slurmDirectory + "/shards.sbatch" }
@@ -47,7 +55,9 @@ struct SlurmScripts {
     return lines
   }
 
-  /// The job array: task K runs `ntkbatch run MANIFEST --shard slurm` and requeues itself on exit 75.
+  /// The job array: task K runs `ntkbatch run MANIFEST --shard K/N` (N written in, so that
+  /// re-submitting some tasks, `sbatch --array=1,3 shards.sbatch`, runs the same shards) and
+  /// requeues itself on exit 75.
   var shardsScript: String {
     var lines = ["#!/bin/bash",
                  "# ntkbatch slurm: shard K of \(shards) of \(name) per array task; see docs/durability.md, What Slurm sends",
@@ -64,16 +74,19 @@ struct SlurmScripts {
     lines += [
       "set -u",
       "export OPENBLAS_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-\(cpusPerTask)}\"",
-      "echo \"ntkbatch shard ${SLURM_ARRAY_TASK_ID} of ${SLURM_ARRAY_TASK_COUNT}, job ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}, attempt $(( ${SLURM_RESTART_COUNT:-0} + 1 )) on $(hostname) at $(date -u +%FT%TZ)\"",
+      "echo \"ntkbatch shard ${SLURM_ARRAY_TASK_ID} of \(shards), job ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}, attempt $(( ${SLURM_RESTART_COUNT:-0} + 1 )) on $(hostname) at $(date -u +%FT%TZ)\"",
       "# Slurm signals this shell (--signal=B:TERM, scancel --batch): pass it on to ntkbatch.",
       "trap 'kill -TERM \"$pid\" 2>/dev/null' TERM INT",
-      "\(quoted(ntkbatch)) run \(quoted(manifest)) --run-dir \(quoted(runDirectory)) --shard slurm --progress lines &",
+      "\(quoted(ntkbatch)) run \(quoted(manifest)) --run-dir \(quoted(runDirectory)) --shard \"${SLURM_ARRAY_TASK_ID}/\(shards)\" --progress lines &",
       "pid=$!",
       "wait \"$pid\"; rc=$?",
       "# A trap interrupts wait (status > 128): wait again for ntkbatch's own status (127: already collected).",
       "while [ \"$rc\" -gt 128 ]; do wait \"$pid\"; next=$?; [ \"$next\" -eq 127 ] && break; rc=$next; done",
       "echo \"ntkbatch exited with $rc at $(date -u +%FT%TZ)\"",
-      "if [ \"$rc\" -eq 75 ]; then",
+      "if [ \"$rc\" -eq 75 ] && [ \"${SLURM_RESTART_COUNT:-0}\" -ge \(maxRequeues) ]; then",
+      "  # Requeued \(maxRequeues) times already: a tile may never fit in the time limit. Stop looping.",
+      "  echo \"not requeued: already requeued ${SLURM_RESTART_COUNT:-0} times (ntkbatch slurm --max-requeues \(maxRequeues)); if a tile does not fit in the time limit, raise --time or lower ntk.tileSamples, then resubmit this task: sbatch --array=${SLURM_ARRAY_TASK_ID} \(shardsScriptPath)\"",
+      "elif [ \"$rc\" -eq 75 ]; then",
       "  # Stopped by a signal (time limit near, preemption): resumable. Back to the queue.",
       "  scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\" || echo \"scontrol requeue failed (Slurm may requeue the task itself)\"",
       "fi",
@@ -89,8 +102,8 @@ struct SlurmScripts {
                  "#SBATCH --job-name=ntk-\(name)-assemble",
                  "#SBATCH --output=\(slurmDirectory)/logs/finish.log",
                  "#SBATCH --ntasks=1",
-                 "#SBATCH --cpus-per-task=1"]
-    if let time { lines.append("#SBATCH --time=\(time)") }
+                 "#SBATCH --cpus-per-task=\(Self.finishCPUs)"]
+    if let finishTime { lines.append("#SBATCH --time=\(finishTime)") }
     lines += common
     lines += [
       "set -eu",

@@ -57,14 +57,24 @@ struct StatusCommand: ParsableCommand {
     print("eta:      \(s.isComplete ? "complete" : s.etaSeconds.map(ProgressDisplay.duration) ?? "unknown (no tile yet)")")
     if let writer = s.writer { print("writer:   running (\(writer))") }
     if let count = s.shardCount {
-      let complete = s.shards.filter(\.isComplete).count
-      print("shards:   \(count): \(complete) complete, \(s.shards.count - complete) started and unfinished, \(s.shardsNotStarted.count) not started\(s.shards.contains(where: \.stalled) ? "; STALLED: \(s.shards.filter(\.stalled).map { String($0.shard.index) }.joined(separator: ", "))" : "")")
-      for shard in s.shards {
-        let state = shard.isComplete ? "complete" : shard.stalled ? "STALLED, no record for \(ProgressDisplay.duration(shard.secondsSinceLastRecord))" : shard.writer != nil ? "running" : "unfinished"
-        print("  shard \(shard.shard): \(shard.tilesDone)/\(shard.tiles.count) tiles, last record \(shard.lastRecordTime) (\(ProgressDisplay.duration(shard.secondsSinceLastRecord)) ago), host \(shard.host), \(shard.sessions) session(s), \(state)\(shard.writer.map { " (\($0))" } ?? "")")
-      }
-      if !s.shardsNotStarted.isEmpty {
-        print("  not started: \(s.shardsNotStarted.prefix(20).map(String.init).joined(separator: ", "))\(s.shardsNotStarted.count > 20 ? ", …" : "")")
+      let counts = s.shards.reduce(into: [Int]()) { if !$0.contains($1.shard.count) { $0.append($1.shard.count) } }
+      for n in counts.isEmpty ? [count] : counts {
+        let group = s.shards.filter { $0.shard.count == n }
+        let complete = group.filter(\.isComplete).count
+        if n == count {
+          let stalled = group.filter(\.stalled).map { String($0.shard.index) }
+          print("shards:   \(n): \(complete) complete, \(group.count - complete) started and unfinished, \(s.shardsNotStartedCount) not started\(stalled.isEmpty ? "" : "; STALLED: \(stalled.joined(separator: ", "))")\(s.isComplete ? "; run complete" : "")")
+        } else {
+          print("shards:   \(n) (earlier shard count): \(complete) complete, \(group.count - complete) unfinished")
+        }
+        for shard in group {
+          let state = shard.isComplete ? "complete" : shard.stalled ? "STALLED, no record for \(ProgressDisplay.duration(shard.secondsSinceLastRecord))" : shard.writer != nil ? "running" : "unfinished"
+          print("  shard \(shard.shard): \(shard.tilesDone)/\(shard.tiles.count) tiles, last record \(shard.lastRecordTime) (\(ProgressDisplay.duration(shard.secondsSinceLastRecord)) ago), host \(shard.host), \(shard.sessions) session(s), \(state)\(shard.writer.map { " (\($0))" } ?? "")")
+        }
+        if n == count, !s.shardsNotStarted.isEmpty {
+          let more = s.shardsNotStartedCount - s.shardsNotStarted.count
+          print("  not started: \(s.shardsNotStarted.map(String.init).joined(separator: ", "))\(more > 0 ? " and \(more) more" : "")")
+        }
       }
     }
     if s.duplicateRecords > 0 { print("note:     \(s.duplicateRecords) duplicate journal record(s) (a tile journaled twice with the same object: harmless; `ntkbatch repair` removes them)") }

@@ -34,6 +34,8 @@ struct VerifyCommand: ParsableCommand {
     if !report.temporaryFiles.isEmpty { summary += "; \(report.temporaryFiles.count) temporary file(s) left by a crash" }
     for path in report.strayFiles { print("STRAY \(path): not an object nor a temporary file (not written by ntkbatch; repair keeps it)") }
     if !report.strayFiles.isEmpty { summary += "; \(report.strayFiles.count) stray file(s) under objects/ (harmless)" }
+    for path in report.unknownJournalFiles { print("UNKNOWN \(path): not a journal segment name, so its records are ignored (a copy? move it out of journal/)") }
+    if !report.unknownJournalFiles.isEmpty { summary += "; \(report.unknownJournalFiles.count) unknown file(s) in journal/ (ignored)" }
     if report.duplicateRecords > 0 { summary += "; \(report.duplicateRecords) duplicate journal record(s) (harmless; `ntkbatch repair` removes them)" }
     if let problem = report.logitsProblem { print("DAMAGED \(runDirectory)/logits.npy: \(problem)") }
     if let writer = report.writer { summary += "; a writer is running (\(writer))" }

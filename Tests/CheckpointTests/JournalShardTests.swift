@@ -118,8 +118,10 @@ final class JournalShardTests: XCTestCase {
     let run = RunDirectory(path: dir.path + "/run")
     try run.createLayout()
     let journal = run.journal
-    let a = try journal.beginSession(header(1, try ShardSpec(index: 0, count: 3), id: "aaaaaaaa"))
-    for k in 0..<3 { try a.append(record(k)) }
+    var first = header(1, try ShardSpec(index: 0, count: 3), id: "aaaaaaaa")
+    first.shardTiles = 0..<2
+    let a = try journal.beginSession(first)
+    for k in 0..<2 { try a.append(record(k)) }
     a.close()
     var second = header(1, try ShardSpec(index: 2, count: 3), id: "bbbbbbbb")
     second.shardTiles = 3..<6
@@ -132,13 +134,86 @@ final class JournalShardTests: XCTestCase {
     XCTAssertEqual(now.count, 3)
     XCTAssertEqual(now.missing, [1])
     XCTAssertEqual(now.shards.map(\.shard.index), [0, 2])
-    XCTAssertEqual(now.shards.map(\.tilesDone), [3, 1])
-    XCTAssertEqual(now.shards.map(\.tiles.count), [3, 3])
+    XCTAssertEqual(now.missingCount, 1)
+    XCTAssertEqual(now.shards.map(\.tilesDone), [2, 1])
+    XCTAssertEqual(now.shards.map(\.tiles.count), [2, 3])
     XCTAssertEqual(now.shards[1].host, "node7")
     XCTAssertEqual(now.shards.map(\.stalled), [false, false])
     // An hour later, the unfinished shard is flagged; the complete one is not.
     let later = ShardStatus.read(run: run, replay: replay, now: Date().addingTimeInterval(3600))
     XCTAssertEqual(later.shards.map(\.stalled), [false, true])
     XCTAssertGreaterThan(later.shards[1].secondsSinceLastRecord, 3500)
+  }
+
+  /// Every shard count that wrote is shown; "not started" counts only shards of the newest N whose
+  /// place in the plan (between the started shards' ranges) still holds tiles not journaled, the
+  /// listing is capped, and once every tile is journaled none is listed.
+  func testStatusShowsEveryShardCountAndNotStartedOnlyWhileTheirTilesAreMissing() throws {
+    let dir = try TemporaryDirectory("shard-status-counts")
+    defer { dir.remove() }
+    let run = RunDirectory(path: dir.path + "/run")
+    try run.createLayout()
+    let journal = run.journal
+    // 6 tiles. Shard 0/2 computes 0-2; then shard 0/1000 (tile 0, already done) starts.
+    let a = try journal.beginSession(header(1, try ShardSpec(index: 0, count: 2), id: "aaaaaaaa"))
+    for k in 0..<3 { try a.append(record(k)) }
+    a.close()
+    var late = header(2, try ShardSpec(index: 0, count: 1000), id: "bbbbbbbb")
+    late.shardTiles = 0..<1
+    try journal.beginSession(late).close()
+    let partial = ShardStatus.read(run: run, replay: try journal.replay())
+    XCTAssertEqual(partial.count, 1000)
+    XCTAssertEqual(partial.shards.map(\.shard.description), ["0/1000", "0/2"])
+    XCTAssertEqual(partial.shards.map(\.isComplete), [true, true])
+    XCTAssertEqual(partial.missingCount, 999, "tiles 3-5 lie somewhere in shards 1…999")
+    XCTAssertEqual(partial.missing, Array(1...20))
+    // An unsharded session journals tiles 3-5: nothing is left, so no shard is "not started".
+    let whole = try journal.beginSession(header(3, nil))
+    for k in 3..<6 { try whole.append(record(k)) }
+    whole.close()
+    let done = ShardStatus.read(run: run, replay: try journal.replay())
+    XCTAssertEqual(done.missingCount, 0)
+    XCTAssertEqual(done.missing, [])
+    XCTAssertEqual(done.shards.map(\.shard.description), ["0/1000", "0/2"])
+    let status = try RunStatus.read(run: run)
+    XCTAssertTrue(status.isComplete)
+    XCTAssertEqual(status.shardsNotStartedCount, 0)
+  }
+
+  /// The last record time comes from the journal (the record's `finishedAt`), not from the segment
+  /// file's modification time: a touched or copied segment changes nothing.
+  func testLastRecordTimeComesFromTheJournalNotTheFileTime() throws {
+    let dir = try TemporaryDirectory("shard-status-time")
+    defer { dir.remove() }
+    let run = RunDirectory(path: dir.path + "/run")
+    try run.createLayout()
+    let formatter = ISO8601DateFormatter()
+    let now = Date()
+    let twoHoursAgo = formatter.string(from: now.addingTimeInterval(-7200))
+    let a = try run.journal.beginSession(header(1, try ShardSpec(index: 0, count: 2), id: "aaaaaaaa"))
+    var old = record(0)
+    old.finishedAt = twoHoursAgo
+    try a.append(old)
+    a.close()
+    var second = header(1, try ShardSpec(index: 1, count: 2), id: "bbbbbbbb")
+    second.shardTiles = 3..<6
+    let b = try run.journal.beginSession(second)
+    var fresh = record(3)
+    fresh.finishedAt = formatter.string(from: now)
+    try b.append(fresh)
+    b.close()
+    // Shard 0's file looks fresh (written just now), shard 1's looks two hours old.
+    for segment in try FileManager.default.contentsOfDirectory(atPath: run.journalDirectory) where segment.contains("shard-1-of-2") {
+      try FileManager.default.setAttributes([.modificationDate: now.addingTimeInterval(-7200)], ofItemAtPath: run.journalDirectory + "/" + segment)
+    }
+    let status = ShardStatus.read(run: run, replay: try run.journal.replay(), now: now)
+    XCTAssertEqual(status.shards.map(\.lastRecordTime), [twoHoursAgo, formatter.string(from: now)])
+    XCTAssertEqual(status.shards[0].secondsSinceLastRecord, 7200, accuracy: 1)
+    XCTAssertEqual(status.shards[1].secondsSinceLastRecord, 0, accuracy: 1)
+    XCTAssertEqual(status.shards.map(\.stalled), [true, false])
+    // The record round-trips through the journal with its time; older records decode without it.
+    XCTAssertEqual(try run.journal.replay().tiles[0]?.finishedAt, twoHoursAgo)
+    let legacy = try JSONDecoder().decode(TileRecord.self, from: Data(#"{"index":1,"rowBlock":0,"columnBlock":1,"object":"\#(testHash("x").hex)","rawByteCount":4,"storedByteCount":4,"computeSeconds":1}"#.utf8))
+    XCTAssertNil(legacy.finishedAt)
   }
 }

@@ -86,8 +86,10 @@ final class ShardPlanTests: XCTestCase {
     XCTAssertEqual(try ShardSpec.parse("3/4").tag, "shard-3-of-4")
     XCTAssertEqual(try ShardSpec.parse("slurm", environment: ["SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_COUNT": "8"]),
                    try ShardSpec(index: 7, count: 8))
-    XCTAssertEqual(try ShardSpec.parse("slurm", environment: ["SLURM_ARRAY_TASK_ID": "11", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "10"]),
-                   try ShardSpec(index: 1, count: 4))
+    XCTAssertEqual(try ShardSpec.parse("slurm", environment: ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "4",
+                                                              "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "3"]),
+                   try ShardSpec(index: 2, count: 4))
+    XCTAssertEqual(try ShardSpec.parse("10/11"), try ShardSpec(index: 10, count: 11))
     XCTAssertEqual(try ShardSpec.parse("env", environment: ["JOB_COMPLETION_INDEX": "2", "NTKBATCH_SHARD_COUNT": "5"]),
                    try ShardSpec(index: 2, count: 5))
     XCTAssertEqual(try ShardSpec.parse("env", environment: ["SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2", "JOB_COMPLETION_INDEX": "1"]),
@@ -99,6 +101,16 @@ final class ShardPlanTests: XCTestCase {
       ("slurm", [:], "SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT are not set"),
       ("env", ["JOB_COMPLETION_INDEX": "1"], "NTKBATCH_SHARD_COUNT"),
       ("slurm", ["SLURM_ARRAY_TASK_ID": "a", "SLURM_ARRAY_TASK_COUNT": "2"], "SLURM_ARRAY_TASK_ID is \"a\""),
+      // Re-running some tasks of an array: the environment no longer says N (finding: task 3 of
+      // --array=1,3 was "shard 2 of 2", a lone --array=2 was shard 0 of 1, the whole plan).
+      ("slurm", ["SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "3"],
+       "the job array is not 0-3 without gaps"),
+      ("slurm", ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "1", "SLURM_ARRAY_TASK_MIN": "2", "SLURM_ARRAY_TASK_MAX": "2"],
+       "use --shard \"${SLURM_ARRAY_TASK_ID}/N\""),
+      ("slurm", ["SLURM_ARRAY_TASK_ID": "11", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "10"], "N is unknown"),
+      ("slurm", ["SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "2"],
+       "not 0-2 without gaps"),
+      ("+1/2", [:], "expected K/N"), ("01/2", [:], "expected K/N"), ("1/02", [:], "expected K/N"), ("-1/2", [:], "expected K/N"),
     ] as [(String, [String: String], String)] {
       XCTAssertThrowsError(try ShardSpec.parse(text, environment: environment), text) { error in
         XCTAssertEqual((error as? CheckpointError)?.code, .badInput)

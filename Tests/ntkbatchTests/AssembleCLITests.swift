@@ -79,9 +79,19 @@ final class AssembleCLITests: XCTestCase {
       // Killed, then assembled again: the leftover is removed and the output is complete.
       let leftover = try killMidAssemble(arguments, leftoverPrefix: ".\(output).tmp-")
       XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/\(output)"), "a killed assemble published \(output)")
+      // A record of another output by a dead process: maybe another machine's, so not this assemble's to remove.
+      let finished = Process()
+      finished.executableURL = URL(fileURLWithPath: "/bin/true")
+      try finished.run()
+      finished.waitUntilExit()
+      let otherRecord = "\(run)/assembling/\(finished.processIdentifier)-abc"
+      try Data("/elsewhere/other.npy".utf8).write(to: URL(fileURLWithPath: otherRecord))
+      XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "\(run)/assembling").count, 2, "the killed assemble's record and the other")
       let again = try CLIHarness.succeed(arguments)
       XCTAssertTrue(again.stdout.contains("removed leftover \(leftover) of an interrupted assemble"), again.stdout)
       XCTAssertFalse(FileManager.default.fileExists(atPath: leftover))
+      // The killed assemble's record of this output went with its leftover.
+      XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "\(run)/assembling"), ["\(finished.processIdentifier)-abc"])
       // Killed while replacing the finished output: the old output stays intact until the rename.
       let second = try killMidAssemble(arguments, leftoverPrefix: ".\(output).tmp-")
       XCTAssertTrue(FileManager.default.fileExists(atPath: "\(work)/\(output)"))
@@ -90,6 +100,7 @@ final class AssembleCLITests: XCTestCase {
       XCTAssertTrue(repair.stdout.contains("REMOVED temporary file \(second)"), repair.stdout)
       XCTAssertFalse(FileManager.default.fileExists(atPath: second))
       XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work).filter { $0.contains(".tmp-") }, [])
+      XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "\(run)/assembling"), [], "repair removes every dead process's record")
     }
     XCTAssertEqual(try FileBytes.read(path: "\(work)/g.npy"), reference)
   }
@@ -100,9 +111,14 @@ final class AssembleCLITests: XCTestCase {
     try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
     let cases: [([String], Int32, String)] = [
       (["--samples", "10:14", "--output", "\(work)/g.npy"], 2, "--samples: rows 10:14 must be a non-empty range within 0:12 (the run has 12 samples)"),
-      (["--classes", "3,3", "--output", "\(work)/g.npy"], 2, "--classes: expected distinct classes within 0…9, found 3,3"),
-      (["--classes", "10", "--output", "\(work)/g.npy"], 2, "--classes: expected distinct classes within 0…9, found 10"),
-      (["--chunk", "15", "--output", "\(work)/g.zarr"], 2, "--chunk: expected a positive multiple of 10 (the classes per sample), found 15"),
+      (["--samples", "0:301", "--output", "\(work)/g.npy"], 2, "--samples: rows 0:301 must be a non-empty range within 0:12"),
+      // Values checkable without the run: usage errors, 64.
+      (["--classes", "3,3", "--output", "\(work)/g.npy"], 64, "--classes: expected distinct classes within 0…9, found 3,3"),
+      (["--classes", "10", "--output", "\(work)/g.npy"], 64, "--classes: expected distinct classes within 0…9, found 10"),
+      (["--classes", "1, 2", "--output", "\(work)/g.npy"], 64, "--classes: expected a list like 0,3,7, found 1, 2"),
+      (["--chunk", "15", "--output", "\(work)/g.zarr"], 64, "--chunk: expected a positive multiple of 10 (the classes per sample), found 15"),
+      (["--chunk", "0", "--output", "\(work)/g.zarr"], 64, "--chunk: expected a positive multiple of 10 (the classes per sample), found 0"),
+      (["--chunk", "20", "--classes", "0,1,2", "--output", "\(work)/g.zarr"], 64, "--chunk: expected a positive multiple of 3 (the classes per sample), found 20"),
       (["--samples", "5:3", "--output", "\(work)/g.npy"], 64, "--samples: expected A:B with 0 ≤ A < B, found 5:3"),
       (["--chunk", "20", "--output", "\(work)/g.npy"], 64, "apply to Zarr output only"),
       (["--zarr-format", "4", "--output", "\(work)/g.zarr"], 64, "--zarr-format must be 2 or 3"),
@@ -116,5 +132,51 @@ final class AssembleCLITests: XCTestCase {
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/g.npy"))
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/g.zarr"))
+  }
+
+  /// Without --dtype, a float64 run assembles to float64 (npy and Zarr), byte-identical to
+  /// `--dtype float64`; a float32 run to float32.
+  func testDefaultDTypeIsTheRunPrecision() throws {
+    for precision in ["float64", "float32"] {
+      let manifest = try FaultHarness.mnistManifest(in: work, name: precision, subsample: 15, tileSamples: 10, precision: precision)
+      let run = "\(work)/run-\(precision)"
+      try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
+      let plain = try CLIHarness.succeed(["assemble", run, "--output", "\(work)/\(precision).npy", "--progress", "none"])
+      XCTAssertTrue(plain.stdout.contains("150 × 150 \(precision)"), plain.stdout)
+      XCTAssertEqual(try NpyArray.read(path: "\(work)/\(precision).npy").dtype, precision == "float64" ? .float64 : .float32)
+      try CLIHarness.succeed(["assemble", run, "--dtype", precision, "--output", "\(work)/\(precision)-explicit.npy", "--progress", "none"])
+      XCTAssertEqual(try FileBytes.read(path: "\(work)/\(precision).npy"), try FileBytes.read(path: "\(work)/\(precision)-explicit.npy"))
+      try CLIHarness.succeed(["assemble", run, "--output", "\(work)/\(precision).zarr", "--progress", "none"])
+      let metadata = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/\(precision).zarr/zarr.json"))) as? [String: Any]
+      XCTAssertEqual(metadata?["data_type"] as? String, precision)
+    }
+  }
+
+  /// --chunk beyond the array's extent is clamped to it (one chunk); a chunk of more than 256 MiB
+  /// is refused in one line naming the largest allowed side (8,190 float32, 5,790 float64).
+  func testChunkIsClampedToTheArrayAndBoundedInBytes() throws {
+    let small = try FaultHarness.npyManifest(in: work, samples: 12, tileSamples: 5)
+    try CLIHarness.succeed(["run", small, "--run-dir", "\(work)/small", "--progress", "none"])
+    let clamped = try CLIHarness.succeed(["assemble", "\(work)/small", "--chunk", "30000", "--output", "\(work)/c.zarr", "--progress", "none"])
+    XCTAssertTrue(clamped.stdout.contains("1 encoded"), clamped.stdout)
+    let metadata = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/c.zarr/zarr.json"))) as? [String: Any]
+    let grid = (metadata?["chunk_grid"] as? [String: Any])?["configuration"] as? [String: Any]
+    XCTAssertEqual(grid?["chunk_shape"] as? [Int], [120, 120])
+
+    // 820 samples: 8,200 rows, one tile computed (the refusal needs the run's header only).
+    let big = try CLIHarness.temporaryDirectory("assemble-big")
+    defer { try? FileManager.default.removeItem(atPath: big) }
+    let manifest = try FaultHarness.npyManifest(in: big, samples: 820, tileSamples: 10)
+    try CLIHarness.succeed(["run", manifest, "--run-dir", "\(big)/run", "--progress", "none", "--max-tiles", "1"])
+    for (arguments, message) in [
+      (["--chunk", "8200"], "--chunk: 8200 rows and columns of 4-byte values is 256.5 MiB per chunk, more than 256 MiB; the largest allowed is 8190"),
+      (["--chunk", "5800", "--dtype", "float64"], "--chunk: 5800 rows and columns of 8-byte values is 256.7 MiB per chunk, more than 256 MiB; the largest allowed is 5790"),
+    ] {
+      let result = try CLIHarness.run(["assemble", "\(big)/run", "--allow-partial", "--output", "\(big)/g.zarr", "--progress", "none"] + arguments)
+      XCTAssertEqual(result.status, 2, result.stderr)
+      XCTAssertTrue(result.stderr.contains(message), result.stderr)
+      XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+      XCTAssertFalse(FileManager.default.fileExists(atPath: "\(big)/g.zarr"))
+    }
   }
 }

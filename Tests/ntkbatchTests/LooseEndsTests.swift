@@ -57,6 +57,22 @@ final class LooseEndsTests: XCTestCase {
     try CLIHarness.succeed(["assemble", run, "--output", "\(work)/g.npy"])
   }
 
+  /// A copy of a segment under a name that is not a segment's (`segment-000001.copy.log`) is
+  /// ignored by replay; `verify` names it instead of ignoring it silently (still exit 0).
+  func testUnknownFilesInTheJournalAreNamedByVerify() throws {
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", try manifest(), "--run-dir", run, "--progress", "none"])
+    let journal = run + "/journal"
+    let segment = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: journal).first)
+    try FileManager.default.copyItem(atPath: "\(journal)/\(segment)", toPath: "\(journal)/segment-000001.copy.log")
+    let verified = try CLIHarness.succeed(["verify", run])
+    XCTAssertEqual(lines(verified.stdout).filter { $0.hasPrefix("UNKNOWN ") },
+                   ["UNKNOWN \(journal)/segment-000001.copy.log: not a journal segment name, so its records are ignored (a copy? move it out of journal/)"])
+    XCTAssertTrue(verified.stdout.contains("3 of 3 journaled tiles intact; 1 unknown file(s) in journal/ (ignored)"), verified.stdout)
+    try FileManager.default.removeItem(atPath: "\(journal)/segment-000001.copy.log")
+    XCTAssertFalse(try CLIHarness.succeed(["verify", run]).stdout.contains("UNKNOWN"))
+  }
+
   func testStatusOfARunWhoseJournalIsGoneSaysSo() throws {
     let run = "\(work)/run"
     try CLIHarness.succeed(["run", try manifest(), "--run-dir", run, "--progress", "none"])

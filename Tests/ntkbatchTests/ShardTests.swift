@@ -140,13 +140,44 @@ final class ShardTests: XCTestCase {
     let repair = try FaultHarness.run(["repair", "\(work)/run"], timeout: 30)
     XCTAssertEqual(repair.status, 2, repair.stderr)
     XCTAssertTrue(repair.stderr.contains("repair only when no shard is running"), repair.stderr)
-    for bad in ["2/2", "1/0", "a/b"] {
+    for bad in ["2/2", "1/0", "a/b", "-1/2", "+1/2", "01/2"] {
       let result = try CLIHarness.run(["run", manifest, "--shard", bad])
       XCTAssertEqual(result.status, 64, "\(bad): \(result.stderr)")
     }
     let slurm = try CLIHarness.run(["run", manifest, "--run-dir", "\(work)/run2", "--shard", "slurm"])
     XCTAssertEqual(slurm.status, 2, slurm.stderr)
     XCTAssertTrue(slurm.stderr.contains("SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT are not set"), slurm.stderr)
+  }
+
+  /// A run without --shard while a shard runs (and a shard while such a run runs) is refused,
+  /// naming the holder: 45 of 55 tiles were computed twice when it was not.
+  func testWholePlanRunAndShardsRefuseEachOther() throws {
+    let manifest = try FaultHarness.mnistManifest(in: work, subsample: 300, tileSamples: 10)
+    for (first, second, message) in [
+      (["--shard", "0/2"], [String](), "a shard is being written by pid "),
+      ([String](), ["--shard", "1/2"], "the whole run is being written by pid "),
+    ] {
+      let run = "\(work)/run\(first.isEmpty ? "-whole" : "-shard")", logs = run + "-logs"
+      try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+      let running = try CLIHarness.start(["run", manifest, "--run-dir", run, "--progress", "tiles"] + first, logDirectory: logs)
+      defer { if running.isRunning { kill(running.processIdentifier, SIGKILL); running.waitUntilExit() } }
+      let deadline = Date().addingTimeInterval(60)
+      while running.isRunning, Date() < deadline,
+            FaultHarness.tileLines((try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").isEmpty {
+        usleep(2_000)
+      }
+      XCTAssertTrue(running.isRunning)
+      let refused = try FaultHarness.run(["run", manifest, "--run-dir", run, "--progress", "none"] + second, timeout: 30)
+      XCTAssertEqual(refused.status, 2, refused.stderr)
+      XCTAssertTrue(refused.stderr.contains(message + "\(running.processIdentifier) on host"), refused.stderr)
+      XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+      XCTAssertTrue(running.isRunning, "the first writer goes on")
+      kill(running.processIdentifier, SIGTERM)
+      running.waitUntilExit()
+      XCTAssertEqual(running.terminationStatus, 75)
+      let after = try FaultHarness.run(["run", manifest, "--run-dir", run, "--progress", "none", "--max-tiles", "1"] + second, timeout: 60)
+      XCTAssertEqual(after.status, 0, "once the first writer stopped: \(after.stderr)")
+    }
   }
 
   func testCheckPrintsCostDiskAndShardBalance() throws {
@@ -175,18 +206,74 @@ final class ShardTests: XCTestCase {
     let shards = try String(contentsOfFile: "\(work)/run/slurm/shards.sbatch", encoding: .utf8)
     for line in ["#SBATCH --array=0-3", "#SBATCH --requeue", "#SBATCH --signal=B:TERM@120", "#SBATCH --time=1:00:00",
                  "#SBATCH --cpus-per-task=2", "#SBATCH --mem=2G", "#SBATCH --partition=debug",
-                 "#SBATCH --output=\(work)/run/slurm/logs/shard-%a.log", "--shard slurm",
+                 "#SBATCH --output=\(work)/run/slurm/logs/shard-%a.log", "--shard \"${SLURM_ARRAY_TASK_ID}/4\"",
                  "scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\""] {
       XCTAssertTrue(shards.contains(line), "\(line) missing from:\n\(shards)")
     }
     let finish = try String(contentsOfFile: "\(work)/run/slurm/finish.sbatch", encoding: .utf8)
+    XCTAssertTrue(finish.contains("#SBATCH --cpus-per-task=2\n"), finish)
+    XCTAssertTrue(finish.contains("#SBATCH --time=1:00:00\n"), finish)
     XCTAssertTrue(finish.contains("verify '\(work)/run'"), finish)
     XCTAssertTrue(finish.contains("assemble '\(work)/run' --dtype float32 --output '\(work)/faults-entk-float32.npy'"), finish)
     let submit = try String(contentsOfFile: "\(work)/run/slurm/submit.sh", encoding: .utf8)
     XCTAssertTrue(submit.contains("--dependency=afterok:\"$array\""), submit)
-    for bad in [["--array", "0"], ["--array", "2", "--time", "1h"], ["--array", "2", "--mem", "lots"]] {
+    for bad in [["--array", "0"], ["--array", "2", "--time", "1h"], ["--array", "2", "--mem", "lots"],
+                ["--array", "2", "--time", "1"], ["--array", "2", "--time", "2:30"], ["--array", "2", "--time", "1-2-3"],
+                ["--array", "2", "--finish-time", "x"], ["--array", "2", "--max-requeues", "-1"]] {
       let refused = try CLIHarness.run(["slurm", manifest] + bad)
       XCTAssertEqual(refused.status, 64, "\(bad): \(refused.stderr)")
+    }
+    let short = try CLIHarness.run(["slurm", manifest, "--array", "2", "--time", "1"])
+    XCTAssertTrue(short.stderr.contains("--time 1: 60 s leaves no time to compute: SIGTERM comes 120 s before the limit"), short.stderr)
+    // More shards than the 55 tiles: written, with a warning; check --shards says so too (56
+    // shards balanced by cost leave 2 empty).
+    let many = try CLIHarness.run(["slurm", manifest, "--array", "100000", "--run-dir", "\(work)/many", "--time", "3:01", "--finish-time", "2-00:00:00"])
+    XCTAssertEqual(many.status, 0, many.stderr)
+    XCTAssertTrue(many.stderr.contains("warning: --array 100000: the plan has only 55 tiles"), many.stderr)
+    XCTAssertTrue(try String(contentsOfFile: "\(work)/many/slurm/finish.sbatch", encoding: .utf8).contains("#SBATCH --time=2-00:00:00\n"))
+    let check = try CLIHarness.succeed(["check", manifest, "--shards", "56"])
+    XCTAssertTrue(check.stdout.contains("warning:  2 of 56 shards hold no tile (the plan has 55 tiles): use at most 55 shards"), check.stdout)
+  }
+
+  /// shards.sbatch run by bash with Slurm's environment, `ntkbatch` replaced by a stub that exits
+  /// 75 and `scontrol` by one that logs: requeued while SLURM_RESTART_COUNT < --max-requeues, then
+  /// not, with a line saying why; the stub is given shard K/N, also for a partial re-submission.
+  func testShardScriptRequeuesUntilTheLimitThenStops() throws {
+    let manifest = try manifest()
+    try CLIHarness.succeed(["slurm", manifest, "--array", "4", "--run-dir", "\(work)/run", "--max-requeues", "3"])
+    let stubs = "\(work)/stubs"
+    try FileManager.default.createDirectory(atPath: stubs, withIntermediateDirectories: true)
+    try "#!/bin/bash\necho \"stub $*\" >> '\(work)/calls.log'\nexit 75\n".write(toFile: "\(stubs)/ntkbatch", atomically: true, encoding: .utf8)
+    try "#!/bin/bash\necho \"scontrol $*\" >> '\(work)/calls.log'\n".write(toFile: "\(stubs)/scontrol", atomically: true, encoding: .utf8)
+    chmod("\(stubs)/ntkbatch", 0o755)
+    chmod("\(stubs)/scontrol", 0o755)
+    let script = try String(contentsOfFile: "\(work)/run/slurm/shards.sbatch", encoding: .utf8)
+      .replacingOccurrences(of: "'\(CLIHarness.binary.path)'", with: "'\(stubs)/ntkbatch'")
+    try script.write(toFile: "\(work)/shards.sh", atomically: true, encoding: .utf8)
+    for restarts in [2, 3] {
+      try? FileManager.default.removeItem(atPath: "\(work)/calls.log")
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/bin/bash")
+      process.arguments = ["\(work)/shards.sh"]
+      // A re-submission of task 3 alone (sbatch --array=3): min = max = 3, one task.
+      process.environment = ["PATH": "\(stubs):/usr/bin:/bin", "SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "3",
+                             "SLURM_ARRAY_TASK_MAX": "3", "SLURM_ARRAY_TASK_COUNT": "1", "SLURM_ARRAY_JOB_ID": "77",
+                             "SLURM_RESTART_COUNT": "\(restarts)"]
+      let output = Pipe()
+      process.standardOutput = output
+      try process.run()
+      let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      process.waitUntilExit()
+      XCTAssertEqual(process.terminationStatus, 75, text)
+      let calls = try String(contentsOfFile: "\(work)/calls.log", encoding: .utf8)
+      XCTAssertTrue(calls.contains("--shard 3/4 --progress lines"), calls)
+      XCTAssertTrue(text.contains("ntkbatch shard 3 of 4, job 77_3, attempt \(restarts + 1)"), text)
+      if restarts < 3 {
+        XCTAssertTrue(calls.contains("scontrol requeue 77_3"), calls)
+      } else {
+        XCTAssertFalse(calls.contains("scontrol"), calls)
+        XCTAssertTrue(text.contains("not requeued: already requeued 3 times (ntkbatch slurm --max-requeues 3)"), text)
+      }
     }
   }
 }
