@@ -63,7 +63,7 @@ enum Benchmark {
                                        baseBytes: residentBytes() + (64 << 20), tileSamples: nil)
     let scale = Float(1 / Double(model.parameterCount).squareRoot())
     let source = TileSource(model: model, inputs: inputs, scale: scale, blockSamples: plan.tileSamples,
-                            strategy: plan.strategy, cacheBytes: plan.cacheBytes)
+                            strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction)
     let start = Date()
     var checksum = 0.0
     for i in 0..<source.blockCount {
@@ -74,6 +74,7 @@ enum Benchmark {
     }
     let seconds = Date().timeIntervalSince(start)
     let s = source.statistics
+    let factorFLOP = Double(s.samplesComputed) * factorFLOPPerSample(model, choice: plan.contraction)
     let pairs = Double(n * (n + 1) / 2)
     print([
       "model=\(name)", "width=\(width)", "P=\(model.parameterCount)", "n=\(n)",
@@ -81,10 +82,37 @@ enum Benchmark {
       "jacobian_s=\(format(s.jacobianSeconds))", "contraction_s=\(format(s.contractionSeconds))",
       "materialise_s=\(format(s.materialisationSeconds))",
       "contraction_gflops=\(format(s.contractionFLOP / max(1e-9, s.contractionSeconds - s.materialisationSeconds) / 1e9))",
-      "contraction_gflop=\(format(s.contractionFLOP / 1e9))",
+      "contraction_gflop=\(format(s.contractionFLOP / 1e9))", "structured_gflop=\(format(s.structuredFLOP / 1e9))",
+      "factor_gflop=\(format(factorFLOP / 1e9))", "factor_gflops=\(format(factorFLOP / max(1e-9, s.jacobianSeconds) / 1e9))",
+      "structured_layers=\(plan.contraction.layers.filter(\.structured).count)/\(plan.contraction.layers.count)",
       "tile_samples=\(plan.tileSamples)", "strategy=\(plan.strategy.rawValue)", "blocks_computed=\(s.blocksComputed)",
       "budget_mib=\(budgetBytes >> 20)", "peak_rss_mib=\(peakResidentBytes() >> 20)", "checksum=\(checksum)",
     ].joined(separator: " "))
+    print("layers: " + plan.contraction.summary)
+  }
+
+  /// Modelled FLOP of one sample's factors (forward pass, the m-row reverse pass, and the explicit
+  /// layers' rows): per Conv2d `2·out·K_g·L` forward, `m·` that for the input cotangent (none for
+  /// the first layer) and, when explicit, `m·` that again for its rows; per Linear `2·in·out`
+  /// likewise. Pooling, BatchNorm and activations are not counted (memory-bound, small).
+  static func factorFLOPPerSample(_ model: Model<Float>, choice: ContractionChoice) -> Double {
+    let m = Double(model.outputCount)
+    var total = 0.0
+    for (index, node) in model.nodes.enumerated() {
+      var forward = 0.0
+      if let conv = node.layer as? Conv2d<Float> {
+        let L = Double(node.outputShape.dropFirst().reduce(1, *))
+        forward = 2 * Double(conv.outChannels * conv.inChannels / conv.groups * conv.kernelSize * conv.kernelSize) * L
+      } else if let linear = node.layer as? Linear<Float> {
+        forward = 2 * Double(linear.inputs * linear.outputs)
+      } else {
+        continue
+      }
+      let reverse = node.inputs[0] == ModelNode<Float>.modelInput ? 0 : m * forward
+      let rows = choice.isStructured(node: index) ? 0 : m * forward
+      total += forward + reverse + rows
+    }
+    return total
   }
 
   /// The first n images of the uncompressed MNIST IDX file `NTKBATCH_MNIST_IMAGES` (tools/bench

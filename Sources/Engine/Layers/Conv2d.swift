@@ -178,7 +178,9 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     }
   }
 
-  /// Explicit rows `[R, out·in/groups·k·k (+ out)]`: `J_r[W_g] = δ_{r,g} col_g(x_{r/repeats})ᵀ`,
+  /// With `structured`, the factored rows (`JacobianPart.convolution`, see
+  /// `structuredJacobianPart`); otherwise
+  /// explicit rows `[R, out·in/groups·k·k (+ out)]`: `J_r[W_g] = δ_{r,g} col_g(x_{r/repeats})ᵀ`,
   /// `J_r[b_o] = Σ_{ij} δ_r[o, i, j]` — im2col once per sample; with one group a single GEMM for the
   /// sample's `repeats` rows, else one GEMM per row and group.
   @_specialize(where Scalar == Float)
@@ -187,6 +189,7 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
     state: UnsafeBufferPointer<Scalar>, structured: Bool
   ) -> JacobianPart<Scalar>? {
+    if structured { return .convolution(structuredJacobianPart(input: input, outputCotangent: outputCotangent, repeats: repeats)) }
     let g = geometry(input)
     let L = g.positions
     let width = parameterCount
