@@ -5,6 +5,7 @@ import Foundation
 ///
 ///     ntkbatch-bench gemm                         SGEMM and DGEMM GFLOP/s, large square products
 ///     ntkbatch-bench ntk MODEL WIDTH N [BUDGET]   every tile of the n×n eNTK (float32), MNIST inputs
+///     ntkbatch-bench inputs N FILE                those n inputs as raw float32 [n, 3, 32, 32] (for the peer)
 ///
 /// `ntk` plans tiles as `run` does (`TileMemoryPlan`, budget in bytes, default 3/4 of
 /// MemAvailable), computes every tile of the upper triangle with a `TileSource` and discards it
@@ -19,6 +20,15 @@ enum Benchmark {
     case "gemm":
       let size = arguments.count > 1 ? Int(arguments[1]) ?? 4096 : 4096
       print("sgemm_gflops=\(format(gemmRate(Float.self, size: size))) dgemm_gflops=\(format(gemmRate(Double.self, size: size))) size=\(size)")
+    case "inputs" where arguments.count == 3:
+      // The first n images as the benchmark prepares them, raw float32 [n, 3, 32, 32] (for the peer).
+      guard let n = Int(arguments[1]) else { usage() }
+      let inputs = try mnist(samples: n)
+      let bytes = inputs.storage.withUnsafeBytes { Data($0) }
+      guard FileManager.default.createFile(atPath: arguments[2], contents: bytes) else {
+        FileHandle.standardError.write(Data("ntkbatch-bench: cannot write \(arguments[2])\n".utf8))
+        exit(1)
+      }
     case "ntk" where arguments.count >= 4:
       guard let width = Int(arguments[2]), let n = Int(arguments[3]) else { usage() }
       let budget = arguments.count > 4 ? Int(arguments[4]) : nil
@@ -29,7 +39,7 @@ enum Benchmark {
   }
 
   static func usage() -> Never {
-    FileHandle.standardError.write(Data("usage: ntkbatch-bench gemm [SIZE] | ntk MODEL WIDTH N [BUDGET_BYTES]\n".utf8))
+    FileHandle.standardError.write(Data("usage: ntkbatch-bench gemm [SIZE] | ntk MODEL WIDTH N [BUDGET_BYTES] | inputs N FILE\n".utf8))
     exit(2)
   }
 
