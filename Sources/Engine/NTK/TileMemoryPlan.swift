@@ -15,8 +15,10 @@
 ///     layerStreaming: 2·F(t)·s + 2·L(t)·s   row and column factors (`jacobianFactorScalarCount`)
 ///                                           and one layer's part of each (`largestJacobianPartScalarCount`)
 ///                                           (one block, not two, when t ≥ n: a single diagonal tile)
-///   + S(t)·s                                structured Conv2d scratch: max over those layers of the
-///                                           patch Gram chunk `L·min(t, 4Mi/L²)·L` and `m·out_g·L`
+///   + S(t)·s                                structured Conv2d scratch: max over those layers of two
+///                                           cores' Gram chunk `L·c·L` and products `c·m·out_g·L`, and
+///                                           the chunk's products of all row samples `c·t·m·out_g·L`
+///                                           (c column samples: `StructuredConvContraction`)
 ///   + cache                                 column blocks kept for later rows, ≤ what is left
 ///
 /// `auto` picks the largest t (≤ n) that fits with whole blocks; if layer streaming fits a tile
@@ -87,8 +89,11 @@ public struct TileMemoryPlan: Equatable, Sendable {
       let node = model.nodes[layer.node]
       guard let conv = node.layer as? Conv2d<T> else { continue }
       let L = node.outputShape.dropFirst().reduce(1, *)
-      let chunk = max(1, min(t, StructuredConvContraction.gramLimit / max(1, L * L)))
-      scratch = max(scratch, L * chunk * L + model.outputCount * conv.outChannels / conv.groups * L)
+      let products = model.outputCount * conv.outChannels / conv.groups * L  // one sample's T block
+      let chunk = max(1, min(t, StructuredConvContraction.gramLimit / max(1, L * L),
+                             StructuredConvContraction.productLimit / max(1, t * products)))
+      // Per core a Gram chunk and its products; shared the chunk's products of all row samples.
+      scratch = max(scratch, 2 * (L * chunk * L + chunk * products) + chunk * t * products)
     }
     // With t ≥ n there is one block and one (diagonal) tile: one block is held, not two.
     let held = t >= n ? 1 : 2
