@@ -5,6 +5,7 @@ import Foundation
 ///
 ///     ntkbatch-bench gemm                         SGEMM and DGEMM GFLOP/s, large square products
 ///     ntkbatch-bench ntk MODEL WIDTH N [BUDGET]   every tile of the n×n eNTK (float32), MNIST inputs
+///     ntkbatch-bench inputs N FILE                those n inputs as raw float32 [n, 3, 32, 32] (for the peer)
 ///
 /// `ntk` plans tiles as `run` does (`TileMemoryPlan`, budget in bytes, default 3/4 of
 /// MemAvailable), computes every tile of the upper triangle with a `TileSource` and discards it
@@ -19,6 +20,15 @@ enum Benchmark {
     case "gemm":
       let size = arguments.count > 1 ? Int(arguments[1]) ?? 4096 : 4096
       print("sgemm_gflops=\(format(gemmRate(Float.self, size: size))) dgemm_gflops=\(format(gemmRate(Double.self, size: size))) size=\(size)")
+    case "inputs" where arguments.count == 3:
+      // The first n images as the benchmark prepares them, raw float32 [n, 3, 32, 32] (for the peer).
+      guard let n = Int(arguments[1]) else { usage() }
+      let inputs = try mnist(samples: n)
+      let bytes = inputs.storage.withUnsafeBytes { Data($0) }
+      guard FileManager.default.createFile(atPath: arguments[2], contents: bytes) else {
+        FileHandle.standardError.write(Data("ntkbatch-bench: cannot write \(arguments[2])\n".utf8))
+        exit(1)
+      }
     case "ntk" where arguments.count >= 4:
       guard let width = Int(arguments[2]), let n = Int(arguments[3]) else { usage() }
       let budget = arguments.count > 4 ? Int(arguments[4]) : nil
@@ -29,7 +39,7 @@ enum Benchmark {
   }
 
   static func usage() -> Never {
-    FileHandle.standardError.write(Data("usage: ntkbatch-bench gemm [SIZE] | ntk MODEL WIDTH N [BUDGET_BYTES]\n".utf8))
+    FileHandle.standardError.write(Data("usage: ntkbatch-bench gemm [SIZE] | ntk MODEL WIDTH N [BUDGET_BYTES] | inputs N FILE\n".utf8))
     exit(2)
   }
 
@@ -63,7 +73,7 @@ enum Benchmark {
                                        baseBytes: residentBytes() + (64 << 20), tileSamples: nil)
     let scale = Float(1 / Double(model.parameterCount).squareRoot())
     let source = TileSource(model: model, inputs: inputs, scale: scale, blockSamples: plan.tileSamples,
-                            strategy: plan.strategy, cacheBytes: plan.cacheBytes)
+                            strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction)
     let start = Date()
     var checksum = 0.0
     for i in 0..<source.blockCount {
@@ -74,6 +84,7 @@ enum Benchmark {
     }
     let seconds = Date().timeIntervalSince(start)
     let s = source.statistics
+    let factorFLOP = Double(s.samplesComputed) * factorFLOPPerSample(model, choice: plan.contraction)
     let pairs = Double(n * (n + 1) / 2)
     print([
       "model=\(name)", "width=\(width)", "P=\(model.parameterCount)", "n=\(n)",
@@ -81,10 +92,37 @@ enum Benchmark {
       "jacobian_s=\(format(s.jacobianSeconds))", "contraction_s=\(format(s.contractionSeconds))",
       "materialise_s=\(format(s.materialisationSeconds))",
       "contraction_gflops=\(format(s.contractionFLOP / max(1e-9, s.contractionSeconds - s.materialisationSeconds) / 1e9))",
-      "contraction_gflop=\(format(s.contractionFLOP / 1e9))",
+      "contraction_gflop=\(format(s.contractionFLOP / 1e9))", "structured_gflop=\(format(s.structuredFLOP / 1e9))",
+      "factor_gflop=\(format(factorFLOP / 1e9))", "factor_gflops=\(format(factorFLOP / max(1e-9, s.jacobianSeconds) / 1e9))",
+      "structured_layers=\(plan.contraction.layers.filter(\.structured).count)/\(plan.contraction.layers.count)",
       "tile_samples=\(plan.tileSamples)", "strategy=\(plan.strategy.rawValue)", "blocks_computed=\(s.blocksComputed)",
       "budget_mib=\(budgetBytes >> 20)", "peak_rss_mib=\(peakResidentBytes() >> 20)", "checksum=\(checksum)",
     ].joined(separator: " "))
+    print("layers: " + plan.contraction.summary)
+  }
+
+  /// Modelled FLOP of one sample's factors (forward pass, the m-row reverse pass, and the explicit
+  /// layers' rows): per Conv2d `2·out·K_g·L` forward, `m·` that for the input cotangent (none for
+  /// the first layer) and, when explicit, `m·` that again for its rows; per Linear `2·in·out`
+  /// likewise. Pooling, BatchNorm and activations are not counted (memory-bound, small).
+  static func factorFLOPPerSample(_ model: Model<Float>, choice: ContractionChoice) -> Double {
+    let m = Double(model.outputCount)
+    var total = 0.0
+    for (index, node) in model.nodes.enumerated() {
+      var forward = 0.0
+      if let conv = node.layer as? Conv2d<Float> {
+        let L = Double(node.outputShape.dropFirst().reduce(1, *))
+        forward = 2 * Double(conv.outChannels * conv.inChannels / conv.groups * conv.kernelSize * conv.kernelSize) * L
+      } else if let linear = node.layer as? Linear<Float> {
+        forward = 2 * Double(linear.inputs * linear.outputs)
+      } else {
+        continue
+      }
+      let reverse = node.inputs[0] == ModelNode<Float>.modelInput ? 0 : m * forward
+      let rows = choice.isStructured(node: index) ? 0 : m * forward
+      total += forward + reverse + rows
+    }
+    return total
   }
 
   /// The first n images of the uncompressed MNIST IDX file `NTKBATCH_MNIST_IMAGES` (tools/bench

@@ -18,7 +18,7 @@ final class EngineTileComputer<T: BLASScalar> {
   init(model: Model<T>, inputs: Tensor<T>, normalization: KernelNormalization, plan: TileMemoryPlan) {
     let scale = normalization == .sqrtParams ? T(1 / Double(model.parameterCount).squareRoot()) : 1
     source = TileSource(model: model, inputs: inputs, scale: scale, blockSamples: plan.tileSamples,
-                        strategy: plan.strategy, cacheBytes: plan.cacheBytes)
+                        strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction)
   }
 
   /// The raw bytes of `tile`.

@@ -111,6 +111,7 @@ struct RunPipeline {
     if progress != .none {
       log("memory: budget \(budget >> 20) MiB; \(plan.tileSamples) samples per tile side, \(plan.strategy.rawValue), estimated peak \(plan.workingBytes >> 20) MiB without cache, \(max(0, plan.cacheBytes) >> 20) MiB for cached column blocks")
     }
+    if progress == .lines { log(plan.contraction.summary) }
     return plan
   }
 

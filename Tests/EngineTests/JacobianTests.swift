@@ -52,6 +52,7 @@ final class JacobianTests: XCTestCase {
       switch part {
       case .explicit(_, let values): held += values.count
       case .linear(_, _, _, let delta, let input): held += delta.count + input.count
+      case .convolution(let factors): held += factors.scalarCount
       }
     }
     XCTAssertEqual(model.jacobianScalarCount(samples: 3), held)

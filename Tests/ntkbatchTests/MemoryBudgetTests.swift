@@ -44,6 +44,12 @@ final class MemoryBudgetTests: XCTestCase {
     XCTAssertLessThanOrEqual(peak, budget + Self.overhead, result.stderr)
     let tileSamples = try XCTUnwrap(plannedTileSamples(in: result.stderr), result.stderr)
     XCTAssertLessThan(tileSamples, 24, "the budget must constrain the tile: \(result.stderr)")
+    // --progress lines names the per-layer contraction: layer4's convolutions structured.
+    let choice = try XCTUnwrap(result.stderr.split(separator: "\n").first { $0.hasPrefix("contraction (t=\(tileSamples)): structured") },
+                               result.stderr)
+    let sides = choice.components(separatedBy: "; explicit ")
+    XCTAssertEqual(sides.count, 2, String(choice))
+    XCTAssertTrue(sides[0].contains("layer4.0.conv1,") && sides.last!.hasPrefix("[conv1,bn1,"), String(choice))
     try CLIHarness.succeed(["verify", "\(work)/run"])
 
     // "auto" on resume reuses the recorded tile size even with another budget.

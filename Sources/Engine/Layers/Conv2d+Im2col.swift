@@ -39,9 +39,13 @@ extension Conv2d {
   /// cotangent `dx` `[in, H, W]` (the adjoint of `columns(of:)`).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  func accumulateColumns(_ dcol: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>, geometry g: Geometry) {
+  /// `rowStride`: distance between the rows of `dcol` (default L; larger when `dcol` is a column
+  /// block of a batched patch matrix).
+  func accumulateColumns(
+    _ dcol: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>, geometry g: Geometry, rowStride: Int? = nil
+  ) {
     let k = kernelSize
-    let L = g.positions
+    let L = rowStride ?? g.positions
     for c in 0..<inChannels {
       let plane = dx + c * g.height * g.width
       for u in 0..<k {

@@ -69,34 +69,64 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
       height: h, width: w, outHeight: outputSize(h), outWidth: outputSize(w), inputSize: inChannels * h * w)
   }
 
+  /// Samples (or cotangent rows) per batched im2col chunk: the patch matrix `[in·k·k, c·L]` stays
+  /// within about 2 Mi scalars.
+  func chunkSize(_ geometry: Geometry, count: Int) -> Int {
+    // At most half the count, so that `ParallelRows` has a chunk for each of two cores.
+    max(1, min((count + 1) / 2, (1 << 21) / max(1, inChannels * kernelSize * kernelSize * geometry.positions)))
+  }
+
+  /// Batched over samples: per chunk of c samples (split over the cores by `ParallelRows`), the
+  /// patches of all c samples side by side, `[in·k·k, c·L]`, one GEMM per group
+  /// `W_g [out_g, K_g] × col_g [K_g, c·L]`, and a scatter into `[c, out, L]` (+ bias).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
     let g = geometry(input)
     let batch = input.batchSize
     let L = g.positions
+    let K = inChannels * kernelSize * kernelSize
+    let chunk = chunkSize(g, count: batch)
     var output = Tensor<Scalar>(zeros: [batch, outChannels, g.outHeight, g.outWidth])
-    var col = [Scalar](repeating: 0, count: isPointwise ? 0 : inChannels * kernelSize * kernelSize * L)
     input.storage.withUnsafeBufferPointer { x in
       output.storage.withUnsafeMutableBufferPointer { y in
-        col.withUnsafeMutableBufferPointer { colBuffer in
+        ParallelRows.forEach((batch + chunk - 1) / chunk) { chunks in
+          var col = [Scalar](repeating: 0, count: isPointwise ? 0 : K * L)
+          var patches = [Scalar](repeating: 0, count: K * chunk * L)
+          var result = [Scalar](repeating: 0, count: outChannels * chunk * L)
           let w = state.baseAddress!
-          for n in 0..<batch {
-            let xs = x.baseAddress! + n * g.inputSize
-            let ys = y.baseAddress! + n * outChannels * L
-            let patches = columns(of: xs, geometry: g, scratch: colBuffer.baseAddress)
-            if hasBias {
-              for o in 0..<outChannels {
-                let bias = w[weightCount + o]
-                for l in 0..<L { ys[o * L + l] = bias }
+          col.withUnsafeMutableBufferPointer { colBuffer in
+            patches.withUnsafeMutableBufferPointer { u in
+              result.withUnsafeMutableBufferPointer { z in
+                for c0 in chunks {
+                  let first = c0 * chunk, count = min(chunk, batch - first)
+                  let ld = count * L
+                  for n in 0..<count {
+                    let p = columns(of: x.baseAddress! + (first + n) * g.inputSize, geometry: g, scratch: colBuffer.baseAddress)
+                    for k in 0..<K { (u.baseAddress! + k * ld + n * L).update(from: p + k * L, count: L) }
+                  }
+                  for grp in 0..<groups {
+                    Scalar.gemm(
+                      transposeA: false, transposeB: false, m: groupOutputs, n: ld, k: groupPatch,
+                      alpha: 1, a: w + grp * groupOutputs * groupPatch, lda: groupPatch,
+                      b: u.baseAddress! + grp * groupPatch * ld, ldb: ld,
+                      beta: 0, c: z.baseAddress! + grp * groupOutputs * ld, ldc: ld)
+                  }
+                  for n in 0..<count {
+                    let ys = y.baseAddress! + (first + n) * outChannels * L
+                    for o in 0..<outChannels {
+                      let src = z.baseAddress! + o * ld + n * L
+                      let dst = ys + o * L
+                      if hasBias {
+                        let bias = w[weightCount + o]
+                        for l in 0..<L { dst[l] = src[l] + bias }
+                      } else {
+                        dst.update(from: src, count: L)
+                      }
+                    }
+                  }
+                }
               }
-            }
-            for grp in 0..<groups {
-              Scalar.gemm(
-                transposeA: false, transposeB: false, m: groupOutputs, n: L, k: groupPatch,
-                alpha: 1, a: w + grp * groupOutputs * groupPatch, lda: groupPatch,
-                b: patches + grp * groupPatch * L, ldb: L,
-                beta: hasBias ? 1 : 0, c: ys + grp * groupOutputs * L, ldc: L)
             }
           }
         }
@@ -105,6 +135,9 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     return output
   }
 
+  /// Batched over cotangent rows: per chunk of c rows, the cotangents gathered as `[out, c·L]`,
+  /// one GEMM per group `W_gᵀ [K_g, out_g] × δ_g [out_g, c·L]` → patch cotangents `[K, c·L]`, then
+  /// col2im per row.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func inputCotangent(
@@ -114,27 +147,43 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     let g = geometry(input)
     let rows = outputCotangent.batchSize
     let L = g.positions
+    let K = inChannels * kernelSize * kernelSize
+    let chunk = chunkSize(g, count: rows)
     var result = Tensor<Scalar>(zeros: [rows] + input.sampleShape)
     outputCotangent.storage.withUnsafeBufferPointer { d in
       result.storage.withUnsafeMutableBufferPointer { dx in
-        ParallelRows.forEach(rows) { range in
-        var dcol = [Scalar](repeating: 0, count: isPointwise ? 0 : inChannels * kernelSize * kernelSize * L)
-        dcol.withUnsafeMutableBufferPointer { dc in
+        ParallelRows.forEach((rows + chunk - 1) / chunk) { chunks in
+          var gathered = [Scalar](repeating: 0, count: outChannels * chunk * L)
+          var dcol = [Scalar](repeating: 0, count: K * chunk * L)
           let w = state.baseAddress!
-          for r in range {
-            let dr = d.baseAddress! + r * outChannels * L
-            // With a pointwise kernel col2im is the identity: write straight into ∂x.
-            let target = isPointwise ? dx.baseAddress! + r * g.inputSize : dc.baseAddress!
-            for grp in 0..<groups {
-              Scalar.gemm(
-                transposeA: true, transposeB: false, m: groupPatch, n: L, k: groupOutputs,
-                alpha: 1, a: w + grp * groupOutputs * groupPatch, lda: groupPatch,
-                b: dr + grp * groupOutputs * L, ldb: L,
-                beta: 0, c: target + grp * groupPatch * L, ldc: L)
+          gathered.withUnsafeMutableBufferPointer { e in
+            dcol.withUnsafeMutableBufferPointer { dc in
+              for c0 in chunks {
+                let first = c0 * chunk, count = min(chunk, rows - first)
+                let ld = count * L
+                for n in 0..<count {
+                  let dr = d.baseAddress! + (first + n) * outChannels * L
+                  for o in 0..<outChannels { (e.baseAddress! + o * ld + n * L).update(from: dr + o * L, count: L) }
+                }
+                for grp in 0..<groups {
+                  Scalar.gemm(
+                    transposeA: true, transposeB: false, m: groupPatch, n: ld, k: groupOutputs,
+                    alpha: 1, a: w + grp * groupOutputs * groupPatch, lda: groupPatch,
+                    b: e.baseAddress! + grp * groupOutputs * ld, ldb: ld,
+                    beta: 0, c: dc.baseAddress! + grp * groupPatch * ld, ldc: ld)
+                }
+                for n in 0..<count {
+                  let target = dx.baseAddress! + (first + n) * g.inputSize
+                  if isPointwise {
+                    // col2im is the identity: copy the row's columns.
+                    for k in 0..<K { (target + k * L).update(from: dc.baseAddress! + k * ld + n * L, count: L) }
+                  } else {
+                    accumulateColumns(dc.baseAddress! + n * L, into: target, geometry: g, rowStride: ld)
+                  }
+                }
+              }
             }
-            if !isPointwise { accumulateColumns(dc.baseAddress!, into: dx.baseAddress! + r * g.inputSize, geometry: g) }
           }
-        }
         }
       }
     }
@@ -178,7 +227,9 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     }
   }
 
-  /// Explicit rows `[R, out·in/groups·k·k (+ out)]`: `J_r[W_g] = δ_{r,g} col_g(x_{r/repeats})ᵀ`,
+  /// With `structured`, the factored rows (`JacobianPart.convolution`, see
+  /// `structuredJacobianPart`); otherwise
+  /// explicit rows `[R, out·in/groups·k·k (+ out)]`: `J_r[W_g] = δ_{r,g} col_g(x_{r/repeats})ᵀ`,
   /// `J_r[b_o] = Σ_{ij} δ_r[o, i, j]` — im2col once per sample; with one group a single GEMM for the
   /// sample's `repeats` rows, else one GEMM per row and group.
   @_specialize(where Scalar == Float)
@@ -187,6 +238,7 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
     state: UnsafeBufferPointer<Scalar>, structured: Bool
   ) -> JacobianPart<Scalar>? {
+    if structured { return .convolution(structuredJacobianPart(input: input, outputCotangent: outputCotangent, repeats: repeats)) }
     let g = geometry(input)
     let L = g.positions
     let width = parameterCount

@@ -10,6 +10,15 @@ extension Model {
   @_specialize(where T == Float)
   @_specialize(where T == Double)
   public func jacobian(inputs: Tensor<T>, structured: Bool = true, cancellation: TileCancellation? = nil) throws -> JacobianBlock<T> {
+    try jacobian(inputs: inputs, choice: structured ? .linearOnly(model: self) : .allExplicit(model: self), cancellation: cancellation)
+  }
+
+  /// As `jacobian(inputs:structured:)`, with each parameterised layer explicit or factored as
+  /// `choice` says (`ContractionChoice`: structured Linear and Conv2d parts). `cancellation` is
+  /// checked between layers (throws `EngineError.cancelled` once cancelled).
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
+  public func jacobian(inputs: Tensor<T>, choice: ContractionChoice, cancellation: TileCancellation? = nil) throws -> JacobianBlock<T> {
     let acts = try activations(inputs: inputs, cancellation: cancellation)
     let m = outputCount
     let samples = inputs.batchSize
@@ -26,7 +35,8 @@ extension Model {
         let node = nodes[index]
         let layer = node.layer!
         parts[index] = layer.jacobianPart(
-          input: input, outputCotangent: cotangent, repeats: m, state: slice(state, node, layer), structured: structured)
+          input: input, outputCotangent: cotangent, repeats: m, state: slice(state, node, layer),
+          structured: choice.isStructured(node: index))
       }
     }
     try cancellation?.check()
@@ -47,16 +57,32 @@ extension Model {
   /// column block (plus the tile, `R_I·R_J` scalars). Transient activations and cotangents of the
   /// reverse pass, about `R·max_l(size of layer l's output)` scalars, come on top.
   public func jacobianScalarCount(samples: Int, structured: Bool = true) -> Int {
-    let rows = samples * outputCount
+    jacobianScalarCount(samples: samples, choice: structured ? .linearOnly(model: self) : .allExplicit(model: self))
+  }
+
+  /// As `jacobianScalarCount(samples:structured:)` for the parts `choice` gives: structured Conv2d
+  /// parts count `R·out·L + B·in·k²·L` (`ConvolutionFactors`).
+  public func jacobianScalarCount(samples: Int, choice: ContractionChoice) -> Int {
     var total = 0
-    for node in nodes {
-      guard let layer = node.layer, layer.parameterCount > 0 else { continue }
-      if structured, let linear = layer as? Linear<T> {
-        total += rows * linear.outputs + samples * linear.inputs
-      } else {
-        total += rows * layer.parameterCount
-      }
+    for (index, node) in nodes.enumerated() {
+      guard node.layer != nil, node.layer!.parameterCount > 0 else { continue }
+      total += partScalarCount(node: index, samples: samples, structured: choice.isStructured(node: index))
     }
     return total
+  }
+
+  /// Scalars of one parameterised node's Jacobian part for `samples` samples.
+  func partScalarCount(node index: Int, samples: Int, structured: Bool) -> Int {
+    let node = nodes[index]
+    let layer = node.layer!
+    let rows = samples * outputCount
+    if structured, let linear = layer as? Linear<T> {
+      return rows * linear.outputs + samples * linear.inputs
+    }
+    if structured, let conv = layer as? Conv2d<T> {
+      let L = node.outputShape.dropFirst().reduce(1, *)
+      return rows * conv.outChannels * L + samples * conv.inChannels * conv.kernelSize * conv.kernelSize * L
+    }
+    return rows * layer.parameterCount
   }
 }

@@ -3,8 +3,9 @@
 /// parameterised layer into `parts` (in parameter order, their columns concatenated = θ).
 ///
 /// A value the caller keeps: the Jacobian of a row block is computed once and reused for every
-/// tile of that row (`TileKernel.tile`). Memory: `Σ_l` of `R·P_l` for explicit parts, and
-/// `R·out + B·in` for factored `Linear` parts, scalars.
+/// tile of that row (`TileKernel.tile`). Memory: `Σ_l` of `R·P_l` for explicit parts,
+/// `R·out + B·in` for factored `Linear` parts and `R·out·L + B·C_in·k²·L` for factored `Conv2d`
+/// parts (`ConvolutionFactors`), scalars.
 public struct JacobianBlock<T: BLASScalar> {
   /// Number of samples B.
   public let sampleCount: Int

@@ -73,6 +73,18 @@ extension Model {
   @_specialize(where T == Float)
   @_specialize(where T == Double)
   public func jacobianPart(_ k: Int, of factors: JacobianFactors<T>, structured: Bool = true) -> JacobianPart<T> {
+    let node = nodes[factors.entries[k].node]
+    return jacobianPart(k, of: factors, structuredLayer: structured && node.layer is Linear<T>)
+  }
+
+  /// Layer `k`'s Jacobian rows from `factors`, explicit or factored (Linear, Conv2d) as `choice` says.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
+  public func jacobianPart(_ k: Int, of factors: JacobianFactors<T>, choice: ContractionChoice) -> JacobianPart<T> {
+    jacobianPart(k, of: factors, structuredLayer: choice.isStructured(node: factors.entries[k].node))
+  }
+
+  private func jacobianPart(_ k: Int, of factors: JacobianFactors<T>, structuredLayer structured: Bool) -> JacobianPart<T> {
     let entry = factors.entries[k]
     let node = nodes[entry.node]
     let layer = node.layer!
@@ -101,15 +113,15 @@ extension Model {
   /// Scalars of the largest single layer's explicit Jacobian rows for `samples` samples,
   /// `B·m·max_l P_l` (structured `Linear` layers count `B·m·out + B·in`).
   public func largestJacobianPartScalarCount(samples: Int, structured: Bool = true) -> Int {
+    largestJacobianPartScalarCount(samples: samples, choice: structured ? .linearOnly(model: self) : .allExplicit(model: self))
+  }
+
+  /// As `largestJacobianPartScalarCount(samples:structured:)` for the parts `choice` gives.
+  public func largestJacobianPartScalarCount(samples: Int, choice: ContractionChoice) -> Int {
     var largest = 0
-    let rows = samples * outputCount
-    for node in nodes {
+    for (index, node) in nodes.enumerated() {
       guard let layer = node.layer, layer.parameterCount > 0 else { continue }
-      if structured, let linear = layer as? Linear<T> {
-        largest = max(largest, rows * linear.outputs + samples * linear.inputs)
-      } else {
-        largest = max(largest, rows * layer.parameterCount)
-      }
+      largest = max(largest, partScalarCount(node: index, samples: samples, structured: choice.isStructured(node: index)))
     }
     return largest
   }

@@ -10,6 +10,10 @@ public enum JacobianPart<T: BLASScalar> {
   /// (shared with the forward activations, not copied). Novak, Sohl-Dickstein & Schoenholz,
   /// "Fast Finite Width Neural Tangent Kernel" (ICML 2022), structured derivatives.
   case linear(outputs: Int, inputs: Int, hasBias: Bool, delta: [T], input: [T])
+
+  /// A `Conv2d` layer in factored form: cotangents and im2col patches (`ConvolutionFactors`),
+  /// contracted by `StructuredConvContraction` where `ContractionChoice` finds it cheaper.
+  case convolution(ConvolutionFactors<T>)
 }
 
 extension JacobianPart {
@@ -18,6 +22,16 @@ extension JacobianPart {
     switch self {
     case .explicit(let columns, _): return columns
     case .linear(let outputs, let inputs, let hasBias, _, _): return outputs * inputs + (hasBias ? outputs : 0)
+    case .convolution(let factors): return factors.columns
+    }
+  }
+
+  /// Scalars this part holds.
+  public var scalarCount: Int {
+    switch self {
+    case .explicit(_, let values): return values.count
+    case .linear(_, _, _, let delta, let input): return delta.count + input.count
+    case .convolution(let factors): return factors.scalarCount
     }
   }
 
@@ -28,6 +42,8 @@ extension JacobianPart {
     switch self {
     case .explicit(_, let values):
       return values
+    case .convolution(let factors):
+      return factors.explicitRows(repeats: repeats)
     case .linear(let outputs, let inputs, let hasBias, let delta, let input):
       let width = columns
       var rows = [T](repeating: 0, count: rowCount * width)

@@ -10,6 +10,10 @@
 ///   `D = δ_I δ_Jᵀ` (`2·R_I·R_J·out` FLOP) and `H = h_I h_Jᵀ` (`2·n_I·n_J·in` FLOP) and an
 ///   elementwise combine (`2·R_I·R_J` FLOP), instead of `2·R_I·R_J·out·(in+1)` FLOP explicitly.
 ///
+/// - `Conv2d` part, structured (`ConvolutionFactors`): `StructuredConvContraction`, three GEMMs per
+///   sample pair through the `[L, L]` patch Gram instead of `2·R_I·R_J·P_l` FLOP explicitly.
+/// Which layers are structured is decided per layer by `ContractionChoice` (FLOP model).
+///
 /// Example, LeNet (P = 62,006) with 100-sample tiles (R = 1,000): conv1/conv2 explicit
 /// (P_l = 456 + 2,416) cost 5.7 GFLOP per off-diagonal tile, the three Linear layers
 /// 2·10⁶·(120+84+10) + 2·10⁴·(400+120+84) ≈ 0.44 GFLOP, against 124 GFLOP for a dense `J_I J_Jᵀ`.
@@ -118,6 +122,8 @@ public enum TileKernel {
                   upperOnly: isDiagonal, into: g)
         }
       }
+    case (.convolution(let fa), .convolution(let fb)):
+      StructuredConvContraction.accumulate(fa, fb, outputCount: m, isDiagonal: isDiagonal, into: g)
     default:
       // Mixed representations of one layer: materialise both sides.
       let xa = a.explicitRows(rowCount: RI, repeats: m)

@@ -9,10 +9,16 @@
 ///                                           byte copy and its compressed copy
 ///   + transient(t)·s                        activations and cotangents while a block is computed
 ///                                           (`Model.jacobianTransientScalarCount`)
-///   + wholeBlocks:    2·J(t)·s              row and column Jacobian blocks (`jacobianScalarCount`)
+///   + wholeBlocks:    2·J(t)·s              row and column Jacobian blocks (`jacobianScalarCount` with
+///                                           the tile's `ContractionChoice`: structured Conv2d layers
+///                                           hold cotangents and patches, never explicit rows)
 ///     layerStreaming: 2·F(t)·s + 2·L(t)·s   row and column factors (`jacobianFactorScalarCount`)
-///                                           and one layer's rows of each (`largestJacobianPartScalarCount`)
+///                                           and one layer's part of each (`largestJacobianPartScalarCount`)
 ///                                           (one block, not two, when t ≥ n: a single diagonal tile)
+///   + S(t)·s                                structured Conv2d scratch: max over those layers of two
+///                                           cores' Gram chunk `L·c·L` and products `c·m·out_g·L`, and
+///                                           the chunk's products of all row samples `c·t·m·out_g·L`
+///                                           (c column samples: `StructuredConvContraction`)
 ///   + cache                                 column blocks kept for later rows, ≤ what is left
 ///
 /// `auto` picks the largest t (≤ n) that fits with whole blocks; if layer streaming fits a tile
@@ -20,6 +26,8 @@
 public struct TileMemoryPlan: Equatable, Sendable {
   public let tileSamples: Int
   public let strategy: TileStrategy
+  /// Per-layer contraction for tiles of `min(tileSamples, n)` samples (`ContractionChoice`).
+  public let contraction: ContractionChoice
   /// Estimated peak resident bytes without any cache (base included).
   public let workingBytes: Int
   /// Bytes left for cached column blocks: `budget − workingBytes`.
@@ -42,7 +50,9 @@ public struct TileMemoryPlan: Equatable, Sendable {
     }
     func plan(_ t: Int, _ strategy: TileStrategy) -> TileMemoryPlan {
       let bytes = working(model, n: n, t: min(t, max(1, n)), strategy: strategy, base: baseBytes)
-      return TileMemoryPlan(tileSamples: t, strategy: strategy, workingBytes: bytes, cacheBytes: budgetBytes - bytes)
+      return TileMemoryPlan(tileSamples: t, strategy: strategy,
+                            contraction: ContractionChoice.make(model: model, tileSamples: min(t, max(1, n))),
+                            workingBytes: bytes, cacheBytes: budgetBytes - bytes)
     }
     if let t = tileSamples {
       if fits(t, .wholeBlocks) { return plan(t, .wholeBlocks) }
@@ -73,16 +83,28 @@ public struct TileMemoryPlan: Equatable, Sendable {
     let dataset = 2 * n * model.inputShape.reduce(1, *)
     let tile = 4 * rows * rows
     let transient = model.jacobianTransientScalarCount(samples: t)
+    let choice = ContractionChoice.make(model: model, tileSamples: t)
+    var scratch = 0
+    for layer in choice.layers where layer.structured {
+      let node = model.nodes[layer.node]
+      guard let conv = node.layer as? Conv2d<T> else { continue }
+      let L = node.outputShape.dropFirst().reduce(1, *)
+      let products = model.outputCount * conv.outChannels / conv.groups * L  // one sample's T block
+      let chunk = max(1, min(t, StructuredConvContraction.gramLimit / max(1, L * L),
+                             StructuredConvContraction.productLimit / max(1, t * products)))
+      // Per core a Gram chunk and its products; shared the chunk's products of all row samples.
+      scratch = max(scratch, 2 * (L * chunk * L + chunk * products) + chunk * t * products)
+    }
     // With t ≥ n there is one block and one (diagonal) tile: one block is held, not two.
     let held = t >= n ? 1 : 2
     let blocks: Int
     switch strategy {
     case .wholeBlocks:
-      blocks = held * model.jacobianScalarCount(samples: t)
+      blocks = held * model.jacobianScalarCount(samples: t, choice: choice)
     case .layerStreaming:
-      blocks = held * (model.jacobianFactorScalarCount(samples: t) + model.largestJacobianPartScalarCount(samples: t))
+      blocks = held * (model.jacobianFactorScalarCount(samples: t) + model.largestJacobianPartScalarCount(samples: t, choice: choice))
     }
-    return base + s * (dataset + tile + transient + blocks)
+    return base + s * (dataset + tile + transient + blocks + scratch)
   }
 
   /// The largest t in 1…limit with `fits(t)`, or nil. Memory grows with t, except that t = limit

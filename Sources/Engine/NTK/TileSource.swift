@@ -26,9 +26,12 @@ public final class TileSource<T: BLASScalar> {
     /// `.layerStreaming`, contraction includes materialising each layer's rows).
     public var jacobianSeconds = 0.0
     public var contractionSeconds = 0.0
-    /// FLOP of the explicit-part GEMM/SYRK calls of the contraction (`2·R_I·R_J·P_l`, or
-    /// `R²·P_l` on diagonal tiles), the figure behind "contraction GFLOP/s".
+    /// FLOP of the contraction's GEMM/SYRK calls: explicit parts (`2·R_I·R_J·P_l`, or `R²·P_l` on
+    /// diagonal tiles) and structured Conv2d parts (`StructuredConvContraction`), the figure
+    /// behind "contraction GFLOP/s".
     public var contractionFLOP = 0.0
+    /// Of `contractionFLOP`, the structured Conv2d contractions' GEMM FLOP (`StructuredConvContraction`).
+    public var structuredFLOP = 0.0
     /// Seconds spent materialising layer parts inside the contraction (`.layerStreaming` only).
     public var materialisationSeconds = 0.0
   }
@@ -40,12 +43,7 @@ public final class TileSource<T: BLASScalar> {
     var scalarCount: Int {
       switch self {
       case .whole(let block):
-        return block.parts.reduce(0) { total, part in
-          switch part {
-          case .explicit(_, let values): return total + values.count
-          case .linear(_, _, _, let delta, let input): return total + delta.count + input.count
-          }
-        }
+        return block.parts.reduce(0) { $0 + $1.scalarCount }
       case .factors(let factors): return factors.scalarCount
       }
     }
@@ -56,6 +54,8 @@ public final class TileSource<T: BLASScalar> {
   public let scale: T
   public let blockSamples: Int
   public let strategy: TileStrategy
+  /// Which layers are contracted through their structure (the same for every block).
+  public let choice: ContractionChoice
   /// Bound on the bytes of cached column blocks (the row block and the current column block
   /// are not counted: they are part of the working set).
   public let cacheBytes: Int
@@ -75,7 +75,10 @@ public final class TileSource<T: BLASScalar> {
   ///   - scale: 1 (normalization `none`) or `1/√P` (`sqrt-params`).
   ///   - blockSamples: samples per block side t ≥ 1 (the run's `tileSamples`).
   ///   - cacheBytes: bytes of column blocks kept for later rows (0: recompute every column block).
-  public init(model: Model<T>, inputs: Tensor<T>, scale: T, blockSamples: Int, strategy: TileStrategy, cacheBytes: Int) {
+  ///   - choice: per-layer contraction; default `ContractionChoice.make` for `min(blockSamples, n)`
+  ///     (what `TileMemoryPlan` plans with).
+  public init(model: Model<T>, inputs: Tensor<T>, scale: T, blockSamples: Int, strategy: TileStrategy, cacheBytes: Int,
+              choice: ContractionChoice? = nil) {
     precondition(blockSamples >= 1, "blockSamples must be positive")
     self.model = model
     self.inputs = inputs
@@ -83,6 +86,7 @@ public final class TileSource<T: BLASScalar> {
     self.blockSamples = blockSamples
     self.strategy = strategy
     self.cacheBytes = max(0, cacheBytes)
+    self.choice = choice ?? ContractionChoice.make(model: model, tileSamples: min(blockSamples, max(1, inputs.batchSize)))
   }
 
   /// Number of blocks b = ⌈n/t⌉.
@@ -145,7 +149,7 @@ public final class TileSource<T: BLASScalar> {
     statistics.blocksComputed += 1
     statistics.samplesComputed += range.count
     switch strategy {
-    case .wholeBlocks: return .whole(try model.jacobian(inputs: batch, cancellation: cancellation))
+    case .wholeBlocks: return .whole(try model.jacobian(inputs: batch, choice: choice, cancellation: cancellation))
     case .layerStreaming: return .factors(try model.jacobianFactors(inputs: batch, cancellation: cancellation))
     }
   }
@@ -171,8 +175,8 @@ public final class TileSource<T: BLASScalar> {
         for k in 0..<x.partCount {
           try cancellation?.check()
           let materialised = clock.now
-          let p = model.jacobianPart(k, of: x)
-          let q = isDiagonal ? p : model.jacobianPart(k, of: y)
+          let p = model.jacobianPart(k, of: x, choice: choice)
+          let q = isDiagonal ? p : model.jacobianPart(k, of: y, choice: choice)
           statistics.materialisationSeconds += seconds(since: materialised)
           count(p, rows: nI * m, columns: nJ * m, isDiagonal: isDiagonal)
           TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputCount: m, isDiagonal: isDiagonal,
@@ -194,8 +198,21 @@ public final class TileSource<T: BLASScalar> {
   }
 
   private func count(_ part: JacobianPart<T>, rows: Int, columns: Int, isDiagonal: Bool) {
-    guard case .explicit(let width, _) = part else { return }
-    statistics.contractionFLOP += Double(isDiagonal ? rows * rows : 2 * rows * columns) * Double(width)
+    switch part {
+    case .explicit(let width, _):
+      statistics.contractionFLOP += Double(isDiagonal ? rows * rows : 2 * rows * columns) * Double(width)
+    case .convolution(let f):
+      // Pairs (x, y) contracted (y ≥ x on a diagonal tile) times the FLOP per pair.
+      let outputs = f.rows / max(1, f.samples)
+      let (nI, nJ) = (rows / outputs, columns / outputs)
+      let pairs = isDiagonal ? Double(nI * (nI + 1) / 2) : Double(nI * nJ)
+      let (L, m) = (Double(f.positions), Double(outputs))
+      let perPair = 2 * L * L * Double(f.groupPatch * f.groups) + 2 * m * Double(f.outputs) * L * L + 2 * m * m * Double(f.outputs) * L
+      statistics.structuredFLOP += pairs * perPair
+      statistics.contractionFLOP += pairs * perPair
+    case .linear:
+      break
+    }
   }
 
   private func seconds(since start: ContinuousClock.Instant) -> Double {

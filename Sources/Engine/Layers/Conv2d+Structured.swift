@@ -1,0 +1,48 @@
+extension Conv2d {
+  /// The layer's Jacobian rows in factored form (`ConvolutionFactors`): the output cotangents
+  /// `[R, out, H', W']` regrouped as `[g][R][out_g·H'W']` (no copy for one group) and the im2col
+  /// patches of all B samples at once, `[in·k·k, B·H'W']` (`columns(of:)` per sample, written side
+  /// by side). Costs a copy of `B·in·k²·L` scalars, no GEMM.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func structuredJacobianPart(
+    input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int
+  ) -> ConvolutionFactors<Scalar> {
+    let g = geometry(input)
+    let L = g.positions
+    let batch = input.batchSize
+    let rows = outputCotangent.batchSize
+    let K = inChannels * kernelSize * kernelSize
+    let ld = batch * L
+    var patches = [Scalar](unsafeUninitializedCapacity: K * ld) { _, count in count = K * ld }
+    var col = [Scalar](repeating: 0, count: isPointwise ? 0 : K * L)
+    input.storage.withUnsafeBufferPointer { x in
+      patches.withUnsafeMutableBufferPointer { u in
+        col.withUnsafeMutableBufferPointer { scratch in
+          for n in 0..<batch {
+            let p = columns(of: x.baseAddress! + n * g.inputSize, geometry: g, scratch: scratch.baseAddress)
+            for k in 0..<K { (u.baseAddress! + k * ld + n * L).update(from: p + k * L, count: L) }
+          }
+        }
+      }
+    }
+    var delta = outputCotangent.storage
+    if groups > 1 {
+      let outG = groupOutputs
+      delta = [Scalar](repeating: 0, count: outputCotangent.storage.count)
+      outputCotangent.storage.withUnsafeBufferPointer { d in
+        delta.withUnsafeMutableBufferPointer { e in
+          for grp in 0..<groups {
+            for r in 0..<rows {
+              (e.baseAddress! + (grp * rows + r) * outG * L)
+                .update(from: d.baseAddress! + (r * outChannels + grp * outG) * L, count: outG * L)
+            }
+          }
+        }
+      }
+    }
+    return ConvolutionFactors(
+      outputs: outChannels, groups: groups, groupPatch: groupPatch, positions: L, hasBias: hasBias,
+      samples: batch, rows: rows, delta: delta, patches: patches)
+  }
+}
