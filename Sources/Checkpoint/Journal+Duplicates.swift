@@ -27,11 +27,7 @@ extension Journal {
     var removals: [DuplicateRemoval] = []
     for segment in replay.segments {
       guard let offsets = offsetsBySegment[segment.path] else { continue }
-      let bytes = try CheckpointError.wrapping { () -> [UInt8] in
-        let file = try SystemFile.openForReading(path: segment.path)
-        defer { try? file.close() }
-        return try file.readAll()
-      }
+      let bytes = try Self.segmentBytes(at: segment.path)
       var kept: [UInt8] = []
       kept.reserveCapacity(bytes.count)
       var tiles: [Int] = []

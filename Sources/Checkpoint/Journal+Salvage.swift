@@ -35,24 +35,17 @@ extension Journal {
     var cuts: [Cut] = []
     for segment in try segments() {
       let path = directory + "/" + segment.fileName
-      let bytes = try CheckpointError.wrapping { () -> [UInt8] in
-        let file = try SystemFile.openForReading(path: path)
-        defer { try? file.close() }
-        return try file.readAll()
-      }
+      let bytes = try Self.segmentBytes(at: path)
       guard let damage = JournalFrame.scan(bytes).damage else { continue }
-      let copy = Self.damagedCopyPath(for: path)
       if damage.offset == 0 {
         // The header record is damaged: nothing proves the segment's tile records belong to this
         // run, so the whole segment is set aside; its tiles are computed again.
-        try CheckpointError.wrapping {
-          try SystemFile.rename(from: path, to: copy)
-          try SystemFile.syncDirectory(path: directory)
-        }
+        let copy = try setAside(path)
         cuts.append(Cut(segment: path, damagedCopy: copy, offset: 0, bytesCut: bytes.count,
                         reason: "\(damage.reason) in the header record: segment set aside, its tiles are computed again by the next run"))
         continue
       }
+      let copy = Self.damagedCopyPath(for: path)
       let repaired = Self.withoutDamagedFrames(bytes)
       try CheckpointError.wrapping {
         try AtomicFile.write(bytes, to: copy)

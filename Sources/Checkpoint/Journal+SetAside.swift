@@ -21,11 +21,7 @@ extension Journal {
     var runIdentity: RunIdentity?
     for segment in try segments() {
       let path = directory + "/" + segment.fileName
-      let bytes = try CheckpointError.wrapping { () -> [UInt8] in
-        let file = try SystemFile.openForReading(path: path)
-        defer { try? file.close() }
-        return try file.readAll()
-      }
+      let bytes = try Self.segmentBytes(at: path)
       if bytes.isEmpty {
         try CheckpointError.wrapping {
           try SystemFile.remove(path: path)
@@ -50,11 +46,7 @@ extension Journal {
         unprovable = "the header's identity differs from the run's: \(header.identity.differences(from: runIdentity).joined(separator: ", "))"
       }
       if let unprovable {
-        let copy = Self.damagedCopyPath(for: path)
-        try CheckpointError.wrapping {
-          try SystemFile.rename(from: path, to: copy)
-          try SystemFile.syncDirectory(path: directory)
-        }
+        let copy = try setAside(path)
         cuts.append(Cut(segment: path, damagedCopy: copy, offset: 0, bytesCut: bytes.count,
                         reason: "\(unprovable): segment set aside, its tiles are computed again by the next run"))
         continue
@@ -88,6 +80,30 @@ extension Journal {
                       reason: reasons.joined(separator: "; ")))
     }
     return cuts
+  }
+
+  /// The whole of segment file `path`.
+  ///
+  /// - Throws: `CheckpointError` (`.failure`) on I/O errors.
+  static func segmentBytes(at path: String) throws -> [UInt8] {
+    try CheckpointError.wrapping { () -> [UInt8] in
+      let file = try SystemFile.openForReading(path: path)
+      defer { try? file.close() }
+      return try file.readAll()
+    }
+  }
+
+  /// Renames segment `path` to its first free `.damaged` name (`damagedCopyPath`) and syncs the
+  /// journal directory; returns the new path. Its records are no longer replayed.
+  ///
+  /// - Throws: `CheckpointError` (`.failure`) on I/O errors.
+  func setAside(_ path: String) throws -> String {
+    let copy = Self.damagedCopyPath(for: path)
+    try CheckpointError.wrapping {
+      try SystemFile.rename(from: path, to: copy)
+      try SystemFile.syncDirectory(path: directory)
+    }
+    return copy
   }
 
   /// `path.damaged`, or `path.damaged.2`, … — the first that does not exist.

@@ -79,7 +79,7 @@ struct CheckCommand: ParsableCommand {
       ? model.jacobianScalarCount(samples: min(plan.tileSamples, plan.sampleCount))
       : model.jacobianFactorScalarCount(samples: min(plan.tileSamples, plan.sampleCount))
     let cachedBlocks = min(plan.blockCount, max(0, memory.cacheBytes) / max(1, blockScalars * MemoryLayout<T>.stride))
-    printCost(plan: plan, costs: TileCostModel(model: model), rate: GEMMRate.measure(T.self),
+    printCost(plan: plan, costs: TileCostModel(model: model, tileSamples: plan.tileSamples, sampleCount: plan.sampleCount), rate: GEMMRate.measure(T.self),
               cachesAll: cachedBlocks >= plan.blockCount - 1, cachedBlocks: cachedBlocks)
   }
 

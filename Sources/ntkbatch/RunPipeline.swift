@@ -47,7 +47,7 @@ struct RunPipeline {
       sampleCount: dataset.inputs.batchSize, tileSamples: plan.tileSamples,
       precision: manifest.ntk.precision, normalization: manifest.ntk.normalization)
     let tilePlan = try identity.plan()
-    let share = try shard.map { try Self.share(of: $0, plan: tilePlan, costs: TileCostModel(model: model)) }
+    let share = try shard.map { try Self.share(of: $0, plan: tilePlan, costs: TileCostModel(model: model, tileSamples: plan.tileSamples, sampleCount: identity.sampleCount)) }
     let session = try RunSession.open(run: run, identity: identity, manifestJSON: manifest.prettyJSON(), shard: shard,
                                       shardTiles: share.map { ($0.first ?? 0)..<(($0.last ?? -1) + 1) })
     defer { session.close() }

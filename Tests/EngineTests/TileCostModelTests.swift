@@ -7,7 +7,8 @@ import XCTest
 final class TileCostModelTests: XCTestCase {
   func testLeNetClosedForms() throws {
     let lenet = try ModelZoo.make(name: "lenet", width: 0, scalar: Float.self)
-    let cost = TileCostModel(model: lenet)
+    let cost = TileCostModel(model: lenet, tileSamples: 100, sampleCount: 1000)
+    XCTAssertEqual(cost.structuredFLOPPerPair, 0, "LeNet's convolutions (L = 784, 100) stay explicit")
     // conv1 6·3·5·5 + 6, conv2 16·6·5·5 + 16 contracted explicitly; fc 400→120→84→10 by structure.
     XCTAssertEqual(cost.explicitColumns, 456 + 2416)
     XCTAssertEqual(cost.linearOutputs, 120 + 84 + 10)
@@ -37,13 +38,17 @@ final class TileCostModelTests: XCTestCase {
     var random = TestRandom(seed: 3)
     let x = random.tensor([10, 3, 32, 32]).converted(to: Float.self)
     let source = TileSource(model: model, inputs: x, scale: 1, blockSamples: 4, strategy: .wholeBlocks, cacheBytes: 0)
-    let cost = TileCostModel(model: model)
+    let cost = TileCostModel(model: model, tileSamples: 4, sampleCount: 10)
+    XCTAssertEqual(cost, TileCostModel(model: model, choice: source.choice), "the choice TileSource makes")
+    XCTAssertGreaterThan(cost.structuredFLOPPerPair, 0, "resnet9's last stages are contracted through their structure")
     for (i, j) in [(0, 0), (0, 2), (1, 2), (2, 2)] {
       let before = source.statistics.contractionFLOP
       _ = try source.tile(rowBlock: i, columnBlock: j)
       let (nI, nJ) = (source.samples(ofBlock: i).count, source.samples(ofBlock: j).count)
       let explicit = i == j ? Double(nI * nI * 100) * cost.explicitColumns : 2 * Double(nI * nJ * 100) * cost.explicitColumns
-      XCTAssertEqual(source.statistics.contractionFLOP - before, explicit, "tile (\(i), \(j))")
+      let pairs = i == j ? Double(nI * (nI + 1) / 2) : Double(nI * nJ)
+      let expected = explicit + pairs * cost.structuredFLOPPerPair
+      XCTAssertEqual(source.statistics.contractionFLOP - before, expected, accuracy: expected * 1e-12, "tile (\(i), \(j))")
     }
   }
 

@@ -112,17 +112,23 @@ final class LooseEndsTests: XCTestCase {
     XCTAssertFalse(help.contains("tiles journaled after the damage are computed again"), help)
   }
 
-  /// SIGINT during training names the epoch, not a tile; the run stops after the epoch with 75.
-  func testSIGINTDuringTrainingSaysTheEpochInProgress() throws {
-    let path = try manifest(subsample: 2000, train: ["epochs": 200, "lr": 0.01, "samples": 2000, "targetAccuracy": 1.0])
-    let logs = try CLIHarness.temporaryDirectory("sigint-train")
-    defer { try? FileManager.default.removeItem(atPath: logs) }
+  /// Starts `run` of `path` and returns once training has finished epoch 1 (or the run ended).
+  private func startRunUntilEpochOne(_ path: String, logs: String) throws -> Process {
     let process = try CLIHarness.start(["run", path, "--run-dir", "\(work)/run", "--progress", "tiles"], logDirectory: logs)
     let deadline = Date().addingTimeInterval(120)
     while process.isRunning, Date() < deadline,
           !((try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").contains("epoch 1 ") {
       usleep(5_000)
     }
+    return process
+  }
+
+  /// SIGINT during training names the epoch, not a tile; the run stops after the epoch with 75.
+  func testSIGINTDuringTrainingSaysTheEpochInProgress() throws {
+    let path = try manifest(subsample: 2000, train: ["epochs": 200, "lr": 0.01, "samples": 2000, "targetAccuracy": 1.0])
+    let logs = try CLIHarness.temporaryDirectory("sigint-train")
+    defer { try? FileManager.default.removeItem(atPath: logs) }
+    let process = try startRunUntilEpochOne(path, logs: logs)
     XCTAssertTrue(process.isRunning, "training ended before the signal")
     kill(process.processIdentifier, SIGINT)
     process.waitUntilExit()
@@ -141,12 +147,7 @@ final class LooseEndsTests: XCTestCase {
     let path = try manifest(model: "lenet", subsample: 10, train: ["epochs": 200, "lr": 0.01, "samples": 5000, "targetAccuracy": 1.0])
     let logs = try CLIHarness.temporaryDirectory("sigint-twice")
     defer { try? FileManager.default.removeItem(atPath: logs) }
-    let process = try CLIHarness.start(["run", path, "--run-dir", "\(work)/run", "--progress", "tiles"], logDirectory: logs)
-    let deadline = Date().addingTimeInterval(120)
-    while process.isRunning, Date() < deadline,
-          !((try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").contains("epoch 1 ") {
-      usleep(5_000)
-    }
+    let process = try startRunUntilEpochOne(path, logs: logs)
     XCTAssertTrue(process.isRunning, "the run ended before the signals")
     kill(process.processIdentifier, SIGINT)
     usleep(100_000)

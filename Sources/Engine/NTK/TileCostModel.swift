@@ -5,6 +5,8 @@
 ///
 ///     contraction  Σ explicit parts   2·R_I·R_J·P_l        (R_I²·P_l on a diagonal tile: SYRK)
 ///                  + Σ Linear parts   2·R_I·R_J·out + 2·n_I·n_J·in + 2·R_I·R_J   (structured, Novak et al. 2022)
+///                  + Σ structured Conv2d parts, per sample pair (n_I·n_J pairs; n(n+1)/2 on a
+///                    diagonal tile) 2·L²·C_in·k² + 2·m·out·L² + 2·m²·out·L   (`ContractionChoice`)
 ///     Jacobian     (1 + 2m)·F·n_J     one block's forward pass plus m reverse passes
 ///                                     (input and parameter cotangents), F = forward FLOP per sample
 ///
@@ -23,10 +25,15 @@ public struct TileCostModel: Equatable, Sendable {
   public let linearOutputs: Double
   public let linearInputs: Double
   public let linearLayers: Double
+  /// Σ over the Conv2d layers contracted through their structure of their FLOP per sample pair.
+  public let structuredFLOPPerPair: Double
 
-  public init<T: BLASScalar>(model: Model<T>) {
-    var forward = 0.0, explicit = 0.0, outputs = 0.0, inputs = 0.0, linears = 0.0
-    for node in model.nodes {
+  /// The cost model of `model`'s tiles with each layer contracted as `choice` says (by default,
+  /// as `TileSource` chooses for tiles of `tileSamples` samples a side: `ContractionChoice.make`).
+  public init<T: BLASScalar>(model: Model<T>, choice: ContractionChoice) {
+    var forward = 0.0, explicit = 0.0, outputs = 0.0, inputs = 0.0, linears = 0.0, structured = 0.0
+    let m = Double(model.outputCount)
+    for (index, node) in model.nodes.enumerated() {
       let outputSize = Double(node.outputShape.reduce(1, *))
       if let conv = node.layer as? Conv2d<T> {
         let positions = Double(node.outputShape.dropFirst().reduce(1, *))
@@ -41,6 +48,10 @@ public struct TileCostModel: Equatable, Sendable {
         outputs += Double(linear.outputs)
         inputs += Double(linear.inputs)
         linears += 1
+      } else if let conv = layer as? Conv2d<T>, choice.isStructured(node: index) {
+        let L = Double(node.outputShape.dropFirst().reduce(1, *))
+        let (patch, out) = (Double(conv.inChannels * conv.kernelSize * conv.kernelSize), Double(conv.outChannels))
+        structured += 2 * L * L * patch + 2 * m * out * L * L + 2 * m * m * out * L
       } else {
         explicit += Double(layer.parameterCount)
       }
@@ -51,6 +62,13 @@ public struct TileCostModel: Equatable, Sendable {
     linearOutputs = outputs
     linearInputs = inputs
     linearLayers = linears
+    structuredFLOPPerPair = structured
+  }
+
+  /// The cost model for tiles of `tileSamples` samples a side over `sampleCount` samples, with
+  /// the per-layer choice `TileSource` makes for them.
+  public init<T: BLASScalar>(model: Model<T>, tileSamples: Int, sampleCount: Int) {
+    self.init(model: model, choice: ContractionChoice.make(model: model, tileSamples: min(tileSamples, max(1, sampleCount))))
   }
 
   /// FLOP of contracting tile (I, J) of `rowSamples` × `columnSamples` samples.
@@ -60,7 +78,8 @@ public struct TileCostModel: Equatable, Sendable {
     let (rI, rJ) = (nI * m, nJ * m)
     let explicit = isDiagonal ? rI * rI * explicitColumns : 2 * rI * rJ * explicitColumns
     let linear = 2 * rI * rJ * linearOutputs + 2 * nI * nJ * linearInputs + 2 * rI * rJ * linearLayers
-    return explicit + linear
+    let pairs = isDiagonal ? nI * (nI + 1) / 2 : nI * nJ
+    return explicit + linear + pairs * structuredFLOPPerPair
   }
 
   /// FLOP of one Jacobian block of `samples` samples.
