@@ -50,6 +50,7 @@ struct RunCommand: ParsableCommand {
       let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names))
       let directory = RunDirectory(path: runDirectory ?? "runs/\(manifest.name)")
       let shardSpec = try shard.map { try ShardSpec.parse($0) }
+      if shardSpec != nil { try RunPipeline.refuseTrainingWithShards(manifest, path: self.manifest) }
       let pipeline = RunPipeline(manifest: manifest, run: directory, progress: progress, maxTiles: maxTiles, shard: shardSpec, signals: signals)
       switch manifest.ntk.precision {
       case .float32: return try pipeline.execute(Float.self)

@@ -59,6 +59,17 @@ struct RunPipeline {
     return outcome
   }
 
+  /// Refuses `model.train` for a sharded run (`run --shard`, `ntkbatch slurm`): shards compute the
+  /// eNTK of fixed weights, and training is one sequential computation that must not run once per
+  /// shard (each would hold the run's lock for the whole training, and machines with other BLAS
+  /// builds would train to other weights, so their tiles could not share a run directory).
+  ///
+  /// - Throws: `CLIError.BadInput` naming the manifest and the field, with what to do instead.
+  static func refuseTrainingWithShards(_ manifest: Manifest, path: String) throws {
+    guard manifest.model.train != nil else { return }
+    throw CLIError.BadInput("\(path): model.train: a sharded run computes the eNTK of fixed weights; train once without --shard (e.g. `ntkbatch run \(path) --max-tiles 1`), export the weights (`ntkbatch export-weights RUN --output W.safetensors`), then shard a manifest with \"weights\": \"W.safetensors\" and no model.train")
+  }
+
   /// The tile indices of `shard`: its contiguous range of the plan, balanced by estimated FLOP
   /// (`TileCostModel`, as `check --shards` prints it).
   static func share(of shard: ShardSpec, plan: TilePlan, costs: TileCostModel) throws -> [Int] {

@@ -77,6 +77,7 @@ struct SlurmCommand: ParsableCommand {
   func run() throws {
     try CLIError.reporting {
       let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names))
+      try RunPipeline.refuseTrainingWithShards(manifest, path: self.manifest)
       let cwd = FileManager.default.currentDirectoryPath
       let scripts = SlurmScripts(
         ntkbatch: try Self.executablePath(), manifest: Self.absolute(self.manifest, in: cwd),

@@ -180,6 +180,25 @@ final class ShardTests: XCTestCase {
     }
   }
 
+  /// Training is one sequential computation: `run --shard` and `slurm` refuse a manifest with
+  /// `model.train` (exit 2, one line naming the field and what to do), before touching the run.
+  func testShardsRefuseAManifestThatTrains() throws {
+    let path = try CLIHarness.writeManifest([
+      "name": "train-shards",
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 20],
+      "model": ["name": "lenet", "seed": 0, "train": ["epochs": 1, "samples": 100]],
+      "ntk": ["precision": "float32", "tileSamples": 10],
+    ], in: work, name: "train-shards")
+    for arguments in [["run", path, "--run-dir", "\(work)/run", "--shard", "0/2"],
+                      ["slurm", path, "--array", "2", "--time", "1:00:00", "--run-dir", "\(work)/run"]] {
+      let result = try CLIHarness.run(arguments)
+      XCTAssertEqual(result.status, 2, result.stderr)
+      XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+      XCTAssertTrue(result.stderr.contains("model.train: a sharded run computes the eNTK of fixed weights"), result.stderr)
+      XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/run"), "nothing written for \(arguments[0])")
+    }
+  }
+
   func testCheckPrintsCostDiskAndShardBalance() throws {
     let manifest = try FaultHarness.mnistManifest(in: work, subsample: 1000, tileSamples: 100)
     let check = try CLIHarness.succeed(["check", manifest, "--shards", "10"])
