@@ -117,18 +117,7 @@ final class ReferenceReaderTests: XCTestCase {
           except Exception as e:
               print(path + "\\tERR\\t" + type(e).__name__ + ": " + str(e).replace("\\n", " ")[:200])
       """
-    try Data(script.utf8).write(to: URL(fileURLWithPath: directory + "/reference.py"))
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [directory + "/reference.py"]
-    let stdin = Pipe(), stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    try process.run()
-    stdin.fileHandleForWriting.write(Data(files.joined(separator: "\n").utf8))
-    try stdin.fileHandleForWriting.close()
-    let lines = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-    process.waitUntilExit()
+    let lines = try readWithReference(script: script, python: python, files: files, in: directory)
     XCTAssertEqual(lines.count, files.count)
 
     var agreed = 0, bothRead = 0, duplicates = 0, otherDtypes = 0
@@ -199,18 +188,7 @@ final class ReferenceReaderTests: XCTestCase {
           except Exception as e:
               print(path + "\\tERR\\t" + type(e).__name__ + ": " + str(e).replace("\\n", " ")[:200])
       """
-    try Data(script.utf8).write(to: URL(fileURLWithPath: directory + "/reference.py"))
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [directory + "/reference.py"]
-    let stdin = Pipe(), stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    try process.run()
-    stdin.fileHandleForWriting.write(Data(files.joined(separator: "\n").utf8))
-    try stdin.fileHandleForWriting.close()
-    let lines = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-    process.waitUntilExit()
+    let lines = try readWithReference(script: script, python: python, files: files, in: directory)
     XCTAssertEqual(lines.count, files.count)
     let readable = Set(NpyDType.allCases.map(\.rawValue) + ["<u1"])
     var bothRead = 0, bothRefused = 0, partial = 0, duplicates = 0, negative = 0
@@ -266,5 +244,23 @@ final class ReferenceReaderTests: XCTestCase {
 
   private func errorText(_ path: String) -> String {
     do { _ = try SafetensorsFile.read(path: path); return "" } catch { return "\(error)" }
+  }
+
+  /// Runs the reference reader `script` with `python` in `directory`, one path of `files` per line
+  /// on its standard input; its output lines (`path\tOK\t…` or `path\tERR\t…`).
+  private func readWithReference(script: String, python: String, files: [String], in directory: String) throws -> [Substring] {
+    try Data(script.utf8).write(to: URL(fileURLWithPath: directory + "/reference.py"))
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = [directory + "/reference.py"]
+    let stdin = Pipe(), stdout = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    try process.run()
+    stdin.fileHandleForWriting.write(Data(files.joined(separator: "\n").utf8))
+    try stdin.fileHandleForWriting.close()
+    let lines = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+    process.waitUntilExit()
+    return lines
   }
 }
