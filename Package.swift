@@ -79,9 +79,11 @@ let package = Package(
 
     // MARK: - Tests (one target per module)
 
-    .testTarget(name: "EngineTests", dependencies: ["Engine", "Storage"]),
-    .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-    .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Storage"]),
-    .testTarget(name: "ntkbatchTests", dependencies: ["ntkbatch", "Engine", "Storage", "Checkpoint"]),
+    /// Helpers every test target shares: temporary directories, seeded draws, gzip fixtures.
+    .target(name: "TestSupport", dependencies: ["Engine", "Storage"], path: "Tests/TestSupport"),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Storage", "TestSupport"]),
+    .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
+    .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Storage", "Engine", "TestSupport"]),
+    .testTarget(name: "ntkbatchTests", dependencies: ["ntkbatch", "Engine", "Storage", "Checkpoint", "TestSupport"]),
   ]
 )

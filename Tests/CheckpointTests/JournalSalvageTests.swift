@@ -1,6 +1,7 @@
 import XCTest
 @testable import Checkpoint
 import Storage
+import TestSupport
 
 /// The stricter torn-tail rule (a bad frame followed by a valid one is damage, even when its
 /// declared length runs past the end) and `Journal.salvage()` (remove the damaged record, keep the original).

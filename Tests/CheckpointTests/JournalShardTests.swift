@@ -1,6 +1,7 @@
 import XCTest
 @testable import Checkpoint
 import Storage
+import TestSupport
 
 /// Many writers on one journal: shard segment names, the union on replay, duplicates (tolerated,
 /// then removed) and per-shard locks.

@@ -1,6 +1,7 @@
 import XCTest
 @testable import Checkpoint
 import Storage
+import TestSupport
 
 final class JournalTests: XCTestCase {
   private let identity = RunIdentity(manifestHash: testHash("manifest"), weightsHash: testHash("weights"),

@@ -1,5 +1,7 @@
 import XCTest
 @testable import Checkpoint
+import TestSupport
+import Engine
 
 final class ManifestTests: XCTestCase {
   private let models: Set<String> = ["logistic", "twolayer", "lenet"]

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import Checkpoint
 import Storage
+import TestSupport
 
 /// Stored tiles holding NaN/±Inf (journaled by an older version, or by a tile computer without
 /// the check) are named by `verify` and dropped by `repair`; a training record with a non-finite

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Checkpoint
+import TestSupport
 
 final class RunLockTests: XCTestCase {
   func testSecondWriterIsRefusedNamingHolderThenLockCanBeTaken() throws {

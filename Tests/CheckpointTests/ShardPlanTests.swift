@@ -1,5 +1,6 @@
 import XCTest
 @testable import Checkpoint
+import Engine
 
 /// `ShardPlan`: N contiguous ranges that cover the plan exactly once, balanced by cost; `ShardSpec`
 /// parsing from the command line and from Slurm / Kubernetes environments.

@@ -1,31 +1,8 @@
 import Foundation
 @testable import Checkpoint
 import Storage
-
-/// A fresh directory under the system temporary directory.
-struct TemporaryDirectory {
-  let path: String
-
-  init(_ label: String = "checkpoint") throws {
-    path = NSTemporaryDirectory() + "ntkbatch-\(label)-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-  }
-
-  func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// SplitMix64: a small seeded generator so that tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
+import Engine
+import TestSupport
 
 /// Reads a whole file.
 func readBytes(_ path: String) throws -> [UInt8] {

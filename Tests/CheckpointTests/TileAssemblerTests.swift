@@ -1,6 +1,7 @@
 import XCTest
 @testable import Checkpoint
 import Storage
+import TestSupport
 
 /// `TileAssembler` beyond the whole `.npy`: sub-matrices (samples and classes), Zarr chunks
 /// (layout, edge padding, the stored frame reused as a chunk, absent chunks), non-finite tiles,

@@ -1,6 +1,7 @@
 import XCTest
 @testable import Checkpoint
 import Storage
+import TestSupport
 
 final class TileRunnerTests: XCTestCase {
   private var dir: TemporaryDirectory!

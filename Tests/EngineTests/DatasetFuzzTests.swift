@@ -2,19 +2,7 @@ import Foundation
 import XCTest
 @testable import Engine
 import Storage
-
-/// SplitMix64 (Steele, Lea & Flood, 2014): the fuzzer's seeded source of mutations.
-private struct FuzzRandom {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
-}
+import TestSupport
 
 /// Feeds each reader mutated copies of a valid file: truncations, byte flips, huge 32-bit words
 /// (sizes and dimensions), duplicated chunks and trailing garbage. Every input must end in a
@@ -22,7 +10,7 @@ private struct FuzzRandom {
 final class DatasetFuzzTests: XCTestCase {
   static let mutationsPerReader = 1_000
 
-  private func mutate(_ original: [UInt8], _ random: inout FuzzRandom) -> [UInt8] {
+  private func mutate(_ original: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
     var bytes = original
     let rounds = 1 + random.below(3)
     for _ in 0..<rounds where !bytes.isEmpty {
@@ -53,7 +41,7 @@ final class DatasetFuzzTests: XCTestCase {
   /// Runs `body` on `mutationsPerReader` mutations of `original`; returns (parsed, rejected) counts.
   private func fuzz(_ original: [UInt8], seed: UInt64, expecting errorTypes: [Error.Type],
                     _ body: ([UInt8]) throws -> Void) -> (parsed: Int, rejected: Int) {
-    var random = FuzzRandom(state: seed)
+    var random = SplitMix64(seed: seed)
     var parsed = 0, rejected = 0
     for index in 0..<Self.mutationsPerReader {
       let input = mutate(original, &random)

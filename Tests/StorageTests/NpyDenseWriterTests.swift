@@ -1,5 +1,6 @@
 import XCTest
 @testable import Storage
+import TestSupport
 
 final class NpyDenseWriterTests: XCTestCase {
   /// Writes a 7×7 matrix from blocks (some transposed) and compares with the dense values.

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Storage
+import TestSupport
 
 final class ObjectStoreTests: XCTestCase {
   func testPutReadRoundTripAndLayout() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Storage
+import TestSupport
 
 /// Runs the system `tar` (GNU tar on Linux), an independent writer of the archives the reader parses.
 func runTar(_ arguments: [String], in directory: String) throws {

@@ -1,6 +1,8 @@
 import Foundation
 import Storage
 import XCTest
+import Engine
+import TestSupport
 
 /// Kill loop: `run` killed with SIGKILL at random moments — during start-up, mid-tile, between a
 /// tile's object and its record — 50 times, restarted each time, still ends with an eNTK
@@ -15,7 +17,7 @@ final class FaultKillLoopTests: XCTestCase {
     try CLIHarness.succeed(["run", manifest, "--run-dir", "\(work)/straight", "--progress", "none"])
     let reference = try FaultHarness.assembled("\(work)/straight", output: "\(work)/straight.npy")
 
-    var generator = SplitMix(seed: 20_261_130)
+    var generator = SplitMix64(seed: 20_261_130)
     var reported: [Int] = []
     var kills = 0
     var finished = false
@@ -63,18 +65,4 @@ final class FaultKillLoopTests: XCTestCase {
     XCTAssertEqual(resumed.count, NpyHeader(dtype: .float32, shape: [3000, 3000]).encoded().count + 3000 * 3000 * 4)
     XCTAssertTrue(reference == resumed, "the eNTK after 50 kills differs from the uninterrupted run's")
   }
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014): the seeded generator of the fault tests.
-struct SplitMix {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import XCTest
+import Engine
+import TestSupport
 
 /// Manifest fuzzing through the binary: 1,200 seeded mutations of valid manifests (wrong types,
 /// missing and unknown fields, huge numbers, negative sizes, unknown models and datasets, bad
@@ -28,7 +30,7 @@ final class FaultManifestFuzzTests: XCTestCase {
   }
 
   /// Values of every wrong kind.
-  func strangeValue(_ g: inout SplitMix) -> Any {
+  func strangeValue(_ g: inout SplitMix64) -> Any {
     let choices: [Any] = [
       NSNull(), true, false, 0, -1, -7, 1, 3, Int.max, Int.min, Int(Int32.max) + 1, 1e300, -1e300, 0.5, Double.leastNonzeroMagnitude, 12.0,
       "", "lenet", "resnet1000", "float16", "sqrt", "../../../../etc/passwd", "/dev/null", "/", "\u{0}", "\u{FFFF}",
@@ -54,7 +56,7 @@ final class FaultManifestFuzzTests: XCTestCase {
   }
 
   /// One mutated manifest, as bytes.
-  func mutate(_ base: [String: Any], _ g: inout SplitMix) throws -> [UInt8] {
+  func mutate(_ base: [String: Any], _ g: inout SplitMix64) throws -> [UInt8] {
     var object: Any = base
     let fields = paths(base)
     let rounds = 1 + g.below(3)
@@ -143,7 +145,7 @@ final class FaultManifestFuzzTests: XCTestCase {
 
   func write(_ count: Int, seed: UInt64, prefix: String) throws -> [String] {
     let bases = try bases()
-    var g = SplitMix(seed: seed)
+    var g = SplitMix64(seed: seed)
     return try (0..<count).map { k in
       let path = "\(work)/\(prefix)-\(k).json"
       try Data(mutate(bases[k % bases.count], &g)).write(to: URL(fileURLWithPath: path))

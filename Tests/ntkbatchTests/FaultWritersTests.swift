@@ -1,6 +1,8 @@
 import Foundation
 import Storage
 import XCTest
+import Engine
+import TestSupport
 
 /// One writer per run directory; identity checks (manifest, weights, input data); SIGTERM and
 /// SIGINT stop cleanly with exit 75 and the run resumes where it stopped.
@@ -135,7 +137,7 @@ final class FaultWritersTests: XCTestCase {
 
   func testSIGTERMDuringStartUpAlsoExitsWith75AndLosesNothing() throws {
     let manifest = try FaultHarness.mnistManifest(in: work, subsample: 300, tileSamples: 10)
-    var generator = SplitMix(seed: 75)
+    var generator = SplitMix64(seed: 75)
     var journaled = 0
     for attempt in 0..<6 {
       let logs = "\(work)/early-\(attempt)"

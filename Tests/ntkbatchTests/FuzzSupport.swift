@@ -1,20 +1,7 @@
 import Foundation
 import XCTest
-
-/// SplitMix64 (Steele, Lea & Flood, 2014): the fuzzers' seeded source of mutations, so every
-/// failure reproduces from its seed and case number.
-struct FuzzRandom {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
-  mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-}
+import Engine
+import TestSupport
 
 /// Seeded mutation fuzzing of one reader: each case is a mutated copy of valid input; the reader
 /// must either read it (and the caller's checks of the result hold) or throw one of the expected
@@ -34,7 +21,7 @@ struct Fuzzer {
   /// Byte-level mutations: truncation, flipped bytes, hostile 32/64-bit little- and big-endian
   /// words, duplicated chunks, inserted and trailing garbage. `window` keeps most edits near the
   /// start (where headers and sizes live).
-  static func mutateBytes(_ original: [UInt8], window: Int, _ random: inout FuzzRandom) -> [UInt8] {
+  static func mutateBytes(_ original: [UInt8], window: Int, _ random: inout SplitMix64) -> [UInt8] {
     var bytes = original
     for _ in 0..<(1 + random.below(3)) where !bytes.isEmpty {
       let span = random.below(4) == 0 ? bytes.count : min(bytes.count, window)
@@ -68,7 +55,7 @@ struct Fuzzer {
   /// Text-level mutations of JSON or a Python dict literal: numbers replaced by hostile ones,
   /// a `"key": value` pair duplicated, strings and tokens replaced, brackets unbalanced or nested
   /// deeply, invalid UTF-8 inserted.
-  static func mutateText(_ original: String, _ random: inout FuzzRandom) -> [UInt8] {
+  static func mutateText(_ original: String, _ random: inout SplitMix64) -> [UInt8] {
     var text = Array(original.utf8)
     // One case in four makes only changes a reader must accept or judge on the values (spacing,
     // small numbers), so that reads succeed often enough to check their results too.
@@ -122,8 +109,8 @@ struct Fuzzer {
 
   /// Runs `cases` mutations through `body`; returns how many were read and how many rejected.
   static func run(_ name: String, seed: UInt64, cases: Int = Fuzzer.cases, expecting errorTypes: [Error.Type],
-                  mutate: (inout FuzzRandom) -> [UInt8], _ body: ([UInt8]) throws -> Void) -> (read: Int, rejected: Int) {
-    var random = FuzzRandom(state: seed)
+                  mutate: (inout SplitMix64) -> [UInt8], _ body: ([UInt8]) throws -> Void) -> (read: Int, rejected: Int) {
+    var random = SplitMix64(seed: seed)
     var read = 0, rejected = 0
     var slowest = 0.0
     for index in 0..<cases {

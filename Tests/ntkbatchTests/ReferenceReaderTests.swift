@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import Storage
+import Engine
+import TestSupport
 
 /// Differential tests against the formats' reference readers, installed from PyPI into a virtual
 /// environment this test creates (`.build/python-reference`): `safetensors.safe_open`
@@ -95,7 +97,7 @@ final class ReferenceReaderTests: XCTestCase {
       dtype: "F64")
     let length = Int(original[0]) | Int(original[1]) << 8
     let header = String(decoding: original[8..<(8 + length)], as: UTF8.self)
-    var random = FuzzRandom(state: 21)
+    var random = SplitMix64(seed: 21)
     for k in 0..<600 {
       let text = Fuzzer.mutateText(header, &random)
       try add(withUnsafeBytes(of: UInt64(text.count).littleEndian, Array.init) + text + Array(original[(8 + length)...]), "mutant\(k)")
@@ -161,7 +163,7 @@ final class ReferenceReaderTests: XCTestCase {
     let directory = try CLIHarness.temporaryDirectory("npy-reference")
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }"
-    var random = FuzzRandom(state: 22)
+    var random = SplitMix64(seed: 22)
     var files: [String] = []
     for k in 0..<600 {
       let text = Fuzzer.mutateText(dict, &random) + [0x0A]

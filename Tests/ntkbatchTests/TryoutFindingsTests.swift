@@ -1,6 +1,7 @@
 import Foundation
 import Storage
 import XCTest
+import TestSupport
 
 /// Findings of a new user's tryout (tester12): each reproduced through the command line on a
 /// small run, then checked fixed — no crash, no data loss, one-line errors, no dead ends.
@@ -49,24 +50,10 @@ final class TryoutFindingsTests: XCTestCase {
 
   func testGzipBombInADatasetFileIsABadInputNamingTheFileWithoutInflatingIt() throws {
     func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
-    func gzip(_ raw: [UInt8]) -> [UInt8] {
-      var table = [UInt32](repeating: 0, count: 256)
-      for n in 0..<256 {
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        table[n] = c
-      }
-      var crc: UInt32 = 0xFFFF_FFFF
-      for byte in raw { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-      crc ^= 0xFFFF_FFFF
-      let zlib = Zlib.deflate(raw, level: 9)
-      func le(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(v >> (8 * $0) & 0xFF) } }
-      return [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 0xFF] + zlib[2..<(zlib.count - 4)] + le(crc) + le(UInt32(truncatingIfNeeded: raw.count))
-    }
     // The header declares 100 images (78,416 bytes), the stream inflates to 64 MiB of zeros.
     let images = "\(work)/train-images-idx3-ubyte.gz"
-    try Data(gzip([0, 0, 8, 3] + be(100) + be(28) + be(28) + [UInt8](repeating: 0, count: 64 << 20))).write(to: URL(fileURLWithPath: images))
-    try Data(gzip([0, 0, 8, 1] + be(100) + [UInt8](repeating: 3, count: 100))).write(to: URL(fileURLWithPath: "\(work)/train-labels-idx1-ubyte.gz"))
+    try Data(GzipFixture.member([0, 0, 8, 3] + be(100) + be(28) + be(28) + [UInt8](repeating: 0, count: 64 << 20))).write(to: URL(fileURLWithPath: images))
+    try Data(GzipFixture.member([0, 0, 8, 1] + be(100) + [UInt8](repeating: 3, count: 100))).write(to: URL(fileURLWithPath: "\(work)/train-labels-idx1-ubyte.gz"))
     let result = try CLIHarness.run(["dataset", "info", work, "--name", "mnist"])
     XCTAssertEqual(result.status, 2, result.stderr)
     XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: \(images): gzip data inflates past 78416 bytes, more than the file may hold by its header or kind (damaged or hostile file)"])
