@@ -56,7 +56,8 @@ enum DatasetLoader {
     do {
       return try load(columns, scalar: T.self, showProgress: showProgress)
     } catch let error as CLIError.BadInput {
-      throw CLIError.BadInput(error.message.replacingOccurrences(of: "dataset.", with: "columns."))
+      let fields = ["name", "root", "path", "subsample", "download", "mirror"]
+      throw CLIError.BadInput(fields.reduce(error.message) { $0.replacingOccurrences(of: "dataset.\($1)", with: "columns.\($1)") })
     } catch let error as EngineError where error.code == .sampleRange {
       throw CLIError.BadInput("columns.subsample: \(error.message)")
     }

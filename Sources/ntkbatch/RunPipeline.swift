@@ -154,13 +154,14 @@ struct RunPipeline {
                                                 identity: RunIdentity) throws {
     let count = columns.inputs.batchSize
     let logitsPath = ColumnsFiles.logitsPath(in: run)
-    if !FileManager.default.fileExists(atPath: logitsPath) || LogitsFile.problem(at: logitsPath, rows: count, outputsPerSample: 10) != nil {
+    let m = identity.outputsPerSample
+    if !FileManager.default.fileExists(atPath: logitsPath) || LogitsFile.problem(at: logitsPath, rows: count, outputsPerSample: m) != nil {
       let logits = try computer.logits(blockSamples: blockSamples, columns: true).map { Double($0) }
-      try AtomicFile.write(NpyArray(shape: [count, 10], values: logits).encoded(), to: logitsPath)
+      try AtomicFile.write(NpyArray(shape: [count, m], values: logits).encoded(), to: logitsPath)
     }
     let labelsPath = ColumnsFiles.labelsPath(in: run)
     if let labels = columns.labels,
-       !FileManager.default.fileExists(atPath: labelsPath) || ColumnsFiles.labelsProblem(at: labelsPath, count: count, outputsPerSample: 10) != nil {
+       !FileManager.default.fileExists(atPath: labelsPath) || ColumnsFiles.labelsProblem(at: labelsPath, count: count, outputsPerSample: m) != nil {
       try AtomicFile.write(ColumnsFiles.labelsArray(labels).encoded(), to: labelsPath)
     }
   }
