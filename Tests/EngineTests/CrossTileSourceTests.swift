@@ -57,4 +57,19 @@ final class CrossTileSourceTests: XCTestCase {
       XCTAssertEqual(uncached.statistics.blocksComputed, 3 + 6)
     }
   }
+
+  /// The memory model of a cross kernel holds both datasets and always two blocks (a square run
+  /// with t ≥ n holds one): exactly one more block and the column samples' inputs (twice, as the
+  /// dataset term counts them).
+  func testMemoryPlanOfACrossKernelHoldsBothDatasetsAndTwoBlocks() throws {
+    let lenet = try ModelZoo.make(name: "lenet", width: 0, scalar: Float.self)
+    let (n, nc, t) = (5, 3, 5)
+    let square = TileMemoryPlan.working(lenet, n: n, t: t, strategy: .wholeBlocks, base: 0)
+    let cross = TileMemoryPlan.working(lenet, n: n, t: t, strategy: .wholeBlocks, base: 0, columnSampleCount: nc)
+    let choice = ContractionChoice.make(model: lenet, tileSamples: t)
+    XCTAssertEqual(cross - square, 4 * (2 * nc * 3 * 32 * 32 + lenet.jacobianScalarCount(samples: t, choice: choice)))
+    // tileSamples "auto" may grow to the larger side (here the columns).
+    let plan = try TileMemoryPlan.make(model: lenet, sampleCount: 4, budgetBytes: 1 << 34, baseBytes: 0, tileSamples: nil, columnSampleCount: 9)
+    XCTAssertEqual(plan.tileSamples, 9)
+  }
 }

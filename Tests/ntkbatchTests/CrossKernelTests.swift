@@ -85,6 +85,10 @@ final class CrossKernelTests: XCTestCase {
     XCTAssertTrue(check.stdout.contains("plan:     3 × 5 blocks of up to 7 samples, 15 tiles, 480000 raw bytes"), check.stdout)
     XCTAssertTrue(check.stdout.contains("matrix:   200 × 300, 480000 bytes"), check.stdout)
     XCTAssertTrue(check.stdout.contains("shards:   4:"), check.stdout)
+    // slurm knows the cross plan's tile count (3 × 5) from the manifest alone.
+    let slurm = try CLIHarness.run(["slurm", cross, "--array", "20", "--run-dir", "\(work)/slurm", "--time", "1:00:00"])
+    XCTAssertEqual(slurm.status, 0, slurm.stderr)
+    XCTAssertTrue(slurm.stderr.contains("warning: --array 20: the plan has only 15 tiles"), slurm.stderr)
     let verify = try CLIHarness.succeed(["verify", "\(work)/cross"])
     XCTAssertTrue(verify.stdout.contains("15 of 15 journaled tiles intact"), verify.stdout)
 
