@@ -56,7 +56,7 @@ enum DatasetLoader {
     do {
       return try load(columns, scalar: T.self, showProgress: showProgress)
     } catch let error as CLIError.BadInput {
-      let fields = ["name", "root", "path", "subsample", "download", "mirror"]
+      let fields = ["name", "root", "path", "subsample", "download", "mirror", "split"]
       throw CLIError.BadInput(fields.reduce(error.message) { $0.replacingOccurrences(of: "dataset.\($1)", with: "columns.\($1)") })
     } catch let error as EngineError where error.code == .sampleRange {
       throw CLIError.BadInput("columns.subsample: \(error.message)")
