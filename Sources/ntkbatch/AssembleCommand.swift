@@ -38,7 +38,9 @@ struct AssembleCommand: ParsableCommand {
 
       --samples A:B writes only samples A…B−1 (rows and columns); A:B,C:D rows A…B−1 and \
       columns C…D−1. --classes 0,3,7 keeps those outputs (in that order): row \
-      (i − A)·k + position of the class.
+      (i − A)·k + position of the class. A cross run (manifest columns) writes K(rows, columns), \
+      (n_rows·10) × (n_columns·10), nothing mirrored: --samples A:B selects rows A…B−1 and every \
+      column sample, A:B,C:D rows A…B−1 and column samples C…D−1; --classes applies to both.
 
       With --allow-partial, tiles not computed yet are NaN (.npy) or absent chunks (Zarr: read \
       as NaN), in both triangles, and a mask OUTPUT.missing.json is written next to the output \
@@ -67,7 +69,7 @@ struct AssembleCommand: ParsableCommand {
   @Option(help: "Zarr chunk side in rows and columns (a multiple of the classes kept); default: one tile.")
   var chunk: Int?
 
-  @Option(help: "Samples A:B (rows and columns) or A:B,C:D (rows A…B−1, columns C…D−1); default: all.")
+  @Option(help: "Samples A:B (rows and columns; a cross run: rows, all columns) or A:B,C:D (rows A…B−1, columns C…D−1; a cross run: of its columns samples); default: all.")
   var samples: String?
 
   @Option(help: "Classes to keep, e.g. 0,3,7 (in that order); default: all 10.")
@@ -117,7 +119,8 @@ struct AssembleCommand: ParsableCommand {
         return a..<b
       }
       selection.rowSamples = ranges[0]
-      selection.columnSamples = ranges.count == 2 ? ranges[1] : ranges[0]
+      // One range: the same columns (square eNTK), or all column samples of a cross run.
+      selection.columnSamples = ranges.count == 2 ? ranges[1] : nil
     }
     if let classes {
       let values = classes.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }

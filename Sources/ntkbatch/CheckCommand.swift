@@ -50,6 +50,7 @@ struct CheckCommand: ParsableCommand {
 
   private func describe<T: BLASScalar>(_ manifest: Manifest, _: T.Type) throws {
     let dataset = try DatasetLoader.load(manifest, scalar: T.self, showProgress: false)
+    let columns = try DatasetLoader.loadColumns(manifest, scalar: T.self, showProgress: false)
     let model = try WeightsLoader.model(for: manifest, scalar: T.self)
     if let train = manifest.model.train {  // the training split, as `run` reads it
       _ = try RunPipeline.trainingData(manifest: manifest, train, scalar: T.self)
@@ -60,27 +61,31 @@ struct CheckCommand: ParsableCommand {
     do {
       memory = try TileMemoryPlan.make(
         model: model, sampleCount: dataset.inputs.batchSize, budgetBytes: budget,
-        baseBytes: (ProcessMemory.residentBytes() ?? 0) + RunPipeline.fixedOverheadBytes, tileSamples: manifest.ntk.tileSamples)
+        baseBytes: (ProcessMemory.residentBytes() ?? 0) + RunPipeline.fixedOverheadBytes, tileSamples: manifest.ntk.tileSamples,
+        columnSampleCount: columns?.inputs.batchSize)
     } catch let error as EngineError {
       throw CLIError.BadInput("\(self.manifest): \(error.message)")  // as `run` would stop, exit 2
     }
     let memoryLine = "budget \(budget >> 20) MiB, \(memory.strategy.rawValue), estimated peak \(memory.workingBytes >> 20) MiB without cache"
-    let plan = try TilePlan(sampleCount: dataset.inputs.batchSize, tileSamples: memory.tileSamples,
-                            precision: manifest.ntk.precision)
+    let plan = try TilePlan(sampleCount: dataset.inputs.batchSize, columnSampleCount: columns?.inputs.batchSize,
+                            tileSamples: memory.tileSamples, precision: manifest.ntk.precision)
     let dimension = plan.dimension
     let element = manifest.ntk.precision == .float32 ? 4 : 8
     print("manifest: \(self.manifest) (\(manifest.name)) is valid")
     print("model:    \(manifest.model.name), width \(manifest.model.width), P = \(model.parameterCount) parameters, weights \(manifest.resolvedWeightsPath ?? "init (seed \(manifest.model.seed))")")
     print("dataset:  \(manifest.dataset.name), n = \(plan.sampleCount) samples")
-    print("plan:     \(plan.blockCount) blocks of up to \(plan.tileSamples) samples, \(plan.tiles.count) tiles, \(plan.rawByteCount) raw bytes (\(manifest.ntk.precision.rawValue))")
+    if let columnsDataset = manifest.columns {
+      print("columns:  \(columnsDataset.name), n = \(plan.columnSampleCount) samples (cross kernel K(dataset, columns), every tile)")
+    }
+    print("plan:     \(plan.isCross ? "\(plan.blockCount) × \(plan.columnBlockCount)" : "\(plan.blockCount)") blocks of up to \(plan.tileSamples) samples, \(plan.tiles.count) tiles, \(plan.rawByteCount) raw bytes (\(manifest.ntk.precision.rawValue))")
     print("memory:   \(memoryLine)")
-    print("matrix:   \(dimension) × \(dimension), \(dimension * dimension * element) bytes as \(manifest.ntk.precision.rawValue), normalization \(manifest.ntk.normalization.rawValue)")
+    print("matrix:   \(dimension) × \(plan.columnDimension), \(dimension * plan.columnDimension * element) bytes as \(manifest.ntk.precision.rawValue), normalization \(manifest.ntk.normalization.rawValue)")
     let blockScalars = memory.strategy == .wholeBlocks
       ? model.jacobianScalarCount(samples: min(plan.tileSamples, plan.sampleCount))
       : model.jacobianFactorScalarCount(samples: min(plan.tileSamples, plan.sampleCount))
-    let cachedBlocks = min(plan.blockCount, max(0, memory.cacheBytes) / max(1, blockScalars * MemoryLayout<T>.stride))
-    printCost(plan: plan, costs: TileCostModel(model: model, tileSamples: plan.tileSamples, sampleCount: plan.sampleCount), rate: GEMMRate.measure(T.self),
-              cachesAll: cachedBlocks >= plan.blockCount - 1, cachedBlocks: cachedBlocks)
+    let cachedBlocks = min(plan.columnBlockCount, max(0, memory.cacheBytes) / max(1, blockScalars * MemoryLayout<T>.stride))
+    printCost(plan: plan, costs: TileCostModel(model: model, choice: memory.contraction), rate: GEMMRate.measure(T.self),
+              cachesAll: cachedBlocks >= plan.columnBlockCount - (plan.isCross ? 0 : 1), cachedBlocks: cachedBlocks)
   }
 
   /// The cost, disk and shard lines (see the command's discussion).
@@ -90,18 +95,20 @@ struct CheckCommand: ParsableCommand {
   private func printCost(plan: TilePlan, costs: TileCostModel, rate: Double, cachesAll: Bool, cachedBlocks: Int) {
     var contraction = 0.0, uncached = 0.0
     for tile in plan.tiles {
-      contraction += costs.contractionFLOP(rowSamples: tile.rows.count, columnSamples: tile.columns.count, isDiagonal: tile.rowBlock == tile.columnBlock)
+      contraction += costs.contractionFLOP(rowSamples: tile.rows.count, columnSamples: tile.columns.count, isDiagonal: tile.isDiagonal)
       uncached += costs.jacobianFLOP(samples: tile.columns.count)
     }
-    let once = costs.jacobianFLOP(samples: plan.sampleCount)
+    // A cross run computes each row block once for its row, besides the column blocks.
+    if plan.isCross { uncached += costs.jacobianFLOP(samples: plan.sampleCount) }
+    let once = costs.jacobianFLOP(samples: plan.sampleCount) + (plan.isCross ? costs.jacobianFLOP(samples: plan.columnSampleCount) : 0)
     let jacobians = cachesAll ? once : uncached
     let total = contraction + jacobians
-    let how = cachesAll ? "each block once: the cache holds all \(plan.blockCount) blocks" : "one block per tile: the cache holds \(cachedBlocks) of \(plan.blockCount) blocks"
+    let how = cachesAll ? "each block once: the cache holds all \(plan.columnBlockCount) \(plan.isCross ? "column " : "")blocks" : "one block per tile: the cache holds \(cachedBlocks) of \(plan.columnBlockCount) \(plan.isCross ? "column " : "")blocks"
     let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "OpenBLAS default"
     print("cost:     \(Self.scientific(total)) FLOP (contraction \(Self.scientific(contraction)), Jacobians \(Self.scientific(jacobians)), \(how)); this machine: \(String(format: "%.1f", rate / 1e9)) GFLOP/s (GEMM 1024³, threads: \(threads)) → about \(Self.hours(total / rate)) hours")
-    let side = plan.dimension
-    let assembled = [("float16", 2), ("float32", 4), ("float64", 8)].map { "\($0.0) \(Self.bytes(side * side * $0.1 + 128))" }
-    print("disk:     objects up to \(Self.bytes(plan.rawByteCount)) (raw upper triangle; zstd saves little on float tiles); assembled \(assembled.joined(separator: ", "))")
+    let (side, columnSide) = (plan.dimension, plan.columnDimension)
+    let assembled = [("float16", 2), ("float32", 4), ("float64", 8)].map { "\($0.0) \(Self.bytes(side * columnSide * $0.1 + 128))" }
+    print("disk:     objects up to \(Self.bytes(plan.rawByteCount)) (raw \(plan.isCross ? "tiles" : "upper triangle"); zstd saves little on float tiles); assembled \(assembled.joined(separator: ", "))")
     guard let shards, let split = try? RunPipeline.shardPlan(plan: plan, shardCount: shards, costs: costs) else { return }
     let counts = split.ranges.map(\.count)
     // Shards are balanced on the uncached model; scale to the Jacobian cost that applies.

@@ -49,6 +49,20 @@ enum DatasetLoader {
     return Loaded(inputs: inputs, labels: samples.labels, hash: hash(samples.images.map { Double($0) }))
   }
 
+  /// Loads a cross run's `columns` dataset (`nil` without one) as `load` loads `dataset`, with
+  /// the same reader and preprocessing; bad input names `columns.<field>` instead of `dataset.<field>`.
+  static func loadColumns<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self, showProgress: Bool = true) throws -> Loaded<T>? {
+    guard let columns = manifest.columnsManifest else { return nil }
+    do {
+      return try load(columns, scalar: T.self, showProgress: showProgress)
+    } catch let error as CLIError.BadInput {
+      let fields = ["name", "root", "path", "subsample", "download", "mirror", "split"]
+      throw CLIError.BadInput(fields.reduce(error.message) { $0.replacingOccurrences(of: "dataset.\($1)", with: "columns.\($1)") })
+    } catch let error as EngineError where error.code == .sampleRange {
+      throw CLIError.BadInput("columns.subsample: \(error.message)")
+    }
+  }
+
   /// The first `limit` samples (all when `nil`) of `kind`'s training split under `root`.
   static func read(_ kind: DatasetKind, root: String, limit: Int?) throws -> DatasetKind.Samples {
     let files = DatasetFiles(kind: kind, root: root)

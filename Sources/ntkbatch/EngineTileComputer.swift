@@ -15,10 +15,11 @@ final class EngineTileComputer<T: BLASScalar> {
   ///   - inputs: `[n, 3, 32, 32]`.
   ///   - normalization: `none` (s = 1) or `sqrt-params` (s = 1/√P).
   ///   - plan: tile size, strategy and cache bytes (`TileMemoryPlan`).
-  init(model: Model<T>, inputs: Tensor<T>, normalization: KernelNormalization, plan: TileMemoryPlan) {
+  ///   - columnInputs: cross runs, the column samples `[n_c, 3, 32, 32]` (tiles K(rows, columns)).
+  init(model: Model<T>, inputs: Tensor<T>, normalization: KernelNormalization, plan: TileMemoryPlan, columnInputs: Tensor<T>? = nil) {
     let scale = normalization == .sqrtParams ? T(1 / Double(model.parameterCount).squareRoot()) : 1
     source = TileSource(model: model, inputs: inputs, scale: scale, blockSamples: plan.tileSamples,
-                        strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction)
+                        strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction, columnInputs: columnInputs)
   }
 
   /// The raw bytes of `tile`.
@@ -27,7 +28,7 @@ final class EngineTileComputer<T: BLASScalar> {
   ///   (weights and inputs are checked finite before a run starts, so this is an overflow in the
   ///   run precision): such a tile is never stored nor journaled.
   func compute(_ tile: Tile) throws -> [UInt8] {
-    precondition(tile.rows == source.samples(ofBlock: tile.rowBlock) && tile.columns == source.samples(ofBlock: tile.columnBlock),
+    precondition(tile.rows == source.samples(ofBlock: tile.rowBlock) && tile.columns == source.samples(ofColumnBlock: tile.columnBlock),
                  "tile plan and tile source disagree on blocks")
     let values = try source.tile(rowBlock: tile.rowBlock, columnBlock: tile.columnBlock)
     if let bad = NonFiniteScan.scan(values) {
@@ -37,9 +38,10 @@ final class EngineTileComputer<T: BLASScalar> {
     return values.withUnsafeBytes { Array($0) }
   }
 
-  /// Logits of every sample, `[n, 10]`, in blocks of `blockSamples`.
-  func logits(blockSamples: Int) throws -> [T] {
-    let inputs = source.inputs
+  /// Logits of every sample, `[n, 10]`, in blocks of `blockSamples` (`columns`: of the column
+  /// samples of a cross run, `[n_c, 10]`).
+  func logits(blockSamples: Int, columns: Bool = false) throws -> [T] {
+    let inputs = columns ? (source.columnInputs ?? source.inputs) : source.inputs
     let n = inputs.batchSize
     let size = inputs.sampleSize
     var result: [T] = []

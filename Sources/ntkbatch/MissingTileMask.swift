@@ -5,7 +5,8 @@ import Storage
 /// The mask `assemble --allow-partial` writes next to its output, `OUTPUT.missing.json`: which
 /// tiles of the plan were not computed and are NaN in the matrix, as tile indices, block
 /// coordinates (I, J), half-open sample ranges and half-open matrix row/column ranges
-/// (`samples × outputsPerSample`). Each missing tile (I, J) also covers its transpose (J, I);
+/// (`samples × outputsPerSample`). Each missing tile (I, J) also covers its transpose (J, I)
+/// (not in a cross run, whose tiles are not mirrored; there `samples.columns` index the `columns` samples);
 /// `blocks` gives both as half-open row and column ranges of the output (which may be a block of
 /// samples and classes, `samples` and `classes`). Only tiles under the selection are listed.
 enum MissingTileMask {
@@ -40,7 +41,7 @@ enum MissingTileMask {
       "output": report.output, "format": report.format.rawValue, "dimension": report.dimension,
       "rows": report.rows, "columns": report.columns,
       "samples": ["rows": report.rowSamples, "columns": report.columnSamples], "classes": report.classes,
-      "outputsPerSample": m, "tileSamples": plan.tileSamples, "tilesTotal": plan.tiles.count, "missingTiles": tiles,
+      "outputsPerSample": m, "tileSamples": plan.tileSamples, "kernel": plan.isCross ? "cross" : "full", "tilesTotal": plan.tiles.count, "missingTiles": tiles,
     ]
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
     let path = report.output + ".missing.json"

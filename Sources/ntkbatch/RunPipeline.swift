@@ -34,6 +34,7 @@ struct RunPipeline {
   func execute<T: BLASScalar>(_: T.Type) throws -> Outcome {
     ReturnFreedMemory.configure()
     let dataset = try DatasetLoader.load(manifest, scalar: T.self, showProgress: progress != .none)
+    let columns = try DatasetLoader.loadColumns(manifest, scalar: T.self, showProgress: progress != .none)
     var model = try WeightsLoader.model(for: manifest, scalar: T.self)
     if let train = manifest.model.train {  // train first; the run identity then holds the trained weights' hash
       let trainingSet = train.samples == manifest.dataset.subsample ? dataset : try Self.trainingData(manifest: manifest, train, scalar: T.self)
@@ -41,19 +42,22 @@ struct RunPipeline {
       else { return .stoppedBySignal }
       model = trained
     }
-    let plan = try memoryPlan(model: model, sampleCount: dataset.inputs.batchSize)
+    let plan = try memoryPlan(model: model, sampleCount: dataset.inputs.batchSize, columnSampleCount: columns?.inputs.batchSize)
     let identity = RunIdentity(
       manifestHash: manifest.canonicalHash, weightsHash: WeightsLoader.hash(model), inputDataHash: dataset.hash,
       sampleCount: dataset.inputs.batchSize, tileSamples: plan.tileSamples,
-      precision: manifest.ntk.precision, normalization: manifest.ntk.normalization)
+      precision: manifest.ntk.precision, normalization: manifest.ntk.normalization,
+      columnSampleCount: columns?.inputs.batchSize, columnInputDataHash: columns?.hash)
     let tilePlan = try identity.plan()
-    let share = try shard.map { try Self.share(of: $0, plan: tilePlan, costs: TileCostModel(model: model, tileSamples: plan.tileSamples, sampleCount: identity.sampleCount)) }
+    let share = try shard.map { try Self.share(of: $0, plan: tilePlan, costs: TileCostModel(model: model, choice: plan.contraction)) }
     let session = try RunSession.open(run: run, identity: identity, manifestJSON: manifest.prettyJSON(), shard: shard,
                                       shardTiles: share.map { ($0.first ?? 0)..<(($0.last ?? -1) + 1) })
     defer { session.close() }
-    let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization, plan: plan)
+    let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization, plan: plan,
+                                      columnInputs: columns?.inputs)
     computer.source.cancellation = signals.cancellation
     try writeLogits(computer, samples: identity.sampleCount, blockSamples: min(256, plan.tileSamples), identity: identity)
+    if let columns { try writeColumnsFiles(computer, columns: columns, blockSamples: min(256, plan.tileSamples), identity: identity) }
     let outcome = try computeTiles(session: session, plan: tilePlan, share: share, computer: computer, parameters: model.parameterCount)
     reportMemory(plan: plan, computer: computer)
     return outcome
@@ -79,7 +83,7 @@ struct RunPipeline {
   /// The shard plan of `plan` in `shardCount` shards.
   static func shardPlan(plan: TilePlan, shardCount: Int, costs: TileCostModel) throws -> ShardPlan {
     try ShardPlan(tileCosts: plan.tiles.map {
-      costs.tileFLOP(rowSamples: $0.rows.count, columnSamples: $0.columns.count, isDiagonal: $0.rowBlock == $0.columnBlock)
+      costs.tileFLOP(rowSamples: $0.rows.count, columnSamples: $0.columns.count, isDiagonal: $0.isDiagonal)
     }, shardCount: shardCount)
   }
 
@@ -109,7 +113,7 @@ struct RunPipeline {
   /// `tileSamples: "auto"` and a run directory that already records a tile size, that size is
   /// reused, so that a resumed run keeps its tiles even if the budget or the machine changed.
   /// Throws `EngineError.memoryBudget` (exit 2) before any work if the tile cannot fit.
-  private func memoryPlan<T: BLASScalar>(model: Model<T>, sampleCount: Int) throws -> TileMemoryPlan {
+  private func memoryPlan<T: BLASScalar>(model: Model<T>, sampleCount: Int, columnSampleCount: Int?) throws -> TileMemoryPlan {
     let budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
     let base = (ProcessMemory.residentBytes() ?? 0) + Self.fixedOverheadBytes
     var tileSamples = manifest.ntk.tileSamples
@@ -118,7 +122,7 @@ struct RunPipeline {
       tileSamples = recorded
     }
     let plan = try TileMemoryPlan.make(model: model, sampleCount: sampleCount, budgetBytes: budget, baseBytes: base,
-                                       tileSamples: tileSamples)
+                                       tileSamples: tileSamples, columnSampleCount: columnSampleCount)
     if progress != .none {
       log("memory: budget \(budget >> 20) MiB; \(plan.tileSamples) samples per tile side, \(plan.strategy.rawValue), estimated peak \(plan.workingBytes >> 20) MiB without cache, \(max(0, plan.cacheBytes) >> 20) MiB for cached column blocks")
     }
@@ -141,6 +145,25 @@ struct RunPipeline {
     guard !FileManager.default.fileExists(atPath: path) || LogitsFile.problem(at: path, identity: identity) != nil else { return }
     let logits = try computer.logits(blockSamples: blockSamples).map { Double($0) }
     try AtomicFile.write(NpyArray(shape: [samples, 10], values: logits).encoded(), to: path)
+  }
+
+  /// Cross runs: `RUN/columns-logits.npy` (`[n_c, 10]` float64) and, when the columns dataset
+  /// has labels, `RUN/columns-labels.npy` (`[n_c]` int64), each written atomically when missing or
+  /// damaged (`ColumnsFiles`).
+  private func writeColumnsFiles<T: BLASScalar>(_ computer: EngineTileComputer<T>, columns: DatasetLoader.Loaded<T>, blockSamples: Int,
+                                                identity: RunIdentity) throws {
+    let count = columns.inputs.batchSize
+    let logitsPath = ColumnsFiles.logitsPath(in: run)
+    let m = identity.outputsPerSample
+    if !FileManager.default.fileExists(atPath: logitsPath) || LogitsFile.problem(at: logitsPath, rows: count, outputsPerSample: m) != nil {
+      let logits = try computer.logits(blockSamples: blockSamples, columns: true).map { Double($0) }
+      try AtomicFile.write(NpyArray(shape: [count, m], values: logits).encoded(), to: logitsPath)
+    }
+    let labelsPath = ColumnsFiles.labelsPath(in: run)
+    if let labels = columns.labels,
+       !FileManager.default.fileExists(atPath: labelsPath) || ColumnsFiles.labelsProblem(at: labelsPath, count: count, outputsPerSample: m) != nil {
+      try AtomicFile.write(ColumnsFiles.labelsArray(labels).encoded(), to: labelsPath)
+    }
   }
 
   private func computeTiles<T: BLASScalar>(
@@ -195,7 +218,8 @@ struct RunPipeline {
       let range = share.map { $0.isEmpty ? "no tiles" : "tiles \($0.first!)…\($0.last!)" } ?? ""
       return "; shard \(shard): \(share?.count ?? 0) tiles (\(range))"
     } ?? ""
-    log("\(manifest.model.name) (P = \(parameters)) on \(plan.sampleCount) samples: \(plan.dimension) × \(plan.dimension) eNTK in \(plan.tiles.count) tiles of up to \(plan.tileSamples) samples a side\(sharded)\(resumed); run directory \(run.path)")
+    let what = plan.isCross ? "\(plan.sampleCount) × \(plan.columnSampleCount) samples (cross kernel)" : "\(plan.sampleCount) samples"
+    log("\(manifest.model.name) (P = \(parameters)) on \(what): \(plan.dimension) × \(plan.columnDimension) eNTK in \(plan.tiles.count) tiles of up to \(plan.tileSamples) samples a side\(sharded)\(resumed); run directory \(run.path)")
   }
 
   private func log(_ line: String) {

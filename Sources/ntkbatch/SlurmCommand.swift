@@ -158,11 +158,14 @@ struct SlurmCommand: ParsableCommand {
   }
 
   /// Tiles of the plan when the manifest alone tells (a `dataset.subsample` and a fixed
-  /// `ntk.tileSamples`); nil otherwise (the dataset's size would have to be read).
+  /// `ntk.tileSamples`; a cross run also a `columns.subsample`: b·b_cols tiles); nil otherwise
+  /// (the dataset's size would have to be read).
   static func knownTileCount(_ manifest: Manifest) -> Int? {
     guard let n = manifest.dataset.subsample, n > 0, let side = manifest.ntk.tileSamples, side > 0 else { return nil }
     let blocks = (n + side - 1) / side
-    return blocks * (blocks + 1) / 2
+    guard let columns = manifest.columns else { return blocks * (blocks + 1) / 2 }
+    guard let nc = columns.subsample, nc > 0 else { return nil }
+    return blocks * ((nc + side - 1) / side)
   }
 
   private func printWarning(_ message: String) {

@@ -49,7 +49,8 @@ struct StatusCommand: ParsableCommand {
     let percent = s.pairsTotal > 0 ? 100 * Double(s.pairsDone) / Double(s.pairsTotal) : 0
     print("run:      \(s.run)")
     if let identity = s.identity {
-      print("matrix:   \(identity.sampleCount * identity.outputsPerSample) × \(identity.sampleCount * identity.outputsPerSample) \(identity.precision.rawValue), normalization \(identity.normalization.rawValue), \(identity.tileSamples) samples per tile side")
+      let cross = identity.columnSampleCount.map { " (cross kernel: \(identity.sampleCount) row × \($0) column samples)" } ?? ""
+      print("matrix:   \(identity.sampleCount * identity.outputsPerSample) × \((identity.columnSampleCount ?? identity.sampleCount) * identity.outputsPerSample) \(identity.precision.rawValue), normalization \(identity.normalization.rawValue), \(identity.tileSamples) samples per tile side\(cross)")
     }
     print("tiles:    \(s.tilesDone)/\(s.tilesTotal) (\(String(format: "%.1f", percent))% of sample pairs)")
     print("bytes:    \(s.rawBytes) raw, \(s.storedBytes) stored (zstd), \(s.plannedRawBytes) raw when complete")

@@ -38,8 +38,13 @@ struct VerifyCommand: ParsableCommand {
     if !report.unknownJournalFiles.isEmpty { summary += "; \(report.unknownJournalFiles.count) unknown file(s) in journal/ (ignored)" }
     if report.duplicateRecords > 0 { summary += "; \(report.duplicateRecords) duplicate journal record(s) (harmless; `ntkbatch repair` removes them)" }
     if let problem = report.logitsProblem { print("DAMAGED \(runDirectory)/logits.npy: \(problem)") }
+    for file in report.columnsFileProblems { print("DAMAGED \(runDirectory)/\(file.name): \(file.problem)") }
     if let writer = report.writer { summary += "; a writer is running (\(writer))" }
     print(summary)
+    if report.problems.isEmpty, report.logitsProblem == nil, let file = report.columnsFileProblems.first {
+      FileHandle.standardError.write(Data("ntkbatch: error: \(runDirectory)/\(file.name): \(file.problem); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` writes it again\n".utf8))
+      throw ExitCode(1)
+    }
     if report.problems.isEmpty, let problem = report.logitsProblem {
       FileHandle.standardError.write(Data("ntkbatch: error: \(runDirectory)/logits.npy: \(problem); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` writes it again\n".utf8))
       throw ExitCode(1)

@@ -28,6 +28,12 @@ enum ZarrAttributes {
       "inputDataHash": identity.inputDataHash.hex, "weightsHash": identity.weightsHash.hex, "manifestHash": identity.manifestHash.hex,
     ]
     if let weights = model["weights"] { attributes["weights"] = weights }
+    if let columnCount = identity.columnSampleCount {  // cross kernel K(dataset, columns)
+      attributes["kernel"] = "cross"
+      attributes["nColumns"] = columnCount
+      attributes["columns"] = manifest["columns"] ?? NSNull()
+      attributes["columnsInputDataHash"] = identity.columnInputDataHash?.hex ?? NSNull()
+    }
     if let parameters = try? ModelZoo.make(name: name, width: width, scalar: Float.self).parameterCount {
       attributes["P"] = parameters
     }

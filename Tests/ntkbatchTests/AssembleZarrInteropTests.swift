@@ -5,7 +5,8 @@ import XCTest
 /// zarr-python (3.x, from PyPI in a virtual environment) reads ntkbatch's Zarr v3 and v2 arrays of
 /// real LeNet runs: equal to the `.npy` assembly bit for bit in float16/32/64 from float32 and
 /// float64 runs, NaN exactly where `.missing.json` says for a partial run, the run's attributes
-/// present; also a sub-matrix. tensorstore reads them too when it is installed.
+/// present; also a sub-matrix and a cross-kernel run's rectangular arrays (complete and partial).
+/// tensorstore reads them too when it is installed.
 final class AssembleZarrInteropTests: XCTestCase {
   var work = ""
 
@@ -107,6 +108,26 @@ print(f"checked {checked} arrays with zarr {zarr.__version__}; tensorstore: {'re
     try CLIHarness.succeed(["assemble", "\(work)/run-float64", "--output", "\(work)/sub.npy", "--progress", "none"] + sub)
     try CLIHarness.succeed(["assemble", "\(work)/run-float64", "--output", "\(work)/sub.zarr", "--chunk", "24", "--progress", "none"] + sub)
     cases.append(["npy": "\(work)/sub.npy", "zarr": "\(work)/sub.zarr", "format": 3, "precision": "float64"])
+
+    // A cross run (manifest columns): K(33 digits, first 17 digits) [330, 170], complete and partial.
+    var crossObject = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifest))) as! [String: Any]
+    crossObject["name"] = "cross"
+    crossObject["columns"] = ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 17]
+    let crossManifest = try CLIHarness.writeManifest(crossObject, in: work, name: "cross")
+    try CLIHarness.succeed(["run", crossManifest, "--run-dir", "\(work)/cross", "--progress", "none"])
+    try CLIHarness.succeed(["assemble", "\(work)/cross", "--output", "\(work)/cross.npy", "--progress", "none"])
+    for format in [3, 2] {
+      let zarr = "\(work)/cross-v\(format).zarr"
+      let result = try CLIHarness.succeed(["assemble", "\(work)/cross", "--output", zarr, "--zarr-format", "\(format)", "--progress", "none"])
+      // 4 × 2 tiles; the full-size ones, (0, 0), (1, 0), (2, 0), are their stored frames.
+      XCTAssertTrue(result.stdout.contains("5 encoded, 3 copied, 0 linked, 0 absent"), result.stdout)
+      cases.append(["npy": "\(work)/cross.npy", "zarr": zarr, "format": format, "precision": "float32"])
+    }
+    try CLIHarness.succeed(["run", crossManifest, "--run-dir", "\(work)/cross-partial", "--progress", "none", "--max-tiles", "3"])
+    try CLIHarness.succeed(["assemble", "\(work)/cross-partial", "--output", "\(work)/cross-partial.npy", "--allow-partial", "--progress", "none"])
+    try CLIHarness.succeed(["assemble", "\(work)/cross-partial", "--output", "\(work)/cross-partial.zarr", "--allow-partial", "--progress", "none"])
+    cases.append(["npy": "\(work)/cross-partial.npy", "zarr": "\(work)/cross-partial.zarr", "format": 3, "precision": "float32",
+                  "mask": "\(work)/cross-partial.zarr.missing.json"])
 
     let list = "\(work)/cases.json"
     try JSONSerialization.data(withJSONObject: cases).write(to: URL(fileURLWithPath: list))

@@ -7,7 +7,8 @@
 public struct AssemblySelection: Equatable, Sendable {
   /// Row samples `A..<B`; `nil` = all.
   public var rowSamples: Range<Int>?
-  /// Column samples `C..<D`; `nil` = the same as the rows.
+  /// Column samples `C..<D`; `nil` = the same as the rows (a cross run: all its column samples,
+  /// which index the `columns` dataset).
   public var columnSamples: Range<Int>?
   /// Classes kept, in output order; `nil` = all m.
   public var classes: [Int]?
@@ -43,10 +44,12 @@ public struct AssemblySelection: Equatable, Sendable {
     let n = plan.sampleCount
     let m = plan.outputsPerSample
     let rows = rowSamples ?? 0..<n
-    let columns = columnSamples ?? rows
-    for (name, range) in [("rows", rows), ("columns", columns)] {
-      guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= n else {
-        throw CheckpointError(.badInput, "--samples: \(name) \(range.lowerBound):\(range.upperBound) must be a non-empty range within 0:\(n) (the run has \(n) samples)")
+    // A cross run's columns are other samples: by default all of them, not the rows' range.
+    let columns = columnSamples ?? (plan.isCross ? 0..<plan.columnSampleCount : rows)
+    for (name, range, count) in [("rows", rows, n), ("columns", columns, plan.columnSampleCount)] {
+      guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= count else {
+        let has = plan.isCross ? "the cross run has \(n) row and \(plan.columnSampleCount) column samples" : "the run has \(n) samples"
+        throw CheckpointError(.badInput, "--samples: \(name) \(range.lowerBound):\(range.upperBound) must be a non-empty range within 0:\(count) (\(has))")
       }
     }
     let classes = self.classes ?? Array(0..<m)

@@ -4,7 +4,8 @@ import Storage
 
 /// Writes the symmetric eNTK `[n·m, n·m]` of a run — or a block of it — as one `.npy` (format
 /// 1.0, C order) or a Zarr array (format 3 or 2, zstd), in float16, float32 or float64: row
-/// `i·m + a` is sample i, output (class) a.
+/// `i·m + a` is sample i, output (class) a. A cross run's matrix is K(rows, columns)
+/// `[n·m, n_c·m]` (columns: the `columns` samples), every tile placed as is, nothing mirrored.
 ///
 /// Tile (I, J) holds rows `I·t·m…`, columns `J·t·m…`, and its transpose (J, I). On diagonal tiles
 /// the lower triangle is taken from the upper one, so the matrix is exactly symmetric.
@@ -246,7 +247,7 @@ public enum TileAssembler {
     var indices = Set<Int>()
     for I in blocks(selection.rows, plan) {
       for J in blocks(selection.columns, plan) {
-        if let index = plan.index(rowBlock: min(I, J), columnBlock: max(I, J)) { indices.insert(index) }
+        if let stored = plan.storedTile(rowBlock: I, columnBlock: J) { indices.insert(stored.index) }
       }
     }
     return indices.sorted()
@@ -268,7 +269,7 @@ public enum TileAssembler {
     for index in missing {
       let tile = plan.tiles[index]
       var orientations = [(tile.rows, tile.columns)]
-      if !tile.isDiagonal { orientations.append((tile.columns, tile.rows)) }
+      if !tile.isDiagonal && !plan.isCross { orientations.append((tile.columns, tile.rows)) }
       for (rows, columns) in orientations {
         guard let r = clamp(rows, selection.rows), let c = clamp(columns, selection.columns) else { continue }
         let lr = selection.rows.lowerBound, lc = selection.columns.lowerBound
@@ -369,9 +370,9 @@ public enum TileAssembler {
     // full-size tile (I < J) *is* chunk (I, J): its object is that chunk's zstd frame.
     let samePrecision = (plan.precision == .float32 && dtype == .float32) || (plan.precision == .float64 && dtype == .float64)
     let direct = chunk == plan.tileSamples * plan.outputsPerSample && selection.allClasses && samePrecision
-      && selection.rows == 0..<plan.sampleCount && selection.columns == 0..<plan.sampleCount
+      && selection.rows == 0..<plan.sampleCount && selection.columns == 0..<plan.columnSampleCount
     func reusable(_ I: Int, _ J: Int) -> TileRecord? {
-      guard direct, I < J, let index = plan.index(rowBlock: I, columnBlock: J) else { return nil }
+      guard direct, plan.isCross || I < J, let index = plan.index(rowBlock: I, columnBlock: J) else { return nil }
       let tile = plan.tiles[index]
       guard tile.rows.count == plan.tileSamples, tile.columns.count == plan.tileSamples else { return nil }
       return filler.records[index]

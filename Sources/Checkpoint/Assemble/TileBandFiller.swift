@@ -2,7 +2,8 @@ import Dispatch
 import Foundation
 import Storage
 
-/// A (row block, column block) pair of the tile grid; (I, J) with I > J is the transpose of tile (J, I).
+/// A (row block, column block) pair of the tile grid; (I, J) with I > J is the transpose of tile (J, I)
+/// (in a cross plan every pair is its own tile).
 struct BlockPair: Hashable, Sendable {
   var row: Int
   var column: Int
@@ -115,7 +116,7 @@ final class TileBandFiller: @unchecked Sendable {
     var missing = Set<BlockPair>()
     for I in TileAssembler.blocks(band, plan) {
       for J in TileAssembler.blocks(window, plan) {
-        if let index = plan.index(rowBlock: min(I, J), columnBlock: max(I, J)), records[index] == nil {
+        if let stored = plan.storedTile(rowBlock: I, columnBlock: J), records[stored.index] == nil {
           missing.insert(BlockPair(row: I, column: J))
         }
       }
@@ -175,13 +176,12 @@ final class TileBandFiller: @unchecked Sendable {
     let n = plan.sampleCount
     let bandColumns = window.count * k
     let rowSamples = max(band.lowerBound, pair.row * t)..<min(band.upperBound, (pair.row + 1) * t, n)
-    let columnSamples = max(window.lowerBound, pair.column * t)..<min(window.upperBound, (pair.column + 1) * t, n)
+    let columnSamples = max(window.lowerBound, pair.column * t)..<min(window.upperBound, (pair.column + 1) * t, plan.columnSampleCount)
     let outRow0 = (rowSamples.lowerBound - band.lowerBound) * k
     let outColumn0 = (columnSamples.lowerBound - window.lowerBound) * k
     let outRows = rowSamples.count * k
     let outColumns = columnSamples.count * k
-    let transposed = pair.row > pair.column
-    let index = plan.index(rowBlock: min(pair.row, pair.column), columnBlock: max(pair.row, pair.column))!
+    let (index, transposed) = plan.storedTile(rowBlock: pair.row, columnBlock: pair.column)!
     let tile = plan.tiles[index]
     guard let record = records[index] else {
       for r in 0..<outRows { (out + (outRow0 + r) * bandColumns + outColumn0).initialize(repeating: .nan, count: outColumns) }

@@ -58,7 +58,7 @@ extension Journal {
       var reasons: [String] = []
       for (k, frame) in frames.enumerated().dropFirst() {
         guard let tile = payload(frame)?.tile, let bounds = identity.recordBounds,
-              let problem = tile.boundsProblem(bounds) ?? tile.planProblem(identity) ?? tile.planSizeProblem(identity) else { continue }
+              let problem = tile.boundsProblem(bounds, cross: identity.isCross) ?? tile.planProblem(identity) ?? tile.planSizeProblem(identity) else { continue }
         let end = k + 1 < frames.count ? frames[k + 1].offset : frame.payload.endIndex
         cut.append(frame.offset..<end)
         reasons.append("tile record at byte \(frame.offset): \(problem)")

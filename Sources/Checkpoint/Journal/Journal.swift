@@ -96,7 +96,7 @@ public struct Journal: Sendable {
             throw CheckpointError(.damaged, "\(name): tile record at byte \(frame.offset) before the segment's header")
           }
           if let identity = summary.header?.identity, let bounds = identity.recordBounds,
-             let problem = tile.boundsProblem(bounds) ?? tile.planProblem(identity) {
+             let problem = tile.boundsProblem(bounds, cross: identity.isCross) ?? tile.planProblem(identity) {
             throw CheckpointError(.damaged, "\(name): tile record at byte \(frame.offset): \(problem); `ntkbatch repair` removes it")
           }
           if let previous = firstSeen[tile.index], let existing = replay.tiles[tile.index] {

@@ -5,17 +5,21 @@ extension RunIdentity {
   /// of the largest tile (min(t, n)·m)²·s — computed with overflow checks and without building the
   /// plan, since the numbers come from a file. `nil` when they are impossible (n, t or m below 1,
   /// more than `TilePlan.maximumBlockCount` blocks a side, or a matrix whose byte size overflows).
+  /// A cross run (`columnSampleCount` n_c): b·b_c tiles, the largest min(t, n)·m × min(t, n_c)·m.
   var recordBounds: (tileCount: Int, largestTileBytes: Int)? {
     let (n, t, m) = (sampleCount, tileSamples, outputsPerSample)
-    guard n >= 1, t >= 1, m >= 1 else { return nil }
+    let nc = columnSampleCount ?? n
+    guard n >= 1, nc >= 1, t >= 1, m >= 1 else { return nil }
     let (side, o1) = n.multipliedReportingOverflow(by: m)
-    let (square, o2) = side.multipliedReportingOverflow(by: side)
+    let (columnSide, o4) = nc.multipliedReportingOverflow(by: m)
+    let (square, o2) = side.multipliedReportingOverflow(by: columnSide)
     let (_, o3) = square.multipliedReportingOverflow(by: precision.byteSize)
-    guard !o1, !o2, !o3 else { return nil }
+    guard !o1, !o2, !o3, !o4 else { return nil }
     let blocks = n / t + (n % t == 0 ? 0 : 1)
-    guard blocks <= TilePlan.maximumBlockCount else { return nil }
-    let tileSide = min(t, n) * m
-    return (blocks * (blocks + 1) / 2, tileSide * tileSide * precision.byteSize)
+    let columnBlocks = nc / t + (nc % t == 0 ? 0 : 1)
+    guard blocks <= TilePlan.maximumBlockCount, columnBlocks <= TilePlan.maximumBlockCount else { return nil }
+    let largest = min(t, n) * m * min(t, nc) * m * precision.byteSize
+    return (isCross ? blocks * columnBlocks : blocks * (blocks + 1) / 2, largest)
   }
 }
 
@@ -25,9 +29,12 @@ extension TileRecord {
   /// the largest tile, a stored size up to twice that plus 1 MiB (zstd never expands more), and
   /// finite, non-negative compute seconds. Checked on replay so that no reader of the journal
   /// allocates, indexes or sums with a number a damaged (or hand-edited) record made up.
-  func boundsProblem(_ bounds: (tileCount: Int, largestTileBytes: Int)) -> String? {
+  /// (`cross`: a cross run's record, any 0 ≤ I, 0 ≤ J.)
+  func boundsProblem(_ bounds: (tileCount: Int, largestTileBytes: Int), cross: Bool = false) -> String? {
     if !(0..<bounds.tileCount).contains(index) { return "index: expected 0..<\(bounds.tileCount), found \(index)" }
-    if rowBlock < 0 || columnBlock < rowBlock { return "blocks: expected 0 ≤ I ≤ J, found I=\(rowBlock), J=\(columnBlock)" }
+    if cross {
+      if rowBlock < 0 || columnBlock < 0 { return "blocks: expected 0 ≤ I, 0 ≤ J, found I=\(rowBlock), J=\(columnBlock)" }
+    } else if rowBlock < 0 || columnBlock < rowBlock { return "blocks: expected 0 ≤ I ≤ J, found I=\(rowBlock), J=\(columnBlock)" }
     if !(1...bounds.largestTileBytes).contains(rawByteCount) {
       return "rawByteCount: expected 1…\(bounds.largestTileBytes), found \(rawByteCount)"
     }
@@ -44,9 +51,19 @@ extension TileRecord {
   /// (I, J) = (`rowBlock`, `columnBlock`) (its raw size is checked against the plan when a
   /// session opens, `RunSession.open`). Closed form of
   /// `TilePlan`'s row-major upper-triangle order, index(I, J) = I·b − I(I−1)/2 + (J − I).
+  /// A cross run's plan: I < b, J < b_c, index(I, J) = I·b_c + J.
   func planProblem(_ identity: RunIdentity) -> String? {
     let (n, t) = (identity.sampleCount, identity.tileSamples)
     let b = n / t + (n % t == 0 ? 0 : 1)
+    if let nc = identity.columnSampleCount {
+      let bc = nc / t + (nc % t == 0 ? 0 : 1)
+      guard rowBlock < b, columnBlock < bc else { return "blocks: expected I < \(b), J < \(bc), found I=\(rowBlock), J=\(columnBlock)" }
+      let expectedIndex = rowBlock * bc + columnBlock
+      guard expectedIndex == index else {
+        return "position: tile \(index) is not (I=\(rowBlock), J=\(columnBlock)) in the plan ((\(rowBlock), \(columnBlock)) is tile \(expectedIndex))"
+      }
+      return nil
+    }
     guard columnBlock < b else { return "blocks: expected J < \(b), found I=\(rowBlock), J=\(columnBlock)" }
     let expectedIndex = rowBlock * b - rowBlock * (rowBlock - 1) / 2 + (columnBlock - rowBlock)
     guard expectedIndex == index else {
@@ -60,7 +77,8 @@ extension TileRecord {
   func planSizeProblem(_ identity: RunIdentity) -> String? {
     let (n, t, m) = (identity.sampleCount, identity.tileSamples, identity.outputsPerSample)
     let rows = min((rowBlock + 1) * t, n) - rowBlock * t
-    let columns = min((columnBlock + 1) * t, n) - columnBlock * t
+    let nc = identity.columnSampleCount ?? n
+    let columns = min((columnBlock + 1) * t, nc) - columnBlock * t
     let expected = rows * m * columns * m * identity.precision.byteSize
     return expected == rawByteCount ? nil : "rawByteCount: tile (\(rowBlock), \(columnBlock)) holds \(expected) bytes in the plan, found \(rawByteCount)"
   }

@@ -25,6 +25,11 @@ public struct Manifest: Codable, Equatable, Sendable {
   public var model: Model
   /// `ntk`: precision, normalization and tiling of the kernel.
   public var ntk: NTK
+  /// `columns`: optional second dataset (same schema as `dataset`). When present the run computes
+  /// the rectangular cross kernel K(rows, columns) `[n_rows·10, n_cols·10]`, rows = `dataset`'s
+  /// samples, columns = these; absent (`nil`) = the square eNTK of `dataset`. Encoded only when
+  /// present, so manifests without it keep their canonical JSON and hash.
+  public var columns: Dataset?
   /// The folder relative paths are resolved against (not part of the JSON, nor of the hash).
   public var baseDirectory: String = "."
 
@@ -132,16 +137,17 @@ public struct Manifest: Codable, Equatable, Sendable {
   /// Dataset names this module accepts by default.
   public static let defaultDatasets: Set<String> = ["cifar10", "mnist", "kmnist", "fmnist", "svhn", "npy"]
 
-  public init(name: String, dataset: Dataset, model: Model, ntk: NTK = NTK(), baseDirectory: String = ".") {
+  public init(name: String, dataset: Dataset, model: Model, ntk: NTK = NTK(), columns: Dataset? = nil, baseDirectory: String = ".") {
     self.name = name
     self.dataset = dataset
+    self.columns = columns
     self.model = model
     self.ntk = ntk
     self.baseDirectory = baseDirectory
   }
 
   enum CodingKeys: String, CodingKey {
-    case name, dataset, model, ntk
+    case name, dataset, model, ntk, columns
   }
 
   /// Decodes strictly (same rules as `load`, except that model names and paths are not checked).
@@ -199,6 +205,15 @@ public struct Manifest: Codable, Equatable, Sendable {
   public var resolvedDatasetRoot: String? { dataset.root.map(resolve) }
   /// `dataset.path` resolved, if present.
   public var resolvedDatasetPath: String? { dataset.path.map(resolve) }
+  /// The manifest whose `dataset` is this manifest's `columns` (for loading the column samples
+  /// with the same reader), or `nil` without `columns`.
+  public var columnsManifest: Manifest? {
+    guard let columns else { return nil }
+    var copy = self
+    copy.dataset = columns
+    copy.columns = nil
+    return copy
+  }
   /// `model.weights` resolved, if present.
   public var resolvedWeightsPath: String? { model.weights.map(resolve) }
 
@@ -211,6 +226,8 @@ public struct Manifest: Codable, Equatable, Sendable {
     var computation = self
     computation.dataset.download = nil
     computation.dataset.mirror = nil
+    computation.columns?.download = nil
+    computation.columns?.mirror = nil
     computation.ntk.memoryBudget = nil  // a resource limit, not part of the computation
     // Encoding plain strings, integers and enums cannot fail.
     return (try? [UInt8](encoder.encode(computation))) ?? []
@@ -240,6 +257,10 @@ public struct Manifest: Codable, Equatable, Sendable {
     }
     if dataset.download != true { try check("dataset.root", dataset.root, directory: true) }
     try check("dataset.path", dataset.path, directory: false)
+    if let columns {
+      if columns.download != true { try check("columns.root", columns.root, directory: true) }
+      try check("columns.path", columns.path, directory: false)
+    }
     try check("model.weights", model.weights, directory: false)
   }
 }

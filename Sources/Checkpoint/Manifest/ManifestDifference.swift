@@ -2,10 +2,10 @@ import Foundation
 
 /// The first field in which two manifests (as JSON, e.g. `RUN/manifest.json` and the manifest
 /// given to `run`) differ, top-down with keys sorted, for the identity refusal to name it.
-/// Fields outside the manifest hash (`dataset.download`, `dataset.mirror`, `ntk.memoryBudget`)
+/// Fields outside the manifest hash (`dataset.download`, `dataset.mirror`, the same of `columns`, `ntk.memoryBudget`)
 /// are ignored.
 public enum ManifestDifference {
-  static let ignored: Set<String> = ["dataset.download", "dataset.mirror", "ntk.memoryBudget"]
+  static let ignored: Set<String> = ["dataset.download", "dataset.mirror", "columns.download", "columns.mirror", "ntk.memoryBudget"]
 
   /// E.g. `dataset.root (run has "../data", now "../data2")`, or `nil` when no field differs or
   /// either side is not a JSON object.

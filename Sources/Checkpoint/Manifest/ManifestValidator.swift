@@ -9,7 +9,7 @@ struct ManifestValidator {
     guard case .object(let top) = value else {
       throw CheckpointError(.badInput, "\(file): expected a JSON object at the top level, found \(value.summary)")
     }
-    try onlyKnownKeys(top, ["name", "dataset", "model", "ntk"], at: "")
+    try onlyKnownKeys(top, ["name", "dataset", "model", "ntk", "columns"], at: "")
     let name = try requiredString(top, "name", at: "")
     let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
     guard !name.isEmpty, !name.hasPrefix("."), name.count <= 200, name.allSatisfy(allowed.contains) else {
@@ -18,36 +18,38 @@ struct ManifestValidator {
     let dataset = try datasetObject(try requiredObject(top, "dataset", at: ""))
     let model = try modelObject(try requiredObject(top, "model", at: ""))
     let ntk = try ntkObject(try object(top, "ntk", at: "", required: false) ?? [:])
-    return Manifest(name: name, dataset: dataset, model: model, ntk: ntk)
+    let columns = try object(top, "columns", at: "", required: false).map { try datasetObject($0, at: "columns") }
+    return Manifest(name: name, dataset: dataset, model: model, ntk: ntk, columns: columns)
   }
 
-  private func datasetObject(_ fields: [String: JSONValue]) throws -> Manifest.Dataset {
-    try onlyKnownKeys(fields, ["name", "root", "path", "subsample", "download", "mirror"], at: "dataset")
-    let name = try requiredString(fields, "name", at: "dataset")
+  /// `dataset`, or `columns` (`at`: the field name used in messages; same schema).
+  private func datasetObject(_ fields: [String: JSONValue], at parent: String = "dataset") throws -> Manifest.Dataset {
+    try onlyKnownKeys(fields, ["name", "root", "path", "subsample", "download", "mirror"], at: parent)
+    let name = try requiredString(fields, "name", at: parent)
     guard knownDatasets.contains(name) else {
-      throw fail("dataset.name", "expected one of \(knownDatasets.sorted().joined(separator: ", ")), found \(JSONValue.string(name).summary)")
+      throw fail("\(parent).name", "expected one of \(knownDatasets.sorted().joined(separator: ", ")), found \(JSONValue.string(name).summary)")
     }
-    let root = try string(fields, "root", at: "dataset", required: false)
-    let path = try string(fields, "path", at: "dataset", required: false)
+    let root = try string(fields, "root", at: parent, required: false)
+    let path = try string(fields, "path", at: parent, required: false)
     if name == "npy" {
-      guard let path else { throw fail("dataset.path", "missing (required when dataset.name is npy: the .npy file)") }
-      guard path.hasSuffix(".npy") else { throw fail("dataset.path", "expected a .npy file, found \(JSONValue.string(path).summary)") }
-      if root != nil { throw fail("dataset.root", "not allowed when dataset.name is npy (use dataset.path)") }
+      guard let path else { throw fail("\(parent).path", "missing (required when \(parent).name is npy: the .npy file)") }
+      guard path.hasSuffix(".npy") else { throw fail("\(parent).path", "expected a .npy file, found \(JSONValue.string(path).summary)") }
+      if root != nil { throw fail("\(parent).root", "not allowed when \(parent).name is npy (use \(parent).path)") }
     } else {
-      guard root != nil else { throw fail("dataset.root", "missing (required when dataset.name is \(name): the folder of its files)") }
-      if path != nil { throw fail("dataset.path", "not allowed when dataset.name is \(name) (use dataset.root)") }
+      guard root != nil else { throw fail("\(parent).root", "missing (required when \(parent).name is \(name): the folder of its files)") }
+      if path != nil { throw fail("\(parent).path", "not allowed when \(parent).name is \(name) (use \(parent).root)") }
     }
     for (field, value) in [("root", root), ("path", path)] {
-      if let value, value.isEmpty { throw fail("dataset.\(field)", "expected a non-empty path, found \"\"") }
+      if let value, value.isEmpty { throw fail("\(parent).\(field)", "expected a non-empty path, found \"\"") }
     }
-    let subsample = try integer(fields, "subsample", at: "dataset", range: 1...Int.max, expected: "a positive integer")
-    let download = try boolean(fields, "download", at: "dataset")
-    let mirror = try string(fields, "mirror", at: "dataset", required: false)
+    let subsample = try integer(fields, "subsample", at: parent, range: 1...Int.max, expected: "a positive integer")
+    let download = try boolean(fields, "download", at: parent)
+    let mirror = try string(fields, "mirror", at: parent, required: false)
     if let mirror, !(mirror.hasPrefix("http://") || mirror.hasPrefix("https://")) {
-      throw fail("dataset.mirror", "expected an http:// or https:// base address, found \(JSONValue.string(mirror).summary)")
+      throw fail("\(parent).mirror", "expected an http:// or https:// base address, found \(JSONValue.string(mirror).summary)")
     }
     if name == "npy", download != nil || mirror != nil {
-      throw fail(download != nil ? "dataset.download" : "dataset.mirror", "not allowed when dataset.name is npy (nothing to download)")
+      throw fail(download != nil ? "\(parent).download" : "\(parent).mirror", "not allowed when \(parent).name is npy (nothing to download)")
     }
     return Manifest.Dataset(name: name, root: root, path: path, subsample: subsample, download: download, mirror: mirror)
   }

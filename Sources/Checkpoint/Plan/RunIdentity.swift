@@ -20,10 +20,16 @@ public struct RunIdentity: Codable, Equatable, Sendable {
   public var normalization: KernelNormalization
   /// Outputs per sample m (10).
   public var outputsPerSample: Int
+  /// Cross runs (manifest `columns`) only: number of column samples n_c; `nil` for the square
+  /// eNTK (absent in headers written before cross kernels, and never written for square runs).
+  public var columnSampleCount: Int?
+  /// Cross runs only: SHA-256 of the column samples' preprocessed inputs (as `inputDataHash`).
+  public var columnInputDataHash: ContentHash?
 
   public init(manifestHash: ContentHash, weightsHash: ContentHash, inputDataHash: ContentHash,
               sampleCount: Int, tileSamples: Int, precision: TilePrecision,
-              normalization: KernelNormalization, outputsPerSample: Int = 10) {
+              normalization: KernelNormalization, outputsPerSample: Int = 10,
+              columnSampleCount: Int? = nil, columnInputDataHash: ContentHash? = nil) {
     self.manifestHash = manifestHash
     self.weightsHash = weightsHash
     self.inputDataHash = inputDataHash
@@ -32,11 +38,16 @@ public struct RunIdentity: Codable, Equatable, Sendable {
     self.precision = precision
     self.normalization = normalization
     self.outputsPerSample = outputsPerSample
+    self.columnSampleCount = columnSampleCount
+    self.columnInputDataHash = columnInputDataHash
   }
+
+  /// Whether the run is a cross run (K(rows, columns), manifest `columns`).
+  public var isCross: Bool { columnSampleCount != nil }
 
   /// The plan this identity describes.
   public func plan() throws -> TilePlan {
-    try TilePlan(sampleCount: sampleCount, tileSamples: tileSamples, precision: precision, outputsPerSample: outputsPerSample)
+    try TilePlan(sampleCount: sampleCount, columnSampleCount: columnSampleCount, tileSamples: tileSamples, precision: precision, outputsPerSample: outputsPerSample)
   }
 
   /// What differs from `recorded` (the journal's), one phrase each, e.g.
@@ -51,6 +62,9 @@ public struct RunIdentity: Codable, Equatable, Sendable {
     if tileSamples != recorded.tileSamples { out.append("tileSamples (run has \(recorded.tileSamples), now \(tileSamples))") }
     if precision != recorded.precision { out.append("precision (run has \(recorded.precision.rawValue), now \(precision.rawValue))") }
     if normalization != recorded.normalization { out.append("normalization (run has \(recorded.normalization.rawValue), now \(normalization.rawValue))") }
+    func describe(_ n: Int?) -> String { n.map(String.init) ?? "none (square eNTK)" }
+    if columnSampleCount != recorded.columnSampleCount { out.append("column sample count (run has \(describe(recorded.columnSampleCount)), now \(describe(columnSampleCount)))") }
+    if columnInputDataHash != recorded.columnInputDataHash { out.append("columns input data hash (run has \(recorded.columnInputDataHash.map(short) ?? "none"), now \(columnInputDataHash.map(short) ?? "none"))") }
     if outputsPerSample != recorded.outputsPerSample { out.append("outputs per sample (run has \(recorded.outputsPerSample), now \(outputsPerSample))") }
     return out
   }

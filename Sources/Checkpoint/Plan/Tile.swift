@@ -1,5 +1,6 @@
 /// One tile of the eNTK: the block `G[I, J]` between the samples of row block I and those of
-/// column block J (I ≤ J), of shape `[rows.count·m, columns.count·m]` (m = 10 outputs).
+/// column block J (I ≤ J; any J in a cross plan, whose columns are the `columns` samples), of
+/// shape `[rows.count·m, columns.count·m]` (m = 10 outputs).
 ///
 /// Its raw bytes are the block in row-major order, little-endian values of the run's precision:
 /// the value at tile position (r, c) is `G[rows.lowerBound·m + r, columns.lowerBound·m + c]`.
@@ -17,10 +18,24 @@ public struct Tile: Hashable, Codable, Sendable {
   /// Size of the raw tile in bytes: `rows.count·m × columns.count·m × element size`.
   public var rawByteCount: Int
 
-  /// Whether the tile lies on the diagonal (I = J); such a tile is itself symmetric.
-  public var isDiagonal: Bool { rowBlock == columnBlock }
+  /// Whether the tile lies on the diagonal of the symmetric eNTK (I = J, not a cross plan); such a
+  /// tile is itself symmetric (computed on its upper triangle, mirrored). Always false in a cross
+  /// plan, whose rows and columns are different samples.
+  public var isDiagonal: Bool
 
-  /// Sample pairs (i ≤ j) of the upper triangle this tile covers: `nI·nJ`, or `nI(nI+1)/2` on the diagonal.
+  public init(index: Int, rowBlock: Int, columnBlock: Int, rows: Range<Int>, columns: Range<Int>, rawByteCount: Int,
+              isDiagonal: Bool? = nil) {
+    self.index = index
+    self.rowBlock = rowBlock
+    self.columnBlock = columnBlock
+    self.rows = rows
+    self.columns = columns
+    self.rawByteCount = rawByteCount
+    self.isDiagonal = isDiagonal ?? (rowBlock == columnBlock)
+  }
+
+  /// Sample pairs (i ≤ j) of the upper triangle this tile covers: `nI·nJ`, or `nI(nI+1)/2` on the diagonal
+  /// (always `nI·nJ` in a cross plan).
   public var samplePairs: Int {
     isDiagonal ? rows.count * (rows.count + 1) / 2 : rows.count * columns.count
   }

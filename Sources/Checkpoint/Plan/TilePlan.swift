@@ -8,16 +8,29 @@
 ///
 /// The full matrix `[n·m, n·m]` is the union of the tiles and the transposes of the off-diagonal
 /// ones. m = 10 outputs per sample.
+///
+/// A **cross plan** (`columnSampleCount` given: the manifest's `columns`) covers the rectangular
+/// kernel K(rows, columns) `[n·m, n_c·m]`: every block pair (I, J), I < b row blocks, J < b_c =
+/// ⌈n_c/t⌉ column blocks, row-major, no symmetry and no mirroring:
+///
+///     index(I, J) = I·b_c + J        (b·b_c tiles in all)
 public struct TilePlan: Equatable, Sendable {
-  /// Number of samples n.
+  /// Number of samples n (of the rows).
   public let sampleCount: Int
+  /// Number of column samples n_c: `sampleCount` for the square eNTK, the `columns` samples for
+  /// a cross plan.
+  public let columnSampleCount: Int
+  /// Whether this is a cross plan (rectangular, every block pair, nothing mirrored).
+  public let isCross: Bool
+  /// Number of column blocks b_c = ⌈n_c/t⌉ (`blockCount` for the square eNTK).
+  public let columnBlockCount: Int
   /// Samples per block side t.
   public let tileSamples: Int
   /// Outputs (classes) per sample m.
   public let outputsPerSample: Int
   /// Precision of the tile values.
   public let precision: TilePrecision
-  /// Number of blocks per side b = ⌈n/t⌉.
+  /// Number of row blocks b = ⌈n/t⌉ (per side, for the square eNTK).
   public let blockCount: Int
   /// The tiles, `tiles[k].index == k`.
   public let tiles: [Tile]
@@ -30,53 +43,78 @@ public struct TilePlan: Equatable, Sendable {
   /// - Throws: `CheckpointError` (`.badInput`) unless n ≥ 1, t ≥ 1, m ≥ 1, the matrix's byte size
   ///   (n·m)²·s fits 64 bits and the plan has at most `maximumBlockCount` blocks a side (so the
   ///   tile list stays below ~8.4 million tiles).
-  public init(sampleCount n: Int, tileSamples t: Int, precision: TilePrecision, outputsPerSample m: Int = 10) throws {
+  ///   With `columnSampleCount` (n_c ≥ 1), plans the cross kernel: (n·m)·(n_c·m)·s must fit 64
+  ///   bits and each side has at most `maximumBlockCount` blocks.
+  public init(sampleCount n: Int, columnSampleCount: Int? = nil, tileSamples t: Int, precision: TilePrecision, outputsPerSample m: Int = 10) throws {
     guard n >= 1 else { throw CheckpointError(.badInput, "tile plan: expected at least 1 sample, found \(n)") }
+    let nc = columnSampleCount ?? n
+    guard nc >= 1 else { throw CheckpointError(.badInput, "tile plan: expected at least 1 column sample, found \(nc)") }
     guard t >= 1 else { throw CheckpointError(.badInput, "tile plan: tileSamples must be positive, found \(t)") }
     guard m >= 1 else { throw CheckpointError(.badInput, "tile plan: outputs per sample must be positive, found \(m)") }
     // Overflow-checked (the numbers may come from a journal header): the whole matrix's bytes,
     // (n·m)² · scalar size, must fit 64 bits, which bounds every tile and every sum of tiles.
     let (side, o1) = n.multipliedReportingOverflow(by: m)
-    let (square, o2) = side.multipliedReportingOverflow(by: side)
+    let (columnSide, o4) = nc.multipliedReportingOverflow(by: m)
+    let (square, o2) = side.multipliedReportingOverflow(by: columnSide)
     let (_, o3) = square.multipliedReportingOverflow(by: precision.byteSize)
-    guard !o1, !o2, !o3 else {
+    guard !o1, !o2, !o3, !o4 else {
       throw CheckpointError(.badInput, "tile plan: \(n) samples × \(m) outputs: too large (the matrix's byte size overflows 64 bits)")
     }
     let blocks = n / t + (n % t == 0 ? 0 : 1)
-    guard blocks <= TilePlan.maximumBlockCount else {
-      throw CheckpointError(.badInput, "tile plan: \(n) samples in tiles of \(t) make \(blocks) blocks a side, at most \(TilePlan.maximumBlockCount) are supported; use ntk.tileSamples ≥ \((n + TilePlan.maximumBlockCount - 1) / TilePlan.maximumBlockCount)")
+    let columnBlocks = nc / t + (nc % t == 0 ? 0 : 1)
+    for (count, b) in [(n, blocks), (nc, columnBlocks)] where b > TilePlan.maximumBlockCount {
+      throw CheckpointError(.badInput, "tile plan: \(count) samples in tiles of \(t) make \(b) blocks a side, at most \(TilePlan.maximumBlockCount) are supported; use ntk.tileSamples ≥ \((count + TilePlan.maximumBlockCount - 1) / TilePlan.maximumBlockCount)")
     }
     sampleCount = n
+    self.columnSampleCount = nc
+    isCross = columnSampleCount != nil
+    columnBlockCount = columnBlocks
     tileSamples = t
     outputsPerSample = m
     self.precision = precision
     let b = blocks
     blockCount = b
     var tiles: [Tile] = []
-    tiles.reserveCapacity(b * (b + 1) / 2)
+    tiles.reserveCapacity(isCross ? b * columnBlocks : b * (b + 1) / 2)
     for I in 0..<b {
       let rows = (I * t)..<min((I + 1) * t, n)
-      for J in I..<b {
-        let columns = (J * t)..<min((J + 1) * t, n)
+      for J in (isCross ? 0 : I)..<columnBlocks {
+        let columns = (J * t)..<min((J + 1) * t, nc)
         tiles.append(Tile(index: tiles.count, rowBlock: I, columnBlock: J, rows: rows, columns: columns,
-                          rawByteCount: rows.count * m * columns.count * m * precision.byteSize))
+                          rawByteCount: rows.count * m * columns.count * m * precision.byteSize,
+                          isDiagonal: !isCross && I == J))
       }
     }
     self.tiles = tiles
   }
 
-  /// Side of the full matrix, n·m.
+  /// Side of the full matrix, n·m (its rows, for a cross plan).
   public var dimension: Int { sampleCount * outputsPerSample }
 
-  /// Sample pairs (i ≤ j) of the upper triangle: n(n+1)/2.
-  public var samplePairs: Int { sampleCount * (sampleCount + 1) / 2 }
+  /// Columns of the full matrix, n_c·m (`dimension` for the square eNTK).
+  public var columnDimension: Int { columnSampleCount * outputsPerSample }
+
+  /// Sample pairs the plan computes: n(n+1)/2 (i ≤ j) for the square eNTK, n·n_c for a cross plan.
+  public var samplePairs: Int { isCross ? sampleCount * columnSampleCount : sampleCount * (sampleCount + 1) / 2 }
 
   /// Raw bytes of all tiles together.
   public var rawByteCount: Int { tiles.reduce(0) { $0 + $1.rawByteCount } }
 
-  /// The index of tile (I, J), or `nil` unless 0 ≤ I ≤ J < b.
+  /// The index of tile (I, J), or `nil` unless 0 ≤ I ≤ J < b (cross plan: 0 ≤ I < b, 0 ≤ J < b_c).
   public func index(rowBlock I: Int, columnBlock J: Int) -> Int? {
+    if isCross {
+      guard I >= 0, I < blockCount, J >= 0, J < columnBlockCount else { return nil }
+      return I * columnBlockCount + J
+    }
     guard I >= 0, I <= J, J < blockCount else { return nil }
     return I * blockCount - I * (I - 1) / 2 + (J - I)
+  }
+
+  /// The stored tile holding output block (I, J) of the full matrix, and whether the block is its
+  /// transpose: the square eNTK stores (min, max) and mirrors I > J; a cross plan stores every
+  /// (I, J) as is. `nil` outside the grid.
+  public func storedTile(rowBlock I: Int, columnBlock J: Int) -> (index: Int, transposed: Bool)? {
+    if isCross { return index(rowBlock: I, columnBlock: J).map { ($0, false) } }
+    return index(rowBlock: min(I, J), columnBlock: max(I, J)).map { ($0, I > J) }
   }
 }

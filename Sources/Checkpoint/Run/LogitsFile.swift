@@ -11,6 +11,12 @@ public enum LogitsFile {
   /// What is wrong with the logits at `path` for a run of `identity`, or `nil` when the file is
   /// absent or a readable `.npy` of `[n, m]` float64 finite values.
   public static func problem(at path: String, identity: RunIdentity) -> String? {
+    problem(at: path, rows: identity.sampleCount, outputsPerSample: identity.outputsPerSample)
+  }
+
+  /// What is wrong with a logits file of `[rows, outputsPerSample]` float64 at `path` (also
+  /// `RUN/columns-logits.npy` of a cross run), or `nil` when absent or intact.
+  public static func problem(at path: String, rows: Int, outputsPerSample m: Int) -> String? {
     guard SystemFile.kind(of: path).exists else { return nil }
     let array: NpyArray
     do { array = try NpyArray.read(path: path) } catch let error as StorageError {
@@ -18,12 +24,12 @@ public enum LogitsFile {
     } catch {
       return "\(error)"
     }
-    let expected = [identity.sampleCount, identity.outputsPerSample]
+    let expected = [rows, m]
     guard array.dtype == .float64, array.shape == expected else {
       return "holds \(array.dtype.rawValue) \(array.shape), expected <f8 \(expected)"
     }
     if let bad = array.doubles().firstIndex(where: { !$0.isFinite }) {
-      return "holds a non-finite value at [\(bad / identity.outputsPerSample), \(bad % identity.outputsPerSample)]"
+      return "holds a non-finite value at [\(bad / m), \(bad % m)]"
     }
     return nil
   }

@@ -38,13 +38,15 @@ public enum RunRepair {
     public var removedDuplicates: [Journal.DuplicateRemoval] = []
     /// A damaged `RUN/logits.npy` removed (the next `run` writes it again): why it was damaged.
     public var removedLogits: String? = nil
+    /// Cross runs: damaged `columns-logits.npy` / `columns-labels.npy` removed (`run` writes them again).
+    public var removedColumnsFiles: [VerificationReport.ColumnsFileProblem] = []
     /// Damaged training state set aside (`latest.json.damaged`), so `run` trains again: what was wrong.
     public var setAsideTraining: String? = nil
 
     /// Whether anything was changed.
     public var changedAnything: Bool {
       !cutSegments.isEmpty || !droppedTiles.isEmpty || !removedOrphans.isEmpty || !removedTemporaryFiles.isEmpty
-        || !removedDuplicates.isEmpty || removedLogits != nil || setAsideTraining != nil
+        || !removedDuplicates.isEmpty || removedLogits != nil || !removedColumnsFiles.isEmpty || setAsideTraining != nil
     }
   }
 
@@ -85,6 +87,9 @@ public enum RunRepair {
       try CheckpointError.wrapping { try SystemFile.remove(path: LogitsFile.path(in: run)) }
       removedLogits = problem
     }
+    for file in report.columnsFileProblems {
+      try CheckpointError.wrapping { try SystemFile.remove(path: run.path + "/" + file.name) }
+    }
     for problem in report.problems {
       try session.drop(TileDrop(index: problem.index, rowBlock: problem.rowBlock, columnBlock: problem.columnBlock,
                                 object: problem.object, reason: problem.reason))
@@ -96,6 +101,7 @@ public enum RunRepair {
       removed.append(hash)
     }
     return Report(cutSegments: cuts, droppedTiles: (recovered + report.problems).sorted { $0.index < $1.index }, removedOrphans: removed, removedTemporaryFiles: temporaries,
-                  keptStrayFiles: strays, removedDuplicates: duplicates, removedLogits: removedLogits, setAsideTraining: training)
+                  keptStrayFiles: strays, removedDuplicates: duplicates, removedLogits: removedLogits,
+                  removedColumnsFiles: report.columnsFileProblems, setAsideTraining: training)
   }
 }

@@ -32,6 +32,8 @@ public enum RunVerifier {
                               writer: run.currentWriters().first?.holder, duplicateRecords: replay.duplicates.count,
                               logitsProblem: replay.identity.flatMap { LogitsFile.problem(at: LogitsFile.path(in: run), identity: $0) })
     report.unknownJournalFiles = try run.journal.unknownFiles()
+    report.columnsFileProblems = replay.identity.map { ColumnsFiles.problems(in: run, identity: $0) }?
+      .map { VerificationReport.ColumnsFileProblem(name: $0.name, problem: $0.problem) } ?? []
     return report
   }
 
@@ -62,7 +64,7 @@ public enum RunVerifier {
 
   /// Values per row of `record`'s tile (`n_J · m`), or `nil` if its column block is outside the plan.
   private static func columnCount(of record: TileRecord, identity: RunIdentity) -> Int? {
-    let (n, t) = (identity.sampleCount, identity.tileSamples)
+    let (n, t) = (identity.columnSampleCount ?? identity.sampleCount, identity.tileSamples)
     guard t > 0, record.columnBlock >= 0, record.columnBlock <= n / t else { return nil }  // so J·t cannot overflow
     let start = record.columnBlock * t
     guard start < n else { return nil }

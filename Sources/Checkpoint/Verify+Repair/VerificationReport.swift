@@ -47,6 +47,16 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   /// What is wrong with `RUN/logits.npy` (unreadable, wrong shape or dtype, non-finite), if anything.
   public var logitsProblem: String? = nil
 
+  /// Cross runs: what is wrong with `RUN/columns-logits.npy` / `RUN/columns-labels.npy`
+  /// (`ColumnsFiles.problems`), file name and problem.
+  public var columnsFileProblems: [ColumnsFileProblem] = []
+
+  /// A damaged per-column-sample file of a cross run.
+  public struct ColumnsFileProblem: Codable, Equatable, Sendable {
+    public var name: String
+    public var problem: String
+  }
+
   /// No journaled tile is missing or damaged.
-  public var isIntact: Bool { problems.isEmpty && logitsProblem == nil }
+  public var isIntact: Bool { problems.isEmpty && logitsProblem == nil && columnsFileProblems.isEmpty }
 }

@@ -38,29 +38,34 @@ public struct TileMemoryPlan: Equatable, Sendable {
   /// - Parameters:
   ///   - tileSamples: a fixed tile size, or `nil` for the largest that fits.
   ///   - baseBytes: resident bytes outside the model (process, code, BLAS buffers).
+  ///   - columnSampleCount: cross kernels, the number of column samples n_c (both datasets are
+  ///     held, two blocks always, t ≤ max(n, n_c)).
   /// - Throws: `EngineError.memoryBudget` if not even the requested (or, for `nil`, the smallest,
   ///   one sample a side) tile fits, naming the bytes it needs.
   public static func make<T: BLASScalar>(
-    model: Model<T>, sampleCount n: Int, budgetBytes: Int, baseBytes: Int, tileSamples: Int?
+    model: Model<T>, sampleCount n: Int, budgetBytes: Int, baseBytes: Int, tileSamples: Int?,
+    columnSampleCount nc: Int? = nil
   ) throws -> TileMemoryPlan {
+    // A cross kernel's tile side is bounded by the larger of its two sample counts.
+    let side = max(n, nc ?? 0)
     // A tile never holds more than n samples a side (a requested t > n is kept as the run's
     // tileSamples, so the run identity is unchanged, but costs what n does).
     func fits(_ t: Int, _ strategy: TileStrategy) -> Bool {
-      working(model, n: n, t: min(t, max(1, n)), strategy: strategy, base: baseBytes) <= budgetBytes
+      working(model, n: n, t: min(t, max(1, side)), strategy: strategy, base: baseBytes, columnSampleCount: nc) <= budgetBytes
     }
     func plan(_ t: Int, _ strategy: TileStrategy) -> TileMemoryPlan {
-      let bytes = working(model, n: n, t: min(t, max(1, n)), strategy: strategy, base: baseBytes)
+      let bytes = working(model, n: n, t: min(t, max(1, side)), strategy: strategy, base: baseBytes, columnSampleCount: nc)
       return TileMemoryPlan(tileSamples: t, strategy: strategy,
-                            contraction: ContractionChoice.make(model: model, tileSamples: min(t, max(1, n))),
+                            contraction: ContractionChoice.make(model: model, tileSamples: min(t, max(1, side))),
                             workingBytes: bytes, cacheBytes: budgetBytes - bytes)
     }
     if let t = tileSamples {
       if fits(t, .wholeBlocks) { return plan(t, .wholeBlocks) }
       if fits(t, .layerStreaming) { return plan(t, .layerStreaming) }
-      let needed = working(model, n: n, t: min(t, max(1, n)), strategy: .layerStreaming, base: baseBytes)
+      let needed = working(model, n: n, t: min(t, max(1, side)), strategy: .layerStreaming, base: baseBytes, columnSampleCount: nc)
       throw EngineError(.memoryBudget, "ntk.tileSamples \(t) needs about \(mebibytes(needed)) MiB for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(mebibytes(budgetBytes)) MiB (ntk.memoryBudget); use a smaller tileSamples or \"auto\"")
     }
-    let limit = max(1, n)
+    let limit = max(1, side)
     let whole = largest(upTo: limit) { fits($0, .wholeBlocks) }
     let streamed = largest(upTo: limit) { fits($0, .layerStreaming) }
     switch (whole, streamed) {
@@ -68,7 +73,7 @@ public struct TileMemoryPlan: Equatable, Sendable {
     case (let w?, _): return plan(w, .wholeBlocks)
     case (nil, let s?): return plan(s, .layerStreaming)
     case (nil, nil):
-      let needed = working(model, n: n, t: 1, strategy: .layerStreaming, base: baseBytes)
+      let needed = working(model, n: n, t: 1, strategy: .layerStreaming, base: baseBytes, columnSampleCount: nc)
       throw EngineError(.memoryBudget, "the smallest tile (one sample a side) needs about \(mebibytes(needed)) MiB for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(mebibytes(budgetBytes)) MiB (ntk.memoryBudget)")
     }
   }
@@ -76,11 +81,11 @@ public struct TileMemoryPlan: Equatable, Sendable {
   /// Estimated peak resident bytes of a run with tiles of `t` samples and no cache (see the type's
   /// memory model).
   public static func working<T: BLASScalar>(
-    _ model: Model<T>, n: Int, t: Int, strategy: TileStrategy, base: Int
+    _ model: Model<T>, n: Int, t: Int, strategy: TileStrategy, base: Int, columnSampleCount nc: Int? = nil
   ) -> Int {
     let s = MemoryLayout<T>.stride
     let rows = t * model.outputCount
-    let dataset = 2 * n * model.inputShape.reduce(1, *)
+    let dataset = 2 * (n + (nc ?? 0)) * model.inputShape.reduce(1, *)
     let tile = 4 * rows * rows
     let transient = model.jacobianTransientScalarCount(samples: t)
     let choice = ContractionChoice.make(model: model, tileSamples: t)
@@ -96,7 +101,8 @@ public struct TileMemoryPlan: Equatable, Sendable {
       scratch = max(scratch, 2 * (L * chunk * L + chunk * products) + chunk * t * products)
     }
     // With t ≥ n there is one block and one (diagonal) tile: one block is held, not two.
-    let held = t >= n ? 1 : 2
+    // A cross kernel (nc) always holds a row block and a column block.
+    let held = nc == nil && t >= n ? 1 : 2
     let blocks: Int
     switch strategy {
     case .wholeBlocks:

@@ -11,6 +11,13 @@
 /// With the whole upper triangle in order, each block's Jacobian is computed once if the cache
 /// holds all blocks, and at most `b(b+1)/2` times (the uncached method) otherwise.
 ///
+/// **Cross kernels** (`columnInputs` given): rows come from `inputs`, columns from `columnInputs`,
+/// K(rows, columns); no tile is diagonal (a block pair (I, I) holds different samples on its two
+/// sides, so it is contracted in full with GEMM, never SYRK-and-mirror). Each row block is
+/// computed once for its row; column blocks are cached (within `cacheBytes`) across all rows —
+/// every row uses every column block — and never evicted, so with a cache that holds them all each
+/// side's blocks are computed once per run.
+///
 /// Deterministic: a tile's bytes depend only on the model, the inputs, the blocks and the
 /// thread count, never on what is cached or on the strategy (both contract the same layer parts
 /// with the same BLAS calls in the same order: `TileKernel.accumulate`).
@@ -51,6 +58,9 @@ public final class TileSource<T: BLASScalar> {
 
   public let model: Model<T>
   public let inputs: Tensor<T>
+  /// Cross kernels: the column samples `[n_c, 3, 32, 32]`; `nil` for the square eNTK (columns
+  /// are `inputs`).
+  public let columnInputs: Tensor<T>?
   public let scale: T
   public let blockSamples: Int
   public let strategy: TileStrategy
@@ -77,11 +87,13 @@ public final class TileSource<T: BLASScalar> {
   ///   - cacheBytes: bytes of column blocks kept for later rows (0: recompute every column block).
   ///   - choice: per-layer contraction; default `ContractionChoice.make` for `min(blockSamples, n)`
   ///     (what `TileMemoryPlan` plans with).
+  ///   - columnInputs: cross kernels only, the column samples `[n_c, 3, 32, 32]`.
   public init(model: Model<T>, inputs: Tensor<T>, scale: T, blockSamples: Int, strategy: TileStrategy, cacheBytes: Int,
-              choice: ContractionChoice? = nil) {
+              choice: ContractionChoice? = nil, columnInputs: Tensor<T>? = nil) {
     precondition(blockSamples >= 1, "blockSamples must be positive")
     self.model = model
     self.inputs = inputs
+    self.columnInputs = columnInputs
     self.scale = scale
     self.blockSamples = blockSamples
     self.strategy = strategy
@@ -89,24 +101,37 @@ public final class TileSource<T: BLASScalar> {
     self.choice = choice ?? ContractionChoice.make(model: model, tileSamples: min(blockSamples, max(1, inputs.batchSize)))
   }
 
-  /// Number of blocks b = ⌈n/t⌉.
+  /// Number of (row) blocks b = ⌈n/t⌉.
   public var blockCount: Int { (inputs.batchSize + blockSamples - 1) / blockSamples }
 
-  /// The samples of block `index`.
+  /// Number of column blocks b_c = ⌈n_c/t⌉ (`blockCount` for the square eNTK).
+  public var columnBlockCount: Int { ((columnInputs ?? inputs).batchSize + blockSamples - 1) / blockSamples }
+
+  /// Whether this source computes a cross kernel (`columnInputs` given).
+  public var isCross: Bool { columnInputs != nil }
+
+  /// The samples of (row) block `index`.
   public func samples(ofBlock index: Int) -> Range<Int> {
     (index * blockSamples)..<min(inputs.batchSize, (index + 1) * blockSamples)
   }
 
+  /// The samples of column block `index` (of `columnInputs` for a cross kernel).
+  public func samples(ofColumnBlock index: Int) -> Range<Int> {
+    (index * blockSamples)..<min((columnInputs ?? inputs).batchSize, (index + 1) * blockSamples)
+  }
+
   /// The tile of row block I and column block J, `[n_I·m, n_J·m]` row-major; a diagonal tile
-  /// (I == J) is computed on its upper triangle (SYRK) and mirrored.
+  /// (I == J) of the square eNTK is computed on its upper triangle (SYRK) and mirrored (never in
+  /// a cross kernel).
   ///
-  /// - Throws: `EngineError.sampleRange` for a block outside `0 ..< blockCount`.
+  /// - Throws: `EngineError.sampleRange` for a block outside `0 ..< blockCount` (columns:
+  ///   `0 ..< columnBlockCount`).
   public func tile(rowBlock: Int, columnBlock: Int) throws -> [T] {
-    guard (0..<blockCount).contains(rowBlock), (0..<blockCount).contains(columnBlock) else {
-      throw EngineError(.sampleRange, "tile (\(rowBlock), \(columnBlock)) outside the \(blockCount) × \(blockCount) blocks")
+    guard (0..<blockCount).contains(rowBlock), (0..<columnBlockCount).contains(columnBlock) else {
+      throw EngineError(.sampleRange, "tile (\(rowBlock), \(columnBlock)) outside the \(blockCount) × \(columnBlockCount) blocks")
     }
     let rows = try rowBlockValue(rowBlock)
-    let isDiagonal = rowBlock == columnBlock
+    let isDiagonal = !isCross && rowBlock == columnBlock
     let columns = isDiagonal ? rows : try columnBlockValue(columnBlock)
     return try contract(rows, columns, isDiagonal: isDiagonal)
   }
@@ -114,13 +139,18 @@ public final class TileSource<T: BLASScalar> {
   private func rowBlockValue(_ index: Int) throws -> Block {
     if let row, row.index == index { return row.block }
     row = nil  // release the previous row's block before computing the next
+    if isCross {  // column blocks are other samples: never a row block, never evicted
+      let block = try compute(index, from: inputs)
+      row = (index, block)
+      return block
+    }
     for key in cache.keys where key <= index {
       if key == index { row = (index, cache[key]!) }
       cachedBytes -= cache[key]!.scalarCount * MemoryLayout<T>.stride
       cache[key] = nil
     }
     if let row { statistics.cacheHits += 1; return row.block }
-    let block = try compute(index)
+    let block = try compute(index, from: inputs)
     row = (index, block)
     return block
   }
@@ -130,17 +160,17 @@ public final class TileSource<T: BLASScalar> {
       statistics.cacheHits += 1
       return cached
     }
-    let block = try compute(index)
+    let block = try compute(index, from: columnInputs ?? inputs)
     let bytes = block.scalarCount * MemoryLayout<T>.stride
-    if index > (row?.index ?? -1), cachedBytes + bytes <= cacheBytes {
+    if isCross || index > (row?.index ?? -1), cachedBytes + bytes <= cacheBytes {
       cache[index] = block
       cachedBytes += bytes
     }
     return block
   }
 
-  private func compute(_ index: Int) throws -> Block {
-    let range = samples(ofBlock: index)
+  private func compute(_ index: Int, from inputs: Tensor<T>) throws -> Block {
+    let range = (index * blockSamples)..<min(inputs.batchSize, (index + 1) * blockSamples)
     let size = inputs.sampleSize
     let batch = Tensor(shape: [range.count] + inputs.sampleShape,
                        storage: Array(inputs.storage[(range.lowerBound * size)..<(range.upperBound * size)]))
