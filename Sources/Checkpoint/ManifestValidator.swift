@@ -22,7 +22,7 @@ struct ManifestValidator {
   }
 
   private func datasetObject(_ fields: [String: JSONValue]) throws -> Manifest.Dataset {
-    try onlyKnownKeys(fields, ["name", "root", "path", "subsample", "download", "mirror"], at: "dataset")
+    try onlyKnownKeys(fields, ["name", "root", "path", "subsample", "download", "mirror", "split"], at: "dataset")
     let name = try requiredString(fields, "name", at: "dataset")
     guard knownDatasets.contains(name) else {
       throw fail("dataset.name", "expected one of \(knownDatasets.sorted().joined(separator: ", ")), found \(JSONValue.string(name).summary)")
@@ -49,7 +49,15 @@ struct ManifestValidator {
     if name == "npy", download != nil || mirror != nil {
       throw fail(download != nil ? "dataset.download" : "dataset.mirror", "not allowed when dataset.name is npy (nothing to download)")
     }
-    return Manifest.Dataset(name: name, root: root, path: path, subsample: subsample, download: download, mirror: mirror)
+    let split = try string(fields, "split", at: "dataset", required: false)
+    if let split, !["train", "test"].contains(split) {
+      throw fail("dataset.split", "expected \"train\" or \"test\", found \(JSONValue.string(split).summary)")
+    }
+    if name == "npy", split != nil {
+      throw fail("dataset.split", "not allowed when dataset.name is npy (the .npy file is the data)")
+    }
+    return Manifest.Dataset(name: name, root: root, path: path, subsample: subsample, download: download, mirror: mirror,
+                            split: split == "train" ? nil : split)
   }
 
   private func modelObject(_ fields: [String: JSONValue]) throws -> Manifest.Model {

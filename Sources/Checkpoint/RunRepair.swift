@@ -38,13 +38,15 @@ public enum RunRepair {
     public var removedDuplicates: [Journal.DuplicateRemoval] = []
     /// A damaged `RUN/logits.npy` removed (the next `run` writes it again): why it was damaged.
     public var removedLogits: String? = nil
+    /// A damaged `RUN/labels.npy` removed (the next `run` writes it again): why it was damaged.
+    public var removedLabels: String? = nil
     /// Damaged training state set aside (`latest.json.damaged`), so `run` trains again: what was wrong.
     public var setAsideTraining: String? = nil
 
     /// Whether anything was changed.
     public var changedAnything: Bool {
       !cutSegments.isEmpty || !droppedTiles.isEmpty || !removedOrphans.isEmpty || !removedTemporaryFiles.isEmpty
-        || !removedDuplicates.isEmpty || removedLogits != nil || setAsideTraining != nil
+        || !removedDuplicates.isEmpty || removedLogits != nil || removedLabels != nil || setAsideTraining != nil
     }
   }
 
@@ -73,6 +75,7 @@ public enum RunRepair {
     // Opening the session (under the lock already held) removes the temporary files and drops
     // the newest tiles whose objects are gone (`RunSession.recovered`).
     var removedLogits: String?
+    var removedLabels: String?
     let session = try RunSession.open(run: run, identity: identity, manifestJSON: nil, heldLock: lock)
     defer { session.close() }
     let recovered = session.recovered.map { drop in
@@ -85,6 +88,10 @@ public enum RunRepair {
       try CheckpointError.wrapping { try SystemFile.remove(path: LogitsFile.path(in: run)) }
       removedLogits = problem
     }
+    if let problem = report.labelsProblem {
+      try CheckpointError.wrapping { try SystemFile.remove(path: LabelsFile.path(in: run)) }
+      removedLabels = problem
+    }
     for problem in report.problems {
       try session.drop(TileDrop(index: problem.index, rowBlock: problem.rowBlock, columnBlock: problem.columnBlock,
                                 object: problem.object, reason: problem.reason))
@@ -96,6 +103,6 @@ public enum RunRepair {
       removed.append(hash)
     }
     return Report(cutSegments: cuts, droppedTiles: (recovered + report.problems).sorted { $0.index < $1.index }, removedOrphans: removed, removedTemporaryFiles: temporaries,
-                  keptStrayFiles: strays, removedDuplicates: duplicates, removedLogits: removedLogits, setAsideTraining: training)
+                  keptStrayFiles: strays, removedDuplicates: duplicates, removedLogits: removedLogits, removedLabels: removedLabels, setAsideTraining: training)
   }
 }

@@ -32,6 +32,7 @@ public enum RunVerifier {
                               writer: run.currentWriters().first?.holder, duplicateRecords: replay.duplicates.count,
                               logitsProblem: replay.identity.flatMap { LogitsFile.problem(at: LogitsFile.path(in: run), identity: $0) })
     report.unknownJournalFiles = try run.journal.unknownFiles()
+    report.labelsProblem = replay.identity.flatMap { LabelsFile.problem(at: LabelsFile.path(in: run), identity: $0) }
     return report
   }
 

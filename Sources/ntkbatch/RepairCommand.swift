@@ -51,6 +51,9 @@ struct RepairCommand: ParsableCommand {
     if let problem = report.removedLogits {
       print("REMOVED damaged \(runDirectory)/logits.npy (\(problem)); `ntkbatch run` writes it again")
     }
+    if let problem = report.removedLabels {
+      print("REMOVED damaged \(runDirectory)/labels.npy (\(problem)); `ntkbatch run` writes it again")
+    }
     if report.changedAnything {
       print("repaired \(runDirectory): \(report.cutSegments.count) journal segment(s) cut, \(report.droppedTiles.count) tile(s) dropped, \(report.removedOrphans.count) orphan(s), \(report.removedTemporaryFiles.count) temporary file(s) and \(report.removedDuplicates.reduce(0) { $0 + $1.tiles.count }) duplicate record(s) removed; run `ntkbatch run` to recompute what is missing")
     } else {
