@@ -34,15 +34,21 @@ NumPy and Matplotlib (and zarr for Zarr arrays) come from PyPI into a virtual en
 script creates on first use: $NTKBATCH_INSPECT_VENV, default .build/inspect-venv in this
 repository; the script then runs itself again inside it.
 """
-import argparse
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# This file is named like the standard library's `inspect` (which NumPy imports): take its own
+# folder off the module path before anything else is imported.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+
+REPO = os.path.dirname(_HERE)
 VENV = os.environ.get("NTKBATCH_INSPECT_VENV") or os.path.join(REPO, ".build", "inspect-venv")
 PACKAGES = ["numpy", "matplotlib"]
 CLASSES = 10
@@ -328,7 +334,7 @@ def main():
         print(f"kernel: {kernel}, shape {tuple(G.shape)}, {G.dtype}, n = {n} samples, from {source}")
         values, of = spectrum(G, kernel, n, args.max_eig_size)
         top = values[:args.top]
-        print(f"top eigenvalue: {values[0]!r}")
+        print(f"top eigenvalue: {float(values[0])!r}")
         print(f"top {len(top)} eigenvalues ({of}): " + " ".join(f"{v:.6g}" for v in top))
         positive = values[values > 0]
         print(f"eigenvalues: {values.size}; > 0: {positive.size}; smallest {values[-1]:.6g}; "
