@@ -35,7 +35,7 @@ final class LabelsFileTests: XCTestCase {
       NpyArray(header: NpyHeader(dtype: .int64, shape: [values.count]), data: values.withUnsafeBytes { Array($0) }).encoded()
     }
     let damages: [(bytes: [UInt8], mentions: String)] = [
-      (Array(original.prefix(50)), ""),
+      (Array(original.prefix(50)), "not a readable .npy"),
       (int64Array(outOfRange), "label 10 at [7]"),
       (int64Array(Array(outOfRange.prefix(29))), "[29]"),
       (NpyArray(shape: [30], values: labels.doubles()).encoded(), "<f8"),
@@ -44,7 +44,8 @@ final class LabelsFileTests: XCTestCase {
       try Data(damage.bytes).write(to: URL(fileURLWithPath: path))
       let verify = try CLIHarness.run(["verify", run])
       XCTAssertEqual(verify.status, 1, verify.stdout)
-      XCTAssertTrue(verify.stdout.contains("DAMAGED \(path): \(damage.mentions)"), verify.stdout)
+      XCTAssertTrue(verify.stdout.contains("DAMAGED \(path): "), verify.stdout)
+      XCTAssertTrue(verify.stdout.contains(damage.mentions), "\(verify.stdout) lacks \(damage.mentions)")
       XCTAssertEqual(verify.stderr.split(separator: "\n").count, 1, verify.stderr)
       XCTAssertTrue(verify.stderr.contains("\(path): "), verify.stderr)
       // run writes a damaged copy again by itself, computing no tile.
