@@ -180,4 +180,36 @@ final class DatasetSplitCLITests: XCTestCase {
     try CLIHarness.succeed(["assemble", run, "--output", assembled, "--progress", "none"])
     XCTAssertEqual(try NpyArray.read(path: assembled).shape, [200, 200])
   }
+
+  func testTestSplitDownloadAsksForTheTestFilesWithTorchvisionsMD5() throws {
+    // A local server holding only t10k files (the 5,000-digit sample, not the published file):
+    // the test split asks for t10k-images-idx3-ubyte.gz, checks it against torchvision's MD5 and
+    // installs nothing.
+    let served = try folder("served")
+    try writeDigits(0..<20, images: "\(served)/t10k-images-idx3-ubyte", labels: "\(served)/t10k-labels-idx1-ubyte")
+    try shell(["gzip", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"], in: served)
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    server.arguments = ["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", served]
+    let output = Pipe()
+    server.standardOutput = output
+    server.standardError = FileHandle.nullDevice
+    try server.run()
+    defer { server.terminate(); server.waitUntilExit() }
+    let banner = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+    let port = try XCTUnwrap(banner.split(separator: " ").firstIndex(of: "port").map { banner.split(separator: " ")[$0 + 1] },
+                             "no port in: \(banner)")
+    let root = "\(work)/mnist"
+    let manifest = try CLIHarness.writeManifest([
+      "name": "download",
+      "dataset": ["name": "mnist", "root": root, "subsample": 10, "split": "test", "download": true, "mirror": "http://127.0.0.1:\(port)/"],
+      "model": ["name": "logistic"], "ntk": ["tileSamples": 10],
+    ], in: work)
+    let result = try CLIHarness.run(["run", manifest, "--run-dir", "\(work)/run", "--progress", "none"])
+    XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+    XCTAssertTrue(result.stderr.contains("t10k-images-idx3-ubyte.gz"), result.stderr)
+    XCTAssertTrue(result.stderr.contains("expected 9fb629c4189551a2d022fa330f9573f3"), result.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(root)/t10k-images-idx3-ubyte.gz"), "a file failing its checksum was installed")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/run/journal"))
+  }
 }
