@@ -164,7 +164,8 @@ final class DatasetSplitCLITests: XCTestCase {
       "model": ["name": "lenet", "seed": 0, "train": ["epochs": 1, "batchSize": 10, "samples": 50]],
       "ntk": ["precision": "float32", "tileSamples": 10],
     ], in: work)
-    try CLIHarness.succeed(["check", manifest])
+    let check = try CLIHarness.succeed(["check", manifest])
+    XCTAssertTrue(check.stdout.contains("dataset:  mnist (test split), n = 20 samples"), check.stdout)
     let run = "\(work)/run"
     try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
     try CLIHarness.succeed(["verify", run])
