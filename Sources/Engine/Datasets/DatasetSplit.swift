@@ -1,4 +1,4 @@
-/// Which half of a dataset a manifest reads: `dataset.split`.
+/// Which split of a dataset a manifest reads: `dataset.split`.
 ///
 /// `train` (the default, and all the original tool read) is the training split; `test` is the
 /// official test split: `t10k-images-idx3-ubyte`/`t10k-labels-idx1-ubyte` for the MNIST family,
