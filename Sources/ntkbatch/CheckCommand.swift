@@ -73,9 +73,9 @@ struct CheckCommand: ParsableCommand {
     let element = manifest.ntk.precision == .float32 ? 4 : 8
     print("manifest: \(self.manifest) (\(manifest.name)) is valid")
     print("model:    \(manifest.model.name), width \(manifest.model.width), P = \(model.parameterCount) parameters, weights \(manifest.resolvedWeightsPath ?? "init (seed \(manifest.model.seed))")")
-    print("dataset:  \(manifest.dataset.name), n = \(plan.sampleCount) samples")
+    print("dataset:  \(manifest.dataset.name)\(manifest.dataset.split.map { " (\($0) split)" } ?? ""), n = \(plan.sampleCount) samples")
     if let columnsDataset = manifest.columns {
-      print("columns:  \(columnsDataset.name), n = \(plan.columnSampleCount) samples (cross kernel K(dataset, columns), every tile)")
+      print("columns:  \(columnsDataset.name)\(columnsDataset.split.map { " (\($0) split)" } ?? ""), n = \(plan.columnSampleCount) samples (cross kernel K(dataset, columns), every tile)")
     }
     print("plan:     \(plan.isCross ? "\(plan.blockCount) × \(plan.columnBlockCount)" : "\(plan.blockCount)") blocks of up to \(plan.tileSamples) samples, \(plan.tiles.count) tiles, \(plan.rawByteCount) raw bytes (\(manifest.ntk.precision.rawValue))")
     print("memory:   \(memoryLine)")

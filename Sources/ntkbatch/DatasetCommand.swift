@@ -23,6 +23,9 @@ struct DatasetCommand: ParsableCommand {
     @Option(help: "Only the first N samples (as dataset.subsample).")
     var subsample: Int?
 
+    @Option(help: "The split: train or test (as dataset.split).")
+    var split: String = "train"
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -31,20 +34,21 @@ struct DatasetCommand: ParsableCommand {
         throw ValidationError("--name must be one of \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")), got \(name)")
       }
       if let subsample, subsample < 1 { throw ValidationError("--subsample must be positive, got \(subsample)") }
+      guard DatasetSplit(rawValue: split) != nil else { throw ValidationError("--split must be train or test, got \(split)") }
     }
 
     func run() throws {
       let samples = try CLIError.reporting {
-        try DatasetLoader.read(DatasetKind(rawValue: name)!, root: root, limit: subsample)
+        try DatasetLoader.read(DatasetKind(rawValue: name)!, root: root, limit: subsample, split: DatasetSplit(rawValue: split)!)
       }
       let hash = DatasetLoader.hash(samples.images.map { Double($0) })
       if json {
-        let object: [String: Any] = ["name": name, "root": root, "count": samples.count, "shape": [samples.count, 3, 32, 32],
+        let object: [String: Any] = ["name": name, "root": root, "split": split, "count": samples.count, "shape": [samples.count, 3, 32, 32],
                                      "labelHistogram": samples.labelHistogram, "sha256": hash.hex]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         print(String(decoding: data, as: UTF8.self))
       } else {
-        print("dataset:   \(name) (training split) in \(root)")
+        print("dataset:   \(name) (\(split == "test" ? "test" : "training") split) in \(root)")
         print("samples:   \(samples.count), preprocessed shape [\(samples.count), 3, 32, 32]")
         print("labels:    " + samples.labelHistogram.enumerated().map { "\($0.offset): \($0.element)" }.joined(separator: ", "))
         print("sha256:    \(hash.hex) (input-data hash a run records)")

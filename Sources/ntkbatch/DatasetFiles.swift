@@ -2,11 +2,13 @@ import Engine
 import Foundation
 import Storage
 
-/// Where a dataset's training files are under `dataset.root`, reading them (gunzipped, or out of
+/// Where a dataset split's files are under `dataset.root`, reading them (gunzipped, or out of
 /// the CIFAR-10 archive), and downloading the missing ones.
 struct DatasetFiles {
   var kind: DatasetKind
   var root: String
+  /// `dataset.split`: which split's files are downloaded and named in hints.
+  var split: DatasetSplit = .train
 
   /// The path that holds `file`: the first candidate that exists, else the archive (if present).
   func location(of file: DatasetKind.TrainingFile) -> String {
@@ -35,14 +37,14 @@ struct DatasetFiles {
       return try TarArchive.read(path: "\(root)/\(archive.path)", maxBytes: 256 << 20).contents(of: archive.member)
     }
     let names = file.candidates.joined(separator: " or ") + (file.archive.map { " or \($0.path)" } ?? "")
-    throw CLIError.BadInput("\(root): dataset.root has no \(names) (\(kind.rawValue) \(file.role)): \(kind.missingFileHint)")
+    throw CLIError.BadInput("\(root): dataset.root has no \(names) (\(kind.rawValue) \(file.role)): \(kind.missingFileHint(for: split))")
   }
 
   /// Fetches every missing resource of the dataset into `root`, checking its published MD5.
   ///
   /// - Parameter mirror: `dataset.mirror`, tried instead of the published addresses.
   func download(mirror: String?, showProgress: Bool) throws {
-    for resource in kind.resources where !alreadyPresent(resource) {
+    for resource in kind.resources(of: split) where !alreadyPresent(resource) {
       let isTerminal = isatty(STDERR_FILENO) == 1
       var lastPercent = -1
       try Download.fetchIfMissing(
@@ -67,7 +69,7 @@ struct DatasetFiles {
     let name = resource.fileName
     let plain = name.hasSuffix(".gz") && !name.hasSuffix(".tar.gz") ? String(name.dropLast(3)) : name
     return [name, plain].contains { FileManager.default.fileExists(atPath: "\(root)/\($0)") }
-      || (kind == .cifar10 && kind.trainingFiles.allSatisfy { file in
+      || (kind == .cifar10 && kind.files(of: split).allSatisfy { file in
         file.candidates.contains { FileManager.default.fileExists(atPath: "\(root)/\($0)") } })
   }
 }

@@ -3,8 +3,8 @@ import Engine
 import Foundation
 import Storage
 
-/// Reads a manifest's dataset — the training split of cifar10, mnist, kmnist, fmnist or svhn from
-/// its official files under `dataset.root` (downloaded first when `dataset.download` is true), or an
+/// Reads a manifest's dataset — the training or test split (`dataset.split`) of cifar10, mnist,
+/// kmnist, fmnist or svhn from its official files under `dataset.root` (downloaded first when `dataset.download` is true), or an
 /// already-preprocessed `npy` array — into the model's input tensor, and hashes it for the run.
 ///
 /// The input-data hash is the SHA-256 of the preprocessed inputs `[n, 3, 32, 32]` as float64
@@ -21,7 +21,7 @@ enum DatasetLoader {
     var hash: ContentHash
   }
 
-  /// Loads `manifest.dataset` (its first `subsample` samples).
+  /// Loads `manifest.dataset` (the first `subsample` samples of its `split`).
   ///
   /// - Throws: `CLIError.BadInput` naming the file and what was expected (missing file, wrong
   ///   shape, subsample beyond the dataset); `StorageError`/`EngineError` for malformed or
@@ -41,10 +41,11 @@ enum DatasetLoader {
       throw CLIError.BadInput("dataset.name: unknown dataset \(manifest.dataset.name)")
     }
     let root = manifest.resolvedDatasetRoot ?? manifest.baseDirectory
+    let split = try Self.split(of: manifest.dataset)
     if manifest.dataset.download == true {
-      try DatasetFiles(kind: kind, root: root).download(mirror: manifest.dataset.mirror, showProgress: showProgress)
+      try DatasetFiles(kind: kind, root: root, split: split).download(mirror: manifest.dataset.mirror, showProgress: showProgress)
     }
-    let samples = try read(kind, root: root, limit: limit)
+    let samples = try read(kind, root: root, limit: limit, split: split)
     let inputs = Tensor<T>(shape: [samples.count, 3, 32, 32], storage: samples.images.map { T($0) })
     return Loaded(inputs: inputs, labels: samples.labels, hash: hash(samples.images.map { Double($0) }))
   }
@@ -63,29 +64,43 @@ enum DatasetLoader {
     }
   }
 
-  /// The first `limit` samples (all when `nil`) of `kind`'s training split under `root`.
-  static func read(_ kind: DatasetKind, root: String, limit: Int?) throws -> DatasetKind.Samples {
-    let files = DatasetFiles(kind: kind, root: root)
+  /// `dataset.split` as a `DatasetSplit` (absent: `.train`).
+  ///
+  /// - Throws: `CLIError.BadInput` naming the field for a value other than `train` or `test`
+  ///   (the manifest validator refuses those first).
+  static func split(of dataset: Manifest.Dataset) throws -> DatasetSplit {
+    guard let value = dataset.split else { return .train }
+    guard let split = DatasetSplit(rawValue: value) else {
+      throw CLIError.BadInput("dataset.split: expected \"train\" or \"test\", found \"\(value)\"")
+    }
+    return split
+  }
+
+  /// The first `limit` samples (all when `nil`) of `kind`'s `split` under `root`; both splits are
+  /// preprocessed alike.
+  static func read(_ kind: DatasetKind, root: String, limit: Int?, split: DatasetSplit = .train) throws -> DatasetKind.Samples {
+    let files = DatasetFiles(kind: kind, root: root, split: split)
+    let inputs = kind.files(of: split)
     switch kind {
     case .cifar10:
       // Named by full path (an archive member as "ARCHIVE: MEMBER") in messages.
-      let batches = try kind.trainingFiles.map { file -> (name: String, bytes: [UInt8]) in
+      let batches = try inputs.map { file -> (name: String, bytes: [UInt8]) in
         let location = files.location(of: file)
         let name = file.archive.map { location.hasSuffix($0.path) ? "\(location): \($0.member)" : location } ?? location
         return (name: name, bytes: try files.bytes(of: file))
       }
       return try CIFAR10.samples(batches: batches, limit: limit)
     case .svhn:
-      let mat = try files.bytes(of: kind.trainingFiles[0])
-      let path = "\(root)/\(kind.trainingFiles[0].candidates[0])"
+      let mat = try files.bytes(of: inputs[0])
+      let path = "\(root)/\(inputs[0].candidates[0])"
       let file = try MATFile(bytes: mat, path: path)
       let x = try file.variable(named: "X", path: path)
       let y = try file.variable(named: "y", path: path)
       return try SVHN.samples(images: x.uint8s(path: path), dimensions: x.dimensions, labels: y.doubles(path: path), limit: limit)
     case .mnist, .kmnist, .fmnist:
-      let images = try IDXFile(bytes: files.bytes(of: kind.trainingFiles[0]), name: files.location(of: kind.trainingFiles[0]))
-      let labels = try IDXFile(bytes: files.bytes(of: kind.trainingFiles[1]), name: files.location(of: kind.trainingFiles[1]))
-      let (imagesPath, labelsPath) = (files.location(of: kind.trainingFiles[0]), files.location(of: kind.trainingFiles[1]))
+      let images = try IDXFile(bytes: files.bytes(of: inputs[0]), name: files.location(of: inputs[0]))
+      let labels = try IDXFile(bytes: files.bytes(of: inputs[1]), name: files.location(of: inputs[1]))
+      let (imagesPath, labelsPath) = (files.location(of: inputs[0]), files.location(of: inputs[1]))
       guard images.count == labels.count else {
         throw CLIError.BadInput("\(labelsPath): holds \(labels.count) labels but \(imagesPath) holds \(images.count) images; expected one label per image")
       }

@@ -51,6 +51,9 @@ struct RepairCommand: ParsableCommand {
     if let problem = report.removedLogits {
       print("REMOVED damaged \(runDirectory)/logits.npy (\(problem)); `ntkbatch run` writes it again")
     }
+    if let problem = report.removedLabels {
+      print("REMOVED damaged \(runDirectory)/labels.npy (\(problem)); `ntkbatch run` writes it again")
+    }
     for file in report.removedColumnsFiles {
       print("REMOVED damaged \(runDirectory)/\(file.name) (\(file.problem)); `ntkbatch run` writes it again")
     }

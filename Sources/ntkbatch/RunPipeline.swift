@@ -37,7 +37,8 @@ struct RunPipeline {
     let columns = try DatasetLoader.loadColumns(manifest, scalar: T.self, showProgress: progress != .none)
     var model = try WeightsLoader.model(for: manifest, scalar: T.self)
     if let train = manifest.model.train {  // train first; the run identity then holds the trained weights' hash
-      let trainingSet = train.samples == manifest.dataset.subsample ? dataset : try Self.trainingData(manifest: manifest, train, scalar: T.self)
+      let reuse = train.samples == manifest.dataset.subsample && manifest.dataset.split == nil  // the eNTK's samples are the training set
+      let trainingSet = reuse ? dataset : try Self.trainingData(manifest: manifest, train, scalar: T.self)
       guard let trained = try TrainPipeline(manifest: manifest, run: run, progress: progress, signals: signals).train(model, dataset: trainingSet)
       else { return .stoppedBySignal }
       model = trained
@@ -57,6 +58,7 @@ struct RunPipeline {
                                       columnInputs: columns?.inputs)
     computer.source.cancellation = signals.cancellation
     try writeLogits(computer, samples: identity.sampleCount, blockSamples: min(256, plan.tileSamples), identity: identity)
+    if let labels = dataset.labels { try writeLabels(labels, identity: identity) }
     if let columns { try writeColumnsFiles(computer, columns: columns, blockSamples: min(256, plan.tileSamples), identity: identity) }
     let outcome = try computeTiles(session: session, plan: tilePlan, share: share, computer: computer, parameters: model.parameterCount)
     reportMemory(plan: plan, computer: computer)
@@ -88,13 +90,16 @@ struct RunPipeline {
   }
 
   /// The training set: the first `train.samples` samples of the training split (all when absent),
-  /// independent of `dataset.subsample`, which chooses the eNTK's samples. `check` reads it too.
+  /// independent of `dataset.subsample` and `dataset.split`, which choose the eNTK's samples (with
+  /// `"split": "test"`, the network trains on the training split and its eNTK is taken over test
+  /// samples). `check` reads it too.
   ///
   /// - Throws: as `DatasetLoader.load`, naming `model.train.samples` when it exceeds the split;
   ///   `CLIError.BadInput` for a dataset without labels.
   static func trainingData<T: BLASScalar>(manifest: Manifest, _ train: Manifest.Training, scalar: T.Type) throws -> DatasetLoader.Loaded<T> {
     var training = manifest
     training.dataset.subsample = train.samples
+    training.dataset.split = nil  // training always reads the training split
     let loaded: DatasetLoader.Loaded<T>
     do {
       loaded = try DatasetLoader.load(training, scalar: T.self, showProgress: false)
@@ -161,9 +166,17 @@ struct RunPipeline {
     }
     let labelsPath = ColumnsFiles.labelsPath(in: run)
     if let labels = columns.labels,
-       !FileManager.default.fileExists(atPath: labelsPath) || ColumnsFiles.labelsProblem(at: labelsPath, count: count, outputsPerSample: m) != nil {
-      try AtomicFile.write(ColumnsFiles.labelsArray(labels).encoded(), to: labelsPath)
+       !FileManager.default.fileExists(atPath: labelsPath) || LabelsFile.problem(at: labelsPath, count: count, outputsPerSample: m) != nil {
+      try AtomicFile.write(LabelsFile.encoded(labels), to: labelsPath)
     }
+  }
+
+  /// `RUN/labels.npy`: the samples' labels `[n]` (int64), written atomically when missing or not
+  /// a readable `[n]` int64 array of labels 0…9 (`LabelsFile`).
+  private func writeLabels(_ labels: [Int], identity: RunIdentity) throws {
+    let path = LabelsFile.path(in: run)
+    guard !FileManager.default.fileExists(atPath: path) || LabelsFile.problem(at: path, identity: identity) != nil else { return }
+    try AtomicFile.write(LabelsFile.encoded(labels), to: path)
   }
 
   private func computeTiles<T: BLASScalar>(

@@ -38,15 +38,15 @@ struct VerifyCommand: ParsableCommand {
     if !report.unknownJournalFiles.isEmpty { summary += "; \(report.unknownJournalFiles.count) unknown file(s) in journal/ (ignored)" }
     if report.duplicateRecords > 0 { summary += "; \(report.duplicateRecords) duplicate journal record(s) (harmless; `ntkbatch repair` removes them)" }
     if let problem = report.logitsProblem { print("DAMAGED \(runDirectory)/logits.npy: \(problem)") }
+    if let problem = report.labelsProblem { print("DAMAGED \(runDirectory)/labels.npy: \(problem)") }
     for file in report.columnsFileProblems { print("DAMAGED \(runDirectory)/\(file.name): \(file.problem)") }
     if let writer = report.writer { summary += "; a writer is running (\(writer))" }
     print(summary)
-    if report.problems.isEmpty, report.logitsProblem == nil, let file = report.columnsFileProblems.first {
-      FileHandle.standardError.write(Data("ntkbatch: error: \(runDirectory)/\(file.name): \(file.problem); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` writes it again\n".utf8))
-      throw ExitCode(1)
-    }
-    if report.problems.isEmpty, let problem = report.logitsProblem {
-      FileHandle.standardError.write(Data("ntkbatch: error: \(runDirectory)/logits.npy: \(problem); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` writes it again\n".utf8))
+    // Damaged derived files (the tiles are intact): name the first, say how to restore it.
+    let derived = [report.logitsProblem.map { ("logits.npy", $0) }, report.labelsProblem.map { ("labels.npy", $0) }].compactMap { $0 }
+      + report.columnsFileProblems.map { ($0.name, $0.problem) }
+    if report.problems.isEmpty, let (name, problem) = derived.first {
+      FileHandle.standardError.write(Data("ntkbatch: error: \(runDirectory)/\(name): \(problem); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` writes it again\n".utf8))
       throw ExitCode(1)
     }
     if !report.isIntact {

@@ -52,7 +52,7 @@ final class CIFAR10Tests: XCTestCase {
     expect(.malformedDataset, "data_batch_2.bin record 3 has label 10, expected 0...9") {
       _ = try CIFAR10.samples(batches: [(name: "data_batch_2.bin", bytes: badLabel)])
     }
-    expect(.sampleRange, "subsample of 9 samples requested, the training split holds 8") {
+    expect(.sampleRange, "subsample of 9 samples requested, the split holds 8") {
       _ = try CIFAR10.samples(batches: [(name: "data_batch_1.bin", bytes: bytes)], limit: 9)
     }
   }

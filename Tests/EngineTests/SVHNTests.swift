@@ -57,8 +57,29 @@ final class SVHNTests: XCTestCase {
     expect(.malformedDataset, "y holds 1 labels, X holds 2") { _ = try SVHN.samples(images: images, dimensions: [32, 32, 3, 2], labels: [1]) }
     expect(.malformedDataset, "y[1] is 11.0") { _ = try SVHN.samples(images: images, dimensions: [32, 32, 3, 2], labels: [1, 11]) }
     expect(.malformedDataset, "y[0] is 0.0") { _ = try SVHN.samples(images: images, dimensions: [32, 32, 3, 2], labels: [0, 1]) }
-    expect(.sampleRange, "subsample of 3 samples requested, the training split holds 2") {
+    expect(.sampleRange, "subsample of 3 samples requested, the split holds 2") {
       _ = try SVHN.samples(images: images, dimensions: [32, 32, 3, 2], labels: [1, 1], limit: 3)
     }
+  }
+}
+
+final class DatasetSplitCatalogueTests: XCTestCase {
+  /// What `download` fetches for the test split is what its reader opens, with torchvision's MD5s.
+  func testTestSplitDownloadsAreTheFilesTheReaderOpens() {
+    for kind in DatasetKind.allCases {
+      let resources = kind.resources(of: .test), files = kind.files(of: .test)
+      XCTAssertTrue(resources.allSatisfy { $0.md5.count == 32 && $0.md5.allSatisfy(\.isHexDigit) }, "\(kind)")
+      for resource in resources {
+        XCTAssertTrue(files.contains { $0.candidates.contains(resource.fileName) || $0.archive?.path == resource.fileName }, "\(kind): \(resource.fileName)")
+      }
+      XCTAssertEqual(kind.files(of: .train), kind.trainingFiles)
+      XCTAssertEqual(kind.resources(of: .train), kind.resources)
+      XCTAssertTrue(kind.missingFileHint(for: .test).contains(resources[0].fileName))
+    }
+    XCTAssertEqual(DatasetKind.mnist.resources(of: .test).map(\.md5), ["9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"])
+    XCTAssertEqual(DatasetKind.svhn.resources(of: .test).map(\.fileName), ["test_32x32.mat"])
+    XCTAssertEqual(DatasetKind.cifar10.resources(of: .test), DatasetKind.cifar10.resources)  // one archive, both splits
+    XCTAssertEqual(DatasetKind.cifar10.files(of: .test).map(\.candidates), [["test_batch.bin", "cifar-10-batches-bin/test_batch.bin"]])
+    XCTAssertEqual([DatasetKind.cifar10, .mnist, .svhn].map { $0.count(of: .test) }, [10_000, 10_000, 26_032])
   }
 }

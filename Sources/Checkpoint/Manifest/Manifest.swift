@@ -42,8 +42,12 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var root: String?
     /// `dataset.path`: the `.npy` file; required when `name` is `npy`, not allowed otherwise.
     public var path: String?
-    /// `dataset.subsample`: use only the first N training samples (positive integer); absent = all.
+    /// `dataset.subsample`: use only the first N samples of the split (positive integer); absent = all.
     public var subsample: Int?
+    /// `dataset.split`: `"test"` for the dataset's official test split; `nil` is the training
+    /// split (the default; `"train"` in a manifest is stored as `nil`, so manifests with or without
+    /// it have the same canonical JSON and hash). Not allowed with `npy`.
+    public var split: String?
     /// `dataset.download`: fetch missing files from the standard addresses (or `mirror`) into
     /// `root`, checking their published MD5 (default false). Not part of the manifest hash.
     public var download: Bool?
@@ -52,11 +56,12 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var mirror: String?
 
     public init(name: String, root: String? = nil, path: String? = nil, subsample: Int? = nil,
-                download: Bool? = nil, mirror: String? = nil) {
+                download: Bool? = nil, mirror: String? = nil, split: String? = nil) {
       self.name = name
       self.root = root
       self.path = path
       self.subsample = subsample
+      self.split = split
       self.download = download
       self.mirror = mirror
     }

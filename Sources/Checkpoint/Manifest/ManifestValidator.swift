@@ -24,7 +24,7 @@ struct ManifestValidator {
 
   /// `dataset`, or `columns` (`at`: the field name used in messages; same schema).
   private func datasetObject(_ fields: [String: JSONValue], at parent: String = "dataset") throws -> Manifest.Dataset {
-    try onlyKnownKeys(fields, ["name", "root", "path", "subsample", "download", "mirror"], at: parent)
+    try onlyKnownKeys(fields, ["name", "root", "path", "subsample", "download", "mirror", "split"], at: parent)
     let name = try requiredString(fields, "name", at: parent)
     guard knownDatasets.contains(name) else {
       throw fail("\(parent).name", "expected one of \(knownDatasets.sorted().joined(separator: ", ")), found \(JSONValue.string(name).summary)")
@@ -51,7 +51,15 @@ struct ManifestValidator {
     if name == "npy", download != nil || mirror != nil {
       throw fail(download != nil ? "\(parent).download" : "\(parent).mirror", "not allowed when \(parent).name is npy (nothing to download)")
     }
-    return Manifest.Dataset(name: name, root: root, path: path, subsample: subsample, download: download, mirror: mirror)
+    let split = try string(fields, "split", at: parent, required: false)
+    if let split, !["train", "test"].contains(split) {
+      throw fail("\(parent).split", "expected \"train\" or \"test\", found \(JSONValue.string(split).summary)")
+    }
+    if name == "npy", split != nil {
+      throw fail("\(parent).split", "not allowed when \(parent).name is npy (the .npy file is the data)")
+    }
+    return Manifest.Dataset(name: name, root: root, path: path, subsample: subsample, download: download, mirror: mirror,
+                            split: split == "train" ? nil : split)
   }
 
   private func modelObject(_ fields: [String: JSONValue]) throws -> Manifest.Model {

@@ -34,7 +34,7 @@ public struct RunDirectory: Sendable {
   public var objects: ObjectStore { ObjectStore(root: objectsDirectory) }
 
   /// Names ntkbatch itself writes at the top of a run directory (`lock.*` too).
-  static let ownNames: Set<String> = ["journal", "objects", "manifest.json", "lock", "logits.npy", "training", "slurm"]
+  static let ownNames: Set<String> = ["journal", "objects", "manifest.json", "lock", "logits.npy", "labels.npy", ColumnsFiles.logitsName, ColumnsFiles.labelsName, "training", "slurm"]
 
   /// Creates `RUN`, `RUN/journal` and `RUN/objects` if missing (and syncs the new entries).
   ///

@@ -40,13 +40,15 @@ public enum RunRepair {
     public var removedLogits: String? = nil
     /// Cross runs: damaged `columns-logits.npy` / `columns-labels.npy` removed (`run` writes them again).
     public var removedColumnsFiles: [VerificationReport.ColumnsFileProblem] = []
+    /// A damaged `RUN/labels.npy` removed (the next `run` writes it again): why it was damaged.
+    public var removedLabels: String? = nil
     /// Damaged training state set aside (`latest.json.damaged`), so `run` trains again: what was wrong.
     public var setAsideTraining: String? = nil
 
     /// Whether anything was changed.
     public var changedAnything: Bool {
       !cutSegments.isEmpty || !droppedTiles.isEmpty || !removedOrphans.isEmpty || !removedTemporaryFiles.isEmpty
-        || !removedDuplicates.isEmpty || removedLogits != nil || !removedColumnsFiles.isEmpty || setAsideTraining != nil
+        || !removedDuplicates.isEmpty || removedLogits != nil || removedLabels != nil || !removedColumnsFiles.isEmpty || setAsideTraining != nil
     }
   }
 
@@ -75,6 +77,7 @@ public enum RunRepair {
     // Opening the session (under the lock already held) removes the temporary files and drops
     // the newest tiles whose objects are gone (`RunSession.recovered`).
     var removedLogits: String?
+    var removedLabels: String?
     let session = try RunSession.open(run: run, identity: identity, manifestJSON: nil, heldLock: lock)
     defer { session.close() }
     let recovered = session.recovered.map { drop in
@@ -86,6 +89,10 @@ public enum RunRepair {
     if let problem = report.logitsProblem {
       try CheckpointError.wrapping { try SystemFile.remove(path: LogitsFile.path(in: run)) }
       removedLogits = problem
+    }
+    if let problem = report.labelsProblem {
+      try CheckpointError.wrapping { try SystemFile.remove(path: LabelsFile.path(in: run)) }
+      removedLabels = problem
     }
     for file in report.columnsFileProblems {
       try CheckpointError.wrapping { try SystemFile.remove(path: run.path + "/" + file.name) }
@@ -101,7 +108,7 @@ public enum RunRepair {
       removed.append(hash)
     }
     return Report(cutSegments: cuts, droppedTiles: (recovered + report.problems).sorted { $0.index < $1.index }, removedOrphans: removed, removedTemporaryFiles: temporaries,
-                  keptStrayFiles: strays, removedDuplicates: duplicates, removedLogits: removedLogits,
+                  keptStrayFiles: strays, removedDuplicates: duplicates, removedLogits: removedLogits, removedLabels: removedLabels,
                   removedColumnsFiles: report.columnsFileProblems, setAsideTraining: training)
   }
 }

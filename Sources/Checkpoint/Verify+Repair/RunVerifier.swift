@@ -34,6 +34,7 @@ public enum RunVerifier {
     report.unknownJournalFiles = try run.journal.unknownFiles()
     report.columnsFileProblems = replay.identity.map { ColumnsFiles.problems(in: run, identity: $0) }?
       .map { VerificationReport.ColumnsFileProblem(name: $0.name, problem: $0.problem) } ?? []
+    report.labelsProblem = replay.identity.flatMap { LabelsFile.problem(at: LabelsFile.path(in: run), identity: $0) }
     return report
   }
 

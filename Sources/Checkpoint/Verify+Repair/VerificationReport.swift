@@ -47,6 +47,9 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   /// What is wrong with `RUN/logits.npy` (unreadable, wrong shape or dtype, non-finite), if anything.
   public var logitsProblem: String? = nil
 
+  /// What is wrong with `RUN/labels.npy` (unreadable, wrong shape or dtype, a label outside 0…9), if anything.
+  public var labelsProblem: String? = nil
+
   /// Cross runs: what is wrong with `RUN/columns-logits.npy` / `RUN/columns-labels.npy`
   /// (`ColumnsFiles.problems`), file name and problem.
   public var columnsFileProblems: [ColumnsFileProblem] = []
@@ -58,5 +61,5 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   }
 
   /// No journaled tile is missing or damaged.
-  public var isIntact: Bool { problems.isEmpty && logitsProblem == nil && columnsFileProblems.isEmpty }
+  public var isIntact: Bool { problems.isEmpty && logitsProblem == nil && labelsProblem == nil && columnsFileProblems.isEmpty }
 }

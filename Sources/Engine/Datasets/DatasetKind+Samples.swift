@@ -1,5 +1,5 @@
 extension DatasetKind {
-  /// Preprocessed training samples of a dataset, in file order.
+  /// Preprocessed samples of a dataset split, in file order.
   ///
   /// `images` is `[count, 3, 32, 32]` float32, C order (CHW per image), after the dataset's
   /// preprocessing; `labels` holds the `count` class indices 0…9.
@@ -35,7 +35,7 @@ extension DatasetKind {
   static func sampleCount(available: Int, limit: Int?, dataset: String) throws -> Int {
     guard let limit else { return available }
     guard limit >= 0, limit <= available else {
-      throw EngineError(.sampleRange, "\(dataset): subsample of \(limit) samples requested, the training split holds \(available)")
+      throw EngineError(.sampleRange, "\(dataset): subsample of \(limit) samples requested, the split holds \(available)")
     }
     return limit
   }

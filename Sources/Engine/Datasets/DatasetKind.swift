@@ -27,7 +27,7 @@ public enum DatasetKind: String, CaseIterable, Sendable {
     }
   }
 
-  /// The files `download` fetches into `dataset.root` (training split only).
+  /// The files `download` fetches into `dataset.root` for the training split (`resources(of:)`: either split).
   public var resources: [Resource] {
     switch self {
     case .cifar10:

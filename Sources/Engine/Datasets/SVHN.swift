@@ -1,4 +1,5 @@
-/// The SVHN training split (`train_32x32.mat`, cropped-digits format) and its preprocessing.
+/// The SVHN training and test splits (`train_32x32.mat`, `test_32x32.mat`, cropped-digits format)
+/// and their preprocessing.
 ///
 /// Source: Netzer et al., "Reading Digits in Natural Images with Unsupervised Feature Learning"
 /// (2011); file layout as torchvision's `SVHN` reads it. The MAT-file holds `X`, uint8 with MATLAB
@@ -10,6 +11,8 @@
 public enum SVHN {
   /// Samples in the training split.
   public static let trainingCount = 73_257
+  /// Samples in the test split (`test_32x32.mat`).
+  public static let testCount = 26_032
   /// MATLAB dimensions of one image: 32 rows × 32 columns × 3 channels.
   public static let imageDimensions = [32, 32, 3]
 

@@ -1,0 +1,43 @@
+import Foundation
+import Storage
+
+/// `RUN/labels.npy`: the class labels of the run's n samples in run order, `[n]` int64 (0…9),
+/// written by `run` next to `logits.npy` for datasets with labels (not for `npy` inputs, which have
+/// none). Derived data, handled as `LogitsFile`: a damaged copy is reported by `verify`, removed by
+/// `repair` and written again by the next `run`.
+public enum LabelsFile {
+  /// Its path in `run`.
+  public static func path(in run: RunDirectory) -> String { run.path + "/labels.npy" }
+
+  /// The `.npy` bytes of `labels`: version 1.0, `<i8`, shape `[labels.count]`.
+  public static func encoded(_ labels: [Int]) -> [UInt8] {
+    let values = labels.map { Int64($0).littleEndian }
+    return NpyArray(header: NpyHeader(dtype: .int64, shape: [labels.count]), data: values.withUnsafeBytes { Array($0) }).encoded()
+  }
+
+  /// What is wrong with the labels at `path` for a run of `identity`, or `nil` when the file is
+  /// absent or a readable `.npy` of `[n]` int64 values in 0 ..< m.
+  public static func problem(at path: String, identity: RunIdentity) -> String? {
+    problem(at: path, count: identity.sampleCount, outputsPerSample: identity.outputsPerSample)
+  }
+
+  /// What is wrong with a labels file at `path` (this one, or a cross run's
+  /// `columns-labels.npy`) for `count` samples of m classes, or `nil` when the file is absent or a
+  /// readable `.npy` of `[count]` int64 values in 0 ..< m.
+  public static func problem(at path: String, count: Int, outputsPerSample m: Int) -> String? {
+    guard SystemFile.kind(of: path).exists else { return nil }
+    let array: NpyArray
+    do { array = try NpyArray.read(path: path) } catch let error as StorageError {
+      return error.message
+    } catch {
+      return "\(error)"
+    }
+    guard array.dtype == .int64, array.shape == [count] else {
+      return "holds \(array.dtype.rawValue) \(array.shape), expected <i8 [\(count)]"
+    }
+    if let bad = array.int64s().firstIndex(where: { !(0..<Int64(m)).contains($0) }) {
+      return "holds label \(array.int64s()[bad]) at [\(bad)], expected 0…\(m - 1)"
+    }
+    return nil
+  }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Storage
+import XCTest
+
+/// `tools/inspect.py` on a real run (LeNet trained for one epoch, its eNTK over 200 MNIST digits):
+/// it makes its own virtual environment from PyPI (NumPy, Matplotlib), assembles the run, writes
+/// a PNG, and prints the top eigenvalue NumPy computes from the assembled matrix.
+final class InspectToolTests: XCTestCase {
+  var work = ""
+
+  override func setUpWithError() throws { work = try CLIHarness.temporaryDirectory("inspect") }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
+
+  static let script = CLIHarness.repositoryRoot + "/tools/inspect.py"
+  static let venv = ProcessInfo.processInfo.environment["NTKBATCH_INSPECT_VENV"] ?? CLIHarness.repositoryRoot + "/.build/inspect-venv"
+
+  /// `python3 tools/inspect.py ARGUMENTS --ntkbatch BINARY`; on Debian without `python3-venv`
+  /// (the script then cannot make its environment), as root, installs it with apt-get and retries.
+  func inspect(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let command = [Self.script] + arguments + ["--ntkbatch", CLIHarness.binary.path]
+    var result = try PythonEnvironment.shell("/usr/bin/env", ["python3"] + command, timeout: 1500)
+    if result.status != 0, result.output.contains("cannot create a virtual environment"), getuid() == 0,
+       FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get") {
+      try PythonEnvironment.shell("/usr/bin/apt-get", ["update", "-qq"])
+      try PythonEnvironment.shell("/usr/bin/env", ["DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq", "python3-venv"])
+      try? FileManager.default.removeItem(atPath: Self.venv)
+      result = try PythonEnvironment.shell("/usr/bin/env", ["python3"] + command, timeout: 1500)
+    }
+    return result
+  }
+
+  /// The value after `prefix` on the line that starts with it.
+  func number(after prefix: String, in output: String, line: UInt = #line) throws -> Double {
+    let found = output.split(separator: "\n").first { $0.hasPrefix(prefix) }
+    let text = try XCTUnwrap(found, "no line \(prefix) in: \(output)", line: line).dropFirst(prefix.count)
+    return try XCTUnwrap(Double(text.trimmingCharacters(in: .whitespaces)), "not a number: \(text)", line: line)
+  }
+
+  /// Width and height from a PNG's IHDR chunk, after checking the signature.
+  func pngSize(_ path: String) throws -> (width: Int, height: Int) {
+    let bytes = try FileBytes.read(path: path)
+    XCTAssertEqual(Array(bytes.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "not a PNG")
+    XCTAssertEqual(String(decoding: bytes[12..<16], as: UTF8.self), "IHDR")
+    func u32(_ at: Int) -> Int { bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+    XCTAssertEqual(Array(bytes.suffix(8).prefix(4)), Array("IEND".utf8), "PNG without its IEND chunk (truncated)")
+    return (u32(16), u32(20))
+  }
+
+  func testReportOfARealRunShowsNumPysTopEigenvalueAndAValidPNG() throws {
+    let manifest = try CLIHarness.writeManifest([
+      "name": "inspect",
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 200],
+      "model": ["name": "lenet", "seed": 0, "train": ["epochs": 1, "lr": 0.05, "batchSize": 50, "samples": 1000, "seed": 0]],
+      "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": 50],
+    ], in: work)
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
+
+    let report = "\(work)/report.png"
+    let result = try inspect([run, "--output", report])
+    XCTAssertEqual(result.status, 0, result.output)
+    let top = try number(after: "top eigenvalue:", in: result.output)
+    XCTAssertTrue(result.output.contains("kernel: full, shape (2000, 2000)"), result.output)
+    XCTAssertTrue(result.output.contains("class-block mean kernel M[c, d]"), result.output)
+    XCTAssertTrue(result.output.contains("network accuracy on the run's 200 samples"), result.output)
+    let size = try pngSize(report)
+    XCTAssertGreaterThanOrEqual(size.width, 800)
+    XCTAssertGreaterThanOrEqual(size.height, 250)
+    let bytes = try FileManager.default.attributesOfItem(atPath: report)[.size] as! Int
+    XCTAssertGreaterThan(bytes, 20_000, "an almost empty picture")
+    XCTAssertLessThan(bytes, 3_000_000)
+
+    // The same number from NumPy on the matrix ntkbatch assembles, in the script's environment.
+    let matrix = "\(work)/G.npy"
+    try CLIHarness.succeed(["assemble", run, "--output", matrix, "--progress", "none"])
+    let numpy = try PythonEnvironment.shell(Self.venv + "/bin/python", ["-c", """
+      import numpy as np
+      G = np.load("\(matrix)").astype(np.float64)
+      assert np.array_equal(G, G.T)
+      print("numpy top eigenvalue:", repr(float(np.linalg.eigvalsh(G)[-1])))
+      """])
+    XCTAssertEqual(numpy.status, 0, numpy.output)
+    let expected = try number(after: "numpy top eigenvalue:", in: numpy.output)
+    XCTAssertGreaterThan(expected, 0)
+    XCTAssertEqual(top, expected, accuracy: 1e-9 * expected)
+
+    // An assembled array with its labels gives the same spectrum.
+    let array = try inspect([matrix, "--labels", "\(run)/labels.npy", "--output", "\(work)/array.png"])
+    XCTAssertEqual(array.status, 0, array.output)
+    XCTAssertEqual(try number(after: "top eigenvalue:", in: array.output), expected, accuracy: 1e-9 * expected)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: "\(work)/array.png"))
+
+    // --test needs a cross run: a square run is refused in one line (exit 2), as is a folder
+    // that is no run.
+    let square = try inspect([run, "--test", run, "--output", "\(work)/x.png"])
+    XCTAssertEqual(square.status, 2, square.output)
+    XCTAssertTrue(square.output.contains("not a cross run"), square.output)
+    let none = try inspect([run, "--test", work, "--output", "\(work)/y.png"])
+    XCTAssertEqual(none.status, 2, none.output)
+    XCTAssertTrue(none.output.contains("not a run directory"), none.output)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/x.png"))
+  }
+}
