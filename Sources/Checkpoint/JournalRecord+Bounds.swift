@@ -14,8 +14,9 @@ extension RunIdentity {
     guard !o1, !o2, !o3 else { return nil }
     let blocks = n / t + (n % t == 0 ? 0 : 1)
     guard blocks <= TilePlan.maximumBlockCount else { return nil }
-    let tileSide = min(t, n) * m
-    return (blocks * (blocks + 1) / 2, tileSide * tileSide * precision.byteSize)
+    let side = min(t, n)
+    let tiles = kernel == .diagonal ? blocks : blocks * (blocks + 1) / 2
+    return (tiles, kernel.tileByteCount(rows: side, columns: side, outputs: m, scalarBytes: precision.byteSize))
   }
 }
 
@@ -48,6 +49,12 @@ extension TileRecord {
     let (n, t) = (identity.sampleCount, identity.tileSamples)
     let b = n / t + (n % t == 0 ? 0 : 1)
     guard columnBlock < b else { return "blocks: expected J < \(b), found I=\(rowBlock), J=\(columnBlock)" }
+    if identity.kernel == .diagonal {  // one tile (I, I) per block, index I
+      guard rowBlock == columnBlock, index == rowBlock else {
+        return "position: tile \(index) is not (I=\(rowBlock), J=\(columnBlock)) in the plan of the diagonal kernel (tile k is (k, k))"
+      }
+      return nil
+    }
     let expectedIndex = rowBlock * b - rowBlock * (rowBlock - 1) / 2 + (columnBlock - rowBlock)
     guard expectedIndex == index else {
       return "position: tile \(index) is not (I=\(rowBlock), J=\(columnBlock)) in the plan ((\(rowBlock), \(columnBlock)) is tile \(expectedIndex))"
@@ -61,7 +68,7 @@ extension TileRecord {
     let (n, t, m) = (identity.sampleCount, identity.tileSamples, identity.outputsPerSample)
     let rows = min((rowBlock + 1) * t, n) - rowBlock * t
     let columns = min((columnBlock + 1) * t, n) - columnBlock * t
-    let expected = rows * m * columns * m * identity.precision.byteSize
+    let expected = identity.kernel.tileByteCount(rows: rows, columns: columns, outputs: m, scalarBytes: identity.precision.byteSize)
     return expected == rawByteCount ? nil : "rawByteCount: tile (\(rowBlock), \(columnBlock)) holds \(expected) bytes in the plan, found \(rawByteCount)"
   }
 }

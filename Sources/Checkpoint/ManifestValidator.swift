@@ -98,7 +98,7 @@ struct ManifestValidator {
   }
 
   private func ntkObject(_ fields: [String: JSONValue]) throws -> Manifest.NTK {
-    try onlyKnownKeys(fields, ["precision", "normalization", "tileSamples", "memoryBudget"], at: "ntk")
+    try onlyKnownKeys(fields, ["precision", "normalization", "tileSamples", "memoryBudget", "kernel"], at: "ntk")
     let precision = try enumeration(fields, "precision", at: "ntk", TilePrecision.self) ?? .float32
     let normalization = try enumeration(fields, "normalization", at: "ntk", KernelNormalization.self) ?? .sqrtParams
     let tileSamples = fields["tileSamples"] == .string("auto") ? nil
@@ -106,7 +106,9 @@ struct ManifestValidator {
                     expected: "a positive integer up to \(Manifest.maximumTileSamples)") ?? 100
     let memoryBudget = fields["memoryBudget"] == .string("auto") ? nil
       : try integer(fields, "memoryBudget", at: "ntk", range: 1...Int.max, expected: "a positive number of bytes or \"auto\"")
-    return Manifest.NTK(precision: precision, normalization: normalization, tileSamples: tileSamples, memoryBudget: memoryBudget)
+    let kernel = try enumeration(fields, "kernel", at: "ntk", KernelVariant.self) ?? .full
+    return Manifest.NTK(precision: precision, normalization: normalization, tileSamples: tileSamples, memoryBudget: memoryBudget,
+                        kernel: kernel)
   }
 
   // MARK: - Field readers

@@ -18,12 +18,15 @@ public struct RunIdentity: Codable, Equatable, Sendable {
   public var precision: TilePrecision
   /// Kernel scale.
   public var normalization: KernelNormalization
-  /// Outputs per sample m (10).
+  /// Outputs per sample m (10): the model's classes, whatever the kernel.
   public var outputsPerSample: Int
+  /// The kernel (`ntk.kernel`); in a journal header only when not `full`, absent = `full` (so
+  /// run directories written before the field keep their identity byte for byte).
+  public var kernel: KernelVariant
 
   public init(manifestHash: ContentHash, weightsHash: ContentHash, inputDataHash: ContentHash,
               sampleCount: Int, tileSamples: Int, precision: TilePrecision,
-              normalization: KernelNormalization, outputsPerSample: Int = 10) {
+              normalization: KernelNormalization, outputsPerSample: Int = 10, kernel: KernelVariant = .full) {
     self.manifestHash = manifestHash
     self.weightsHash = weightsHash
     self.inputDataHash = inputDataHash
@@ -32,12 +35,48 @@ public struct RunIdentity: Codable, Equatable, Sendable {
     self.precision = precision
     self.normalization = normalization
     self.outputsPerSample = outputsPerSample
+    self.kernel = kernel
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case manifestHash, weightsHash, inputDataHash, sampleCount, tileSamples, precision, normalization, outputsPerSample, kernel
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    manifestHash = try c.decode(ContentHash.self, forKey: .manifestHash)
+    weightsHash = try c.decode(ContentHash.self, forKey: .weightsHash)
+    inputDataHash = try c.decode(ContentHash.self, forKey: .inputDataHash)
+    sampleCount = try c.decode(Int.self, forKey: .sampleCount)
+    tileSamples = try c.decode(Int.self, forKey: .tileSamples)
+    precision = try c.decode(TilePrecision.self, forKey: .precision)
+    normalization = try c.decode(KernelNormalization.self, forKey: .normalization)
+    outputsPerSample = try c.decode(Int.self, forKey: .outputsPerSample)
+    kernel = try c.decodeIfPresent(KernelVariant.self, forKey: .kernel) ?? .full
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(manifestHash, forKey: .manifestHash)
+    try c.encode(weightsHash, forKey: .weightsHash)
+    try c.encode(inputDataHash, forKey: .inputDataHash)
+    try c.encode(sampleCount, forKey: .sampleCount)
+    try c.encode(tileSamples, forKey: .tileSamples)
+    try c.encode(precision, forKey: .precision)
+    try c.encode(normalization, forKey: .normalization)
+    try c.encode(outputsPerSample, forKey: .outputsPerSample)
+    if kernel != .full { try c.encode(kernel, forKey: .kernel) }
   }
 
   /// The plan this identity describes.
   public func plan() throws -> TilePlan {
-    try TilePlan(sampleCount: sampleCount, tileSamples: tileSamples, precision: precision, outputsPerSample: outputsPerSample)
+    try TilePlan(sampleCount: sampleCount, tileSamples: tileSamples, precision: precision, outputsPerSample: outputsPerSample,
+                 kernel: kernel)
   }
+
+  /// Values per row of tile (I, J)'s row-major bytes, when its column block has `columns` samples
+  /// (`KernelVariant.tileColumnCount`).
+  public func tileColumnCount(columns: Int) -> Int { kernel.tileColumnCount(columns: columns, outputs: outputsPerSample) }
 
   /// What differs from `recorded` (the journal's), one phrase each, e.g.
   /// `weights hash (run has 3fa2…, now 91c0…)`; empty when identical.
@@ -52,6 +91,7 @@ public struct RunIdentity: Codable, Equatable, Sendable {
     if precision != recorded.precision { out.append("precision (run has \(recorded.precision.rawValue), now \(precision.rawValue))") }
     if normalization != recorded.normalization { out.append("normalization (run has \(recorded.normalization.rawValue), now \(normalization.rawValue))") }
     if outputsPerSample != recorded.outputsPerSample { out.append("outputs per sample (run has \(recorded.outputsPerSample), now \(outputsPerSample))") }
+    if kernel != recorded.kernel { out.append("kernel (run has \(recorded.kernel.rawValue), now \(kernel.rawValue))") }
     return out
   }
 }

@@ -20,8 +20,13 @@ public struct Tile: Hashable, Codable, Sendable {
   /// Whether the tile lies on the diagonal (I = J); such a tile is itself symmetric.
   public var isDiagonal: Bool { rowBlock == columnBlock }
 
-  /// Sample pairs (i ≤ j) of the upper triangle this tile covers: `nI·nJ`, or `nI(nI+1)/2` on the diagonal.
+  /// Only the same-sample pairs (i, i) (the `diagonal` kernel's tiles, `[n_I, m, m]`).
+  public var sameSampleOnly: Bool = false
+
+  /// Sample pairs (i ≤ j) of the upper triangle this tile covers: `nI·nJ`, or `nI(nI+1)/2` on the
+  /// diagonal (`nI` when `sameSampleOnly`).
   public var samplePairs: Int {
-    isDiagonal ? rows.count * (rows.count + 1) / 2 : rows.count * columns.count
+    if sameSampleOnly { return rows.count }
+    return isDiagonal ? rows.count * (rows.count + 1) / 2 : rows.count * columns.count
   }
 }

@@ -189,6 +189,10 @@ public enum TileAssembler {
         throw CheckpointError(.damaged, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): journal record does not match the plan (\(record.rawByteCount) bytes, expected \(tile.rawByteCount))")
       }
     }
+    if plan.kernel == .diagonal {  // [n, k, k], not a square matrix
+      return try assembleDiagonal(run: run, plan: plan, selection: selection, records: replay.tiles, missing: missing,
+                                  output: output, options: options, start: start, progress: progress)
+    }
     let k = selection.classes.count
     var options = options
     if options.format == .zarr, let chunk = options.chunk {
@@ -241,8 +245,10 @@ public enum TileAssembler {
     return report
   }
 
-  /// The tiles whose values (or transposes) fall in the selection, sorted by index.
+  /// The tiles whose values (or transposes) fall in the selection, sorted by index (`diagonal`:
+  /// the tiles of the row samples).
   static func neededTiles(plan: TilePlan, selection: AssemblySelection.Resolved) -> [Int] {
+    if plan.kernel == .diagonal { return blocks(selection.rows, plan).map { $0 } }
     var indices = Set<Int>()
     for I in blocks(selection.rows, plan) {
       for J in blocks(selection.columns, plan) {

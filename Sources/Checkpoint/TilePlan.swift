@@ -8,13 +8,23 @@
 ///
 /// The full matrix `[n·m, n·m]` is the union of the tiles and the transposes of the off-diagonal
 /// ones. m = 10 outputs per sample.
+///
+/// Kernel variants (`KernelVariant`): `trace` and `pseudo` plan the same upper block triangle
+/// with one value per sample pair (`outputsPerSample` 1: tiles `[n_I, n_J]`, matrix `[n, n]`);
+/// `diagonal` plans one tile per block, (I, I) with index I, holding `[n_I, m, m]` (the blocks
+/// k(x_i, x_i) of its samples).
 public struct TilePlan: Equatable, Sendable {
   /// Number of samples n.
   public let sampleCount: Int
   /// Samples per block side t.
   public let tileSamples: Int
-  /// Outputs (classes) per sample m.
+  /// Values per sample on each side of a tile: the outputs (classes) m for the `full` and
+  /// `diagonal` kernels, 1 for `trace` and `pseudo` (`KernelVariant.valuesPerSample`).
   public let outputsPerSample: Int
+  /// The model's outputs (classes) per sample m, whatever the kernel.
+  public let classCount: Int
+  /// The kernel the tiles hold.
+  public let kernel: KernelVariant
   /// Precision of the tile values.
   public let precision: TilePrecision
   /// Number of blocks per side b = ⌈n/t⌉.
@@ -30,7 +40,8 @@ public struct TilePlan: Equatable, Sendable {
   /// - Throws: `CheckpointError` (`.badInput`) unless n ≥ 1, t ≥ 1, m ≥ 1, the matrix's byte size
   ///   (n·m)²·s fits 64 bits and the plan has at most `maximumBlockCount` blocks a side (so the
   ///   tile list stays below ~8.4 million tiles).
-  public init(sampleCount n: Int, tileSamples t: Int, precision: TilePrecision, outputsPerSample m: Int = 10) throws {
+  public init(sampleCount n: Int, tileSamples t: Int, precision: TilePrecision, outputsPerSample m: Int = 10,
+              kernel: KernelVariant = .full) throws {
     guard n >= 1 else { throw CheckpointError(.badInput, "tile plan: expected at least 1 sample, found \(n)") }
     guard t >= 1 else { throw CheckpointError(.badInput, "tile plan: tileSamples must be positive, found \(t)") }
     guard m >= 1 else { throw CheckpointError(.badInput, "tile plan: outputs per sample must be positive, found \(m)") }
@@ -48,35 +59,40 @@ public struct TilePlan: Equatable, Sendable {
     }
     sampleCount = n
     tileSamples = t
-    outputsPerSample = m
+    outputsPerSample = kernel.valuesPerSample(outputs: m)
+    classCount = m
+    self.kernel = kernel
     self.precision = precision
     let b = blocks
     blockCount = b
     var tiles: [Tile] = []
-    tiles.reserveCapacity(b * (b + 1) / 2)
+    tiles.reserveCapacity(kernel == .diagonal ? b : b * (b + 1) / 2)
     for I in 0..<b {
       let rows = (I * t)..<min((I + 1) * t, n)
-      for J in I..<b {
+      for J in I..<(kernel == .diagonal ? I + 1 : b) {
         let columns = (J * t)..<min((J + 1) * t, n)
         tiles.append(Tile(index: tiles.count, rowBlock: I, columnBlock: J, rows: rows, columns: columns,
-                          rawByteCount: rows.count * m * columns.count * m * precision.byteSize))
+                          rawByteCount: kernel.tileByteCount(rows: rows.count, columns: columns.count, outputs: m,
+                                                             scalarBytes: precision.byteSize),
+                          sameSampleOnly: kernel == .diagonal))
       }
     }
     self.tiles = tiles
   }
 
-  /// Side of the full matrix, n·m.
+  /// Side of the full matrix, n·m (n for `trace` and `pseudo`; `diagonal`: n·m rows of m).
   public var dimension: Int { sampleCount * outputsPerSample }
 
-  /// Sample pairs (i ≤ j) of the upper triangle: n(n+1)/2.
-  public var samplePairs: Int { sampleCount * (sampleCount + 1) / 2 }
+  /// Sample pairs (i ≤ j) of the upper triangle: n(n+1)/2 (n for `diagonal`).
+  public var samplePairs: Int { kernel == .diagonal ? sampleCount : sampleCount * (sampleCount + 1) / 2 }
 
   /// Raw bytes of all tiles together.
   public var rawByteCount: Int { tiles.reduce(0) { $0 + $1.rawByteCount } }
 
-  /// The index of tile (I, J), or `nil` unless 0 ≤ I ≤ J < b.
+  /// The index of tile (I, J), or `nil` unless 0 ≤ I ≤ J < b (I = J for `diagonal`: index I).
   public func index(rowBlock I: Int, columnBlock J: Int) -> Int? {
     guard I >= 0, I <= J, J < blockCount else { return nil }
+    if kernel == .diagonal { return I == J ? I : nil }
     return I * blockCount - I * (I - 1) / 2 + (J - I)
   }
 }

@@ -133,6 +133,7 @@ struct AssembleCommand: ParsableCommand {
   func run() throws {
     let run = RunDirectory(path: runDirectory)
     let format = resolvedFormat
+    try refuseOptionsTheKernelHasNo(run)
     var display = AssembleProgress(mode: progress)
     var dtype = self.dtype ?? .float32
     let report = try CLIError.reporting { () -> TileAssembler.Report in
@@ -166,6 +167,22 @@ struct AssembleCommand: ParsableCommand {
     }
     let mask = try CLIError.reporting { try MissingTileMask.write(report: report, run: run) }
     print("wrote \(mask.path): \(mask.missingCount) missing tile(s) (\(format == .zarr ? "absent chunks, read as NaN" : "filled with NaN"))")
+  }
+}
+
+extension AssembleCommand {
+  /// Usage errors (exit 64) that depend on the run's kernel (`ntk.kernel`): `--classes` for
+  /// `trace` and `pseudo` (one value per sample pair, no classes), and two sample ranges for
+  /// `diagonal` (only the blocks k(x_i, x_i) exist). An unreadable journal is left to `assemble`.
+  func refuseOptionsTheKernelHasNo(_ run: RunDirectory) throws {
+    guard classes != nil || samples?.contains(",") == true,
+          let kernel = (try? run.journal.replay())?.identity?.kernel else { return }
+    if classes != nil, kernel == .trace || kernel == .pseudo {
+      throw ValidationError("--classes: the run's kernel is \(kernel.rawValue), one value per sample pair with no classes to select; leave out --classes")
+    }
+    if kernel == .diagonal, let selection = try? selection(), selection.rowSamples != selection.columnSamples {
+      throw ValidationError("--samples: the run's kernel is diagonal, only the blocks k(x_i, x_i) exist; give one range A:B")
+    }
   }
 }
 

@@ -60,26 +60,32 @@ struct CheckCommand: ParsableCommand {
     do {
       memory = try TileMemoryPlan.make(
         model: model, sampleCount: dataset.inputs.batchSize, budgetBytes: budget,
-        baseBytes: (ProcessMemory.residentBytes() ?? 0) + RunPipeline.fixedOverheadBytes, tileSamples: manifest.ntk.tileSamples)
+        baseBytes: (ProcessMemory.residentBytes() ?? 0) + RunPipeline.fixedOverheadBytes, tileSamples: manifest.ntk.tileSamples,
+        variant: manifest.ntk.kernel.engineVariant)
     } catch let error as EngineError {
       throw CLIError.BadInput("\(self.manifest): \(error.message)")  // as `run` would stop, exit 2
     }
     let memoryLine = "budget \(budget >> 20) MiB, \(memory.strategy.rawValue), estimated peak \(memory.workingBytes >> 20) MiB without cache"
     let plan = try TilePlan(sampleCount: dataset.inputs.batchSize, tileSamples: memory.tileSamples,
-                            precision: manifest.ntk.precision)
+                            precision: manifest.ntk.precision, kernel: manifest.ntk.kernel)
     let dimension = plan.dimension
+    let values = plan.kernel == .diagonal ? plan.sampleCount * plan.classCount * plan.classCount : dimension * dimension
     let element = manifest.ntk.precision == .float32 ? 4 : 8
     print("manifest: \(self.manifest) (\(manifest.name)) is valid")
     print("model:    \(manifest.model.name), width \(manifest.model.width), P = \(model.parameterCount) parameters, weights \(manifest.resolvedWeightsPath ?? "init (seed \(manifest.model.seed))")")
     print("dataset:  \(manifest.dataset.name), n = \(plan.sampleCount) samples")
     print("plan:     \(plan.blockCount) blocks of up to \(plan.tileSamples) samples, \(plan.tiles.count) tiles, \(plan.rawByteCount) raw bytes (\(manifest.ntk.precision.rawValue))")
     print("memory:   \(memoryLine)")
-    print("matrix:   \(dimension) × \(dimension), \(dimension * dimension * element) bytes as \(manifest.ntk.precision.rawValue), normalization \(manifest.ntk.normalization.rawValue)")
+    let shape = plan.kernel == .diagonal ? "\(plan.sampleCount) × \(plan.classCount) × \(plan.classCount) (kernel diagonal)"
+      : "\(dimension) × \(dimension)\(plan.kernel == .full ? "" : " (kernel \(plan.kernel.rawValue))")"
+    print("matrix:   \(shape), \(values * element) bytes as \(manifest.ntk.precision.rawValue), normalization \(manifest.ntk.normalization.rawValue)")
+    let rowsPerSample = manifest.ntk.kernel.engineVariant.jacobianOutputs(outputs: model.outputCount)
     let blockScalars = memory.strategy == .wholeBlocks
-      ? model.jacobianScalarCount(samples: min(plan.tileSamples, plan.sampleCount))
-      : model.jacobianFactorScalarCount(samples: min(plan.tileSamples, plan.sampleCount))
+      ? model.jacobianScalarCount(samples: min(plan.tileSamples, plan.sampleCount), choice: .linearOnly(model: model), outputs: rowsPerSample)
+      : model.jacobianFactorScalarCount(samples: min(plan.tileSamples, plan.sampleCount), outputs: rowsPerSample)
     let cachedBlocks = min(plan.blockCount, max(0, memory.cacheBytes) / max(1, blockScalars * MemoryLayout<T>.stride))
-    printCost(plan: plan, costs: TileCostModel(model: model, tileSamples: plan.tileSamples, sampleCount: plan.sampleCount), rate: GEMMRate.measure(T.self),
+    printCost(plan: plan, costs: TileCostModel(model: model, tileSamples: plan.tileSamples, sampleCount: plan.sampleCount,
+                                               variant: manifest.ntk.kernel.engineVariant), rate: GEMMRate.measure(T.self),
               cachesAll: cachedBlocks >= plan.blockCount - 1, cachedBlocks: cachedBlocks)
   }
 
@@ -100,7 +106,8 @@ struct CheckCommand: ParsableCommand {
     let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "OpenBLAS default"
     print("cost:     \(Self.scientific(total)) FLOP (contraction \(Self.scientific(contraction)), Jacobians \(Self.scientific(jacobians)), \(how)); this machine: \(String(format: "%.1f", rate / 1e9)) GFLOP/s (GEMM 1024³, threads: \(threads)) → about \(Self.hours(total / rate)) hours")
     let side = plan.dimension
-    let assembled = [("float16", 2), ("float32", 4), ("float64", 8)].map { "\($0.0) \(Self.bytes(side * side * $0.1 + 128))" }
+    let values = plan.kernel == .diagonal ? side * plan.classCount : side * side
+    let assembled = [("float16", 2), ("float32", 4), ("float64", 8)].map { "\($0.0) \(Self.bytes(values * $0.1 + 128))" }
     print("disk:     objects up to \(Self.bytes(plan.rawByteCount)) (raw upper triangle; zstd saves little on float tiles); assembled \(assembled.joined(separator: ", "))")
     guard let shards, let split = try? RunPipeline.shardPlan(plan: plan, shardCount: shards, costs: costs) else { return }
     let counts = split.ranges.map(\.count)

@@ -45,13 +45,14 @@ struct RunPipeline {
     let identity = RunIdentity(
       manifestHash: manifest.canonicalHash, weightsHash: WeightsLoader.hash(model), inputDataHash: dataset.hash,
       sampleCount: dataset.inputs.batchSize, tileSamples: plan.tileSamples,
-      precision: manifest.ntk.precision, normalization: manifest.ntk.normalization)
+      precision: manifest.ntk.precision, normalization: manifest.ntk.normalization, kernel: manifest.ntk.kernel)
     let tilePlan = try identity.plan()
-    let share = try shard.map { try Self.share(of: $0, plan: tilePlan, costs: TileCostModel(model: model, tileSamples: plan.tileSamples, sampleCount: identity.sampleCount)) }
+    let share = try shard.map { try Self.share(of: $0, plan: tilePlan, costs: TileCostModel(model: model, tileSamples: plan.tileSamples, sampleCount: identity.sampleCount, variant: manifest.ntk.kernel.engineVariant)) }
     let session = try RunSession.open(run: run, identity: identity, manifestJSON: manifest.prettyJSON(), shard: shard,
                                       shardTiles: share.map { ($0.first ?? 0)..<(($0.last ?? -1) + 1) })
     defer { session.close() }
-    let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization, plan: plan)
+    let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization, plan: plan,
+                                      kernel: manifest.ntk.kernel)
     computer.source.cancellation = signals.cancellation
     try writeLogits(computer, samples: identity.sampleCount, blockSamples: min(256, plan.tileSamples), identity: identity)
     let outcome = try computeTiles(session: session, plan: tilePlan, share: share, computer: computer, parameters: model.parameterCount)
@@ -118,7 +119,7 @@ struct RunPipeline {
       tileSamples = recorded
     }
     let plan = try TileMemoryPlan.make(model: model, sampleCount: sampleCount, budgetBytes: budget, baseBytes: base,
-                                       tileSamples: tileSamples)
+                                       tileSamples: tileSamples, variant: manifest.ntk.kernel.engineVariant)
     if progress != .none {
       log("memory: budget \(budget >> 20) MiB; \(plan.tileSamples) samples per tile side, \(plan.strategy.rawValue), estimated peak \(plan.workingBytes >> 20) MiB without cache, \(max(0, plan.cacheBytes) >> 20) MiB for cached column blocks")
     }
@@ -195,7 +196,9 @@ struct RunPipeline {
       let range = share.map { $0.isEmpty ? "no tiles" : "tiles \($0.first!)…\($0.last!)" } ?? ""
       return "; shard \(shard): \(share?.count ?? 0) tiles (\(range))"
     } ?? ""
-    log("\(manifest.model.name) (P = \(parameters)) on \(plan.sampleCount) samples: \(plan.dimension) × \(plan.dimension) eNTK in \(plan.tiles.count) tiles of up to \(plan.tileSamples) samples a side\(sharded)\(resumed); run directory \(run.path)")
+    let matrix = plan.kernel == .diagonal ? "\(plan.sampleCount) × \(plan.classCount) × \(plan.classCount) diagonal-block"
+      : "\(plan.dimension) × \(plan.dimension) \(plan.kernel == .full ? "" : plan.kernel.rawValue + " ")"
+    log("\(manifest.model.name) (P = \(parameters)) on \(plan.sampleCount) samples: \(matrix)eNTK in \(plan.tiles.count) tiles of up to \(plan.tileSamples) samples a side\(sharded)\(resumed); run directory \(run.path)")
   }
 
   private func log(_ line: String) {

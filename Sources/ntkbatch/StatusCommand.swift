@@ -49,7 +49,10 @@ struct StatusCommand: ParsableCommand {
     let percent = s.pairsTotal > 0 ? 100 * Double(s.pairsDone) / Double(s.pairsTotal) : 0
     print("run:      \(s.run)")
     if let identity = s.identity {
-      print("matrix:   \(identity.sampleCount * identity.outputsPerSample) × \(identity.sampleCount * identity.outputsPerSample) \(identity.precision.rawValue), normalization \(identity.normalization.rawValue), \(identity.tileSamples) samples per tile side")
+      let side = identity.sampleCount * identity.kernel.valuesPerSample(outputs: identity.outputsPerSample)
+      let shape = identity.kernel == .diagonal ? "\(identity.sampleCount) × \(identity.outputsPerSample) × \(identity.outputsPerSample)" : "\(side) × \(side)"
+      let kernel = identity.kernel == .full ? "" : " kernel \(identity.kernel.rawValue),"
+      print("matrix:   \(shape)\(kernel) \(identity.precision.rawValue), normalization \(identity.normalization.rawValue), \(identity.tileSamples) samples per tile side")
     }
     print("tiles:    \(s.tilesDone)/\(s.tilesTotal) (\(String(format: "%.1f", percent))% of sample pairs)")
     print("bytes:    \(s.rawBytes) raw, \(s.storedBytes) stored (zstd), \(s.plannedRawBytes) raw when complete")

@@ -21,6 +21,10 @@
 ///                                           (c column samples: `StructuredConvContraction`)
 ///   + cache                                 column blocks kept for later rows, ≤ what is left
 ///
+/// For the kernel variants (`NTKVariant`) R is t·m′ with m′ = 1 for `pseudo` (its blocks hold
+/// one row per sample) and the tile `t²` (`trace`, `pseudo`) or `t·m²` (`diagonal`) scalars; the
+/// per-layer choice is made for the variant's outputs per contraction.
+///
 /// `auto` picks the largest t (≤ n) that fits with whole blocks; if layer streaming fits a tile
 /// at least twice as large (per side) it is used instead, since tiny tiles waste the GEMMs.
 public struct TileMemoryPlan: Equatable, Sendable {
@@ -41,23 +45,24 @@ public struct TileMemoryPlan: Equatable, Sendable {
   /// - Throws: `EngineError.memoryBudget` if not even the requested (or, for `nil`, the smallest,
   ///   one sample a side) tile fits, naming the bytes it needs.
   public static func make<T: BLASScalar>(
-    model: Model<T>, sampleCount n: Int, budgetBytes: Int, baseBytes: Int, tileSamples: Int?
+    model: Model<T>, sampleCount n: Int, budgetBytes: Int, baseBytes: Int, tileSamples: Int?, variant: NTKVariant = .full
   ) throws -> TileMemoryPlan {
     // A tile never holds more than n samples a side (a requested t > n is kept as the run's
     // tileSamples, so the run identity is unchanged, but costs what n does).
     func fits(_ t: Int, _ strategy: TileStrategy) -> Bool {
-      working(model, n: n, t: min(t, max(1, n)), strategy: strategy, base: baseBytes) <= budgetBytes
+      working(model, n: n, t: min(t, max(1, n)), strategy: strategy, base: baseBytes, variant: variant) <= budgetBytes
     }
     func plan(_ t: Int, _ strategy: TileStrategy) -> TileMemoryPlan {
-      let bytes = working(model, n: n, t: min(t, max(1, n)), strategy: strategy, base: baseBytes)
+      let bytes = working(model, n: n, t: min(t, max(1, n)), strategy: strategy, base: baseBytes, variant: variant)
       return TileMemoryPlan(tileSamples: t, strategy: strategy,
-                            contraction: ContractionChoice.make(model: model, tileSamples: min(t, max(1, n))),
+                            contraction: ContractionChoice.make(model: model, tileSamples: min(t, max(1, n)),
+                                                                outputs: variant.contractionOutputs(outputs: model.outputCount)),
                             workingBytes: bytes, cacheBytes: budgetBytes - bytes)
     }
     if let t = tileSamples {
       if fits(t, .wholeBlocks) { return plan(t, .wholeBlocks) }
       if fits(t, .layerStreaming) { return plan(t, .layerStreaming) }
-      let needed = working(model, n: n, t: min(t, max(1, n)), strategy: .layerStreaming, base: baseBytes)
+      let needed = working(model, n: n, t: min(t, max(1, n)), strategy: .layerStreaming, base: baseBytes, variant: variant)
       throw EngineError(.memoryBudget, "ntk.tileSamples \(t) needs about \(mebibytes(needed)) MiB for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(mebibytes(budgetBytes)) MiB (ntk.memoryBudget); use a smaller tileSamples or \"auto\"")
     }
     let limit = max(1, n)
@@ -68,7 +73,7 @@ public struct TileMemoryPlan: Equatable, Sendable {
     case (let w?, _): return plan(w, .wholeBlocks)
     case (nil, let s?): return plan(s, .layerStreaming)
     case (nil, nil):
-      let needed = working(model, n: n, t: 1, strategy: .layerStreaming, base: baseBytes)
+      let needed = working(model, n: n, t: 1, strategy: .layerStreaming, base: baseBytes, variant: variant)
       throw EngineError(.memoryBudget, "the smallest tile (one sample a side) needs about \(mebibytes(needed)) MiB for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(mebibytes(budgetBytes)) MiB (ntk.memoryBudget)")
     }
   }
@@ -76,14 +81,19 @@ public struct TileMemoryPlan: Equatable, Sendable {
   /// Estimated peak resident bytes of a run with tiles of `t` samples and no cache (see the type's
   /// memory model).
   public static func working<T: BLASScalar>(
-    _ model: Model<T>, n: Int, t: Int, strategy: TileStrategy, base: Int
+    _ model: Model<T>, n: Int, t: Int, strategy: TileStrategy, base: Int, variant: NTKVariant = .full
   ) -> Int {
     let s = MemoryLayout<T>.stride
-    let rows = t * model.outputCount
+    let m = model.outputCount
+    let jacobianRows = variant.jacobianOutputs(outputs: m)  // rows per sample a block holds
+    let rows = t * m
     let dataset = 2 * n * model.inputShape.reduce(1, *)
-    let tile = 4 * rows * rows
+    // The tile, its raw and compressed copies; the structured-Linear scratch D is R_I·R_J of the
+    // contraction's rows (t·m′ a side).
+    let contractionRows = t * variant.contractionOutputs(outputs: m)
+    let tile = variant == .full ? 4 * rows * rows : 3 * variant.tileScalarCount(rows: t, columns: t, outputs: m) + contractionRows * contractionRows
     let transient = model.jacobianTransientScalarCount(samples: t)
-    let choice = ContractionChoice.make(model: model, tileSamples: t)
+    let choice = ContractionChoice.make(model: model, tileSamples: t, outputs: variant.contractionOutputs(outputs: m))
     var scratch = 0
     for layer in choice.layers where layer.structured {
       let node = model.nodes[layer.node]
@@ -100,9 +110,10 @@ public struct TileMemoryPlan: Equatable, Sendable {
     let blocks: Int
     switch strategy {
     case .wholeBlocks:
-      blocks = held * model.jacobianScalarCount(samples: t, choice: choice)
+      blocks = held * model.jacobianScalarCount(samples: t, choice: choice, outputs: jacobianRows)
     case .layerStreaming:
-      blocks = held * (model.jacobianFactorScalarCount(samples: t) + model.largestJacobianPartScalarCount(samples: t, choice: choice))
+      blocks = held * (model.jacobianFactorScalarCount(samples: t, outputs: jacobianRows)
+                       + model.largestJacobianPartScalarCount(samples: t, choice: choice, outputs: jacobianRows))
     }
     return base + s * (dataset + tile + transient + blocks + scratch)
   }
