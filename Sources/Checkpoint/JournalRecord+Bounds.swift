@@ -14,9 +14,9 @@ extension RunIdentity {
     guard !o1, !o2, !o3 else { return nil }
     let blocks = n / t + (n % t == 0 ? 0 : 1)
     guard blocks <= TilePlan.maximumBlockCount else { return nil }
-    let side = min(t, n)
+    let tileSide = min(t, n)
     let tiles = kernel == .diagonal ? blocks : blocks * (blocks + 1) / 2
-    return (tiles, kernel.tileByteCount(rows: side, columns: side, outputs: m, scalarBytes: precision.byteSize))
+    return (tiles, kernel.tileByteCount(rows: tileSide, columns: tileSide, outputs: m, scalarBytes: precision.byteSize))
   }
 }
 

@@ -40,6 +40,11 @@ struct AssembleCommand: ParsableCommand {
       columns C…D−1. --classes 0,3,7 keeps those outputs (in that order): row \
       (i − A)·k + position of the class.
 
+      Kernel variants (ntk.kernel): trace and pseudo runs give the (n, n) matrix (row and \
+      column = sample; --classes is refused); diagonal runs the (n, 10, 10) blocks k(x_i, x_i) \
+      (--samples A:B and --classes select samples and classes; Zarr: a 3-D array, chunks of \
+      --chunk/10 samples).
+
       With --allow-partial, tiles not computed yet are NaN (.npy) or absent chunks (Zarr: read \
       as NaN), in both triangles, and a mask OUTPUT.missing.json is written next to the output \
       (atomically, also when nothing is missing): {"output", "dimension", "rows", "columns", \
