@@ -20,7 +20,7 @@ final class KernelVariantCLITests: XCTestCase {
     return try CLIHarness.writeManifest([
       "name": "kernels",
       "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": subsample],
-      "model": ["name": model, "width": width, "seed": 0],
+      "model": width > 0 ? ["name": model, "width": width, "seed": 0] : ["name": model, "seed": 0],
       "ntk": ntk,
     ], in: work, name: name)
   }
