@@ -106,7 +106,8 @@ public struct TileMemoryPlan: Equatable, Sendable {
       scratch = max(scratch, 2 * (L * chunk * L + chunk * products) + chunk * t * products)
     }
     // With t ≥ n there is one block and one (diagonal) tile: one block is held, not two.
-    let held = t >= n ? 1 : 2
+    // The diagonal kernel's tiles are (I, I) only: it never holds a column block either.
+    let held = t >= n || variant == .diagonal ? 1 : 2
     let blocks: Int
     switch strategy {
     case .wholeBlocks:
