@@ -103,7 +103,7 @@ struct AssembleCommand: ParsableCommand {
     // Option values checkable without the run are usage errors (64); what depends on the run
     // (samples beyond n) is bad input (2), from TileAssembler. Every model has 10 outputs; a
     // trace or pseudo run (ntk.kernel) has one value per sample.
-    let kernel = (try? RunDirectory(path: runDirectory).journal.replay())?.identity?.kernel
+    let kernel = chunk == nil ? nil : (try? RunDirectory(path: runDirectory).journal.replay())?.identity?.kernel
     let k = kernel == .trace || kernel == .pseudo ? 1 : selection.classes?.count ?? 10
     if let chunk, chunk <= 0 || chunk % k != 0 {
       throw ValidationError("--chunk: expected a positive multiple of \(k) (the classes per sample), found \(chunk)")

@@ -89,8 +89,8 @@ public struct TileMemoryPlan: Equatable, Sendable {
     let rows = t * m
     let dataset = 2 * n * model.inputShape.reduce(1, *)
     // The tile, its raw and compressed copies; the structured-Linear scratch D is R_I·R_J of the
-    // contraction's rows (t·m′ a side).
-    let contractionRows = t * variant.contractionOutputs(outputs: m)
+    // contraction's rows (t·m′ a side; m × m per sample for the diagonal kernel).
+    let contractionRows = variant == .diagonal ? m : t * variant.contractionOutputs(outputs: m)
     let tile = variant == .full ? 4 * rows * rows : 3 * variant.tileScalarCount(rows: t, columns: t, outputs: m) + contractionRows * contractionRows
     let transient = model.jacobianTransientScalarCount(samples: t)
     let choice = ContractionChoice.make(model: model, tileSamples: t, outputs: variant.contractionOutputs(outputs: m))
