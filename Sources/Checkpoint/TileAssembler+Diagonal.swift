@@ -130,6 +130,7 @@ extension TileAssembler {
       report.byteCount = diagonalDirectoryBytes(output)
     }
     progress(Progress(bytesDone: total, bytesTotal: total))
+    report.shape = [n, k, k]
     report.seconds = Date().timeIntervalSince(start)
     return report
   }

@@ -120,6 +120,8 @@ public enum TileAssembler {
     public var rowSamples: [Int]
     public var columnSamples: [Int]
     public var classes: [Int]
+    /// The output's shape when it is not `[rows, columns]`: `[n, k, k]` for the diagonal kernel.
+    public var shape: [Int]? = nil
     /// Leftover temporaries of earlier, interrupted assembles of this output, removed first.
     public var removedLeftovers: [String]
     /// Wall-clock seconds.

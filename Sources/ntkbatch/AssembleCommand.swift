@@ -162,7 +162,8 @@ struct AssembleCommand: ParsableCommand {
     if let chunks = report.chunks {
       detail = " (zarr v\(zarrFormat ?? 3); chunks: \(chunks.encoded) encoded, \(chunks.copied) copied, \(chunks.linked) linked, \(chunks.absent) absent)"
     }
-    print("wrote \(report.output): \(report.rows) × \(report.columns) \(dtype.rawValue)\(detail), \(report.byteCount) bytes on disk, \(String(format: "%.2f", gigabytes)) GB of matrix in \(String(format: "%.1f", report.seconds)) s (\(String(format: "%.2f", rate)) GB/s)")
+    let shape = (report.shape ?? [report.rows, report.columns]).map(String.init).joined(separator: " × ")
+    print("wrote \(report.output): \(shape) \(dtype.rawValue)\(detail), \(report.byteCount) bytes on disk, \(String(format: "%.2f", gigabytes)) GB of matrix in \(String(format: "%.1f", report.seconds)) s (\(String(format: "%.2f", rate)) GB/s)")
     guard allowPartial else {
       // A complete output: the mask of an earlier --allow-partial no longer describes it.
       let stale = output + ".missing.json"

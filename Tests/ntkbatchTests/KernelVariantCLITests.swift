@@ -6,7 +6,7 @@ import XCTest
 /// on real MNIST digits, float64, assembled to `.npy` and Zarr, equal the NumPy reductions of the
 /// `full` run's assembled matrix (≤ 1e-12 relative; NumPy and zarr-python from PyPI in a virtual
 /// environment); `--samples` blocks; `--classes` refused for trace/pseudo (64); a bad kernel
-/// value refused (2); resume byte-identical; verify and repair on a variant run.
+/// value refused (2); resume and shards byte-identical; verify and repair on a variant run.
 final class KernelVariantCLITests: XCTestCase {
   var work = ""
 
@@ -147,6 +147,12 @@ print("checked", len(cases))
     XCTAssertEqual(try FaultHarness.assembled("\(work)/resumed", output: "\(work)/r.npy"),
                    try FaultHarness.assembled("\(work)/straight", output: "\(work)/s.npy"))
 
+    // Two shards of the same pseudo run journal the same objects.
+    for shard in ["0/2", "1/2"] {
+      try CLIHarness.succeed(["run", pseudo, "--run-dir", "\(work)/sharded", "--progress", "none", "--shard", shard])
+    }
+    XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/sharded"), try FaultHarness.journaledObjects("\(work)/straight"))
+
     let diagonal = try manifest(model: "lenet", width: 0, kernel: "diagonal", subsample: 11, tileSamples: 4, name: "d")
     let run = "\(work)/diagonal"
     try CLIHarness.succeed(["run", diagonal, "--run-dir", run, "--progress", "none"])
@@ -168,5 +174,7 @@ print("checked", len(cases))
     try CLIHarness.succeed(["run", diagonal, "--run-dir", run, "--progress", "none"])
     try CLIHarness.succeed(["verify", run])
     XCTAssertEqual(try FaultHarness.assembled(run, output: "\(work)/d2.npy"), before)
+    let zarr = try CLIHarness.succeed(["assemble", run, "--output", "\(work)/d.zarr", "--classes", "2,7", "--progress", "none"])
+    XCTAssertTrue(zarr.stdout.contains("wrote \(work)/d.zarr: 11 × 2 × 2 float64"), zarr.stdout)
   }
 }
