@@ -39,7 +39,9 @@ public final class NpyDenseWriter: @unchecked Sendable {
   ///
   /// - Throws: `StorageError` (`.badInput`) for a dtype other than float16/32/64 or a negative
   ///   shape; (`.ioFailure`) when the file cannot be created or sized (ENOSPC, …).
-  public init(path: String, dtype: NpyDType, rows: Int, columns: Int, preallocate: Bool = false) throws {
+  ///   `shape`: the header's shape when it is not `[rows, columns]` (e.g. `[n, k, k]` for
+  ///   `rows` n and `columns` k², C order, the same bytes); its product must be `rows·columns`.
+  public init(path: String, dtype: NpyDType, rows: Int, columns: Int, preallocate: Bool = false, shape: [Int]? = nil) throws {
     guard [.float16, .float32, .float64].contains(dtype) else {
       throw StorageError(path: path, "dense output dtype must be float16, float32 or float64, not \(dtype.rawValue)")
     }
@@ -49,7 +51,10 @@ public final class NpyDenseWriter: @unchecked Sendable {
     self.rows = rows
     self.columns = columns
     self.temporaryPath = AtomicFile.temporaryPath(for: path)
-    let header = NpyHeader(dtype: dtype, shape: [rows, columns]).encoded()
+    if let shape, shape.reduce(1, *) != rows * columns {
+      throw StorageError(path: path, "shape \(shape) does not hold [\(rows), \(columns)] values")
+    }
+    let header = NpyHeader(dtype: dtype, shape: shape ?? [rows, columns]).encoded()
     self.dataOffset = header.count
     file = try SystemFile.create(path: temporaryPath)
     do {

@@ -43,6 +43,9 @@ public final class ZarrArrayWriter: @unchecked Sendable {
   public let columns: Int
   public let chunkRows: Int
   public let chunkColumns: Int
+  /// For a 3-D array `[rows, k, k]` of k × k blocks (`blockSide` k, `columns` = k², `chunkColumns`
+  /// = k²): chunks `[chunkRows, k, k]`, keys `c/i/0/0` (v3) or `i/0/0` (v2); `nil`: 2-D.
+  public let blockSide: Int?
   /// zstd level of the chunks this writer compresses.
   public let codec: ZstdCodec
 
@@ -63,8 +66,10 @@ public final class ZarrArrayWriter: @unchecked Sendable {
   /// - Throws: `StorageError` (`.badInput`) for a dtype other than float16/32/64, a non-positive
   ///   shape or chunk, or a destination that exists and is not a Zarr array (it is never
   ///   replaced); (`.ioFailure`) when the directory cannot be created.
+  ///   `blockSide`: k for a 3-D array `[rows, k, k]` (columns = chunkColumns = k²), written as
+  ///   the 2-D `[rows, k²]` one (same bytes per chunk); `nil` for a 2-D array.
   public init(path: String, format: Format, dtype: NpyDType, rows: Int, columns: Int, chunkRows: Int, chunkColumns: Int,
-              attributes: [String: Any], codec: ZstdCodec = ZstdCodec()) throws {
+              attributes: [String: Any], codec: ZstdCodec = ZstdCodec(), blockSide: Int? = nil) throws {
     guard [.float16, .float32, .float64].contains(dtype) else {
       throw StorageError(path: path, "Zarr output dtype must be float16, float32 or float64, not \(dtype.rawValue)")
     }
@@ -83,8 +88,14 @@ public final class ZarrArrayWriter: @unchecked Sendable {
     self.chunkRows = chunkRows
     self.chunkColumns = chunkColumns
     self.codec = codec
+    if let k = blockSide, !(k > 0 && columns == k * k && chunkColumns == columns) {
+      throw StorageError(path: path, "Zarr array of \(k) × \(k) blocks needs columns and chunk columns \(k * k), found \(columns) and \(chunkColumns)")
+    }
+    self.blockSide = blockSide
     self.temporaryPath = AtomicFile.temporaryPath(for: path)
-    self.metadata = try Self.metadata(format: format, dtype: dtype, shape: [rows, columns], chunks: [chunkRows, chunkColumns],
+    let shape = blockSide.map { [rows, $0, $0] } ?? [rows, columns]
+    let chunks = blockSide.map { [chunkRows, $0, $0] } ?? [chunkRows, chunkColumns]
+    self.metadata = try Self.metadata(format: format, dtype: dtype, shape: shape, chunks: chunks,
                                       level: Int(codec.level), attributes: attributes, path: path)
     try SystemFile.makeDirectory(path: temporaryPath)
     if format == .v3 { try SystemFile.makeDirectory(path: temporaryPath + "/c") }
@@ -101,7 +112,8 @@ public final class ZarrArrayWriter: @unchecked Sendable {
 
   /// The key of chunk (i, j) relative to the array directory: `c/i/j` (v3) or `i/j` (v2).
   public func chunkKey(_ i: Int, _ j: Int) -> String {
-    format == .v3 ? "c/\(i)/\(j)" : "\(i)/\(j)"
+    if blockSide != nil { return format == .v3 ? "c/\(i)/0/0" : "\(i)/0/0" }
+    return format == .v3 ? "c/\(i)/\(j)" : "\(i)/\(j)"
   }
 
   /// Compresses and writes chunk (i, j); `raw` is the full chunk, C order, little-endian `dtype`.
@@ -179,7 +191,8 @@ public final class ZarrArrayWriter: @unchecked Sendable {
   }
 
   private func rowDirectory(_ i: Int) -> String {
-    format == .v3 ? temporaryPath + "/c/\(i)" : temporaryPath + "/\(i)"
+    let row = format == .v3 ? temporaryPath + "/c/\(i)" : temporaryPath + "/\(i)"
+    return blockSide == nil ? row : row + "/0"
   }
 
   private func store(_ i: Int, _ j: Int, _ bytes: UnsafeRawBufferPointer) throws {
@@ -187,6 +200,7 @@ public final class ZarrArrayWriter: @unchecked Sendable {
     guard i >= 0, j >= 0, i < grid.rows, j < grid.columns else {
       throw StorageError(path: path, "chunk (\(i), \(j)) is outside the chunk grid \(grid.rows) × \(grid.columns)")
     }
+    if blockSide != nil { try SystemFile.makeDirectory(path: AtomicFile.directory(of: rowDirectory(i))) }
     try SystemFile.makeDirectory(path: rowDirectory(i))
     let file = try SystemFile.create(path: temporaryPath + "/" + chunkKey(i, j))
     do { try file.writeAll(bytes) } catch { try? file.close(); throw error }
@@ -220,7 +234,7 @@ public final class ZarrArrayWriter: @unchecked Sendable {
           ["name": "zstd", "configuration": ["level": level, "checksum": false]],
         ],
         "attributes": attributes,
-        "dimension_names": ["row", "column"],
+        "dimension_names": shape.count == 3 ? ["sample", "row class", "column class"] : ["row", "column"],
       ]))]
     case .v2:
       return [

@@ -4,7 +4,9 @@ import Foundation
 /// `ntkbatch-bench`: the measurements behind `tools/bench` (a benchmark, not a test).
 ///
 ///     ntkbatch-bench gemm                         SGEMM and DGEMM GFLOP/s, large square products
-///     ntkbatch-bench ntk MODEL WIDTH N [BUDGET]   every tile of the n×n eNTK (float32), MNIST inputs
+///     ntkbatch-bench ntk MODEL WIDTH N [BUDGET [KERNEL]]   every tile of the n×n eNTK (float32), MNIST
+///                                                 inputs; BUDGET 0 = default; KERNEL full (default),
+///                                                 trace, pseudo or diagonal (`NTKVariant`)
 ///     ntkbatch-bench inputs N FILE                those n inputs as raw float32 [n, 3, 32, 32] (for the peer)
 ///
 /// `ntk` plans tiles as `run` does (`TileMemoryPlan`, budget in bytes, default 3/4 of
@@ -31,15 +33,16 @@ enum Benchmark {
       }
     case "ntk" where arguments.count >= 4:
       guard let width = Int(arguments[2]), let n = Int(arguments[3]) else { usage() }
-      let budget = arguments.count > 4 ? Int(arguments[4]) : nil
-      try ntk(model: arguments[1], width: width, samples: n, budget: budget)
+      let budget = arguments.count > 4 ? Int(arguments[4]).flatMap { $0 > 0 ? $0 : nil } : nil
+      guard let variant = arguments.count > 5 ? NTKVariant(rawValue: arguments[5]) : .full else { usage() }
+      try ntk(model: arguments[1], width: width, samples: n, budget: budget, variant: variant)
     default:
       usage()
     }
   }
 
   static func usage() -> Never {
-    FileHandle.standardError.write(Data("usage: ntkbatch-bench gemm [SIZE] | ntk MODEL WIDTH N [BUDGET_BYTES] | inputs N FILE\n".utf8))
+    FileHandle.standardError.write(Data("usage: ntkbatch-bench gemm [SIZE] | ntk MODEL WIDTH N [BUDGET_BYTES [full|trace|pseudo|diagonal]] | inputs N FILE\n".utf8))
     exit(2)
   }
 
@@ -64,30 +67,31 @@ enum Benchmark {
     return 2 * pow(Double(size), 3) / best / 1e9
   }
 
-  static func ntk(model name: String, width: Int, samples n: Int, budget: Int?) throws {
+  static func ntk(model name: String, width: Int, samples n: Int, budget: Int?, variant: NTKVariant = .full) throws {
     var model = try ModelZoo.make(name: name, width: width, scalar: Float.self)
     model.initialize(seed: 0)
     let inputs = try mnist(samples: n)
     let budgetBytes = budget ?? (availableBytes() / 4 * 3)
     let plan = try TileMemoryPlan.make(model: model, sampleCount: n, budgetBytes: budgetBytes,
-                                       baseBytes: residentBytes() + (64 << 20), tileSamples: nil)
+                                       baseBytes: residentBytes() + (64 << 20), tileSamples: nil, variant: variant)
     let scale = Float(1 / Double(model.parameterCount).squareRoot())
     let source = TileSource(model: model, inputs: inputs, scale: scale, blockSamples: plan.tileSamples,
-                            strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction)
+                            strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction, variant: variant)
     let start = Date()
     var checksum = 0.0
     for i in 0..<source.blockCount {
-      for j in i..<source.blockCount {
+      for j in i..<(variant == .diagonal ? i + 1 : source.blockCount) {
         let tile = try source.tile(rowBlock: i, columnBlock: j)
         checksum += Double(tile[0])
       }
     }
     let seconds = Date().timeIntervalSince(start)
     let s = source.statistics
-    let factorFLOP = Double(s.samplesComputed) * factorFLOPPerSample(model, choice: plan.contraction)
-    let pairs = Double(n * (n + 1) / 2)
+    let factorFLOP = Double(s.samplesComputed) * factorFLOPPerSample(model, choice: plan.contraction,
+                                                                     rows: variant.jacobianOutputs(outputs: model.outputCount))
+    let pairs = Double(variant == .diagonal ? n : n * (n + 1) / 2)
     print([
-      "model=\(name)", "width=\(width)", "P=\(model.parameterCount)", "n=\(n)",
+      "model=\(name)", "kernel=\(variant.rawValue)", "width=\(width)", "P=\(model.parameterCount)", "n=\(n)",
       "seconds=\(format(seconds))", "pairs_per_s=\(format(pairs / seconds))",
       "jacobian_s=\(format(s.jacobianSeconds))", "contraction_s=\(format(s.contractionSeconds))",
       "materialise_s=\(format(s.materialisationSeconds))",
@@ -105,8 +109,8 @@ enum Benchmark {
   /// layers' rows): per Conv2d `2·out·K_g·L` forward, `m·` that for the input cotangent (none for
   /// the first layer) and, when explicit, `m·` that again for its rows; per Linear `2·in·out`
   /// likewise. Pooling, BatchNorm and activations are not counted (memory-bound, small).
-  static func factorFLOPPerSample(_ model: Model<Float>, choice: ContractionChoice) -> Double {
-    let m = Double(model.outputCount)
+  static func factorFLOPPerSample(_ model: Model<Float>, choice: ContractionChoice, rows: Int) -> Double {
+    let m = Double(rows)  // reverse-pass rows per sample: 10, or 1 for the pseudo kernel
     var total = 0.0
     for (index, node) in model.nodes.enumerated() {
       var forward = 0.0

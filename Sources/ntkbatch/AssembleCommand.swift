@@ -42,6 +42,11 @@ struct AssembleCommand: ParsableCommand {
       (n_rows·10) × (n_columns·10), nothing mirrored: --samples A:B selects rows A…B−1 and every \
       column sample, A:B,C:D rows A…B−1 and column samples C…D−1; --classes applies to both.
 
+      Kernel variants (ntk.kernel): trace and pseudo runs give the (n, n) matrix (row and \
+      column = sample; --classes is refused); diagonal runs the (n, 10, 10) blocks k(x_i, x_i) \
+      (--samples A:B and --classes select samples and classes; Zarr: a 3-D array, chunks of \
+      --chunk/10 samples).
+
       With --allow-partial, tiles not computed yet are NaN (.npy) or absent chunks (Zarr: read \
       as NaN), in both triangles, and a mask OUTPUT.missing.json is written next to the output \
       (atomically, also when nothing is missing): {"output", "dimension", "rows", "columns", \
@@ -98,8 +103,10 @@ struct AssembleCommand: ParsableCommand {
     if let zarrFormat, ![2, 3].contains(zarrFormat) { throw ValidationError("--zarr-format must be 2 or 3, not \(zarrFormat)") }
     let selection = try selection()
     // Option values checkable without the run are usage errors (64); what depends on the run
-    // (samples beyond n) is bad input (2), from TileAssembler. Every model has 10 outputs.
-    let k = selection.classes?.count ?? 10
+    // (samples beyond n) is bad input (2), from TileAssembler. Every model has 10 outputs; a
+    // trace or pseudo run (ntk.kernel) has one value per sample.
+    let kernel = chunk == nil ? nil : (try? RunDirectory(path: runDirectory).journal.replay())?.identity?.kernel
+    let k = kernel == .trace || kernel == .pseudo ? 1 : selection.classes?.count ?? 10
     if let chunk, chunk <= 0 || chunk % k != 0 {
       throw ValidationError("--chunk: expected a positive multiple of \(k) (the classes per sample), found \(chunk)")
     }
@@ -136,6 +143,7 @@ struct AssembleCommand: ParsableCommand {
   func run() throws {
     let run = RunDirectory(path: runDirectory)
     let format = resolvedFormat
+    try refuseOptionsTheKernelHasNo(run)
     var display = AssembleProgress(mode: progress)
     var dtype = self.dtype ?? .float32
     let report = try CLIError.reporting { () -> TileAssembler.Report in
@@ -157,7 +165,8 @@ struct AssembleCommand: ParsableCommand {
     if let chunks = report.chunks {
       detail = " (zarr v\(zarrFormat ?? 3); chunks: \(chunks.encoded) encoded, \(chunks.copied) copied, \(chunks.linked) linked, \(chunks.absent) absent)"
     }
-    print("wrote \(report.output): \(report.rows) × \(report.columns) \(dtype.rawValue)\(detail), \(report.byteCount) bytes on disk, \(String(format: "%.2f", gigabytes)) GB of matrix in \(String(format: "%.1f", report.seconds)) s (\(String(format: "%.2f", rate)) GB/s)")
+    let shape = (report.shape ?? [report.rows, report.columns]).map(String.init).joined(separator: " × ")
+    print("wrote \(report.output): \(shape) \(dtype.rawValue)\(detail), \(report.byteCount) bytes on disk, \(String(format: "%.2f", gigabytes)) GB of matrix in \(String(format: "%.1f", report.seconds)) s (\(String(format: "%.2f", rate)) GB/s)")
     guard allowPartial else {
       // A complete output: the mask of an earlier --allow-partial no longer describes it.
       let stale = output + ".missing.json"
@@ -169,6 +178,22 @@ struct AssembleCommand: ParsableCommand {
     }
     let mask = try CLIError.reporting { try MissingTileMask.write(report: report, run: run) }
     print("wrote \(mask.path): \(mask.missingCount) missing tile(s) (\(format == .zarr ? "absent chunks, read as NaN" : "filled with NaN"))")
+  }
+}
+
+extension AssembleCommand {
+  /// Usage errors (exit 64) that depend on the run's kernel (`ntk.kernel`): `--classes` for
+  /// `trace` and `pseudo` (one value per sample pair, no classes), and two sample ranges for
+  /// `diagonal` (only the blocks k(x_i, x_i) exist). An unreadable journal is left to `assemble`.
+  func refuseOptionsTheKernelHasNo(_ run: RunDirectory) throws {
+    guard classes != nil || samples?.contains(",") == true,
+          let kernel = (try? run.journal.replay())?.identity?.kernel else { return }
+    if classes != nil, kernel == .trace || kernel == .pseudo {
+      throw ValidationError("--classes: the run's kernel is \(kernel.rawValue), one value per sample pair with no classes to select; leave out --classes")
+    }
+    if kernel == .diagonal, let selection = try? selection(), selection.rowSamples != selection.columnSamples {
+      throw ValidationError("--samples: the run's kernel is diagonal, only the blocks k(x_i, x_i) exist; give one range A:B")
+    }
   }
 }
 

@@ -39,6 +39,8 @@ enum AssembleOutputGuard {
     var prefix = [UInt8](repeating: 0, count: 4096)
     guard let count = try? prefix.withUnsafeMutableBytes({ try file.read(atOffset: 0, into: $0) }),
           let (header, _) = try? NpyHeader.decode(Array(prefix[0..<count]), path: path) else { return false }
-    return header.shape.count == 2 && [NpyDType.float16, .float32, .float64].contains(header.dtype)
+    // 2-D: the square (or selected) matrix; 3-D [n, k, k]: the diagonal kernel's blocks.
+    return (header.shape.count == 2 || (header.shape.count == 3 && header.shape[1] == header.shape[2]))
+      && [NpyDType.float16, .float32, .float64].contains(header.dtype)
   }
 }

@@ -62,14 +62,15 @@ struct CheckCommand: ParsableCommand {
       memory = try TileMemoryPlan.make(
         model: model, sampleCount: dataset.inputs.batchSize, budgetBytes: budget,
         baseBytes: (ProcessMemory.residentBytes() ?? 0) + RunPipeline.fixedOverheadBytes, tileSamples: manifest.ntk.tileSamples,
-        columnSampleCount: columns?.inputs.batchSize)
+        columnSampleCount: columns?.inputs.batchSize, variant: manifest.ntk.kernel.engineVariant)
     } catch let error as EngineError {
       throw CLIError.BadInput("\(self.manifest): \(error.message)")  // as `run` would stop, exit 2
     }
     let memoryLine = "budget \(budget >> 20) MiB, \(memory.strategy.rawValue), estimated peak \(memory.workingBytes >> 20) MiB without cache"
     let plan = try TilePlan(sampleCount: dataset.inputs.batchSize, columnSampleCount: columns?.inputs.batchSize,
-                            tileSamples: memory.tileSamples, precision: manifest.ntk.precision)
+                            tileSamples: memory.tileSamples, precision: manifest.ntk.precision, kernel: manifest.ntk.kernel)
     let dimension = plan.dimension
+    let values = plan.kernel == .diagonal ? plan.sampleCount * plan.classCount * plan.classCount : dimension * plan.columnDimension
     let element = manifest.ntk.precision == .float32 ? 4 : 8
     print("manifest: \(self.manifest) (\(manifest.name)) is valid")
     print("model:    \(manifest.model.name), width \(manifest.model.width), P = \(model.parameterCount) parameters, weights \(manifest.resolvedWeightsPath ?? "init (seed \(manifest.model.seed))")")
@@ -79,12 +80,16 @@ struct CheckCommand: ParsableCommand {
     }
     print("plan:     \(plan.isCross ? "\(plan.blockCount) × \(plan.columnBlockCount)" : "\(plan.blockCount)") blocks of up to \(plan.tileSamples) samples, \(plan.tiles.count) tiles, \(plan.rawByteCount) raw bytes (\(manifest.ntk.precision.rawValue))")
     print("memory:   \(memoryLine)")
-    print("matrix:   \(dimension) × \(plan.columnDimension), \(dimension * plan.columnDimension * element) bytes as \(manifest.ntk.precision.rawValue), normalization \(manifest.ntk.normalization.rawValue)")
+    let shape = plan.kernel == .diagonal ? "\(plan.sampleCount) × \(plan.classCount) × \(plan.classCount) (kernel diagonal)"
+      : "\(dimension) × \(plan.columnDimension)\(plan.kernel == .full ? "" : " (kernel \(plan.kernel.rawValue))")"
+    print("matrix:   \(shape), \(values * element) bytes as \(manifest.ntk.precision.rawValue), normalization \(manifest.ntk.normalization.rawValue)")
+    let rowsPerSample = manifest.ntk.kernel.engineVariant.jacobianOutputs(outputs: model.outputCount)
     let blockScalars = memory.strategy == .wholeBlocks
-      ? model.jacobianScalarCount(samples: min(plan.tileSamples, plan.sampleCount))
-      : model.jacobianFactorScalarCount(samples: min(plan.tileSamples, plan.sampleCount))
+      ? model.jacobianScalarCount(samples: min(plan.tileSamples, plan.sampleCount), choice: .linearOnly(model: model), outputs: rowsPerSample)
+      : model.jacobianFactorScalarCount(samples: min(plan.tileSamples, plan.sampleCount), outputs: rowsPerSample)
     let cachedBlocks = min(plan.columnBlockCount, max(0, memory.cacheBytes) / max(1, blockScalars * MemoryLayout<T>.stride))
-    printCost(plan: plan, costs: TileCostModel(model: model, choice: memory.contraction), rate: GEMMRate.measure(T.self),
+    printCost(plan: plan, costs: TileCostModel(model: model, choice: memory.contraction, variant: manifest.ntk.kernel.engineVariant),
+              rate: GEMMRate.measure(T.self),
               cachesAll: cachedBlocks >= plan.columnBlockCount - (plan.isCross ? 0 : 1), cachedBlocks: cachedBlocks)
   }
 
@@ -107,7 +112,8 @@ struct CheckCommand: ParsableCommand {
     let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "OpenBLAS default"
     print("cost:     \(Self.scientific(total)) FLOP (contraction \(Self.scientific(contraction)), Jacobians \(Self.scientific(jacobians)), \(how)); this machine: \(String(format: "%.1f", rate / 1e9)) GFLOP/s (GEMM 1024³, threads: \(threads)) → about \(Self.hours(total / rate)) hours")
     let (side, columnSide) = (plan.dimension, plan.columnDimension)
-    let assembled = [("float16", 2), ("float32", 4), ("float64", 8)].map { "\($0.0) \(Self.bytes(side * columnSide * $0.1 + 128))" }
+    let values = plan.kernel == .diagonal ? side * plan.classCount : side * columnSide
+    let assembled = [("float16", 2), ("float32", 4), ("float64", 8)].map { "\($0.0) \(Self.bytes(values * $0.1 + 128))" }
     print("disk:     objects up to \(Self.bytes(plan.rawByteCount)) (raw \(plan.isCross ? "tiles" : "upper triangle"); zstd saves little on float tiles); assembled \(assembled.joined(separator: ", "))")
     guard let shards, let split = try? RunPipeline.shardPlan(plan: plan, shardCount: shards, costs: costs) else { return }
     let counts = split.ranges.map(\.count)

@@ -16,11 +16,18 @@ final class EngineTileComputer<T: BLASScalar> {
   ///   - normalization: `none` (s = 1) or `sqrt-params` (s = 1/√P).
   ///   - plan: tile size, strategy and cache bytes (`TileMemoryPlan`).
   ///   - columnInputs: cross runs, the column samples `[n_c, 3, 32, 32]` (tiles K(rows, columns)).
-  init(model: Model<T>, inputs: Tensor<T>, normalization: KernelNormalization, plan: TileMemoryPlan, columnInputs: Tensor<T>? = nil) {
+  ///   - kernel: `ntk.kernel` (tiles `[n_I·10, n_J·10]`, `[n_I, n_J]` for trace and pseudo,
+  ///     `[n_I, 10, 10]` for diagonal).
+  init(model: Model<T>, inputs: Tensor<T>, normalization: KernelNormalization, plan: TileMemoryPlan, columnInputs: Tensor<T>? = nil,
+       kernel: KernelVariant = .full) {
     let scale = normalization == .sqrtParams ? T(1 / Double(model.parameterCount).squareRoot()) : 1
     source = TileSource(model: model, inputs: inputs, scale: scale, blockSamples: plan.tileSamples,
-                        strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction, columnInputs: columnInputs)
+                        strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction,
+                        columnInputs: columnInputs, variant: kernel.engineVariant)
+    self.kernel = kernel
   }
+
+  let kernel: KernelVariant
 
   /// The raw bytes of `tile`.
   ///
@@ -32,7 +39,7 @@ final class EngineTileComputer<T: BLASScalar> {
                  "tile plan and tile source disagree on blocks")
     let values = try source.tile(rowBlock: tile.rowBlock, columnBlock: tile.columnBlock)
     if let bad = NonFiniteScan.scan(values) {
-      let width = tile.columns.count * source.model.outputCount
+      let width = kernel.tileColumnCount(columns: tile.columns.count, outputs: source.model.outputCount)
       throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(bad.count) non-finite value(s), the first \(bad.value) at row \(bad.index / width), column \(bad.index % width) of the tile, from finite weights and inputs (overflow in \(T.self == Float.self ? "float32" : "float64")); not journaled (ntk.precision float64 or normalization sqrt-params may avoid it)")
     }
     return values.withUnsafeBytes { Array($0) }
@@ -52,5 +59,17 @@ final class EngineTileComputer<T: BLASScalar> {
       result += try source.model.logits(inputs: batch).storage
     }
     return result
+  }
+}
+
+extension KernelVariant {
+  /// The engine's name for the kernel (`NTKVariant`, the same cases).
+  var engineVariant: NTKVariant {
+    switch self {
+    case .full: return .full
+    case .trace: return .trace
+    case .pseudo: return .pseudo
+    case .diagonal: return .diagonal
+    }
   }
 }

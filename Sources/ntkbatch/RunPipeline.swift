@@ -48,14 +48,15 @@ struct RunPipeline {
       manifestHash: manifest.canonicalHash, weightsHash: WeightsLoader.hash(model), inputDataHash: dataset.hash,
       sampleCount: dataset.inputs.batchSize, tileSamples: plan.tileSamples,
       precision: manifest.ntk.precision, normalization: manifest.ntk.normalization,
-      columnSampleCount: columns?.inputs.batchSize, columnInputDataHash: columns?.hash)
+      columnSampleCount: columns?.inputs.batchSize, columnInputDataHash: columns?.hash, kernel: manifest.ntk.kernel)
     let tilePlan = try identity.plan()
-    let share = try shard.map { try Self.share(of: $0, plan: tilePlan, costs: TileCostModel(model: model, choice: plan.contraction)) }
+    let costs = TileCostModel(model: model, choice: plan.contraction, variant: manifest.ntk.kernel.engineVariant)
+    let share = try shard.map { try Self.share(of: $0, plan: tilePlan, costs: costs) }
     let session = try RunSession.open(run: run, identity: identity, manifestJSON: manifest.prettyJSON(), shard: shard,
                                       shardTiles: share.map { ($0.first ?? 0)..<(($0.last ?? -1) + 1) })
     defer { session.close() }
     let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization, plan: plan,
-                                      columnInputs: columns?.inputs)
+                                      columnInputs: columns?.inputs, kernel: manifest.ntk.kernel)
     computer.source.cancellation = signals.cancellation
     try writeLogits(computer, samples: identity.sampleCount, blockSamples: min(256, plan.tileSamples), identity: identity)
     if let labels = dataset.labels { try writeLabels(labels, identity: identity) }
@@ -127,7 +128,7 @@ struct RunPipeline {
       tileSamples = recorded
     }
     let plan = try TileMemoryPlan.make(model: model, sampleCount: sampleCount, budgetBytes: budget, baseBytes: base,
-                                       tileSamples: tileSamples, columnSampleCount: columnSampleCount)
+                                       tileSamples: tileSamples, columnSampleCount: columnSampleCount, variant: manifest.ntk.kernel.engineVariant)
     if progress != .none {
       log("memory: budget \(budget >> 20) MiB; \(plan.tileSamples) samples per tile side, \(plan.strategy.rawValue), estimated peak \(plan.workingBytes >> 20) MiB without cache, \(max(0, plan.cacheBytes) >> 20) MiB for cached column blocks")
     }
@@ -232,7 +233,9 @@ struct RunPipeline {
       return "; shard \(shard): \(share?.count ?? 0) tiles (\(range))"
     } ?? ""
     let what = plan.isCross ? "\(plan.sampleCount) × \(plan.columnSampleCount) samples (cross kernel)" : "\(plan.sampleCount) samples"
-    log("\(manifest.model.name) (P = \(parameters)) on \(what): \(plan.dimension) × \(plan.columnDimension) eNTK in \(plan.tiles.count) tiles of up to \(plan.tileSamples) samples a side\(sharded)\(resumed); run directory \(run.path)")
+    let matrix = plan.kernel == .diagonal ? "\(plan.sampleCount) × \(plan.classCount) × \(plan.classCount) diagonal-block"
+      : "\(plan.dimension) × \(plan.columnDimension) \(plan.kernel == .full ? "" : plan.kernel.rawValue + " ")"
+    log("\(manifest.model.name) (P = \(parameters)) on \(what): \(matrix)eNTK in \(plan.tiles.count) tiles of up to \(plan.tileSamples) samples a side\(sharded)\(resumed); run directory \(run.path)")
   }
 
   private func log(_ line: String) {

@@ -49,8 +49,12 @@ struct StatusCommand: ParsableCommand {
     let percent = s.pairsTotal > 0 ? 100 * Double(s.pairsDone) / Double(s.pairsTotal) : 0
     print("run:      \(s.run)")
     if let identity = s.identity {
+      let values = identity.kernel.valuesPerSample(outputs: identity.outputsPerSample)
+      let (side, columnSide) = (identity.sampleCount * values, (identity.columnSampleCount ?? identity.sampleCount) * values)
+      let shape = identity.kernel == .diagonal ? "\(identity.sampleCount) × \(identity.outputsPerSample) × \(identity.outputsPerSample)" : "\(side) × \(columnSide)"
+      let kernel = identity.kernel == .full ? "" : " kernel \(identity.kernel.rawValue),"
       let cross = identity.columnSampleCount.map { " (cross kernel: \(identity.sampleCount) row × \($0) column samples)" } ?? ""
-      print("matrix:   \(identity.sampleCount * identity.outputsPerSample) × \((identity.columnSampleCount ?? identity.sampleCount) * identity.outputsPerSample) \(identity.precision.rawValue), normalization \(identity.normalization.rawValue), \(identity.tileSamples) samples per tile side\(cross)")
+      print("matrix:   \(shape)\(kernel) \(identity.precision.rawValue), normalization \(identity.normalization.rawValue), \(identity.tileSamples) samples per tile side\(cross)")
     }
     print("tiles:    \(s.tilesDone)/\(s.tilesTotal) (\(String(format: "%.1f", percent))% of sample pairs)")
     print("bytes:    \(s.rawBytes) raw, \(s.storedBytes) stored (zstd), \(s.plannedRawBytes) raw when complete")

@@ -23,7 +23,7 @@ enum ZarrAttributes {
       "ntkbatch": ["attributesVersion": 1, "run": URL(fileURLWithPath: run.path).standardizedFileURL.path],
       "model": name, "modelWidth": width,
       "n": identity.sampleCount, "outputsPerSample": identity.outputsPerSample, "tileSamples": identity.tileSamples,
-      "normalization": identity.normalization.rawValue, "precision": identity.precision.rawValue, "dtype": dtype,
+      "kernel": identity.kernel.rawValue, "normalization": identity.normalization.rawValue, "precision": identity.precision.rawValue, "dtype": dtype,
       "dataset": manifest["dataset"] ?? NSNull(),
       "inputDataHash": identity.inputDataHash.hex, "weightsHash": identity.weightsHash.hex, "manifestHash": identity.manifestHash.hex,
     ]
@@ -39,11 +39,14 @@ enum ZarrAttributes {
     }
     let plan = try identity.plan()
     let resolved = try selection.resolved(for: plan)
-    let m = identity.outputsPerSample
+    let m = plan.outputsPerSample
     attributes["samples"] = ["rows": [resolved.rows.lowerBound, resolved.rows.upperBound],
                              "columns": [resolved.columns.lowerBound, resolved.columns.upperBound]]
     attributes["classes"] = resolved.classes
-    attributes["layout"] = resolved.allClasses && resolved.rows.lowerBound == 0 && resolved.columns.lowerBound == 0
+    attributes["layout"] = plan.kernel == .diagonal
+      ? "[sample − \(resolved.rows.lowerBound), position of the row class in classes, position of the column class]: G[sample·\(identity.outputsPerSample) + class, sample·\(identity.outputsPerSample) + class′]"
+      : m == 1 ? "row = sample − \(resolved.rows.lowerBound), column = sample − \(resolved.columns.lowerBound) (kernel \(plan.kernel.rawValue): one value per sample pair)"
+      : resolved.allClasses && resolved.rows.lowerBound == 0 && resolved.columns.lowerBound == 0
       ? "row = sample·\(m) + class"
       : "row = (sample − \(resolved.rows.lowerBound))·\(resolved.classes.count) + position of the class in classes; column = (sample − \(resolved.columns.lowerBound))·\(resolved.classes.count) + position of the class"
     return attributes

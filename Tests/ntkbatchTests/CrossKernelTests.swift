@@ -17,7 +17,7 @@ final class CrossKernelTests: XCTestCase {
   /// LeNet (seeded init) with rows = the first `rows` MNIST digits and, when `columns` is given,
   /// columns = the first `columns` digits.
   private func manifest(_ name: String, rows: Int, columns: Int?, tileSamples: Int, precision: String = "float64",
-                        columnsObject: Any? = nil) throws -> String {
+                        columnsObject: Any? = nil, kernel: String? = nil) throws -> String {
     var object: [String: Any] = [
       "name": name,
       "dataset": ["name": "mnist", "root": Self.mnist, "subsample": rows],
@@ -26,12 +26,54 @@ final class CrossKernelTests: XCTestCase {
     ]
     if let columns { object["columns"] = ["name": "mnist", "root": Self.mnist, "subsample": columns] }
     if let columnsObject { object["columns"] = columnsObject }
+    if let kernel { object["ntk"] = ["precision": precision, "normalization": "sqrt-params", "tileSamples": tileSamples, "kernel": kernel] }
     return try CLIHarness.writeManifest(object, in: work, name: name)
   }
 
   private func assemble(_ run: String, _ output: String, _ extra: [String] = []) throws -> NpyArray {
     try CLIHarness.succeed(["assemble", run, "--output", output] + extra)
     return try NpyArray.read(path: output)
+  }
+
+  /// Kernel variants of a cross run: `trace` and `pseudo` with `columns` give the (n_rows, n_cols)
+  /// reductions of the full cross kernel's blocks, T[i, j] = Σₐ K[i·10+a, j·10+a] and
+  /// P[i, j] = 1/10 · Σₐ,b K[i·10+a, j·10+b] (float64, 1e-12 of the scale); `diagonal` with
+  /// `columns` is refused naming `ntk.kernel` (exit 2).
+  func testTraceAndPseudoCrossKernelsAreReductionsOfTheFullCrossKernel() throws {
+    let full = try manifest("full", rows: 13, columns: 9, tileSamples: 4)
+    try CLIHarness.succeed(["run", full, "--run-dir", "\(work)/full", "--progress", "none"])
+    let k = try assemble("\(work)/full", "\(work)/full.npy").doubles()
+    let (n, nc, m) = (13, 9, 10)
+    for kernel in ["trace", "pseudo"] {
+      let path = try manifest(kernel, rows: n, columns: nc, tileSamples: 4, kernel: kernel)
+      try CLIHarness.succeed(["run", path, "--run-dir", "\(work)/\(kernel)", "--progress", "none"])
+      let array = try assemble("\(work)/\(kernel)", "\(work)/\(kernel).npy")
+      XCTAssertEqual(array.shape, [n, nc], kernel)
+      let values = array.doubles()
+      var worst = 0.0, scale = 0.0
+      for i in 0..<n {
+        for j in 0..<nc {
+          var expected = 0.0
+          for a in 0..<m {
+            if kernel == "trace" {
+              expected += k[(i * m + a) * nc * m + j * m + a]
+            } else {
+              for b in 0..<m { expected += k[(i * m + a) * nc * m + j * m + b] / Double(m) }
+            }
+          }
+          worst = max(worst, abs(values[i * nc + j] - expected))
+          scale = max(scale, abs(expected))
+        }
+      }
+      XCTAssertGreaterThan(scale, 0, kernel)
+      XCTAssertLessThanOrEqual(worst, 1e-12 * scale, "\(kernel) cross kernel differs from the reduction of the full one by \(worst) (scale \(scale))")
+      try CLIHarness.succeed(["verify", "\(work)/\(kernel)"])
+    }
+    let diagonal = try manifest("diagonal", rows: n, columns: nc, tileSamples: 4, kernel: "diagonal")
+    let refused = try CLIHarness.run(["run", diagonal, "--run-dir", "\(work)/diagonal", "--progress", "none"])
+    XCTAssertEqual(refused.status, 2, refused.stderr)
+    XCTAssertTrue(refused.stderr.contains("ntk.kernel"), refused.stderr)
+    XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
   }
 
   /// Rows = 20 digits, columns = 30 digits of the same root (their union is the first 30), tiles

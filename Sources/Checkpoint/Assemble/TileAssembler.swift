@@ -121,6 +121,8 @@ public enum TileAssembler {
     public var rowSamples: [Int]
     public var columnSamples: [Int]
     public var classes: [Int]
+    /// The output's shape when it is not `[rows, columns]`: `[n, k, k]` for the diagonal kernel.
+    public var shape: [Int]? = nil
     /// Leftover temporaries of earlier, interrupted assembles of this output, removed first.
     public var removedLeftovers: [String]
     /// Wall-clock seconds.
@@ -190,6 +192,10 @@ public enum TileAssembler {
         throw CheckpointError(.damaged, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): journal record does not match the plan (\(record.rawByteCount) bytes, expected \(tile.rawByteCount))")
       }
     }
+    if plan.kernel == .diagonal {  // [n, k, k], not a square matrix
+      return try assembleDiagonal(run: run, plan: plan, selection: selection, records: replay.tiles, missing: missing,
+                                  output: output, options: options, start: start, progress: progress)
+    }
     let k = selection.classes.count
     var options = options
     if options.format == .zarr, let chunk = options.chunk {
@@ -242,8 +248,10 @@ public enum TileAssembler {
     return report
   }
 
-  /// The tiles whose values (or transposes) fall in the selection, sorted by index.
+  /// The tiles whose values (or transposes) fall in the selection, sorted by index (`diagonal`:
+  /// the tiles of the row samples).
   static func neededTiles(plan: TilePlan, selection: AssemblySelection.Resolved) -> [Int] {
+    if plan.kernel == .diagonal { return blocks(selection.rows, plan).map { $0 } }
     var indices = Set<Int>()
     for I in blocks(selection.rows, plan) {
       for J in blocks(selection.columns, plan) {

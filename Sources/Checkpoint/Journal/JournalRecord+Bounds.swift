@@ -18,8 +18,8 @@ extension RunIdentity {
     let blocks = n / t + (n % t == 0 ? 0 : 1)
     let columnBlocks = nc / t + (nc % t == 0 ? 0 : 1)
     guard blocks <= TilePlan.maximumBlockCount, columnBlocks <= TilePlan.maximumBlockCount else { return nil }
-    let largest = min(t, n) * m * min(t, nc) * m * precision.byteSize
-    return (isCross ? blocks * columnBlocks : blocks * (blocks + 1) / 2, largest)
+    let tiles = isCross ? blocks * columnBlocks : kernel == .diagonal ? blocks : blocks * (blocks + 1) / 2
+    return (tiles, kernel.tileByteCount(rows: min(t, n), columns: min(t, nc), outputs: m, scalarBytes: precision.byteSize))
   }
 }
 
@@ -65,6 +65,12 @@ extension TileRecord {
       return nil
     }
     guard columnBlock < b else { return "blocks: expected J < \(b), found I=\(rowBlock), J=\(columnBlock)" }
+    if identity.kernel == .diagonal {  // one tile (I, I) per block, index I
+      guard rowBlock == columnBlock, index == rowBlock else {
+        return "position: tile \(index) is not (I=\(rowBlock), J=\(columnBlock)) in the plan of the diagonal kernel (tile k is (k, k))"
+      }
+      return nil
+    }
     let expectedIndex = rowBlock * b - rowBlock * (rowBlock - 1) / 2 + (columnBlock - rowBlock)
     guard expectedIndex == index else {
       return "position: tile \(index) is not (I=\(rowBlock), J=\(columnBlock)) in the plan ((\(rowBlock), \(columnBlock)) is tile \(expectedIndex))"
@@ -79,7 +85,7 @@ extension TileRecord {
     let rows = min((rowBlock + 1) * t, n) - rowBlock * t
     let nc = identity.columnSampleCount ?? n
     let columns = min((columnBlock + 1) * t, nc) - columnBlock * t
-    let expected = rows * m * columns * m * identity.precision.byteSize
+    let expected = identity.kernel.tileByteCount(rows: rows, columns: columns, outputs: m, scalarBytes: identity.precision.byteSize)
     return expected == rawByteCount ? nil : "rawByteCount: tile (\(rowBlock), \(columnBlock)) holds \(expected) bytes in the plan, found \(rawByteCount)"
   }
 }

@@ -105,25 +105,30 @@ public struct Manifest: Codable, Equatable, Sendable {
     /// default): three quarters of the memory this process may use (cgroup limit, else
     /// MemAvailable). Not part of `canonicalJSON` (it does not change the eNTK).
     public var memoryBudget: Int?
+    /// `ntk.kernel`: `full` (default, the (n·10)² eNTK), `trace`, `pseudo` or `diagonal`
+    /// (`KernelVariant`).
+    public var kernel: KernelVariant
 
     public init(precision: TilePrecision = .float32, normalization: KernelNormalization = .sqrtParams, tileSamples: Int? = 100,
-                memoryBudget: Int? = nil) {
+                memoryBudget: Int? = nil, kernel: KernelVariant = .full) {
       self.precision = precision
       self.normalization = normalization
       self.tileSamples = tileSamples
       self.memoryBudget = memoryBudget
+      self.kernel = kernel
     }
 
-    enum CodingKeys: String, CodingKey { case precision, normalization, tileSamples, memoryBudget }
+    enum CodingKeys: String, CodingKey { case precision, normalization, tileSamples, memoryBudget, kernel }
 
-    /// `tileSamples` as an integer or `"auto"`; `memoryBudget` only when set (so manifests
-    /// written before these fields keep their canonical JSON and hash).
+    /// `tileSamples` as an integer or `"auto"`; `memoryBudget` only when set, `kernel` only when
+    /// not `full` (so manifests written before these fields keep their canonical JSON and hash).
     public func encode(to encoder: Encoder) throws {
       var container = encoder.container(keyedBy: CodingKeys.self)
       try container.encode(precision, forKey: .precision)
       try container.encode(normalization, forKey: .normalization)
       if let tileSamples { try container.encode(tileSamples, forKey: .tileSamples) } else { try container.encode("auto", forKey: .tileSamples) }
       try container.encodeIfPresent(memoryBudget, forKey: .memoryBudget)
+      if kernel != .full { try container.encode(kernel, forKey: .kernel) }
     }
 
     public init(from decoder: Decoder) throws {
@@ -132,6 +137,7 @@ public struct Manifest: Codable, Equatable, Sendable {
       normalization = try container.decode(KernelNormalization.self, forKey: .normalization)
       tileSamples = try? container.decode(Int.self, forKey: .tileSamples)
       memoryBudget = try container.decodeIfPresent(Int.self, forKey: .memoryBudget)
+      kernel = try container.decodeIfPresent(KernelVariant.self, forKey: .kernel) ?? .full
     }
   }
 

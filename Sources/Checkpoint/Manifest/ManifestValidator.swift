@@ -19,6 +19,9 @@ struct ManifestValidator {
     let model = try modelObject(try requiredObject(top, "model", at: ""))
     let ntk = try ntkObject(try object(top, "ntk", at: "", required: false) ?? [:])
     let columns = try object(top, "columns", at: "", required: false).map { try datasetObject($0, at: "columns") }
+    if columns != nil, ntk.kernel == .diagonal {
+      throw fail("ntk.kernel", "\"diagonal\" has no cross kernel (its blocks are k(x_i, x_i)); drop columns or use full, trace or pseudo")
+    }
     return Manifest(name: name, dataset: dataset, model: model, ntk: ntk, columns: columns)
   }
 
@@ -108,7 +111,7 @@ struct ManifestValidator {
   }
 
   private func ntkObject(_ fields: [String: JSONValue]) throws -> Manifest.NTK {
-    try onlyKnownKeys(fields, ["precision", "normalization", "tileSamples", "memoryBudget"], at: "ntk")
+    try onlyKnownKeys(fields, ["precision", "normalization", "tileSamples", "memoryBudget", "kernel"], at: "ntk")
     let precision = try enumeration(fields, "precision", at: "ntk", TilePrecision.self) ?? .float32
     let normalization = try enumeration(fields, "normalization", at: "ntk", KernelNormalization.self) ?? .sqrtParams
     let tileSamples = fields["tileSamples"] == .string("auto") ? nil
@@ -116,7 +119,9 @@ struct ManifestValidator {
                     expected: "a positive integer up to \(Manifest.maximumTileSamples)") ?? 100
     let memoryBudget = fields["memoryBudget"] == .string("auto") ? nil
       : try integer(fields, "memoryBudget", at: "ntk", range: 1...Int.max, expected: "a positive number of bytes or \"auto\"")
-    return Manifest.NTK(precision: precision, normalization: normalization, tileSamples: tileSamples, memoryBudget: memoryBudget)
+    let kernel = try enumeration(fields, "kernel", at: "ntk", KernelVariant.self) ?? .full
+    return Manifest.NTK(precision: precision, normalization: normalization, tileSamples: tileSamples, memoryBudget: memoryBudget,
+                        kernel: kernel)
   }
 
   // MARK: - Field readers

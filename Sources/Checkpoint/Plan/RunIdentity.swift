@@ -18,18 +18,21 @@ public struct RunIdentity: Codable, Equatable, Sendable {
   public var precision: TilePrecision
   /// Kernel scale.
   public var normalization: KernelNormalization
-  /// Outputs per sample m (10).
+  /// Outputs per sample m (10): the model's classes, whatever the kernel.
   public var outputsPerSample: Int
   /// Cross runs (manifest `columns`) only: number of column samples n_c; `nil` for the square
   /// eNTK (absent in headers written before cross kernels, and never written for square runs).
   public var columnSampleCount: Int?
   /// Cross runs only: SHA-256 of the column samples' preprocessed inputs (as `inputDataHash`).
   public var columnInputDataHash: ContentHash?
+  /// The kernel (`ntk.kernel`); in a journal header only when not `full`, absent = `full` (so
+  /// run directories written before the field keep their identity byte for byte).
+  public var kernel: KernelVariant
 
   public init(manifestHash: ContentHash, weightsHash: ContentHash, inputDataHash: ContentHash,
               sampleCount: Int, tileSamples: Int, precision: TilePrecision,
               normalization: KernelNormalization, outputsPerSample: Int = 10,
-              columnSampleCount: Int? = nil, columnInputDataHash: ContentHash? = nil) {
+              columnSampleCount: Int? = nil, columnInputDataHash: ContentHash? = nil, kernel: KernelVariant = .full) {
     self.manifestHash = manifestHash
     self.weightsHash = weightsHash
     self.inputDataHash = inputDataHash
@@ -40,6 +43,42 @@ public struct RunIdentity: Codable, Equatable, Sendable {
     self.outputsPerSample = outputsPerSample
     self.columnSampleCount = columnSampleCount
     self.columnInputDataHash = columnInputDataHash
+    self.kernel = kernel
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case manifestHash, weightsHash, inputDataHash, sampleCount, tileSamples, precision, normalization, outputsPerSample
+    case columnSampleCount, columnInputDataHash, kernel
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    manifestHash = try c.decode(ContentHash.self, forKey: .manifestHash)
+    weightsHash = try c.decode(ContentHash.self, forKey: .weightsHash)
+    inputDataHash = try c.decode(ContentHash.self, forKey: .inputDataHash)
+    sampleCount = try c.decode(Int.self, forKey: .sampleCount)
+    tileSamples = try c.decode(Int.self, forKey: .tileSamples)
+    precision = try c.decode(TilePrecision.self, forKey: .precision)
+    normalization = try c.decode(KernelNormalization.self, forKey: .normalization)
+    outputsPerSample = try c.decode(Int.self, forKey: .outputsPerSample)
+    columnSampleCount = try c.decodeIfPresent(Int.self, forKey: .columnSampleCount)
+    columnInputDataHash = try c.decodeIfPresent(ContentHash.self, forKey: .columnInputDataHash)
+    kernel = try c.decodeIfPresent(KernelVariant.self, forKey: .kernel) ?? .full
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(manifestHash, forKey: .manifestHash)
+    try c.encode(weightsHash, forKey: .weightsHash)
+    try c.encode(inputDataHash, forKey: .inputDataHash)
+    try c.encode(sampleCount, forKey: .sampleCount)
+    try c.encode(tileSamples, forKey: .tileSamples)
+    try c.encode(precision, forKey: .precision)
+    try c.encode(normalization, forKey: .normalization)
+    try c.encode(outputsPerSample, forKey: .outputsPerSample)
+    try c.encodeIfPresent(columnSampleCount, forKey: .columnSampleCount)
+    try c.encodeIfPresent(columnInputDataHash, forKey: .columnInputDataHash)
+    if kernel != .full { try c.encode(kernel, forKey: .kernel) }
   }
 
   /// Whether the run is a cross run (K(rows, columns), manifest `columns`).
@@ -47,8 +86,13 @@ public struct RunIdentity: Codable, Equatable, Sendable {
 
   /// The plan this identity describes.
   public func plan() throws -> TilePlan {
-    try TilePlan(sampleCount: sampleCount, columnSampleCount: columnSampleCount, tileSamples: tileSamples, precision: precision, outputsPerSample: outputsPerSample)
+    try TilePlan(sampleCount: sampleCount, columnSampleCount: columnSampleCount, tileSamples: tileSamples, precision: precision,
+                 outputsPerSample: outputsPerSample, kernel: kernel)
   }
+
+  /// Values per row of tile (I, J)'s row-major bytes, when its column block has `columns` samples
+  /// (`KernelVariant.tileColumnCount`).
+  public func tileColumnCount(columns: Int) -> Int { kernel.tileColumnCount(columns: columns, outputs: outputsPerSample) }
 
   /// What differs from `recorded` (the journal's), one phrase each, e.g.
   /// `weights hash (run has 3fa2…, now 91c0…)`; empty when identical.
@@ -66,6 +110,7 @@ public struct RunIdentity: Codable, Equatable, Sendable {
     if columnSampleCount != recorded.columnSampleCount { out.append("column sample count (run has \(describe(recorded.columnSampleCount)), now \(describe(columnSampleCount)))") }
     if columnInputDataHash != recorded.columnInputDataHash { out.append("columns input data hash (run has \(recorded.columnInputDataHash.map(short) ?? "none"), now \(columnInputDataHash.map(short) ?? "none"))") }
     if outputsPerSample != recorded.outputsPerSample { out.append("outputs per sample (run has \(recorded.outputsPerSample), now \(outputsPerSample))") }
+    if kernel != recorded.kernel { out.append("kernel (run has \(recorded.kernel.rawValue), now \(kernel.rawValue))") }
     return out
   }
 }

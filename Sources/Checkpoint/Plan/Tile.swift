@@ -23,8 +23,11 @@ public struct Tile: Hashable, Codable, Sendable {
   /// plan, whose rows and columns are different samples.
   public var isDiagonal: Bool
 
+  /// Only the same-sample pairs (i, i) (the `diagonal` kernel's tiles, `[n_I, m, m]`).
+  public var sameSampleOnly: Bool
+
   public init(index: Int, rowBlock: Int, columnBlock: Int, rows: Range<Int>, columns: Range<Int>, rawByteCount: Int,
-              isDiagonal: Bool? = nil) {
+              isDiagonal: Bool? = nil, sameSampleOnly: Bool = false) {
     self.index = index
     self.rowBlock = rowBlock
     self.columnBlock = columnBlock
@@ -32,11 +35,13 @@ public struct Tile: Hashable, Codable, Sendable {
     self.columns = columns
     self.rawByteCount = rawByteCount
     self.isDiagonal = isDiagonal ?? (rowBlock == columnBlock)
+    self.sameSampleOnly = sameSampleOnly
   }
 
-  /// Sample pairs (i ≤ j) of the upper triangle this tile covers: `nI·nJ`, or `nI(nI+1)/2` on the diagonal
-  /// (always `nI·nJ` in a cross plan).
+  /// Sample pairs (i ≤ j) of the upper triangle this tile covers: `nI·nJ`, or `nI(nI+1)/2` on the
+  /// diagonal (always `nI·nJ` in a cross plan; `nI` when `sameSampleOnly`).
   public var samplePairs: Int {
-    isDiagonal ? rows.count * (rows.count + 1) / 2 : rows.count * columns.count
+    if sameSampleOnly { return rows.count }
+    return isDiagonal ? rows.count * (rows.count + 1) / 2 : rows.count * columns.count
   }
 }

@@ -14,6 +14,11 @@
 /// ⌈n_c/t⌉ column blocks, row-major, no symmetry and no mirroring:
 ///
 ///     index(I, J) = I·b_c + J        (b·b_c tiles in all)
+///
+/// Kernel variants (`KernelVariant`): `trace` and `pseudo` plan the same upper block triangle
+/// (or the same rectangle of a cross plan) with one value per sample pair (`outputsPerSample` 1:
+/// tiles `[n_I, n_J]`, matrix `[n, n]`); `diagonal` (never a cross plan) plans one tile per block,
+/// (I, I) with index I, holding `[n_I, m, m]` (the blocks k(x_i, x_i) of its samples).
 public struct TilePlan: Equatable, Sendable {
   /// Number of samples n (of the rows).
   public let sampleCount: Int
@@ -26,8 +31,13 @@ public struct TilePlan: Equatable, Sendable {
   public let columnBlockCount: Int
   /// Samples per block side t.
   public let tileSamples: Int
-  /// Outputs (classes) per sample m.
+  /// Values per sample on each side of a tile: the outputs (classes) m for the `full` and
+  /// `diagonal` kernels, 1 for `trace` and `pseudo` (`KernelVariant.valuesPerSample`).
   public let outputsPerSample: Int
+  /// The model's outputs (classes) per sample m, whatever the kernel.
+  public let classCount: Int
+  /// The kernel the tiles hold.
+  public let kernel: KernelVariant
   /// Precision of the tile values.
   public let precision: TilePrecision
   /// Number of row blocks b = ⌈n/t⌉ (per side, for the square eNTK).
@@ -44,13 +54,18 @@ public struct TilePlan: Equatable, Sendable {
   ///   (n·m)²·s fits 64 bits and the plan has at most `maximumBlockCount` blocks a side (so the
   ///   tile list stays below ~8.4 million tiles).
   ///   With `columnSampleCount` (n_c ≥ 1), plans the cross kernel: (n·m)·(n_c·m)·s must fit 64
-  ///   bits and each side has at most `maximumBlockCount` blocks.
-  public init(sampleCount n: Int, columnSampleCount: Int? = nil, tileSamples t: Int, precision: TilePrecision, outputsPerSample m: Int = 10) throws {
+  ///   bits and each side has at most `maximumBlockCount` blocks. The `diagonal` kernel has no
+  ///   cross plan (`.badInput`).
+  public init(sampleCount n: Int, columnSampleCount: Int? = nil, tileSamples t: Int, precision: TilePrecision, outputsPerSample m: Int = 10,
+              kernel: KernelVariant = .full) throws {
     guard n >= 1 else { throw CheckpointError(.badInput, "tile plan: expected at least 1 sample, found \(n)") }
     let nc = columnSampleCount ?? n
     guard nc >= 1 else { throw CheckpointError(.badInput, "tile plan: expected at least 1 column sample, found \(nc)") }
     guard t >= 1 else { throw CheckpointError(.badInput, "tile plan: tileSamples must be positive, found \(t)") }
     guard m >= 1 else { throw CheckpointError(.badInput, "tile plan: outputs per sample must be positive, found \(m)") }
+    guard !(kernel == .diagonal && columnSampleCount != nil) else {
+      throw CheckpointError(.badInput, "tile plan: the diagonal kernel has no cross plan (its blocks are k(x_i, x_i))")
+    }
     // Overflow-checked (the numbers may come from a journal header): the whole matrix's bytes,
     // (n·m)² · scalar size, must fit 64 bits, which bounds every tile and every sum of tiles.
     let (side, o1) = n.multipliedReportingOverflow(by: m)
@@ -70,38 +85,48 @@ public struct TilePlan: Equatable, Sendable {
     isCross = columnSampleCount != nil
     columnBlockCount = columnBlocks
     tileSamples = t
-    outputsPerSample = m
+    outputsPerSample = kernel.valuesPerSample(outputs: m)
+    classCount = m
+    self.kernel = kernel
     self.precision = precision
     let b = blocks
     blockCount = b
     var tiles: [Tile] = []
-    tiles.reserveCapacity(isCross ? b * columnBlocks : b * (b + 1) / 2)
+    tiles.reserveCapacity(isCross ? b * columnBlocks : kernel == .diagonal ? b : b * (b + 1) / 2)
     for I in 0..<b {
       let rows = (I * t)..<min((I + 1) * t, n)
-      for J in (isCross ? 0 : I)..<columnBlocks {
+      for J in (isCross ? 0 : I)..<(kernel == .diagonal ? I + 1 : columnBlocks) {
         let columns = (J * t)..<min((J + 1) * t, nc)
         tiles.append(Tile(index: tiles.count, rowBlock: I, columnBlock: J, rows: rows, columns: columns,
-                          rawByteCount: rows.count * m * columns.count * m * precision.byteSize,
-                          isDiagonal: !isCross && I == J))
+                          rawByteCount: kernel.tileByteCount(rows: rows.count, columns: columns.count, outputs: m,
+                                                             scalarBytes: precision.byteSize),
+                          isDiagonal: !isCross && I == J, sameSampleOnly: kernel == .diagonal))
       }
     }
     self.tiles = tiles
   }
 
-  /// Side of the full matrix, n·m (its rows, for a cross plan).
+  /// Side of the full matrix, n·m (its rows, for a cross plan; n for `trace` and `pseudo`;
+  /// `diagonal`: n·m rows of m).
   public var dimension: Int { sampleCount * outputsPerSample }
 
   /// Columns of the full matrix, n_c·m (`dimension` for the square eNTK).
   public var columnDimension: Int { columnSampleCount * outputsPerSample }
 
-  /// Sample pairs the plan computes: n(n+1)/2 (i ≤ j) for the square eNTK, n·n_c for a cross plan.
-  public var samplePairs: Int { isCross ? sampleCount * columnSampleCount : sampleCount * (sampleCount + 1) / 2 }
+  /// Sample pairs the plan computes: n(n+1)/2 (i ≤ j) for the square eNTK, n·n_c for a cross plan,
+  /// n for `diagonal`.
+  public var samplePairs: Int {
+    if kernel == .diagonal { return sampleCount }
+    return isCross ? sampleCount * columnSampleCount : sampleCount * (sampleCount + 1) / 2
+  }
 
   /// Raw bytes of all tiles together.
   public var rawByteCount: Int { tiles.reduce(0) { $0 + $1.rawByteCount } }
 
-  /// The index of tile (I, J), or `nil` unless 0 ≤ I ≤ J < b (cross plan: 0 ≤ I < b, 0 ≤ J < b_c).
+  /// The index of tile (I, J), or `nil` unless 0 ≤ I ≤ J < b (cross plan: 0 ≤ I < b, 0 ≤ J < b_c;
+  /// `diagonal`: I = J, index I).
   public func index(rowBlock I: Int, columnBlock J: Int) -> Int? {
+    if kernel == .diagonal { return I == J && I >= 0 && I < blockCount ? I : nil }
     if isCross {
       guard I >= 0, I < blockCount, J >= 0, J < columnBlockCount else { return nil }
       return I * columnBlockCount + J

@@ -108,7 +108,7 @@ public enum RunRepair {
       removed.append(hash)
     }
     return Report(cutSegments: cuts, droppedTiles: (recovered + report.problems).sorted { $0.index < $1.index }, removedOrphans: removed, removedTemporaryFiles: temporaries,
-                  keptStrayFiles: strays, removedDuplicates: duplicates, removedLogits: removedLogits, removedLabels: removedLabels,
-                  removedColumnsFiles: report.columnsFileProblems, setAsideTraining: training)
+                  keptStrayFiles: strays, removedDuplicates: duplicates, removedLogits: removedLogits,
+                  removedColumnsFiles: report.columnsFileProblems, removedLabels: removedLabels, setAsideTraining: training)
   }
 }

@@ -69,6 +69,6 @@ public enum RunVerifier {
     guard t > 0, record.columnBlock >= 0, record.columnBlock <= n / t else { return nil }  // so J·t cannot overflow
     let start = record.columnBlock * t
     guard start < n else { return nil }
-    return min(t, n - start) * identity.outputsPerSample
+    return identity.tileColumnCount(columns: min(t, n - start))
   }
 }

@@ -19,14 +19,22 @@ extension Model {
   @_specialize(where T == Float)
   @_specialize(where T == Double)
   public func jacobian(inputs: Tensor<T>, choice: ContractionChoice, cancellation: TileCancellation? = nil) throws -> JacobianBlock<T> {
+    try jacobian(inputs: inputs, choice: choice, variant: .full, cancellation: cancellation)
+  }
+
+  /// As `jacobian(inputs:choice:)` for the rows `variant` contracts: for `.pseudo` the one row
+  /// per sample of `f̄ = Σ_a f_a/√m` (`outputCount` 1: one reverse pass seeded with
+  /// `(1/√m)·(1, …, 1)`, Mohamadi, Bae & Sutherland, ICML 2023); otherwise the `B·m` rows of
+  /// `jacobian(inputs:choice:)`.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
+  public func jacobian(inputs: Tensor<T>, choice: ContractionChoice, variant: NTKVariant,
+                       cancellation: TileCancellation? = nil) throws -> JacobianBlock<T> {
     let acts = try activations(inputs: inputs, cancellation: cancellation)
-    let m = outputCount
+    let m = variant.jacobianOutputs(outputs: outputCount)
     let samples = inputs.batchSize
     let rows = samples * m
-    var seed = Tensor<T>(zeros: [rows, m])
-    seed.storage.withUnsafeMutableBufferPointer { s in
-      for r in 0..<rows { s[r * m + r % m] = 1 }
-    }
+    let seed = logitSeed(samples: samples, variant: variant)
     var parts = [JacobianPart<T>?](repeating: nil, count: nodes.count)
     stateValues.withUnsafeBufferPointer { state in
       _ = backpropagate(inputs: inputs, activations: acts, seed: seed, repeats: m, needInputCotangent: false,
@@ -48,6 +56,25 @@ extension Model {
     }
     return JacobianBlock(sampleCount: samples, outputCount: m, parts: ordered)
   }
+
+  /// Cotangents of the logits seeding the reverse pass, `[B·m′, m]` (m′ rows per sample):
+  /// one-hot rows `s·m + a` (m′ = m) for every variant but `.pseudo`, whose one row per sample is
+  /// `(1/√m)·(1, …, 1)` (m′ = 1).
+  func logitSeed(samples: Int, variant: NTKVariant) -> Tensor<T> {
+    let m = outputCount
+    let perSample = variant.jacobianOutputs(outputs: m)
+    let rows = samples * perSample
+    var seed = Tensor<T>(zeros: [rows, m])
+    seed.storage.withUnsafeMutableBufferPointer { s in
+      if variant == .pseudo {
+        let value = T(1 / Double(m).squareRoot())
+        for i in 0..<(rows * m) { s[i] = value }
+      } else {
+        for r in 0..<rows { s[r * m + r % m] = 1 }
+      }
+    }
+    return seed
+  }
 }
 
 extension Model {
@@ -62,20 +89,22 @@ extension Model {
 
   /// As `jacobianScalarCount(samples:structured:)` for the parts `choice` gives: structured Conv2d
   /// parts count `R·out·L + B·in·k²·L` (`ConvolutionFactors`).
-  public func jacobianScalarCount(samples: Int, choice: ContractionChoice) -> Int {
+  /// `outputs`: Jacobian rows per sample (m; 1 for the `pseudo` kernel's blocks).
+  public func jacobianScalarCount(samples: Int, choice: ContractionChoice, outputs: Int? = nil) -> Int {
     var total = 0
     for (index, node) in nodes.enumerated() {
       guard node.layer != nil, node.layer!.parameterCount > 0 else { continue }
-      total += partScalarCount(node: index, samples: samples, structured: choice.isStructured(node: index))
+      total += partScalarCount(node: index, samples: samples, structured: choice.isStructured(node: index), outputs: outputs)
     }
     return total
   }
 
-  /// Scalars of one parameterised node's Jacobian part for `samples` samples.
-  func partScalarCount(node index: Int, samples: Int, structured: Bool) -> Int {
+  /// Scalars of one parameterised node's Jacobian part for `samples` samples (`outputs` rows per
+  /// sample, default m).
+  func partScalarCount(node index: Int, samples: Int, structured: Bool, outputs: Int? = nil) -> Int {
     let node = nodes[index]
     let layer = node.layer!
-    let rows = samples * outputCount
+    let rows = samples * (outputs ?? outputCount)
     if structured, let linear = layer as? Linear<T> {
       return rows * linear.outputs + samples * linear.inputs
     }

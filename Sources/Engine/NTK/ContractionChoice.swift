@@ -73,8 +73,15 @@ public struct ContractionChoice: Equatable, Sendable {
 
   /// The choice for tiles of `tileSamples` samples a side under the FLOP model above.
   public static func make<T: BLASScalar>(model: Model<T>, tileSamples: Int) -> ContractionChoice {
+    make(model: model, tileSamples: tileSamples, outputs: model.outputCount)
+  }
+
+  /// The choice for contractions with `outputs` rows per sample (m above): 1 for the `trace` and
+  /// `pseudo` kernels (`NTKVariant.contractionOutputs`), where explicit rows cost m² times less
+  /// per sample pair and the structure pays off only for the smallest L.
+  public static func make<T: BLASScalar>(model: Model<T>, tileSamples: Int, outputs: Int) -> ContractionChoice {
     let t = Double(max(1, tileSamples))
-    let m = Double(model.outputCount)
+    let m = Double(max(1, outputs))
     let R = t * m
     var layers: [Layer] = []
     for (index, node) in model.nodes.enumerated() {

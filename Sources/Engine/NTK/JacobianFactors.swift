@@ -44,13 +44,17 @@ extension Model {
   @_specialize(where T == Float)
   @_specialize(where T == Double)
   public func jacobianFactors(inputs: Tensor<T>, cancellation: TileCancellation? = nil) throws -> JacobianFactors<T> {
+    try jacobianFactors(inputs: inputs, variant: .full, cancellation: cancellation)
+  }
+
+  /// As `jacobianFactors(inputs:)` for the rows `variant` contracts (`.pseudo`: one row per
+  /// sample, one reverse pass seeded with `(1/√m)·(1, …, 1)`; see `jacobian(inputs:choice:variant:)`).
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
+  public func jacobianFactors(inputs: Tensor<T>, variant: NTKVariant, cancellation: TileCancellation? = nil) throws -> JacobianFactors<T> {
     var acts = try activations(inputs: inputs, cancellation: cancellation)
-    let m = outputCount
-    let rows = inputs.batchSize * m
-    var seed = Tensor<T>(zeros: [rows, m])
-    seed.storage.withUnsafeMutableBufferPointer { s in
-      for r in 0..<rows { s[r * m + r % m] = 1 }
-    }
+    let m = variant.jacobianOutputs(outputs: outputCount)
+    let seed = logitSeed(samples: inputs.batchSize, variant: variant)
     var found = [(input: Tensor<T>, cotangent: Tensor<T>)?](repeating: nil, count: nodes.count)
     _ = backpropagate(inputs: inputs, activations: acts, seed: seed, repeats: m, needInputCotangent: false,
                       cancellation: cancellation) {
@@ -100,7 +104,8 @@ extension Model {
 
   /// Scalars of the `JacobianFactors` of `samples` samples: `Σ_l (B·in_l + B·m·out_l)` over the
   /// parameterised layers. Multiply by `MemoryLayout<T>.size` for bytes.
-  public func jacobianFactorScalarCount(samples: Int) -> Int {
+  public func jacobianFactorScalarCount(samples: Int, outputs: Int? = nil) -> Int {
+    let outputCount = outputs ?? self.outputCount
     var total = 0
     for node in nodes {
       guard let layer = node.layer, layer.parameterCount > 0 else { continue }
@@ -117,11 +122,11 @@ extension Model {
   }
 
   /// As `largestJacobianPartScalarCount(samples:structured:)` for the parts `choice` gives.
-  public func largestJacobianPartScalarCount(samples: Int, choice: ContractionChoice) -> Int {
+  public func largestJacobianPartScalarCount(samples: Int, choice: ContractionChoice, outputs: Int? = nil) -> Int {
     var largest = 0
     for (index, node) in nodes.enumerated() {
       guard let layer = node.layer, layer.parameterCount > 0 else { continue }
-      largest = max(largest, partScalarCount(node: index, samples: samples, structured: choice.isStructured(node: index)))
+      largest = max(largest, partScalarCount(node: index, samples: samples, structured: choice.isStructured(node: index), outputs: outputs))
     }
     return largest
   }

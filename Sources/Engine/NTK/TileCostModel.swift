@@ -10,6 +10,13 @@
 ///     Jacobian     (1 + 2m)·F·n_J     one block's forward pass plus m reverse passes
 ///                                     (input and parameter cotangents), F = forward FLOP per sample
 ///
+/// Kernel variants (`NTKVariant`, m′ = 1 outputs per contraction for `trace` and `pseudo`):
+/// `pseudo` contracts one row per sample (the formulas with m = 1) and its Jacobian is one
+/// reverse pass per sample, (1 + 2)·F·n_J; `trace` pays the full Jacobian but m one-output
+/// contractions (m × the formulas with m = 1); `diagonal` has only tiles I = J and contracts only
+/// the n_I same-sample pairs (per sample `m²·P_l` explicit, `2·m²·out + 2·in + 2·m²` Linear, one
+/// structured pair), with the full Jacobian.
+///
 /// The Jacobian term charges every tile with computing its column block (its row block on a
 /// diagonal tile): the uncached cost, an upper bound when the memory budget leaves room to cache
 /// column blocks. F counts 2·MAC of every Conv2d (`2·C_out·C_in/groups·k²·H'W'`) and Linear layer
@@ -17,6 +24,8 @@
 public struct TileCostModel: Equatable, Sendable {
   /// Outputs per sample m.
   public let outputCount: Int
+  /// The kernel priced (`full` unless `ntk.kernel` says otherwise).
+  public let variant: NTKVariant
   /// Forward FLOP per sample F.
   public let forwardFLOPPerSample: Double
   /// Σ P_l over parts contracted explicitly (every parameterised layer but Linear).
@@ -30,9 +39,9 @@ public struct TileCostModel: Equatable, Sendable {
 
   /// The cost model of `model`'s tiles with each layer contracted as `choice` says (by default,
   /// as `TileSource` chooses for tiles of `tileSamples` samples a side: `ContractionChoice.make`).
-  public init<T: BLASScalar>(model: Model<T>, choice: ContractionChoice) {
+  public init<T: BLASScalar>(model: Model<T>, choice: ContractionChoice, variant: NTKVariant = .full) {
     var forward = 0.0, explicit = 0.0, outputs = 0.0, inputs = 0.0, linears = 0.0, structured = 0.0
-    let m = Double(model.outputCount)
+    let m = Double(variant.contractionOutputs(outputs: model.outputCount))
     for (index, node) in model.nodes.enumerated() {
       let outputSize = Double(node.outputShape.reduce(1, *))
       if let conv = node.layer as? Conv2d<T> {
@@ -57,6 +66,7 @@ public struct TileCostModel: Equatable, Sendable {
       }
     }
     outputCount = model.outputCount
+    self.variant = variant
     forwardFLOPPerSample = forward
     explicitColumns = explicit
     linearOutputs = outputs
@@ -67,24 +77,31 @@ public struct TileCostModel: Equatable, Sendable {
 
   /// The cost model for tiles of `tileSamples` samples a side over `sampleCount` samples, with
   /// the per-layer choice `TileSource` makes for them.
-  public init<T: BLASScalar>(model: Model<T>, tileSamples: Int, sampleCount: Int) {
-    self.init(model: model, choice: ContractionChoice.make(model: model, tileSamples: min(tileSamples, max(1, sampleCount))))
+  public init<T: BLASScalar>(model: Model<T>, tileSamples: Int, sampleCount: Int, variant: NTKVariant = .full) {
+    self.init(model: model, choice: ContractionChoice.make(model: model, tileSamples: min(tileSamples, max(1, sampleCount)),
+                                                           outputs: variant.contractionOutputs(outputs: model.outputCount)),
+              variant: variant)
   }
 
   /// FLOP of contracting tile (I, J) of `rowSamples` × `columnSamples` samples.
   public func contractionFLOP(rowSamples: Int, columnSamples: Int, isDiagonal: Bool) -> Double {
-    let m = Double(outputCount)
+    let m = Double(variant.contractionOutputs(outputs: outputCount))
     let (nI, nJ) = (Double(rowSamples), Double(columnSamples))
+    if variant == .diagonal {  // n_I same-sample pairs, each an [m, m] block
+      return nI * (m * m * explicitColumns + 2 * m * m * linearOutputs + 2 * linearInputs + 2 * m * m * linearLayers
+                   + structuredFLOPPerPair)
+    }
+    let repeats = variant == .trace ? Double(outputCount) : 1  // trace: m one-output contractions
     let (rI, rJ) = (nI * m, nJ * m)
     let explicit = isDiagonal ? rI * rI * explicitColumns : 2 * rI * rJ * explicitColumns
     let linear = 2 * rI * rJ * linearOutputs + 2 * nI * nJ * linearInputs + 2 * rI * rJ * linearLayers
     let pairs = isDiagonal ? nI * (nI + 1) / 2 : nI * nJ
-    return explicit + linear + pairs * structuredFLOPPerPair
+    return repeats * (explicit + linear + pairs * structuredFLOPPerPair)
   }
 
   /// FLOP of one Jacobian block of `samples` samples.
   public func jacobianFLOP(samples: Int) -> Double {
-    (1 + 2 * Double(outputCount)) * forwardFLOPPerSample * Double(samples)
+    (1 + 2 * Double(variant.jacobianOutputs(outputs: outputCount))) * forwardFLOPPerSample * Double(samples)
   }
 
   /// FLOP of tile (I, J): contraction plus one block Jacobian (see the type's model).

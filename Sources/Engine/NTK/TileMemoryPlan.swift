@@ -21,6 +21,10 @@
 ///                                           (c column samples: `StructuredConvContraction`)
 ///   + cache                                 column blocks kept for later rows, ≤ what is left
 ///
+/// For the kernel variants (`NTKVariant`) R is t·m′ with m′ = 1 for `pseudo` (its blocks hold
+/// one row per sample) and the tile `t²` (`trace`, `pseudo`) or `t·m²` (`diagonal`) scalars; the
+/// per-layer choice is made for the variant's outputs per contraction.
+///
 /// `auto` picks the largest t (≤ n) that fits with whole blocks; if layer streaming fits a tile
 /// at least twice as large (per side) it is used instead, since tiny tiles waste the GEMMs.
 public struct TileMemoryPlan: Equatable, Sendable {
@@ -44,25 +48,26 @@ public struct TileMemoryPlan: Equatable, Sendable {
   ///   one sample a side) tile fits, naming the bytes it needs.
   public static func make<T: BLASScalar>(
     model: Model<T>, sampleCount n: Int, budgetBytes: Int, baseBytes: Int, tileSamples: Int?,
-    columnSampleCount nc: Int? = nil
+    columnSampleCount nc: Int? = nil, variant: NTKVariant = .full
   ) throws -> TileMemoryPlan {
     // A cross kernel's tile side is bounded by the larger of its two sample counts.
     let side = max(n, nc ?? 0)
     // A tile never holds more than n samples a side (a requested t > n is kept as the run's
     // tileSamples, so the run identity is unchanged, but costs what n does).
     func fits(_ t: Int, _ strategy: TileStrategy) -> Bool {
-      working(model, n: n, t: min(t, max(1, side)), strategy: strategy, base: baseBytes, columnSampleCount: nc) <= budgetBytes
+      working(model, n: n, t: min(t, max(1, side)), strategy: strategy, base: baseBytes, columnSampleCount: nc, variant: variant) <= budgetBytes
     }
     func plan(_ t: Int, _ strategy: TileStrategy) -> TileMemoryPlan {
-      let bytes = working(model, n: n, t: min(t, max(1, side)), strategy: strategy, base: baseBytes, columnSampleCount: nc)
+      let bytes = working(model, n: n, t: min(t, max(1, side)), strategy: strategy, base: baseBytes, columnSampleCount: nc, variant: variant)
       return TileMemoryPlan(tileSamples: t, strategy: strategy,
-                            contraction: ContractionChoice.make(model: model, tileSamples: min(t, max(1, side))),
+                            contraction: ContractionChoice.make(model: model, tileSamples: min(t, max(1, side)),
+                                                                outputs: variant.contractionOutputs(outputs: model.outputCount)),
                             workingBytes: bytes, cacheBytes: budgetBytes - bytes)
     }
     if let t = tileSamples {
       if fits(t, .wholeBlocks) { return plan(t, .wholeBlocks) }
       if fits(t, .layerStreaming) { return plan(t, .layerStreaming) }
-      let needed = working(model, n: n, t: min(t, max(1, side)), strategy: .layerStreaming, base: baseBytes, columnSampleCount: nc)
+      let needed = working(model, n: n, t: min(t, max(1, side)), strategy: .layerStreaming, base: baseBytes, columnSampleCount: nc, variant: variant)
       throw EngineError(.memoryBudget, "ntk.tileSamples \(t) needs about \(mebibytes(needed)) MiB for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(mebibytes(budgetBytes)) MiB (ntk.memoryBudget); use a smaller tileSamples or \"auto\"")
     }
     let limit = max(1, side)
@@ -73,7 +78,7 @@ public struct TileMemoryPlan: Equatable, Sendable {
     case (let w?, _): return plan(w, .wholeBlocks)
     case (nil, let s?): return plan(s, .layerStreaming)
     case (nil, nil):
-      let needed = working(model, n: n, t: 1, strategy: .layerStreaming, base: baseBytes, columnSampleCount: nc)
+      let needed = working(model, n: n, t: 1, strategy: .layerStreaming, base: baseBytes, columnSampleCount: nc, variant: variant)
       throw EngineError(.memoryBudget, "the smallest tile (one sample a side) needs about \(mebibytes(needed)) MiB for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(mebibytes(budgetBytes)) MiB (ntk.memoryBudget)")
     }
   }
@@ -81,14 +86,20 @@ public struct TileMemoryPlan: Equatable, Sendable {
   /// Estimated peak resident bytes of a run with tiles of `t` samples and no cache (see the type's
   /// memory model).
   public static func working<T: BLASScalar>(
-    _ model: Model<T>, n: Int, t: Int, strategy: TileStrategy, base: Int, columnSampleCount nc: Int? = nil
+    _ model: Model<T>, n: Int, t: Int, strategy: TileStrategy, base: Int, columnSampleCount nc: Int? = nil,
+    variant: NTKVariant = .full
   ) -> Int {
     let s = MemoryLayout<T>.stride
-    let rows = t * model.outputCount
+    let m = model.outputCount
+    let jacobianRows = variant.jacobianOutputs(outputs: m)  // rows per sample a block holds
+    let rows = t * m
     let dataset = 2 * (n + (nc ?? 0)) * model.inputShape.reduce(1, *)
-    let tile = 4 * rows * rows
+    // The tile, its raw and compressed copies; the structured-Linear scratch D is R_I·R_J of the
+    // contraction's rows (t·m′ a side; m × m per sample for the diagonal kernel).
+    let contractionRows = variant == .diagonal ? m : t * variant.contractionOutputs(outputs: m)
+    let tile = variant == .full ? 4 * rows * rows : 3 * variant.tileScalarCount(rows: t, columns: t, outputs: m) + contractionRows * contractionRows
     let transient = model.jacobianTransientScalarCount(samples: t)
-    let choice = ContractionChoice.make(model: model, tileSamples: t)
+    let choice = ContractionChoice.make(model: model, tileSamples: t, outputs: variant.contractionOutputs(outputs: m))
     var scratch = 0
     for layer in choice.layers where layer.structured {
       let node = model.nodes[layer.node]
@@ -101,14 +112,16 @@ public struct TileMemoryPlan: Equatable, Sendable {
       scratch = max(scratch, 2 * (L * chunk * L + chunk * products) + chunk * t * products)
     }
     // With t ≥ n there is one block and one (diagonal) tile: one block is held, not two.
-    // A cross kernel (nc) always holds a row block and a column block.
-    let held = nc == nil && t >= n ? 1 : 2
+    // A cross kernel (nc) always holds a row block and a column block; the diagonal kernel's tiles
+    // are (I, I) only: it never holds a column block.
+    let held = (nc == nil && t >= n) || variant == .diagonal ? 1 : 2
     let blocks: Int
     switch strategy {
     case .wholeBlocks:
-      blocks = held * model.jacobianScalarCount(samples: t, choice: choice)
+      blocks = held * model.jacobianScalarCount(samples: t, choice: choice, outputs: jacobianRows)
     case .layerStreaming:
-      blocks = held * (model.jacobianFactorScalarCount(samples: t) + model.largestJacobianPartScalarCount(samples: t, choice: choice))
+      blocks = held * (model.jacobianFactorScalarCount(samples: t, outputs: jacobianRows)
+                       + model.largestJacobianPartScalarCount(samples: t, choice: choice, outputs: jacobianRows))
     }
     return base + s * (dataset + tile + transient + blocks + scratch)
   }

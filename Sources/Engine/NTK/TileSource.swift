@@ -66,6 +66,8 @@ public final class TileSource<T: BLASScalar> {
   public let strategy: TileStrategy
   /// Which layers are contracted through their structure (the same for every block).
   public let choice: ContractionChoice
+  /// The kernel computed (`full` unless the manifest's `ntk.kernel` says otherwise).
+  public let variant: NTKVariant
   /// Bound on the bytes of cached column blocks (the row block and the current column block
   /// are not counted: they are part of the working set).
   public let cacheBytes: Int
@@ -86,10 +88,13 @@ public final class TileSource<T: BLASScalar> {
   ///   - blockSamples: samples per block side t ≥ 1 (the run's `tileSamples`).
   ///   - cacheBytes: bytes of column blocks kept for later rows (0: recompute every column block).
   ///   - choice: per-layer contraction; default `ContractionChoice.make` for `min(blockSamples, n)`
-  ///     (what `TileMemoryPlan` plans with).
+  ///     and the variant's outputs per contraction (what `TileMemoryPlan` plans with).
   ///   - columnInputs: cross kernels only, the column samples `[n_c, 3, 32, 32]`.
+  ///   - variant: the kernel (`NTKVariant`): tile shapes `[n_I·m, n_J·m]` (full), `[n_I, n_J]`
+  ///     (trace, pseudo), `[n_I, m, m]` (diagonal, I = J only; never with `columnInputs`).
   public init(model: Model<T>, inputs: Tensor<T>, scale: T, blockSamples: Int, strategy: TileStrategy, cacheBytes: Int,
-              choice: ContractionChoice? = nil, columnInputs: Tensor<T>? = nil) {
+              choice: ContractionChoice? = nil, columnInputs: Tensor<T>? = nil, variant: NTKVariant = .full) {
+    precondition(variant != .diagonal || columnInputs == nil, "the diagonal kernel has no cross tiles")
     precondition(blockSamples >= 1, "blockSamples must be positive")
     self.model = model
     self.inputs = inputs
@@ -98,7 +103,9 @@ public final class TileSource<T: BLASScalar> {
     self.blockSamples = blockSamples
     self.strategy = strategy
     self.cacheBytes = max(0, cacheBytes)
-    self.choice = choice ?? ContractionChoice.make(model: model, tileSamples: min(blockSamples, max(1, inputs.batchSize)))
+    self.variant = variant
+    self.choice = choice ?? ContractionChoice.make(model: model, tileSamples: min(blockSamples, max(1, inputs.batchSize)),
+                                                   outputs: variant.contractionOutputs(outputs: model.outputCount))
   }
 
   /// Number of (row) blocks b = ⌈n/t⌉.
@@ -120,15 +127,19 @@ public final class TileSource<T: BLASScalar> {
     (index * blockSamples)..<min((columnInputs ?? inputs).batchSize, (index + 1) * blockSamples)
   }
 
-  /// The tile of row block I and column block J, `[n_I·m, n_J·m]` row-major; a diagonal tile
-  /// (I == J) of the square eNTK is computed on its upper triangle (SYRK) and mirrored (never in
-  /// a cross kernel).
+  /// The tile of row block I and column block J, `[n_I·m, n_J·m]` row-major (for `variant`
+  /// `trace` and `pseudo` `[n_I, n_J]`, for `diagonal` `[n_I, m, m]`); a diagonal tile (I == J)
+  /// of the square eNTK is computed on its upper triangle (SYRK) and mirrored (never in a cross
+  /// kernel).
   ///
   /// - Throws: `EngineError.sampleRange` for a block outside `0 ..< blockCount` (columns:
-  ///   `0 ..< columnBlockCount`).
+  ///   `0 ..< columnBlockCount`), or I ≠ J for the `diagonal` kernel.
   public func tile(rowBlock: Int, columnBlock: Int) throws -> [T] {
     guard (0..<blockCount).contains(rowBlock), (0..<columnBlockCount).contains(columnBlock) else {
       throw EngineError(.sampleRange, "tile (\(rowBlock), \(columnBlock)) outside the \(blockCount) × \(columnBlockCount) blocks")
+    }
+    guard variant != .diagonal || rowBlock == columnBlock else {
+      throw EngineError(.sampleRange, "tile (\(rowBlock), \(columnBlock)): the diagonal kernel has only tiles (I, I)")
     }
     let rows = try rowBlockValue(rowBlock)
     let isDiagonal = !isCross && rowBlock == columnBlock
@@ -179,15 +190,16 @@ public final class TileSource<T: BLASScalar> {
     statistics.blocksComputed += 1
     statistics.samplesComputed += range.count
     switch strategy {
-    case .wholeBlocks: return .whole(try model.jacobian(inputs: batch, choice: choice, cancellation: cancellation))
-    case .layerStreaming: return .factors(try model.jacobianFactors(inputs: batch, cancellation: cancellation))
+    case .wholeBlocks: return .whole(try model.jacobian(inputs: batch, choice: choice, variant: variant, cancellation: cancellation))
+    case .layerStreaming: return .factors(try model.jacobianFactors(inputs: batch, variant: variant, cancellation: cancellation))
     }
   }
 
   private func contract(_ a: Block, _ b: Block, isDiagonal: Bool) throws -> [T] {
     let start = clock.now
     defer { statistics.contractionSeconds += seconds(since: start) }
-    let m = model.outputCount
+    if variant == .trace || variant == .diagonal { return try contractReduced(a, b, isDiagonal: isDiagonal) }
+    let m = variant.jacobianOutputs(outputs: model.outputCount)  // 1 for pseudo: one row of f̄ per sample
     let (nI, nJ) = (sampleCount(a), sampleCount(b))
     var result = [T](repeating: 0, count: nI * m * nJ * m)
     var scratch = TileKernel.Scratch<T>()
@@ -216,6 +228,50 @@ public final class TileSource<T: BLASScalar> {
         preconditionFailure("blocks of one TileSource share its strategy")
       }
       TileKernel.finish(out, rows: nI * m, isDiagonal: isDiagonal, scale: scale)
+    }
+    return result
+  }
+
+  /// The `trace` tile `[n_I, n_J]` or the `diagonal` tile `[n_I, m, m]` (`VariantContraction`),
+  /// layer by layer in parameter order from the blocks' m-output parts.
+  private func contractReduced(_ a: Block, _ b: Block, isDiagonal: Bool) throws -> [T] {
+    let m = model.outputCount
+    let (nI, nJ) = (sampleCount(a), sampleCount(b))
+    var result = [T](repeating: 0, count: variant.tileScalarCount(rows: nI, columns: nJ, outputs: m))
+    var scratch = TileKernel.Scratch<T>()
+    let partCount: Int
+    switch a {
+    case .whole(let x): partCount = x.parts.count
+    case .factors(let x): partCount = x.partCount
+    }
+    try result.withUnsafeMutableBufferPointer { out in
+      if variant == .trace { TileKernel.start(out, rows: nI, columns: nJ, isDiagonal: isDiagonal) }
+      for k in 0..<partCount {
+        try cancellation?.check()
+        let p: JacobianPart<T>, q: JacobianPart<T>
+        switch (a, b) {
+        case (.whole(let x), .whole(let y)):
+          (p, q) = (x.parts[k], y.parts[k])
+        case (.factors(let x), .factors(let y)):
+          let materialised = clock.now
+          p = model.jacobianPart(k, of: x, choice: choice)
+          q = isDiagonal ? p : model.jacobianPart(k, of: y, choice: choice)
+          statistics.materialisationSeconds += seconds(since: materialised)
+        default:
+          preconditionFailure("blocks of one TileSource share its strategy")
+        }
+        let flop = variant == .trace
+          ? VariantContraction.accumulateTrace(p, q, rowSamples: nI, columnSamples: nJ, outputCount: m, isDiagonal: isDiagonal,
+                                               scratch: &scratch, into: out)
+          : VariantContraction.accumulateDiagonal(p, samples: nI, outputCount: m, scratch: &scratch, into: out)
+        statistics.contractionFLOP += flop.flop
+        statistics.structuredFLOP += flop.structured
+      }
+      if variant == .trace {
+        TileKernel.finish(out, rows: nI, isDiagonal: isDiagonal, scale: scale)
+      } else {
+        VariantContraction.finishDiagonal(out, samples: nI, outputCount: m, scale: scale)
+      }
     }
     return result
   }
