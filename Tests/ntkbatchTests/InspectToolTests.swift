@@ -99,5 +99,24 @@ final class InspectToolTests: XCTestCase {
     XCTAssertEqual(none.status, 2, none.output)
     XCTAssertTrue(none.output.contains("not a run directory"), none.output)
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/x.png"))
+
+    // --test with a real cross run whose columns are the run's own 200 digits: kernel regression
+    // with a tiny ridge interpolates its training targets, so its "test" accuracy is exactly 1,
+    // and the network's accuracy on the columns is its accuracy on the run's samples.
+    let crossManifest = try CLIHarness.writeManifest([
+      "name": "inspect-cross",
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 200],
+      "columns": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 200],
+      "model": ["name": "lenet", "seed": 0, "train": ["epochs": 1, "lr": 0.05, "batchSize": 50, "samples": 1000, "seed": 0]],
+      "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": 50],
+    ], in: work, name: "cross")
+    try CLIHarness.succeed(["run", crossManifest, "--run-dir", "\(work)/cross", "--progress", "none"])
+    let regression = try inspect([run, "--test", "\(work)/cross", "--output", "\(work)/regression.png"])
+    XCTAssertEqual(regression.status, 0, regression.output)
+    XCTAssertEqual(try number(after: "kernel regression test accuracy:", in: regression.output), 1)
+    let network = try number(after: "network test accuracy (columns-logits.npy):", in: regression.output)
+    let own = try XCTUnwrap(regression.output.split(separator: "\n").first { $0.contains("network accuracy on the run's 200 samples") })
+    XCTAssertTrue(own.contains(String(format: "%.4f", network)), "network accuracy on the columns \(network) vs \(own)")
+    XCTAssertGreaterThan(try pngSize("\(work)/regression.png").width, 800)
   }
 }
