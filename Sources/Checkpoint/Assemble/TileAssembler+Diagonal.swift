@@ -32,14 +32,7 @@ extension TileAssembler {
     guard chunkValues * max(plan.precision.byteSize, dtype.byteSize) <= maximumChunkBytes else {
       throw CheckpointError(.badInput, "--chunk: \(options.chunk ?? 0) rows is \(chunkSamples) samples of \(k) × \(k) values per chunk, more than \(maximumChunkBytes >> 20) MiB")
     }
-    if options.format == .zarr {
-      let existing = SystemFile.kind(of: output)
-      if existing.exists && !(existing.isDirectory && ZarrArrayWriter.isZarrArray(output)) {
-        throw CheckpointError(.badInput, "\(output): exists and is not a Zarr array (no zarr.json or .zarray); not replaced")
-      }
-    }
-    let removed = try CheckpointError.wrapping { try OutputLeftovers.removeStale(for: output) } + AssemblyLeftovers.removeStale(run: run, output: output)
-    let record = AssemblyLeftovers.record(run: run, output: output)
+    let (removed, record) = try claimOutput(output, format: options.format, run: run)
     defer { AssemblyLeftovers.clear(record) }
     let matrixBytes = Int64(n) * Int64(perSample) * Int64(dtype.byteSize)
     let folder = AtomicFile.directory(of: output)

@@ -204,14 +204,7 @@ public enum TileAssembler {
       }
       options.chunk = try boundedChunk(chunk, selection: selection, bytesPerValue: max(plan.precision.byteSize, dtype.byteSize))
     }
-    if options.format == .zarr {
-      let existing = SystemFile.kind(of: output)
-      if existing.exists && !(existing.isDirectory && ZarrArrayWriter.isZarrArray(output)) {
-        throw CheckpointError(.badInput, "\(output): exists and is not a Zarr array (no zarr.json or .zarray); not replaced")
-      }
-    }
-    let removed = try CheckpointError.wrapping { try OutputLeftovers.removeStale(for: output) } + AssemblyLeftovers.removeStale(run: run, output: output)
-    let record = AssemblyLeftovers.record(run: run, output: output)
+    let (removed, record) = try claimOutput(output, format: options.format, run: run)
     defer { AssemblyLeftovers.clear(record) }
 
     // Free space: the .npy's size, or the Zarr array's at the objects' compression ratio.
@@ -250,6 +243,23 @@ public enum TileAssembler {
 
   /// The tiles whose values (or transposes) fall in the selection, sorted by index (`diagonal`:
   /// the tiles of the row samples).
+  /// Before writing `output`: refuses to replace anything but a Zarr array with a Zarr array,
+  /// removes the leftovers of earlier, interrupted assembles of it, and records this assemble
+  /// (`AssemblyLeftovers`) so that a kill leaves nothing `repair` cannot find. The caller clears
+  /// the record when done.
+  ///
+  /// - Throws: `CheckpointError` (`.badInput`) for an existing non-Zarr `output` in Zarr format.
+  static func claimOutput(_ output: String, format: OutputFormat, run: RunDirectory) throws -> (removed: [String], record: String?) {
+    if format == .zarr {
+      let existing = SystemFile.kind(of: output)
+      if existing.exists && !(existing.isDirectory && ZarrArrayWriter.isZarrArray(output)) {
+        throw CheckpointError(.badInput, "\(output): exists and is not a Zarr array (no zarr.json or .zarray); not replaced")
+      }
+    }
+    let removed = try CheckpointError.wrapping { try OutputLeftovers.removeStale(for: output) } + AssemblyLeftovers.removeStale(run: run, output: output)
+    return (removed, AssemblyLeftovers.record(run: run, output: output))
+  }
+
   static func neededTiles(plan: TilePlan, selection: AssemblySelection.Resolved) -> [Int] {
     if plan.kernel == .diagonal { return blocks(selection.rows, plan).map { $0 } }
     var indices = Set<Int>()

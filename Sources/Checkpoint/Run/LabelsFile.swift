@@ -25,19 +25,8 @@ public enum LabelsFile {
   /// `columns-labels.npy`) for `count` samples of m classes, or `nil` when the file is absent or a
   /// readable `.npy` of `[count]` int64 values in 0 ..< m.
   public static func problem(at path: String, count: Int, outputsPerSample m: Int) -> String? {
-    guard SystemFile.kind(of: path).exists else { return nil }
-    let array: NpyArray
-    do { array = try NpyArray.read(path: path) } catch let error as StorageError {
-      return error.message
-    } catch {
-      return "\(error)"
+    LogitsFile.problem(at: path, dtype: .int64, shape: [count]) { array in
+      array.int64s().firstIndex(where: { !(0..<Int64(m)).contains($0) }).map { "holds label \(array.int64s()[$0]) at [\($0)], expected 0…\(m - 1)" }
     }
-    guard array.dtype == .int64, array.shape == [count] else {
-      return "holds \(array.dtype.rawValue) \(array.shape), expected <i8 [\(count)]"
-    }
-    if let bad = array.int64s().firstIndex(where: { !(0..<Int64(m)).contains($0) }) {
-      return "holds label \(array.int64s()[bad]) at [\(bad)], expected 0…\(m - 1)"
-    }
-    return nil
   }
 }

@@ -17,6 +17,16 @@ public enum LogitsFile {
   /// What is wrong with a logits file of `[rows, outputsPerSample]` float64 at `path` (also
   /// `RUN/columns-logits.npy` of a cross run), or `nil` when absent or intact.
   public static func problem(at path: String, rows: Int, outputsPerSample m: Int) -> String? {
+    problem(at: path, dtype: .float64, shape: [rows, m]) { array in
+      array.doubles().firstIndex(where: { !$0.isFinite }).map { "holds a non-finite value at [\($0 / m), \($0 % m)]" }
+    }
+  }
+
+  /// What is wrong with a derived `.npy` file of the run (`logits.npy`, `labels.npy`, a cross
+  /// run's columns files) at `path`: `nil` when absent, or readable with `dtype` and `shape` and
+  /// `values` finds nothing wrong; else one phrase (the reader's error, the dtype and shape found,
+  /// or what `values` says).
+  static func problem(at path: String, dtype: NpyDType, shape: [Int], values: (NpyArray) -> String?) -> String? {
     guard SystemFile.kind(of: path).exists else { return nil }
     let array: NpyArray
     do { array = try NpyArray.read(path: path) } catch let error as StorageError {
@@ -24,13 +34,9 @@ public enum LogitsFile {
     } catch {
       return "\(error)"
     }
-    let expected = [rows, m]
-    guard array.dtype == .float64, array.shape == expected else {
-      return "holds \(array.dtype.rawValue) \(array.shape), expected <f8 \(expected)"
+    guard array.dtype == dtype, array.shape == shape else {
+      return "holds \(array.dtype.rawValue) \(array.shape), expected \(dtype.rawValue) \(shape)"
     }
-    if let bad = array.doubles().firstIndex(where: { !$0.isFinite }) {
-      return "holds a non-finite value at [\(bad / m), \(bad % m)]"
-    }
-    return nil
+    return values(array)
   }
 }
