@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoint
+import Datasets
 import Engine
 import Foundation
 import Storage
@@ -31,6 +32,7 @@ enum CLIError {
     case let e as StorageError: return (e.kind == .badInput ? 2 : 1, e.description)
     case let e as CheckpointError: return ([.badInput, .identityMismatch, .locked].contains(e.code) ? 2 : 1, e.description)
     case let e as EngineError: return (2, e.message)
+    case let e as DatasetError: return (2, e.message)
     case let e as BadInput: return (2, e.message)
     default: return (1, "\(error)")
     }

@@ -1,3 +1,5 @@
+import Storage
+
 extension MATFile {
   /// A cursor over a run of data elements (the file body, the inside of an `miMATRIX`, or an
   /// inflated `miCOMPRESSED` element). Every offset is checked against the end of its range.
@@ -29,8 +31,8 @@ extension MATFile {
       self.context = context
     }
 
-    private func failure(_ message: String) -> StorageError {
-      StorageError(path: path, message + context)
+    private func failure(_ message: String) -> DatasetError {
+      DatasetError(path: path, message + context)
     }
 
     func uint32(at position: Int) -> UInt32 {
