@@ -82,7 +82,13 @@ extension MATFile {
           guard depth < Self.maximumDepth else {
             throw failure("compressed element at byte \(element.offset) nested more than \(Self.maximumDepth) deep")
           }
-          let inflated = try Zlib.inflate(bytes, range: element.data, path: path)
+          let inflated: [UInt8]
+          do {
+            inflated = try Zlib.inflate(bytes, range: element.data, path: path)
+          } catch let error as StorageError where error.kind == .badInput {
+            // Corrupt or truncated zlib data is a malformed MAT-file, reported as the MAT reader's own.
+            throw DatasetError(.malformedDataset, error.description)
+          }
           var inner = ElementReader(
             bytes: inflated, range: 0..<inflated.count, bigEndian: bigEndian, path: path,
             context: " in compressed element at byte \(element.offset)\(context)")
