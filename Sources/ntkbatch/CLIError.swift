@@ -38,7 +38,7 @@ enum CLIError {
     }
   }
 
-  /// A bad-input problem found by the command line itself (e.g. a dataset file with the wrong shape).
+  /// A bad-input problem found by the command line itself (e.g. a dataset without labels to train on).
   struct BadInput: Error {
     var message: String
     init(_ message: String) { self.message = message }
