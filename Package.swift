@@ -36,7 +36,7 @@ let package = Package(
       providers: [.apt(["zlib1g-dev"])]
     ),
 
-    // MARK: - Engine: tensors, layers, models, Jacobians, eNTK tiles, datasets
+    // MARK: - Engine: tensors, layers, models, Jacobians, eNTK tiles, training
 
     .target(
       name: "Engine",
@@ -54,6 +54,16 @@ let package = Package(
       ]
     ),
 
+    // MARK: - Datasets: kinds, files, downloads, IDX/CIFAR-10/MAT/tar readers, preprocessing, loading
+
+    .target(
+      name: "Datasets",
+      dependencies: [
+        "Engine", "Storage",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ]
+    ),
+
     // MARK: - Checkpoint: manifest, tile plan, journal, run directory, resume
 
     .target(
@@ -66,7 +76,7 @@ let package = Package(
     .executableTarget(
       name: "ntkbatch",
       dependencies: [
-        "Engine", "Storage", "Checkpoint",
+        "Engine", "Datasets", "Storage", "Checkpoint",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -74,16 +84,19 @@ let package = Package(
     /// `tools/bench`'s measurements (a benchmark, not a test).
     .executableTarget(
       name: "ntkbatch-bench",
-      dependencies: ["Engine"]
+      dependencies: ["Engine", "Datasets"]
     ),
 
     // MARK: - Tests (one target per module)
 
     /// Helpers every test target shares: temporary directories, seeded draws, gzip fixtures.
     .target(name: "TestSupport", dependencies: ["Engine", "Storage"], path: "Tests/TestSupport"),
-    .testTarget(name: "EngineTests", dependencies: ["Engine", "Storage", "TestSupport"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Datasets", "Storage", "TestSupport"]),
+    .testTarget(
+      name: "DatasetsTests",
+      dependencies: ["Datasets", "Engine", "Storage", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
     .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Storage", "Engine", "TestSupport"]),
-    .testTarget(name: "ntkbatchTests", dependencies: ["ntkbatch", "Engine", "Storage", "Checkpoint", "TestSupport"]),
+    .testTarget(name: "ntkbatchTests", dependencies: ["ntkbatch", "Engine", "Datasets", "Storage", "Checkpoint", "TestSupport"]),
   ]
 )

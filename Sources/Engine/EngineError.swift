@@ -9,9 +9,7 @@ public struct EngineError: Error, Equatable, CustomStringConvertible {
     case stateMismatch
     /// An input tensor has the wrong shape for the model.
     case shapeMismatch
-    /// Dataset bytes are malformed (wrong magic, truncated, sizes disagreeing with the header).
-    case malformedDataset
-    /// A requested sample range lies outside the dataset.
+    /// A requested tile or block lies outside the plan (`TileSource`).
     case sampleRange
     /// The computation does not fit the memory budget (`TileMemoryPlan`).
     case memoryBudget

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoint
+import Datasets
 import Engine
 import Foundation
 import Storage
@@ -31,12 +32,13 @@ enum CLIError {
     case let e as StorageError: return (e.kind == .badInput ? 2 : 1, e.description)
     case let e as CheckpointError: return ([.badInput, .identityMismatch, .locked].contains(e.code) ? 2 : 1, e.description)
     case let e as EngineError: return (2, e.message)
+    case let e as DatasetError: return (2, e.message)
     case let e as BadInput: return (2, e.message)
     default: return (1, "\(error)")
     }
   }
 
-  /// A bad-input problem found by the command line itself (e.g. a dataset file with the wrong shape).
+  /// A bad-input problem found by the command line itself (e.g. a dataset without labels to train on).
   struct BadInput: Error {
     var message: String
     init(_ message: String) { self.message = message }

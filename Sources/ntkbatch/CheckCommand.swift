@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoint
+import Datasets
 import Engine
 import Foundation
 import Storage

@@ -1,4 +1,5 @@
 import Checkpoint
+import Datasets
 import Engine
 import Foundation
 import Storage
@@ -104,10 +105,10 @@ struct RunPipeline {
     let loaded: DatasetLoader.Loaded<T>
     do {
       loaded = try DatasetLoader.load(training, scalar: T.self, showProgress: false)
-    } catch let error as CLIError.BadInput where error.message.contains("dataset.subsample") {
-      throw CLIError.BadInput(error.message.replacingOccurrences(of: "dataset.subsample", with: "model.train.samples"))
-    } catch let error as EngineError where error.code == .sampleRange {
-      throw CLIError.BadInput("model.train.samples: \(error.message)")
+    } catch let error as DatasetError where error.message.contains("dataset.subsample") {
+      throw DatasetError(error.code, error.message.replacingOccurrences(of: "dataset.subsample", with: "model.train.samples"))
+    } catch let error as DatasetError where error.code == .sampleRange {
+      throw DatasetError(.sampleRange, "model.train.samples: \(error.message)")
     }
     guard loaded.labels != nil else {
       throw CLIError.BadInput("model.train: dataset \(manifest.dataset.name) has no labels to train on")

@@ -3,23 +3,6 @@ import XCTest
 
 @testable import Engine
 
-/// Paths of the repository's test data, located from this file (…/Tests/EngineTests/…).
-enum TestPaths {
-  static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-  static let fixtures = tests.appendingPathComponent("Fixtures")
-  static let repository = tests.deletingLastPathComponent()
-
-  /// The path of a fixture file; fails the test (does not skip) if it is missing.
-  static func fixture(_ relative: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
-    let path = fixtures.appendingPathComponent(relative).path
-    guard FileManager.default.fileExists(atPath: path) else {
-      XCTFail("missing fixture \(path)", file: file, line: line)
-      throw EngineError(.stateMismatch, "missing fixture \(path)")
-    }
-    return path
-  }
-}
-
 /// Deterministic test data from SplitMix64.
 struct TestRandom {
   var generator: SplitMix64
@@ -42,8 +25,4 @@ func relativeFrobeniusError<A: BinaryFloatingPoint>(_ a: [A], _ reference: [Doub
     norm += r * r
   }
   return (diff / norm).squareRoot()
-}
-
-func maxAbsoluteDifference(_ a: [Double], _ b: [Double]) -> Double {
-  zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }

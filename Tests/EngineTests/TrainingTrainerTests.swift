@@ -1,5 +1,7 @@
+import Datasets
 import Foundation
 import Storage
+import TestSupport
 import XCTest
 
 @testable import Engine

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Checkpoint
+@testable import Datasets
 @testable import Engine
 @testable import Storage
 
@@ -90,7 +91,7 @@ final class ReaderFuzzTests: XCTestCase {
     let images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 28, 0, 0, 0, 28] + (0..<(5 * 784)).map { UInt8($0 % 251) }
     let labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 5, 3, 1, 4, 1, 5]
     XCTAssertEqual(try IDXFile(bytes: images, name: "images").dimensions, [5, 28, 28])
-    let outcome = Fuzzer.run("idx", seed: 14, expecting: [EngineError.self], mutate: { random in
+    let outcome = Fuzzer.run("idx", seed: 14, expecting: [DatasetError.self], mutate: { random in
       Fuzzer.mutateBytes(random.below(2) == 0 ? images : labels, window: 16, &random)
     }) { bytes in
       let file = try IDXFile(bytes: bytes, name: "fuzz-idx")

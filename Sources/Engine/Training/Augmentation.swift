@@ -40,20 +40,6 @@ public struct Augmentation: Equatable, Sendable {
   /// No augmentation (e.g. a preprocessed `npy` dataset, whose origin is unknown).
   public static let none = Augmentation(rotationDegrees: 0, cropPadding: 0, horizontalFlip: false)
 
-  /// The original tool's augmentation for a dataset: cifar10 crop (pad 4) + flip; mnist, kmnist,
-  /// fmnist rotation ±20° + crop (pad 4); svhn crop (pad 4) + flip.
-  public static func standard(for dataset: DatasetKind) -> Augmentation {
-    switch dataset {
-    case .cifar10:
-      let fill = (0..<3).map { Double(-CIFAR10.mean[$0] / CIFAR10.std[$0]) }
-      return Augmentation(rotationDegrees: 0, cropPadding: 4, horizontalFlip: true, fill: fill)
-    case .mnist, .kmnist, .fmnist:
-      return Augmentation(rotationDegrees: 20, cropPadding: 4, horizontalFlip: false)
-    case .svhn:
-      return Augmentation(rotationDegrees: 0, cropPadding: 4, horizontalFlip: true)
-    }
-  }
-
   /// Gathers images `indices` of `images` (`[N, 3, 32, 32]`) into a batch `[indices.count, 3, 32, 32]`,
   /// each augmented with fresh draws from `generator`.
   @_specialize(where T == Float)

@@ -1,7 +1,9 @@
+import Engine
 import Foundation
-import XCTest
-@testable import Engine
 import Storage
+import XCTest
+
+@testable import Datasets
 
 final class CIFAR10ArchiveTests: XCTestCase {
   /// Five batches packed by the system `tar` into `cifar-10-binary.tar.gz`, read through

@@ -2,6 +2,8 @@ import Crypto
 import Foundation
 import TestSupport
 import XCTest
+
+@testable import Datasets
 @testable import Storage
 
 /// A tiny HTTP/1.1 file server on 127.0.0.1 (Python standard library), started by the test.

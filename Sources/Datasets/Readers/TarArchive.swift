@@ -1,3 +1,5 @@
+import Storage
+
 /// A tar archive held in memory, read-only: the member list and each member's bytes.
 ///
 /// Format: POSIX.1-1988 ustar (IEEE Std 1003.1, "pax" utility, ustar interchange format) with the
@@ -33,7 +35,7 @@ public struct TarArchive: Sendable {
 
   /// Parses an uncompressed archive.
   ///
-  /// - Throws: `StorageError` (`.badInput`) naming `path` for a header whose checksum or magic is
+  /// - Throws: `DatasetError` (`.malformedDataset`) naming `path` for a header whose checksum or magic is
   ///   wrong, a size field that is not a number, or a member whose data runs past the end
   ///   (truncated archive).
   public init(bytes: [UInt8], path: String) throws {
@@ -45,7 +47,7 @@ public struct TarArchive: Sendable {
   /// Reads an archive from disk, gunzipping it first when it carries the gzip magic.
   ///
   /// - Parameter maxBytes: the most bytes the archive may inflate to (a gzip bomb stops there).
-  /// - Throws: `StorageError` as `FileBytes.read(path:)`, `Gzip.decompressIfNeeded` and `init(bytes:path:)`.
+  /// - Throws: `StorageError` as `FileBytes.read(path:)` and `Gzip.decompressIfNeeded`; `DatasetError` as `init(bytes:path:)`.
   public static func read(path: String, maxBytes: Int = 1 << 30) throws -> TarArchive {
     try TarArchive(bytes: Gzip.decompressIfNeeded(bytes: FileBytes.read(path: path), path: path, limit: { _ in maxBytes }), path: path)
   }
@@ -58,13 +60,13 @@ public struct TarArchive: Sendable {
 
   /// The bytes of the regular file `name`.
   ///
-  /// - Throws: `StorageError` naming the archive and the member when it is absent or not a regular file.
+  /// - Throws: `DatasetError` naming the archive and the member when it is absent or not a regular file.
   public func contents(of name: String) throws -> [UInt8] {
     guard let member = member(named: name) else {
-      throw StorageError(path: path, "archive has no member '\(name)'")
+      throw DatasetError(path: path, "archive has no member '\(name)'")
     }
     guard member.isRegularFile else {
-      throw StorageError(path: path, "archive member '\(name)' is not a regular file (type '\(Character(Unicode.Scalar(member.typeFlag)))')")
+      throw DatasetError(path: path, "archive member '\(name)' is not a regular file (type '\(Character(Unicode.Scalar(member.typeFlag)))')")
     }
     return Array(bytes[member.dataOffset..<(member.dataOffset + member.size)])
   }

@@ -1,3 +1,5 @@
+import Storage
+
 extension MATFile {
   /// A cursor over a run of data elements (the file body, the inside of an `miMATRIX`, or an
   /// inflated `miCOMPRESSED` element). Every offset is checked against the end of its range.
@@ -29,8 +31,8 @@ extension MATFile {
       self.context = context
     }
 
-    private func failure(_ message: String) -> StorageError {
-      StorageError(path: path, message + context)
+    private func failure(_ message: String) -> DatasetError {
+      DatasetError(path: path, message + context)
     }
 
     func uint32(at position: Int) -> UInt32 {
@@ -80,7 +82,13 @@ extension MATFile {
           guard depth < Self.maximumDepth else {
             throw failure("compressed element at byte \(element.offset) nested more than \(Self.maximumDepth) deep")
           }
-          let inflated = try Zlib.inflate(bytes, range: element.data, path: path)
+          let inflated: [UInt8]
+          do {
+            inflated = try Zlib.inflate(bytes, range: element.data, path: path)
+          } catch let error as StorageError where error.kind == .badInput {
+            // Corrupt or truncated zlib data is a malformed MAT-file, reported as the MAT reader's own.
+            throw DatasetError(.malformedDataset, error.description)
+          }
           var inner = ElementReader(
             bytes: inflated, range: 0..<inflated.count, bigEndian: bigEndian, path: path,
             context: " in compressed element at byte \(element.offset)\(context)")

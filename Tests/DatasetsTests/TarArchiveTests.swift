@@ -1,7 +1,9 @@
 import Foundation
-import XCTest
-@testable import Storage
 import TestSupport
+import XCTest
+
+@testable import Datasets
+@testable import Storage
 
 /// Runs the system `tar` (GNU tar on Linux), an independent writer of the archives the reader parses.
 func runTar(_ arguments: [String], in directory: String) throws {
@@ -62,7 +64,7 @@ final class TarArchiveTests: XCTestCase {
 
     func expectError(_ bytes: [UInt8], _ fragment: String, line: UInt = #line) {
       XCTAssertThrowsError(try TarArchive(bytes: bytes, path: "a.tar"), line: line) { error in
-        XCTAssertEqual((error as? StorageError)?.kind, .badInput, line: line)
+        XCTAssertEqual((error as? DatasetError)?.code, .malformedDataset, line: line)
         XCTAssertTrue("\(error)".contains(fragment), "\(error) lacks \(fragment)", line: line)
       }
     }

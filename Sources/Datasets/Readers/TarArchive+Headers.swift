@@ -1,3 +1,5 @@
+import Storage
+
 extension TarArchive {
   /// Walks the headers from the start of `bytes`.
   func readMembers() throws -> [Member] {
@@ -16,7 +18,7 @@ extension TarArchive {
       let size = paxSize ?? headerSize
       let dataOffset = offset + block
       guard size <= bytes.count - dataOffset else {
-        throw StorageError(path: path, "truncated tar archive: member at byte \(offset) declares \(size) bytes, \(bytes.count - dataOffset) remain")
+        throw DatasetError(path: path, "truncated tar archive: member at byte \(offset) declares \(size) bytes, \(bytes.count - dataOffset) remain")
       }
       let data = bytes[dataOffset..<(dataOffset + size)]
       switch typeFlag {
@@ -36,7 +38,7 @@ extension TarArchive {
       offset = dataOffset + (size + block - 1) / block * block  // size ≤ bytes.count: no overflow
     }
     if offset < bytes.count, offset + block > bytes.count, !bytes[offset...].allSatisfy({ $0 == 0 }) {
-      throw StorageError(path: path, "truncated tar archive: partial header at byte \(offset)")
+      throw DatasetError(path: path, "truncated tar archive: partial header at byte \(offset)")
     }
     return members
   }
@@ -45,7 +47,7 @@ extension TarArchive {
   private func verifyChecksum(_ header: ArraySlice<UInt8>, at offset: Int) throws {
     let magic = header[(offset + 257)..<(offset + 262)]
     guard magic.elementsEqual("ustar".utf8) else {
-      throw StorageError(path: path, "not a ustar/GNU tar header at byte \(offset) (magic is not \"ustar\")")
+      throw DatasetError(path: path, "not a ustar/GNU tar header at byte \(offset) (magic is not \"ustar\")")
     }
     let stored = try number(header, field: 148..<156, name: "checksum", at: offset)
     var unsigned = 8 * 0x20, signed = 8 * 0x20
@@ -54,7 +56,7 @@ extension TarArchive {
       signed += Int(Int8(bitPattern: byte))
     }
     guard stored == unsigned || stored == signed else {
-      throw StorageError(path: path, "tar header at byte \(offset) has checksum \(stored), computed \(unsigned)")
+      throw DatasetError(path: path, "tar header at byte \(offset) has checksum \(stored), computed \(unsigned)")
     }
   }
 
@@ -63,10 +65,10 @@ extension TarArchive {
     let raw = header[(offset + field.lowerBound)..<(offset + field.upperBound)]
     if let first = raw.first, first & 0x80 != 0 {
       var value = Int(first & 0x3F)
-      guard first & 0x40 == 0 else { throw StorageError(path: path, "tar header at byte \(offset): negative \(name)") }
+      guard first & 0x40 == 0 else { throw DatasetError(path: path, "tar header at byte \(offset): negative \(name)") }
       for byte in raw.dropFirst() {
         let (shifted, overflow) = value.multipliedReportingOverflow(by: 256)
-        guard !overflow else { throw StorageError(path: path, "tar header at byte \(offset): \(name) too large") }
+        guard !overflow else { throw DatasetError(path: path, "tar header at byte \(offset): \(name) too large") }
         value = shifted | Int(byte)
       }
       return value
@@ -76,13 +78,13 @@ extension TarArchive {
     for byte in raw.drop(while: { $0 == 0x20 }) {
       if byte == 0 || byte == 0x20 { break }
       guard (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(byte) else {
-        throw StorageError(path: path, "tar header at byte \(offset): \(name) field is not an octal number")
+        throw DatasetError(path: path, "tar header at byte \(offset): \(name) field is not an octal number")
       }
       value = value * 8 + Int(byte - UInt8(ascii: "0"))
       digits += 1
     }
     guard digits > 0 || name == "size" else {
-      throw StorageError(path: path, "tar header at byte \(offset): empty \(name) field")
+      throw DatasetError(path: path, "tar header at byte \(offset): empty \(name) field")
     }
     return value
   }
@@ -104,13 +106,13 @@ extension TarArchive {
       guard let space = data[position...].firstIndex(of: 0x20),
             let length = Int(String(decoding: data[position..<space], as: UTF8.self)),
             length > space - position, length <= data.endIndex - position else {
-        throw StorageError(path: path, "tar pax header at byte \(offset): malformed record")
+        throw DatasetError(path: path, "tar pax header at byte \(offset): malformed record")
       }
       let record = String(decoding: data[(space + 1)..<(position + length)].dropLast(), as: UTF8.self)
       if record.hasPrefix("path=") { name = String(record.dropFirst(5)) }
       if record.hasPrefix("size=") {
         guard let value = Int(record.dropFirst(5)), value >= 0 else {
-          throw StorageError(path: path, "tar pax header at byte \(offset): size is not a number")
+          throw DatasetError(path: path, "tar pax header at byte \(offset): size is not a number")
         }
         size = value
       }

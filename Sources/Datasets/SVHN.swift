@@ -25,26 +25,26 @@ public enum SVHN {
   ///   - labels: `y`'s values (`N` of them, each an integer 1…10).
   ///   - limit: keep the first `limit` samples (`nil`: all `N`).
   /// - Returns: `[count, 3, 32, 32]` images in [0, 1] and labels 0…9.
-  /// - Throws: `EngineError(.malformedDataset)` for dimensions other than `32 × 32 × 3 × N`, a byte
+  /// - Throws: `DatasetError(.malformedDataset)` for dimensions other than `32 × 32 × 3 × N`, a byte
   ///   count that disagrees with them, a label count other than `N`, or a label outside 1…10;
-  ///   `EngineError(.sampleRange)` when `limit` exceeds `N`.
+  ///   `DatasetError(.sampleRange)` when `limit` exceeds `N`.
   public static func samples(images: [UInt8], dimensions: [Int], labels: [Double], limit: Int? = nil) throws -> DatasetKind.Samples {
     guard dimensions.count == 4 || dimensions.count == 3, Array(dimensions.prefix(3)) == imageDimensions else {
-      throw EngineError(.malformedDataset, "svhn: X has dimensions \(dimensions), expected 32×32×3×N")
+      throw DatasetError(.malformedDataset, "svhn: X has dimensions \(dimensions), expected 32×32×3×N")
     }
     let available = dimensions.count == 4 ? dimensions[3] : 1
     guard images.count == available * 3072 else {
-      throw EngineError(.malformedDataset, "svhn: X holds \(images.count) bytes, dimensions \(dimensions) need \(available * 3072)")
+      throw DatasetError(.malformedDataset, "svhn: X holds \(images.count) bytes, dimensions \(dimensions) need \(available * 3072)")
     }
     guard labels.count == available else {
-      throw EngineError(.malformedDataset, "svhn: y holds \(labels.count) labels, X holds \(available) images")
+      throw DatasetError(.malformedDataset, "svhn: y holds \(labels.count) labels, X holds \(available) images")
     }
     let count = try DatasetKind.sampleCount(available: available, limit: limit, dataset: "svhn")
     var digits = [Int](repeating: 0, count: count)
     for index in 0..<count {
       let value = labels[index]
       guard value >= 1, value <= 10, value.rounded() == value else {
-        throw EngineError(.malformedDataset, "svhn: y[\(index)] is \(value), expected an integer label 1...10")
+        throw DatasetError(.malformedDataset, "svhn: y[\(index)] is \(value), expected an integer label 1...10")
       }
       digits[index] = Int(value) % 10
     }

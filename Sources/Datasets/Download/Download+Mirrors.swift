@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 
 extension Download {
   /// The address of `fileName` under a base address: `mirror + fileName`, with a `/` inserted

@@ -1,5 +1,7 @@
 import Foundation
 import XCTest
+
+@testable import Datasets
 @testable import Storage
 
 /// Builds level-5 MAT-files byte by byte, following the MAT-File Format document, so the reader is
@@ -61,7 +63,7 @@ struct MATTestWriter {
 
 final class MATFileTests: XCTestCase {
   func testReadsSVHNSampleFixture() throws {
-    let file = try MATFile.read(path: "\(fixtures)/preprocess/svhn_sample.mat")
+    let file = try MATFile.read(path: "\(datasetFixtures)/preprocess/svhn_sample.mat")
     XCTAssertFalse(file.isBigEndian)
     XCTAssertTrue(file.headerText.hasPrefix("MATLAB 5.0 MAT-file"), file.headerText)
     let x = try file.variable(named: "X", path: "svhn_sample.mat")
@@ -73,7 +75,7 @@ final class MATFileTests: XCTestCase {
     XCTAssertEqual(y.dimensions, [8, 1])
     XCTAssertEqual(try y.doubles(path: "svhn_sample.mat"), [10, 1, 2, 3, 10, 5, 9, 7])
     // The reference tensor is X[:, :, :, i] transposed to (channel, row, col) / 255: check X[r, c, ch, i].
-    let reference = try NpyArray.read(path: "\(fixtures)/preprocess/svhn_first8.npy").floats()
+    let reference = try NpyArray.read(path: "\(datasetFixtures)/preprocess/svhn_first8.npy").floats()
     for (r, c, ch, i) in [(0, 0, 0, 0), (5, 17, 2, 3), (31, 30, 1, 7), (12, 0, 2, 5)] {
       let stored = x.real[r + 32 * c + 1024 * ch + 3072 * i]
       XCTAssertEqual(Float(stored) / 255, reference[((i * 3 + ch) * 32 + r) * 32 + c])
@@ -111,7 +113,7 @@ final class MATFileTests: XCTestCase {
 
     func expectError(_ bytes: [UInt8], _ fragment: String, line: UInt = #line) {
       XCTAssertThrowsError(try MATFile(bytes: bytes, path: "bad.mat"), line: line) { error in
-        XCTAssertEqual((error as? StorageError)?.kind, .badInput, line: line)
+        XCTAssertEqual((error as? DatasetError)?.code, .malformedDataset, line: line)
         XCTAssertTrue("\(error)".hasPrefix("bad.mat: "), "\(error)", line: line)
         XCTAssertTrue("\(error)".contains(fragment), "\(error) lacks \(fragment)", line: line)
       }

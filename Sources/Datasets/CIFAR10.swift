@@ -27,12 +27,12 @@ public enum CIFAR10 {
   ///   - limit: keep the first `limit` samples across the batches (`nil`: all of them); later
   ///     batches are then not decoded but still size-checked.
   /// - Returns: `[count, 3, 32, 32]` normalised images and labels 0…9.
-  /// - Throws: `EngineError(.malformedDataset)` naming the batch for a size that is not a multiple
+  /// - Throws: `DatasetError(.malformedDataset)` naming the batch for a size that is not a multiple
   ///   of 3,073 bytes (truncated or oversized file) or a label byte above 9;
-  ///   `EngineError(.sampleRange)` when `limit` exceeds the number of records.
+  ///   `DatasetError(.sampleRange)` when `limit` exceeds the number of records.
   public static func samples(batches: [(name: String, bytes: [UInt8])], limit: Int? = nil) throws -> DatasetKind.Samples {
     for batch in batches where batch.bytes.count % recordBytes != 0 {
-      throw EngineError(.malformedDataset, "cifar10: \(batch.name) holds \(batch.bytes.count) bytes, not a whole number of \(recordBytes)-byte records")
+      throw DatasetError(.malformedDataset, "cifar10: \(batch.name) holds \(batch.bytes.count) bytes, not a whole number of \(recordBytes)-byte records")
     }
     let available = batches.reduce(0) { $0 + $1.bytes.count / recordBytes }
     let count = try DatasetKind.sampleCount(available: available, limit: limit, dataset: "cifar10")
@@ -55,7 +55,7 @@ public enum CIFAR10 {
         for record in 0..<records {
           let source = input.baseAddress! + record * recordBytes
           guard source[0] <= 9 else {
-            throw EngineError(.malformedDataset, "cifar10: \(name) record \(record) has label \(source[0]), expected 0...9")
+            throw DatasetError(.malformedDataset, "cifar10: \(name) record \(record) has label \(source[0]), expected 0...9")
           }
           labels[first + record] = Int(source[0])
           let target = output.baseAddress! + (first + record) * 3 * plane

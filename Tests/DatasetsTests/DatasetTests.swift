@@ -1,14 +1,16 @@
+import Engine
 import Storage
+import TestSupport
 import XCTest
 
-@testable import Engine
+@testable import Datasets
 
 final class DatasetTests: XCTestCase {
   func idx(_ name: String) throws -> IDXFile {
     let path = TestPaths.repository.appendingPathComponent("data/mnist-sample/\(name)").path
     guard FileManager.default.fileExists(atPath: path) else {
       XCTFail("missing MNIST sample \(path)")
-      throw EngineError(.malformedDataset, "missing \(path)")
+      throw DatasetError(.malformedDataset, "missing \(path)")
     }
     return try IDXFile(bytes: try Gzip.decompressIfNeeded(bytes: try FileBytes.read(path: path)), name: name)
   }
@@ -54,7 +56,7 @@ final class DatasetTests: XCTestCase {
       ([0, 0], "too short"),
     ] {
       XCTAssertThrowsError(try IDXFile(bytes: bytes, name: "f.idx")) { error in
-        let e = error as? EngineError
+        let e = error as? DatasetError
         XCTAssertEqual(e?.code, .malformedDataset)
         XCTAssertTrue((e?.message ?? "").contains(fragment), e?.message ?? "")
       }

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Storage
 
 /// Fetches one dataset file over HTTP(S) into a destination path, the way `dataset.download: true`
 /// needs it: checked against its published MD5, written atomically, resumed when interrupted.

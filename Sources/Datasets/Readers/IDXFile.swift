@@ -42,25 +42,25 @@ public struct IDXFile: Equatable, Sendable {
 
   /// Parses `bytes`, whose origin `name` is used in error messages.
   ///
-  /// Throws `EngineError.malformedDataset` if the magic is neither `0x00000803` nor `0x00000801`,
+  /// Throws `DatasetError.malformedDataset` if the magic is neither `0x00000803` nor `0x00000801`,
   /// the header or data is truncated, or the byte count disagrees with the header's sizes.
   public init(bytes: [UInt8], name: String) throws {
     func word(_ offset: Int) -> UInt32 {
       bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | UInt32($1) }
     }
     guard bytes.count >= 4 else {
-      throw EngineError(.malformedDataset, "\(name): \(bytes.count) bytes, too short for an IDX header (4-byte magic)")
+      throw DatasetError(.malformedDataset, "\(name): \(bytes.count) bytes, too short for an IDX header (4-byte magic)")
     }
     let magic = word(0)
     guard let kind = Kind(rawValue: magic) else {
-      throw EngineError(
+      throw DatasetError(
         .malformedDataset,
         "\(name): IDX magic 0x\(String(magic, radix: 16, uppercase: true)), expected 0x00000803 (images) or 0x00000801 (labels)")
     }
     let rank = kind == .images ? 3 : 1
     let headerSize = 4 + 4 * rank
     guard bytes.count >= headerSize else {
-      throw EngineError(.malformedDataset, "\(name): truncated IDX header: \(bytes.count) bytes, expected \(headerSize)")
+      throw DatasetError(.malformedDataset, "\(name): truncated IDX header: \(bytes.count) bytes, expected \(headerSize)")
     }
     let dimensions = (0..<rank).map { Int(word(4 + 4 * $0)) }
     let found = bytes.count - headerSize
@@ -71,9 +71,9 @@ public struct IDXFile: Equatable, Sendable {
     }
     guard !overflow, found == expected else {
       if overflow {
-        throw EngineError(.malformedDataset, "\(name): IDX sizes \(dimensions) are impossible (more data bytes than a file can hold), found \(found)")
+        throw DatasetError(.malformedDataset, "\(name): IDX sizes \(dimensions) are impossible (more data bytes than a file can hold), found \(found)")
       }
-      throw EngineError(
+      throw DatasetError(
         .malformedDataset,
         "\(name): IDX sizes \(dimensions) need \(expected) data bytes, found \(found)\(found < expected ? " (truncated)" : "")")
     }
@@ -86,13 +86,13 @@ public struct IDXFile: Equatable, Sendable {
   public var count: Int { dimensions[0] }
 
   /// The labels of an `.labels` file as integers (`[N]`).
-  /// Throws `EngineError.malformedDataset` if this is an image file.
+  /// Throws `DatasetError.malformedDataset` if this is an image file.
   public func labels() throws -> [Int] {
     guard kind == .labels else {
-      throw EngineError(.malformedDataset, "IDX file holds images \(dimensions), expected labels")
+      throw DatasetError(.malformedDataset, "IDX file holds images \(dimensions), expected labels")
     }
     if let bad = data.firstIndex(where: { $0 > 9 }) {
-      throw EngineError(.malformedDataset, "IDX label \(bad) is \(data[bad]), expected a class 0...9")
+      throw DatasetError(.malformedDataset, "IDX label \(bad) is \(data[bad]), expected a class 0...9")
     }
     return data.map { Int($0) }
   }

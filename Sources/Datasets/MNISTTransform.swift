@@ -1,3 +1,5 @@
+import Engine
+
 /// The MNIST-family preprocessing of the original tool (torchvision `Resize(32)` on a PIL image,
 /// `ToTensor()`, channel repeated ×3): `[N, 28, 28]` uint8 → `[N, 3, 32, 32]` in `[0, 1]`.
 ///
@@ -77,17 +79,17 @@ public struct MNISTTransform: Sendable {
 
   /// Images `range` of an IDX image file, transformed: `[count, 3, 32, 32]`, values `byte/255`.
   ///
-  /// Throws `EngineError.malformedDataset` if the file holds labels or images of another size,
-  /// `EngineError.sampleRange` if `range` exceeds the file's N.
+  /// Throws `DatasetError.malformedDataset` if the file holds labels or images of another size,
+  /// `DatasetError.sampleRange` if `range` exceeds the file's N.
   public func tensor<T: BLASScalar>(images file: IDXFile, range: Range<Int>, scalar: T.Type = T.self) throws -> Tensor<T> {
     guard file.kind == .images, file.dimensions.count == 3, file.dimensions[1] == sourceSize,
       file.dimensions[2] == sourceSize
     else {
-      throw EngineError(
+      throw DatasetError(
         .malformedDataset, "IDX file holds \(file.kind) \(file.dimensions), expected images [N, \(sourceSize), \(sourceSize)]")
     }
     guard range.lowerBound >= 0, range.upperBound <= file.count else {
-      throw EngineError(.sampleRange, "samples \(range) requested from an IDX file of \(file.count) images")
+      throw DatasetError(.sampleRange, "samples \(range) requested from an IDX file of \(file.count) images")
     }
     let plane = targetSize * targetSize
     let pixels = sourceSize * sourceSize

@@ -1,7 +1,9 @@
+import Engine
 import Foundation
-import XCTest
-@testable import Engine
 import Storage
+import XCTest
+
+@testable import Datasets
 
 /// The repository's `Tests/Fixtures` folder.
 let datasetFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -45,9 +47,9 @@ final class SVHNTests: XCTestCase {
 
   func testRejectsMalformedArraysLabelsAndOversizedSubsample() throws {
     let images = [UInt8](repeating: 7, count: 2 * 3072)
-    func expect(_ code: EngineError.Code, _ fragment: String, line: UInt = #line, _ body: () throws -> Void) {
+    func expect(_ code: DatasetError.Code, _ fragment: String, line: UInt = #line, _ body: () throws -> Void) {
       XCTAssertThrowsError(try body(), line: line) { error in
-        XCTAssertEqual((error as? EngineError)?.code, code, line: line)
+        XCTAssertEqual((error as? DatasetError)?.code, code, line: line)
         XCTAssertTrue("\(error)".contains(fragment), "\(error) lacks \(fragment)", line: line)
       }
     }

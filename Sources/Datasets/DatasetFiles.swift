@@ -1,4 +1,3 @@
-import Engine
 import Foundation
 import Storage
 
@@ -21,8 +20,8 @@ struct DatasetFiles {
 
   /// The decompressed bytes of `file`.
   ///
-  /// - Throws: `CLIError.BadInput` naming what is missing and how to get it; `StorageError` for an
-  ///   unreadable file or archive.
+  /// - Throws: `DatasetError(.badInput)` naming what is missing and how to get it; `StorageError`
+  ///   for an unreadable file or gzip stream, `DatasetError` for a malformed archive.
   func bytes(of file: DatasetKind.TrainingFile) throws -> [UInt8] {
     for candidate in file.candidates where FileManager.default.fileExists(atPath: "\(root)/\(candidate)") {
       let path = "\(root)/\(candidate)"
@@ -37,7 +36,7 @@ struct DatasetFiles {
       return try TarArchive.read(path: "\(root)/\(archive.path)", maxBytes: 256 << 20).contents(of: archive.member)
     }
     let names = file.candidates.joined(separator: " or ") + (file.archive.map { " or \($0.path)" } ?? "")
-    throw CLIError.BadInput("\(root): dataset.root has no \(names) (\(kind.rawValue) \(file.role)): \(kind.missingFileHint(for: split))")
+    throw DatasetError(.badInput, "\(root): dataset.root has no \(names) (\(kind.rawValue) \(file.role)): \(kind.missingFileHint(for: split))")
   }
 
   /// Fetches every missing resource of the dataset into `root`, checking its published MD5.

@@ -1,8 +1,10 @@
+import Engine
 import Foundation
-import XCTest
-@testable import Engine
 import Storage
 import TestSupport
+import XCTest
+
+@testable import Datasets
 
 /// Feeds each reader mutated copies of a valid file: truncations, byte flips, huge 32-bit words
 /// (sizes and dimensions), duplicated chunks and trailing garbage. Every input must end in a
@@ -78,7 +80,7 @@ final class DatasetFuzzTests: XCTestCase {
     XCTAssertEqual(try MATFile(bytes: compressed, path: "compressed.mat").variables.map(\.real), reference)
 
     for (seed, original) in [(UInt64(1), plain), (UInt64(2), compressed)] {
-      let outcome = fuzz(original, seed: seed, expecting: [StorageError.self, EngineError.self]) { bytes in
+      let outcome = fuzz(original, seed: seed, expecting: [StorageError.self, DatasetError.self]) { bytes in
         let file = try MATFile(bytes: bytes, path: "fuzz.mat")
         let x = try file.variable(named: "X", path: "fuzz.mat")
         let y = try file.variable(named: "y", path: "fuzz.mat")
@@ -92,7 +94,7 @@ final class DatasetFuzzTests: XCTestCase {
 
   func testCIFARParserSurvivesMutatedBatches() throws {
     let original = try FileBytes.read(path: "\(datasetFixtures)/preprocess/cifar_batch.bin")
-    let outcome = fuzz(original, seed: 3, expecting: [EngineError.self]) { bytes in
+    let outcome = fuzz(original, seed: 3, expecting: [DatasetError.self]) { bytes in
       let samples = try CIFAR10.samples(batches: [(name: "fuzz.bin", bytes: bytes)])
       XCTAssertEqual(samples.count, bytes.count / 3073)
       XCTAssertTrue(samples.labels.allSatisfy { (0...9).contains($0) })
@@ -121,7 +123,7 @@ final class DatasetFuzzTests: XCTestCase {
     let member = "\(DatasetKind.cifarFolder)/data_batch_1.bin"
     XCTAssertEqual(try TarArchive(bytes: tar, path: "a.tar").contents(of: member), Array(batch[0..<(2 * 3073)]))
 
-    let outcome = fuzz(tar, seed: 4, expecting: [StorageError.self, EngineError.self]) { bytes in
+    let outcome = fuzz(tar, seed: 4, expecting: [StorageError.self, DatasetError.self]) { bytes in
       let archive = try TarArchive(bytes: bytes, path: "fuzz.tar")
       for member in archive.members where member.isRegularFile {
         XCTAssertLessThanOrEqual(member.dataOffset + member.size, bytes.count)
@@ -134,7 +136,7 @@ final class DatasetFuzzTests: XCTestCase {
     // Gzipped: mutations of the compressed stream go through Gzip first.
     let gzipped = try gzip(tar, in: directory)
     XCTAssertEqual(try Gzip.decompressIfNeeded(bytes: gzipped, path: "a.tar.gz"), tar)
-    _ = fuzz(gzipped, seed: 5, expecting: [StorageError.self]) { bytes in
+    _ = fuzz(gzipped, seed: 5, expecting: [StorageError.self, DatasetError.self]) { bytes in
       _ = try TarArchive(bytes: Gzip.decompressIfNeeded(bytes: bytes, path: "fuzz.tar.gz"), path: "fuzz.tar.gz")
     }
   }

@@ -1,3 +1,5 @@
+import Storage
+
 extension MATFile {
   /// The storage type of a data element (`miINT8` … `miUTF32`, MAT-File Format table 1-1).
   public enum DataType: UInt32, Sendable {
@@ -59,10 +61,10 @@ extension MATFile {
 
     /// The real part converted to `Double` (exact for every storage type but large 64-bit integers).
     ///
-    /// - Throws: `StorageError` naming `path` and the variable when it holds no numeric data.
+    /// - Throws: `DatasetError` naming `path` and the variable when it holds no numeric data.
     public func doubles(path: String) throws -> [Double] {
       guard let dataType, dataType.elementBytes != nil else {
-        throw StorageError(path: path, "variable '\(name)' of class \(arrayClass) holds no numeric data")
+        throw DatasetError(path: path, "variable '\(name)' of class \(arrayClass) holds no numeric data")
       }
       return real.withUnsafeBytes { raw in
         switch dataType {
@@ -84,7 +86,7 @@ extension MATFile {
     /// The real part as bytes, for a variable whose values are all integers 0…255 (class `uint8`, or
     /// any class stored as `miUINT8`); other storage types are converted and range-checked.
     ///
-    /// - Throws: `StorageError` naming `path` and the variable for non-numeric data or a value that
+    /// - Throws: `DatasetError` naming `path` and the variable for non-numeric data or a value that
     ///   is not an integer in 0…255.
     public func uint8s(path: String) throws -> [UInt8] {
       if dataType == .uint8 { return real }
@@ -92,7 +94,7 @@ extension MATFile {
       var bytes = [UInt8](repeating: 0, count: values.count)
       for (index, value) in values.enumerated() {
         guard value >= 0, value <= 255, value.rounded() == value else {
-          throw StorageError(path: path, "variable '\(name)' element \(index) is \(value), expected an integer in 0...255")
+          throw DatasetError(path: path, "variable '\(name)' element \(index) is \(value), expected an integer in 0...255")
         }
         bytes[index] = UInt8(value)
       }

@@ -28,14 +28,22 @@ extension DatasetKind {
     }
   }
 
-  /// The number of samples to keep: all `available` when `limit` is `nil`, else `limit`.
+  /// The number of samples to keep: all `available` when `limit` is `nil`, else `limit`. The one
+  /// subsample check of every reader (CIFAR-10, SVHN, IDX, `npy`).
   ///
-  /// - Throws: `EngineError(.sampleRange)` when `limit` is negative or exceeds `available`
+  /// - Parameters:
+  ///   - dataset: the dataset's name, naming the split in the message (`"cifar10: subsample of …"`).
+  ///   - file: the file whose samples `dataset.subsample` counts (IDX images, an `npy` array), when
+  ///     the loader checks it: the message then names the file and the field.
+  /// - Throws: `DatasetError(.sampleRange)` when `limit` is negative or exceeds `available`
   ///   (subsample larger than the dataset).
-  static func sampleCount(available: Int, limit: Int?, dataset: String) throws -> Int {
+  public static func sampleCount(available: Int, limit: Int?, dataset: String, file: String? = nil) throws -> Int {
     guard let limit else { return available }
     guard limit >= 0, limit <= available else {
-      throw EngineError(.sampleRange, "\(dataset): subsample of \(limit) samples requested, the split holds \(available)")
+      if let file {
+        throw DatasetError(.sampleRange, path: file, "dataset.subsample is \(limit) but the file holds only \(available) samples")
+      }
+      throw DatasetError(.sampleRange, "\(dataset): subsample of \(limit) samples requested, the split holds \(available)")
     }
     return limit
   }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Storage
 
 extension Download {
   /// The MD5 of a file, lower-case hexadecimal (swift-crypto `Insecure.MD5`, read in 4 MiB chunks).

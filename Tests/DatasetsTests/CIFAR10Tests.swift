@@ -1,7 +1,9 @@
+import Engine
 import Foundation
-import XCTest
-@testable import Engine
 import Storage
+import XCTest
+
+@testable import Datasets
 
 final class CIFAR10Tests: XCTestCase {
   func testBatchMatchesReferenceTensorAndLabels() throws {
@@ -35,9 +37,9 @@ final class CIFAR10Tests: XCTestCase {
 
   func testRejectsTruncatedOversizedBadLabelAndOversizedSubsample() throws {
     let bytes = try FileBytes.read(path: "\(datasetFixtures)/preprocess/cifar_batch.bin")
-    func expect(_ code: EngineError.Code, _ fragment: String, line: UInt = #line, _ body: () throws -> Void) {
+    func expect(_ code: DatasetError.Code, _ fragment: String, line: UInt = #line, _ body: () throws -> Void) {
       XCTAssertThrowsError(try body(), line: line) { error in
-        XCTAssertEqual((error as? EngineError)?.code, code, line: line)
+        XCTAssertEqual((error as? DatasetError)?.code, code, line: line)
         XCTAssertTrue("\(error)".contains(fragment), "\(error) lacks \(fragment)", line: line)
       }
     }

@@ -1,3 +1,5 @@
+import Storage
+
 /// A MATLAB level-5 MAT-file (MATLAB 5.0 – 7.2 format, the one `scipy.io.savemat` and MATLAB's
 /// `save -v7` write), read whole into memory: the variables it holds, in file order.
 ///
@@ -26,23 +28,23 @@ public struct MATFile: Sendable {
 
   /// Parses an in-memory MAT-file.
   ///
-  /// - Throws: `StorageError` (`.badInput`) naming `path` for a file shorter than the header, a
+  /// - Throws: `DatasetError` (`.malformedDataset`) naming `path` for a file shorter than the header, a
   ///   version other than `0x0100`, an unknown endian indicator, a truncated data element, an
   ///   element type that does not belong where it is, a corrupt or truncated compressed element,
   ///   or a data size that disagrees with the array's dimensions.
   public init(bytes: [UInt8], path: String) throws {
     guard bytes.count >= Self.headerBytes else {
-      throw StorageError(path: path, "not a MAT-file: \(bytes.count) bytes, shorter than the 128-byte level-5 header")
+      throw DatasetError(path: path, "not a MAT-file: \(bytes.count) bytes, shorter than the 128-byte level-5 header")
     }
     switch (bytes[126], bytes[127]) {
     case (UInt8(ascii: "I"), UInt8(ascii: "M")): isBigEndian = false
     case (UInt8(ascii: "M"), UInt8(ascii: "I")): isBigEndian = true
     default:
-      throw StorageError(path: path, "not a MATLAB level-5 MAT-file: endian indicator at byte 126 is not \"MI\" or \"IM\"")
+      throw DatasetError(path: path, "not a MATLAB level-5 MAT-file: endian indicator at byte 126 is not \"MI\" or \"IM\"")
     }
     let version = isBigEndian ? UInt16(bytes[124]) << 8 | UInt16(bytes[125]) : UInt16(bytes[125]) << 8 | UInt16(bytes[124])
     guard version == 0x0100 else {
-      throw StorageError(path: path, "unsupported MAT-file version 0x\(String(version, radix: 16)) (expected 0x0100, level 5)")
+      throw DatasetError(path: path, "unsupported MAT-file version 0x\(String(version, radix: 16)) (expected 0x0100, level 5)")
     }
     let text = bytes[0..<116].prefix { $0 != 0 }
     headerText = String(decoding: text, as: UTF8.self).trimmingTrailingBlanks()
@@ -52,18 +54,18 @@ public struct MATFile: Sendable {
 
   /// Reads a MAT-file from disk.
   ///
-  /// - Throws: `StorageError` as `FileBytes.read(path:)` and `init(bytes:path:)`.
+  /// - Throws: `StorageError` as `FileBytes.read(path:)`; `DatasetError` as `init(bytes:path:)`.
   public static func read(path: String) throws -> MATFile {
     try MATFile(bytes: FileBytes.read(path: path), path: path)
   }
 
   /// The variable called `name`.
   ///
-  /// - Throws: `StorageError` naming `path` and the variables present when there is none.
+  /// - Throws: `DatasetError` naming `path` and the variables present when there is none.
   public func variable(named name: String, path: String) throws -> Variable {
     guard let found = variables.first(where: { $0.name == name }) else {
       let names = variables.map(\.name).joined(separator: ", ")
-      throw StorageError(path: path, "no variable '\(name)' in the MAT-file (found: \(names.isEmpty ? "none" : names))")
+      throw DatasetError(path: path, "no variable '\(name)' in the MAT-file (found: \(names.isEmpty ? "none" : names))")
     }
     return found
   }
