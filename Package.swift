@@ -61,12 +61,19 @@ let package = Package(
       dependencies: ["Storage"]
     ),
 
-    // MARK: - Command line
+    // MARK: - Pipeline: what the commands run (datasets and weights loaded, tiles computed, training)
+
+    .target(
+      name: "Pipeline",
+      dependencies: ["Engine", "Storage", "Checkpoint"]
+    ),
+
+    // MARK: - Command line: argument parsing, progress display, signals, exit codes
 
     .executableTarget(
       name: "ntkbatch",
       dependencies: [
-        "Engine", "Storage", "Checkpoint",
+        "Pipeline", "Engine", "Storage", "Checkpoint",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -84,6 +91,7 @@ let package = Package(
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Storage", "TestSupport"]),
     .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
     .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Storage", "Engine", "TestSupport"]),
+    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Engine", "Storage", "Checkpoint", "TestSupport"]),
     .testTarget(name: "ntkbatchTests", dependencies: ["ntkbatch", "Engine", "Storage", "Checkpoint", "TestSupport"]),
   ]
 )

@@ -4,14 +4,14 @@ import Storage
 
 /// Where a dataset split's files are under `dataset.root`, reading them (gunzipped, or out of
 /// the CIFAR-10 archive), and downloading the missing ones.
-struct DatasetFiles {
-  var kind: DatasetKind
-  var root: String
+public struct DatasetFiles {
+  public var kind: DatasetKind
+  public var root: String
   /// `dataset.split`: which split's files are downloaded and named in hints.
-  var split: DatasetSplit = .train
+  public var split: DatasetSplit = .train
 
   /// The path that holds `file`: the first candidate that exists, else the archive (if present).
-  func location(of file: DatasetKind.TrainingFile) -> String {
+  public func location(of file: DatasetKind.TrainingFile) -> String {
     for candidate in file.candidates where FileManager.default.fileExists(atPath: "\(root)/\(candidate)") {
       return "\(root)/\(candidate)"
     }
@@ -21,9 +21,9 @@ struct DatasetFiles {
 
   /// The decompressed bytes of `file`.
   ///
-  /// - Throws: `CLIError.BadInput` naming what is missing and how to get it; `StorageError` for an
+  /// - Throws: `BadInput` naming what is missing and how to get it; `StorageError` for an
   ///   unreadable file or archive.
-  func bytes(of file: DatasetKind.TrainingFile) throws -> [UInt8] {
+  public func bytes(of file: DatasetKind.TrainingFile) throws -> [UInt8] {
     for candidate in file.candidates where FileManager.default.fileExists(atPath: "\(root)/\(candidate)") {
       let path = "\(root)/\(candidate)"
       // Gunzip no further than the reader can use: the size an IDX header declares, else 256 MiB
@@ -37,13 +37,13 @@ struct DatasetFiles {
       return try TarArchive.read(path: "\(root)/\(archive.path)", maxBytes: 256 << 20).contents(of: archive.member)
     }
     let names = file.candidates.joined(separator: " or ") + (file.archive.map { " or \($0.path)" } ?? "")
-    throw CLIError.BadInput("\(root): dataset.root has no \(names) (\(kind.rawValue) \(file.role)): \(kind.missingFileHint(for: split))")
+    throw BadInput("\(root): dataset.root has no \(names) (\(kind.rawValue) \(file.role)): \(kind.missingFileHint(for: split))")
   }
 
   /// Fetches every missing resource of the dataset into `root`, checking its published MD5.
   ///
   /// - Parameter mirror: `dataset.mirror`, tried instead of the published addresses.
-  func download(mirror: String?, showProgress: Bool) throws {
+  public func download(mirror: String?, showProgress: Bool) throws {
     for resource in kind.resources(of: split) where !alreadyPresent(resource) {
       let isTerminal = isatty(STDERR_FILENO) == 1
       var lastPercent = -1

@@ -10,35 +10,35 @@ import Storage
 /// The input-data hash is the SHA-256 of the preprocessed inputs `[n, 3, 32, 32]` as float64
 /// little-endian values (exact for float32 and float64 data): changed files under an existing run
 /// are refused, while files that are only moved or re-compressed are not.
-enum DatasetLoader {
+public enum DatasetLoader {
   /// The preprocessed inputs of a manifest's dataset.
-  struct Loaded<T: BLASScalar> {
+  public struct Loaded<T: BLASScalar> {
     /// `[n, 3, 32, 32]`, NCHW.
-    var inputs: Tensor<T>
+    public var inputs: Tensor<T>
     /// Labels 0…9 (`nil` for `npy`, which has none).
-    var labels: [Int]?
+    public var labels: [Int]?
     /// SHA-256 of the inputs as float64.
-    var hash: ContentHash
+    public var hash: ContentHash
   }
 
   /// Loads `manifest.dataset` (the first `subsample` samples of its `split`).
   ///
-  /// - Throws: `CLIError.BadInput` naming the file and what was expected (missing file, wrong
+  /// - Throws: `BadInput` naming the file and what was expected (missing file, wrong
   ///   shape, subsample beyond the dataset); `StorageError`/`EngineError` for malformed or
   ///   undownloadable files.
-  static func load<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self, showProgress: Bool = true) throws -> Loaded<T> {
+  public static func load<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self, showProgress: Bool = true) throws -> Loaded<T> {
     let limit = manifest.dataset.subsample
     if manifest.dataset.name == "npy" {
       let path = manifest.resolvedDatasetPath ?? ""
       let values = try readNpy(path, limit: limit)
       if T.self == Float.self, let big = values.firstIndex(where: { abs($0) > Double(Float.greatestFiniteMagnitude) }) {
-        throw CLIError.BadInput("\(path): expected inputs that fit float32 (ntk.precision), found \(values[big]) at index \(NonFiniteScan.position(of: big, in: [values.count / DatasetKind.Samples.imageElements, 3, 32, 32]))")
+        throw BadInput("\(path): expected inputs that fit float32 (ntk.precision), found \(values[big]) at index \(NonFiniteScan.position(of: big, in: [values.count / DatasetKind.Samples.imageElements, 3, 32, 32]))")
       }
       let inputs = Tensor<T>(shape: [values.count / DatasetKind.Samples.imageElements, 3, 32, 32], storage: values.map { T($0) })
       return Loaded(inputs: inputs, labels: nil, hash: hash(values))
     }
     guard let kind = DatasetKind(rawValue: manifest.dataset.name) else {
-      throw CLIError.BadInput("dataset.name: unknown dataset \(manifest.dataset.name)")
+      throw BadInput("dataset.name: unknown dataset \(manifest.dataset.name)")
     }
     let root = manifest.resolvedDatasetRoot ?? manifest.baseDirectory
     let split = try Self.split(of: manifest.dataset)
@@ -52,33 +52,33 @@ enum DatasetLoader {
 
   /// Loads a cross run's `columns` dataset (`nil` without one) as `load` loads `dataset`, with
   /// the same reader and preprocessing; bad input names `columns.<field>` instead of `dataset.<field>`.
-  static func loadColumns<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self, showProgress: Bool = true) throws -> Loaded<T>? {
+  public static func loadColumns<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self, showProgress: Bool = true) throws -> Loaded<T>? {
     guard let columns = manifest.columnsManifest else { return nil }
     do {
       return try load(columns, scalar: T.self, showProgress: showProgress)
-    } catch let error as CLIError.BadInput {
+    } catch let error as BadInput {
       let fields = ["name", "root", "path", "subsample", "download", "mirror", "split"]
-      throw CLIError.BadInput(fields.reduce(error.message) { $0.replacingOccurrences(of: "dataset.\($1)", with: "columns.\($1)") })
+      throw BadInput(fields.reduce(error.message) { $0.replacingOccurrences(of: "dataset.\($1)", with: "columns.\($1)") })
     } catch let error as EngineError where error.code == .sampleRange {
-      throw CLIError.BadInput("columns.subsample: \(error.message)")
+      throw BadInput("columns.subsample: \(error.message)")
     }
   }
 
   /// `dataset.split` as a `DatasetSplit` (absent: `.train`).
   ///
-  /// - Throws: `CLIError.BadInput` naming the field for a value other than `train` or `test`
+  /// - Throws: `BadInput` naming the field for a value other than `train` or `test`
   ///   (the manifest validator refuses those first).
-  static func split(of dataset: Manifest.Dataset) throws -> DatasetSplit {
+  public static func split(of dataset: Manifest.Dataset) throws -> DatasetSplit {
     guard let value = dataset.split else { return .train }
     guard let split = DatasetSplit(rawValue: value) else {
-      throw CLIError.BadInput("dataset.split: expected \"train\" or \"test\", found \"\(value)\"")
+      throw BadInput("dataset.split: expected \"train\" or \"test\", found \"\(value)\"")
     }
     return split
   }
 
   /// The first `limit` samples (all when `nil`) of `kind`'s `split` under `root`; both splits are
   /// preprocessed alike.
-  static func read(_ kind: DatasetKind, root: String, limit: Int?, split: DatasetSplit = .train) throws -> DatasetKind.Samples {
+  public static func read(_ kind: DatasetKind, root: String, limit: Int?, split: DatasetSplit = .train) throws -> DatasetKind.Samples {
     let files = DatasetFiles(kind: kind, root: root, split: split)
     let inputs = kind.files(of: split)
     switch kind {
@@ -102,20 +102,20 @@ enum DatasetLoader {
       let labels = try IDXFile(bytes: files.bytes(of: inputs[1]), name: files.location(of: inputs[1]))
       let (imagesPath, labelsPath) = (files.location(of: inputs[0]), files.location(of: inputs[1]))
       guard images.count == labels.count else {
-        throw CLIError.BadInput("\(labelsPath): holds \(labels.count) labels but \(imagesPath) holds \(images.count) images; expected one label per image")
+        throw BadInput("\(labelsPath): holds \(labels.count) labels but \(imagesPath) holds \(images.count) images; expected one label per image")
       }
       let classes: [Int]
       do {
         classes = try labels.labels()
       } catch let error as EngineError {
-        throw CLIError.BadInput("\(labelsPath): \(error.message)")
+        throw BadInput("\(labelsPath): \(error.message)")
       }
       let count = try sampleCount(limit, available: images.count, file: imagesPath)
       let tensor: Tensor<Float>
       do {
         tensor = try MNISTTransform().tensor(images: images, range: 0..<count, scalar: Float.self)
       } catch let error as EngineError {
-        throw CLIError.BadInput("\(imagesPath): \(error.message)")
+        throw BadInput("\(imagesPath): \(error.message)")
       }
       return DatasetKind.Samples(count: count, images: tensor.storage, labels: Array(classes.prefix(count)))
     }
@@ -126,13 +126,13 @@ enum DatasetLoader {
   private static func readNpy(_ path: String, limit: Int?) throws -> [Double] {
     let array = try NpyArray.read(path: path)
     guard array.shape.count == 4, array.shape.dropFirst() == [3, 32, 32], [.float32, .float64].contains(array.dtype) else {
-      throw CLIError.BadInput(
+      throw BadInput(
         "\(path): dataset.path holds \(array.dtype.rawValue) \(array.shape), expected float32 or float64 [N, 3, 32, 32]")
     }
     let count = try sampleCount(limit, available: array.shape[0], file: path)
     let values = Array(array.doubles().prefix(count * DatasetKind.Samples.imageElements))
     if let bad = NonFiniteScan.scan(values) {
-      throw CLIError.BadInput("\(path): expected finite inputs, found \(bad.value) at index \(NonFiniteScan.position(of: bad.index, in: [count, 3, 32, 32])) (image \(bad.index / DatasetKind.Samples.imageElements); \(bad.count) non-finite in the first \(count) images)")
+      throw BadInput("\(path): expected finite inputs, found \(bad.value) at index \(NonFiniteScan.position(of: bad.index, in: [count, 3, 32, 32])) (image \(bad.index / DatasetKind.Samples.imageElements); \(bad.count) non-finite in the first \(count) images)")
     }
     return values
   }
@@ -141,13 +141,13 @@ enum DatasetLoader {
   private static func sampleCount(_ limit: Int?, available: Int, file: String) throws -> Int {
     guard let limit else { return available }
     guard limit <= available else {
-      throw CLIError.BadInput("\(file): dataset.subsample is \(limit) but the file holds only \(available) samples")
+      throw BadInput("\(file): dataset.subsample is \(limit) but the file holds only \(available) samples")
     }
     return limit
   }
 
   /// SHA-256 of the images as float64 little-endian.
-  static func hash(_ images: [Double]) -> ContentHash {
+  public static func hash(_ images: [Double]) -> ContentHash {
     images.withUnsafeBytes { ContentHash.sha256($0) }
   }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import Engine
 import Foundation
+import Pipeline
 import Storage
 
 /// `ntkbatch check MANIFEST`: validates a manifest, reads its dataset and weights exactly as

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Pipeline
 
 /// `ntkbatch dataset info ROOT --name NAME`: what a dataset folder holds.
 struct DatasetCommand: ParsableCommand {
