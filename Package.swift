@@ -71,12 +71,19 @@ let package = Package(
       dependencies: ["Storage"]
     ),
 
-    // MARK: - Command line
+    // MARK: - Pipeline: what the commands run (datasets and weights loaded, tiles computed, training)
+
+    .target(
+      name: "Pipeline",
+      dependencies: ["Engine", "Datasets", "Storage", "Checkpoint"]
+    ),
+
+    // MARK: - Command line: argument parsing, progress display, signals, exit codes
 
     .executableTarget(
       name: "ntkbatch",
       dependencies: [
-        "Engine", "Datasets", "Storage", "Checkpoint",
+        "Pipeline", "Engine", "Datasets", "Storage", "Checkpoint",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -97,6 +104,7 @@ let package = Package(
       dependencies: ["Datasets", "Engine", "Storage", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
     .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Storage", "Engine", "TestSupport"]),
+    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Engine", "Datasets", "Storage", "Checkpoint", "TestSupport"]),
     .testTarget(name: "ntkbatchTests", dependencies: ["ntkbatch", "Engine", "Datasets", "Storage", "Checkpoint", "TestSupport"]),
   ]
 )

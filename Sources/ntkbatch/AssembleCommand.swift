@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Foundation
+import Pipeline
 import Storage
 
 /// Output element types of `assemble`.

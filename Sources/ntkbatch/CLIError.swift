@@ -3,6 +3,7 @@ import Checkpoint
 import Datasets
 import Engine
 import Foundation
+import Pipeline
 import Storage
 
 /// Maps every module's error to one line on stderr and an exit code, in one place.
@@ -38,9 +39,6 @@ enum CLIError {
     }
   }
 
-  /// A bad-input problem found by the command line itself (e.g. a dataset without labels to train on).
-  struct BadInput: Error {
-    var message: String
-    init(_ message: String) { self.message = message }
-  }
+  /// A bad-input problem (exit 2): the pipeline's `BadInput`, thrown by the commands too.
+  typealias BadInput = Pipeline.BadInput
 }

@@ -3,6 +3,7 @@ import Checkpoint
 import Datasets
 import Engine
 import Foundation
+import Pipeline
 import Storage
 
 /// `ntkbatch check MANIFEST`: validates a manifest, reads its dataset and weights exactly as

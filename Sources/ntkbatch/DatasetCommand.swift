@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Engine
 import Foundation
+import Pipeline
 
 /// `ntkbatch dataset info ROOT --name NAME`: what a dataset folder holds.
 struct DatasetCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Foundation
+import Pipeline
 import Storage
 
 /// `ntkbatch export-weights RUN --output FILE.safetensors`: the trained weights of a run as a

@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import Engine
 import Foundation
+import Pipeline
 import Storage
 
 /// `ntkbatch generate`: the original tool's command line in one step — one manifest per model and
@@ -86,7 +87,7 @@ struct GenerateCommand: ParsableCommand {
           FileHandle.standardError.write(Data("generate: [\(index + 1)/\(paths.count)] \(path)\n".utf8))
         }
         let pipeline = RunPipeline(
-          manifest: manifest, run: RunDirectory(path: output + "/runs/" + manifest.name), progress: progress, maxTiles: nil, signals: signals)
+          manifest: manifest, run: RunDirectory(path: output + "/runs/" + manifest.name), reporter: ProgressReporter(mode: progress), maxTiles: nil, stop: signals)
         let outcome = manifest.ntk.precision == .float32 ? try pipeline.execute(Float.self) : try pipeline.execute(Double.self)
         if outcome != .complete { return outcome }
       }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import Engine
 import Foundation
+import Pipeline
 import Storage
 
 /// `ntkbatch run MANIFEST`: computes (or resumes) every tile of a manifest's eNTK.
@@ -51,7 +52,7 @@ struct RunCommand: ParsableCommand {
       let directory = RunDirectory(path: runDirectory ?? "runs/\(manifest.name)")
       let shardSpec = try shard.map { try ShardSpec.parse($0) }
       if shardSpec != nil { try RunPipeline.refuseTrainingWithShards(manifest, path: self.manifest) }
-      let pipeline = RunPipeline(manifest: manifest, run: directory, progress: progress, maxTiles: maxTiles, shard: shardSpec, signals: signals)
+      let pipeline = RunPipeline(manifest: manifest, run: directory, reporter: ProgressReporter(mode: progress), maxTiles: maxTiles, shard: shardSpec, stop: signals)
       switch manifest.ntk.precision {
       case .float32: return try pipeline.execute(Float.self)
       case .float64: return try pipeline.execute(Double.self)

@@ -1,6 +1,7 @@
 import Dispatch
 import Engine
 import Foundation
+import Pipeline
 
 /// Turns SIGINT and SIGTERM (what Ctrl-C, Slurm and Kubernetes send before killing) into a stop.
 ///
@@ -19,7 +20,7 @@ import Foundation
 /// shows exit 130); further SIGTERMs are ignored (under Slurm a task may get one from the batch
 /// script, which forwards its own, and one from slurmd). Whatever is journaled or committed stays;
 /// the exit code of a clean stop is `CLIError.stoppedBySignal`.
-final class SignalWatch {
+final class SignalWatch: StopRequests {
   /// What a stop request abandons, when nothing more specific is set: tile computation.
   static let defaultActivity = "the tile in progress"
 
@@ -68,6 +69,17 @@ final class SignalWatch {
       defer { lock.unlock() }
       current = newValue
     }
+  }
+
+  /// Whether a signal was received.
+  var isStopRequested: Bool { receivedSignal != nil }
+
+  /// Runs `body` with `activity` set to `doing`, so that a signal lets it finish (no
+  /// cancellation, no forced exit); `defaultActivity` again afterwards.
+  func finishing<R>(_ doing: String, _ body: () throws -> R) throws -> R {
+    activity = doing
+    defer { activity = SignalWatch.defaultActivity }
+    return try body()
   }
 
   /// Runs `body` (storing an object and appending its journal record) so that the forced exit

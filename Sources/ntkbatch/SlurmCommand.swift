@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import Engine
 import Foundation
+import Pipeline
 import Storage
 
 /// `ntkbatch slurm MANIFEST --array N …`: writes the sbatch scripts that compute a run as a Slurm

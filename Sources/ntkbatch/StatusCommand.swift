@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Foundation
+import Pipeline
 
 /// `ntkbatch status DIR`: tiles done/total, bytes, ETA of a run directory.
 struct StatusCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Foundation
+import Pipeline
 
 /// `ntkbatch verify DIR`: decompresses and re-hashes every tile object against the journal.
 struct VerifyCommand: ParsableCommand {

@@ -5,10 +5,10 @@ import Foundation
 /// Sources: cgroup v2 `memory.max` (`/sys/fs/cgroup/<group>/memory.max`, the group from
 /// `/proc/self/cgroup` line `0::<group>`), cgroup v1 `memory.limit_in_bytes`, `/proc/meminfo`
 /// `MemAvailable`, `/proc/self/status` `VmRSS`/`VmHWM` (proc(5)).
-enum ProcessMemory {
+public enum ProcessMemory {
   /// The bytes this process may use: the cgroup limit when one is set (and smaller than
   /// MemAvailable), else MemAvailable; `nil` if none can be read.
-  static func availableBytes() -> Int? {
+  public static func availableBytes() -> Int? {
     let available = meminfo("MemAvailable")
     guard let limit = cgroupLimit() else { return available }
     return min(limit, available ?? limit)
@@ -16,15 +16,15 @@ enum ProcessMemory {
 
   /// The default `ntk.memoryBudget` ("auto"): three quarters of `availableBytes()` (4 GiB if
   /// it cannot be read).
-  static func automaticBudget() -> Int {
+  public static func automaticBudget() -> Int {
     (availableBytes() ?? (4 << 30)) / 4 * 3
   }
 
   /// Peak resident set size `VmHWM` of this process, bytes.
-  static func peakResidentBytes() -> Int? { status("VmHWM") }
+  public static func peakResidentBytes() -> Int? { status("VmHWM") }
 
   /// Current resident set size `VmRSS` of this process, bytes.
-  static func residentBytes() -> Int? { status("VmRSS") }
+  public static func residentBytes() -> Int? { status("VmRSS") }
 
   private static func cgroupLimit() -> Int? {
     let groups = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""

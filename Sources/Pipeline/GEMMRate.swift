@@ -4,9 +4,9 @@ import Engine
 /// This machine's measured matrix-multiply speed, for `check`'s time estimates: square GEMMs
 /// (`C ← A·B`, side `side`, `2·side³` FLOP each) in precision `T` through OpenBLAS with its
 /// current thread count, repeated for at least `seconds`.
-enum GEMMRate {
+public enum GEMMRate {
   /// FLOP per second.
-  static func measure<T: BLASScalar>(_: T.Type, side: Int = 1024, seconds: Double = 0.25) -> Double {
+  public static func measure<T: BLASScalar>(_: T.Type, side: Int = 1024, seconds: Double = 0.25) -> Double {
     var a = [T](repeating: 0, count: side * side)
     for i in a.indices { a[i] = T(Double((i * 7919) % 1000) / 1000 - 0.5) }
     let b = a

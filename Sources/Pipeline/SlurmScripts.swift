@@ -17,35 +17,54 @@ import Storage
 /// - **node failure** (`--requeue`): Slurm requeues the task; it resumes from the journal.
 /// Paths go into `#SBATCH` lines unquoted, so `ntkbatch slurm` refuses paths with white space or
 /// quotes. Requeued tasks become eligible again after a delay Slurm sets (about two minutes in 22.05).
-struct SlurmScripts {
-  var ntkbatch: String
-  var manifest: String
-  var runDirectory: String
-  var workingDirectory: String
-  var name: String
-  var shards: Int
-  var partition: String?
-  var time: String?
-  var cpusPerTask: Int
-  var memory: String?
-  var dtype: String
+public struct SlurmScripts {
+  public var ntkbatch: String
+  public var manifest: String
+  public var runDirectory: String
+  public var workingDirectory: String
+  public var name: String
+  public var shards: Int
+  public var partition: String?
+  public var time: String?
+  public var cpusPerTask: Int
+  public var memory: String?
+  public var dtype: String
   /// Time limit of the verify + assemble job (sbatch --time), nil: the cluster's default.
-  var finishTime: String?
+  public var finishTime: String?
   /// Requeues per task (counted by `SLURM_RESTART_COUNT`) after which an exit 75 is no longer
   /// requeued: a tile that never fits in the time limit would otherwise loop for ever.
-  var maxRequeues = 20
+  public var maxRequeues = 20
   /// Seconds before the time limit at which Slurm signals the batch shell.
-  var signalLeadSeconds = SlurmScripts.defaultSignalLeadSeconds
-  static let defaultSignalLeadSeconds = 120
-  /// CPUs of the verify + assemble job: `assemble` fills and converts on two cores.
-  static let finishCPUs = 2
+  public var signalLeadSeconds = SlurmScripts.defaultSignalLeadSeconds
+  public static let defaultSignalLeadSeconds = 120
 
-  var slurmDirectory: String { runDirectory + "/slurm" }
-  var shardsScriptPath: String { slurmDirectory + "/shards.sbatch" }
-  var finishScriptPath: String { slurmDirectory + "/finish.sbatch" }
-  var submitScriptPath: String { slurmDirectory + "/submit.sh" }
+  public init(ntkbatch: String, manifest: String, runDirectory: String, workingDirectory: String, name: String, shards: Int,
+              partition: String?, time: String?, cpusPerTask: Int, memory: String?, dtype: String, finishTime: String?,
+              maxRequeues: Int = 20, signalLeadSeconds: Int = SlurmScripts.defaultSignalLeadSeconds) {
+    self.ntkbatch = ntkbatch
+    self.manifest = manifest
+    self.runDirectory = runDirectory
+    self.workingDirectory = workingDirectory
+    self.name = name
+    self.shards = shards
+    self.partition = partition
+    self.time = time
+    self.cpusPerTask = cpusPerTask
+    self.memory = memory
+    self.dtype = dtype
+    self.finishTime = finishTime
+    self.maxRequeues = maxRequeues
+    self.signalLeadSeconds = signalLeadSeconds
+  }
+  /// CPUs of the verify + assemble job: `assemble` fills and converts on two cores.
+  public static let finishCPUs = 2
+
+  public var slurmDirectory: String { runDirectory + "/slurm" }
+  public var shardsScriptPath: String { slurmDirectory + "/shards.sbatch" }
+  public var finishScriptPath: String { slurmDirectory + "/finish.sbatch" }
+  public var submitScriptPath: String { slurmDirectory + "/submit.sh" }
   /// Next to the run directory (assemble never writes inside it): `DIR/NAME-entk-DTYPE.npy` for `DIR/RUN`.
-  var outputPath: String { AtomicFile.directory(of: runDirectory) + "/\(name)-entk-\(dtype).npy" }
+  public var outputPath: String { AtomicFile.directory(of: runDirectory) + "/\(name)-entk-\(dtype).npy" }
 
   private var common: [String] {
     var lines: [String] = []
@@ -58,7 +77,7 @@ struct SlurmScripts {
   /// The job array: task K runs `ntkbatch run MANIFEST --shard K/N` (N written in, so that
   /// re-submitting some tasks, `sbatch --array=1,3 shards.sbatch`, runs the same shards) and
   /// requeues itself on exit 75.
-  var shardsScript: String {
+  public var shardsScript: String {
     var lines = ["#!/bin/bash",
                  "# ntkbatch slurm: shard K of \(shards) of \(name) per array task; see docs/durability.md, What Slurm sends",
                  "#SBATCH --job-name=ntk-\(name)",
@@ -96,7 +115,7 @@ struct SlurmScripts {
   }
 
   /// The dependent job: `verify`, then `assemble` into `outputPath`.
-  var finishScript: String {
+  public var finishScript: String {
     var lines = ["#!/bin/bash",
                  "# ntkbatch slurm: runs once every shard of \(name) has completed (submitted with --dependency=afterok:<array job>)",
                  "#SBATCH --job-name=ntk-\(name)-assemble",
@@ -115,7 +134,7 @@ struct SlurmScripts {
   }
 
   /// Submits both, the second after the first completes.
-  var submitScript: String {
+  public var submitScript: String {
     ["#!/bin/bash",
      "# Submits the shard array, then the verify + assemble job depending on it; prints both job ids.",
      "set -eu",
@@ -127,7 +146,7 @@ struct SlurmScripts {
   }
 
   /// `'text'` for the shell.
-  func quoted(_ text: String) -> String {
+  public func quoted(_ text: String) -> String {
     "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
   }
 }

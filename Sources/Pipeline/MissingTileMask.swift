@@ -9,17 +9,17 @@ import Storage
 /// (not in a cross run, whose tiles are not mirrored; there `samples.columns` index the `columns` samples);
 /// `blocks` gives both as half-open row and column ranges of the output (which may be a block of
 /// samples and classes, `samples` and `classes`). Only tiles under the selection are listed.
-enum MissingTileMask {
+public enum MissingTileMask {
   /// The file written.
-  struct Written {
-    var path: String
-    var missingCount: Int
+  public struct Written {
+    public var path: String
+    public var missingCount: Int
   }
 
   /// Writes the mask for an assembled `report` of `run`, atomically.
   ///
   /// - Throws: `CheckpointError` (journal), `StorageError` (`.ioFailure`) on write errors.
-  static func write(report: TileAssembler.Report, run: RunDirectory) throws -> Written {
+  public static func write(report: TileAssembler.Report, run: RunDirectory) throws -> Written {
     guard let identity = try run.journal.replay().identity else {
       throw CheckpointError(.incomplete, "\(run.path): no session header in the journal")
     }

@@ -3,18 +3,18 @@ import Engine
 import Foundation
 
 /// The attributes of an assembled Zarr array: the run that produced it.
-enum ZarrAttributes {
+public enum ZarrAttributes {
   /// model, width, P, n, tileSamples, normalization, precision, dataset, the identity hashes, the
   /// layout and the selection.
   ///
   /// - Throws: `CheckpointError` (journal), `BadInput` if `RUN/manifest.json` is unreadable.
-  static func make(run: RunDirectory, selection: AssemblySelection, dtype: String) throws -> [String: Any] {
+  public static func make(run: RunDirectory, selection: AssemblySelection, dtype: String) throws -> [String: Any] {
     guard let identity = try run.journal.replay().identity else {
       throw CheckpointError(.incomplete, "\(run.path): no tile computed yet (the journal has no session header)")
     }
     guard let data = FileManager.default.contents(atPath: run.manifestPath),
           let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-      throw CLIError.BadInput("\(run.manifestPath): cannot read the run's manifest (expected a JSON object)")
+      throw BadInput("\(run.manifestPath): cannot read the run's manifest (expected a JSON object)")
     }
     let model = manifest["model"] as? [String: Any] ?? [:]
     let name = model["name"] as? String ?? ""

@@ -7,14 +7,14 @@ import Storage
 ///
 /// The weights hash is the SHA-256 over every state tensor in model order: its name (UTF-8), a
 /// zero byte, its shape as little-endian `Int64`s, then its values as float64 little-endian.
-enum WeightsLoader {
+public enum WeightsLoader {
   /// Builds and fills the model.
   ///
   /// - Throws: `EngineError` for an unknown model or a missing, extra or mis-shaped key (naming
-  ///   the key and both shapes), `CLIError.BadInput` for a NaN or ±Inf in a tensor, or a value
+  ///   the key and both shapes), `BadInput` for a NaN or ±Inf in a tensor, or a value
   ///   beyond float32's range in a float32 run (naming it and the first bad index), `StorageError`
   ///   for an unreadable weights file.
-  static func model<T: BLASScalar>(for manifest: Manifest, scalar: T.Type = T.self) throws -> Model<T> {
+  public static func model<T: BLASScalar>(for manifest: Manifest, scalar: T.Type = T.self) throws -> Model<T> {
     var model = try ModelZoo.make(name: manifest.model.name, width: manifest.model.width, scalar: T.self)
     if let path = manifest.resolvedWeightsPath {
       let file = try SafetensorsFile.read(path: path)
@@ -22,21 +22,21 @@ enum WeightsLoader {
       for name in file.names {
         let tensor = file.tensors[name]!
         guard tensor.dtype != "I64" || name.hasSuffix("num_batches_tracked") else {
-          throw CLIError.BadInput("\(path): tensor '\(name)': expected a float dtype (F32, F64, F16 or BF16), found I64")
+          throw BadInput("\(path): tensor '\(name)': expected a float dtype (F32, F64, F16 or BF16), found I64")
         }
         let values = tensor.doubles()
         if let bad = NonFiniteScan.scan(values) {
-          throw CLIError.BadInput("\(path): tensor '\(name)': expected finite values, found \(bad.value) at index \(NonFiniteScan.position(of: bad.index, in: tensor.shape)) (\(bad.count) non-finite of \(values.count))")
+          throw BadInput("\(path): tensor '\(name)': expected finite values, found \(bad.value) at index \(NonFiniteScan.position(of: bad.index, in: tensor.shape)) (\(bad.count) non-finite of \(values.count))")
         }
         if T.self == Float.self, let big = values.firstIndex(where: { abs($0) > Double(Float.greatestFiniteMagnitude) }) {
-          throw CLIError.BadInput("\(path): tensor '\(name)': expected values that fit float32 (ntk.precision), found \(values[big]) at index \(NonFiniteScan.position(of: big, in: tensor.shape))")
+          throw BadInput("\(path): tensor '\(name)': expected values that fit float32 (ntk.precision), found \(values[big]) at index \(NonFiniteScan.position(of: big, in: tensor.shape))")
         }
         state[name] = StateTensor(shape: tensor.shape, values: values)
       }
       do {
         try model.load(state: state)
       } catch let error as EngineError {
-        throw CLIError.BadInput("\(path): \(error.message)")
+        throw BadInput("\(path): \(error.message)")
       }
     } else {
       model.initialize(seed: UInt64(manifest.model.seed))
@@ -45,7 +45,7 @@ enum WeightsLoader {
   }
 
   /// SHA-256 of the model's state (see the type's documentation).
-  static func hash<T: BLASScalar>(_ model: Model<T>) -> ContentHash {
+  public static func hash<T: BLASScalar>(_ model: Model<T>) -> ContentHash {
     var hasher = ContentHasher()
     for (name, tensor) in model.state() {
       hasher.update(Array(name.utf8) + [0])

@@ -6,9 +6,9 @@ import Storage
 
 /// One `run` session, in data-flow order: manifest → dataset and weights (hashed) → identity →
 /// session (lock, journal) → logits → tiles → objects → journal.
-struct RunPipeline {
+public struct RunPipeline {
   /// How the session ended.
-  enum Outcome: Equatable {
+  public enum Outcome: Equatable {
     /// Every tile is journaled.
     case complete
     /// `--max-tiles` reached; the rest is left for a later session.
@@ -17,30 +17,42 @@ struct RunPipeline {
     case stoppedBySignal
   }
 
-  var manifest: Manifest
-  var run: RunDirectory
-  var progress: ProgressMode
-  var maxTiles: Int?
+  public var manifest: Manifest
+  public var run: RunDirectory
+  /// Where progress goes (the command line's `--progress` display).
+  public var reporter: any RunReporter
+  public var maxTiles: Int?
   /// The shard to compute (`nil`: every tile).
-  var shard: ShardSpec? = nil
-  /// Watches SIGINT/SIGTERM from before loading, so a stop request at any moment ends in exit 75.
-  var signals = SignalWatch()
+  public var shard: ShardSpec? = nil
+  /// Stop requests (the command line's SIGINT/SIGTERM watch, started before loading, so a stop
+  /// request at any moment ends in `.stoppedBySignal`).
+  public var stop: any StopRequests
+
+  public init(manifest: Manifest, run: RunDirectory, reporter: any RunReporter, maxTiles: Int?, shard: ShardSpec? = nil,
+              stop: any StopRequests) {
+    self.manifest = manifest
+    self.run = run
+    self.reporter = reporter
+    self.maxTiles = maxTiles
+    self.shard = shard
+    self.stop = stop
+  }
 
   /// Resident bytes `run` may need beyond what it measures when planning (OpenBLAS thread
   /// buffers, allocator slack, the journal and object writes): added to the measured resident size
   /// to form the plan's base.
-  static let fixedOverheadBytes = 64 << 20
+  public static let fixedOverheadBytes = 64 << 20
 
   /// Runs the session in precision `T`.
-  func execute<T: BLASScalar>(_: T.Type) throws -> Outcome {
+  public func execute<T: BLASScalar>(_: T.Type) throws -> Outcome {
     ReturnFreedMemory.configure()
-    let dataset = try DatasetLoader.load(manifest, scalar: T.self, showProgress: progress != .none)
-    let columns = try DatasetLoader.loadColumns(manifest, scalar: T.self, showProgress: progress != .none)
+    let dataset = try DatasetLoader.load(manifest, scalar: T.self, showProgress: reporter.detail != .quiet)
+    let columns = try DatasetLoader.loadColumns(manifest, scalar: T.self, showProgress: reporter.detail != .quiet)
     var model = try WeightsLoader.model(for: manifest, scalar: T.self)
     if let train = manifest.model.train {  // train first; the run identity then holds the trained weights' hash
       let reuse = train.samples == manifest.dataset.subsample && manifest.dataset.split == nil  // the eNTK's samples are the training set
       let trainingSet = reuse ? dataset : try Self.trainingData(manifest: manifest, train, scalar: T.self)
-      guard let trained = try TrainPipeline(manifest: manifest, run: run, progress: progress, signals: signals).train(model, dataset: trainingSet)
+      guard let trained = try TrainPipeline(manifest: manifest, run: run, reporter: reporter, stop: stop).train(model, dataset: trainingSet)
       else { return .stoppedBySignal }
       model = trained
     }
@@ -58,7 +70,7 @@ struct RunPipeline {
     defer { session.close() }
     let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization, plan: plan,
                                       columnInputs: columns?.inputs, kernel: manifest.ntk.kernel)
-    computer.source.cancellation = signals.cancellation
+    computer.source.cancellation = stop.cancellation
     try writeLogits(computer, samples: identity.sampleCount, blockSamples: min(256, plan.tileSamples), identity: identity)
     if let labels = dataset.labels { try writeLabels(labels, identity: identity) }
     if let columns { try writeColumnsFiles(computer, columns: columns, blockSamples: min(256, plan.tileSamples), identity: identity) }
@@ -72,20 +84,20 @@ struct RunPipeline {
   /// shard (each would hold the run's lock for the whole training, and machines with other BLAS
   /// builds would train to other weights, so their tiles could not share a run directory).
   ///
-  /// - Throws: `CLIError.BadInput` naming the manifest and the field, with what to do instead.
-  static func refuseTrainingWithShards(_ manifest: Manifest, path: String) throws {
+  /// - Throws: `BadInput` naming the manifest and the field, with what to do instead.
+  public static func refuseTrainingWithShards(_ manifest: Manifest, path: String) throws {
     guard manifest.model.train != nil else { return }
-    throw CLIError.BadInput("\(path): model.train: a sharded run computes the eNTK of fixed weights; train once without --shard (e.g. `ntkbatch run \(path) --max-tiles 1`), export the weights (`ntkbatch export-weights RUN --output W.safetensors`), then shard a manifest with \"weights\": \"W.safetensors\" and no model.train")
+    throw BadInput("\(path): model.train: a sharded run computes the eNTK of fixed weights; train once without --shard (e.g. `ntkbatch run \(path) --max-tiles 1`), export the weights (`ntkbatch export-weights RUN --output W.safetensors`), then shard a manifest with \"weights\": \"W.safetensors\" and no model.train")
   }
 
   /// The tile indices of `shard`: its contiguous range of the plan, balanced by estimated FLOP
   /// (`TileCostModel`, as `check --shards` prints it).
-  static func share(of shard: ShardSpec, plan: TilePlan, costs: TileCostModel) throws -> [Int] {
+  public static func share(of shard: ShardSpec, plan: TilePlan, costs: TileCostModel) throws -> [Int] {
     Array(try shardPlan(plan: plan, shardCount: shard.count, costs: costs).tiles(of: shard))
   }
 
   /// The shard plan of `plan` in `shardCount` shards.
-  static func shardPlan(plan: TilePlan, shardCount: Int, costs: TileCostModel) throws -> ShardPlan {
+  public static func shardPlan(plan: TilePlan, shardCount: Int, costs: TileCostModel) throws -> ShardPlan {
     try ShardPlan(tileCosts: plan.tiles.map {
       costs.tileFLOP(rowSamples: $0.rows.count, columnSamples: $0.columns.count, isDiagonal: $0.isDiagonal)
     }, shardCount: shardCount)
@@ -97,8 +109,8 @@ struct RunPipeline {
   /// samples). `check` reads it too.
   ///
   /// - Throws: as `DatasetLoader.load`, naming `model.train.samples` when it exceeds the split;
-  ///   `CLIError.BadInput` for a dataset without labels.
-  static func trainingData<T: BLASScalar>(manifest: Manifest, _ train: Manifest.Training, scalar: T.Type) throws -> DatasetLoader.Loaded<T> {
+  ///   `BadInput` for a dataset without labels.
+  public static func trainingData<T: BLASScalar>(manifest: Manifest, _ train: Manifest.Training, scalar: T.Type) throws -> DatasetLoader.Loaded<T> {
     var training = manifest
     training.dataset.subsample = train.samples
     training.dataset.split = nil  // training always reads the training split
@@ -111,7 +123,7 @@ struct RunPipeline {
       throw DatasetError(.sampleRange, "model.train.samples: \(error.message)")
     }
     guard loaded.labels != nil else {
-      throw CLIError.BadInput("model.train: dataset \(manifest.dataset.name) has no labels to train on")
+      throw BadInput("model.train: dataset \(manifest.dataset.name) has no labels to train on")
     }
     return loaded
   }
@@ -130,16 +142,16 @@ struct RunPipeline {
     }
     let plan = try TileMemoryPlan.make(model: model, sampleCount: sampleCount, budgetBytes: budget, baseBytes: base,
                                        tileSamples: tileSamples, columnSampleCount: columnSampleCount, variant: manifest.ntk.kernel.engineVariant)
-    if progress != .none {
+    if reporter.detail != .quiet {
       log("memory: budget \(budget >> 20) MiB; \(plan.tileSamples) samples per tile side, \(plan.strategy.rawValue), estimated peak \(plan.workingBytes >> 20) MiB without cache, \(max(0, plan.cacheBytes) >> 20) MiB for cached column blocks")
     }
-    if progress == .lines { log(plan.contraction.summary) }
+    if reporter.detail == .detailed { log(plan.contraction.summary) }
     return plan
   }
 
   /// With `--progress lines`: the work split and the peak resident size (VmHWM) of this process.
   private func reportMemory<T: BLASScalar>(plan: TileMemoryPlan, computer: EngineTileComputer<T>) {
-    guard progress == .lines else { return }
+    guard reporter.detail == .detailed else { return }
     let stats = computer.source.statistics
     let peak = ProcessMemory.peakResidentBytes() ?? 0
     log("peak resident memory: \(peak) bytes (VmHWM); Jacobian blocks computed: \(stats.blocksComputed) (\(stats.samplesComputed) samples, \(String(format: "%.2f", stats.jacobianSeconds)) s), cache hits: \(stats.cacheHits), contraction \(String(format: "%.2f", stats.contractionSeconds)) s")
@@ -184,7 +196,7 @@ struct RunPipeline {
   private func computeTiles<T: BLASScalar>(
     session: RunSession, plan: TilePlan, share: [Int]?, computer: EngineTileComputer<T>, parameters: Int
   ) throws -> Outcome {
-    var display = ProgressDisplay(mode: progress)
+    reporter.tilesStarted()
     var computedThisSession = 0
     let shareSet = share.map(Set.init)
     announce(plan: plan, share: share, parameters: parameters,
@@ -199,18 +211,18 @@ struct RunPipeline {
       },
       progress: { state in
         guard let tile = state.lastTile else { return }
-        display.tileFinished(index: tile.index, row: tile.rowBlock, column: tile.columnBlock,
+        reporter.tileFinished(index: tile.index, row: tile.rowBlock, column: tile.columnBlock,
                              seconds: session.journaled[tile.index]?.computeSeconds ?? 0, state: state)
       },
-      shouldStop: { signals.receivedSignal != nil || (maxTiles.map { computedThisSession >= $0 } ?? false) },
+      shouldStop: { stop.isStopRequested || (maxTiles.map { computedThisSession >= $0 } ?? false) },
       refreshSeconds: shard == nil ? nil : Self.journalRefreshSeconds,
-      commit: { try signals.committing($0) })
+      commit: { try stop.committing($0) })
     } catch let error as EngineError where error.code == .cancelled {
-      display.finish()
+      reporter.tilesFinished()
       log("stop requested: abandoned the tile in progress (not journaled); \(session.journaled.count) of \(plan.tiles.count) tiles of the run are journaled; run the same command to continue")
       return .stoppedBySignal
     }
-    display.finish()
+    reporter.tilesFinished()
     let what = shard.map { "shard \($0) (\(share?.count ?? 0) tiles)" } ?? "the run"
     switch outcome {
     case .completed:
@@ -219,15 +231,15 @@ struct RunPipeline {
       return .complete
     case .stopped(let state):
       log("stopped with \(state.tilesDone) of \(state.tilesTotal) tiles of \(what) journaled; run the same command to continue")
-      return signals.receivedSignal != nil ? .stoppedBySignal : .paused
+      return stop.isStopRequested ? .stoppedBySignal : .paused
     }
   }
 
   /// How often a shard re-reads the journal to skip tiles other shards journaled meanwhile.
-  static let journalRefreshSeconds = 300.0
+  public static let journalRefreshSeconds = 300.0
 
   private func announce(plan: TilePlan, share: [Int]?, parameters: Int, alreadyDone: Int) {
-    guard progress != .none else { return }
+    guard reporter.detail != .quiet else { return }
     let resumed = alreadyDone > 0 ? ", resuming with \(alreadyDone) already journaled" : ""
     let sharded = shard.map { shard in
       let range = share.map { $0.isEmpty ? "no tiles" : "tiles \($0.first!)…\($0.last!)" } ?? ""
@@ -240,7 +252,7 @@ struct RunPipeline {
   }
 
   private func log(_ line: String) {
-    guard progress != .none else { return }
+    guard reporter.detail != .quiet else { return }
     FileHandle.standardError.write(Data((line + "\n").utf8))
   }
 }

@@ -8,8 +8,8 @@ import Storage
 /// or layer streaming as the plan says).
 /// Deterministic: a tile's bytes depend only on the model, the inputs and the tile, never on
 /// which tiles this process computed before (resumed runs are byte-identical).
-final class EngineTileComputer<T: BLASScalar> {
-  let source: TileSource<T>
+public final class EngineTileComputer<T: BLASScalar> {
+  public let source: TileSource<T>
 
   /// - Parameters:
   ///   - inputs: `[n, 3, 32, 32]`.
@@ -18,7 +18,7 @@ final class EngineTileComputer<T: BLASScalar> {
   ///   - columnInputs: cross runs, the column samples `[n_c, 3, 32, 32]` (tiles K(rows, columns)).
   ///   - kernel: `ntk.kernel` (tiles `[n_I·10, n_J·10]`, `[n_I, n_J]` for trace and pseudo,
   ///     `[n_I, 10, 10]` for diagonal).
-  init(model: Model<T>, inputs: Tensor<T>, normalization: KernelNormalization, plan: TileMemoryPlan, columnInputs: Tensor<T>? = nil,
+  public init(model: Model<T>, inputs: Tensor<T>, normalization: KernelNormalization, plan: TileMemoryPlan, columnInputs: Tensor<T>? = nil,
        kernel: KernelVariant = .full) {
     let scale = normalization == .sqrtParams ? T(1 / Double(model.parameterCount).squareRoot()) : 1
     source = TileSource(model: model, inputs: inputs, scale: scale, blockSamples: plan.tileSamples,
@@ -27,14 +27,14 @@ final class EngineTileComputer<T: BLASScalar> {
     self.kernel = kernel
   }
 
-  let kernel: KernelVariant
+  public let kernel: KernelVariant
 
   /// The raw bytes of `tile`.
   ///
   /// - Throws: `CheckpointError` (`.failure`, exit 1) naming the tile when a value is NaN or ±Inf
   ///   (weights and inputs are checked finite before a run starts, so this is an overflow in the
   ///   run precision): such a tile is never stored nor journaled.
-  func compute(_ tile: Tile) throws -> [UInt8] {
+  public func compute(_ tile: Tile) throws -> [UInt8] {
     precondition(tile.rows == source.samples(ofBlock: tile.rowBlock) && tile.columns == source.samples(ofColumnBlock: tile.columnBlock),
                  "tile plan and tile source disagree on blocks")
     let values = try source.tile(rowBlock: tile.rowBlock, columnBlock: tile.columnBlock)
@@ -47,7 +47,7 @@ final class EngineTileComputer<T: BLASScalar> {
 
   /// Logits of every sample, `[n, 10]`, in blocks of `blockSamples` (`columns`: of the column
   /// samples of a cross run, `[n_c, 10]`).
-  func logits(blockSamples: Int, columns: Bool = false) throws -> [T] {
+  public func logits(blockSamples: Int, columns: Bool = false) throws -> [T] {
     let inputs = columns ? (source.columnInputs ?? source.inputs) : source.inputs
     let n = inputs.batchSize
     let size = inputs.sampleSize
@@ -64,7 +64,7 @@ final class EngineTileComputer<T: BLASScalar> {
 
 extension KernelVariant {
   /// The engine's name for the kernel (`NTKVariant`, the same cases).
-  var engineVariant: NTKVariant {
+  public var engineVariant: NTKVariant {
     switch self {
     case .full: return .full
     case .trace: return .trace

@@ -6,12 +6,12 @@ import Storage
 /// model state tensor under its PyTorch key, in model order, then the SGD momentum buffer `[P]`
 /// under `optimizer.momentum_buffer`; dtype `F32` for a float32 run, `F64` for float64, so that
 /// values round-trip bit for bit.
-enum TrainingCheckpointFile {
+public enum TrainingCheckpointFile {
   /// The key of the momentum buffer.
-  static let momentumKey = "optimizer.momentum_buffer"
+  public static let momentumKey = "optimizer.momentum_buffer"
 
   /// Encodes the model's state and the momentum buffer.
-  static func encode<T: BLASScalar>(model: Model<T>, momentum: [T]) -> [UInt8] {
+  public static func encode<T: BLASScalar>(model: Model<T>, momentum: [T]) -> [UInt8] {
     var entries = model.state().map { (name: $0.name, shape: $0.tensor.shape, values: $0.tensor.values) }
     entries.append((momentumKey, [momentum.count], momentum.map { Double($0) }))
     return SafetensorsFile.encode(entries, dtype: T.self == Double.self ? "F64" : "F32")
@@ -20,7 +20,7 @@ enum TrainingCheckpointFile {
   /// Restores the model's state from checkpoint bytes and returns the momentum buffer.
   ///
   /// - Throws: `CheckpointError` (`.damaged`) naming `path` if a tensor is missing or mis-shaped.
-  static func decode<T: BLASScalar>(_ bytes: [UInt8], path: String, into model: inout Model<T>) throws -> [T] {
+  public static func decode<T: BLASScalar>(_ bytes: [UInt8], path: String, into model: inout Model<T>) throws -> [T] {
     do {
       let file = try SafetensorsFile(bytes: bytes, path: path)
       var state: [String: StateTensor] = [:]
@@ -42,7 +42,7 @@ enum TrainingCheckpointFile {
   /// The model state of a checkpoint as a PyTorch `state_dict` file: every tensor but the
   /// momentum buffer, in the checkpoint's dtype, plus an `I64` scalar `num_batches_tracked` =
   /// `batchesSeen` for every BatchNorm (a module with a `running_var`).
-  static func exportedStateDict(_ bytes: [UInt8], path: String, batchesSeen: Int) throws -> [UInt8] {
+  public static func exportedStateDict(_ bytes: [UInt8], path: String, batchesSeen: Int) throws -> [UInt8] {
     let file: SafetensorsFile
     do { file = try SafetensorsFile(bytes: bytes, path: path) } catch let error as StorageError {
       throw CheckpointError(.damaged, error.description)

@@ -4,9 +4,9 @@ import Foundation
 /// The one-line error of `status` and `verify` for a run directory whose journal records nothing:
 /// no segment at all, or only segments without a readable header (empty, or cut short before the
 /// header was complete) — never shown as "0/0".
-enum JournalPresence {
+public enum JournalPresence {
   /// The error for `run`, with `segments` segment files present and `objects` objects stored.
-  static func missing(run: RunDirectory, segments: Int, objects: Int) -> CheckpointError {
+  public static func missing(run: RunDirectory, segments: Int, objects: Int) -> CheckpointError {
     let orphans = objects > 0 ? " (\(objects) object(s) under objects/ belong to no record)" : ""
     if segments == 0 {
       return CheckpointError(.failure, "\(run.path): no journal: \(run.journalDirectory) holds no segment, so no tile is recorded as done\(orphans); `ntkbatch run` starts the run from its first tile")
@@ -15,7 +15,7 @@ enum JournalPresence {
   }
 
   /// Throws `missing(…)` when `run`'s journal has no header and no writer is starting it.
-  static func require(run: RunDirectory) throws {
+  public static func require(run: RunDirectory) throws {
     let replay = try run.journal.replay()
     guard replay.identity == nil, run.currentWriters().isEmpty else { return }
     throw missing(run: run, segments: replay.segments.count, objects: (try? run.objects.list().count) ?? 0)

@@ -12,26 +12,37 @@ import Storage
 /// `model.train`) and on OPENBLAS_NUM_THREADS (BLAS may order its sums per thread count); a run
 /// killed at any moment and resumed ends with exactly the weights of an uninterrupted run on the
 /// same machine, library build and thread count.
-struct TrainPipeline {
-  var manifest: Manifest
-  var run: RunDirectory
-  var progress: ProgressMode
-  /// The session's SIGINT/SIGTERM watch: a signal stops training after the epoch in progress.
-  var signals: SignalWatch
+public struct TrainPipeline {
+  public var manifest: Manifest
+  public var run: RunDirectory
+  /// Where training progress goes.
+  public var reporter: any RunReporter
+  /// The session's stop requests (SIGINT/SIGTERM): a request stops training after the epoch in progress.
+  public var stop: any StopRequests
+
+  public init(manifest: Manifest, run: RunDirectory, reporter: any RunReporter, stop: any StopRequests) {
+    self.manifest = manifest
+    self.run = run
+    self.reporter = reporter
+    self.stop = stop
+  }
 
   /// Trains `model` (its initial weights) on `dataset`; `nil` when stopped by SIGINT/SIGTERM
   /// (after committing the epoch in progress).
   ///
-  /// - Throws: `CLIError.BadInput` for a dataset without labels; `CheckpointError` for a lock held
+  /// - Throws: `BadInput` for a dataset without labels; `CheckpointError` for a lock held
   ///   by another process, checkpoints of another manifest (`.identityMismatch`), damaged
   ///   checkpoints, I/O failures, or an epoch whose loss is NaN or ±Inf (`.failure`: that epoch is
   ///   not committed, the previous epoch's checkpoint stays the latest).
-  func train<T: BLASScalar>(_ initial: Model<T>, dataset: DatasetLoader.Loaded<T>) throws -> Model<T>? {
+  public func train<T: BLASScalar>(_ initial: Model<T>, dataset: DatasetLoader.Loaded<T>) throws -> Model<T>? {
+    guard manifest.model.train != nil else { return initial }
+    return try stop.finishing("the training epoch in progress") { try trainEpochs(initial, dataset: dataset) }
+  }
+
+  private func trainEpochs<T: BLASScalar>(_ initial: Model<T>, dataset: DatasetLoader.Loaded<T>) throws -> Model<T>? {
     guard let settings = manifest.model.train else { return initial }
-    signals.activity = "the training epoch in progress"
-    defer { signals.activity = SignalWatch.defaultActivity }
     guard let labels = dataset.labels else {
-      throw CLIError.BadInput("model.train: dataset \(manifest.dataset.name) has no labels to train on")
+      throw BadInput("model.train: dataset \(manifest.dataset.name) has no labels to train on")
     }
     let configuration = TrainingConfiguration(
       learningRate: settings.lr, batchSize: settings.batchSize, epochs: settings.epochs,
@@ -70,15 +81,15 @@ struct TrainPipeline {
       if record.finished { return model }
     }
 
-    var display = TrainingProgressDisplay(mode: progress, epochs: configuration.epochs, resumedAt: state.epochsDone)
+    reporter.trainingStarted(epochs: configuration.epochs, resumedAt: state.epochsDone)
     while !trainer.isFinished(state) {
       let started = Date()
       let epoch = state.epochsDone + 1
       let summary = try trainer.runEpoch(model: &model, state: &state) { done, total in
-        display.batchFinished(epoch: epoch, batch: done, of: total)
+        reporter.batchFinished(epoch: epoch, batch: done, of: total)
       }
       guard summary.loss.isFinite else {
-        display.finish()
+        reporter.trainingFinished()
         let kept = state.epochsDone > 1 ? "the checkpoint of epoch \(state.epochsDone - 1) is kept" : "no epoch was committed"
         throw CheckpointError(.failure, "\(store.directory): training epoch \(epoch) produced a non-finite loss (\(NonFiniteScan.describe(summary.loss))): stopped without committing it; \(kept) (model.train.lr \(settings.lr) may be too large)")
       }
@@ -90,18 +101,18 @@ struct TrainPipeline {
       record.accuracy = summary.accuracy
       record.finished = trainer.isFinished(state)
       try store.commit(checkpoint: TrainingCheckpointFile.encode(model: model, momentum: state.optimizer.buffer), record: record)
-      display.epochFinished(summary, seconds: Date().timeIntervalSince(started))
-      if signals.receivedSignal != nil, !record.finished {
-        display.finish()
+      reporter.epochFinished(summary, seconds: Date().timeIntervalSince(started))
+      if stop.isStopRequested, !record.finished {
+        reporter.trainingFinished()
         return nil
       }
     }
-    display.finish()
+    reporter.trainingFinished()
     return model
   }
 
   /// SHA-256 over the input-data hash's digest and the labels as little-endian Int64.
-  static func dataHash(_ inputs: ContentHash, labels: [Int]) -> ContentHash {
+  public static func dataHash(_ inputs: ContentHash, labels: [Int]) -> ContentHash {
     var hasher = ContentHasher()
     hasher.update(inputs.digestBytes)
     labels.map { Int64($0).littleEndian }.withUnsafeBytes { hasher.update($0) }
