@@ -1,4 +1,5 @@
 import Checkpoint
+import Datasets
 import Engine
 import Foundation
 @testable import Pipeline

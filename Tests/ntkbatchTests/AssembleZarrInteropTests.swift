@@ -129,11 +129,7 @@ print(f"checked {checked} arrays with zarr {zarr.__version__}; tensorstore: {'re
     cases.append(["npy": "\(work)/cross-partial.npy", "zarr": "\(work)/cross-partial.zarr", "format": 3, "precision": "float32",
                   "mask": "\(work)/cross-partial.zarr.missing.json"])
 
-    let list = "\(work)/cases.json"
-    try JSONSerialization.data(withJSONObject: cases).write(to: URL(fileURLWithPath: list))
-    let script = "\(work)/check.py"
-    try Self.checker.write(toFile: script, atomically: true, encoding: .utf8)
-    let check = try PythonEnvironment.shell(PythonEnvironment.python, [script, list], timeout: 600)
+    let check = try PythonEnvironment.runChecker(Self.checker, cases: cases, in: work)
     XCTAssertEqual(check.status, 0, check.output)
     XCTAssertTrue(check.output.contains("checked \(cases.count) arrays"), check.output)
     if PythonEnvironment.hasTensorstore {

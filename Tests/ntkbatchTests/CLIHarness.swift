@@ -61,6 +61,28 @@ struct CLIHarness {
     return result
   }
 
+  /// Serves `folder` over HTTP on 127.0.0.1 (Python's `http.server`, port chosen by the system):
+  /// the running server process (terminate it when done) and its port. Fails the test if the
+  /// server prints no port.
+  static func serveFolder(_ folder: String) throws -> (server: Process, port: Substring) {
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    server.arguments = ["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", folder]
+    let output = Pipe()
+    server.standardOutput = output
+    server.standardError = FileHandle.nullDevice
+    try server.run()
+    // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+    let banner = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+    guard let port = banner.split(separator: " ").firstIndex(of: "port").map({ banner.split(separator: " ")[$0 + 1] }) else {
+      server.terminate()
+      server.waitUntilExit()
+      XCTFail("no port in: \(banner)")
+      throw CocoaError(.fileReadUnknown)
+    }
+    return (server, port)
+  }
+
   /// A fresh, empty temporary directory.
   static func temporaryDirectory(_ prefix: String) throws -> String {
     let path = NSTemporaryDirectory() + "ntkbatch-\(prefix)-\(UUID().uuidString)"

@@ -189,17 +189,8 @@ final class DatasetSplitCLITests: XCTestCase {
     let served = try folder("served")
     try writeDigits(0..<20, images: "\(served)/t10k-images-idx3-ubyte", labels: "\(served)/t10k-labels-idx1-ubyte")
     try shell(["gzip", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"], in: served)
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    server.arguments = ["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", served]
-    let output = Pipe()
-    server.standardOutput = output
-    server.standardError = FileHandle.nullDevice
-    try server.run()
+    let (server, port) = try CLIHarness.serveFolder(served)
     defer { server.terminate(); server.waitUntilExit() }
-    let banner = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-    let port = try XCTUnwrap(banner.split(separator: " ").firstIndex(of: "port").map { banner.split(separator: " ")[$0 + 1] },
-                             "no port in: \(banner)")
     let root = "\(work)/mnist"
     let manifest = try CLIHarness.writeManifest([
       "name": "download",

@@ -14,18 +14,8 @@ final class DownloadCLITests: XCTestCase {
     for name in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"] {
       try FileManager.default.copyItem(atPath: "\(CLIHarness.repositoryRoot)/data/mnist-sample/\(name)", toPath: "\(served)/\(name)")
     }
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    server.arguments = ["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", served]
-    let output = Pipe()
-    server.standardOutput = output
-    server.standardError = FileHandle.nullDevice
-    try server.run()
+    let (server, port) = try CLIHarness.serveFolder(served)
     defer { server.terminate(); server.waitUntilExit() }
-    // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
-    let banner = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-    let port = try XCTUnwrap(banner.split(separator: " ").firstIndex(of: "port").map { banner.split(separator: " ")[$0 + 1] },
-                             "no port in: \(banner)")
 
     let root = "\(work)/mnist"
     let manifest = try CLIHarness.writeManifest([

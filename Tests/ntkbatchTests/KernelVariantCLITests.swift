@@ -93,11 +93,7 @@ print("checked", len(cases))
         cases.append(["full": full + ".npy", "kernel": kernel, "npy": run + "-sub.npy", "zarr": run + "-sub.zarr", "samples": [3, 11]])
       }
     }
-    let list = "\(work)/cases.json"
-    try JSONSerialization.data(withJSONObject: cases).write(to: URL(fileURLWithPath: list))
-    let script = "\(work)/check.py"
-    try Self.checker.write(toFile: script, atomically: true, encoding: .utf8)
-    let check = try PythonEnvironment.shell(PythonEnvironment.python, [script, list], timeout: 600)
+    let check = try PythonEnvironment.runChecker(Self.checker, cases: cases, in: work)
     XCTAssertEqual(check.status, 0, check.output)
     XCTAssertTrue(check.output.contains("checked \(cases.count)"), check.output)
     print(check.output)

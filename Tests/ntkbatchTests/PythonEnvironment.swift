@@ -32,6 +32,16 @@ enum PythonEnvironment {
     return (process.terminationStatus, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
   }
 
+  /// Writes `cases` (JSON) and the checker `script` into `folder`, runs `script cases.json` with
+  /// the environment's Python and returns its status and output.
+  static func runChecker(_ script: String, cases: [[String: Any]], in folder: String) throws -> (status: Int32, output: String) {
+    let list = "\(folder)/cases.json"
+    try JSONSerialization.data(withJSONObject: cases).write(to: URL(fileURLWithPath: list))
+    let path = "\(folder)/check.py"
+    try script.write(toFile: path, atomically: true, encoding: .utf8)
+    return try shell(python, [path, list], timeout: 600)
+  }
+
   /// Whether the environment imports zarr ≥ 3 and numpy.
   static var isReady: Bool {
     guard FileManager.default.isExecutableFile(atPath: python) else { return false }
