@@ -114,7 +114,7 @@ final class RunDirectoryFindingsTests: XCTestCase {
     let check = try CLIHarness.succeed(["check", manifest])
     let plan = try XCTUnwrap(check.stdout.split(separator: "\n").first { $0.hasPrefix("plan:") }, check.stdout)
     let words = plan.split(separator: " ")
-    let index = try XCTUnwrap(words.firstIndex(of: "samples"), String(plan))
+    let index = try XCTUnwrap(words.firstIndex { $0.hasPrefix("samples") }, String(plan))
     return try XCTUnwrap(Int(words[index - 1]), String(plan))
   }
 
