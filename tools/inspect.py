@@ -30,6 +30,14 @@ The figure (and stdout, with the numbers):
      [n*10] for full, [n, 10] for trace and pseudo), next to the network's own accuracy from
      RUN2/columns-logits.npy and RUN2/columns-labels.npy.
 
+Refused in one line (exit 2) before any expensive step (arguments and RUN2 are checked first):
+an --output that is not a .png or whose folder does not exist; a cross kernel (Zarr attribute
+kernel "cross", nColumns, samples rows != columns, or rows != columns in the shape) as the array or
+--matrix; a class subset (attribute classes other than 0...9); labels whose count is not the
+sample count of the shape; a --matrix whose weightsHash/manifestHash/inputDataHash attributes are
+not RUN's journal identity (`ntkbatch status RUN --json`) or whose shape is not RUN's; a --test RUN2
+whose journal weightsHash is not RUN's.
+
 NumPy and Matplotlib (and zarr for Zarr arrays) come from PyPI into a virtual environment the
 script creates on first use: $NTKBATCH_INSPECT_VENV, default .build/inspect-venv in this
 repository; the script then runs itself again inside it.
@@ -166,6 +174,59 @@ def read_vector(path, what, dtype_kind, shape0=None):
     return array
 
 
+def run_identity(run, ntkbatch):
+    """RUN's journal identity (`ntkbatch status RUN --json`): weightsHash, manifestHash, sampleCount, ..."""
+    done = subprocess.run([ntkbatch, "status", run, "--json"], capture_output=True, text=True)
+    if done.returncode != 0:
+        fail(f"ntkbatch status {run} failed (exit {done.returncode}): {done.stderr.strip()}", 1)
+    try:
+        identity = json.loads(done.stdout).get("identity")
+    except ValueError as error:
+        fail(f"ntkbatch status {run} --json: not JSON ({error})", 1)
+    if not isinstance(identity, dict):
+        fail(f"{run}: no tile computed yet (its journal has no identity); run `ntkbatch run` first")
+    return identity
+
+
+def hash_of(value):
+    """A ContentHash as JSON: its hex string (or an object holding one)."""
+    if isinstance(value, dict):
+        value = value.get("hex")
+    return value if isinstance(value, str) else None
+
+
+def attributes_of(path, G):
+    """The Zarr attributes `ntkbatch assemble` writes (none for a .npy)."""
+    attrs = getattr(G, "attrs", None)
+    return dict(attrs) if attrs is not None else {}
+
+
+def refuse_unusable(path, G, attrs, what):
+    """One line, exit 2, for an array that is not a whole symmetric eNTK of 10 classes: a cross
+    kernel (attribute kernel "cross", nColumns, or rows and columns of different samples) or a
+    class subset (`assemble --classes`)."""
+    samples = attrs.get("samples") or {}
+    rows, columns = samples.get("rows"), samples.get("columns")
+    if attrs.get("kernel") == "cross" or "nColumns" in attrs or (rows is not None and columns is not None and rows != columns):
+        fail(f"{what} {path}: a cross kernel K(rows, columns) (Zarr attributes kernel "
+             f"{attrs.get('kernel')!r}, samples {samples}), not a symmetric eNTK; give it to --test as a cross run directory")
+    classes = attrs.get("classes")
+    if classes is not None and list(classes) != list(range(CLASSES)):
+        fail(f"{what} {path}: holds the classes {list(classes)} only (`assemble --classes`); "
+             f"inspect needs all {CLASSES} classes: assemble without --classes")
+    if len(G.shape) == 2 and G.shape[0] != G.shape[1]:
+        fail(f"{what} {path}: shape {tuple(G.shape)} has rows != columns: a cross kernel, not a symmetric eNTK")
+
+
+def expected_shape(identity):
+    """The shape `ntkbatch assemble` writes for a run with this journal identity."""
+    n, kernel = identity.get("sampleCount"), identity.get("kernel", "full")
+    m = identity.get("outputsPerSample", CLASSES)
+    if kernel == "diagonal":
+        return (n, m, m)
+    return (n * m, n * m) if kernel == "full" else (n, n)
+
+
 # --- the numbers -------------------------------------------------------------------------------
 
 def sample_count(kernel, shape):
@@ -284,6 +345,7 @@ def parse():
 
 def main():
     args = parse()
+    validate_arguments(args)
     zarr_inputs = [p for p in (args.target, args.matrix) if p and not is_run(p) and is_zarr(p)]
     if not in_venv():
         ensure_venv(need_zarr=bool(zarr_inputs))
@@ -294,8 +356,6 @@ def main():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if args.samples < 1 or args.ridge < 0 or args.max_eig_size < 1 or args.top < 1:
-        fail("--samples, --max-eig-size and --top must be positive, --ridge non-negative")
     temporary = tempfile.mkdtemp(prefix="ntkbatch-inspect-")
     try:
         labels = logits = None
@@ -305,8 +365,17 @@ def main():
             kernel = kernel_of(manifest)
             if "columns" in manifest:
                 fail(f"{run} is a cross run (its manifest has columns); give the square run, and this one as --test")
-            source = args.matrix or assemble(run, find_ntkbatch(args.ntkbatch), temporary, "G")
-            G = open_array(source)
+            ntkbatch = find_ntkbatch(args.ntkbatch)
+            identity = run_identity(run, ntkbatch)
+            if args.test:  # every check on RUN2 before any expensive step (assembling, the spectrum)
+                test_run = validate_test(args, manifest, kernel, identity, ntkbatch)
+            if args.matrix:
+                G = open_array(args.matrix)
+                check_matrix(args.matrix, G, run, identity)
+                source = args.matrix
+            else:
+                source = assemble(run, ntkbatch, temporary, "G")
+                G = open_array(source)
             n = sample_count(kernel, G.shape)
             if manifest.get("dataset", {}).get("name") != "npy":
                 labels = read_vector(os.path.join(run, "labels.npy"), f"[{n}] int64 labels", "i", n)
@@ -319,12 +388,18 @@ def main():
                 fail("--test needs a run directory as the first argument (its labels and manifest)")
             source = args.target
             G = open_array(source)
-            kernel = args.kernel or ("diagonal" if len(G.shape) == 3 else "full")
+            attrs = attributes_of(source, G)
+            refuse_unusable(source, G, attrs, "the array")
+            kernel = args.kernel or (attrs.get("kernel") if attrs.get("kernel") in ("full", "trace", "pseudo", "diagonal") else None) \
+                or ("diagonal" if len(G.shape) == 3 else "full")
             n = sample_count(kernel, G.shape)
+            if "n" in attrs and attrs["n"] != n:
+                fail(f"{source}: its attributes say n = {attrs['n']} samples, its shape {tuple(G.shape)} holds {n}")
             if args.labels:
                 labels = np.load(args.labels)
-                if labels.dtype.kind not in "iu" or labels.shape[0] < n:
-                    fail(f"{args.labels}: holds {labels.dtype} {labels.shape}, expected [{n}] integer labels")
+                if labels.dtype.kind not in "iu" or labels.ndim != 1 or labels.shape[0] != n:
+                    fail(f"{args.labels}: holds {labels.dtype} {labels.shape}, expected [{n}] integer labels "
+                         f"(one per sample of the {kernel} kernel's shape {tuple(G.shape)})")
             title = f"{os.path.basename(source.rstrip('/'))}: {n} samples, kernel {kernel}"
         if labels is not None:
             labels = labels[:n].astype(np.int64)
@@ -338,7 +413,7 @@ def main():
         print(f"top {len(top)} eigenvalues ({of}): " + " ".join(f"{v:.6g}" for v in top))
         positive = values[values > 0]
         print(f"eigenvalues: {values.size}; > 0: {positive.size}; smallest {values[-1]:.6g}; "
-              f"sum (trace) {values.sum():.6g}; top 10 hold {top[:10].sum() / values.sum():.1%} of the trace")
+              f"sum (trace) {values.sum():.6g}; top {len(top)} hold {top.sum() / values.sum():.1%} of the trace")
 
         shown = min(args.samples, n)
         picture, order = heat(G, kernel, labels, shown)
@@ -356,7 +431,7 @@ def main():
 
         results = None
         if args.test:
-            results = regression(args, manifest, kernel, G, labels, temporary)
+            results = regression(args, test_run, kernel, G, labels, temporary)
 
         panels = 4 if results else 3
         figure, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 4.3), dpi=90)
@@ -413,23 +488,56 @@ def main():
             ax.set_ylim(0, 1.1)
             ax.set_title(f"test accuracy, {results['count']} samples (lambda {results['lambda']:.2g})", fontsize=10)
         figure.tight_layout()
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
         figure.savefig(args.output)
         print(f"wrote {args.output}")
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
 
 
-def regression(args, manifest, kernel, G, labels, temporary):
-    """Kernel regression on RUN2 = --test (a cross run); returns the accuracies it prints."""
-    import numpy as np
+def validate_arguments(args):
+    """Every option, before the virtual environment, assembling or any spectrum: exit 2 in one line."""
+    if args.samples < 1 or args.ridge < 0 or args.max_eig_size < 1 or args.top < 1:
+        fail("--samples, --max-eig-size and --top must be positive, --ridge non-negative")
+    if not args.output.lower().endswith(".png"):
+        fail(f"--output {args.output}: the report is a PNG; give a path ending in .png")
+    parent = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(parent):
+        fail(f"--output {args.output}: the folder {parent} does not exist")
+    if not os.path.exists(args.target):
+        fail(f"{args.target}: no such run directory, .npy file or Zarr array")
+    if args.matrix and not os.path.exists(args.matrix):
+        fail(f"--matrix {args.matrix}: no such .npy file or Zarr array")
+    if args.matrix and not is_run(args.target):
+        fail("--matrix needs a run directory as the first argument (it is that run's assembled matrix)")
+    if args.test and not is_run(args.target):
+        fail("--test needs a run directory as the first argument (its labels and manifest)")
+    if args.test and not is_run(args.test):
+        fail(f"--test {args.test}: not a run directory (no manifest.json and journal/)")
+
+
+def check_matrix(path, G, run, identity):
+    """--matrix must be RUN's own matrix: the same weights and manifest hashes in its Zarr attributes
+    as RUN's journal identity, a whole symmetric eNTK, and (also for a plain .npy) RUN's shape."""
+    attrs = attributes_of(path, G)
+    refuse_unusable(path, G, attrs, "--matrix")
+    for key in ("weightsHash", "manifestHash", "inputDataHash"):
+        theirs, ours = attrs.get(key), hash_of(identity.get(key))
+        if theirs is not None and ours is not None and theirs != ours:
+            fail(f"--matrix {path}: its {key} {theirs[:12]}... is not {run}'s {ours[:12]}... "
+                 f"(the matrix of another run or network)")
+    expected = expected_shape(identity)
+    if tuple(G.shape) != expected:
+        fail(f"--matrix {path}: shape {tuple(G.shape)}, {run} assembles to {expected}")
+
+
+def validate_test(args, manifest, kernel, identity, ntkbatch):
+    """RUN2 = --test, checked before anything expensive: a cross run of the same dataset, kernel
+    and network (manifest model and the journal's weightsHash), with its columns' labels and logits."""
     run2 = args.test
-    if not is_run(run2):
-        fail(f"--test {run2}: not a run directory (no manifest.json and journal/)")
-    if labels is None:
-        fail("--test: the run has no labels (an npy dataset), so there is nothing to regress on")
     if kernel == "diagonal":
         fail("--test: kernel regression needs the whole train x train kernel, not the diagonal kernel")
+    if manifest.get("dataset", {}).get("name") == "npy":
+        fail("--test: the run has no labels (an npy dataset), so there is nothing to regress on")
     other = read_manifest(run2)
     if "columns" not in other:
         fail(f"--test {run2}: not a cross run (its manifest has no columns); compute one with "
@@ -442,11 +550,27 @@ def regression(args, manifest, kernel, G, labels, temporary):
     for key in ("model",):
         if other.get(key) != manifest.get(key):
             fail(f"--test {run2}: its {key} differs from the run's (the kernels must be of the same network)")
-    n = labels.shape[0]
+    other_identity = run_identity(run2, ntkbatch)
+    ours, theirs = hash_of(identity.get("weightsHash")), hash_of(other_identity.get("weightsHash"))
+    if ours is None or theirs is None or ours != theirs:
+        fail(f"--test {run2}: its network's weights (weightsHash {str(theirs)[:12]}...) are not the run's "
+             f"({str(ours)[:12]}...): the kernels must be of the same network")
+    if other_identity.get("sampleCount") != identity.get("sampleCount"):
+        fail(f"--test {run2}: its rows are {other_identity.get('sampleCount')} samples, the run has {identity.get('sampleCount')}")
     test_labels = read_vector(os.path.join(run2, "columns-labels.npy"), "[n_cols] int64 labels of the columns", "i")
     m = test_labels.shape[0]
     test_logits = read_vector(os.path.join(run2, "columns-logits.npy"), f"[{m}, 10] float64 logits of the columns", "f", m)
-    K = open_array(assemble(run2, find_ntkbatch(args.ntkbatch), temporary, "K"))
+    if other_identity.get("columnSampleCount") not in (None, m):
+        fail(f"--test {run2}: columns-labels.npy holds {m} labels, the run has {other_identity.get('columnSampleCount')} column samples")
+    return {"path": run2, "labels": test_labels, "logits": test_logits, "ntkbatch": ntkbatch}
+
+
+def regression(args, test_run, kernel, G, labels, temporary):
+    """Kernel regression on RUN2 = --test (a cross run, checked by validate_test); returns the accuracies it prints."""
+    import numpy as np
+    run2, test_labels, test_logits = test_run["path"], test_run["labels"], test_run["logits"]
+    n, m = labels.shape[0], test_labels.shape[0]
+    K = open_array(assemble(run2, test_run["ntkbatch"], temporary, "K"))
     expected = (n * CLASSES, m * CLASSES) if kernel == "full" else (n, m)
     if tuple(K.shape) != expected:
         fail(f"--test {run2}: assembled shape {tuple(K.shape)}, expected {expected} (rows: the run's {n} samples, columns: {m})")

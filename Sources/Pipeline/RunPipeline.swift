@@ -179,17 +179,16 @@ public struct RunPipeline {
       try AtomicFile.write(NpyArray(shape: [count, m], values: logits).encoded(), to: logitsPath)
     }
     let labelsPath = ColumnsFiles.labelsPath(in: run)
-    if let labels = columns.labels,
-       !FileManager.default.fileExists(atPath: labelsPath) || LabelsFile.problem(at: labelsPath, count: count, outputsPerSample: m) != nil {
+    if let labels = columns.labels, !LabelsFile.holds(labels, at: labelsPath) {  // also when stale or wrong
       try AtomicFile.write(LabelsFile.encoded(labels), to: labelsPath)
     }
   }
 
   /// `RUN/labels.npy`: the samples' labels `[n]` (int64), written atomically when missing or not
-  /// a readable `[n]` int64 array of labels 0…9 (`LabelsFile`).
+  /// exactly the dataset's labels (`LabelsFile.holds`: also when stale or wrong).
   private func writeLabels(_ labels: [Int], identity: RunIdentity) throws {
     let path = LabelsFile.path(in: run)
-    guard !FileManager.default.fileExists(atPath: path) || LabelsFile.problem(at: path, identity: identity) != nil else { return }
+    guard !LabelsFile.holds(labels, at: path) else { return }
     try AtomicFile.write(LabelsFile.encoded(labels), to: path)
   }
 

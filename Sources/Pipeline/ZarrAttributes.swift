@@ -32,7 +32,7 @@ public enum ZarrAttributes {
       attributes["kernel"] = "cross"
       attributes["nColumns"] = columnCount
       attributes["columns"] = manifest["columns"] ?? NSNull()
-      attributes["columnsInputDataHash"] = identity.columnInputDataHash?.hex ?? NSNull()
+      attributes["columnInputDataHash"] = identity.columnInputDataHash?.hex ?? NSNull()
     }
     if let parameters = try? ModelZoo.make(name: name, width: width, scalar: Float.self).parameterCount {
       attributes["P"] = parameters

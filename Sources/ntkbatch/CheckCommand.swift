@@ -51,11 +51,16 @@ struct CheckCommand: ParsableCommand {
   }
 
   private func describe<T: BLASScalar>(_ manifest: Manifest, _: T.Type) throws {
+    // As `run` does before loading: freed buffers (the whole split a subsample is taken from) go
+    // back to the kernel, so the resident size measured below — the memory plan's base, which
+    // decides tileSamples "auto" — is the one `run` measures.
+    ReturnFreedMemory.configure()
     let dataset = try DatasetLoader.load(manifest, scalar: T.self, showProgress: false)
     let columns = try DatasetLoader.loadColumns(manifest, scalar: T.self, showProgress: false)
     let model = try WeightsLoader.model(for: manifest, scalar: T.self)
+    var trainedOn: Int?
     if let train = manifest.model.train {  // the training split, as `run` reads it
-      _ = try RunPipeline.trainingData(manifest: manifest, train, scalar: T.self)
+      trainedOn = try RunPipeline.trainingData(manifest: manifest, train, scalar: T.self).inputs.batchSize
     }
     // As `run` plans it (a run directory's recorded tile size, which `run` reuses for "auto", is not consulted here).
     let budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
@@ -75,7 +80,7 @@ struct CheckCommand: ParsableCommand {
     let values = plan.kernel == .diagonal ? plan.sampleCount * plan.classCount * plan.classCount : dimension * plan.columnDimension
     let element = manifest.ntk.precision == .float32 ? 4 : 8
     print("manifest: \(self.manifest) (\(manifest.name)) is valid")
-    print("model:    \(manifest.model.name), width \(manifest.model.width), P = \(model.parameterCount) parameters, weights \(manifest.resolvedWeightsPath ?? "init (seed \(manifest.model.seed))")")
+    print("model:    \(manifest.model.name), width \(manifest.model.width), P = \(model.parameterCount) parameters, weights \(manifest.resolvedWeightsPath ?? "init (seed \(manifest.model.seed))")\(manifest.model.train.map { ", trained first: \($0.epochs) epochs on \(trainedOn ?? 0) samples" } ?? "")")
     print("dataset:  \(manifest.dataset.name)\(manifest.dataset.split.map { " (\($0) split)" } ?? ""), n = \(plan.sampleCount) samples")
     if let columnsDataset = manifest.columns {
       print("columns:  \(columnsDataset.name)\(columnsDataset.split.map { " (\($0) split)" } ?? ""), n = \(plan.columnSampleCount) samples (cross kernel K(dataset, columns), every tile)")

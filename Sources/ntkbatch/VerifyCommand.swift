@@ -11,7 +11,9 @@ struct VerifyCommand: ParsableCommand {
     discussion: """
       Names every missing or damaged tile as (I, J), and every tile holding NaN/Inf (NONFINITE); \
       counts orphan objects and temporary files left by crashes and names stray files under \
-      objects/; exits 1 if a journaled tile is missing, damaged or non-finite, or if the journal \
+      objects/, AtomicFile temporaries of writers gone in the run directory itself (TEMPORARY), and \
+      each missing logits.npy, labels.npy, columns-logits.npy, columns-labels.npy (MISSING; not an \
+      error: `ntkbatch run` writes it again); exits 1 if a journaled tile is missing, damaged or non-finite, or if the journal \
       itself is damaged (one line naming the segment and byte offset), or has no journal (no segment \
       with a readable header). `ntkbatch repair` fixes both.
       """)
@@ -41,6 +43,10 @@ struct VerifyCommand: ParsableCommand {
     if let problem = report.logitsProblem { print("DAMAGED \(runDirectory)/logits.npy: \(problem)") }
     if let problem = report.labelsProblem { print("DAMAGED \(runDirectory)/labels.npy: \(problem)") }
     for file in report.columnsFileProblems { print("DAMAGED \(runDirectory)/\(file.name): \(file.problem)") }
+    for name in report.missingDerivedFiles { print("MISSING \(runDirectory)/\(name): `ntkbatch run` writes it again") }
+    for path in report.temporaryFiles where !path.contains("/objects/") {
+      print("TEMPORARY \(path): left by a writer that is no longer running; `ntkbatch repair` removes it")
+    }
     if let writer = report.writer { summary += "; a writer is running (\(writer))" }
     print(summary)
     // Damaged derived files (the tiles are intact): name the first, say how to restore it.

@@ -147,4 +147,79 @@ final class InspectToolTests: XCTestCase {
     XCTAssertGreaterThanOrEqual(size.width, 800)
     XCTAssertGreaterThanOrEqual(size.height, 250)
   }
+
+  /// One-line refusals (exit 2), before anything expensive, of inputs that used to give wrong
+  /// numbers: a cross kernel as the eNTK (main input or --matrix), another run's matrix, a class
+  /// subset, labels of another count, a --test run of other weights under the same manifest text,
+  /// a non-PNG --output or one in a missing folder; and --top k says k.
+  func testRefusesCrossForeignSubsetAndMismatchedInputsUpFront() throws {
+    func manifest(_ name: String, rows: Int, columns: Int? = nil, model: [String: Any]) throws -> String {
+      var object: [String: Any] = [
+        "name": name, "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": rows],
+        "model": model, "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": 10],
+      ]
+      if let columns { object["columns"] = ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": columns] }
+      return try CLIHarness.writeManifest(object, in: work, name: name)
+    }
+    func refused(_ arguments: [String], _ mentions: String, line: UInt = #line) throws {
+      let result = try inspect(arguments)
+      XCTAssertEqual(result.status, 2, result.output, line: line)
+      XCTAssertTrue(result.output.contains(mentions), "\(result.output) lacks \(mentions)", line: line)
+      XCTAssertFalse(result.output.contains("Traceback"), result.output, line: line)
+      XCTAssertFalse(result.output.contains("top eigenvalue"), "refused after the spectrum: \(result.output)", line: line)
+      XCTAssertEqual(result.output.split(separator: "\n").filter { $0.hasPrefix("inspect.py: error:") }.count, 1, result.output, line: line)
+    }
+    let png = "\(work)/out.png"
+    let lenet: [String: Any] = ["name": "lenet", "seed": 0]
+    let (square, cross, other) = ("\(work)/square", "\(work)/cross", "\(work)/other")
+    try CLIHarness.succeed(["run", try manifest("square", rows: 30, model: lenet), "--run-dir", square, "--progress", "none"])
+    try CLIHarness.succeed(["run", try manifest("cross", rows: 30, columns: 20, model: lenet), "--run-dir", cross, "--progress", "none"])
+    try CLIHarness.succeed(["run", try manifest("other", rows: 30, model: ["name": "lenet", "seed": 1]), "--run-dir", other, "--progress", "none"])
+    for (run, output, extra) in [(square, "square.zarr", [String]()), (cross, "cross.zarr", []), (other, "other.zarr", []),
+                                 (square, "subset.zarr", ["--classes", "0,1,2"]), (square, "subset.npy", ["--classes", "0,1,2"]),
+                                 (other, "other.npy", ["--samples", "0:20,0:20"])] {
+      try CLIHarness.succeed(["assemble", run, "--output", "\(work)/\(output)", "--progress", "none"] + extra)
+    }
+
+    // 1. A cross kernel is no symmetric eNTK: refused as the array and as --matrix.
+    try refused(["\(work)/cross.zarr", "--output", png], "a cross kernel")
+    try refused([square, "--matrix", "\(work)/cross.zarr", "--output", png], "a cross kernel")
+    // 2. Another run's matrix (other weights and manifest), and a plain .npy of another shape.
+    try refused([square, "--matrix", "\(work)/other.zarr", "--output", png], "weightsHash")
+    try refused([square, "--matrix", "\(work)/other.npy", "--output", png], "shape (200, 200), \(square) assembles to (300, 300)")
+    // 3. A class subset: refused from its attributes; a plain .npy of it by the label count.
+    try refused(["\(work)/subset.zarr", "--output", png], "holds the classes [0, 1, 2] only")
+    try refused(["\(work)/subset.npy", "--labels", "\(square)/labels.npy", "--output", png], "expected [9] integer labels")
+    // 5. Arguments first: the output must be a .png in an existing folder.
+    try refused([square, "--output", "\(work)/x.txt"], "give a path ending in .png")
+    try refused([square, "--output", "\(work)/missing/dir/r.png"], "does not exist")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/missing"))
+    // The run's own Zarr matrix is accepted; --top 3 speaks of 3.
+    let own = try inspect([square, "--matrix", "\(work)/square.zarr", "--top", "3", "--output", png])
+    XCTAssertEqual(own.status, 0, own.output)
+    XCTAssertTrue(own.output.contains("top 3 hold"), own.output)
+    XCTAssertFalse(own.output.contains("top 10 hold"), own.output)
+
+    // 4. The same manifest text (weights: one path) but another network's weights in the file
+    // when the cross run ran: refused by the journals' weightsHash, before assembling anything.
+    let trainer = { (seed: Int) -> [String: Any] in
+      ["name": "lenet", "seed": 0, "train": ["epochs": 1, "lr": 0.05, "batchSize": 50, "samples": 100, "seed": seed]]
+    }
+    let weights = "\(work)/W.safetensors"
+    for seed in [0, 1] {
+      try CLIHarness.succeed(["run", try manifest("train\(seed)", rows: 10, model: trainer(seed)), "--run-dir", "\(work)/train\(seed)", "--progress", "none"])
+      try CLIHarness.succeed(["export-weights", "\(work)/train\(seed)", "--output", "\(work)/W\(seed).safetensors"])
+    }
+    let fixed: [String: Any] = ["name": "lenet", "seed": 0, "weights": weights]
+    try FileManager.default.copyItem(atPath: "\(work)/W0.safetensors", toPath: weights)
+    try CLIHarness.succeed(["run", try manifest("wsquare", rows: 30, model: fixed), "--run-dir", "\(work)/wsquare", "--progress", "none"])
+    try FileManager.default.removeItem(atPath: weights)
+    try FileManager.default.copyItem(atPath: "\(work)/W1.safetensors", toPath: weights)
+    try CLIHarness.succeed(["run", try manifest("wcross", rows: 30, columns: 20, model: fixed), "--run-dir", "\(work)/wcross", "--progress", "none"])
+    try refused(["\(work)/wsquare", "--test", "\(work)/wcross", "--output", png], "weightsHash")
+    // 5. --test is checked before the run is assembled: a wrong RUN2 fails without "kernel:".
+    let early = try inspect([square, "--test", other, "--output", png])
+    XCTAssertEqual(early.status, 2, early.output)
+    XCTAssertFalse(early.output.contains("kernel: full"), early.output)
+  }
 }

@@ -15,6 +15,13 @@ public enum LabelsFile {
     return NpyArray(header: NpyHeader(dtype: .int64, shape: [labels.count]), data: values.withUnsafeBytes { Array($0) }).encoded()
   }
 
+  /// Whether the file at `path` holds exactly `encoded(labels)`. Labels are not part of the run's
+  /// identity, so `run` (which has the dataset's labels in memory) writes the file again whenever
+  /// this is false: missing, damaged, stale or well-formed but wrong.
+  public static func holds(_ labels: [Int], at path: String) -> Bool {
+    (try? FileBytes.read(path: path)) == encoded(labels)
+  }
+
   /// What is wrong with the labels at `path` for a run of `identity`, or `nil` when the file is
   /// absent or a readable `.npy` of `[n]` int64 values in 0 ..< m.
   public static func problem(at path: String, identity: RunIdentity) -> String? {

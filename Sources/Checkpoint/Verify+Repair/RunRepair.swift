@@ -67,6 +67,7 @@ public enum RunRepair {
     let cuts = try run.journal.salvage() + run.journal.setAsideUnprovable()
     let duplicates = try run.journal.removeDuplicates()
     let temporaries = try CheckpointError.wrapping { try run.objects.temporaryFiles() } + AssemblyLeftovers.removeStale(run: run)
+      + RunRootTemporaries.removeStale(in: run)
     let strays = try CheckpointError.wrapping { try run.objects.strayFiles() }
     let training = try TrainingCheckpointStore(run: run).setAsideIfDamaged(epochs: TrainingCheckpointStore.recordedEpochs(run: run))
     guard let identity = try run.journal.replay().identity else {

@@ -24,7 +24,7 @@ public enum RunVerifier {
     }
     let named = Set(records.map(\.object))
     let orphans = try CheckpointError.wrapping { try store.list() }.filter { !named.contains($0) }
-    let temporaries = try CheckpointError.wrapping { try store.temporaryFiles() }
+    let temporaries = try CheckpointError.wrapping { try store.temporaryFiles() } + RunRootTemporaries.stale(in: run)
     let strays = try CheckpointError.wrapping { try store.strayFiles() }
     let total = try replay.identity.map { try $0.plan().tiles.count } ?? 0
     var report = VerificationReport(run: run.path, tilesChecked: records.count, tilesNotYetComputed: max(0, total - records.count),
@@ -34,6 +34,7 @@ public enum RunVerifier {
     report.unknownJournalFiles = try run.journal.unknownFiles()
     report.columnsFileProblems = replay.identity.map { ColumnsFiles.problems(in: run, identity: $0) }?
       .map { VerificationReport.ColumnsFileProblem(name: $0.name, problem: $0.problem) } ?? []
+    report.missingDerivedFiles = replay.identity.map { DerivedFiles.missing(in: run, identity: $0) } ?? []
     report.labelsProblem = replay.identity.flatMap { LabelsFile.problem(at: LabelsFile.path(in: run), identity: $0) }
     return report
   }

@@ -30,7 +30,11 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   public var problems: [Problem]
   /// Objects that no journal record names (left by a crash between object and record; harmless).
   public var orphans: [ContentHash]
-  /// Temporary files left by interrupted writes.
+  /// Derived files the run should hold but does not (`DerivedFiles.missing`: names in the run
+  /// directory); reported, not a failure.
+  public var missingDerivedFiles: [String] = []
+  /// Temporary files left by interrupted writes: under `objects/`, and AtomicFile temporaries of
+  /// writers no longer running in the run directory itself (`RunRootTemporaries`).
   public var temporaryFiles: [String]
   /// Files under `objects/` that are neither objects nor temporary files (not written by
   /// ntkbatch; `repair` removes them).
