@@ -37,7 +37,7 @@ struct GenerateCommand: ParsableCommand {
   var bs: Int = 64
 
   @Option(help: "Width of the ResNets.")
-  var width: Int = 64
+  var width: Int = Manifest.defaultWidth
 
   @Option(name: .customLong("num-epochs"), help: "Most training epochs (cosine period).")
   var numEpochs: Int = 200
@@ -75,6 +75,7 @@ struct GenerateCommand: ParsableCommand {
   func validate() throws {
     guard !models.isEmpty else { throw ValidationError("--models needs at least one model") }
     guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+    guard (1...Manifest.maximumWidth).contains(width) else { throw ValidationError("--width must be between 1 and \(Manifest.maximumWidth), got \(width)") }
   }
 
   func run() throws {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoint
 import Engine
 import Foundation
 
@@ -9,13 +10,13 @@ struct ModelsCommand: ParsableCommand {
     abstract: "List the models with their trainable-parameter count P at a width.")
 
   @Option(help: "Width of the width-parameterised models (ResNets).")
-  var width = 64
+  var width = Manifest.defaultWidth
 
   @Flag(help: "Print JSON.")
   var json = false
 
   func validate() throws {
-    guard (1...4096).contains(width) else { throw ValidationError("--width must be between 1 and 4096, got \(width)") }
+    guard (1...Manifest.maximumWidth).contains(width) else { throw ValidationError("--width must be between 1 and \(Manifest.maximumWidth), got \(width)") }
   }
 
   func run() throws {

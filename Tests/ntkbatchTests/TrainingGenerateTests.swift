@@ -33,4 +33,21 @@ final class TrainingGenerateTests: XCTestCase {
     let second = try CLIHarness.succeed(arguments)
     XCTAssertEqual(second.stdout, "", "a second generate must neither retrain nor recompute")
   }
+
+  /// `generate` and `models` take the manifest's width limits (`Manifest.maximumWidth`, one
+  /// owner): a width outside 1…4096 is a usage error (exit 64) naming `--width` before anything is
+  /// written; `models` lists P at the manifest's default width.
+  func testWidthLimitsAreTheManifestsOwn() throws {
+    let work = try CLIHarness.temporaryDirectory("generate-width")
+    defer { try? FileManager.default.removeItem(atPath: work) }
+    for arguments in [["generate", "--models", "resnet18", "--dataset", "mnist", "--width", "4097", "--output", work], ["models", "--width", "0"]] {
+      let result = try CLIHarness.run(arguments)
+      XCTAssertEqual(result.status, 64, result.stderr)
+      XCTAssertTrue(result.stderr.contains("--width must be between 1 and 4096"), result.stderr)
+    }
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work), [])
+    let models = try CLIHarness.succeed(["models", "--json"])
+    let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(models.stdout.utf8)) as? [[String: Any]])
+    XCTAssertEqual(Set(rows.compactMap { $0["width"] as? Int }), [64])
+  }
 }

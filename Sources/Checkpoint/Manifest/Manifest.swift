@@ -81,7 +81,7 @@ public struct Manifest: Codable, Equatable, Sendable {
     /// `model.train`: train before the eNTK (see `Manifest.Training`); absent = use the weights as they are.
     public var train: Training?
 
-    public init(name: String, width: Int = 64, seed: Int = 0, weights: String? = nil, train: Training? = nil) {
+    public init(name: String, width: Int = Manifest.defaultWidth, seed: Int = 0, weights: String? = nil, train: Training? = nil) {
       self.name = name
       self.width = width
       self.seed = seed
@@ -141,6 +141,8 @@ public struct Manifest: Codable, Equatable, Sendable {
     }
   }
 
+  /// `model.width` when absent (the original tool's ResNet width); `generate` and `models` use it too.
+  public static let defaultWidth = 64
   /// Largest accepted `model.width`.
   public static let maximumWidth = 4096
   /// Largest accepted `ntk.tileSamples`.

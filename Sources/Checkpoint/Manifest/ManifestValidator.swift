@@ -72,7 +72,7 @@ struct ManifestValidator {
       throw fail("model.name", "expected one of \(knownModels.sorted().joined(separator: ", ")), found \(JSONValue.string(name).summary)")
     }
     let width = try integer(fields, "width", at: "model", range: 1...Manifest.maximumWidth,
-                            expected: "an integer from 1 to \(Manifest.maximumWidth)") ?? 64
+                            expected: "an integer from 1 to \(Manifest.maximumWidth)") ?? Manifest.defaultWidth
     let seed = try integer(fields, "seed", at: "model", range: 0...Int.max, expected: "a non-negative integer") ?? 0
     let weights = try string(fields, "weights", at: "model", required: false)
     if let weights, !weights.hasSuffix(".safetensors") {
