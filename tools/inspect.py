@@ -211,7 +211,8 @@ def refuse_unusable(path, G, attrs, what):
         fail(f"{what} {path}: a cross kernel K(rows, columns) (Zarr attributes kernel "
              f"{attrs.get('kernel')!r}, samples {samples}), not a symmetric eNTK; give it to --test as a cross run directory")
     classes = attrs.get("classes")
-    if classes is not None and list(classes) != list(range(CLASSES)):
+    # trace and pseudo arrays have one value per sample pair: their `classes` attribute is not a subset.
+    if classes is not None and attrs.get("kernel") not in ("trace", "pseudo") and list(classes) != list(range(CLASSES)):
         fail(f"{what} {path}: holds the classes {list(classes)} only (`assemble --classes`); "
              f"inspect needs all {CLASSES} classes: assemble without --classes")
     if len(G.shape) == 2 and G.shape[0] != G.shape[1]:
@@ -302,7 +303,7 @@ def kernel_regression(G, K, kernel, labels, test_labels, ridge):
     import numpy as np
     n = labels.shape[0]
     Y = np.eye(CLASSES)[labels] - 0.1
-    train = np.asarray(G[:], dtype=np.float64)
+    train = np.array(G[:], dtype=np.float64)  # a copy: the ridge is added in place (a float64 .npy maps read-only)
     lam = ridge * float(np.mean(np.diag(train)))
     train[np.diag_indices_from(train)] += lam
     cross = np.asarray(K[:], dtype=np.float64)  # K(train rows, test columns)
@@ -424,8 +425,11 @@ def main():
             for row in means:
                 print("  " + " ".join(f"{v:10.4g}" for v in row))
             if kernel != "diagonal":
-                diagonal, off = np.mean(np.diag(means)), np.mean(means[~np.eye(CLASSES, dtype=bool)])
-                print(f"class-block mean: same class {diagonal:.6g}, different classes {off:.6g}, ratio {diagonal / off:.3g}")
+                # Classes absent from the samples have no mean (NaN in M): left out of the summary.
+                diagonal, off = np.nanmean(np.diag(means)), np.nanmean(means[~np.eye(CLASSES, dtype=bool)])
+                absent = [c for c in range(CLASSES) if not np.any(labels[:n] == c)]
+                note = f" (classes absent from the samples, left out: {absent})" if absent else ""
+                print(f"class-block mean: same class {diagonal:.6g}, different classes {off:.6g}, ratio {diagonal / off:.3g}{note}")
         if logits is not None and labels is not None:
             print(f"network accuracy on the run's {n} samples (logits.npy vs labels.npy): {accuracy_of(logits, labels):.4f}")
 

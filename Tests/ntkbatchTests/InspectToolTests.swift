@@ -222,4 +222,35 @@ final class InspectToolTests: XCTestCase {
     XCTAssertEqual(early.status, 2, early.output)
     XCTAssertFalse(early.output.contains("kernel: full"), early.output)
   }
+
+  /// A float64 `trace` run (30 digits, so some classes are absent): its own Zarr array is accepted
+  /// as `--matrix` (its `classes` attribute is no subset), the class-block summary leaves absent
+  /// classes out instead of printing NaN, and `--test` with a float64 cross run over the same
+  /// digits regresses without error (the assembled float64 `.npy` maps read-only) to accuracy 1.
+  func testFloat64TraceRunWithItsZarrArrayAndACrossRun() throws {
+    func manifest(_ name: String, columns: Bool) throws -> String {
+      let data: [String: Any] = ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 30]
+      var object: [String: Any] = [
+        "name": name, "dataset": data, "model": ["name": "lenet", "seed": 0],
+        "ntk": ["precision": "float64", "normalization": "sqrt-params", "tileSamples": 7, "kernel": "trace"],
+      ]
+      if columns { object["columns"] = data }
+      return try CLIHarness.writeManifest(object, in: work, name: name)
+    }
+    let (run, cross) = ("\(work)/trace", "\(work)/trace-cross")
+    try CLIHarness.succeed(["run", try manifest("trace", columns: false), "--run-dir", run, "--progress", "none"])
+    try CLIHarness.succeed(["run", try manifest("trace-cross", columns: true), "--run-dir", cross, "--progress", "none"])
+    try CLIHarness.succeed(["assemble", run, "--output", "\(work)/trace.zarr", "--progress", "none"])
+
+    let zarr = try inspect([run, "--matrix", "\(work)/trace.zarr", "--output", "\(work)/zarr.png"])
+    XCTAssertEqual(zarr.status, 0, zarr.output)
+    XCTAssertTrue(zarr.output.contains("kernel: trace, shape (30, 30)"), zarr.output)
+    let summary = try XCTUnwrap(zarr.output.split(separator: "\n").first { $0.hasPrefix("class-block mean: same class") }, zarr.output)
+    XCTAssertFalse(summary.contains("nan"), String(summary))
+
+    let regression = try inspect([run, "--test", cross, "--output", "\(work)/regression.png"])
+    XCTAssertEqual(regression.status, 0, regression.output)
+    XCTAssertFalse(regression.output.contains("Traceback"), regression.output)
+    XCTAssertEqual(try number(after: "kernel regression test accuracy:", in: regression.output), 1)
+  }
 }
