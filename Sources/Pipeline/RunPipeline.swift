@@ -71,9 +71,14 @@ public struct RunPipeline {
     let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization, plan: plan,
                                       columnInputs: columns?.inputs, kernel: manifest.ntk.kernel)
     computer.source.cancellation = stop.cancellation
-    try writeLogits(computer, samples: identity.sampleCount, blockSamples: min(256, plan.tileSamples), identity: identity)
-    if let labels = dataset.labels { try writeLabels(labels, identity: identity) }
-    if let columns { try writeColumnsFiles(computer, columns: columns, blockSamples: min(256, plan.tileSamples), identity: identity) }
+    // The per-sample files beside the tiles: logits and labels of the rows (and of a cross run's columns).
+    let blockSamples = min(256, plan.tileSamples)
+    try writeLogits(computer, columns: false, to: LogitsFile.path(in: run), rows: identity.sampleCount, blockSamples: blockSamples)
+    if let labels = dataset.labels { try writeLabels(labels, to: LabelsFile.path(in: run)) }
+    if let columns {
+      try writeLogits(computer, columns: true, to: ColumnsFiles.logitsPath(in: run), rows: columns.inputs.batchSize, blockSamples: blockSamples)
+      if let labels = columns.labels { try writeLabels(labels, to: ColumnsFiles.labelsPath(in: run)) }
+    }
     let outcome = try computeTiles(session: session, plan: tilePlan, share: share, computer: computer, parameters: model.parameterCount)
     reportMemory(plan: plan, computer: computer)
     return outcome
@@ -157,37 +162,21 @@ public struct RunPipeline {
     log("peak resident memory: \(peak) bytes (VmHWM); Jacobian blocks computed: \(stats.blocksComputed) (\(stats.samplesComputed) samples, \(String(format: "%.2f", stats.jacobianSeconds)) s), cache hits: \(stats.cacheHits), contraction \(String(format: "%.2f", stats.contractionSeconds)) s")
   }
 
-  /// `RUN/logits.npy`: the model's logits `[n, 10]` (float64), written atomically when missing or
-  /// not a readable `[n, 10]` float64 array of finite values (`LogitsFile`).
-  private func writeLogits<T: BLASScalar>(_ computer: EngineTileComputer<T>, samples: Int, blockSamples: Int, identity: RunIdentity) throws {
-    let path = LogitsFile.path(in: run)
-    guard !FileManager.default.fileExists(atPath: path) || LogitsFile.problem(at: path, identity: identity) != nil else { return }
-    let logits = try computer.logits(blockSamples: blockSamples).map { Double($0) }
-    try AtomicFile.write(NpyArray(shape: [samples, 10], values: logits).encoded(), to: path)
+  /// The model's logits `[rows, m]` float64 at `path` — `RUN/logits.npy` of the rows, or with
+  /// `columns` a cross run's `RUN/columns-logits.npy` — written atomically when missing or not a
+  /// readable array of that shape of finite values (`LogitsFile`).
+  private func writeLogits<T: BLASScalar>(_ computer: EngineTileComputer<T>, columns: Bool, to path: String, rows: Int,
+                                          blockSamples: Int) throws {
+    let m = computer.source.model.outputCount
+    guard !FileManager.default.fileExists(atPath: path) || LogitsFile.problem(at: path, rows: rows, outputsPerSample: m) != nil else { return }
+    let logits = try computer.logits(blockSamples: blockSamples, columns: columns).map { Double($0) }
+    try AtomicFile.write(NpyArray(shape: [rows, m], values: logits).encoded(), to: path)
   }
 
-  /// Cross runs: `RUN/columns-logits.npy` (`[n_c, 10]` float64) and, when the columns dataset
-  /// has labels, `RUN/columns-labels.npy` (`[n_c]` int64), each written atomically when missing or
-  /// damaged (`ColumnsFiles`).
-  private func writeColumnsFiles<T: BLASScalar>(_ computer: EngineTileComputer<T>, columns: DatasetLoader.Loaded<T>, blockSamples: Int,
-                                                identity: RunIdentity) throws {
-    let count = columns.inputs.batchSize
-    let logitsPath = ColumnsFiles.logitsPath(in: run)
-    let m = identity.outputsPerSample
-    if !FileManager.default.fileExists(atPath: logitsPath) || LogitsFile.problem(at: logitsPath, rows: count, outputsPerSample: m) != nil {
-      let logits = try computer.logits(blockSamples: blockSamples, columns: true).map { Double($0) }
-      try AtomicFile.write(NpyArray(shape: [count, m], values: logits).encoded(), to: logitsPath)
-    }
-    let labelsPath = ColumnsFiles.labelsPath(in: run)
-    if let labels = columns.labels, !LabelsFile.holds(labels, at: labelsPath) {  // also when stale or wrong
-      try AtomicFile.write(LabelsFile.encoded(labels), to: labelsPath)
-    }
-  }
-
-  /// `RUN/labels.npy`: the samples' labels `[n]` (int64), written atomically when missing or not
-  /// exactly the dataset's labels (`LabelsFile.holds`: also when stale or wrong).
-  private func writeLabels(_ labels: [Int], identity: RunIdentity) throws {
-    let path = LabelsFile.path(in: run)
+  /// The samples' labels `[n]` int64 at `path` — `RUN/labels.npy`, or a cross run's
+  /// `RUN/columns-labels.npy` — written atomically unless the file holds exactly these labels
+  /// (`LabelsFile.holds`: so also when missing, damaged, stale or wrong).
+  private func writeLabels(_ labels: [Int], to path: String) throws {
     guard !LabelsFile.holds(labels, at: path) else { return }
     try AtomicFile.write(LabelsFile.encoded(labels), to: path)
   }
