@@ -32,7 +32,7 @@ The figure (and stdout, with the numbers):
 
 Refused in one line (exit 2) before any expensive step (arguments and RUN2 are checked first):
 an --output that is not a .png or whose folder does not exist; a cross kernel (Zarr attribute
-kernel "cross", nColumns, samples rows != columns, or rows != columns in the shape) as the array or
+cross, nColumns, samples rows != columns, or rows != columns in the shape) as the array or
 --matrix; a class subset (attribute classes other than 0...9); labels whose count is not the
 sample count of the shape; a --matrix whose weightsHash/manifestHash/inputDataHash attributes are
 not RUN's journal identity (`ntkbatch status RUN --json`) or whose shape is not RUN's; a --test RUN2
@@ -203,15 +203,15 @@ def attributes_of(path, G):
 
 def refuse_unusable(path, G, attrs, what):
     """One line, exit 2, for an array that is not a whole symmetric eNTK of 10 classes: a cross
-    kernel (attribute kernel "cross", nColumns, or rows and columns of different samples) or a
+    kernel (attribute cross or nColumns, or rows and columns of different samples) or a
     class subset (`assemble --classes`)."""
     samples = attrs.get("samples") or {}
     rows, columns = samples.get("rows"), samples.get("columns")
-    if attrs.get("kernel") == "cross" or "nColumns" in attrs or (rows is not None and columns is not None and rows != columns):
-        fail(f"{what} {path}: a cross kernel K(rows, columns) (Zarr attributes kernel "
-             f"{attrs.get('kernel')!r}, samples {samples}), not a symmetric eNTK; give it to --test as a cross run directory")
+    if attrs.get("cross") or "nColumns" in attrs or (rows is not None and columns is not None and rows != columns):
+        fail(f"{what} {path}: a cross kernel K(rows, columns) (Zarr attributes cross "
+             f"{attrs.get('cross')!r}, samples {samples}), not a symmetric eNTK; give it to --test as a cross run directory")
     classes = attrs.get("classes")
-    # trace and pseudo arrays have one value per sample pair: their `classes` attribute is not a subset.
+    # trace and pseudo arrays have one value per sample pair and no `classes` attribute.
     if classes is not None and attrs.get("kernel") not in ("trace", "pseudo") and list(classes) != list(range(CLASSES)):
         fail(f"{what} {path}: holds the classes {list(classes)} only (`assemble --classes`); "
              f"inspect needs all {CLASSES} classes: assemble without --classes")
@@ -333,7 +333,8 @@ def parse():
     parser.add_argument("--matrix", help="RUN's already assembled .npy or Zarr (instead of assembling it)")
     parser.add_argument("--labels", help="labels [n] of an ARRAY target (.npy of integers)")
     parser.add_argument("--kernel", choices=["full", "trace", "pseudo", "diagonal"],
-                        help="kind of an ARRAY target (a run says it in its manifest); default full, or diagonal for 3-D")
+                        help="kind of an ARRAY target without Zarr attributes (a run says it in its manifest and may "
+                             "not be given another); default: the Zarr attribute kernel, else full, or diagonal for 3-D")
     parser.add_argument("--ntkbatch", help="the ntkbatch binary used to assemble run directories")
     parser.add_argument("--samples", type=int, default=100, help="samples in the heat map (default 100)")
     parser.add_argument("--ridge", type=float, default=1e-6,
@@ -364,6 +365,9 @@ def main():
             run = args.target
             manifest = read_manifest(run)
             kernel = kernel_of(manifest)
+            if args.kernel and args.kernel != kernel:
+                fail(f"--kernel {args.kernel}: {run} is a run directory whose manifest says ntk.kernel {kernel!r}; "
+                     f"--kernel is for an assembled array (leave it out for a run)")
             if "columns" in manifest:
                 fail(f"{run} is a cross run (its manifest has columns); give the square run, and this one as --test")
             ntkbatch = find_ntkbatch(args.ntkbatch)

@@ -37,12 +37,13 @@ public enum MissingTileMask {
         "blocks": (blocks[tile.index] ?? []).map { ["rows": $0.rows, "columns": $0.columns] },
       ]
     }
-    let object: [String: Any] = [
+    var object: [String: Any] = [
       "output": report.output, "format": report.format.rawValue, "dimension": report.dimension,
       "rows": report.rows, "columns": report.columns,
-      "samples": ["rows": report.rowSamples, "columns": report.columnSamples], "classes": report.classes,
-      "outputsPerSample": m, "tileSamples": plan.tileSamples, "kernel": plan.isCross ? "cross" : "full", "tilesTotal": plan.tiles.count, "missingTiles": tiles,
+      "samples": ["rows": report.rowSamples, "columns": report.columnSamples],
+      "outputsPerSample": m, "tileSamples": plan.tileSamples, "kernel": plan.kernel.rawValue, "cross": plan.isCross, "tilesTotal": plan.tiles.count, "missingTiles": tiles,
     ]
+    if plan.outputsPerSample > 1 { object["classes"] = report.classes }  // trace, pseudo: no classes
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
     let path = report.output + ".missing.json"
     try AtomicFile.write(data, to: path)

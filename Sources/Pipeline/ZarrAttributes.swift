@@ -4,8 +4,9 @@ import Foundation
 
 /// The attributes of an assembled Zarr array: the run that produced it.
 public enum ZarrAttributes {
-  /// model, width, P, n, tileSamples, normalization, precision, dataset, the identity hashes, the
-  /// layout and the selection.
+  /// model, width, P, n, tileSamples, kernel (`ntk.kernel`), normalization, precision, dataset,
+  /// the identity hashes, the layout and the selection (`classes` only for kernels with classes);
+  /// a cross run adds `cross: true`, `nColumns`, `columns` and `columnInputDataHash`.
   ///
   /// - Throws: `CheckpointError` (journal), `BadInput` if `RUN/manifest.json` is unreadable.
   public static func make(run: RunDirectory, selection: AssemblySelection, dtype: String) throws -> [String: Any] {
@@ -29,7 +30,7 @@ public enum ZarrAttributes {
     ]
     if let weights = model["weights"] { attributes["weights"] = weights }
     if let columnCount = identity.columnSampleCount {  // cross kernel K(dataset, columns)
-      attributes["kernel"] = "cross"
+      attributes["cross"] = true
       attributes["nColumns"] = columnCount
       attributes["columns"] = manifest["columns"] ?? NSNull()
       attributes["columnInputDataHash"] = identity.columnInputDataHash?.hex ?? NSNull()
@@ -42,7 +43,7 @@ public enum ZarrAttributes {
     let m = plan.outputsPerSample
     attributes["samples"] = ["rows": [resolved.rows.lowerBound, resolved.rows.upperBound],
                              "columns": [resolved.columns.lowerBound, resolved.columns.upperBound]]
-    attributes["classes"] = resolved.classes
+    if m > 1 { attributes["classes"] = resolved.classes }  // trace, pseudo: one value per sample pair, no classes
     attributes["layout"] = plan.kernel == .diagonal
       ? "[sample − \(resolved.rows.lowerBound), position of the row class in classes, position of the column class]: G[sample·\(identity.outputsPerSample) + class, sample·\(identity.outputsPerSample) + class′]"
       : m == 1 ? "row = sample − \(resolved.rows.lowerBound), column = sample − \(resolved.columns.lowerBound) (kernel \(plan.kernel.rawValue): one value per sample pair)"

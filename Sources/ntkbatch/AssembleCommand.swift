@@ -192,7 +192,7 @@ extension AssembleCommand {
     if classes != nil, kernel == .trace || kernel == .pseudo {
       throw ValidationError("--classes: the run's kernel is \(kernel.rawValue), one value per sample pair with no classes to select; leave out --classes")
     }
-    if kernel == .diagonal, let selection = try? selection(), selection.rowSamples != selection.columnSamples {
+    if kernel == .diagonal, let selection = try? selection(), let columns = selection.columnSamples, columns != selection.rowSamples {
       throw ValidationError("--samples: the run's kernel is diagonal, only the blocks k(x_i, x_i) exist; give one range A:B")
     }
   }

@@ -79,7 +79,7 @@ struct StatusCommand: ParsableCommand {
         }
         if n == count, !s.shardsNotStarted.isEmpty {
           let more = s.shardsNotStartedCount - s.shardsNotStarted.count
-          print("  not started: \(s.shardsNotStarted.map(String.init).joined(separator: ", "))\(more > 0 ? " and \(more) more" : "")")
+          print("  not started: shard \(s.shardsNotStarted.map { "\($0)/\(count)" }.joined(separator: ", "))\(more > 0 ? " and \(more) more" : "")")
         }
       }
     }

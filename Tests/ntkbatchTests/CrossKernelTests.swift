@@ -68,6 +68,20 @@ final class CrossKernelTests: XCTestCase {
       XCTAssertGreaterThan(scale, 0, kernel)
       XCTAssertLessThanOrEqual(worst, 1e-12 * scale, "\(kernel) cross kernel differs from the reduction of the full one by \(worst) (scale \(scale))")
       try CLIHarness.succeed(["verify", "\(work)/\(kernel)"])
+      // Zarr attributes and the partial mask name the variant and the cross run; no classes.
+      try CLIHarness.succeed(["assemble", "\(work)/\(kernel)", "--output", "\(work)/\(kernel).zarr", "--progress", "none"])
+      let zarr = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/\(kernel).zarr/zarr.json"))) as! [String: Any]
+      let attributes = zarr["attributes"] as! [String: Any]
+      XCTAssertEqual(attributes["kernel"] as? String, kernel)
+      XCTAssertEqual(attributes["cross"] as? Bool, true)
+      XCTAssertNil(attributes["classes"], kernel)
+      try CLIHarness.succeed(["run", path, "--run-dir", "\(work)/\(kernel)-partial", "--progress", "none", "--max-tiles", "2"])
+      try CLIHarness.succeed(["assemble", "\(work)/\(kernel)-partial", "--allow-partial", "--output", "\(work)/\(kernel)-partial.npy", "--progress", "none"])
+      let mask = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/\(kernel)-partial.npy.missing.json"))) as! [String: Any]
+      XCTAssertEqual(mask["kernel"] as? String, kernel)
+      XCTAssertEqual(mask["cross"] as? Bool, true)
+      XCTAssertNil(mask["classes"], kernel)
+      XCTAssertEqual((mask["missingTiles"] as? [[String: Any]])?.count, 12 - 2, "4 row blocks × 3 column blocks, 2 computed")
     }
     let diagonal = try manifest("diagonal", rows: n, columns: nc, tileSamples: 4, kernel: "diagonal")
     let refused = try CLIHarness.run(["run", diagonal, "--run-dir", "\(work)/diagonal", "--progress", "none"])
@@ -163,7 +177,8 @@ final class CrossKernelTests: XCTestCase {
     let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/cross.zarr/zarr.json"))) as! [String: Any]
     XCTAssertEqual(meta["shape"] as? [Int], [200, 300])
     let attributes = meta["attributes"] as! [String: Any]
-    XCTAssertEqual(attributes["kernel"] as? String, "cross")
+    XCTAssertEqual(attributes["kernel"] as? String, "full")
+    XCTAssertEqual(attributes["cross"] as? Bool, true)
     XCTAssertEqual(attributes["nColumns"] as? Int, 30)
     try CLIHarness.succeed(["assemble", "\(work)/cross", "--zarr-format", "2", "--output", "\(work)/cross2.zarr"])
     let zarray = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/cross2.zarr/.zarray"))) as! [String: Any]
@@ -227,7 +242,8 @@ final class CrossKernelTests: XCTestCase {
     let missing = mask["missingTiles"] as! [[String: Any]]
     XCTAssertEqual(missing.map { $0["index"] as! Int }, Array(5..<12))
     XCTAssertEqual(missing[0]["blocks"] as? [[String: [Int]]], [["rows": [40, 80], "columns": [80, 90]]])
-    XCTAssertEqual(mask["kernel"] as? String, "cross")
+    XCTAssertEqual(mask["kernel"] as? String, "full")
+    XCTAssertEqual(mask["cross"] as? Bool, true)
   }
 
   /// SIGKILL part-way through a cross run, again and again, then resume: the assembled matrix is

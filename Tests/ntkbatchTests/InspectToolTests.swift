@@ -252,5 +252,16 @@ final class InspectToolTests: XCTestCase {
     XCTAssertEqual(regression.status, 0, regression.output)
     XCTAssertFalse(regression.output.contains("Traceback"), regression.output)
     XCTAssertEqual(try number(after: "kernel regression test accuracy:", in: regression.output), 1)
+
+    // --kernel says the kind of a bare .npy (no attributes); a run directory's kind is its
+    // manifest's, and another --kernel for it is refused in one line.
+    try CLIHarness.succeed(["assemble", run, "--output", "\(work)/trace.npy", "--progress", "none"])
+    let npy = try inspect(["\(work)/trace.npy", "--kernel", "trace", "--labels", "\(run)/labels.npy", "--output", "\(work)/npy.png"])
+    XCTAssertEqual(npy.status, 0, npy.output)
+    XCTAssertTrue(npy.output.contains("kernel: trace, shape (30, 30)"), npy.output)
+    let wrong = try inspect([run, "--kernel", "full", "--output", "\(work)/wrong.png"])
+    XCTAssertEqual(wrong.status, 2, wrong.output)
+    XCTAssertTrue(wrong.output.contains("--kernel full: \(run) is a run directory whose manifest says ntk.kernel 'trace'"), wrong.output)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/wrong.png"))
   }
 }

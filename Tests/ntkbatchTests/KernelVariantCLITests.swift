@@ -125,6 +125,23 @@ print("checked", len(cases))
     let ranges = try CLIHarness.run(["assemble", diagonal, "--samples", "0:3,3:6", "--output", "\(work)/d.npy"])
     XCTAssertEqual(ranges.status, 64, ranges.stderr)
     XCTAssertTrue(ranges.stderr.contains("--samples: the run's kernel is diagonal"), ranges.stderr)
+    // One range with --classes is a block of the diagonal: element [i − 1, a′, b′] of the full
+    // (6, 10, 10) array, classes 7 and 2 in that order; a second range equal to the first is the same.
+    try CLIHarness.succeed(["assemble", diagonal, "--output", "\(work)/d-all.npy", "--progress", "none"])
+    let all = try NpyArray.read(path: "\(work)/d-all.npy")
+    XCTAssertEqual(all.shape, [6, 10, 10])
+    for samples in ["1:4", "1:4,1:4"] {
+      let output = "\(work)/d-\(samples.count).npy"
+      try CLIHarness.succeed(["assemble", diagonal, "--samples", samples, "--classes", "7,2", "--output", output, "--progress", "none"])
+      let block = try NpyArray.read(path: output)
+      XCTAssertEqual(block.shape, [3, 2, 2], samples)
+      let (full, part) = (all.doubles(), block.doubles())
+      for i in 0..<3 {
+        for (x, a) in [7, 2].enumerated() {
+          for (y, b) in [7, 2].enumerated() { XCTAssertEqual(part[i * 4 + x * 2 + y], full[(i + 1) * 100 + a * 10 + b], "\(samples) [\(i), \(x), \(y)]") }
+        }
+      }
+    }
     // check prints the variant's shape and cost.
     let check = try CLIHarness.succeed(["check", try manifest(model: "lenet", width: 0, kernel: "pseudo", subsample: 6, tileSamples: 3, name: "c")])
     XCTAssertTrue(check.stdout.contains("matrix:   6 × 6 (kernel pseudo)"), check.stdout)

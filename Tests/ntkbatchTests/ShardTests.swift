@@ -62,6 +62,16 @@ final class ShardTests: XCTestCase {
     XCTAssertEqual(try FileBytes.read(path: "\(run)/logits.npy"), try FileBytes.read(path: "\(work)/reference/logits.npy"))
   }
 
+  /// Shards of the newest count that never wrote are named as shards `K/N` (a bare "0" read as a count).
+  func testStatusNamesTheShardsNotStarted() throws {
+    let manifest = try FaultHarness.mnistManifest(in: work, subsample: 60, tileSamples: 20)  // 6 tiles
+    let run = "\(work)/run"
+    XCTAssertFalse(try runShard(manifest, run, "1/3").isEmpty)
+    let status = try CLIHarness.succeed(["status", run])
+    XCTAssertTrue(status.stdout.contains("shards:   3: 1 complete, 0 started and unfinished, 2 not started"), status.stdout)
+    XCTAssertTrue(status.stdout.contains("  not started: shard 0/3, 2/3\n"), status.stdout)
+  }
+
   func testADuplicatedJournalSegmentLeavesEveryCommandWorking() throws {
     let manifest = try manifest()
     let expected = try reference(manifest)
