@@ -143,7 +143,7 @@ final class FaultWritersTests: XCTestCase {
       let logs = "\(work)/early-\(attempt)"
       try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
       let process = try CLIHarness.start(["run", manifest, "--run-dir", "\(work)/run", "--progress", "tiles"], logDirectory: logs)
-      // Once the run watches SIGTERM (before that the process is still in the Swift runtime's
+      // Once the run catches SIGTERM (before that the process is still in the Swift runtime's
       // start, where SIGTERM's default action applies: a slow start under load made this flaky),
       // 0–340 ms: while the dataset is read, the session opened, the logits or the first tiles computed.
       try Self.waitUntilSIGTERMIsWatched(process)
@@ -163,15 +163,15 @@ final class FaultWritersTests: XCTestCase {
     XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/run").count, journaled)
   }
 
-  /// Waits (up to 30 s) until `process` ignores SIGTERM's default action: `SignalWatch` sets
-  /// SIGTERM to ignored and reads it from a dispatch source (bit 15 of `SigIgn` in /proc/PID/status).
+  /// Waits (up to 30 s) until `process` catches SIGTERM: `SignalWatch`'s dispatch source installs
+  /// a handler (bit 14, signal 15, of `SigCgt` in /proc/PID/status).
   static func waitUntilSIGTERMIsWatched(_ process: Process) throws {
     let start = Date()
     while Date().timeIntervalSince(start) < 30 {
       guard process.isRunning else { return }
       let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
-      if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigIgn:") }),
-         let mask = UInt64(line.dropFirst("SigIgn:".count).trimmingCharacters(in: .whitespaces), radix: 16),
+      if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+         let mask = UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16),
          mask & (1 << (UInt64(SIGTERM) - 1)) != 0 { return }
       usleep(1_000)
     }
