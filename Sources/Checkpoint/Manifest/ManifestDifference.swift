@@ -7,23 +7,36 @@ import Foundation
 public enum ManifestDifference {
   static let ignored: Set<String> = ["dataset.download", "dataset.mirror", "columns.download", "columns.mirror", "ntk.memoryBudget"]
 
+  /// Fields that say where things are or what the run is called, not what is computed: the
+  /// input-data and weights hashes of the identity cover the files' contents. A run resumes
+  /// with a manifest that differs from `RUN/manifest.json` in these alone (data or manifest moved).
+  public static let locations: Set<String> = ["name", "dataset.root", "columns.root", "model.weights"]
+
   /// E.g. `dataset.root (run has "../data", now "../data2")`, or `nil` when no field differs or
   /// either side is not a JSON object.
   public static func first(recorded: Data, current: Data) -> String? {
-    guard let a = try? JSONSerialization.jsonObject(with: recorded), let b = try? JSONSerialization.jsonObject(with: current) else { return nil }
-    return difference(a, b, path: "")
+    all(recorded: recorded, current: current)?.first.map { "\($0.path) \($0.detail)" }
   }
 
-  private static func difference(_ a: Any?, _ b: Any?, path: String) -> String? {
-    if ignored.contains(path) { return nil }
+  /// Every differing field, top-down with keys sorted: its path and `(run has …, now …)`; `nil`
+  /// when either side is not a JSON object.
+  public static func all(recorded: Data, current: Data) -> [(path: String, detail: String)]? {
+    guard let a = try? JSONSerialization.jsonObject(with: recorded), let b = try? JSONSerialization.jsonObject(with: current) else { return nil }
+    var found: [(path: String, detail: String)] = []
+    collect(a, b, path: "", into: &found)
+    return found
+  }
+
+  private static func collect(_ a: Any?, _ b: Any?, path: String, into found: inout [(path: String, detail: String)]) {
+    if ignored.contains(path) { return }
     if let a = a as? [String: Any], let b = b as? [String: Any] {
       for key in Set(a.keys).union(b.keys).sorted() {
-        if let found = difference(a[key], b[key], path: path.isEmpty ? key : path + "." + key) { return found }
+        collect(a[key], b[key], path: path.isEmpty ? key : path + "." + key, into: &found)
       }
-      return nil
+      return
     }
     let (left, right) = (render(a), render(b))
-    return left == right ? nil : "\(path) (run has \(left), now \(right))"
+    if left != right { found.append((path, "(run has \(left), now \(right))")) }
   }
 
   private static func render(_ value: Any?) -> String {

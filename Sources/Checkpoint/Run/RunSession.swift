@@ -12,6 +12,11 @@ public final class RunSession {
   public let run: RunDirectory
   /// The identity, equal to the journal's.
   public let identity: RunIdentity
+  /// Fields in which the manifest given differs from `RUN/manifest.json` only by location
+  /// (`ManifestDifference.locations`: data, weights or manifest moved, or the name), each with
+  /// `(run has …, now …)`; empty when it is the same. The session resumed; RUN/manifest.json now
+  /// has the new values.
+  public private(set) var relocated: [String] = []
   /// This session's header.
   public let header: JournalHeader
   /// Tiles journaled so far (by index), including this session's (and, after `refresh()`, other
@@ -56,12 +61,24 @@ public final class RunSession {
     let lock = try heldLock ?? run.lock(shard: shard)
     do { try refuseOtherKindOfWriter(run: run, shard: shard) } catch { if heldLock == nil { lock.release() }; throw error }
     let replay = try run.journal.replay()
+    var identity = identity
+    var relocated: [String] = []
     if let recorded = replay.identity {
       var differences = identity.differences(from: recorded)
       if identity.manifestHash != recorded.manifestHash, let manifestJSON,
          let saved = FileManager.default.contents(atPath: run.manifestPath),
-         let field = ManifestDifference.first(recorded: saved, current: Data(manifestJSON)) {
-        differences = differences.map { $0.hasPrefix("manifest hash") ? "\($0): first differing field \(field)" : $0 }
+         let fields = ManifestDifference.all(recorded: saved, current: Data(manifestJSON)) {
+        if differences.count == 1, fields.allSatisfy({ ManifestDifference.locations.contains($0.path) }) {
+          // Only where the data, weights or manifest are (their contents are the identity's
+          // other hashes) or the run's name: the same computation, moved. The journal keeps its
+          // identity; RUN/manifest.json is rewritten below with the new locations (none differ
+          // when it already has them: a run moved before).
+          identity.manifestHash = recorded.manifestHash
+          relocated = fields.map { "\($0.path) \($0.detail)" }
+          differences = []
+        } else if let field = fields.first {
+          differences = differences.map { $0.hasPrefix("manifest hash") ? "\($0): first differing field \(field.path) \(field.detail)" : $0 }
+        }
       }
       if !differences.isEmpty {
         throw CheckpointError(.identityMismatch, "\(run.path): this run directory holds another computation; refusing to resume: different \(differences.joined(separator: "; ")). Use a new run directory")
@@ -75,7 +92,7 @@ public final class RunSession {
         throw CheckpointError(.damaged, "\(run.journalDirectory): tile record \(record.index) (I=\(record.rowBlock), J=\(record.columnBlock)) does not match the plan; `ntkbatch repair` removes it")
       }
     }
-    if let manifestJSON, !FileManager.default.fileExists(atPath: run.manifestPath) {
+    if let manifestJSON, !relocated.isEmpty || !FileManager.default.fileExists(atPath: run.manifestPath) {
       try run.writeManifest(manifestJSON)
     }
     if shard == nil, run.shardLockPaths().allSatisfy({ RunLock.currentHolder(path: $0) == nil }) {
@@ -88,6 +105,7 @@ public final class RunSession {
                                shardTiles: shard == nil ? nil : shardTiles)
     let writer = try run.journal.beginSession(header)
     let session = RunSession(run: run, identity: identity, header: header, journaled: replay.tiles, lock: lock, writer: writer)
+    session.relocated = relocated
     try session.recoverNewestTiles(of: replay)
     return session
   }

@@ -1,0 +1,66 @@
+import Foundation
+import XCTest
+
+/// A run moved to other disks resumes: a manifest that differs from `RUN/manifest.json` only in
+/// where the data or weights are (`dataset.root`, `columns.root`, `model.weights`) or in `name` is
+/// the same computation (the identity's input-data and weights hashes cover the contents); any
+/// other field still refuses, naming it.
+final class RelocatedRunTests: XCTestCase {
+  var work = ""
+
+  override func setUpWithError() throws { work = try CLIHarness.temporaryDirectory("relocated") }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
+
+  func manifest(name: String, root: String, folder: String, seed: Int = 0) throws -> String {
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let object: [String: Any] = [
+      "name": name, "dataset": ["name": "mnist", "root": root, "subsample": 40],
+      "model": ["name": "lenet", "seed": seed], "ntk": ["precision": "float32", "tileSamples": 10],
+    ]
+    return try CLIHarness.writeManifest(object, in: folder, name: name)
+  }
+
+  func testAMovedRunResumesByteIdenticalAndOtherChangesStillRefuse() throws {
+    let fm = FileManager.default
+    let original = "\(work)/disk1/mnist"
+    try fm.createDirectory(atPath: "\(work)/disk1", withIntermediateDirectories: true)
+    try fm.copyItem(atPath: "\(CLIHarness.repositoryRoot)/data/mnist-sample", toPath: original)
+    let first = try manifest(name: "before", root: original, folder: "\(work)/m1")
+    try CLIHarness.succeed(["run", first, "--run-dir", "\(work)/straight", "--progress", "none"])
+    let expected = try FaultHarness.assembled("\(work)/straight", output: "\(work)/straight.npy")
+
+    // 4 of 10 tiles, then the data move to another disk, the manifest to another folder, renamed,
+    // with a trailing slash on the root.
+    try CLIHarness.succeed(["run", first, "--run-dir", "\(work)/run", "--progress", "none", "--max-tiles", "4"])
+    try fm.moveItem(atPath: original, toPath: "\(work)/disk2-mnist")
+    let moved = try manifest(name: "after", root: "\(work)/disk2-mnist/", folder: "\(work)/m2")
+    let resumed = try CLIHarness.succeed(["run", moved, "--run-dir", "\(work)/run", "--progress", "none"])
+    XCTAssertTrue(resumed.stderr.contains("resuming a moved run (same data, weights and settings): dataset.root (run has \"\(original)\", now \"\(work)/disk2-mnist/\")"), resumed.stderr)
+    XCTAssertTrue(resumed.stderr.contains("name (run has \"before\", now \"after\")"), resumed.stderr)
+    XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/run").count, 10)
+    XCTAssertEqual(try FaultHarness.assembled("\(work)/run", output: "\(work)/run.npy"), expected, "byte-identical to the unmoved run")
+    let saved = try String(contentsOfFile: "\(work)/run/manifest.json", encoding: .utf8)
+    XCTAssertTrue(saved.contains("disk2-mnist"), "RUN/manifest.json says where the data are now: \(saved)")
+    // Again with the same manifest: nothing differs from RUN/manifest.json any more.
+    let again = try CLIHarness.succeed(["run", moved, "--run-dir", "\(work)/run", "--progress", "none"])
+    XCTAssertFalse(again.stderr.contains("moved run"), again.stderr)
+    try CLIHarness.succeed(["verify", "\(work)/run"])
+    XCTAssertEqual(try identityHash("\(work)/run"), try identityHash("\(work)/straight"), "the journal keeps its identity")
+
+    // Another seed is another computation (other weights): refused, naming the field, nothing written.
+    let objects = try FaultHarness.journaledObjects("\(work)/run")
+    let other = try manifest(name: "after", root: "\(work)/disk2-mnist", folder: "\(work)/m3", seed: 1)
+    let refused = try CLIHarness.run(["run", other, "--run-dir", "\(work)/run", "--progress", "none"])
+    XCTAssertEqual(refused.status, 2, refused.stderr)
+    XCTAssertTrue(refused.stderr.contains("first differing field model.seed (run has 0, now 1)"), refused.stderr)
+    XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/run"), objects)
+    XCTAssertTrue(try String(contentsOfFile: "\(work)/run/manifest.json", encoding: .utf8).contains("disk2-mnist"))
+  }
+
+  func identityHash(_ run: String) throws -> String {
+    let status = try CLIHarness.succeed(["status", run, "--json"])
+    let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+    let identity = try XCTUnwrap(object["identity"] as? [String: Any], status.stdout)
+    return try XCTUnwrap(identity["manifestHash"] as? String)
+  }
+}
