@@ -68,7 +68,9 @@ public struct RunPipeline {
     let session = try RunSession.open(run: run, identity: identity, manifestJSON: manifest.prettyJSON(), shard: shard,
                                       shardTiles: share.map { ($0.first ?? 0)..<(($0.last ?? -1) + 1) })
     defer { session.close() }
-    for field in session.relocated { log("resuming a moved run (same data, weights and settings): \(field)") }
+    for field in session.relocated {  // said even with --progress none: RUN/manifest.json changed
+      FileHandle.standardError.write(Data("resuming a moved run (same data, weights and settings): \(field)\n".utf8))
+    }
     let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization, plan: plan,
                                       columnInputs: columns?.inputs, kernel: manifest.ntk.kernel)
     computer.source.cancellation = stop.cancellation

@@ -49,7 +49,7 @@ final class RelocatedRunTests: XCTestCase {
 
     // Another seed is another computation (other weights): refused, naming the field, nothing written.
     let objects = try FaultHarness.journaledObjects("\(work)/run")
-    let other = try manifest(name: "after", root: "\(work)/disk2-mnist", folder: "\(work)/m3", seed: 1)
+    let other = try manifest(name: "after", root: "\(work)/disk2-mnist/", folder: "\(work)/m3", seed: 1)
     let refused = try CLIHarness.run(["run", other, "--run-dir", "\(work)/run", "--progress", "none"])
     XCTAssertEqual(refused.status, 2, refused.stderr)
     XCTAssertTrue(refused.stderr.contains("first differing field model.seed (run has 0, now 1)"), refused.stderr)

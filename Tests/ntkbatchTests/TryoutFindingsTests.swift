@@ -328,11 +328,21 @@ final class TryoutFindingsTests: XCTestCase {
     let run = "\(work)/base"
     try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none", "--max-tiles", "1"])
     var object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifest))) as? [String: Any])
-    object["name"] = "renamed"
-    let renamed = try CLIHarness.writeManifest(object, in: work, name: "renamed")
-    let result = try CLIHarness.run(["run", renamed, "--run-dir", run, "--progress", "none"])
+    var ntk = try XCTUnwrap(object["ntk"] as? [String: Any])
+    ntk["normalization"] = "none"
+    object["ntk"] = ntk
+    let changed = try CLIHarness.writeManifest(object, in: work, name: "changed")
+    let result = try CLIHarness.run(["run", changed, "--run-dir", run, "--progress", "none"])
     XCTAssertEqual(result.status, 2, result.stderr)
     XCTAssertEqual(lines(result.stderr).count, 1, result.stderr)
-    XCTAssertTrue(result.stderr.contains("first differing field name (run has \"faults-npy\", now \"renamed\")"), result.stderr)
+    XCTAssertTrue(result.stderr.contains("first differing field ntk.normalization (run has \"sqrt-params\", now \"none\")"), result.stderr)
+    // A new name alone is the same computation: it resumes (RelocatedRunTests moves data too).
+    ntk["normalization"] = "sqrt-params"
+    object["ntk"] = ntk
+    object["name"] = "renamed"
+    let renamed = try CLIHarness.writeManifest(object, in: work, name: "renamed")
+    let resumed = try CLIHarness.run(["run", renamed, "--run-dir", run, "--progress", "none"])
+    XCTAssertEqual(resumed.status, 0, resumed.stderr)
+    XCTAssertTrue(resumed.stderr.contains("resuming a moved run (same data, weights and settings): name (run has \"faults-npy\", now \"renamed\")"), resumed.stderr)
   }
 }

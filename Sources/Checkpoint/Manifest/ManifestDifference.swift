@@ -10,7 +10,7 @@ public enum ManifestDifference {
   /// Fields that say where things are or what the run is called, not what is computed: the
   /// input-data and weights hashes of the identity cover the files' contents. A run resumes
   /// with a manifest that differs from `RUN/manifest.json` in these alone (data or manifest moved).
-  public static let locations: Set<String> = ["name", "dataset.root", "columns.root", "model.weights"]
+  public static let locations: Set<String> = ["name", "dataset.root", "dataset.path", "columns.root", "columns.path", "model.weights"]
 
   /// E.g. `dataset.root (run has "../data", now "../data2")`, or `nil` when no field differs or
   /// either side is not a JSON object.
