@@ -35,9 +35,7 @@ public final class EngineTileComputer<T: BLASScalar> {
   ///   (weights and inputs are checked finite before a run starts, so this is an overflow in the
   ///   run precision): such a tile is never stored nor journaled.
   public func compute(_ tile: Tile) throws -> [UInt8] {
-    precondition(tile.rows == source.samples(ofBlock: tile.rowBlock) && tile.columns == source.samples(ofColumnBlock: tile.columnBlock),
-                 "tile plan and tile source disagree on blocks")
-    let values = try source.tile(rowBlock: tile.rowBlock, columnBlock: tile.columnBlock)
+    let values = try source.tile(rows: tile.rows, columns: tile.columns)
     if let bad = NonFiniteScan.scan(values) {
       let width = kernel.tileColumnCount(columns: tile.columns.count, outputs: source.model.outputCount)
       throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(bad.count) non-finite value(s), the first \(bad.value) at row \(bad.index / width), column \(bad.index % width) of the tile, from finite weights and inputs (overflow in \(T.self == Float.self ? "float32" : "float64")); not journaled (ntk.precision float64 or normalization sqrt-params may avoid it)")
@@ -59,17 +57,5 @@ public final class EngineTileComputer<T: BLASScalar> {
       result += try source.model.logits(inputs: batch).storage
     }
     return result
-  }
-}
-
-extension KernelVariant {
-  /// The engine's name for the kernel (`NTKVariant`, the same cases).
-  public var engineVariant: NTKVariant {
-    switch self {
-    case .full: return .full
-    case .trace: return .trace
-    case .pseudo: return .pseudo
-    case .diagonal: return .diagonal
-    }
   }
 }

@@ -6,7 +6,7 @@ import Storage
 
 /// One `run` session, in data-flow order: manifest → dataset and weights (hashed) → identity →
 /// session (lock, journal) → logits → tiles → objects → journal.
-public struct RunPipeline {
+public struct RunPipeline: PrecisionGeneric {
   /// How the session ended.
   public enum Outcome: Equatable {
     /// Every tile is journaled.
@@ -42,6 +42,9 @@ public struct RunPipeline {
   /// buffers, allocator slack, the journal and object writes): added to the measured resident size
   /// to form the plan's base.
   public static let fixedOverheadBytes = 64 << 20
+
+  /// Runs the session in the manifest's precision (`ntk.precision`).
+  public func execute() throws -> Outcome { try manifest.ntk.precision.dispatch(self) }
 
   /// Runs the session in precision `T`.
   public func execute<T: BLASScalar>(_: T.Type) throws -> Outcome {
@@ -234,8 +237,7 @@ public struct RunPipeline {
       return "; shard \(shard): \(share?.count ?? 0) tiles (\(range))"
     } ?? ""
     let what = plan.isCross ? "\(plan.sampleCount) × \(plan.columnSampleCount) samples (cross kernel)" : "\(plan.sampleCount) samples"
-    let matrix = plan.kernel == .diagonal ? "\(plan.sampleCount) × \(plan.classCount) × \(plan.classCount) diagonal-block"
-      : "\(plan.dimension) × \(plan.columnDimension) \(plan.kernel == .full ? "" : plan.kernel.rawValue + " ")"
+    let matrix = ShapeSize.description(plan.assembledShape) + (plan.kernel == .diagonal ? " diagonal-block" : plan.kernel == .full ? " " : " \(plan.kernel.rawValue) ")
     log("\(manifest.model.name) (P = \(parameters)) on \(what): \(matrix)eNTK in \(plan.tiles.count) tiles of up to \(plan.tileSamples) samples a side\(sharded)\(resumed); run directory \(run.path)")
   }
 

@@ -1,3 +1,4 @@
+import Checkpoint
 import Datasets
 import Engine
 import Foundation
@@ -80,11 +81,10 @@ enum Benchmark {
                             strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction, variant: variant)
     let start = Date()
     var checksum = 0.0
-    for i in 0..<source.blockCount {
-      for j in i..<(variant == .diagonal ? i + 1 : source.blockCount) {
-        let tile = try source.tile(rowBlock: i, columnBlock: j)
-        checksum += Double(tile[0])
-      }
+    // The upper block triangle as a run plans it (the diagonal kernel: its diagonal tiles only).
+    for tile in try TilePlan(sampleCount: n, tileSamples: plan.tileSamples, precision: .float32).tiles
+    where variant != .diagonal || tile.isDiagonal {
+      checksum += Double(try source.tile(rows: tile.rows, columns: tile.columns)[0])
     }
     let seconds = Date().timeIntervalSince(start)
     let s = source.statistics
