@@ -37,7 +37,7 @@ public final class EngineTileComputer<T: BLASScalar> {
   public func compute(_ tile: Tile) throws -> [UInt8] {
     let values = try source.tile(rows: tile.rows, columns: tile.columns)
     if let bad = NonFiniteScan.scan(values) {
-      let width = kernel.tileColumnCount(columns: tile.columns.count, outputs: source.model.outputCount)
+      let width = kernel.tileColumnCount(columns: tile.columns.count, outputs: source.model.outputsPerSample)
       throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(bad.count) non-finite value(s), the first \(bad.value) at row \(bad.index / width), column \(bad.index % width) of the tile, from finite weights and inputs (overflow in \(T.self == Float.self ? "float32" : "float64")); not journaled (ntk.precision float64 or normalization sqrt-params may avoid it)")
     }
     return values.withUnsafeBytes { Array($0) }
@@ -50,7 +50,7 @@ public final class EngineTileComputer<T: BLASScalar> {
     let n = inputs.batchSize
     let size = inputs.sampleSize
     var result: [T] = []
-    result.reserveCapacity(n * source.model.outputCount)
+    result.reserveCapacity(n * source.model.outputsPerSample)
     for start in stride(from: 0, to: n, by: blockSamples) {
       let end = min(n, start + blockSamples)
       let batch = Tensor(shape: [end - start] + inputs.sampleShape, storage: Array(inputs.storage[(start * size)..<(end * size)]))

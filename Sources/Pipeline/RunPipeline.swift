@@ -170,7 +170,7 @@ public struct RunPipeline: PrecisionGeneric {
   /// readable array of that shape of finite values (`LogitsFile`).
   private func writeLogits<T: BLASScalar>(_ computer: EngineTileComputer<T>, columns: Bool, to path: String, rows: Int,
                                           blockSamples: Int) throws {
-    let m = computer.source.model.outputCount
+    let m = computer.source.model.outputsPerSample
     guard !FileManager.default.fileExists(atPath: path) || LogitsFile.problem(at: path, rows: rows, outputsPerSample: m) != nil else { return }
     let logits = try computer.logits(blockSamples: blockSamples, columns: columns).map { Double($0) }
     try AtomicFile.write(NpyArray(shape: [rows, m], values: logits).encoded(), to: path)

@@ -89,7 +89,7 @@ enum Benchmark {
     let seconds = Date().timeIntervalSince(start)
     let s = source.statistics
     let factorFLOP = Double(s.samplesComputed) * factorFLOPPerSample(model, choice: plan.contraction,
-                                                                     rows: variant.jacobianOutputs(outputs: model.outputCount))
+                                                                     rows: variant.jacobianOutputs(outputs: model.outputsPerSample))
     let pairs = Double(variant == .diagonal ? n : n * (n + 1) / 2)
     print([
       "model=\(name)", "kernel=\(variant.rawValue)", "width=\(width)", "P=\(model.parameterCount)", "n=\(n)",

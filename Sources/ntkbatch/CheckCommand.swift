@@ -92,7 +92,7 @@ struct CheckCommand: ParsableCommand {
     print("memory:   \(memoryLine)")
     let shape = ShapeSize.description(plan.assembledShape) + (plan.kernel == .full ? "" : " (kernel \(plan.kernel.rawValue))")
     print("matrix:   \(shape), \(values * element) bytes as \(manifest.ntk.precision.rawValue), normalization \(manifest.ntk.normalization.rawValue)")
-    let rowsPerSample = manifest.ntk.kernel.engineVariant.jacobianOutputs(outputs: model.outputCount)
+    let rowsPerSample = manifest.ntk.kernel.engineVariant.jacobianOutputs(outputs: model.outputsPerSample)
     let blockScalars = memory.strategy == .wholeBlocks
       ? model.jacobianScalarCount(samples: min(plan.tileSamples, plan.sampleCount), choice: .linearOnly(model: model), outputs: rowsPerSample)
       : model.jacobianFactorScalarCount(samples: min(plan.tileSamples, plan.sampleCount), outputs: rowsPerSample)

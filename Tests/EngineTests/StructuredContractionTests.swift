@@ -64,7 +64,7 @@ final class StructuredContractionTests: XCTestCase {
     var scratch = TileKernel.Scratch<Double>()
     out.withUnsafeMutableBufferPointer { g in
       TileKernel.start(g, rows: nI * 10, columns: nJ * 10, isDiagonal: diagonal)
-      TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputCount: 10, isDiagonal: diagonal,
+      TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputsPerSample: 10, isDiagonal: diagonal,
                             scratch: &scratch, into: g)
       TileKernel.finish(g, rows: nI * 10, isDiagonal: diagonal, scale: 1)
     }

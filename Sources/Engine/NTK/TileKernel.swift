@@ -54,11 +54,11 @@ public enum TileKernel {
     let RI = rows.rowCount, RJ = columns.rowCount
     precondition(output.count == RI * RJ, "tile buffer of \(output.count) for [\(RI), \(RJ)]")
     precondition(rows.parts.count == columns.parts.count, "Jacobian blocks of different models")
-    precondition(rows.outputCount == columns.outputCount)
+    precondition(rows.outputsPerSample == columns.outputsPerSample)
     var scratch = Scratch<T>()
     start(output, rows: RI, columns: RJ, isDiagonal: isDiagonal)
     for (a, b) in zip(rows.parts, columns.parts) {
-      accumulate(a, b, rowSamples: rows.sampleCount, columnSamples: columns.sampleCount, outputCount: rows.outputCount,
+      accumulate(a, b, rowSamples: rows.sampleCount, columnSamples: columns.sampleCount, outputsPerSample: rows.outputsPerSample,
                  isDiagonal: isDiagonal, scratch: &scratch, into: output)
     }
     finish(output, rows: RI, isDiagonal: isDiagonal, scale: scale)
@@ -88,7 +88,7 @@ public enum TileKernel {
   @_specialize(where T == Float)
   @_specialize(where T == Double)
   public static func accumulate<T: BLASScalar>(
-    _ a: JacobianPart<T>, _ b: JacobianPart<T>, rowSamples nI: Int, columnSamples nJ: Int, outputCount m: Int,
+    _ a: JacobianPart<T>, _ b: JacobianPart<T>, rowSamples nI: Int, columnSamples nJ: Int, outputsPerSample m: Int,
     isDiagonal: Bool, scratch: inout Scratch<T>, into output: UnsafeMutableBufferPointer<T>
   ) {
     let RI = nI * m, RJ = nJ * m
@@ -123,7 +123,7 @@ public enum TileKernel {
         }
       }
     case (.convolution(let fa), .convolution(let fb)):
-      StructuredConvContraction.accumulate(fa, fb, outputCount: m, isDiagonal: isDiagonal, into: g)
+      StructuredConvContraction.accumulate(fa, fb, outputsPerSample: m, isDiagonal: isDiagonal, into: g)
     default:
       // Mixed representations of one layer: materialise both sides.
       let xa = a.explicitRows(rowCount: RI, repeats: m)

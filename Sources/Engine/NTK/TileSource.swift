@@ -108,7 +108,7 @@ public final class TileSource<T: BLASScalar> {
     self.cacheBytes = max(0, cacheBytes)
     self.variant = variant
     self.choice = choice ?? ContractionChoice.make(model: model, tileSamples: min(blockSamples, max(1, inputs.batchSize)),
-                                                   outputs: variant.contractionOutputs(outputs: model.outputCount))
+                                                   outputs: variant.contractionOutputs(outputs: model.outputsPerSample))
   }
 
   /// Whether this source computes a cross kernel (`columnInputs` given).
@@ -188,7 +188,7 @@ public final class TileSource<T: BLASScalar> {
     let start = clock.now
     defer { statistics.contractionSeconds += seconds(since: start) }
     if variant == .trace || variant == .diagonal { return try contractReduced(a, b, isDiagonal: isDiagonal) }
-    let m = variant.jacobianOutputs(outputs: model.outputCount)  // 1 for pseudo: one row of f̄ per sample
+    let m = variant.jacobianOutputs(outputs: model.outputsPerSample)  // 1 for pseudo: one row of f̄ per sample
     let (nI, nJ) = (sampleCount(a), sampleCount(b))
     var result = [T](repeating: 0, count: nI * m * nJ * m)
     var scratch = TileKernel.Scratch<T>()
@@ -199,7 +199,7 @@ public final class TileSource<T: BLASScalar> {
         for (p, q) in zip(x.parts, y.parts) {
           try cancellation?.check()
           count(p, rows: nI * m, columns: nJ * m, isDiagonal: isDiagonal)
-          TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputCount: m, isDiagonal: isDiagonal,
+          TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputsPerSample: m, isDiagonal: isDiagonal,
                                 scratch: &scratch, into: out)
         }
       case (.factors(let x), .factors(let y)):
@@ -210,7 +210,7 @@ public final class TileSource<T: BLASScalar> {
           let q = isDiagonal ? p : model.jacobianPart(k, of: y, choice: choice)
           statistics.materialisationSeconds += seconds(since: materialised)
           count(p, rows: nI * m, columns: nJ * m, isDiagonal: isDiagonal)
-          TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputCount: m, isDiagonal: isDiagonal,
+          TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputsPerSample: m, isDiagonal: isDiagonal,
                                 scratch: &scratch, into: out)
         }
       default:
@@ -224,7 +224,7 @@ public final class TileSource<T: BLASScalar> {
   /// The `trace` tile `[n_I, n_J]` or the `diagonal` tile `[n_I, m, m]` (`VariantContraction`),
   /// layer by layer in parameter order from the blocks' m-output parts.
   private func contractReduced(_ a: Block, _ b: Block, isDiagonal: Bool) throws -> [T] {
-    let m = model.outputCount
+    let m = model.outputsPerSample
     let (nI, nJ) = (sampleCount(a), sampleCount(b))
     var result = [T](repeating: 0, count: variant.tileScalarCount(rows: nI, columns: nJ, outputs: m))
     var scratch = TileKernel.Scratch<T>()
@@ -250,16 +250,16 @@ public final class TileSource<T: BLASScalar> {
           preconditionFailure("blocks of one TileSource share its strategy")
         }
         let flop = variant == .trace
-          ? VariantContraction.accumulateTrace(p, q, rowSamples: nI, columnSamples: nJ, outputCount: m, isDiagonal: isDiagonal,
+          ? VariantContraction.accumulateTrace(p, q, rowSamples: nI, columnSamples: nJ, outputsPerSample: m, isDiagonal: isDiagonal,
                                                scratch: &scratch, into: out)
-          : VariantContraction.accumulateDiagonal(p, samples: nI, outputCount: m, scratch: &scratch, into: out)
+          : VariantContraction.accumulateDiagonal(p, samples: nI, outputsPerSample: m, scratch: &scratch, into: out)
         statistics.contractionFLOP += flop.flop
         statistics.structuredFLOP += flop.structured
       }
       if variant == .trace {
         TileKernel.finish(out, rows: nI, isDiagonal: isDiagonal, scale: scale)
       } else {
-        VariantContraction.finishDiagonal(out, samples: nI, outputCount: m, scale: scale)
+        VariantContraction.finishDiagonal(out, samples: nI, outputsPerSample: m, scale: scale)
       }
     }
     return result
