@@ -21,7 +21,7 @@ public final class EngineTileComputer<T: BLASScalar> {
   public init(model: Model<T>, inputs: Tensor<T>, normalization: KernelNormalization, plan: TileMemoryPlan, columnInputs: Tensor<T>? = nil,
        kernel: KernelVariant = .full) {
     let scale = normalization == .sqrtParams ? T(1 / Double(model.parameterCount).squareRoot()) : 1
-    source = TileSource(model: model, inputs: inputs, scale: scale, blockSamples: plan.tileSamples,
+    source = TileSource(model: model, inputs: inputs, scale: scale, tileSamples: plan.tileSamples,
                         strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction,
                         columnInputs: columnInputs, variant: kernel.engineVariant)
     self.kernel = kernel
@@ -43,16 +43,16 @@ public final class EngineTileComputer<T: BLASScalar> {
     return values.withUnsafeBytes { Array($0) }
   }
 
-  /// Logits of every sample, `[n, 10]`, in blocks of `blockSamples` (`columns`: of the column
+  /// Logits of every sample, `[n, 10]`, in blocks of `batchSamples` (`columns`: of the column
   /// samples of a cross run, `[n_c, 10]`).
-  public func logits(blockSamples: Int, columns: Bool = false) throws -> [T] {
+  public func logits(batchSamples: Int, columns: Bool = false) throws -> [T] {
     let inputs = columns ? (source.columnInputs ?? source.inputs) : source.inputs
     let n = inputs.batchSize
     let size = inputs.sampleSize
     var result: [T] = []
     result.reserveCapacity(n * source.model.outputsPerSample)
-    for start in stride(from: 0, to: n, by: blockSamples) {
-      let end = min(n, start + blockSamples)
+    for start in stride(from: 0, to: n, by: batchSamples) {
+      let end = min(n, start + batchSamples)
       let batch = Tensor(shape: [end - start] + inputs.sampleShape, storage: Array(inputs.storage[(start * size)..<(end * size)]))
       result += try source.model.logits(inputs: batch).storage
     }

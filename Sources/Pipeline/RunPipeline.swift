@@ -75,11 +75,11 @@ public struct RunPipeline: PrecisionGeneric {
                                       columnInputs: columns?.inputs, kernel: manifest.ntk.kernel)
     computer.source.cancellation = stop.cancellation
     // The per-sample files beside the tiles: logits and labels of the rows (and of a cross run's columns).
-    let blockSamples = min(256, plan.tileSamples)
-    try writeLogits(computer, columns: false, to: LogitsFile.path(in: run), rows: identity.sampleCount, blockSamples: blockSamples)
+    let batchSamples = min(256, plan.tileSamples)
+    try writeLogits(computer, columns: false, to: LogitsFile.path(in: run), rows: identity.sampleCount, batchSamples: batchSamples)
     if let labels = dataset.labels { try writeLabels(labels, to: LabelsFile.path(in: run)) }
     if let columns {
-      try writeLogits(computer, columns: true, to: ColumnsFiles.logitsPath(in: run), rows: columns.inputs.batchSize, blockSamples: blockSamples)
+      try writeLogits(computer, columns: true, to: ColumnsFiles.logitsPath(in: run), rows: columns.inputs.batchSize, batchSamples: batchSamples)
       if let labels = columns.labels { try writeLabels(labels, to: ColumnsFiles.labelsPath(in: run)) }
     }
     let outcome = try computeTiles(session: session, plan: tilePlan, share: share, computer: computer, parameters: model.parameterCount)
@@ -169,10 +169,10 @@ public struct RunPipeline: PrecisionGeneric {
   /// `columns` a cross run's `RUN/columns-logits.npy` — written atomically when missing or not a
   /// readable array of that shape of finite values (`LogitsFile`).
   private func writeLogits<T: BLASScalar>(_ computer: EngineTileComputer<T>, columns: Bool, to path: String, rows: Int,
-                                          blockSamples: Int) throws {
+                                          batchSamples: Int) throws {
     let m = computer.source.model.outputsPerSample
     guard !FileManager.default.fileExists(atPath: path) || LogitsFile.problem(at: path, rows: rows, outputsPerSample: m) != nil else { return }
-    let logits = try computer.logits(blockSamples: blockSamples, columns: columns).map { Double($0) }
+    let logits = try computer.logits(batchSamples: batchSamples, columns: columns).map { Double($0) }
     try AtomicFile.write(NpyArray(shape: [rows, m], values: logits).encoded(), to: path)
   }
 

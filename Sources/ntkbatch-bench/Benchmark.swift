@@ -77,7 +77,7 @@ enum Benchmark {
     let plan = try TileMemoryPlan.make(model: model, sampleCount: n, budgetBytes: budgetBytes,
                                        baseBytes: residentBytes() + (64 << 20), tileSamples: nil, variant: variant)
     let scale = Float(1 / Double(model.parameterCount).squareRoot())
-    let source = TileSource(model: model, inputs: inputs, scale: scale, blockSamples: plan.tileSamples,
+    let source = TileSource(model: model, inputs: inputs, scale: scale, tileSamples: plan.tileSamples,
                             strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction, variant: variant)
     let start = Date()
     var checksum = 0.0

@@ -80,10 +80,10 @@ final class StructuredContractionTests: XCTestCase {
       var random = TestRandom(seed: 22)
       let x = random.tensor([5, 3, 32, 32])
       let structured = ContractionChoice.allStructured(model: model)
-      let explicit = try allTiles(TileSource(model: model, inputs: x, scale: 1, blockSamples: 2, strategy: .wholeBlocks,
+      let explicit = try allTiles(TileSource(model: model, inputs: x, scale: 1, tileSamples: 2, strategy: .wholeBlocks,
                                              cacheBytes: 0, choice: .allExplicit(model: model)))
       for strategy in [TileStrategy.wholeBlocks, .layerStreaming] {
-        let source = TileSource(model: model, inputs: x, scale: 1, blockSamples: 2, strategy: strategy, cacheBytes: 1 << 30,
+        let source = TileSource(model: model, inputs: x, scale: 1, tileSamples: 2, strategy: strategy, cacheBytes: 1 << 30,
                                 choice: structured)
         let tiles = try allTiles(source)
         XCTAssertGreaterThan(source.statistics.structuredFLOP, 0)

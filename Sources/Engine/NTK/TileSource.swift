@@ -64,7 +64,7 @@ public final class TileSource<T: BLASScalar> {
   /// are `inputs`).
   public let columnInputs: Tensor<T>?
   public let scale: T
-  public let blockSamples: Int
+  public let tileSamples: Int
   public let strategy: TileStrategy
   /// Which layers are contracted through their structure (the same for every block).
   public let choice: ContractionChoice
@@ -87,27 +87,27 @@ public final class TileSource<T: BLASScalar> {
   /// - Parameters:
   ///   - inputs: the dataset `[n, 3, 32, 32]`.
   ///   - scale: 1 (normalization `none`) or `1/√P` (`sqrt-params`).
-  ///   - blockSamples: samples per block side t ≥ 1 (the run's `tileSamples`), what the default
+  ///   - tileSamples: samples per block side t ≥ 1 (the run's `tileSamples`), what the default
   ///     `choice` is made for; the tiles' sample ranges are given to `tile(rows:columns:)`.
   ///   - cacheBytes: bytes of column blocks kept for later rows (0: recompute every column block).
-  ///   - choice: per-layer contraction; default `ContractionChoice.make` for `min(blockSamples, n)`
+  ///   - choice: per-layer contraction; default `ContractionChoice.make` for `min(tileSamples, n)`
   ///     and the variant's outputs per contraction (what `TileMemoryPlan` plans with).
   ///   - columnInputs: cross kernels only, the column samples `[n_c, 3, 32, 32]`.
   ///   - variant: the kernel (`NTKVariant`): tile shapes `[n_I·m, n_J·m]` (full), `[n_I, n_J]`
   ///     (trace, pseudo), `[n_I, m, m]` (diagonal, I = J only; never with `columnInputs`).
-  public init(model: Model<T>, inputs: Tensor<T>, scale: T, blockSamples: Int, strategy: TileStrategy, cacheBytes: Int,
+  public init(model: Model<T>, inputs: Tensor<T>, scale: T, tileSamples: Int, strategy: TileStrategy, cacheBytes: Int,
               choice: ContractionChoice? = nil, columnInputs: Tensor<T>? = nil, variant: NTKVariant = .full) {
     precondition(variant != .diagonal || columnInputs == nil, "the diagonal kernel has no cross tiles")
-    precondition(blockSamples >= 1, "blockSamples must be positive")
+    precondition(tileSamples >= 1, "tileSamples must be positive")
     self.model = model
     self.inputs = inputs
     self.columnInputs = columnInputs
     self.scale = scale
-    self.blockSamples = blockSamples
+    self.tileSamples = tileSamples
     self.strategy = strategy
     self.cacheBytes = max(0, cacheBytes)
     self.variant = variant
-    self.choice = choice ?? ContractionChoice.make(model: model, tileSamples: min(blockSamples, max(1, inputs.batchSize)),
+    self.choice = choice ?? ContractionChoice.make(model: model, tileSamples: min(tileSamples, max(1, inputs.batchSize)),
                                                    outputs: variant.contractionOutputs(outputs: model.outputsPerSample))
   }
 
