@@ -39,7 +39,7 @@ public enum ZarrAttributes {
     }
     let plan = try identity.plan()
     let resolved = try selection.resolved(for: plan)
-    let m = plan.outputsPerSample
+    let m = plan.valuesPerSample
     attributes["samples"] = ["rows": [resolved.rows.lowerBound, resolved.rows.upperBound],
                              "columns": [resolved.columns.lowerBound, resolved.columns.upperBound]]
     attributes["classes"] = resolved.classes

@@ -16,7 +16,7 @@
 ///     index(I, J) = I·b_c + J        (b·b_c tiles in all)
 ///
 /// Kernel variants (`KernelVariant`): `trace` and `pseudo` plan the same upper block triangle
-/// (or the same rectangle of a cross plan) with one value per sample pair (`outputsPerSample` 1:
+/// (or the same rectangle of a cross plan) with one value per sample pair (`valuesPerSample` 1:
 /// tiles `[n_I, n_J]`, matrix `[n, n]`); `diagonal` (never a cross plan) plans one tile per block,
 /// (I, I) with index I, holding `[n_I, m, m]` (the blocks k(x_i, x_i) of its samples).
 public struct TilePlan: Equatable, Sendable {
@@ -33,9 +33,9 @@ public struct TilePlan: Equatable, Sendable {
   public let tileSamples: Int
   /// Values per sample on each side of a tile: the outputs (classes) m for the `full` and
   /// `diagonal` kernels, 1 for `trace` and `pseudo` (`KernelVariant.valuesPerSample`).
-  public let outputsPerSample: Int
+  public let valuesPerSample: Int
   /// The model's outputs (classes) per sample m, whatever the kernel.
-  public let classCount: Int
+  public let outputsPerSample: Int
   /// The kernel the tiles hold.
   public let kernel: KernelVariant
   /// Precision of the tile values.
@@ -85,8 +85,8 @@ public struct TilePlan: Equatable, Sendable {
     isCross = columnSampleCount != nil
     columnBlockCount = columnBlocks
     tileSamples = t
-    outputsPerSample = kernel.valuesPerSample(outputs: m)
-    classCount = m
+    valuesPerSample = kernel.valuesPerSample(outputs: m)
+    outputsPerSample = m
     self.kernel = kernel
     self.precision = precision
     let b = blocks
@@ -118,15 +118,15 @@ public struct TilePlan: Equatable, Sendable {
 
   /// Side of the full matrix, n·m (its rows, for a cross plan; n for `trace` and `pseudo`;
   /// `diagonal`: n·m rows of m).
-  public var dimension: Int { sampleCount * outputsPerSample }
+  public var dimension: Int { sampleCount * valuesPerSample }
 
   /// Columns of the full matrix, n_c·m (`dimension` for the square eNTK).
-  public var columnDimension: Int { columnSampleCount * outputsPerSample }
+  public var columnDimension: Int { columnSampleCount * valuesPerSample }
 
   /// Shape of the assembled matrix (`KernelVariant.assembledShape`): `[n·m, n_c·m]`, `[n, n_c]`
   /// for `trace` and `pseudo`, `[n, m, m]` for `diagonal`.
   public var assembledShape: [Int] {
-    kernel.assembledShape(samples: sampleCount, columnSamples: columnSampleCount, outputs: classCount)
+    kernel.assembledShape(samples: sampleCount, columnSamples: columnSampleCount, outputs: outputsPerSample)
   }
 
   /// Values of the assembled matrix, `∏ assembledShape` (fits: checked when planning).
