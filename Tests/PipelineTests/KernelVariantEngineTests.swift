@@ -5,8 +5,8 @@ import XCTest
 @testable import Pipeline
 
 /// The seam between Checkpoint's `KernelVariant` (the bytes a run stores) and Engine's
-/// `NTKVariant` (what `TileSource` returns): the same names, the same tile sizes, the tile's rows
-/// and columns from the plan.
+/// `NTKVariant` (what `TileSource` returns): the same names and the same tile sizes (Checkpoint
+/// cannot see Engine, so each module keeps its own formula and this test holds them together).
 final class KernelVariantEngineTests: XCTestCase {
   func testEveryKernelMapsToTheEngineVariantOfItsNameAndTileSize() {
     XCTAssertEqual(KernelVariant.allCases.map(\.engineVariant), NTKVariant.allCases)

@@ -175,8 +175,8 @@ final class TileBandFiller: @unchecked Sendable {
     let t = plan.tileSamples
     let n = plan.sampleCount
     let bandColumns = window.count * k
-    let rowSamples = max(band.lowerBound, pair.row * t)..<min(band.upperBound, (pair.row + 1) * t, n)
-    let columnSamples = max(window.lowerBound, pair.column * t)..<min(window.upperBound, (pair.column + 1) * t, plan.columnSampleCount)
+    let rowSamples = TilePlan.samples(ofBlock: pair.row, sampleCount: n, tileSamples: t).clamped(to: band)
+    let columnSamples = TilePlan.samples(ofBlock: pair.column, sampleCount: plan.columnSampleCount, tileSamples: t).clamped(to: window)
     let outRow0 = (rowSamples.lowerBound - band.lowerBound) * k
     let outColumn0 = (columnSamples.lowerBound - window.lowerBound) * k
     let outRows = rowSamples.count * k
