@@ -81,7 +81,7 @@ struct CheckCommand: ParsableCommand {
     let plan = try TilePlan(sampleCount: dataset.inputs.batchSize, columnSampleCount: columns?.inputs.batchSize,
                             tileSamples: memory.tileSamples, precision: manifest.ntk.precision, kernel: manifest.ntk.kernel)
     let values = plan.assembledValueCount
-    let element = manifest.ntk.precision == .float32 ? 4 : 8
+    let element = manifest.ntk.precision.byteSize
     print("manifest: \(self.manifest) (\(manifest.name)) is valid")
     print("model:    \(manifest.model.name), width \(manifest.model.width), P = \(model.parameterCount) parameters, weights \(manifest.resolvedWeightsPath ?? "init (seed \(manifest.model.seed))")\(manifest.model.train.map { ", trained first: \($0.epochs) epochs on \(trainedOn ?? 0) samples" } ?? "")")
     print("dataset:  \(manifest.dataset.name)\(manifest.dataset.split.map { " (\($0) split)" } ?? ""), n = \(plan.sampleCount) samples")
