@@ -91,14 +91,14 @@ let package = Package(
     /// `tools/bench`'s measurements (a benchmark, not a test).
     .executableTarget(
       name: "ntkbatch-bench",
-      dependencies: ["Engine", "Datasets"]
+      dependencies: ["Engine", "Datasets", "Checkpoint"]
     ),
 
     // MARK: - Tests (one target per module)
 
     /// Helpers every test target shares: temporary directories, seeded draws, gzip fixtures.
     .target(name: "TestSupport", dependencies: ["Engine", "Storage"], path: "Tests/TestSupport"),
-    .testTarget(name: "EngineTests", dependencies: ["Engine", "Datasets", "Storage", "TestSupport"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Datasets", "Storage", "Checkpoint", "TestSupport"]),
     .testTarget(
       name: "DatasetsTests",
       dependencies: ["Datasets", "Engine", "Storage", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),

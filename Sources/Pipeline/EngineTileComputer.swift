@@ -21,7 +21,7 @@ public final class EngineTileComputer<T: BLASScalar> {
   public init(model: Model<T>, inputs: Tensor<T>, normalization: KernelNormalization, plan: TileMemoryPlan, columnInputs: Tensor<T>? = nil,
        kernel: KernelVariant = .full) {
     let scale = normalization == .sqrtParams ? T(1 / Double(model.parameterCount).squareRoot()) : 1
-    source = TileSource(model: model, inputs: inputs, scale: scale, blockSamples: plan.tileSamples,
+    source = TileSource(model: model, inputs: inputs, scale: scale, tileSamples: plan.tileSamples,
                         strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction,
                         columnInputs: columnInputs, variant: kernel.engineVariant)
     self.kernel = kernel
@@ -35,41 +35,27 @@ public final class EngineTileComputer<T: BLASScalar> {
   ///   (weights and inputs are checked finite before a run starts, so this is an overflow in the
   ///   run precision): such a tile is never stored nor journaled.
   public func compute(_ tile: Tile) throws -> [UInt8] {
-    precondition(tile.rows == source.samples(ofBlock: tile.rowBlock) && tile.columns == source.samples(ofColumnBlock: tile.columnBlock),
-                 "tile plan and tile source disagree on blocks")
-    let values = try source.tile(rowBlock: tile.rowBlock, columnBlock: tile.columnBlock)
+    let values = try source.tile(rows: tile.rows, columns: tile.columns)
     if let bad = NonFiniteScan.scan(values) {
-      let width = kernel.tileColumnCount(columns: tile.columns.count, outputs: source.model.outputCount)
+      let width = kernel.tileColumnCount(columns: tile.columns.count, outputs: source.model.outputsPerSample)
       throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(bad.count) non-finite value(s), the first \(bad.value) at row \(bad.index / width), column \(bad.index % width) of the tile, from finite weights and inputs (overflow in \(T.self == Float.self ? "float32" : "float64")); not journaled (ntk.precision float64 or normalization sqrt-params may avoid it)")
     }
     return values.withUnsafeBytes { Array($0) }
   }
 
-  /// Logits of every sample, `[n, 10]`, in blocks of `blockSamples` (`columns`: of the column
+  /// Logits of every sample, `[n, 10]`, in blocks of `batchSamples` (`columns`: of the column
   /// samples of a cross run, `[n_c, 10]`).
-  public func logits(blockSamples: Int, columns: Bool = false) throws -> [T] {
+  public func logits(batchSamples: Int, columns: Bool = false) throws -> [T] {
     let inputs = columns ? (source.columnInputs ?? source.inputs) : source.inputs
     let n = inputs.batchSize
     let size = inputs.sampleSize
     var result: [T] = []
-    result.reserveCapacity(n * source.model.outputCount)
-    for start in stride(from: 0, to: n, by: blockSamples) {
-      let end = min(n, start + blockSamples)
+    result.reserveCapacity(n * source.model.outputsPerSample)
+    for start in stride(from: 0, to: n, by: batchSamples) {
+      let end = min(n, start + batchSamples)
       let batch = Tensor(shape: [end - start] + inputs.sampleShape, storage: Array(inputs.storage[(start * size)..<(end * size)]))
       result += try source.model.logits(inputs: batch).storage
     }
     return result
-  }
-}
-
-extension KernelVariant {
-  /// The engine's name for the kernel (`NTKVariant`, the same cases).
-  public var engineVariant: NTKVariant {
-    switch self {
-    case .full: return .full
-    case .trace: return .trace
-    case .pseudo: return .pseudo
-    case .diagonal: return .diagonal
-    }
   }
 }

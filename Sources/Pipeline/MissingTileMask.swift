@@ -24,7 +24,7 @@ public enum MissingTileMask {
       throw CheckpointError(.incomplete, "\(run.path): no session header in the journal")
     }
     let plan = try identity.plan()
-    let m = plan.kernel == .diagonal ? 1 : plan.outputsPerSample  // diagonal: "matrix" ranges are samples
+    let m = plan.kernel == .diagonal ? 1 : plan.valuesPerSample  // diagonal: "matrix" ranges are samples
     let missing = Set(report.missingTiles)
     let blocks = Dictionary(grouping: report.missingBlocks, by: \.tile)
     let tiles: [[String: Any]] = plan.tiles.filter { missing.contains($0.index) }.map { tile in

@@ -6,7 +6,7 @@ import Storage
 
 /// One `run` session, in data-flow order: manifest → dataset and weights (hashed) → identity →
 /// session (lock, journal) → logits → tiles → objects → journal.
-public struct RunPipeline {
+public struct RunPipeline: PrecisionGeneric {
   /// How the session ended.
   public enum Outcome: Equatable {
     /// Every tile is journaled.
@@ -43,6 +43,9 @@ public struct RunPipeline {
   /// to form the plan's base.
   public static let fixedOverheadBytes = 64 << 20
 
+  /// Runs the session in the manifest's precision (`ntk.precision`).
+  public func execute() throws -> Outcome { try manifest.ntk.precision.dispatch(self) }
+
   /// Runs the session in precision `T`.
   public func execute<T: BLASScalar>(_: T.Type) throws -> Outcome {
     ReturnFreedMemory.configure()
@@ -75,11 +78,11 @@ public struct RunPipeline {
                                       columnInputs: columns?.inputs, kernel: manifest.ntk.kernel)
     computer.source.cancellation = stop.cancellation
     // The per-sample files beside the tiles: logits and labels of the rows (and of a cross run's columns).
-    let blockSamples = min(256, plan.tileSamples)
-    try writeLogits(computer, columns: false, to: LogitsFile.path(in: run), rows: identity.sampleCount, blockSamples: blockSamples)
+    let batchSamples = min(256, plan.tileSamples)
+    try writeLogits(computer, columns: false, to: LogitsFile.path(in: run), rows: identity.sampleCount, batchSamples: batchSamples)
     if let labels = dataset.labels { try writeLabels(labels, to: LabelsFile.path(in: run)) }
     if let columns {
-      try writeLogits(computer, columns: true, to: ColumnsFiles.logitsPath(in: run), rows: columns.inputs.batchSize, blockSamples: blockSamples)
+      try writeLogits(computer, columns: true, to: ColumnsFiles.logitsPath(in: run), rows: columns.inputs.batchSize, batchSamples: batchSamples)
       if let labels = columns.labels { try writeLabels(labels, to: ColumnsFiles.labelsPath(in: run)) }
     }
     let outcome = try computeTiles(session: session, plan: tilePlan, share: share, computer: computer, parameters: model.parameterCount)
@@ -169,10 +172,10 @@ public struct RunPipeline {
   /// `columns` a cross run's `RUN/columns-logits.npy` — written atomically when missing or not a
   /// readable array of that shape of finite values (`LogitsFile`).
   private func writeLogits<T: BLASScalar>(_ computer: EngineTileComputer<T>, columns: Bool, to path: String, rows: Int,
-                                          blockSamples: Int) throws {
-    let m = computer.source.model.outputCount
+                                          batchSamples: Int) throws {
+    let m = computer.source.model.outputsPerSample
     guard !FileManager.default.fileExists(atPath: path) || LogitsFile.problem(at: path, rows: rows, outputsPerSample: m) != nil else { return }
-    let logits = try computer.logits(blockSamples: blockSamples, columns: columns).map { Double($0) }
+    let logits = try computer.logits(batchSamples: batchSamples, columns: columns).map { Double($0) }
     try AtomicFile.write(NpyArray(shape: [rows, m], values: logits).encoded(), to: path)
   }
 
@@ -237,8 +240,7 @@ public struct RunPipeline {
       return "; shard \(shard): \(share?.count ?? 0) tiles (\(range))"
     } ?? ""
     let what = plan.isCross ? "\(plan.sampleCount) × \(plan.columnSampleCount) samples (cross kernel)" : "\(plan.sampleCount) samples"
-    let matrix = plan.kernel == .diagonal ? "\(plan.sampleCount) × \(plan.classCount) × \(plan.classCount) diagonal-block"
-      : "\(plan.dimension) × \(plan.columnDimension) \(plan.kernel == .full ? "" : plan.kernel.rawValue + " ")"
+    let matrix = ShapeSize.description(plan.assembledShape) + (plan.kernel == .diagonal ? " diagonal-block" : plan.kernel == .full ? " " : " \(plan.kernel.rawValue) ")
     log("\(manifest.model.name) (P = \(parameters)) on \(what): \(matrix)eNTK in \(plan.tiles.count) tiles of up to \(plan.tileSamples) samples a side\(sharded)\(resumed); run directory \(run.path)")
   }
 

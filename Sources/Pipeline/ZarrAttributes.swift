@@ -40,7 +40,7 @@ public enum ZarrAttributes {
     }
     let plan = try identity.plan()
     let resolved = try selection.resolved(for: plan)
-    let m = plan.outputsPerSample
+    let m = plan.valuesPerSample
     attributes["samples"] = ["rows": [resolved.rows.lowerBound, resolved.rows.upperBound],
                              "columns": [resolved.columns.lowerBound, resolved.columns.upperBound]]
     if m > 1 { attributes["classes"] = resolved.classes }  // trace, pseudo: one value per sample pair, no classes

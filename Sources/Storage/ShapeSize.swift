@@ -15,6 +15,9 @@ public enum ShapeSize {
     return product
   }
 
+  /// The shape as people read it, dimensions joined by " × " (`[100, 10, 10]`: "100 × 10 × 10").
+  public static func description(_ shape: [Int]) -> String { shape.map(String.init).joined(separator: " × ") }
+
   /// `∏ shape · elementBytes`, or `nil` when a dimension is negative or the product overflows `Int`.
   public static func byteCount(_ shape: [Int], elementBytes: Int) -> Int? {
     guard let count = elementCount(shape) else { return nil }

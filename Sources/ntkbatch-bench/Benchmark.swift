@@ -1,3 +1,4 @@
+import Checkpoint
 import Datasets
 import Engine
 import Foundation
@@ -76,20 +77,19 @@ enum Benchmark {
     let plan = try TileMemoryPlan.make(model: model, sampleCount: n, budgetBytes: budgetBytes,
                                        baseBytes: residentBytes() + (64 << 20), tileSamples: nil, variant: variant)
     let scale = Float(1 / Double(model.parameterCount).squareRoot())
-    let source = TileSource(model: model, inputs: inputs, scale: scale, blockSamples: plan.tileSamples,
+    let source = TileSource(model: model, inputs: inputs, scale: scale, tileSamples: plan.tileSamples,
                             strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction, variant: variant)
     let start = Date()
     var checksum = 0.0
-    for i in 0..<source.blockCount {
-      for j in i..<(variant == .diagonal ? i + 1 : source.blockCount) {
-        let tile = try source.tile(rowBlock: i, columnBlock: j)
-        checksum += Double(tile[0])
-      }
+    // The upper block triangle as a run plans it (the diagonal kernel: its diagonal tiles only).
+    for tile in try TilePlan(sampleCount: n, tileSamples: plan.tileSamples, precision: .float32).tiles
+    where variant != .diagonal || tile.isDiagonal {
+      checksum += Double(try source.tile(rows: tile.rows, columns: tile.columns)[0])
     }
     let seconds = Date().timeIntervalSince(start)
     let s = source.statistics
     let factorFLOP = Double(s.samplesComputed) * factorFLOPPerSample(model, choice: plan.contraction,
-                                                                     rows: variant.jacobianOutputs(outputs: model.outputCount))
+                                                                     rows: variant.jacobianOutputs(outputs: model.outputsPerSample))
     let pairs = Double(variant == .diagonal ? n : n * (n + 1) / 2)
     print([
       "model=\(name)", "kernel=\(variant.rawValue)", "width=\(width)", "P=\(model.parameterCount)", "n=\(n)",

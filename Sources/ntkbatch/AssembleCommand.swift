@@ -166,7 +166,7 @@ struct AssembleCommand: ParsableCommand {
     if let chunks = report.chunks {
       detail = " (zarr v\(zarrFormat ?? 3); chunks: \(chunks.encoded) encoded, \(chunks.copied) copied, \(chunks.linked) linked, \(chunks.absent) absent)"
     }
-    let shape = (report.shape ?? [report.rows, report.columns]).map(String.init).joined(separator: " × ")
+    let shape = ShapeSize.description(report.shape ?? [report.rows, report.columns])
     print("wrote \(report.output): \(shape) \(dtype.rawValue)\(detail), \(report.byteCount) bytes on disk, \(String(format: "%.2f", gigabytes)) GB of matrix in \(String(format: "%.1f", report.seconds)) s (\(String(format: "%.2f", rate)) GB/s)")
     guard allowPartial else {
       // A complete output: the mask of an earlier --allow-partial no longer describes it.

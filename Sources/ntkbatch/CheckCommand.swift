@@ -43,11 +43,15 @@ struct CheckCommand: ParsableCommand {
       let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names))
       var offline = manifest
       offline.dataset.download = nil
-      switch manifest.ntk.precision {
-      case .float32: try describe(offline, Float.self)
-      case .float64: try describe(offline, Double.self)
-      }
+      try manifest.ntk.precision.dispatch(Description(command: self, manifest: offline))
     }
+  }
+
+  /// `describe` in the manifest's precision.
+  private struct Description: PrecisionGeneric {
+    let command: CheckCommand
+    let manifest: Manifest
+    func execute<T: BLASScalar>(_: T.Type) throws { try command.describe(manifest, T.self) }
   }
 
   private func describe<T: BLASScalar>(_ manifest: Manifest, _: T.Type) throws {
@@ -76,9 +80,8 @@ struct CheckCommand: ParsableCommand {
     let memoryLine = "budget \(budget >> 20) MiB, \(memory.strategy.rawValue), estimated peak \(memory.workingBytes >> 20) MiB without cache"
     let plan = try TilePlan(sampleCount: dataset.inputs.batchSize, columnSampleCount: columns?.inputs.batchSize,
                             tileSamples: memory.tileSamples, precision: manifest.ntk.precision, kernel: manifest.ntk.kernel)
-    let dimension = plan.dimension
-    let values = plan.kernel == .diagonal ? plan.sampleCount * plan.classCount * plan.classCount : dimension * plan.columnDimension
-    let element = manifest.ntk.precision == .float32 ? 4 : 8
+    let values = plan.assembledValueCount
+    let element = manifest.ntk.precision.byteSize
     print("manifest: \(self.manifest) (\(manifest.name)) is valid")
     print("model:    \(manifest.model.name), width \(manifest.model.width), P = \(model.parameterCount) parameters, weights \(manifest.resolvedWeightsPath ?? "init (seed \(manifest.model.seed))")\(manifest.model.train.map { ", trained first: \($0.epochs) epochs on \(trainedOn ?? 0) samples" } ?? "")")
     print("dataset:  \(manifest.dataset.name)\(manifest.dataset.split.map { " (\($0) split)" } ?? ""), n = \(plan.sampleCount) samples")
@@ -87,10 +90,9 @@ struct CheckCommand: ParsableCommand {
     }
     print("plan:     \(plan.isCross ? "\(plan.blockCount) × \(plan.columnBlockCount)" : "\(plan.blockCount)") blocks of up to \(plan.tileSamples) samples, \(plan.tiles.count) tiles, \(plan.rawByteCount) raw bytes (\(manifest.ntk.precision.rawValue))")
     print("memory:   \(memoryLine)")
-    let shape = plan.kernel == .diagonal ? "\(plan.sampleCount) × \(plan.classCount) × \(plan.classCount) (kernel diagonal)"
-      : "\(dimension) × \(plan.columnDimension)\(plan.kernel == .full ? "" : " (kernel \(plan.kernel.rawValue))")"
+    let shape = ShapeSize.description(plan.assembledShape) + (plan.kernel == .full ? "" : " (kernel \(plan.kernel.rawValue))")
     print("matrix:   \(shape), \(values * element) bytes as \(manifest.ntk.precision.rawValue), normalization \(manifest.ntk.normalization.rawValue)")
-    let rowsPerSample = manifest.ntk.kernel.engineVariant.jacobianOutputs(outputs: model.outputCount)
+    let rowsPerSample = manifest.ntk.kernel.engineVariant.jacobianOutputs(outputs: model.outputsPerSample)
     let blockScalars = memory.strategy == .wholeBlocks
       ? model.jacobianScalarCount(samples: min(plan.tileSamples, plan.sampleCount), choice: .linearOnly(model: model), outputs: rowsPerSample)
       : model.jacobianFactorScalarCount(samples: min(plan.tileSamples, plan.sampleCount), outputs: rowsPerSample)
@@ -118,9 +120,7 @@ struct CheckCommand: ParsableCommand {
     let how = cachesAll ? "each block once: the cache holds all \(plan.columnBlockCount) \(plan.isCross ? "column " : "")blocks" : "one block per tile: the cache holds \(cachedBlocks) of \(plan.columnBlockCount) \(plan.isCross ? "column " : "")blocks"
     let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "OpenBLAS default"
     print("cost:     \(Self.scientific(total)) FLOP (contraction \(Self.scientific(contraction)), Jacobians \(Self.scientific(jacobians)), \(how)); this machine: \(String(format: "%.1f", rate / 1e9)) GFLOP/s (GEMM 1024³, threads: \(threads)) → about \(Self.hours(total / rate)) hours")
-    let (side, columnSide) = (plan.dimension, plan.columnDimension)
-    let values = plan.kernel == .diagonal ? side * plan.classCount : side * columnSide
-    let assembled = [("float16", 2), ("float32", 4), ("float64", 8)].map { "\($0.0) \(Self.bytes(values * $0.1 + 128))" }
+    let assembled = [("float16", 2), ("float32", 4), ("float64", 8)].map { "\($0.0) \(Self.bytes(plan.assembledValueCount * $0.1 + 128))" }
     print("disk:     objects up to \(Self.bytes(plan.rawByteCount)) (raw \(plan.isCross ? "tiles" : "upper triangle"); zstd saves little on float tiles); assembled \(assembled.joined(separator: ", "))")
     guard let shards, let split = try? RunPipeline.shardPlan(plan: plan, shardCount: shards, costs: costs) else { return }
     let counts = split.ranges.map(\.count)

@@ -89,7 +89,7 @@ struct GenerateCommand: ParsableCommand {
         }
         let pipeline = RunPipeline(
           manifest: manifest, run: RunDirectory(path: output + "/runs/" + manifest.name), reporter: ProgressReporter(mode: progress), maxTiles: nil, stop: signals)
-        let outcome = manifest.ntk.precision == .float32 ? try pipeline.execute(Float.self) : try pipeline.execute(Double.self)
+        let outcome = try pipeline.execute()
         if outcome != .complete { return outcome }
       }
       return .complete

@@ -53,10 +53,7 @@ struct RunCommand: ParsableCommand {
       let shardSpec = try shard.map { try ShardSpec.parse($0) }
       if shardSpec != nil { try RunPipeline.refuseTrainingWithShards(manifest, path: self.manifest) }
       let pipeline = RunPipeline(manifest: manifest, run: directory, reporter: ProgressReporter(mode: progress), maxTiles: maxTiles, shard: shardSpec, stop: signals)
-      switch manifest.ntk.precision {
-      case .float32: return try pipeline.execute(Float.self)
-      case .float64: return try pipeline.execute(Double.self)
-      }
+      return try pipeline.execute()
     }
     if outcome == .stoppedBySignal { throw ExitCode(CLIError.stoppedBySignal) }
   }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import Foundation
 import Pipeline
+import Storage
 
 /// `ntkbatch status DIR`: tiles done/total, bytes, ETA of a run directory.
 struct StatusCommand: ParsableCommand {
@@ -50,9 +51,7 @@ struct StatusCommand: ParsableCommand {
     let percent = s.pairsTotal > 0 ? 100 * Double(s.pairsDone) / Double(s.pairsTotal) : 0
     print("run:      \(s.run)")
     if let identity = s.identity {
-      let values = identity.kernel.valuesPerSample(outputs: identity.outputsPerSample)
-      let (side, columnSide) = (identity.sampleCount * values, (identity.columnSampleCount ?? identity.sampleCount) * values)
-      let shape = identity.kernel == .diagonal ? "\(identity.sampleCount) × \(identity.outputsPerSample) × \(identity.outputsPerSample)" : "\(side) × \(columnSide)"
+      let shape = ShapeSize.description(identity.assembledShape)
       let kernel = identity.kernel == .full ? "" : " kernel \(identity.kernel.rawValue),"
       let cross = identity.columnSampleCount.map { " (cross kernel: \(identity.sampleCount) row × \($0) column samples)" } ?? ""
       print("matrix:   \(shape)\(kernel) \(identity.precision.rawValue), normalization \(identity.normalization.rawValue), \(identity.tileSamples) samples per tile side\(cross)")

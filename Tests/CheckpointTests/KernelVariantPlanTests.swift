@@ -56,8 +56,8 @@ final class KernelVariantPlanTests: XCTestCase {
     for kernel in [KernelVariant.trace, .pseudo] {
       let plan = try TilePlan(sampleCount: 10, tileSamples: 4, precision: .float64, kernel: kernel)
       XCTAssertEqual(plan.tiles.count, 6)
-      XCTAssertEqual(plan.outputsPerSample, 1)
-      XCTAssertEqual(plan.classCount, 10)
+      XCTAssertEqual(plan.valuesPerSample, 1)
+      XCTAssertEqual(plan.outputsPerSample, 10)
       XCTAssertEqual(plan.dimension, 10)
       XCTAssertEqual(plan.tiles.map(\.rawByteCount), [16, 16, 8, 16, 8, 4].map { $0 * 8 })
       XCTAssertEqual(plan.samplePairs, 55)

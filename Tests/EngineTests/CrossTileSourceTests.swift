@@ -18,12 +18,12 @@ final class CrossTileSourceTests: XCTestCase {
     let columns = Tensor(shape: [nc, 3, 32, 32], storage: Array(both.storage[(n * size)...]))
     let m = 10
     let whole = n + nc
-    let square = TileSource(model: lenet, inputs: both, scale: 0.5, blockSamples: whole, strategy: .wholeBlocks, cacheBytes: 0)
+    let square = TileSource(model: lenet, inputs: both, scale: 0.5, tileSamples: whole, strategy: .wholeBlocks, cacheBytes: 0)
     let g = try square.tile(rowBlock: 0, columnBlock: 0)  // [(n+nc)·m, (n+nc)·m]
     let scale = g.map(abs).max() ?? 0
     XCTAssertGreaterThan(scale, 0)
     for strategy in [TileStrategy.wholeBlocks, .layerStreaming] {
-      let cross = TileSource(model: lenet, inputs: rows, scale: 0.5, blockSamples: t, strategy: strategy, cacheBytes: 1 << 30,
+      let cross = TileSource(model: lenet, inputs: rows, scale: 0.5, tileSamples: t, strategy: strategy, cacheBytes: 1 << 30,
                              columnInputs: columns)
       XCTAssertTrue(cross.isCross)
       XCTAssertEqual(cross.blockCount, 3)
@@ -50,7 +50,7 @@ final class CrossTileSourceTests: XCTestCase {
       XCTAssertEqual(cross.statistics.samplesComputed, n + nc)
       XCTAssertThrowsError(try cross.tile(rowBlock: 0, columnBlock: 2))
       // Uncached: the same bytes, column blocks recomputed for every row.
-      let uncached = TileSource(model: lenet, inputs: rows, scale: 0.5, blockSamples: t, strategy: strategy, cacheBytes: 0, columnInputs: columns)
+      let uncached = TileSource(model: lenet, inputs: rows, scale: 0.5, tileSamples: t, strategy: strategy, cacheBytes: 0, columnInputs: columns)
       var again: [[Double]] = []
       for I in 0..<3 { for J in 0..<2 { again.append(try uncached.tile(rowBlock: I, columnBlock: J)) } }
       XCTAssertEqual(again, tiles, "\(strategy)")

@@ -49,7 +49,7 @@ struct ModelFixture {
 func assembleNTK<T: BLASScalar>(
   model: Model<T>, inputs: Engine.Tensor<T>, blocks: [Range<Int>], scale: T = 1, structured: Bool = true
 ) throws -> [T] {
-  let m = model.outputCount
+  let m = model.outputsPerSample
   let n = inputs.batchSize
   let size = inputs.sampleSize
   let jacobians = try blocks.map { block -> JacobianBlock<T> in

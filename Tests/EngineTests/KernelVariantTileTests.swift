@@ -45,12 +45,12 @@ final class KernelVariantTileTests: XCTestCase {
   /// diagonal, off-diagonal and ragged tiles).
   func check(_ net: Model<Double>, choice: ContractionChoice, label: String) throws {
     let x = inputs(7)
-    let full = TileSource(model: net, inputs: x, scale: 0.25, blockSamples: 3, strategy: .wholeBlocks, cacheBytes: 1 << 30,
+    let full = TileSource(model: net, inputs: x, scale: 0.25, tileSamples: 3, strategy: .wholeBlocks, cacheBytes: 1 << 30,
                           choice: choice)
     for variant in [NTKVariant.trace, .pseudo, .diagonal] {
-      let whole = TileSource(model: net, inputs: x, scale: 0.25, blockSamples: 3, strategy: .wholeBlocks, cacheBytes: 1 << 30,
+      let whole = TileSource(model: net, inputs: x, scale: 0.25, tileSamples: 3, strategy: .wholeBlocks, cacheBytes: 1 << 30,
                              choice: choice, variant: variant)
-      let streamed = TileSource(model: net, inputs: x, scale: 0.25, blockSamples: 3, strategy: .layerStreaming, cacheBytes: 0,
+      let streamed = TileSource(model: net, inputs: x, scale: 0.25, tileSamples: 3, strategy: .layerStreaming, cacheBytes: 0,
                                 choice: choice, variant: variant)
       for i in 0..<3 {
         for j in i..<(variant == .diagonal ? i + 1 : 3) {
@@ -68,7 +68,7 @@ final class KernelVariantTileTests: XCTestCase {
         XCTAssertEqual(try net.jacobian(inputs: x, choice: choice, variant: .pseudo).rowCount, 7, label)
       }
     }
-    XCTAssertThrowsError(try TileSource(model: net, inputs: x, scale: 1, blockSamples: 3, strategy: .wholeBlocks, cacheBytes: 0,
+    XCTAssertThrowsError(try TileSource(model: net, inputs: x, scale: 1, tileSamples: 3, strategy: .wholeBlocks, cacheBytes: 0,
                                         variant: .diagonal).tile(rowBlock: 0, columnBlock: 1))
   }
 

@@ -8,7 +8,7 @@ final class ModelZooTests: XCTestCase {
     for (name, count) in expected {
       let model = try ModelZoo.make(name: name, scalar: Float.self)
       XCTAssertEqual(model.parameterCount, count, name)
-      XCTAssertEqual(model.outputCount, 10)
+      XCTAssertEqual(model.outputsPerSample, 10)
     }
     let lenet = try ModelZoo.make(name: "lenet", scalar: Double.self)
     XCTAssertEqual(

@@ -64,7 +64,7 @@ final class StructuredContractionTests: XCTestCase {
     var scratch = TileKernel.Scratch<Double>()
     out.withUnsafeMutableBufferPointer { g in
       TileKernel.start(g, rows: nI * 10, columns: nJ * 10, isDiagonal: diagonal)
-      TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputCount: 10, isDiagonal: diagonal,
+      TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputsPerSample: 10, isDiagonal: diagonal,
                             scratch: &scratch, into: g)
       TileKernel.finish(g, rows: nI * 10, isDiagonal: diagonal, scale: 1)
     }
@@ -80,10 +80,10 @@ final class StructuredContractionTests: XCTestCase {
       var random = TestRandom(seed: 22)
       let x = random.tensor([5, 3, 32, 32])
       let structured = ContractionChoice.allStructured(model: model)
-      let explicit = try allTiles(TileSource(model: model, inputs: x, scale: 1, blockSamples: 2, strategy: .wholeBlocks,
+      let explicit = try allTiles(TileSource(model: model, inputs: x, scale: 1, tileSamples: 2, strategy: .wholeBlocks,
                                              cacheBytes: 0, choice: .allExplicit(model: model)))
       for strategy in [TileStrategy.wholeBlocks, .layerStreaming] {
-        let source = TileSource(model: model, inputs: x, scale: 1, blockSamples: 2, strategy: strategy, cacheBytes: 1 << 30,
+        let source = TileSource(model: model, inputs: x, scale: 1, tileSamples: 2, strategy: strategy, cacheBytes: 1 << 30,
                                 choice: structured)
         let tiles = try allTiles(source)
         XCTAssertGreaterThan(source.statistics.structuredFLOP, 0)

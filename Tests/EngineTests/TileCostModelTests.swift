@@ -37,7 +37,7 @@ final class TileCostModelTests: XCTestCase {
     model.initialize(seed: 1)
     var random = TestRandom(seed: 3)
     let x = random.tensor([10, 3, 32, 32]).converted(to: Float.self)
-    let source = TileSource(model: model, inputs: x, scale: 1, blockSamples: 4, strategy: .wholeBlocks, cacheBytes: 0)
+    let source = TileSource(model: model, inputs: x, scale: 1, tileSamples: 4, strategy: .wholeBlocks, cacheBytes: 0)
     let cost = TileCostModel(model: model, tileSamples: 4, sampleCount: 10)
     XCTAssertEqual(cost, TileCostModel(model: model, choice: source.choice), "the choice TileSource makes")
     XCTAssertGreaterThan(cost.structuredFLOPPerPair, 0, "resnet9's last stages are contracted through their structure")
@@ -57,10 +57,10 @@ final class TileCostModelTests: XCTestCase {
     model.initialize(seed: 1)
     var random = TestRandom(seed: 4)
     let x = random.tensor([8, 3, 32, 32]).converted(to: Float.self)
-    let reference = TileSource(model: model, inputs: x, scale: 1, blockSamples: 4, strategy: .wholeBlocks, cacheBytes: 0)
+    let reference = TileSource(model: model, inputs: x, scale: 1, tileSamples: 4, strategy: .wholeBlocks, cacheBytes: 0)
     let expected = try reference.tile(rowBlock: 0, columnBlock: 1)
     for strategy in [TileStrategy.wholeBlocks, .layerStreaming] {
-      let source = TileSource(model: model, inputs: x, scale: 1, blockSamples: 4, strategy: strategy, cacheBytes: 0)
+      let source = TileSource(model: model, inputs: x, scale: 1, tileSamples: 4, strategy: strategy, cacheBytes: 0)
       let cancellation = TileCancellation()
       source.cancellation = cancellation
       cancellation.cancel()

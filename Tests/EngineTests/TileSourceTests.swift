@@ -30,8 +30,8 @@ final class TileSourceTests: XCTestCase {
   func testCachedTilesEqualUncachedTilesByteForByte() throws {
     let lenet = try model("lenet", Float.self)
     let x = inputs(17, Float.self)
-    let uncached = TileSource(model: lenet, inputs: x, scale: 0.5, blockSamples: 4, strategy: .wholeBlocks, cacheBytes: 0)
-    let cached = TileSource(model: lenet, inputs: x, scale: 0.5, blockSamples: 4, strategy: .wholeBlocks, cacheBytes: 1 << 30)
+    let uncached = TileSource(model: lenet, inputs: x, scale: 0.5, tileSamples: 4, strategy: .wholeBlocks, cacheBytes: 0)
+    let cached = TileSource(model: lenet, inputs: x, scale: 0.5, tileSamples: 4, strategy: .wholeBlocks, cacheBytes: 1 << 30)
     XCTAssertEqual(uncached.blockCount, 5)
     let a = try allTiles(uncached), b = try allTiles(cached)
     XCTAssertEqual(a.count, 15)
@@ -47,8 +47,8 @@ final class TileSourceTests: XCTestCase {
     let lenet = try model("lenet", Double.self)
     let x = inputs(12, Double.self)
     let oneBlock = lenet.jacobianScalarCount(samples: 3) * 8
-    let full = TileSource(model: lenet, inputs: x, scale: 1, blockSamples: 3, strategy: .wholeBlocks, cacheBytes: 1 << 30)
-    let tight = TileSource(model: lenet, inputs: x, scale: 1, blockSamples: 3, strategy: .wholeBlocks, cacheBytes: oneBlock)
+    let full = TileSource(model: lenet, inputs: x, scale: 1, tileSamples: 3, strategy: .wholeBlocks, cacheBytes: 1 << 30)
+    let tight = TileSource(model: lenet, inputs: x, scale: 1, tileSamples: 3, strategy: .wholeBlocks, cacheBytes: oneBlock)
     XCTAssertEqual(try allTiles(full), try allTiles(tight))
     XCTAssertEqual(full.statistics.blocksComputed, 4)
     // Room for one column block: row 0 computes 0, 1 (cached), 2, 3; row 1 takes 1 from the
@@ -61,8 +61,8 @@ final class TileSourceTests: XCTestCase {
     for name in ["resnet18", "mobilenetv2"] {
       let net = try model(name, width: name == "resnet18" ? 4 : 0, Float.self)
       let x = inputs(3, Float.self)
-      let whole = TileSource(model: net, inputs: x, scale: 1, blockSamples: 2, strategy: .wholeBlocks, cacheBytes: 0)
-      let streamed = TileSource(model: net, inputs: x, scale: 1, blockSamples: 2, strategy: .layerStreaming, cacheBytes: 1 << 30)
+      let whole = TileSource(model: net, inputs: x, scale: 1, tileSamples: 2, strategy: .wholeBlocks, cacheBytes: 0)
+      let streamed = TileSource(model: net, inputs: x, scale: 1, tileSamples: 2, strategy: .layerStreaming, cacheBytes: 1 << 30)
       XCTAssertEqual(try allTiles(whole), try allTiles(streamed), name)
       XCTAssertEqual(streamed.statistics.blocksComputed, 2, name)
     }
@@ -73,8 +73,8 @@ final class TileSourceTests: XCTestCase {
   func testTiledMatchesSingleTile() throws {
     let lenet = try model("lenet", Double.self)
     let x = inputs(40, Double.self)
-    let tiled = try allTiles(TileSource(model: lenet, inputs: x, scale: 1, blockSamples: 10, strategy: .wholeBlocks, cacheBytes: 1 << 30))
-    let full = try TileSource(model: lenet, inputs: x, scale: 1, blockSamples: 40, strategy: .wholeBlocks, cacheBytes: 0)
+    let tiled = try allTiles(TileSource(model: lenet, inputs: x, scale: 1, tileSamples: 10, strategy: .wholeBlocks, cacheBytes: 1 << 30))
+    let full = try TileSource(model: lenet, inputs: x, scale: 1, tileSamples: 40, strategy: .wholeBlocks, cacheBytes: 0)
       .tile(rowBlock: 0, columnBlock: 0)
     XCTAssertEqual(tiled.count, 10)
     var k = 0

@@ -42,7 +42,7 @@ public struct AssemblySelection: Equatable, Sendable {
   ///   class outside 0…m−1 or given twice.
   public func resolved(for plan: TilePlan) throws -> Resolved {
     let n = plan.sampleCount
-    let m = plan.outputsPerSample
+    let m = plan.valuesPerSample
     let rows = rowSamples ?? 0..<n
     // A cross run's columns are other samples: by default all of them, not the rows' range.
     let columns = columnSamples ?? (plan.isCross ? 0..<plan.columnSampleCount : rows)

@@ -21,7 +21,7 @@ extension TileAssembler {
       throw CheckpointError(.badInput, "--samples: the diagonal kernel holds only the blocks k(x_i, x_i): give one range A:B, not \(selection.rows.lowerBound):\(selection.rows.upperBound),\(selection.columns.lowerBound):\(selection.columns.upperBound)")
     }
     let dtype = options.dtype
-    let m = plan.classCount
+    let m = plan.outputsPerSample
     let k = selection.classes.count
     let samples = selection.rows
     let n = samples.count

@@ -387,7 +387,7 @@ public enum TileAssembler {
     // No recompression: chunk = tile, whole matrix, every class, run precision → an off-diagonal
     // full-size tile (I < J) *is* chunk (I, J): its object is that chunk's zstd frame.
     let samePrecision = (plan.precision == .float32 && dtype == .float32) || (plan.precision == .float64 && dtype == .float64)
-    let direct = chunk == plan.tileSamples * plan.outputsPerSample && selection.allClasses && samePrecision
+    let direct = chunk == plan.tileSamples * plan.valuesPerSample && selection.allClasses && samePrecision
       && selection.rows == 0..<plan.sampleCount && selection.columns == 0..<plan.columnSampleCount
     func reusable(_ I: Int, _ J: Int) -> TileRecord? {
       guard direct, plan.isCross || I < J, let index = plan.index(rowBlock: I, columnBlock: J) else { return nil }

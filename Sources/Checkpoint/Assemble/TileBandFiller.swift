@@ -170,13 +170,13 @@ final class TileBandFiller: @unchecked Sendable {
   /// Copies the values of block pair `pair` for the band's and window's samples into `out`.
   private func place<S: BinaryFloatingPoint>(_ pair: BlockPair, band: Range<Int>, window: Range<Int>,
                                              into out: UnsafeMutablePointer<S>) throws {
-    let m = plan.outputsPerSample
+    let m = plan.valuesPerSample
     let k = selection.classes.count
     let t = plan.tileSamples
     let n = plan.sampleCount
     let bandColumns = window.count * k
-    let rowSamples = max(band.lowerBound, pair.row * t)..<min(band.upperBound, (pair.row + 1) * t, n)
-    let columnSamples = max(window.lowerBound, pair.column * t)..<min(window.upperBound, (pair.column + 1) * t, plan.columnSampleCount)
+    let rowSamples = TilePlan.samples(ofBlock: pair.row, sampleCount: n, tileSamples: t).clamped(to: band)
+    let columnSamples = TilePlan.samples(ofBlock: pair.column, sampleCount: plan.columnSampleCount, tileSamples: t).clamped(to: window)
     let outRow0 = (rowSamples.lowerBound - band.lowerBound) * k
     let outColumn0 = (columnSamples.lowerBound - window.lowerBound) * k
     let outRows = rowSamples.count * k
@@ -241,7 +241,7 @@ final class TileBandFiller: @unchecked Sendable {
   /// triangle mirrored from its upper one, and every value checked to be finite. The raw bytes
   /// are used in place as `S` values (array storage is 16-byte aligned), without a copy.
   private func load<S: BinaryFloatingPoint>(_ type: S.Type, _ tile: Tile, _ record: TileRecord) throws -> [UInt8] {
-    let m = plan.outputsPerSample
+    let m = plan.valuesPerSample
     var values = try CheckpointError.wrapping { try store.read(record.object, rawByteCount: record.rawByteCount) }
     let count = values.count / MemoryLayout<S>.size
     let width = tile.columns.count * m

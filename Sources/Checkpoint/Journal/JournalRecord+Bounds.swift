@@ -15,8 +15,8 @@ extension RunIdentity {
     let (square, o2) = side.multipliedReportingOverflow(by: columnSide)
     let (_, o3) = square.multipliedReportingOverflow(by: precision.byteSize)
     guard !o1, !o2, !o3, !o4 else { return nil }
-    let blocks = n / t + (n % t == 0 ? 0 : 1)
-    let columnBlocks = nc / t + (nc % t == 0 ? 0 : 1)
+    let blocks = TilePlan.blockCount(sampleCount: n, tileSamples: t)
+    let columnBlocks = TilePlan.blockCount(sampleCount: nc, tileSamples: t)
     guard blocks <= TilePlan.maximumBlockCount, columnBlocks <= TilePlan.maximumBlockCount else { return nil }
     let tiles = isCross ? blocks * columnBlocks : kernel == .diagonal ? blocks : blocks * (blocks + 1) / 2
     return (tiles, kernel.tileByteCount(rows: min(t, n), columns: min(t, nc), outputs: m, scalarBytes: precision.byteSize))
@@ -54,9 +54,9 @@ extension TileRecord {
   /// A cross run's plan: I < b, J < b_c, index(I, J) = I·b_c + J.
   func planProblem(_ identity: RunIdentity) -> String? {
     let (n, t) = (identity.sampleCount, identity.tileSamples)
-    let b = n / t + (n % t == 0 ? 0 : 1)
+    let b = TilePlan.blockCount(sampleCount: n, tileSamples: t)
     if let nc = identity.columnSampleCount {
-      let bc = nc / t + (nc % t == 0 ? 0 : 1)
+      let bc = TilePlan.blockCount(sampleCount: nc, tileSamples: t)
       guard rowBlock < b, columnBlock < bc else { return "blocks: expected I < \(b), J < \(bc), found I=\(rowBlock), J=\(columnBlock)" }
       let expectedIndex = rowBlock * bc + columnBlock
       guard expectedIndex == index else {
@@ -82,9 +82,8 @@ extension TileRecord {
   /// `planProblem`), or `nil`. `repair` cuts such a record; `RunSession.open` refuses it.
   func planSizeProblem(_ identity: RunIdentity) -> String? {
     let (n, t, m) = (identity.sampleCount, identity.tileSamples, identity.outputsPerSample)
-    let rows = min((rowBlock + 1) * t, n) - rowBlock * t
-    let nc = identity.columnSampleCount ?? n
-    let columns = min((columnBlock + 1) * t, nc) - columnBlock * t
+    let rows = TilePlan.samples(ofBlock: rowBlock, sampleCount: n, tileSamples: t).count
+    let columns = TilePlan.samples(ofBlock: columnBlock, sampleCount: identity.columnSampleCount ?? n, tileSamples: t).count
     let expected = identity.kernel.tileByteCount(rows: rows, columns: columns, outputs: m, scalarBytes: identity.precision.byteSize)
     return expected == rawByteCount ? nil : "rawByteCount: tile (\(rowBlock), \(columnBlock)) holds \(expected) bytes in the plan, found \(rawByteCount)"
   }

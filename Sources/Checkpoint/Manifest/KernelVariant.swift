@@ -20,6 +20,17 @@ public enum KernelVariant: String, Codable, CaseIterable, Sendable {
     self == .trace || self == .pseudo ? 1 : m
   }
 
+  /// Shape of the assembled matrix of n row and n_c column samples (n_c = n for the square eNTK)
+  /// with m outputs each: `[n·m, n_c·m]` (full), `[n, n_c]` (trace, pseudo), `[n, m, m]`
+  /// (diagonal; never cross).
+  public func assembledShape(samples n: Int, columnSamples nc: Int, outputs m: Int) -> [Int] {
+    switch self {
+    case .full: return [n * m, nc * m]
+    case .trace, .pseudo: return [n, nc]
+    case .diagonal: return [n, m, m]
+    }
+  }
+
   /// Raw bytes of tile (I, J) of `rows` × `columns` samples: `n_I·m · n_J·m`, `n_I · n_J` (trace,
   /// pseudo) or `n_I · m · m` (diagonal) values of `scalarBytes` each.
   public func tileByteCount(rows nI: Int, columns nJ: Int, outputs m: Int, scalarBytes: Int) -> Int {

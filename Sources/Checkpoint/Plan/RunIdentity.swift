@@ -90,6 +90,11 @@ public struct RunIdentity: Codable, Equatable, Sendable {
                  outputsPerSample: outputsPerSample, kernel: kernel)
   }
 
+  /// Shape of the assembled matrix (`KernelVariant.assembledShape`).
+  public var assembledShape: [Int] {
+    kernel.assembledShape(samples: sampleCount, columnSamples: columnSampleCount ?? sampleCount, outputs: outputsPerSample)
+  }
+
   /// Values per row of tile (I, J)'s row-major bytes, when its column block has `columns` samples
   /// (`KernelVariant.tileColumnCount`).
   public func tileColumnCount(columns: Int) -> Int { kernel.tileColumnCount(columns: columns, outputs: outputsPerSample) }

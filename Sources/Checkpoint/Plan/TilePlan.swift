@@ -16,7 +16,7 @@
 ///     index(I, J) = I·b_c + J        (b·b_c tiles in all)
 ///
 /// Kernel variants (`KernelVariant`): `trace` and `pseudo` plan the same upper block triangle
-/// (or the same rectangle of a cross plan) with one value per sample pair (`outputsPerSample` 1:
+/// (or the same rectangle of a cross plan) with one value per sample pair (`valuesPerSample` 1:
 /// tiles `[n_I, n_J]`, matrix `[n, n]`); `diagonal` (never a cross plan) plans one tile per block,
 /// (I, I) with index I, holding `[n_I, m, m]` (the blocks k(x_i, x_i) of its samples).
 public struct TilePlan: Equatable, Sendable {
@@ -33,9 +33,9 @@ public struct TilePlan: Equatable, Sendable {
   public let tileSamples: Int
   /// Values per sample on each side of a tile: the outputs (classes) m for the `full` and
   /// `diagonal` kernels, 1 for `trace` and `pseudo` (`KernelVariant.valuesPerSample`).
-  public let outputsPerSample: Int
+  public let valuesPerSample: Int
   /// The model's outputs (classes) per sample m, whatever the kernel.
-  public let classCount: Int
+  public let outputsPerSample: Int
   /// The kernel the tiles hold.
   public let kernel: KernelVariant
   /// Precision of the tile values.
@@ -75,8 +75,8 @@ public struct TilePlan: Equatable, Sendable {
     guard !o1, !o2, !o3, !o4 else {
       throw CheckpointError(.badInput, "tile plan: \(n) samples × \(m) outputs: too large (the matrix's byte size overflows 64 bits)")
     }
-    let blocks = n / t + (n % t == 0 ? 0 : 1)
-    let columnBlocks = nc / t + (nc % t == 0 ? 0 : 1)
+    let blocks = TilePlan.blockCount(sampleCount: n, tileSamples: t)
+    let columnBlocks = TilePlan.blockCount(sampleCount: nc, tileSamples: t)
     for (count, b) in [(n, blocks), (nc, columnBlocks)] where b > TilePlan.maximumBlockCount {
       throw CheckpointError(.badInput, "tile plan: \(count) samples in tiles of \(t) make \(b) blocks a side, at most \(TilePlan.maximumBlockCount) are supported; use ntk.tileSamples ≥ \((count + TilePlan.maximumBlockCount - 1) / TilePlan.maximumBlockCount)")
     }
@@ -85,8 +85,8 @@ public struct TilePlan: Equatable, Sendable {
     isCross = columnSampleCount != nil
     columnBlockCount = columnBlocks
     tileSamples = t
-    outputsPerSample = kernel.valuesPerSample(outputs: m)
-    classCount = m
+    valuesPerSample = kernel.valuesPerSample(outputs: m)
+    outputsPerSample = m
     self.kernel = kernel
     self.precision = precision
     let b = blocks
@@ -94,9 +94,9 @@ public struct TilePlan: Equatable, Sendable {
     var tiles: [Tile] = []
     tiles.reserveCapacity(isCross ? b * columnBlocks : kernel == .diagonal ? b : b * (b + 1) / 2)
     for I in 0..<b {
-      let rows = (I * t)..<min((I + 1) * t, n)
+      let rows = TilePlan.samples(ofBlock: I, sampleCount: n, tileSamples: t)
       for J in (isCross ? 0 : I)..<(kernel == .diagonal ? I + 1 : columnBlocks) {
-        let columns = (J * t)..<min((J + 1) * t, nc)
+        let columns = TilePlan.samples(ofBlock: J, sampleCount: nc, tileSamples: t)
         tiles.append(Tile(index: tiles.count, rowBlock: I, columnBlock: J, rows: rows, columns: columns,
                           rawByteCount: kernel.tileByteCount(rows: rows.count, columns: columns.count, outputs: m,
                                                              scalarBytes: precision.byteSize),
@@ -106,12 +106,31 @@ public struct TilePlan: Equatable, Sendable {
     self.tiles = tiles
   }
 
+  /// Blocks of n samples in blocks of t: b = ⌈n/t⌉.
+  public static func blockCount(sampleCount n: Int, tileSamples t: Int) -> Int { n / t + (n % t == 0 ? 0 : 1) }
+
+  /// The samples of block I of n samples in blocks of t: `I·t ..< min((I+1)·t, n)` (the last
+  /// block may be shorter). The one definition of a tile's `rows` and `columns`: the engine takes
+  /// them from the tile.
+  public static func samples(ofBlock I: Int, sampleCount n: Int, tileSamples t: Int) -> Range<Int> {
+    (I * t)..<min((I + 1) * t, n)
+  }
+
   /// Side of the full matrix, n·m (its rows, for a cross plan; n for `trace` and `pseudo`;
   /// `diagonal`: n·m rows of m).
-  public var dimension: Int { sampleCount * outputsPerSample }
+  public var dimension: Int { sampleCount * valuesPerSample }
 
   /// Columns of the full matrix, n_c·m (`dimension` for the square eNTK).
-  public var columnDimension: Int { columnSampleCount * outputsPerSample }
+  public var columnDimension: Int { columnSampleCount * valuesPerSample }
+
+  /// Shape of the assembled matrix (`KernelVariant.assembledShape`): `[n·m, n_c·m]`, `[n, n_c]`
+  /// for `trace` and `pseudo`, `[n, m, m]` for `diagonal`.
+  public var assembledShape: [Int] {
+    kernel.assembledShape(samples: sampleCount, columnSamples: columnSampleCount, outputs: outputsPerSample)
+  }
+
+  /// Values of the assembled matrix, `∏ assembledShape` (fits: checked when planning).
+  public var assembledValueCount: Int { assembledShape.reduce(1, *) }
 
   /// Sample pairs the plan computes: n(n+1)/2 (i ≤ j) for the square eNTK, n·n_c for a cross plan,
   /// n for `diagonal`.

@@ -68,8 +68,7 @@ public enum RunVerifier {
   private static func columnCount(of record: TileRecord, identity: RunIdentity) -> Int? {
     let (n, t) = (identity.columnSampleCount ?? identity.sampleCount, identity.tileSamples)
     guard t > 0, record.columnBlock >= 0, record.columnBlock <= n / t else { return nil }  // so J·t cannot overflow
-    let start = record.columnBlock * t
-    guard start < n else { return nil }
-    return identity.tileColumnCount(columns: min(t, n - start))
+    guard record.columnBlock * t < n else { return nil }
+    return identity.tileColumnCount(columns: TilePlan.samples(ofBlock: record.columnBlock, sampleCount: n, tileSamples: t).count)
   }
 }

@@ -9,10 +9,7 @@ public struct AvgPool2d<Scalar: BLASScalar>: Layer {
   public init(_ kernelSize: Int) { self.kernelSize = kernelSize }
 
   public func outputShape(forInput shape: [Int]) throws -> [Int] {
-    guard shape.count == 3, shape[1] >= kernelSize, shape[2] >= kernelSize else {
-      throw EngineError(.shapeMismatch, "AvgPool2d(\(kernelSize)) expects input [C, H, W] with H, W ≥ \(kernelSize), found \(shape)")
-    }
-    return [shape[0], shape[1] / kernelSize, shape[2] / kernelSize]
+    try PoolingWindow.outputShape("AvgPool2d(\(kernelSize))", kernelSize: kernelSize, input: shape)
   }
 
   @_specialize(where Scalar == Float)

@@ -76,6 +76,42 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     max(1, min((count + 1) / 2, (1 << 21) / max(1, inChannels * kernelSize * kernelSize * geometry.positions)))
   }
 
+  /// One GEMM per group between the weights `W` `[out, K_g]` at `w` (group g: `W_g` `[out_g, K_g]`)
+  /// and `b`, the groups' blocks stacked in `b` and `c`, each of `ld` columns: `C_g = W_g · B_g`
+  /// (`B_g` `[K_g, ld]`, `C_g` `[out_g, ld]`), or, `transposed`, `C_g = W_gᵀ · B_g` (`B_g`
+  /// `[out_g, ld]`, `C_g` `[K_g, ld]`). β = 0: `c` is overwritten.
+  @inline(__always)
+  func weightProducts(
+    transposed: Bool, _ w: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, columns ld: Int,
+    into c: UnsafeMutablePointer<Scalar>
+  ) {
+    let (rows, depth) = transposed ? (groupPatch, groupOutputs) : (groupOutputs, groupPatch)
+    for grp in 0..<groups {
+      Scalar.gemm(
+        transposeA: transposed, transposeB: false, m: rows, n: ld, k: depth,
+        alpha: 1, a: w + grp * groupOutputs * groupPatch, lda: groupPatch,
+        b: b + grp * depth * ld, ldb: ld,
+        beta: 0, c: c + grp * rows * ld, ldc: ld)
+    }
+  }
+
+  /// One GEMM per group of a cotangent row `δ` `[out, L]` and a sample's patches `col` `[K, L]`:
+  /// `C_g = δ_g col_gᵀ + β·C_g` `[out_g, K_g]`, into `c` laid out as the weights `[out, K_g]`
+  /// (β = 1 accumulates a gradient, β = 0 writes a Jacobian row).
+  @inline(__always)
+  func patchProducts(
+    _ delta: UnsafePointer<Scalar>, _ patches: UnsafePointer<Scalar>, positions L: Int, beta: Scalar,
+    into c: UnsafeMutablePointer<Scalar>
+  ) {
+    for grp in 0..<groups {
+      Scalar.gemm(
+        transposeA: false, transposeB: true, m: groupOutputs, n: groupPatch, k: L,
+        alpha: 1, a: delta + grp * groupOutputs * L, lda: L,
+        b: patches + grp * groupPatch * L, ldb: L,
+        beta: beta, c: c + grp * groupOutputs * groupPatch, ldc: groupPatch)
+    }
+  }
+
   /// Batched over samples: per chunk of c samples (split over the cores by `ParallelRows`), the
   /// patches of all c samples side by side, `[in·k·k, c·L]`, one GEMM per group
   /// `W_g [out_g, K_g] × col_g [K_g, c·L]`, and a scatter into `[c, out, L]` (+ bias).
@@ -105,13 +141,7 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
                     let p = columns(of: x.baseAddress! + (first + n) * g.inputSize, geometry: g, scratch: colBuffer.baseAddress)
                     for k in 0..<K { (u.baseAddress! + k * ld + n * L).update(from: p + k * L, count: L) }
                   }
-                  for grp in 0..<groups {
-                    Scalar.gemm(
-                      transposeA: false, transposeB: false, m: groupOutputs, n: ld, k: groupPatch,
-                      alpha: 1, a: w + grp * groupOutputs * groupPatch, lda: groupPatch,
-                      b: u.baseAddress! + grp * groupPatch * ld, ldb: ld,
-                      beta: 0, c: z.baseAddress! + grp * groupOutputs * ld, ldc: ld)
-                  }
+                  weightProducts(transposed: false, w, u.baseAddress!, columns: ld, into: z.baseAddress!)
                   for n in 0..<count {
                     let ys = y.baseAddress! + (first + n) * outChannels * L
                     for o in 0..<outChannels {
@@ -165,13 +195,7 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
                   let dr = d.baseAddress! + (first + n) * outChannels * L
                   for o in 0..<outChannels { (e.baseAddress! + o * ld + n * L).update(from: dr + o * L, count: L) }
                 }
-                for grp in 0..<groups {
-                  Scalar.gemm(
-                    transposeA: true, transposeB: false, m: groupPatch, n: ld, k: groupOutputs,
-                    alpha: 1, a: w + grp * groupOutputs * groupPatch, lda: groupPatch,
-                    b: e.baseAddress! + grp * groupOutputs * ld, ldb: ld,
-                    beta: 0, c: dc.baseAddress! + grp * groupPatch * ld, ldc: ld)
-                }
+                weightProducts(transposed: true, w, e.baseAddress!, columns: ld, into: dc.baseAddress!)
                 for n in 0..<count {
                   let target = dx.baseAddress! + (first + n) * g.inputSize
                   if isPointwise {
@@ -207,13 +231,7 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
           for n in 0..<input.batchSize {
             let patches = columns(of: x.baseAddress! + n * g.inputSize, geometry: g, scratch: colBuffer.baseAddress)
             let dn = d.baseAddress! + n * outChannels * L
-            for grp in 0..<groups {
-              Scalar.gemm(
-                transposeA: false, transposeB: true, m: groupOutputs, n: groupPatch, k: L,
-                alpha: 1, a: dn + grp * groupOutputs * L, lda: L,
-                b: patches + grp * groupPatch * L, ldb: L,
-                beta: 1, c: gw + grp * groupOutputs * groupPatch, ldc: groupPatch)
-            }
+            patchProducts(dn, patches, positions: L, beta: 1, into: gw)
             if hasBias {
               for o in 0..<outChannels {
                 var s: Scalar = 0
@@ -271,13 +289,7 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
               for r in (n * repeats)..<((n + 1) * repeats) {
                 let dr = d.baseAddress! + r * outChannels * L
                 let jr = j.baseAddress! + r * width
-                for grp in 0..<groups where groups > 1 {
-                  Scalar.gemm(
-                    transposeA: false, transposeB: true, m: groupOutputs, n: groupPatch, k: L,
-                    alpha: 1, a: dr + grp * groupOutputs * L, lda: L,
-                    b: patches + grp * groupPatch * L, ldb: L,
-                    beta: 0, c: jr + grp * groupOutputs * groupPatch, ldc: groupPatch)
-                }
+                if groups > 1 { patchProducts(dr, patches, positions: L, beta: 0, into: jr) }
                 if hasBias {
                   for o in 0..<outChannels {
                     var s: Scalar = 0

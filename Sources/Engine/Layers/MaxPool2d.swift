@@ -11,10 +11,7 @@ public struct MaxPool2d<Scalar: BLASScalar>: Layer {
   public init(_ kernelSize: Int) { self.kernelSize = kernelSize }
 
   public func outputShape(forInput shape: [Int]) throws -> [Int] {
-    guard shape.count == 3, shape[1] >= kernelSize, shape[2] >= kernelSize else {
-      throw EngineError(.shapeMismatch, "MaxPool2d(\(kernelSize)) expects input [C, H, W] with H, W ≥ \(kernelSize), found \(shape)")
-    }
-    return [shape[0], shape[1] / kernelSize, shape[2] / kernelSize]
+    try PoolingWindow.outputShape("MaxPool2d(\(kernelSize))", kernelSize: kernelSize, input: shape)
   }
 
   /// Writes, for each output element of one sample, the flat input index of its window's maximum.

@@ -21,17 +21,8 @@ public struct ReLU<Scalar: BLASScalar>: Layer {
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>
   ) -> Tensor<Scalar> {
-    var result = outputCotangent
-    let width = input.sampleSize
-    input.storage.withUnsafeBufferPointer { x in
-      result.storage.withUnsafeMutableBufferPointer { d in
-        for r in 0..<outputCotangent.batchSize {
-          let xs = x.baseAddress! + (r / repeats) * width
-          let dr = d.baseAddress! + r * width
-          for i in 0..<width where !(xs[i] > 0) { dr[i] = 0 }
-        }
-      }
+    ElementwiseCotangent.apply(outputCotangent, saved: input, repeats: repeats) { xs, dr, width in
+      for i in 0..<width where !(xs[i] > 0) { dr[i] = 0 }
     }
-    return result
   }
 }

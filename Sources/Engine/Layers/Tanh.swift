@@ -20,17 +20,8 @@ public struct Tanh<Scalar: BLASScalar>: Layer {
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>
   ) -> Tensor<Scalar> {
-    var result = outputCotangent
-    let width = output.sampleSize
-    output.storage.withUnsafeBufferPointer { y in
-      result.storage.withUnsafeMutableBufferPointer { d in
-        for r in 0..<outputCotangent.batchSize {
-          let ys = y.baseAddress! + (r / repeats) * width
-          let dr = d.baseAddress! + r * width
-          for i in 0..<width { dr[i] *= 1 - ys[i] * ys[i] }
-        }
-      }
+    ElementwiseCotangent.apply(outputCotangent, saved: output, repeats: repeats) { ys, dr, width in
+      for i in 0..<width { dr[i] *= 1 - ys[i] * ys[i] }
     }
-    return result
   }
 }

@@ -23,7 +23,7 @@ extension Model {
   }
 
   /// As `jacobian(inputs:choice:)` for the rows `variant` contracts: for `.pseudo` the one row
-  /// per sample of `f̄ = Σ_a f_a/√m` (`outputCount` 1: one reverse pass seeded with
+  /// per sample of `f̄ = Σ_a f_a/√m` (`outputsPerSample` 1: one reverse pass seeded with
   /// `(1/√m)·(1, …, 1)`, Mohamadi, Bae & Sutherland, ICML 2023); otherwise the `B·m` rows of
   /// `jacobian(inputs:choice:)`.
   @_specialize(where T == Float)
@@ -31,7 +31,7 @@ extension Model {
   public func jacobian(inputs: Tensor<T>, choice: ContractionChoice, variant: NTKVariant,
                        cancellation: TileCancellation? = nil) throws -> JacobianBlock<T> {
     let acts = try activations(inputs: inputs, cancellation: cancellation)
-    let m = variant.jacobianOutputs(outputs: outputCount)
+    let m = variant.jacobianOutputs(outputs: outputsPerSample)
     let samples = inputs.batchSize
     let rows = samples * m
     let seed = logitSeed(samples: samples, variant: variant)
@@ -54,14 +54,14 @@ extension Model {
       guard let layer = node.layer, layer.parameterCount > 0 else { continue }
       ordered.append(parts[index] ?? .explicit(columns: layer.parameterCount, values: [T](repeating: 0, count: rows * layer.parameterCount)))
     }
-    return JacobianBlock(sampleCount: samples, outputCount: m, parts: ordered)
+    return JacobianBlock(sampleCount: samples, outputsPerSample: m, parts: ordered)
   }
 
   /// Cotangents of the logits seeding the reverse pass, `[B·m′, m]` (m′ rows per sample):
   /// one-hot rows `s·m + a` (m′ = m) for every variant but `.pseudo`, whose one row per sample is
   /// `(1/√m)·(1, …, 1)` (m′ = 1).
   func logitSeed(samples: Int, variant: NTKVariant) -> Tensor<T> {
-    let m = outputCount
+    let m = outputsPerSample
     let perSample = variant.jacobianOutputs(outputs: m)
     let rows = samples * perSample
     var seed = Tensor<T>(zeros: [rows, m])
@@ -104,7 +104,7 @@ extension Model {
   func partScalarCount(node index: Int, samples: Int, structured: Bool, outputs: Int? = nil) -> Int {
     let node = nodes[index]
     let layer = node.layer!
-    let rows = samples * (outputs ?? outputCount)
+    let rows = samples * (outputs ?? outputsPerSample)
     if structured, let linear = layer as? Linear<T> {
       return rows * linear.outputs + samples * linear.inputs
     }

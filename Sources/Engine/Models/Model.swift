@@ -37,5 +37,5 @@ public struct Model<T: BLASScalar> {
   }
 
   /// Number of outputs per sample m (10 logits).
-  public var outputCount: Int { nodes.last?.outputShape.reduce(1, *) ?? 0 }
+  public var outputsPerSample: Int { nodes.last?.outputShape.reduce(1, *) ?? 0 }
 }

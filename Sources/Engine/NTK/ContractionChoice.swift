@@ -73,7 +73,7 @@ public struct ContractionChoice: Equatable, Sendable {
 
   /// The choice for tiles of `tileSamples` samples a side under the FLOP model above.
   public static func make<T: BLASScalar>(model: Model<T>, tileSamples: Int) -> ContractionChoice {
-    make(model: model, tileSamples: tileSamples, outputs: model.outputCount)
+    make(model: model, tileSamples: tileSamples, outputs: model.outputsPerSample)
   }
 
   /// The choice for contractions with `outputs` rows per sample (m above): 1 for the `trace` and

@@ -1,5 +1,5 @@
 /// The Jacobian of a block of samples: rows `∂f_a(x_s)/∂θ` for samples `s < sampleCount` and
-/// outputs `a < outputCount`, row index `s·m + a` (sample-major, the eNTK layout), split by
+/// outputs `a < outputsPerSample`, row index `s·m + a` (sample-major, the eNTK layout), split by
 /// parameterised layer into `parts` (in parameter order, their columns concatenated = θ).
 ///
 /// A value the caller keeps: the Jacobian of a row block is computed once and reused for every
@@ -10,18 +10,18 @@ public struct JacobianBlock<T: BLASScalar> {
   /// Number of samples B.
   public let sampleCount: Int
   /// Outputs per sample m (10).
-  public let outputCount: Int
+  public let outputsPerSample: Int
   /// Per-layer rows, parameter order.
   public let parts: [JacobianPart<T>]
 
-  public init(sampleCount: Int, outputCount: Int, parts: [JacobianPart<T>]) {
+  public init(sampleCount: Int, outputsPerSample: Int, parts: [JacobianPart<T>]) {
     self.sampleCount = sampleCount
-    self.outputCount = outputCount
+    self.outputsPerSample = outputsPerSample
     self.parts = parts
   }
 
   /// Number of rows R = B·m.
-  public var rowCount: Int { sampleCount * outputCount }
+  public var rowCount: Int { sampleCount * outputsPerSample }
 
   /// Number of columns P (trainable parameters).
   public var parameterCount: Int { parts.reduce(0) { $0 + $1.columns } }
@@ -34,7 +34,7 @@ public struct JacobianBlock<T: BLASScalar> {
     var offset = 0
     result.withUnsafeMutableBufferPointer { out in
       for part in parts {
-        let rows = part.explicitRows(rowCount: rowCount, repeats: outputCount)
+        let rows = part.explicitRows(rowCount: rowCount, repeats: outputsPerSample)
         let columns = part.columns
         rows.withUnsafeBufferPointer { src in
           for r in 0..<rowCount {

@@ -20,11 +20,11 @@ public struct JacobianFactors<T: BLASScalar> {
   /// Number of samples B.
   public let sampleCount: Int
   /// Outputs per sample m (10).
-  public let outputCount: Int
+  public let outputsPerSample: Int
   let entries: [Entry]
 
   /// Number of rows R = B·m.
-  public var rowCount: Int { sampleCount * outputCount }
+  public var rowCount: Int { sampleCount * outputsPerSample }
 
   /// Number of parameterised layers (the parts of the equivalent `JacobianBlock`).
   public var partCount: Int { entries.count }
@@ -53,7 +53,7 @@ extension Model {
   @_specialize(where T == Double)
   public func jacobianFactors(inputs: Tensor<T>, variant: NTKVariant, cancellation: TileCancellation? = nil) throws -> JacobianFactors<T> {
     var acts = try activations(inputs: inputs, cancellation: cancellation)
-    let m = variant.jacobianOutputs(outputs: outputCount)
+    let m = variant.jacobianOutputs(outputs: outputsPerSample)
     let seed = logitSeed(samples: inputs.batchSize, variant: variant)
     var found = [(input: Tensor<T>, cotangent: Tensor<T>)?](repeating: nil, count: nodes.count)
     _ = backpropagate(inputs: inputs, activations: acts, seed: seed, repeats: m, needInputCotangent: false,
@@ -69,7 +69,7 @@ extension Model {
       // A layer the cotangent never reached contributes zero rows; its input is not needed.
       entries.append(.init(node: index, input: found[index]?.input ?? Tensor<T>(zeros: [0]), cotangent: found[index]?.cotangent))
     }
-    return JacobianFactors(sampleCount: inputs.batchSize, outputCount: m, entries: entries)
+    return JacobianFactors(sampleCount: inputs.batchSize, outputsPerSample: m, entries: entries)
   }
 
   /// Layer `k`'s Jacobian rows (the k-th parameterised layer, parameter order) from `factors`:
@@ -97,7 +97,7 @@ extension Model {
     }
     return stateValues.withUnsafeBufferPointer { state in
       layer.jacobianPart(
-        input: entry.input, outputCotangent: cotangent, repeats: factors.outputCount,
+        input: entry.input, outputCotangent: cotangent, repeats: factors.outputsPerSample,
         state: slice(state, node, layer), structured: structured)!
     }
   }
@@ -105,12 +105,12 @@ extension Model {
   /// Scalars of the `JacobianFactors` of `samples` samples: `Σ_l (B·in_l + B·m·out_l)` over the
   /// parameterised layers. Multiply by `MemoryLayout<T>.size` for bytes.
   public func jacobianFactorScalarCount(samples: Int, outputs: Int? = nil) -> Int {
-    let outputCount = outputs ?? self.outputCount
+    let outputsPerSample = outputs ?? self.outputsPerSample
     var total = 0
     for node in nodes {
       guard let layer = node.layer, layer.parameterCount > 0 else { continue }
       let input = node.inputs[0] == ModelNode<T>.modelInput ? inputShape : nodes[node.inputs[0]].outputShape
-      total += samples * input.reduce(1, *) + samples * outputCount * node.outputShape.reduce(1, *)
+      total += samples * input.reduce(1, *) + samples * outputsPerSample * node.outputShape.reduce(1, *)
     }
     return total
   }
@@ -145,6 +145,6 @@ extension Model {
         patches = max(patches, conv.inChannels * conv.kernelSize * conv.kernelSize * node.outputShape.dropFirst().reduce(1, *))
       }
     }
-    return samples * activations + 3 * samples * outputCount * largest + patches
+    return samples * activations + 3 * samples * outputsPerSample * largest + patches
   }
 }

@@ -1,11 +1,11 @@
 extension JacobianPart {
   /// The rows of output (class) `a` alone, as a part of one output per sample: row s is row
-  /// `s·m + a` of this part (`B·m` rows, m = `outputCount`). Explicit rows and cotangents are
+  /// `s·m + a` of this part (`B·m` rows, m = `outputsPerSample`). Explicit rows and cotangents are
   /// copied (`B·P_l`, `B·out`, `B·out·L` scalars); a Linear part's inputs and a convolution's
   /// patches are shared, not copied. For the `trace` kernel's per-class contractions.
   @_specialize(where T == Float)
   @_specialize(where T == Double)
-  public func output(_ a: Int, outputCount m: Int, samples B: Int) -> JacobianPart<T> {
+  public func output(_ a: Int, outputsPerSample m: Int, samples B: Int) -> JacobianPart<T> {
     switch self {
     case .explicit(let width, let values):
       return .explicit(columns: width, values: Self.rows(values, width: width, count: B) { $0 * m + a })
@@ -30,7 +30,7 @@ extension JacobianPart {
   /// `diagonal` kernel's per-sample blocks k(x_s, x_s).
   @_specialize(where T == Float)
   @_specialize(where T == Double)
-  public func sample(_ s: Int, outputCount m: Int, samples B: Int) -> JacobianPart<T> {
+  public func sample(_ s: Int, outputsPerSample m: Int, samples B: Int) -> JacobianPart<T> {
     switch self {
     case .explicit(let width, let values):
       return .explicit(columns: width, values: Array(values[(s * m * width)..<((s + 1) * m * width)]))

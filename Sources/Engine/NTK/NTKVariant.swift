@@ -17,15 +17,6 @@
 public enum NTKVariant: String, Equatable, Sendable, CaseIterable {
   case full, trace, pseudo, diagonal
 
-  /// Values per sample on each side of a tile: m for `full`, 1 for `trace` and `pseudo`
-  /// (`diagonal` tiles are `[n_I, m, m]`).
-  public func valuesPerSample(outputs m: Int) -> Int {
-    switch self {
-    case .full, .diagonal: return m
-    case .trace, .pseudo: return 1
-    }
-  }
-
   /// Outputs per sample of the Jacobian rows a block holds: 1 for `pseudo` (the one row of f̄),
   /// m otherwise.
   public func jacobianOutputs(outputs m: Int) -> Int { self == .pseudo ? 1 : m }

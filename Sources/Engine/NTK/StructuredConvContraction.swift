@@ -26,7 +26,7 @@ public enum StructuredConvContraction {
   @_specialize(where T == Double)
   @discardableResult
   public static func accumulate<T: BLASScalar>(
-    _ a: ConvolutionFactors<T>, _ b: ConvolutionFactors<T>, outputCount m: Int, isDiagonal: Bool,
+    _ a: ConvolutionFactors<T>, _ b: ConvolutionFactors<T>, outputsPerSample m: Int, isDiagonal: Bool,
     into output: UnsafeMutablePointer<T>
   ) -> Double {
     precondition(a.outputs == b.outputs && a.groups == b.groups && a.groupPatch == b.groupPatch

@@ -23,7 +23,7 @@
 /// plus one FLOP per output element of every other node.
 public struct TileCostModel: Equatable, Sendable {
   /// Outputs per sample m.
-  public let outputCount: Int
+  public let outputsPerSample: Int
   /// The kernel priced (`full` unless `ntk.kernel` says otherwise).
   public let variant: NTKVariant
   /// Forward FLOP per sample F.
@@ -41,7 +41,7 @@ public struct TileCostModel: Equatable, Sendable {
   /// as `TileSource` chooses for tiles of `tileSamples` samples a side: `ContractionChoice.make`).
   public init<T: BLASScalar>(model: Model<T>, choice: ContractionChoice, variant: NTKVariant = .full) {
     var forward = 0.0, explicit = 0.0, outputs = 0.0, inputs = 0.0, linears = 0.0, structured = 0.0
-    let m = Double(variant.contractionOutputs(outputs: model.outputCount))
+    let m = Double(variant.contractionOutputs(outputs: model.outputsPerSample))
     for (index, node) in model.nodes.enumerated() {
       let outputSize = Double(node.outputShape.reduce(1, *))
       if let conv = node.layer as? Conv2d<T> {
@@ -65,7 +65,7 @@ public struct TileCostModel: Equatable, Sendable {
         explicit += Double(layer.parameterCount)
       }
     }
-    outputCount = model.outputCount
+    outputsPerSample = model.outputsPerSample
     self.variant = variant
     forwardFLOPPerSample = forward
     explicitColumns = explicit
@@ -79,19 +79,19 @@ public struct TileCostModel: Equatable, Sendable {
   /// the per-layer choice `TileSource` makes for them.
   public init<T: BLASScalar>(model: Model<T>, tileSamples: Int, sampleCount: Int, variant: NTKVariant = .full) {
     self.init(model: model, choice: ContractionChoice.make(model: model, tileSamples: min(tileSamples, max(1, sampleCount)),
-                                                           outputs: variant.contractionOutputs(outputs: model.outputCount)),
+                                                           outputs: variant.contractionOutputs(outputs: model.outputsPerSample)),
               variant: variant)
   }
 
   /// FLOP of contracting tile (I, J) of `rowSamples` × `columnSamples` samples.
   public func contractionFLOP(rowSamples: Int, columnSamples: Int, isDiagonal: Bool) -> Double {
-    let m = Double(variant.contractionOutputs(outputs: outputCount))
+    let m = Double(variant.contractionOutputs(outputs: outputsPerSample))
     let (nI, nJ) = (Double(rowSamples), Double(columnSamples))
     if variant == .diagonal {  // n_I same-sample pairs, each an [m, m] block
       return nI * (m * m * explicitColumns + 2 * m * m * linearOutputs + 2 * linearInputs + 2 * m * m * linearLayers
                    + structuredFLOPPerPair)
     }
-    let repeats = variant == .trace ? Double(outputCount) : 1  // trace: m one-output contractions
+    let repeats = variant == .trace ? Double(outputsPerSample) : 1  // trace: m one-output contractions
     let (rI, rJ) = (nI * m, nJ * m)
     let explicit = isDiagonal ? rI * rI * explicitColumns : 2 * rI * rJ * explicitColumns
     let linear = 2 * rI * rJ * linearOutputs + 2 * nI * nJ * linearInputs + 2 * rI * rJ * linearLayers
@@ -101,7 +101,7 @@ public struct TileCostModel: Equatable, Sendable {
 
   /// FLOP of one Jacobian block of `samples` samples.
   public func jacobianFLOP(samples: Int) -> Double {
-    (1 + 2 * Double(variant.jacobianOutputs(outputs: outputCount))) * forwardFLOPPerSample * Double(samples)
+    (1 + 2 * Double(variant.jacobianOutputs(outputs: outputsPerSample))) * forwardFLOPPerSample * Double(samples)
   }
 
   /// FLOP of tile (I, J): contraction plus one block Jacobian (see the type's model).

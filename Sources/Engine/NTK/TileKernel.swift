@@ -54,11 +54,11 @@ public enum TileKernel {
     let RI = rows.rowCount, RJ = columns.rowCount
     precondition(output.count == RI * RJ, "tile buffer of \(output.count) for [\(RI), \(RJ)]")
     precondition(rows.parts.count == columns.parts.count, "Jacobian blocks of different models")
-    precondition(rows.outputCount == columns.outputCount)
+    precondition(rows.outputsPerSample == columns.outputsPerSample)
     var scratch = Scratch<T>()
     start(output, rows: RI, columns: RJ, isDiagonal: isDiagonal)
     for (a, b) in zip(rows.parts, columns.parts) {
-      accumulate(a, b, rowSamples: rows.sampleCount, columnSamples: columns.sampleCount, outputCount: rows.outputCount,
+      accumulate(a, b, rowSamples: rows.sampleCount, columnSamples: columns.sampleCount, outputsPerSample: rows.outputsPerSample,
                  isDiagonal: isDiagonal, scratch: &scratch, into: output)
     }
     finish(output, rows: RI, isDiagonal: isDiagonal, scale: scale)
@@ -88,7 +88,7 @@ public enum TileKernel {
   @_specialize(where T == Float)
   @_specialize(where T == Double)
   public static func accumulate<T: BLASScalar>(
-    _ a: JacobianPart<T>, _ b: JacobianPart<T>, rowSamples nI: Int, columnSamples nJ: Int, outputCount m: Int,
+    _ a: JacobianPart<T>, _ b: JacobianPart<T>, rowSamples nI: Int, columnSamples nJ: Int, outputsPerSample m: Int,
     isDiagonal: Bool, scratch: inout Scratch<T>, into output: UnsafeMutableBufferPointer<T>
   ) {
     let RI = nI * m, RJ = nJ * m
@@ -97,17 +97,7 @@ public enum TileKernel {
     switch (a, b) {
     case (.explicit(let width, let ja), .explicit(let widthB, let jb)):
       precondition(width == widthB, "part widths differ")
-      ja.withUnsafeBufferPointer { x in
-        if isDiagonal {
-          T.syrkUpper(n: RI, k: width, alpha: 1, a: x.baseAddress!, lda: width, beta: 1, c: g, ldc: RJ)
-        } else {
-          jb.withUnsafeBufferPointer { y in
-            T.gemm(
-              transposeA: false, transposeB: true, m: RI, n: RJ, k: width, alpha: 1,
-              a: x.baseAddress!, lda: width, b: y.baseAddress!, ldb: width, beta: 1, c: g, ldc: RJ)
-          }
-        }
-      }
+      product(ja, jb, rows: RI, columns: RJ, depth: width, symmetric: isDiagonal, beta: 1, into: g)
     case (.linear(let out, let inp, let bias, let dI, let hI), .linear(let outB, let inpB, _, let dJ, let hJ)):
       precondition(out == outB && inp == inpB, "Linear part shapes differ")
       if scratch.deltaProducts.count != RI * RJ {
@@ -116,14 +106,14 @@ public enum TileKernel {
       }
       scratch.deltaProducts.withUnsafeMutableBufferPointer { D in
         scratch.inputProducts.withUnsafeMutableBufferPointer { H in
-          product(dI, dJ, rows: RI, columns: RJ, depth: out, symmetric: isDiagonal, into: D.baseAddress!)
-          product(hI, hJ, rows: nI, columns: nJ, depth: inp, symmetric: isDiagonal, into: H.baseAddress!)
+          product(dI, dJ, rows: RI, columns: RJ, depth: out, symmetric: isDiagonal, beta: 0, into: D.baseAddress!)
+          product(hI, hJ, rows: nI, columns: nJ, depth: inp, symmetric: isDiagonal, beta: 0, into: H.baseAddress!)
           combine(D.baseAddress!, H.baseAddress!, bias: bias ? 1 : 0, rows: RI, columns: RJ, m: m, nJ: nJ,
                   upperOnly: isDiagonal, into: g)
         }
       }
     case (.convolution(let fa), .convolution(let fb)):
-      StructuredConvContraction.accumulate(fa, fb, outputCount: m, isDiagonal: isDiagonal, into: g)
+      StructuredConvContraction.accumulate(fa, fb, outputsPerSample: m, isDiagonal: isDiagonal, into: g)
     default:
       // Mixed representations of one layer: materialise both sides.
       let xa = a.explicitRows(rowCount: RI, repeats: m)
@@ -152,21 +142,22 @@ public enum TileKernel {
     }
   }
 
-  /// `C = A Bᵀ` for row-major `A` `[rows, depth]`, `B` `[columns, depth]` (GEMM), or, when
-  /// `symmetric` (A is B), only the upper triangle of `C = A Aᵀ` (SYRK).
+  /// `C = A Bᵀ + β·C` for row-major `A` `[rows, depth]`, `B` `[columns, depth]` (GEMM), or, when
+  /// `symmetric` (A is B), only the upper triangle of `C = A Aᵀ + β·C` (SYRK); C has `columns`
+  /// columns (β = 1 accumulates into a tile, β = 0 overwrites).
   @_specialize(where T == Float)
   @_specialize(where T == Double)
   private static func product<T: BLASScalar>(
-    _ a: [T], _ b: [T], rows: Int, columns: Int, depth: Int, symmetric: Bool, into c: UnsafeMutablePointer<T>
+    _ a: [T], _ b: [T], rows: Int, columns: Int, depth: Int, symmetric: Bool, beta: T, into c: UnsafeMutablePointer<T>
   ) {
     a.withUnsafeBufferPointer { x in
       if symmetric {
-        T.syrkUpper(n: rows, k: depth, alpha: 1, a: x.baseAddress!, lda: depth, beta: 0, c: c, ldc: columns)
+        T.syrkUpper(n: rows, k: depth, alpha: 1, a: x.baseAddress!, lda: depth, beta: beta, c: c, ldc: columns)
       } else {
         b.withUnsafeBufferPointer { y in
           T.gemm(
             transposeA: false, transposeB: true, m: rows, n: columns, k: depth, alpha: 1,
-            a: x.baseAddress!, lda: depth, b: y.baseAddress!, ldb: depth, beta: 0, c: c, ldc: columns)
+            a: x.baseAddress!, lda: depth, b: y.baseAddress!, ldb: depth, beta: beta, c: c, ldc: columns)
         }
       }
     }

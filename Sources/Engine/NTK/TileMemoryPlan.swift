@@ -61,7 +61,7 @@ public struct TileMemoryPlan: Equatable, Sendable {
       let bytes = working(model, n: n, t: min(t, max(1, side)), strategy: strategy, base: baseBytes, columnSampleCount: nc, variant: variant)
       return TileMemoryPlan(tileSamples: t, strategy: strategy,
                             contraction: ContractionChoice.make(model: model, tileSamples: min(t, max(1, side)),
-                                                                outputs: variant.contractionOutputs(outputs: model.outputCount)),
+                                                                outputs: variant.contractionOutputs(outputs: model.outputsPerSample)),
                             workingBytes: bytes, cacheBytes: budgetBytes - bytes)
     }
     if let t = tileSamples {
@@ -90,7 +90,7 @@ public struct TileMemoryPlan: Equatable, Sendable {
     variant: NTKVariant = .full
   ) -> Int {
     let s = MemoryLayout<T>.stride
-    let m = model.outputCount
+    let m = model.outputsPerSample
     let jacobianRows = variant.jacobianOutputs(outputs: m)  // rows per sample a block holds
     let rows = t * m
     let dataset = 2 * (n + (nc ?? 0)) * model.inputShape.reduce(1, *)
@@ -105,7 +105,7 @@ public struct TileMemoryPlan: Equatable, Sendable {
       let node = model.nodes[layer.node]
       guard let conv = node.layer as? Conv2d<T> else { continue }
       let L = node.outputShape.dropFirst().reduce(1, *)
-      let products = model.outputCount * conv.outChannels / conv.groups * L  // one sample's T block
+      let products = model.outputsPerSample * conv.outChannels / conv.groups * L  // one sample's T block
       let chunk = max(1, min(t, StructuredConvContraction.gramLimit / max(1, L * L),
                              StructuredConvContraction.productLimit / max(1, t * products)))
       // Per core a Gram chunk and its products; shared the chunk's products of all row samples.

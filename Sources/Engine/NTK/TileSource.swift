@@ -1,13 +1,15 @@
 /// Computes eNTK tiles `G_IJ = s · J_I J_Jᵀ` (`[n_I·m, n_J·m]` row-major) of a dataset held in
 /// memory, reusing Jacobian blocks across tiles within a memory bound.
 ///
-/// Blocks are the samples `b·t ..< min(n, (b+1)·t)` for block index b and `t = blockSamples`.
-/// Tiles are expected row by row (I, then J ≥ I, as `TilePlan` orders them); any order works,
-/// only the reuse changes:
+/// A tile is asked for by its samples — the row block's and the column block's sample ranges,
+/// as the tile plan (Checkpoint's `TilePlan`, the one owner of tile ranges) gives them; a block
+/// is identified by its sample range. Tiles are expected row by row (I, then J ≥ I, as `TilePlan`
+/// orders them); any order works, only the reuse changes:
 /// - the row block I's Jacobian is computed once and kept for every tile of row I;
-/// - a column block J > I, once computed, is cached while the cache holds less than
-///   `cacheBytes` (it is used again in rows I+1 … J, and becomes row J's row block); blocks
-///   J ≤ I are never needed by later rows and are evicted when row I starts.
+/// - a column block J > I (its samples start after the row block's), once computed, is cached
+///   while the cache holds less than `cacheBytes` (it is used again in rows I+1 … J, and becomes
+///   row J's row block); blocks J ≤ I are never needed by later rows and are evicted when row I
+///   starts.
 /// With the whole upper triangle in order, each block's Jacobian is computed once if the cache
 /// holds all blocks, and at most `b(b+1)/2` times (the uncached method) otherwise.
 ///
@@ -62,7 +64,7 @@ public final class TileSource<T: BLASScalar> {
   /// are `inputs`).
   public let columnInputs: Tensor<T>?
   public let scale: T
-  public let blockSamples: Int
+  public let tileSamples: Int
   public let strategy: TileStrategy
   /// Which layers are contracted through their structure (the same for every block).
   public let choice: ContractionChoice
@@ -77,111 +79,98 @@ public final class TileSource<T: BLASScalar> {
   /// partial result is discarded. `nil`: never cancelled.
   public var cancellation: TileCancellation?
 
-  private var row: (index: Int, block: Block)?
-  private var cache: [Int: Block] = [:]
+  private var row: (samples: Range<Int>, block: Block)?
+  private var cache: [Range<Int>: Block] = [:]
   private var cachedBytes = 0
   private let clock = ContinuousClock()
 
   /// - Parameters:
   ///   - inputs: the dataset `[n, 3, 32, 32]`.
   ///   - scale: 1 (normalization `none`) or `1/√P` (`sqrt-params`).
-  ///   - blockSamples: samples per block side t ≥ 1 (the run's `tileSamples`).
+  ///   - tileSamples: samples per block side t ≥ 1 (the run's `tileSamples`), what the default
+  ///     `choice` is made for; the tiles' sample ranges are given to `tile(rows:columns:)`.
   ///   - cacheBytes: bytes of column blocks kept for later rows (0: recompute every column block).
-  ///   - choice: per-layer contraction; default `ContractionChoice.make` for `min(blockSamples, n)`
+  ///   - choice: per-layer contraction; default `ContractionChoice.make` for `min(tileSamples, n)`
   ///     and the variant's outputs per contraction (what `TileMemoryPlan` plans with).
   ///   - columnInputs: cross kernels only, the column samples `[n_c, 3, 32, 32]`.
   ///   - variant: the kernel (`NTKVariant`): tile shapes `[n_I·m, n_J·m]` (full), `[n_I, n_J]`
   ///     (trace, pseudo), `[n_I, m, m]` (diagonal, I = J only; never with `columnInputs`).
-  public init(model: Model<T>, inputs: Tensor<T>, scale: T, blockSamples: Int, strategy: TileStrategy, cacheBytes: Int,
+  public init(model: Model<T>, inputs: Tensor<T>, scale: T, tileSamples: Int, strategy: TileStrategy, cacheBytes: Int,
               choice: ContractionChoice? = nil, columnInputs: Tensor<T>? = nil, variant: NTKVariant = .full) {
     precondition(variant != .diagonal || columnInputs == nil, "the diagonal kernel has no cross tiles")
-    precondition(blockSamples >= 1, "blockSamples must be positive")
+    precondition(tileSamples >= 1, "tileSamples must be positive")
     self.model = model
     self.inputs = inputs
     self.columnInputs = columnInputs
     self.scale = scale
-    self.blockSamples = blockSamples
+    self.tileSamples = tileSamples
     self.strategy = strategy
     self.cacheBytes = max(0, cacheBytes)
     self.variant = variant
-    self.choice = choice ?? ContractionChoice.make(model: model, tileSamples: min(blockSamples, max(1, inputs.batchSize)),
-                                                   outputs: variant.contractionOutputs(outputs: model.outputCount))
+    self.choice = choice ?? ContractionChoice.make(model: model, tileSamples: min(tileSamples, max(1, inputs.batchSize)),
+                                                   outputs: variant.contractionOutputs(outputs: model.outputsPerSample))
   }
-
-  /// Number of (row) blocks b = ⌈n/t⌉.
-  public var blockCount: Int { (inputs.batchSize + blockSamples - 1) / blockSamples }
-
-  /// Number of column blocks b_c = ⌈n_c/t⌉ (`blockCount` for the square eNTK).
-  public var columnBlockCount: Int { ((columnInputs ?? inputs).batchSize + blockSamples - 1) / blockSamples }
 
   /// Whether this source computes a cross kernel (`columnInputs` given).
   public var isCross: Bool { columnInputs != nil }
 
-  /// The samples of (row) block `index`.
-  public func samples(ofBlock index: Int) -> Range<Int> {
-    (index * blockSamples)..<min(inputs.batchSize, (index + 1) * blockSamples)
-  }
-
-  /// The samples of column block `index` (of `columnInputs` for a cross kernel).
-  public func samples(ofColumnBlock index: Int) -> Range<Int> {
-    (index * blockSamples)..<min((columnInputs ?? inputs).batchSize, (index + 1) * blockSamples)
-  }
-
-  /// The tile of row block I and column block J, `[n_I·m, n_J·m]` row-major (for `variant`
-  /// `trace` and `pseudo` `[n_I, n_J]`, for `diagonal` `[n_I, m, m]`); a diagonal tile (I == J)
-  /// of the square eNTK is computed on its upper triangle (SYRK) and mirrored (never in a cross
-  /// kernel).
+  /// The tile of the row block holding samples `rows` and the column block holding samples
+  /// `columns` (of `columnInputs` for a cross kernel) — a `Tile`'s `rows` and `columns` from the
+  /// tile plan — `[n_I·m, n_J·m]` row-major (for `variant` `trace` and `pseudo` `[n_I, n_J]`, for
+  /// `diagonal` `[n_I, m, m]`); a diagonal tile (`rows == columns`) of the square eNTK is computed
+  /// on its upper triangle (SYRK) and mirrored (never in a cross kernel).
   ///
-  /// - Throws: `EngineError.sampleRange` for a block outside `0 ..< blockCount` (columns:
-  ///   `0 ..< columnBlockCount`), or I ≠ J for the `diagonal` kernel.
-  public func tile(rowBlock: Int, columnBlock: Int) throws -> [T] {
-    guard (0..<blockCount).contains(rowBlock), (0..<columnBlockCount).contains(columnBlock) else {
-      throw EngineError(.sampleRange, "tile (\(rowBlock), \(columnBlock)) outside the \(blockCount) × \(columnBlockCount) blocks")
+  /// - Throws: `EngineError.sampleRange` for an empty range or one outside `0 ..< n` (columns:
+  ///   `0 ..< n_c`), or `rows ≠ columns` for the `diagonal` kernel.
+  public func tile(rows: Range<Int>, columns: Range<Int>) throws -> [T] {
+    let columnCount = (columnInputs ?? inputs).batchSize
+    guard !rows.isEmpty, !columns.isEmpty, rows.lowerBound >= 0, columns.lowerBound >= 0,
+          rows.upperBound <= inputs.batchSize, columns.upperBound <= columnCount else {
+      throw EngineError(.sampleRange, "tile of samples \(rows) × \(columns) outside the \(inputs.batchSize) × \(columnCount) samples")
     }
-    guard variant != .diagonal || rowBlock == columnBlock else {
-      throw EngineError(.sampleRange, "tile (\(rowBlock), \(columnBlock)): the diagonal kernel has only tiles (I, I)")
+    guard variant != .diagonal || rows == columns else {
+      throw EngineError(.sampleRange, "tile of samples \(rows) × \(columns): the diagonal kernel has only tiles (I, I)")
     }
-    let rows = try rowBlockValue(rowBlock)
-    let isDiagonal = !isCross && rowBlock == columnBlock
-    let columns = isDiagonal ? rows : try columnBlockValue(columnBlock)
-    return try contract(rows, columns, isDiagonal: isDiagonal)
+    let rowBlock = try rowBlockValue(rows)
+    let isDiagonal = !isCross && rows == columns
+    let columnBlock = isDiagonal ? rowBlock : try columnBlockValue(columns)
+    return try contract(rowBlock, columnBlock, isDiagonal: isDiagonal)
   }
 
-  private func rowBlockValue(_ index: Int) throws -> Block {
-    if let row, row.index == index { return row.block }
+  private func rowBlockValue(_ samples: Range<Int>) throws -> Block {
+    if let row, row.samples == samples { return row.block }
     row = nil  // release the previous row's block before computing the next
     if isCross {  // column blocks are other samples: never a row block, never evicted
-      let block = try compute(index, from: inputs)
-      row = (index, block)
+      let block = try compute(samples, from: inputs)
+      row = (samples, block)
       return block
     }
-    for key in cache.keys where key <= index {
-      if key == index { row = (index, cache[key]!) }
+    for key in cache.keys where key.lowerBound <= samples.lowerBound {
+      if key == samples { row = (samples, cache[key]!) }
       cachedBytes -= cache[key]!.scalarCount * MemoryLayout<T>.stride
       cache[key] = nil
     }
     if let row { statistics.cacheHits += 1; return row.block }
-    let block = try compute(index, from: inputs)
-    row = (index, block)
+    let block = try compute(samples, from: inputs)
+    row = (samples, block)
     return block
   }
 
-  private func columnBlockValue(_ index: Int) throws -> Block {
-    if let cached = cache[index] {
+  private func columnBlockValue(_ samples: Range<Int>) throws -> Block {
+    if let cached = cache[samples] {
       statistics.cacheHits += 1
       return cached
     }
-    let block = try compute(index, from: columnInputs ?? inputs)
+    let block = try compute(samples, from: columnInputs ?? inputs)
     let bytes = block.scalarCount * MemoryLayout<T>.stride
-    if isCross || index > (row?.index ?? -1), cachedBytes + bytes <= cacheBytes {
-      cache[index] = block
+    if isCross || samples.lowerBound > (row?.samples.lowerBound ?? -1), cachedBytes + bytes <= cacheBytes {
+      cache[samples] = block
       cachedBytes += bytes
     }
     return block
   }
 
-  private func compute(_ index: Int, from inputs: Tensor<T>) throws -> Block {
-    let range = (index * blockSamples)..<min(inputs.batchSize, (index + 1) * blockSamples)
+  private func compute(_ range: Range<Int>, from inputs: Tensor<T>) throws -> Block {
     let size = inputs.sampleSize
     let batch = Tensor(shape: [range.count] + inputs.sampleShape,
                        storage: Array(inputs.storage[(range.lowerBound * size)..<(range.upperBound * size)]))
@@ -199,7 +188,7 @@ public final class TileSource<T: BLASScalar> {
     let start = clock.now
     defer { statistics.contractionSeconds += seconds(since: start) }
     if variant == .trace || variant == .diagonal { return try contractReduced(a, b, isDiagonal: isDiagonal) }
-    let m = variant.jacobianOutputs(outputs: model.outputCount)  // 1 for pseudo: one row of f̄ per sample
+    let m = variant.jacobianOutputs(outputs: model.outputsPerSample)  // 1 for pseudo: one row of f̄ per sample
     let (nI, nJ) = (sampleCount(a), sampleCount(b))
     var result = [T](repeating: 0, count: nI * m * nJ * m)
     var scratch = TileKernel.Scratch<T>()
@@ -210,7 +199,7 @@ public final class TileSource<T: BLASScalar> {
         for (p, q) in zip(x.parts, y.parts) {
           try cancellation?.check()
           count(p, rows: nI * m, columns: nJ * m, isDiagonal: isDiagonal)
-          TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputCount: m, isDiagonal: isDiagonal,
+          TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputsPerSample: m, isDiagonal: isDiagonal,
                                 scratch: &scratch, into: out)
         }
       case (.factors(let x), .factors(let y)):
@@ -221,7 +210,7 @@ public final class TileSource<T: BLASScalar> {
           let q = isDiagonal ? p : model.jacobianPart(k, of: y, choice: choice)
           statistics.materialisationSeconds += seconds(since: materialised)
           count(p, rows: nI * m, columns: nJ * m, isDiagonal: isDiagonal)
-          TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputCount: m, isDiagonal: isDiagonal,
+          TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputsPerSample: m, isDiagonal: isDiagonal,
                                 scratch: &scratch, into: out)
         }
       default:
@@ -235,7 +224,7 @@ public final class TileSource<T: BLASScalar> {
   /// The `trace` tile `[n_I, n_J]` or the `diagonal` tile `[n_I, m, m]` (`VariantContraction`),
   /// layer by layer in parameter order from the blocks' m-output parts.
   private func contractReduced(_ a: Block, _ b: Block, isDiagonal: Bool) throws -> [T] {
-    let m = model.outputCount
+    let m = model.outputsPerSample
     let (nI, nJ) = (sampleCount(a), sampleCount(b))
     var result = [T](repeating: 0, count: variant.tileScalarCount(rows: nI, columns: nJ, outputs: m))
     var scratch = TileKernel.Scratch<T>()
@@ -261,16 +250,16 @@ public final class TileSource<T: BLASScalar> {
           preconditionFailure("blocks of one TileSource share its strategy")
         }
         let flop = variant == .trace
-          ? VariantContraction.accumulateTrace(p, q, rowSamples: nI, columnSamples: nJ, outputCount: m, isDiagonal: isDiagonal,
+          ? VariantContraction.accumulateTrace(p, q, rowSamples: nI, columnSamples: nJ, outputsPerSample: m, isDiagonal: isDiagonal,
                                                scratch: &scratch, into: out)
-          : VariantContraction.accumulateDiagonal(p, samples: nI, outputCount: m, scratch: &scratch, into: out)
+          : VariantContraction.accumulateDiagonal(p, samples: nI, outputsPerSample: m, scratch: &scratch, into: out)
         statistics.contractionFLOP += flop.flop
         statistics.structuredFLOP += flop.structured
       }
       if variant == .trace {
         TileKernel.finish(out, rows: nI, isDiagonal: isDiagonal, scale: scale)
       } else {
-        VariantContraction.finishDiagonal(out, samples: nI, outputCount: m, scale: scale)
+        VariantContraction.finishDiagonal(out, samples: nI, outputsPerSample: m, scale: scale)
       }
     }
     return result

@@ -21,7 +21,7 @@ public enum VariantContraction {
   @_specialize(where T == Double)
   @discardableResult
   public static func accumulateTrace<T: BLASScalar>(
-    _ a: JacobianPart<T>, _ b: JacobianPart<T>, rowSamples nI: Int, columnSamples nJ: Int, outputCount m: Int,
+    _ a: JacobianPart<T>, _ b: JacobianPart<T>, rowSamples nI: Int, columnSamples nJ: Int, outputsPerSample m: Int,
     isDiagonal: Bool, scratch: inout TileKernel.Scratch<T>, into output: UnsafeMutableBufferPointer<T>
   ) -> (flop: Double, structured: Double) {
     precondition(output.count == nI * nJ, "trace tile buffer of \(output.count) for [\(nI), \(nJ)]")
@@ -45,12 +45,12 @@ public enum VariantContraction {
     }
     var structured = 0.0
     for c in 0..<m {
-      let p = a.output(c, outputCount: m, samples: nI)
-      let q = isDiagonal ? p : b.output(c, outputCount: m, samples: nJ)
+      let p = a.output(c, outputsPerSample: m, samples: nI)
+      let q = isDiagonal ? p : b.output(c, outputsPerSample: m, samples: nJ)
       if case .convolution(let fp) = p, case .convolution(let fq) = q {
-        structured += StructuredConvContraction.accumulate(fp, fq, outputCount: 1, isDiagonal: isDiagonal, into: g)
+        structured += StructuredConvContraction.accumulate(fp, fq, outputsPerSample: 1, isDiagonal: isDiagonal, into: g)
       } else {
-        TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputCount: 1, isDiagonal: isDiagonal,
+        TileKernel.accumulate(p, q, rowSamples: nI, columnSamples: nJ, outputsPerSample: 1, isDiagonal: isDiagonal,
                               scratch: &scratch, into: output)
       }
     }
@@ -63,7 +63,7 @@ public enum VariantContraction {
   @_specialize(where T == Double)
   @discardableResult
   public static func accumulateDiagonal<T: BLASScalar>(
-    _ a: JacobianPart<T>, samples B: Int, outputCount m: Int, scratch: inout TileKernel.Scratch<T>,
+    _ a: JacobianPart<T>, samples B: Int, outputsPerSample m: Int, scratch: inout TileKernel.Scratch<T>,
     into output: UnsafeMutableBufferPointer<T>
   ) -> (flop: Double, structured: Double) {
     precondition(output.count == B * m * m, "diagonal tile buffer of \(output.count) for [\(B), \(m), \(m)]")
@@ -78,12 +78,12 @@ public enum VariantContraction {
     }
     var structured = 0.0
     for s in 0..<B {
-      let p = a.sample(s, outputCount: m, samples: B)
+      let p = a.sample(s, outputsPerSample: m, samples: B)
       let block = UnsafeMutableBufferPointer(rebasing: output[(s * m * m)..<((s + 1) * m * m)])
       if case .convolution(let f) = p {
-        structured += StructuredConvContraction.accumulate(f, f, outputCount: m, isDiagonal: true, into: block.baseAddress!)
+        structured += StructuredConvContraction.accumulate(f, f, outputsPerSample: m, isDiagonal: true, into: block.baseAddress!)
       } else {
-        TileKernel.accumulate(p, p, rowSamples: 1, columnSamples: 1, outputCount: m, isDiagonal: true,
+        TileKernel.accumulate(p, p, rowSamples: 1, columnSamples: 1, outputsPerSample: m, isDiagonal: true,
                               scratch: &scratch, into: block)
       }
     }
@@ -93,7 +93,7 @@ public enum VariantContraction {
   /// Completes a diagonal tile `[B, m, m]`: mirrors each block's upper triangle, multiplies by `scale`.
   @_specialize(where T == Float)
   @_specialize(where T == Double)
-  public static func finishDiagonal<T: BLASScalar>(_ output: UnsafeMutableBufferPointer<T>, samples B: Int, outputCount m: Int, scale: T) {
+  public static func finishDiagonal<T: BLASScalar>(_ output: UnsafeMutableBufferPointer<T>, samples B: Int, outputsPerSample m: Int, scale: T) {
     for s in 0..<B {
       TileKernel.finish(UnsafeMutableBufferPointer(rebasing: output[(s * m * m)..<((s + 1) * m * m)]), rows: m,
                         isDiagonal: true, scale: scale)
