@@ -43,7 +43,7 @@ public enum MissingTileMask {
       "samples": ["rows": report.rowSamples, "columns": report.columnSamples],
       "outputsPerSample": m, "tileSamples": plan.tileSamples, "kernel": plan.kernel.rawValue, "cross": plan.isCross, "tilesTotal": plan.tiles.count, "missingTiles": tiles,
     ]
-    if plan.outputsPerSample > 1 { object["classes"] = report.classes }  // trace, pseudo: no classes
+    if plan.valuesPerSample > 1 { object["classes"] = report.classes }  // trace, pseudo: no classes
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
     let path = report.output + ".missing.json"
     try AtomicFile.write(data, to: path)
