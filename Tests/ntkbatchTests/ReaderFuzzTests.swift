@@ -156,14 +156,14 @@ final class ReaderFuzzTests: XCTestCase {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     let header = JournalHeader(identity: identity, session: 1, host: "h", pid: 7, startTime: "2026-11-30T00:00:00Z")
-    payloads.append(Array(try encoder.encode(JournalPayload.header(header))))
+    payloads.append(Array(try encoder.encode(JournalRecord.header(header))))
     for tile in plan.tiles.prefix(4) {
       let record = TileRecord(index: tile.index, rowBlock: tile.rowBlock, columnBlock: tile.columnBlock,
                               object: ContentHash.sha256(Array("tile\(tile.index)".utf8)), rawByteCount: tile.rawByteCount,
                               storedByteCount: 1000 + tile.index, computeSeconds: 0.5)
-      payloads.append(Array(try encoder.encode(JournalPayload.tile(record))))
+      payloads.append(Array(try encoder.encode(JournalRecord.tile(record))))
     }
-    payloads.append(Array(try encoder.encode(JournalPayload.drop(TileDrop(
+    payloads.append(Array(try encoder.encode(JournalRecord.drop(TileDrop(
       index: 3, rowBlock: 0, columnBlock: 3 % plan.blockCount, object: ContentHash.sha256(Array("tile3".utf8)), reason: "gone")))))
     let segment = payloads.flatMap(JournalFrame.encode)
     let path = run.journalDirectory + "/" + Journal.segmentName(1)

@@ -65,12 +65,14 @@ public struct Journal: Sendable {
       var summary = JournalReplay.Segment(number: number, path: name, header: nil, tileCount: 0, lastTile: nil, tornTailOffset: segment.tornTailOffset, byteCount: bytes.count)
       summary.shard = segmentName.shard
       for frame in segment.frames {
-        let payload: JournalPayload
-        do { payload = try JSONDecoder().decode(JournalPayload.self, from: Data(frame.payload)) } catch {
+        let record: JournalRecord
+        do { record = try JournalRecord(payload: frame.payload) } catch let unknown as JournalRecord.UnknownKind {
+          throw CheckpointError(.damaged, "\(name): journal record at byte \(frame.offset) has unknown kind \"\(unknown.kind.prefix(40))\"")
+        } catch {
           throw CheckpointError(.damaged, "\(name): journal record at byte \(frame.offset) has a valid checksum but is not a journal record")
         }
-        switch (payload.kind, payload.header, payload.tile, payload.drop) {
-        case ("header", let header?, nil, nil):
+        switch record {
+        case .header(let header):
           guard frame.offset == 0 else {
             throw CheckpointError(.damaged, "\(name): second header record at byte \(frame.offset)")
           }
@@ -91,7 +93,7 @@ public struct Journal: Sendable {
           }
           summary.header = header
           replay.headers.append(header)
-        case ("tile", nil, let tile?, nil):
+        case .tile(let tile):
           guard summary.header != nil else {
             throw CheckpointError(.damaged, "\(name): tile record at byte \(frame.offset) before the segment's header")
           }
@@ -110,7 +112,7 @@ public struct Journal: Sendable {
           }
           summary.tileCount += 1
           summary.lastTile = tile
-        case ("drop", nil, nil, let drop?):
+        case .drop(let drop):
           guard summary.header != nil else {
             throw CheckpointError(.damaged, "\(name): drop record at byte \(frame.offset) before the segment's header")
           }
@@ -120,8 +122,6 @@ public struct Journal: Sendable {
           replay.tiles[drop.index] = nil
           firstSeen[drop.index] = nil
           replay.drops.append(drop)
-        default:
-          throw CheckpointError(.damaged, "\(name): journal record at byte \(frame.offset) has unknown kind \"\(payload.kind.prefix(40))\"")
         }
       }
       replay.segments.append(summary)
