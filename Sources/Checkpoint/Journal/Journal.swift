@@ -136,9 +136,7 @@ public struct Journal: Sendable {
   /// - Throws: `CheckpointError` (`.failure`) on I/O errors (the message names ENOSPC/EIO), or if
   ///   the segment exists already.
   public func beginSession(_ header: JournalHeader) throws -> JournalWriter {
-    try CheckpointError.wrapping {
-      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
+    try CheckpointError.wrapping { try SystemFile.createDirectoryDurably(path: directory) }
     let name = JournalSegmentName(number: header.session, shard: header.shard, sessionID: header.shard == nil ? nil : header.sessionID)
     let path = directory + "/" + name.fileName
     let file = try CheckpointError.wrapping { try SystemFile.create(path: path, exclusive: true) }
