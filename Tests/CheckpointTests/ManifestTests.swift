@@ -1,4 +1,5 @@
 import XCTest
+import Datasets
 @testable import Checkpoint
 import TestSupport
 import Engine
@@ -13,7 +14,7 @@ final class ManifestTests: XCTestCase {
     """
 
   private func parse(_ text: String) throws -> Manifest {
-    try Manifest.parse(Array(text.utf8), file: "manifests/x.json", knownModels: models)
+    try Manifest.parse(Array(text.utf8), file: "manifests/x.json", knownModels: models, knownDatasets: DatasetKind.manifestNames)
   }
 
   /// The message `parse` fails with (or a test failure if it succeeds).
@@ -95,7 +96,7 @@ final class ManifestTests: XCTestCase {
   func testInvalidUTF8IsAnError() {
     var bytes = Array(example.utf8)
     bytes[3] = 0xFF
-    XCTAssertThrowsError(try Manifest.parse(bytes, file: "m.json", knownModels: models)) { error in
+    XCTAssertThrowsError(try Manifest.parse(bytes, file: "m.json", knownModels: models, knownDatasets: DatasetKind.manifestNames)) { error in
       XCTAssertEqual("\(error)".prefix(30), "m.json: not valid UTF-8, expec")
     }
   }
@@ -108,14 +109,14 @@ final class ManifestTests: XCTestCase {
     let text = #"{"name": "demo", "dataset": {"name": "mnist", "root": "../data/mnist-sample"}, "model": {"name": "lenet"}}"#
     let path = dir.path + "/manifests/demo.json"
     try writeBytes(Array(text.utf8), path)
-    let manifest = try Manifest.load(path: path, knownModels: models)
+    let manifest = try Manifest.load(path: path, knownModels: models, knownDatasets: DatasetKind.manifestNames)
     XCTAssertEqual(manifest.resolvedDatasetRoot, (dir.path as NSString).standardizingPath + "/data/mnist-sample")
     let missing = dir.path + "/manifests/bad.json"
     try writeBytes(Array(text.replacingOccurrences(of: "mnist-sample", with: "nothing").utf8), missing)
-    XCTAssertThrowsError(try Manifest.load(path: missing, knownModels: models)) { error in
+    XCTAssertThrowsError(try Manifest.load(path: missing, knownModels: models, knownDatasets: DatasetKind.manifestNames)) { error in
       XCTAssertTrue("\(error)".hasPrefix("\(missing): dataset.root: no such folder"), "\(error)")
     }
-    XCTAssertThrowsError(try Manifest.load(path: dir.path + "/none.json", knownModels: models)) { error in
+    XCTAssertThrowsError(try Manifest.load(path: dir.path + "/none.json", knownModels: models, knownDatasets: DatasetKind.manifestNames)) { error in
       XCTAssertEqual("\(error)", "\(dir.path)/none.json: cannot read the manifest: no such file")
     }
   }
@@ -172,7 +173,7 @@ final class ManifestTests: XCTestCase {
         if bytes.isEmpty { bytes = [UInt8(ascii: "{")] }
       }
       do {
-        _ = try Manifest.parse(bytes, file: "fuzz-\(iteration).json", knownModels: models)
+        _ = try Manifest.parse(bytes, file: "fuzz-\(iteration).json", knownModels: models, knownDatasets: DatasetKind.manifestNames)
         parsed += 1
       } catch let error as CheckpointError {
         rejected += 1
@@ -191,7 +192,7 @@ final class ManifestTests: XCTestCase {
 extension ManifestTests {
   func testMalformedNestedStringsAreInvalidJSONNotNumbers() {
     for bad in [#"{"name": "\ud800", "dataset": {}, "model": {}}"#, #"{"name": "d", "dataset": {"name": "x\q"}, "model": {}}"#] {
-      XCTAssertThrowsError(try Manifest.parse(Array(bad.utf8), file: "m.json", knownModels: nil)) { error in
+      XCTAssertThrowsError(try Manifest.parse(Array(bad.utf8), file: "m.json", knownModels: nil, knownDatasets: DatasetKind.manifestNames)) { error in
         XCTAssertTrue("\(error)".hasPrefix("m.json: not valid JSON"), "\(error)")
       }
     }

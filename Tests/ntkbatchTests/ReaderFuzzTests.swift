@@ -117,16 +117,16 @@ final class ReaderFuzzTests: XCTestCase {
        "ntk": {"precision": "float64", "normalization": "none", "tileSamples": 10, "memoryBudget": 1000000000}}
       """
     let models = Set(ModelZoo.names)
-    let reference = try Manifest.parse(Array(original.utf8), file: "m.json", knownModels: models)
+    let reference = try Manifest.parse(Array(original.utf8), file: "m.json", knownModels: models, knownDatasets: DatasetKind.manifestNames)
     XCTAssertEqual(reference.ntk.tileSamples, 10)
     let outcome = Fuzzer.run("manifest", seed: 15, expecting: [CheckpointError.self], mutate: { random in
       random.below(4) == 0 ? Fuzzer.mutateBytes(Array(original.utf8), window: original.utf8.count, &random) : Fuzzer.mutateText(original, &random)
     }) { bytes in
       do {
-        let manifest = try Manifest.parse(bytes, file: "fuzz.json", knownModels: models)
+        let manifest = try Manifest.parse(bytes, file: "fuzz.json", knownModels: models, knownDatasets: DatasetKind.manifestNames)
         // A manifest that reads has no duplicate key and survives its canonical form unchanged.
         XCTAssertNil(JSONDuplicateKeys.first(in: bytes))
-        XCTAssertEqual(try Manifest.parse(manifest.canonicalJSON(), file: "canonical.json", knownModels: models).canonicalJSON(),
+        XCTAssertEqual(try Manifest.parse(manifest.canonicalJSON(), file: "canonical.json", knownModels: models, knownDatasets: DatasetKind.manifestNames).canonicalJSON(),
                        manifest.canonicalJSON())
       } catch let error as CheckpointError {
         XCTAssertEqual(error.code, .badInput)

@@ -25,6 +25,8 @@ extension Manifest {
     /// the eNTK's samples).
     public var samples: Int?
 
+    /// The defaults here are the one definition of the training defaults: the manifest validator
+    /// reads them (`Training()`), and so does `generate` for its options.
     public init(lr: Double = 0.1, batchSize: Int = 64, epochs: Int = 200, targetAccuracy: Double = 0.995, seed: Int = 0,
                 samples: Int? = nil) {
       self.lr = lr
