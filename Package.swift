@@ -98,7 +98,7 @@ let package = Package(
     // MARK: - Tests (one target per module)
 
     /// Helpers every test target shares: temporary directories, seeded draws, gzip fixtures.
-    .target(name: "TestSupport", dependencies: ["Engine", "Storage"], path: "Tests/TestSupport"),
+    .target(name: "TestSupport", dependencies: ["Engine", "Storage", "CZlib"], path: "Tests/TestSupport"),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Datasets", "Storage", "TestSupport"]),
     .testTarget(
       name: "DatasetsTests",

@@ -35,18 +35,18 @@ public struct Journal: Sendable {
 
   /// Segments present, in replay order (number, then file name).
   public func segments() throws -> [JournalSegmentName] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
-    let names: [String]
-    do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
-      throw CheckpointError(.failure, "\(directory): cannot list the journal: \(error.localizedDescription)")
-    }
-    return names.compactMap(JournalSegmentName.init(fileName:)).sorted()
+    try fileNames().compactMap(JournalSegmentName.init(fileName:)).sorted()
   }
 
-  /// Segment numbers present, ascending (a number appears once per segment: shards may share one).
-  public func segmentNumbers() throws -> [Int] {
-    try segments().map(\.number)
+  /// The names of every file in the journal directory (none when it does not exist).
+  ///
+  /// - Throws: `CheckpointError` (`.failure`) if the directory cannot be listed.
+  func fileNames() throws -> [String] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
+    do { return try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
+      throw CheckpointError(.failure, "\(directory): cannot list the journal: \(error.localizedDescription)")
+    }
   }
 
   /// Reads the union of every segment.
@@ -105,7 +105,7 @@ public struct Journal: Sendable {
             guard existing.object == tile.object else {
               throw CheckpointError(.damaged, "\(name): tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)) journaled twice with different objects: \(tile.object.hex.prefix(12))… at byte \(frame.offset) and \(existing.object.hex.prefix(12))… in \(previous.segment) at byte \(previous.offset); the tile computer is not deterministic or a segment belongs to another run")
             }
-            replay.duplicates.append(JournalReplay.Duplicate(record: tile, segment: name, offset: frame.offset, firstSegment: previous.segment, firstOffset: previous.offset))
+            replay.duplicates.append(JournalReplay.Duplicate(record: tile, segment: name, offset: frame.offset, firstSegment: previous.segment))
           } else {
             firstSeen[tile.index] = (name, frame.offset)
             replay.tiles[tile.index] = tile
@@ -196,9 +196,8 @@ public struct JournalReplay: Sendable {
     /// Its segment file and byte offset.
     public var segment: String
     public var offset: Int
-    /// Where the tile was first journaled.
+    /// The segment where the tile was first journaled.
     public var firstSegment: String
-    public var firstOffset: Int
   }
 
   /// The run's identity, from the first header (`nil` for a new run).

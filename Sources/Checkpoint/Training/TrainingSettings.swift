@@ -1,6 +1,7 @@
 extension Manifest {
   /// The manifest's optional `model.train` object: train the model (from its `weights` or seeded
-  /// initialisation) before computing the eNTK of the trained weights (ntk.md, "Training").
+  /// initialisation) before computing the eNTK of the trained weights (README, "Training first,
+  /// as the original tool did").
   ///
   /// ```json
   /// "train": {"lr": 0.1, "batchSize": 64, "epochs": 200, "targetAccuracy": 0.995, "seed": 0, "samples": 5000}
