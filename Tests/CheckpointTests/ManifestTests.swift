@@ -53,28 +53,34 @@ final class ManifestTests: XCTestCase {
   }
 
   func testErrorsNameFileAndField() {
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "\"tileSamples\": 100", with: "\"tileSamples\": -3")),
-                   "manifests/x.json: ntk.tileSamples: expected a positive integer up to 100000, found -3")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "\"seed\": 0", with: "\"seed\": 0, \"colour\": 1")),
-                   "manifests/x.json: model.colour: unknown field (expected name, width, seed, weights, train)")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "\"width\": 64", with: "\"width\": \"wide\"")),
-                   "manifests/x.json: model.width: expected an integer from 1 to 4096, found \"wide\"")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "\"name\": \"lenet\", ", with: "")),
-                   "manifests/x.json: model.name: missing (required)")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "float32", with: "float16")),
-                   "manifests/x.json: ntk.precision: expected float32 or float64, found \"float16\"")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "sqrt-params", with: "sqrt")),
-                   "manifests/x.json: ntk.normalization: expected none or sqrt-params, found \"sqrt\"")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "\"lenet\"", with: "\"resnet1000\"")),
-                   "manifests/x.json: model.name: expected one of lenet, logistic, twolayer, found \"resnet1000\"")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "\"mnist\"", with: "\"npy\"")),
-                   "manifests/x.json: dataset.path: missing (required when dataset.name is npy: the .npy file)")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "\"root\": \"data/mnist-sample\", ", with: "")),
-                   "manifests/x.json: dataset.root: missing (required when dataset.name is mnist: the folder of its files)")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "1000}", with: "0}")),
-                   "manifests/x.json: dataset.subsample: expected a positive integer, found 0")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "1000}", with: "1e400}")),
-                   "manifests/x.json: dataset.subsample: expected a positive integer, found a number too large to represent")
+    // (text replaced in `example`, its replacement, the error)
+    let edits: [(String, String, String)] = [
+      ("\"tileSamples\": 100", "\"tileSamples\": -3",
+       "manifests/x.json: ntk.tileSamples: expected a positive integer up to 100000, found -3"),
+      ("\"seed\": 0", "\"seed\": 0, \"colour\": 1",
+       "manifests/x.json: model.colour: unknown field (expected name, width, seed, weights, train)"),
+      ("\"width\": 64", "\"width\": \"wide\"",
+       "manifests/x.json: model.width: expected an integer from 1 to 4096, found \"wide\""),
+      ("\"name\": \"lenet\", ", "",
+       "manifests/x.json: model.name: missing (required)"),
+      ("float32", "float16",
+       "manifests/x.json: ntk.precision: expected float32 or float64, found \"float16\""),
+      ("sqrt-params", "sqrt",
+       "manifests/x.json: ntk.normalization: expected none or sqrt-params, found \"sqrt\""),
+      ("\"lenet\"", "\"resnet1000\"",
+       "manifests/x.json: model.name: expected one of lenet, logistic, twolayer, found \"resnet1000\""),
+      ("\"mnist\"", "\"npy\"",
+       "manifests/x.json: dataset.path: missing (required when dataset.name is npy: the .npy file)"),
+      ("\"root\": \"data/mnist-sample\", ", "",
+       "manifests/x.json: dataset.root: missing (required when dataset.name is mnist: the folder of its files)"),
+      ("1000}", "0}",
+       "manifests/x.json: dataset.subsample: expected a positive integer, found 0"),
+      ("1000}", "1e400}",
+       "manifests/x.json: dataset.subsample: expected a positive integer, found a number too large to represent"),
+    ]
+    for (text, replacement, expected) in edits {
+      XCTAssertEqual(failure(example.replacingOccurrences(of: text, with: replacement)), expected)
+    }
     XCTAssertEqual(failure(example.replacingOccurrences(of: "1000}", with: "99999999999999999999999}")).hasPrefix("manifests/x.json: dataset.subsample: expected a positive integer, found "), true)
     XCTAssertEqual(failure(example.replacingOccurrences(of: "\"tileSamples\": 100", with: "\"tileSamples\": 2.5")),
                    "manifests/x.json: ntk.tileSamples: expected a positive integer up to 100000, found 2.5")
