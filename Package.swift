@@ -55,11 +55,12 @@ let package = Package(
     ),
 
     // MARK: - Datasets: kinds, files, downloads, IDX/CIFAR-10/MAT/tar readers, preprocessing, loading
+    // (of a manifest's `dataset`: Datasets reads Checkpoint's `Manifest`; Checkpoint knows no datasets)
 
     .target(
       name: "Datasets",
       dependencies: [
-        "Engine", "Storage",
+        "Engine", "Storage", "Checkpoint",
         .product(name: "Crypto", package: "swift-crypto"),
       ]
     ),
@@ -97,13 +98,13 @@ let package = Package(
     // MARK: - Tests (one target per module)
 
     /// Helpers every test target shares: temporary directories, seeded draws, gzip fixtures.
-    .target(name: "TestSupport", dependencies: ["Engine", "Storage"], path: "Tests/TestSupport"),
+    .target(name: "TestSupport", dependencies: ["Engine", "Storage", "CZlib"], path: "Tests/TestSupport"),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Datasets", "Storage", "Checkpoint", "TestSupport"]),
     .testTarget(
       name: "DatasetsTests",
       dependencies: ["Datasets", "Engine", "Storage", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
-    .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Storage", "Engine", "TestSupport"]),
+    .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Datasets", "Storage", "Engine", "TestSupport"]),
     .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Engine", "Datasets", "Storage", "Checkpoint", "TestSupport"]),
     .testTarget(name: "ntkbatchTests", dependencies: ["ntkbatch", "Engine", "Datasets", "Storage", "Checkpoint", "TestSupport"]),
   ]

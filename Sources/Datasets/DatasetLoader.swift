@@ -1,3 +1,4 @@
+import Checkpoint
 import Engine
 import Foundation
 import Storage
@@ -20,15 +21,17 @@ public enum DatasetLoader {
     public var hash: ContentHash
   }
 
-  /// Loads `source` (the first `subsample` samples of its `split`).
+  /// Loads `manifest.dataset` (the first `subsample` samples of its `split`), its `root` and
+  /// `path` resolved against the manifest's folder (`root` defaults to the folder itself).
   ///
   /// - Throws: `DatasetError` naming the file and what was expected (missing file, wrong shape,
   ///   malformed content, subsample beyond the dataset); `StorageError` for unreadable or
   ///   undownloadable files.
-  public static func load<T: BLASScalar>(_ source: DatasetSource, scalar: T.Type = T.self, showProgress: Bool = true) throws -> Loaded<T> {
+  public static func load<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self, showProgress: Bool = true) throws -> Loaded<T> {
+    let source = manifest.dataset
     let limit = source.subsample
-    if source.name == "npy" {
-      let path = source.path ?? ""
+    if source.name == Manifest.Dataset.npyName {
+      let path = manifest.resolvedDatasetPath ?? ""
       let values = try readNpy(path, limit: limit)
       if T.self == Float.self, let big = values.firstIndex(where: { abs($0) > Double(Float.greatestFiniteMagnitude) }) {
         throw DatasetError(.badInput, "\(path): expected inputs that fit float32 (ntk.precision), found \(values[big]) at index \(NonFiniteScan.position(of: big, in: [values.count / DatasetKind.Samples.imageElements, 3, 32, 32]))")
@@ -40,18 +43,19 @@ public enum DatasetLoader {
       throw DatasetError(.badInput, "dataset.name: unknown dataset \(source.name)")
     }
     let split = try Self.split(source.split)
-    if source.download {
-      try DatasetFiles(kind: kind, root: source.root, split: split).download(mirror: source.mirror, showProgress: showProgress)
+    let root = manifest.resolvedDatasetRoot ?? manifest.baseDirectory
+    if source.download == true {
+      try DatasetFiles(kind: kind, root: root, split: split).download(mirror: source.mirror, showProgress: showProgress)
     }
-    let samples = try read(kind, root: source.root, limit: limit, split: split)
+    let samples = try read(kind, root: root, limit: limit, split: split)
     let inputs = Tensor<T>(shape: [samples.count, 3, 32, 32], storage: samples.images.map { T($0) })
     return Loaded(inputs: inputs, labels: samples.labels, hash: hash(samples.images.map { Double($0) }))
   }
 
-  /// Loads a cross run's `columns` dataset (`nil` without one) as `load` loads `dataset`, with
+  /// Loads a cross run's `manifest.columns` (`nil` without one) as `load` loads `dataset`, with
   /// the same reader and preprocessing; bad input names `columns.<field>` instead of `dataset.<field>`.
-  public static func loadColumns<T: BLASScalar>(_ columns: DatasetSource?, scalar: T.Type = T.self, showProgress: Bool = true) throws -> Loaded<T>? {
-    guard let columns else { return nil }
+  public static func loadColumns<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self, showProgress: Bool = true) throws -> Loaded<T>? {
+    guard let columns = manifest.columnsManifest else { return nil }
     do {
       return try load(columns, scalar: T.self, showProgress: showProgress)
     } catch let error as DatasetError {
@@ -127,7 +131,7 @@ public enum DatasetLoader {
       throw DatasetError(
         .badInput, "\(path): dataset.path holds \(array.dtype.rawValue) \(array.shape), expected float32 or float64 [N, 3, 32, 32]")
     }
-    let count = try DatasetKind.sampleCount(available: array.shape[0], limit: limit, dataset: "npy", file: path)
+    let count = try DatasetKind.sampleCount(available: array.shape[0], limit: limit, dataset: Manifest.Dataset.npyName, file: path)
     let values = Array(array.doubles().prefix(count * DatasetKind.Samples.imageElements))
     if let bad = NonFiniteScan.scan(values) {
       throw DatasetError(.badInput, "\(path): expected finite inputs, found \(bad.value) at index \(NonFiniteScan.position(of: bad.index, in: [count, 3, 32, 32])) (image \(bad.index / DatasetKind.Samples.imageElements); \(bad.count) non-finite in the first \(count) images)")

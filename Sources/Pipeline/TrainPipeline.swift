@@ -4,9 +4,9 @@ import Engine
 import Foundation
 import Storage
 
-/// The training stage of `run` for a manifest with `model.train` (ntk.md, "Training"): trains the
-/// model epoch by epoch, committing a checkpoint after every epoch (`TrainingCheckpointStore`),
-/// and resumes from the last committed epoch. The eNTK is then computed of the returned weights.
+/// The training stage of `run` for a manifest with `model.train` (README, "Training first, as the
+/// original tool did"): trains the model epoch by epoch, committing a checkpoint after every
+/// epoch (`TrainingCheckpointStore`), and resumes from the last committed epoch. The eNTK is then computed of the returned weights.
 ///
 /// Determinism: the trained weights depend only on the manifest (initial weights, data,
 /// `model.train`) and on OPENBLAS_NUM_THREADS (BLAS may order its sums per thread count); a run

@@ -54,11 +54,6 @@ public struct NpyArray: Sendable {
     }
   }
 
-  /// Elements converted to `Float`.
-  public func floats() -> [Float] {
-    dtype == .float32 ? load(Float.self) : doubles().map(Float.init)
-  }
-
   /// Elements converted to `Int64` (floating values truncated).
   public func int64s() -> [Int64] {
     dtype == .int64 ? load(Int64.self) : doubles().map { Int64($0) }

@@ -160,15 +160,8 @@ public struct ObjectStore: Sendable {
   private func ensureDirectory(_ directory: String) throws {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue { return }
-    let parent = AtomicFile.directory(of: directory)
-    if directory != root { try ensureDirectory(parent) }
-    do {
-      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: directory == root)
-    } catch {
-      if FileManager.default.fileExists(atPath: directory) { return }
-      throw StorageError(.ioFailure, path: directory, "cannot create directory: \(error.localizedDescription)")
-    }
-    try SystemFile.syncDirectory(path: parent.isEmpty ? "." : parent)
+    if directory != root { try ensureDirectory(AtomicFile.directory(of: directory)) }
+    try SystemFile.createDirectoryDurably(path: directory)
   }
 }
 

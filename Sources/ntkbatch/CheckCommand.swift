@@ -40,7 +40,7 @@ struct CheckCommand: ParsableCommand {
 
   func run() throws {
     try CLIError.reporting {
-      let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names))
+      let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)
       var offline = manifest
       offline.dataset.download = nil
       try manifest.ntk.precision.dispatch(Description(command: self, manifest: offline))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoint
+import Datasets
 import Engine
 import Foundation
 import Pipeline
@@ -24,26 +25,26 @@ struct GenerateCommand: ParsableCommand {
   @Option(name: .customLong("models"), parsing: .upToNextOption, help: "Model names (see `ntkbatch models`).")
   var models: [String]
 
-  @Option(help: "Dataset: cifar10, mnist, kmnist, fmnist or svhn.")
+  @Option(help: "Dataset: \(DatasetKind.namesInProse).")
   var dataset: String
 
   @Option(help: "Folder of the dataset's files (default: data/<dataset>).")
   var root: String?
 
   @Option(help: "Base learning rate.")
-  var lr: Double = 0.1
+  var lr: Double = Manifest.Training().lr
 
   @Option(help: "Mini-batch size.")
-  var bs: Int = 64
+  var bs: Int = Manifest.Training().batchSize
 
   @Option(help: "Width of the ResNets.")
   var width: Int = Manifest.defaultWidth
 
   @Option(name: .customLong("num-epochs"), help: "Most training epochs (cosine period).")
-  var numEpochs: Int = 200
+  var numEpochs: Int = Manifest.Training().epochs
 
   @Option(name: .customLong("target-accuracy"), help: "Stop training once an epoch's training accuracy exceeds this.")
-  var targetAccuracy: Double = 0.995
+  var targetAccuracy: Double = Manifest.Training().targetAccuracy
 
   @Option(help: "Independently trained copies per model (seeds 0, 1, …).")
   var repeats: Int = 1
@@ -55,13 +56,13 @@ struct GenerateCommand: ParsableCommand {
   var trainSamples: Int?
 
   @Option(help: "eNTK precision: float32 or float64.")
-  var precision: String = "float32"
+  var precision: String = Manifest.NTK().precision.rawValue
 
   @Option(help: "eNTK normalization: none or sqrt-params.")
-  var normalization: String = "sqrt-params"
+  var normalization: String = Manifest.NTK().normalization.rawValue
 
   @Option(name: .customLong("tile-samples"), help: "Samples per tile side.")
-  var tileSamples: Int = 100
+  var tileSamples: Int = Manifest.defaultTileSamples
 
   @Flag(help: "Download missing dataset files first.")
   var download = false
@@ -83,7 +84,7 @@ struct GenerateCommand: ParsableCommand {
       let paths = try writeManifests()
       let signals = SignalWatch()
       for (index, path) in paths.enumerated() {
-        let manifest = try Manifest.load(path: path, knownModels: Set(ModelZoo.names))
+        let manifest = try Manifest.load(path: path, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)
         if progress != .none {
           FileHandle.standardError.write(Data("generate: [\(index + 1)/\(paths.count)] \(path)\n".utf8))
         }
@@ -121,7 +122,7 @@ struct GenerateCommand: ParsableCommand {
         ]
         let bytes = [UInt8](try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) + [0x0A]
         let path = output + "/" + name + ".json"
-        _ = try Manifest.parse(bytes, file: path, knownModels: Set(ModelZoo.names))  // refuse bad options before writing
+        _ = try Manifest.parse(bytes, file: path, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)  // refuse bad options before writing
         if (try? FileBytes.read(path: path)) != bytes { try AtomicFile.write(bytes, to: path) }
         paths.append(path)
       }

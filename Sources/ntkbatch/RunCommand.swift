@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoint
+import Datasets
 import Engine
 import Foundation
 import Pipeline
@@ -48,7 +49,7 @@ struct RunCommand: ParsableCommand {
   func run() throws {
     let signals = SignalWatch()
     let outcome = try CLIError.reporting { () -> RunPipeline.Outcome in
-      let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names))
+      let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)
       let directory = RunDirectory(path: runDirectory ?? "runs/\(manifest.name)")
       let shardSpec = try shard.map { try ShardSpec.parse($0) }
       if shardSpec != nil { try RunPipeline.refuseTrainingWithShards(manifest, path: self.manifest) }

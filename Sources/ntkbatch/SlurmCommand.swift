@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoint
+import Datasets
 import Engine
 import Foundation
 import Pipeline
@@ -77,7 +78,7 @@ struct SlurmCommand: ParsableCommand {
 
   func run() throws {
     try CLIError.reporting {
-      let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names))
+      let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)
       try RunPipeline.refuseTrainingWithShards(manifest, path: self.manifest)
       let cwd = FileManager.default.currentDirectoryPath
       let scripts = SlurmScripts(

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Datasets
 @testable import Checkpoint
 
 /// The cross plan (manifest `columns`): every block pair, row-major, nothing mirrored; its
@@ -61,12 +62,12 @@ final class CrossPlanTests: XCTestCase {
   /// written before decodes) and its plan; a cross identity differs from the square one.
   func testSquareRunsAreUnchanged() throws {
     let json = #"{"name": "demo", "dataset": {"name": "mnist", "root": "d", "subsample": 10}, "model": {"name": "lenet"}, "ntk": {"tileSamples": 5}}"#
-    let manifest = try Manifest.parse(Array(json.utf8), file: "m.json", knownModels: nil)
+    let manifest = try Manifest.parse(Array(json.utf8), file: "m.json", knownModels: nil, knownDatasets: DatasetKind.manifestNames)
     XCTAssertNil(manifest.columns)
     XCTAssertEqual(String(decoding: manifest.canonicalJSON(), as: UTF8.self),
                    #"{"dataset":{"name":"mnist","root":"d","subsample":10},"model":{"name":"lenet","seed":0,"width":64},"name":"demo","ntk":{"normalization":"sqrt-params","precision":"float32","tileSamples":5}}"#)
     let withColumns = try Manifest.parse(Array(json.replacingOccurrences(of: #""ntk""#, with: #""columns": {"name": "mnist", "root": "d", "subsample": 4, "download": true}, "ntk""#).utf8),
-                                         file: "m.json", knownModels: nil)
+                                         file: "m.json", knownModels: nil, knownDatasets: DatasetKind.manifestNames)
     XCTAssertEqual(withColumns.columns, Manifest.Dataset(name: "mnist", root: "d", subsample: 4, download: true))
     let canonical = String(decoding: withColumns.canonicalJSON(), as: UTF8.self)
     XCTAssertTrue(canonical.hasPrefix(#"{"columns":{"name":"mnist","root":"d","subsample":4},"dataset""#), canonical)

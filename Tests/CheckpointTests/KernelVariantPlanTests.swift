@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Datasets
 
 @testable import Checkpoint
 
@@ -10,7 +11,7 @@ final class KernelVariantPlanTests: XCTestCase {
   let base = #"{"name": "k", "dataset": {"name": "npy", "path": "x.npy"}, "model": {"name": "lenet"}, "ntk": {"tileSamples": 4%@}}"#
 
   func parse(_ kernel: String) throws -> Manifest {
-    try Manifest.parse(Array(base.replacingOccurrences(of: "%@", with: kernel).utf8), file: "m.json", knownModels: models)
+    try Manifest.parse(Array(base.replacingOccurrences(of: "%@", with: kernel).utf8), file: "m.json", knownModels: models, knownDatasets: DatasetKind.manifestNames)
   }
 
   func testManifestFieldDefaultsToFullAndHashesAsBefore() throws {

@@ -1,4 +1,5 @@
 import XCTest
+import Datasets
 @testable import Checkpoint
 
 /// `ntk.tileSamples: "auto"` and `ntk.memoryBudget`: parsed, validated, and without effect on
@@ -6,7 +7,7 @@ import XCTest
 final class ManifestMemoryFieldsTests: XCTestCase {
   private func parse(_ ntk: String) throws -> Manifest {
     let text = #"{"name": "d", "dataset": {"name": "npy", "path": "x.npy"}, "model": {"name": "lenet"}, "ntk": "# + ntk + "}"
-    return try Manifest.parse(Array(text.utf8), file: "m.json", knownModels: ["lenet"])
+    return try Manifest.parse(Array(text.utf8), file: "m.json", knownModels: ["lenet"], knownDatasets: DatasetKind.manifestNames)
   }
 
   func testAutoAndBytes() throws {

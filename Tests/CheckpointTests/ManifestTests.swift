@@ -1,4 +1,5 @@
 import XCTest
+import Datasets
 @testable import Checkpoint
 import TestSupport
 import Engine
@@ -13,7 +14,7 @@ final class ManifestTests: XCTestCase {
     """
 
   private func parse(_ text: String) throws -> Manifest {
-    try Manifest.parse(Array(text.utf8), file: "manifests/x.json", knownModels: models)
+    try Manifest.parse(Array(text.utf8), file: "manifests/x.json", knownModels: models, knownDatasets: DatasetKind.manifestNames)
   }
 
   /// The message `parse` fails with (or a test failure if it succeeds).
@@ -52,28 +53,34 @@ final class ManifestTests: XCTestCase {
   }
 
   func testErrorsNameFileAndField() {
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "\"tileSamples\": 100", with: "\"tileSamples\": -3")),
-                   "manifests/x.json: ntk.tileSamples: expected a positive integer up to 100000, found -3")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "\"seed\": 0", with: "\"seed\": 0, \"colour\": 1")),
-                   "manifests/x.json: model.colour: unknown field (expected name, width, seed, weights, train)")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "\"width\": 64", with: "\"width\": \"wide\"")),
-                   "manifests/x.json: model.width: expected an integer from 1 to 4096, found \"wide\"")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "\"name\": \"lenet\", ", with: "")),
-                   "manifests/x.json: model.name: missing (required)")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "float32", with: "float16")),
-                   "manifests/x.json: ntk.precision: expected float32 or float64, found \"float16\"")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "sqrt-params", with: "sqrt")),
-                   "manifests/x.json: ntk.normalization: expected none or sqrt-params, found \"sqrt\"")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "\"lenet\"", with: "\"resnet1000\"")),
-                   "manifests/x.json: model.name: expected one of lenet, logistic, twolayer, found \"resnet1000\"")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "\"mnist\"", with: "\"npy\"")),
-                   "manifests/x.json: dataset.path: missing (required when dataset.name is npy: the .npy file)")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "\"root\": \"data/mnist-sample\", ", with: "")),
-                   "manifests/x.json: dataset.root: missing (required when dataset.name is mnist: the folder of its files)")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "1000}", with: "0}")),
-                   "manifests/x.json: dataset.subsample: expected a positive integer, found 0")
-    XCTAssertEqual(failure(example.replacingOccurrences(of: "1000}", with: "1e400}")),
-                   "manifests/x.json: dataset.subsample: expected a positive integer, found a number too large to represent")
+    // (text replaced in `example`, its replacement, the error)
+    let edits: [(String, String, String)] = [
+      ("\"tileSamples\": 100", "\"tileSamples\": -3",
+       "manifests/x.json: ntk.tileSamples: expected a positive integer up to 100000, found -3"),
+      ("\"seed\": 0", "\"seed\": 0, \"colour\": 1",
+       "manifests/x.json: model.colour: unknown field (expected name, width, seed, weights, train)"),
+      ("\"width\": 64", "\"width\": \"wide\"",
+       "manifests/x.json: model.width: expected an integer from 1 to 4096, found \"wide\""),
+      ("\"name\": \"lenet\", ", "",
+       "manifests/x.json: model.name: missing (required)"),
+      ("float32", "float16",
+       "manifests/x.json: ntk.precision: expected float32 or float64, found \"float16\""),
+      ("sqrt-params", "sqrt",
+       "manifests/x.json: ntk.normalization: expected none or sqrt-params, found \"sqrt\""),
+      ("\"lenet\"", "\"resnet1000\"",
+       "manifests/x.json: model.name: expected one of lenet, logistic, twolayer, found \"resnet1000\""),
+      ("\"mnist\"", "\"npy\"",
+       "manifests/x.json: dataset.path: missing (required when dataset.name is npy: the .npy file)"),
+      ("\"root\": \"data/mnist-sample\", ", "",
+       "manifests/x.json: dataset.root: missing (required when dataset.name is mnist: the folder of its files)"),
+      ("1000}", "0}",
+       "manifests/x.json: dataset.subsample: expected a positive integer, found 0"),
+      ("1000}", "1e400}",
+       "manifests/x.json: dataset.subsample: expected a positive integer, found a number too large to represent"),
+    ]
+    for (text, replacement, expected) in edits {
+      XCTAssertEqual(failure(example.replacingOccurrences(of: text, with: replacement)), expected)
+    }
     XCTAssertEqual(failure(example.replacingOccurrences(of: "1000}", with: "99999999999999999999999}")).hasPrefix("manifests/x.json: dataset.subsample: expected a positive integer, found "), true)
     XCTAssertEqual(failure(example.replacingOccurrences(of: "\"tileSamples\": 100", with: "\"tileSamples\": 2.5")),
                    "manifests/x.json: ntk.tileSamples: expected a positive integer up to 100000, found 2.5")
@@ -95,7 +102,7 @@ final class ManifestTests: XCTestCase {
   func testInvalidUTF8IsAnError() {
     var bytes = Array(example.utf8)
     bytes[3] = 0xFF
-    XCTAssertThrowsError(try Manifest.parse(bytes, file: "m.json", knownModels: models)) { error in
+    XCTAssertThrowsError(try Manifest.parse(bytes, file: "m.json", knownModels: models, knownDatasets: DatasetKind.manifestNames)) { error in
       XCTAssertEqual("\(error)".prefix(30), "m.json: not valid UTF-8, expec")
     }
   }
@@ -108,14 +115,14 @@ final class ManifestTests: XCTestCase {
     let text = #"{"name": "demo", "dataset": {"name": "mnist", "root": "../data/mnist-sample"}, "model": {"name": "lenet"}}"#
     let path = dir.path + "/manifests/demo.json"
     try writeBytes(Array(text.utf8), path)
-    let manifest = try Manifest.load(path: path, knownModels: models)
+    let manifest = try Manifest.load(path: path, knownModels: models, knownDatasets: DatasetKind.manifestNames)
     XCTAssertEqual(manifest.resolvedDatasetRoot, (dir.path as NSString).standardizingPath + "/data/mnist-sample")
     let missing = dir.path + "/manifests/bad.json"
     try writeBytes(Array(text.replacingOccurrences(of: "mnist-sample", with: "nothing").utf8), missing)
-    XCTAssertThrowsError(try Manifest.load(path: missing, knownModels: models)) { error in
+    XCTAssertThrowsError(try Manifest.load(path: missing, knownModels: models, knownDatasets: DatasetKind.manifestNames)) { error in
       XCTAssertTrue("\(error)".hasPrefix("\(missing): dataset.root: no such folder"), "\(error)")
     }
-    XCTAssertThrowsError(try Manifest.load(path: dir.path + "/none.json", knownModels: models)) { error in
+    XCTAssertThrowsError(try Manifest.load(path: dir.path + "/none.json", knownModels: models, knownDatasets: DatasetKind.manifestNames)) { error in
       XCTAssertEqual("\(error)", "\(dir.path)/none.json: cannot read the manifest: no such file")
     }
   }
@@ -172,7 +179,7 @@ final class ManifestTests: XCTestCase {
         if bytes.isEmpty { bytes = [UInt8(ascii: "{")] }
       }
       do {
-        _ = try Manifest.parse(bytes, file: "fuzz-\(iteration).json", knownModels: models)
+        _ = try Manifest.parse(bytes, file: "fuzz-\(iteration).json", knownModels: models, knownDatasets: DatasetKind.manifestNames)
         parsed += 1
       } catch let error as CheckpointError {
         rejected += 1
@@ -191,7 +198,7 @@ final class ManifestTests: XCTestCase {
 extension ManifestTests {
   func testMalformedNestedStringsAreInvalidJSONNotNumbers() {
     for bad in [#"{"name": "\ud800", "dataset": {}, "model": {}}"#, #"{"name": "d", "dataset": {"name": "x\q"}, "model": {}}"#] {
-      XCTAssertThrowsError(try Manifest.parse(Array(bad.utf8), file: "m.json", knownModels: nil)) { error in
+      XCTAssertThrowsError(try Manifest.parse(Array(bad.utf8), file: "m.json", knownModels: nil, knownDatasets: DatasetKind.manifestNames)) { error in
         XCTAssertTrue("\(error)".hasPrefix("m.json: not valid JSON"), "\(error)")
       }
     }

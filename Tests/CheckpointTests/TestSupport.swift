@@ -14,6 +14,11 @@ func writeBytes(_ bytes: [UInt8], _ path: String) throws {
   try Data(bytes).write(to: URL(fileURLWithPath: path))
 }
 
+extension Journal {
+  /// Segment numbers present, ascending (a number appears once per segment: shards may share one).
+  func segmentNumbers() throws -> [Int] { try segments().map(\.number) }
+}
+
 /// A hash of a label, for test identities.
 func testHash(_ label: String) -> ContentHash { ContentHash.sha256(Array(label.utf8)) }
 

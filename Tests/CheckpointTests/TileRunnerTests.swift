@@ -44,6 +44,14 @@ final class TileRunnerTests: XCTestCase {
     return try readBytes(output)
   }
 
+  /// The matrix of an uninterrupted run of `kernel` (`DIR/reference`) assembled in `dtype`.
+  private func referenceBytes(_ kernel: SyntheticKernel, _ id: RunIdentity, _ dtype: NpyDType) throws -> [UInt8] {
+    var once: [Int: Int] = [:]
+    let reference = RunDirectory(path: dir.path + "/reference")
+    try session(reference, kernel, id, computed: &once)
+    return try assembleBytes(reference, dtype, name: "reference.npy")
+  }
+
   func testAssembledMatrixEqualsDenseAndIsSymmetric() throws {
     let kernel = SyntheticKernel(n: 23, p: 9, seed: 1)
     let dense = kernel.dense()
@@ -93,10 +101,7 @@ final class TileRunnerTests: XCTestCase {
   func testInterruptedAndResumedRunIsByteIdenticalAndComputesEachTileOnce() throws {
     let kernel = SyntheticKernel(n: 17, p: 5, seed: 2)
     let id = identity(kernel, t: 4, precision: .float32)  // b = 5, 15 tiles
-    var once: [Int: Int] = [:]
-    let reference = RunDirectory(path: dir.path + "/reference")
-    try session(reference, kernel, id, computed: &once)
-    let expected = try assembleBytes(reference, .float32, name: "reference.npy")
+    let expected = try referenceBytes(kernel, id, .float32)
 
     let run = RunDirectory(path: dir.path + "/resumed")
     var computed: [Int: Int] = [:]
@@ -121,10 +126,7 @@ final class TileRunnerTests: XCTestCase {
   func testTornJournalAndLostObjectRecomputeOnlyWhatWasLost() throws {
     let kernel = SyntheticKernel(n: 12, p: 4, seed: 3)
     let id = identity(kernel, t: 4, precision: .float64)  // b = 3, 6 tiles
-    var once: [Int: Int] = [:]
-    let reference = RunDirectory(path: dir.path + "/reference")
-    try session(reference, kernel, id, computed: &once)
-    let expected = try assembleBytes(reference, .float64, name: "reference.npy")
+    let expected = try referenceBytes(kernel, id, .float64)
 
     for cutBack in [1, 17, 40, 100] {
       let run = RunDirectory(path: dir.path + "/cut-\(cutBack)")

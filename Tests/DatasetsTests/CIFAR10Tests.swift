@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Storage
 import XCTest
+import TestSupport
 
 @testable import Datasets
 

@@ -36,7 +36,7 @@ final class TestStop: StopRequests {
 
 /// The values `run` writes, checked against the eNTK computed here from the engine's explicit
 /// Jacobian: `K = s · J Jᵀ` with `J` `[n·10, P]` (float64) and `s = 1/√P` for
-/// `normalization: sqrt-params`, `s = 1` for `none` (ntk.md, "Normalization").
+/// `normalization: sqrt-params`, `s = 1` for `none` (README, "What it computes").
 final class RunPipelineValueTests: XCTestCase {
   static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
   static let sampleCount = 6

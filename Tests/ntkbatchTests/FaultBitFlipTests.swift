@@ -5,20 +5,15 @@ import XCTest
 /// Bit flips: in an object, `verify` names the tile; in a journal record before the end of a
 /// segment, `status`, `run` and `verify` stop with one line naming the segment and byte offset
 /// (exit 1); `repair` then `run` restores a verified state equal to an uninterrupted run's.
-final class FaultBitFlipTests: XCTestCase {
-  var work = ""
-  var manifest = ""
+final class FaultBitFlipTests: NpyManifestTestCase {
+  // LeNet on 30 samples in tiles of 10: tiles 0 (0, 0), 1 (0, 1), 2 (0, 2), 3 (1, 1), 4 (1, 2), 5 (2, 2).
+  override class var folderLabel: String { "bit-flip" }
   var reference: [UInt8] = []
 
   override func setUpWithError() throws {
-    work = try CLIHarness.temporaryDirectory("bit-flip")
-    // LeNet on 30 samples in tiles of 10: tiles 0 (0, 0), 1 (0, 1), 2 (0, 2), 3 (1, 1), 4 (1, 2), 5 (2, 2).
-    manifest = try FaultHarness.npyManifest(in: work, samples: 30, tileSamples: 10)
-    try CLIHarness.succeed(["run", manifest, "--run-dir", "\(work)/base", "--progress", "none"])
-    reference = try FaultHarness.assembled("\(work)/base", output: "\(work)/reference.npy")
+    try super.setUpWithError()
+    reference = try referenceRun()
   }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
 
   func flip(_ path: String, at offset: Int, mask: UInt8 = 0x40) throws {
     var bytes = try FileBytes.read(path: path)

@@ -31,6 +31,17 @@ enum FaultHarness {
     ], in: directory, name: name)
   }
 
+  /// LeNet trained for one epoch (`model.train`) on the first `trainSamples` shipped MNIST digits,
+  /// its eNTK over the first 20 in tiles of 10.
+  static func mnistTrainingManifest(in directory: String, name: String, trainSamples: Int) throws -> String {
+    try CLIHarness.writeManifest([
+      "name": name,
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 20],
+      "model": ["name": "lenet", "seed": 0, "train": ["epochs": 1, "samples": trainSamples]],
+      "ntk": ["precision": "float32", "tileSamples": 10],
+    ], in: directory, name: name)
+  }
+
   /// LeNet on an `npy` dataset file `[samples, 3, 32, 32]` float32 of seeded values in [0, 1),
   /// written next to the manifest (fast to load: no gzip, no resize).
   static func npyManifest(in directory: String, samples: Int, tileSamples: Int, dataSeed: UInt64 = 1,

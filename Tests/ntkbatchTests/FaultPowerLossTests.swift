@@ -5,20 +5,16 @@ import XCTest
 /// Power loss: the journal's last record cut at every byte offset (what a crash mid-append
 /// leaves), and the newest object truncated or gone (a disk that lied about fsync). Resume
 /// recomputes exactly what was lost, and the eNTK equals an uninterrupted run's.
-final class FaultPowerLossTests: XCTestCase {
-  var work = ""
-  var manifest = ""
+final class FaultPowerLossTests: NpyManifestTestCase {
+  // LeNet on 20 samples in tiles of 10: tiles 0 (0, 0), 1 (0, 1), 2 (1, 1).
+  override class var folderLabel: String { "power-loss" }
+  override class var samples: Int { 20 }
   var reference: [UInt8] = []
 
   override func setUpWithError() throws {
-    work = try CLIHarness.temporaryDirectory("power-loss")
-    // LeNet on 20 samples in tiles of 10: tiles 0 (0, 0), 1 (0, 1), 2 (1, 1).
-    manifest = try FaultHarness.npyManifest(in: work, samples: 20, tileSamples: 10)
-    try CLIHarness.succeed(["run", manifest, "--run-dir", "\(work)/base", "--progress", "none"])
-    reference = try FaultHarness.assembled("\(work)/base", output: "\(work)/reference.npy")
+    try super.setUpWithError()
+    reference = try referenceRun()
   }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
 
   func testJournalCutAtEveryByteOfItsLastRecordRecomputesOnlyThatTile() throws {
     let segment = try XCTUnwrap(FaultHarness.segments(of: "\(work)/base").last)

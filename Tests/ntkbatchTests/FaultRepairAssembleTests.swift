@@ -4,17 +4,9 @@ import XCTest
 
 /// `repair` (drops missing and damaged objects' tiles, removes orphans and temporary files) and
 /// `assemble --allow-partial` (NaN for missing tiles, a `.missing.json` mask naming them).
-final class FaultRepairAssembleTests: XCTestCase {
-  var work = ""
-  var manifest = ""
-
-  override func setUpWithError() throws {
-    work = try CLIHarness.temporaryDirectory("repair-assemble")
-    // LeNet on 30 samples in tiles of 10: tiles 0 (0, 0), 1 (0, 1), 2 (0, 2), 3 (1, 1), 4 (1, 2), 5 (2, 2).
-    manifest = try FaultHarness.npyManifest(in: work, samples: 30, tileSamples: 10)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
+final class FaultRepairAssembleTests: NpyManifestTestCase {
+  // LeNet on 30 samples in tiles of 10: tiles 0 (0, 0), 1 (0, 1), 2 (0, 2), 3 (1, 1), 4 (1, 2), 5 (2, 2).
+  override class var folderLabel: String { "repair-assemble" }
 
   func floats(_ npy: [UInt8]) throws -> [Float] {
     let array = try NpyArray(bytes: npy, path: "assembled")

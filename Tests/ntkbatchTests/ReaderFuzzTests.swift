@@ -117,16 +117,16 @@ final class ReaderFuzzTests: XCTestCase {
        "ntk": {"precision": "float64", "normalization": "none", "tileSamples": 10, "memoryBudget": 1000000000}}
       """
     let models = Set(ModelZoo.names)
-    let reference = try Manifest.parse(Array(original.utf8), file: "m.json", knownModels: models)
+    let reference = try Manifest.parse(Array(original.utf8), file: "m.json", knownModels: models, knownDatasets: DatasetKind.manifestNames)
     XCTAssertEqual(reference.ntk.tileSamples, 10)
     let outcome = Fuzzer.run("manifest", seed: 15, expecting: [CheckpointError.self], mutate: { random in
       random.below(4) == 0 ? Fuzzer.mutateBytes(Array(original.utf8), window: original.utf8.count, &random) : Fuzzer.mutateText(original, &random)
     }) { bytes in
       do {
-        let manifest = try Manifest.parse(bytes, file: "fuzz.json", knownModels: models)
+        let manifest = try Manifest.parse(bytes, file: "fuzz.json", knownModels: models, knownDatasets: DatasetKind.manifestNames)
         // A manifest that reads has no duplicate key and survives its canonical form unchanged.
         XCTAssertNil(JSONDuplicateKeys.first(in: bytes))
-        XCTAssertEqual(try Manifest.parse(manifest.canonicalJSON(), file: "canonical.json", knownModels: models).canonicalJSON(),
+        XCTAssertEqual(try Manifest.parse(manifest.canonicalJSON(), file: "canonical.json", knownModels: models, knownDatasets: DatasetKind.manifestNames).canonicalJSON(),
                        manifest.canonicalJSON())
       } catch let error as CheckpointError {
         XCTAssertEqual(error.code, .badInput)
@@ -156,14 +156,14 @@ final class ReaderFuzzTests: XCTestCase {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     let header = JournalHeader(identity: identity, session: 1, host: "h", pid: 7, startTime: "2026-11-30T00:00:00Z")
-    payloads.append(Array(try encoder.encode(JournalPayload.header(header))))
+    payloads.append(Array(try encoder.encode(JournalRecord.header(header))))
     for tile in plan.tiles.prefix(4) {
       let record = TileRecord(index: tile.index, rowBlock: tile.rowBlock, columnBlock: tile.columnBlock,
                               object: ContentHash.sha256(Array("tile\(tile.index)".utf8)), rawByteCount: tile.rawByteCount,
                               storedByteCount: 1000 + tile.index, computeSeconds: 0.5)
-      payloads.append(Array(try encoder.encode(JournalPayload.tile(record))))
+      payloads.append(Array(try encoder.encode(JournalRecord.tile(record))))
     }
-    payloads.append(Array(try encoder.encode(JournalPayload.drop(TileDrop(
+    payloads.append(Array(try encoder.encode(JournalRecord.drop(TileDrop(
       index: 3, rowBlock: 0, columnBlock: 3 % plan.blockCount, object: ContentHash.sha256(Array("tile3".utf8)), reason: "gone")))))
     let segment = payloads.flatMap(JournalFrame.encode)
     let path = run.journalDirectory + "/" + Journal.segmentName(1)

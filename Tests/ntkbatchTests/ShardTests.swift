@@ -193,12 +193,7 @@ final class ShardTests: XCTestCase {
   /// Training is one sequential computation: `run --shard` and `slurm` refuse a manifest with
   /// `model.train` (exit 2, one line naming the field and what to do), before touching the run.
   func testShardsRefuseAManifestThatTrains() throws {
-    let path = try CLIHarness.writeManifest([
-      "name": "train-shards",
-      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 20],
-      "model": ["name": "lenet", "seed": 0, "train": ["epochs": 1, "samples": 100]],
-      "ntk": ["precision": "float32", "tileSamples": 10],
-    ], in: work, name: "train-shards")
+    let path = try FaultHarness.mnistTrainingManifest(in: work, name: "train-shards", trainSamples: 100)
     for arguments in [["run", path, "--run-dir", "\(work)/run", "--shard", "0/2"],
                       ["slurm", path, "--array", "2", "--time", "1:00:00", "--run-dir", "\(work)/run"]] {
       let result = try CLIHarness.run(arguments)

@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import Storage
 import XCTest
+import Datasets
 
 /// `ntkbatch generate`: one manifest per model and repeat (seed = repeat), run in turn, resumably.
 final class TrainingGenerateTests: XCTestCase {
@@ -19,7 +20,7 @@ final class TrainingGenerateTests: XCTestCase {
     XCTAssertEqual(first.stdout.split(separator: "\n").filter { $0.hasPrefix("tile ") }.count, 4, first.stdout)
     for model in ["lenet", "logistic"] {
       for r in 0..<2 {
-        let manifest = try Manifest.load(path: "\(work)/out/\(model)-mnist-r\(r).json", knownModels: [model])
+        let manifest = try Manifest.load(path: "\(work)/out/\(model)-mnist-r\(r).json", knownModels: [model], knownDatasets: DatasetKind.manifestNames)
         XCTAssertEqual(manifest.model.seed, r)
         XCTAssertEqual(manifest.model.train, Manifest.Training(lr: 0.01, batchSize: 8, epochs: 2, targetAccuracy: 0.995, seed: r, samples: 20))
         XCTAssertEqual(manifest.dataset.subsample, 20)

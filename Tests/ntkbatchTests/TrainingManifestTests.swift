@@ -1,10 +1,11 @@
 import Checkpoint
 import XCTest
+import Datasets
 
 /// `model.train` in manifests: defaults, strict validation, and an unchanged hash without it.
 final class TrainingManifestTests: XCTestCase {
   func parse(_ json: String) throws -> Manifest {
-    try Manifest.parse(Array(json.utf8), file: "m.json", knownModels: ["lenet"])
+    try Manifest.parse(Array(json.utf8), file: "m.json", knownModels: ["lenet"], knownDatasets: DatasetKind.manifestNames)
   }
 
   func base(_ model: String) -> String {

@@ -5,17 +5,9 @@ import TestSupport
 
 /// Findings of a new user's tryout (tester12): each reproduced through the command line on a
 /// small run, then checked fixed — no crash, no data loss, one-line errors, no dead ends.
-final class TryoutFindingsTests: XCTestCase {
-  var work = ""
-  var manifest = ""
-
-  override func setUpWithError() throws {
-    work = try CLIHarness.temporaryDirectory("tryout")
-    // LeNet on 30 samples in tiles of 10: tiles 0 (0, 0), 1 (0, 1), 2 (0, 2), 3 (1, 1), 4 (1, 2), 5 (2, 2).
-    manifest = try FaultHarness.npyManifest(in: work, samples: 30, tileSamples: 10)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
+final class TryoutFindingsTests: NpyManifestTestCase {
+  // LeNet on 30 samples in tiles of 10: tiles 0 (0, 0), 1 (0, 1), 2 (0, 2), 3 (1, 1), 4 (1, 2), 5 (2, 2).
+  override class var folderLabel: String { "tryout" }
 
   private func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
 
@@ -272,12 +264,7 @@ final class TryoutFindingsTests: XCTestCase {
   // MARK: #8 check reads what run reads
 
   func testCheckRefusesTrainSamplesBeyondTheSplitNamingTheField() throws {
-    let path = try CLIHarness.writeManifest([
-      "name": "train",
-      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 20],
-      "model": ["name": "lenet", "seed": 0, "train": ["epochs": 1, "samples": 100_000]],
-      "ntk": ["precision": "float32", "tileSamples": 10],
-    ], in: work, name: "train")
+    let path = try FaultHarness.mnistTrainingManifest(in: work, name: "train", trainSamples: 100_000)
     for command in ["check", "run"] {
       let result = try CLIHarness.run(command == "check" ? ["check", path] : ["run", path, "--run-dir", "\(work)/r", "--progress", "none"])
       XCTAssertEqual(result.status, 2, "\(command): \(result.stderr)")

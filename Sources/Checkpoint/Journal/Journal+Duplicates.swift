@@ -8,8 +8,6 @@ extension Journal {
     public var segment: String
     /// Plan indices of the tiles whose duplicate records were removed, in segment order.
     public var tiles: [Int]
-    /// Bytes removed.
-    public var bytesRemoved: Int
   }
 
   /// Removes every duplicate record (`JournalReplay.duplicates`: a tile journaled again with the
@@ -37,7 +35,7 @@ extension Journal {
         kept += bytes[frame.offset..<end]
       }
       try CheckpointError.wrapping { try AtomicFile.write(kept, to: segment.path) }
-      removals.append(DuplicateRemoval(segment: segment.path, tiles: tiles, bytesRemoved: bytes.count - kept.count))
+      removals.append(DuplicateRemoval(segment: segment.path, tiles: tiles))
     }
     return removals
   }

@@ -31,10 +31,9 @@ extension Journal {
         continue
       }
       let frames = JournalFrame.scan(bytes).frames
-      func payload(_ frame: JournalFrame.Decoded) -> JournalPayload? {
-        try? JSONDecoder().decode(JournalPayload.self, from: Data(frame.payload))
-      }
-      let header = frames.first.flatMap(payload).flatMap { $0.kind == "header" ? $0.header : nil }
+      func record(_ frame: JournalFrame.Decoded) -> JournalRecord? { try? JournalRecord(payload: frame.payload) }
+      var header: JournalHeader?
+      if let first = frames.first, case .header(let value)? = record(first) { header = value }
       var unprovable: String?
       if frames.isEmpty {
         unprovable = "no complete record (\(bytes.count) bytes, too short for a header)"
@@ -57,7 +56,7 @@ extension Journal {
       var cut: [Range<Int>] = []
       var reasons: [String] = []
       for (k, frame) in frames.enumerated().dropFirst() {
-        guard let tile = payload(frame)?.tile, let bounds = identity.recordBounds,
+        guard case .tile(let tile)? = record(frame), let bounds = identity.recordBounds,
               let problem = tile.boundsProblem(bounds, cross: identity.isCross) ?? tile.planProblem(identity) ?? tile.planSizeProblem(identity) else { continue }
         let end = k + 1 < frames.count ? frames[k + 1].offset : frame.payload.endIndex
         cut.append(frame.offset..<end)

@@ -10,12 +10,6 @@ extension Journal {
   /// - Returns: their paths, sorted.
   /// - Throws: `CheckpointError` (`.failure`) if the directory cannot be listed.
   public func unknownFiles() throws -> [String] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
-    let names: [String]
-    do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
-      throw CheckpointError(.failure, "\(directory): cannot list the journal: \(error.localizedDescription)")
-    }
-    return names.filter { JournalSegmentName(fileName: $0) == nil && !AtomicFile.isTemporaryName($0) }.sorted().map { directory + "/" + $0 }
+    try fileNames().filter { JournalSegmentName(fileName: $0) == nil && !AtomicFile.isTemporaryName($0) }.sorted().map { directory + "/" + $0 }
   }
 }

@@ -35,18 +35,18 @@ public struct Journal: Sendable {
 
   /// Segments present, in replay order (number, then file name).
   public func segments() throws -> [JournalSegmentName] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
-    let names: [String]
-    do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
-      throw CheckpointError(.failure, "\(directory): cannot list the journal: \(error.localizedDescription)")
-    }
-    return names.compactMap(JournalSegmentName.init(fileName:)).sorted()
+    try fileNames().compactMap(JournalSegmentName.init(fileName:)).sorted()
   }
 
-  /// Segment numbers present, ascending (a number appears once per segment: shards may share one).
-  public func segmentNumbers() throws -> [Int] {
-    try segments().map(\.number)
+  /// The names of every file in the journal directory (none when it does not exist).
+  ///
+  /// - Throws: `CheckpointError` (`.failure`) if the directory cannot be listed.
+  func fileNames() throws -> [String] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
+    do { return try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
+      throw CheckpointError(.failure, "\(directory): cannot list the journal: \(error.localizedDescription)")
+    }
   }
 
   /// Reads the union of every segment.
@@ -65,12 +65,14 @@ public struct Journal: Sendable {
       var summary = JournalReplay.Segment(number: number, path: name, header: nil, tileCount: 0, lastTile: nil, tornTailOffset: segment.tornTailOffset, byteCount: bytes.count)
       summary.shard = segmentName.shard
       for frame in segment.frames {
-        let payload: JournalPayload
-        do { payload = try JSONDecoder().decode(JournalPayload.self, from: Data(frame.payload)) } catch {
+        let record: JournalRecord
+        do { record = try JournalRecord(payload: frame.payload) } catch let unknown as JournalRecord.UnknownKind {
+          throw CheckpointError(.damaged, "\(name): journal record at byte \(frame.offset) has unknown kind \"\(unknown.kind.prefix(40))\"")
+        } catch {
           throw CheckpointError(.damaged, "\(name): journal record at byte \(frame.offset) has a valid checksum but is not a journal record")
         }
-        switch (payload.kind, payload.header, payload.tile, payload.drop) {
-        case ("header", let header?, nil, nil):
+        switch record {
+        case .header(let header):
           guard frame.offset == 0 else {
             throw CheckpointError(.damaged, "\(name): second header record at byte \(frame.offset)")
           }
@@ -91,7 +93,7 @@ public struct Journal: Sendable {
           }
           summary.header = header
           replay.headers.append(header)
-        case ("tile", nil, let tile?, nil):
+        case .tile(let tile):
           guard summary.header != nil else {
             throw CheckpointError(.damaged, "\(name): tile record at byte \(frame.offset) before the segment's header")
           }
@@ -103,14 +105,14 @@ public struct Journal: Sendable {
             guard existing.object == tile.object else {
               throw CheckpointError(.damaged, "\(name): tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)) journaled twice with different objects: \(tile.object.hex.prefix(12))… at byte \(frame.offset) and \(existing.object.hex.prefix(12))… in \(previous.segment) at byte \(previous.offset); the tile computer is not deterministic or a segment belongs to another run")
             }
-            replay.duplicates.append(JournalReplay.Duplicate(record: tile, segment: name, offset: frame.offset, firstSegment: previous.segment, firstOffset: previous.offset))
+            replay.duplicates.append(JournalReplay.Duplicate(record: tile, segment: name, offset: frame.offset, firstSegment: previous.segment))
           } else {
             firstSeen[tile.index] = (name, frame.offset)
             replay.tiles[tile.index] = tile
           }
           summary.tileCount += 1
           summary.lastTile = tile
-        case ("drop", nil, nil, let drop?):
+        case .drop(let drop):
           guard summary.header != nil else {
             throw CheckpointError(.damaged, "\(name): drop record at byte \(frame.offset) before the segment's header")
           }
@@ -120,8 +122,6 @@ public struct Journal: Sendable {
           replay.tiles[drop.index] = nil
           firstSeen[drop.index] = nil
           replay.drops.append(drop)
-        default:
-          throw CheckpointError(.damaged, "\(name): journal record at byte \(frame.offset) has unknown kind \"\(payload.kind.prefix(40))\"")
         }
       }
       replay.segments.append(summary)
@@ -136,9 +136,7 @@ public struct Journal: Sendable {
   /// - Throws: `CheckpointError` (`.failure`) on I/O errors (the message names ENOSPC/EIO), or if
   ///   the segment exists already.
   public func beginSession(_ header: JournalHeader) throws -> JournalWriter {
-    try CheckpointError.wrapping {
-      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
+    try CheckpointError.wrapping { try SystemFile.createDirectoryDurably(path: directory) }
     let name = JournalSegmentName(number: header.session, shard: header.shard, sessionID: header.shard == nil ? nil : header.sessionID)
     let path = directory + "/" + name.fileName
     let file = try CheckpointError.wrapping { try SystemFile.create(path: path, exclusive: true) }
@@ -198,9 +196,8 @@ public struct JournalReplay: Sendable {
     /// Its segment file and byte offset.
     public var segment: String
     public var offset: Int
-    /// Where the tile was first journaled.
+    /// The segment where the tile was first journaled.
     public var firstSegment: String
-    public var firstOffset: Int
   }
 
   /// The run's identity, from the first header (`nil` for a new run).

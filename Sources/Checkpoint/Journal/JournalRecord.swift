@@ -1,3 +1,4 @@
+import Foundation
 import Storage
 
 /// The first record of every journal segment: who wrote the segment, and what the run computes.
@@ -94,15 +95,71 @@ public struct TileDrop: Codable, Equatable, Sendable {
   }
 }
 
-/// The JSON payload of one journal frame: `{"kind": "header", "header": {…}}`,
-/// `{"kind": "tile", "tile": {…}}` or `{"kind": "drop", "drop": {…}}`.
-struct JournalPayload: Codable {
-  var kind: String
-  var header: JournalHeader?
-  var tile: TileRecord?
-  var drop: TileDrop?
+/// One journal record: the JSON payload of one journal frame (`JournalFrame`), one of three kinds.
+///
+/// On disk (UTF-8 JSON, keys sorted, `/` not escaped; docs/durability.md) the kind is a string
+/// next to an object of the same name: `{"header": {…}, "kind": "header"}`,
+/// `{"kind": "tile", "tile": {…}}`, `{"drop": {…}, "kind": "drop"}`. Decoding accepts exactly
+/// these: a `kind` that is none of the three, or whose object is missing or accompanied by
+/// another kind's, throws `JournalRecord.UnknownKind`; other malformed JSON throws the decoder's
+/// error.
+public enum JournalRecord: Codable, Equatable, Sendable {
+  /// The first record of every segment.
+  case header(JournalHeader)
+  /// A finished tile.
+  case tile(TileRecord)
+  /// A withdrawn tile (`ntkbatch repair`).
+  case drop(TileDrop)
 
-  static func header(_ value: JournalHeader) -> JournalPayload { JournalPayload(kind: "header", header: value) }
-  static func tile(_ value: TileRecord) -> JournalPayload { JournalPayload(kind: "tile", tile: value) }
-  static func drop(_ value: TileDrop) -> JournalPayload { JournalPayload(kind: "drop", drop: value) }
+  /// A payload with a `kind` string that names no record of this version (at most its first
+  /// 40 characters are shown in messages), or whose fields do not match its kind.
+  public struct UnknownKind: Error, Equatable {
+    /// The payload's `kind` string.
+    public var kind: String
+  }
+
+  private enum CodingKeys: String, CodingKey { case kind, header, tile, drop }
+
+  public init(from decoder: Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    let kind = try container.decode(String.self, forKey: .kind)
+    let header = try container.decodeIfPresent(JournalHeader.self, forKey: .header)
+    let tile = try container.decodeIfPresent(TileRecord.self, forKey: .tile)
+    let drop = try container.decodeIfPresent(TileDrop.self, forKey: .drop)
+    switch (kind, header, tile, drop) {
+    case ("header", let header?, nil, nil): self = .header(header)
+    case ("tile", nil, let tile?, nil): self = .tile(tile)
+    case ("drop", nil, nil, let drop?): self = .drop(drop)
+    default: throw UnknownKind(kind: kind)
+    }
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    switch self {
+    case .header(let header):
+      try container.encode("header", forKey: .kind)
+      try container.encode(header, forKey: .header)
+    case .tile(let tile):
+      try container.encode("tile", forKey: .kind)
+      try container.encode(tile, forKey: .tile)
+    case .drop(let drop):
+      try container.encode("drop", forKey: .kind)
+      try container.encode(drop, forKey: .drop)
+    }
+  }
+
+  /// The payload bytes as the journal stores them: JSON, keys sorted, `/` not escaped.
+  public func payload() throws -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return try [UInt8](encoder.encode(self))
+  }
+
+  /// Reads one frame's payload.
+  ///
+  /// - Throws: `UnknownKind`, or the decoder's error for bytes that are not such a JSON object.
+  public init<Bytes: Collection>(payload: Bytes) throws where Bytes.Element == UInt8 {
+    self = try JSONDecoder().decode(JournalRecord.self, from: Data(payload))
+  }
 }

@@ -34,14 +34,12 @@ public final class JournalWriter {
     try append(.drop(drop))
   }
 
-  func append(_ payload: JournalPayload) throws {
+  /// Appends and fsyncs any record (the header: `Journal.beginSession`).
+  func append(_ record: JournalRecord) throws {
     guard !broken, !closed else {
       throw CheckpointError(.failure, "\(file.path): journal segment is closed after an earlier failure")
     }
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    let json = try [UInt8](encoder.encode(payload))
-    let frame = JournalFrame.encode(json)
+    let frame = JournalFrame.encode(try record.payload())
     do {
       try CheckpointError.wrapping {
         try frame.withUnsafeBytes { try file.writeAll($0, atOffset: endOffset) }

@@ -1,8 +1,8 @@
 /// The scale s of the eNTK (`ntk.normalization`):
 /// `G[i·m + a, j·m + b] = s · Σ_p J(x_i)[a, p] · J(x_j)[b, p]`.
 ///
-/// Source: `spec/ntk.md`; "sqrt-params" is the original tool's default, chosen so that float16
-/// storage does not overflow.
+/// Source: the original tool's definition (README, "What it computes"); "sqrt-params" is its
+/// default, chosen so that float16 storage does not overflow.
 public enum KernelNormalization: String, Codable, CaseIterable, Sendable {
   /// s = 1: the textbook eNTK.
   case none

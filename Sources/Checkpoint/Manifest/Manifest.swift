@@ -35,8 +35,13 @@ public struct Manifest: Codable, Equatable, Sendable {
 
   /// The manifest's `dataset` object.
   public struct Dataset: Codable, Equatable, Sendable {
-    /// `dataset.name`: `mnist` (IDX files under `root`) or `npy` (a preprocessed float32/float64
-    /// array `[N, 3, 32, 32]` in the file `path`). Required.
+    /// `dataset.name` of a preprocessed array file (`path`) instead of a dataset's files: the one
+    /// dataset name the manifest itself knows (its fields differ); the others are the caller's
+    /// `knownDatasets` (Datasets' `DatasetKind.manifestNames`).
+    public static let npyName = "npy"
+
+    /// `dataset.name`: one of the datasets (`DatasetKind`: files under `root`) or `npy` (a
+    /// preprocessed float32/float64 array `[N, 3, 32, 32]` in the file `path`). Required.
     public var name: String
     /// `dataset.root`: the folder holding the dataset's files; required unless `name` is `npy`.
     public var root: String?
@@ -96,7 +101,8 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var precision: TilePrecision
     /// `ntk.normalization`: `none` or `sqrt-params` (× 1/√P; default sqrt-params).
     public var normalization: KernelNormalization
-    /// `ntk.tileSamples`: samples per tile side, 1…`Manifest.maximumTileSamples` (default 100);
+    /// `ntk.tileSamples`: samples per tile side, 1…`Manifest.maximumTileSamples` (default
+    /// `Manifest.defaultTileSamples`, 100);
     /// a tile holds `(tileSamples·10)²` values. `nil` is `"auto"`: the largest tile that fits
     /// `memoryBudget`, resolved by `run` and recorded in the run identity (a resumed run reuses
     /// the recorded value).
@@ -109,7 +115,7 @@ public struct Manifest: Codable, Equatable, Sendable {
     /// (`KernelVariant`).
     public var kernel: KernelVariant
 
-    public init(precision: TilePrecision = .float32, normalization: KernelNormalization = .sqrtParams, tileSamples: Int? = 100,
+    public init(precision: TilePrecision = .float32, normalization: KernelNormalization = .sqrtParams, tileSamples: Int? = Manifest.defaultTileSamples,
                 memoryBudget: Int? = nil, kernel: KernelVariant = .full) {
       self.precision = precision
       self.normalization = normalization
@@ -145,10 +151,10 @@ public struct Manifest: Codable, Equatable, Sendable {
   public static let defaultWidth = 64
   /// Largest accepted `model.width`.
   public static let maximumWidth = 4096
+  /// `ntk.tileSamples` when absent; `generate` uses it too.
+  public static let defaultTileSamples = 100
   /// Largest accepted `ntk.tileSamples`.
   public static let maximumTileSamples = 100_000
-  /// Dataset names this module accepts by default.
-  public static let defaultDatasets: Set<String> = ["cifar10", "mnist", "kmnist", "fmnist", "svhn", "npy"]
 
   public init(name: String, dataset: Dataset, model: Model, ntk: NTK = NTK(), columns: Dataset? = nil, baseDirectory: String = ".") {
     self.name = name
@@ -163,20 +169,22 @@ public struct Manifest: Codable, Equatable, Sendable {
     case name, dataset, model, ntk, columns
   }
 
-  /// Decodes strictly (same rules as `load`, except that model names and paths are not checked).
+  /// Decodes strictly (same rules as `load`, except that model and dataset names and paths are
+  /// not checked).
   public init(from decoder: Decoder) throws {
     let value = try JSONValue(from: decoder)
-    self = try ManifestValidator(file: "manifest", knownModels: nil, knownDatasets: Manifest.defaultDatasets).manifest(from: value)
+    self = try ManifestValidator(file: "manifest", knownModels: nil, knownDatasets: nil).manifest(from: value)
   }
 
   /// Reads and validates the manifest at `path`.
   ///
   /// - Parameters:
   ///   - knownModels: the model names the engine provides (Checkpoint knows no models).
-  ///   - knownDatasets: the dataset names accepted (default `mnist`, `npy`).
+  ///   - knownDatasets: the dataset names the datasets module provides, `npy` among them
+  ///     (`DatasetKind.manifestNames`; Checkpoint knows no datasets).
   ///   - checkPaths: whether `dataset.root`, `dataset.path` and `model.weights` must exist.
   /// - Throws: `CheckpointError` (`.badInput`) naming `path` and the field.
-  public static func load(path: String, knownModels: Set<String>, knownDatasets: Set<String> = defaultDatasets, checkPaths: Bool = true) throws -> Manifest {
+  public static func load(path: String, knownModels: Set<String>, knownDatasets: Set<String>, checkPaths: Bool = true) throws -> Manifest {
     guard let data = FileManager.default.contents(atPath: path) else {
       var isDirectory: ObjCBool = false
       let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
@@ -189,10 +197,11 @@ public struct Manifest: Codable, Equatable, Sendable {
     return manifest
   }
 
-  /// Validates manifest JSON bytes; `file` is used in messages. Paths are not resolved nor checked.
+  /// Validates manifest JSON bytes; `file` is used in messages. Paths are not resolved nor checked;
+  /// model or dataset names neither when `knownModels` or `knownDatasets` is `nil`.
   ///
   /// - Throws: `CheckpointError` (`.badInput`).
-  public static func parse(_ bytes: [UInt8], file: String, knownModels: Set<String>?, knownDatasets: Set<String> = defaultDatasets) throws -> Manifest {
+  public static func parse(_ bytes: [UInt8], file: String, knownModels: Set<String>?, knownDatasets: Set<String>?) throws -> Manifest {
     guard String(validating: bytes, as: UTF8.self) != nil else {
       throw CheckpointError(.badInput, "\(file): not valid UTF-8, expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}")
     }

@@ -3,7 +3,7 @@
 struct ManifestValidator {
   let file: String
   let knownModels: Set<String>?
-  let knownDatasets: Set<String>
+  let knownDatasets: Set<String>?
 
   func manifest(from value: JSONValue) throws -> Manifest {
     guard case .object(let top) = value else {
@@ -29,12 +29,13 @@ struct ManifestValidator {
   private func datasetObject(_ fields: [String: JSONValue], at parent: String = "dataset") throws -> Manifest.Dataset {
     try onlyKnownKeys(fields, ["name", "root", "path", "subsample", "download", "mirror", "split"], at: parent)
     let name = try requiredString(fields, "name", at: parent)
-    guard knownDatasets.contains(name) else {
+    if let knownDatasets, !knownDatasets.contains(name) {
       throw fail("\(parent).name", "expected one of \(knownDatasets.sorted().joined(separator: ", ")), found \(JSONValue.string(name).summary)")
     }
     let root = try string(fields, "root", at: parent, required: false)
     let path = try string(fields, "path", at: parent, required: false)
-    if name == "npy" {
+    let npy = name == Manifest.Dataset.npyName
+    if npy {
       guard let path else { throw fail("\(parent).path", "missing (required when \(parent).name is npy: the .npy file)") }
       guard path.hasSuffix(".npy") else { throw fail("\(parent).path", "expected a .npy file, found \(JSONValue.string(path).summary)") }
       if root != nil { throw fail("\(parent).root", "not allowed when \(parent).name is npy (use \(parent).path)") }
@@ -51,14 +52,14 @@ struct ManifestValidator {
     if let mirror, !(mirror.hasPrefix("http://") || mirror.hasPrefix("https://")) {
       throw fail("\(parent).mirror", "expected an http:// or https:// base address, found \(JSONValue.string(mirror).summary)")
     }
-    if name == "npy", download != nil || mirror != nil {
+    if npy, download != nil || mirror != nil {
       throw fail(download != nil ? "\(parent).download" : "\(parent).mirror", "not allowed when \(parent).name is npy (nothing to download)")
     }
     let split = try string(fields, "split", at: parent, required: false)
     if let split, !["train", "test"].contains(split) {
       throw fail("\(parent).split", "expected \"train\" or \"test\", found \(JSONValue.string(split).summary)")
     }
-    if name == "npy", split != nil {
+    if npy, split != nil {
       throw fail("\(parent).split", "not allowed when \(parent).name is npy (the .npy file is the data)")
     }
     return Manifest.Dataset(name: name, root: root, path: path, subsample: subsample, download: download, mirror: mirror,
@@ -112,14 +113,15 @@ struct ManifestValidator {
 
   private func ntkObject(_ fields: [String: JSONValue]) throws -> Manifest.NTK {
     try onlyKnownKeys(fields, ["precision", "normalization", "tileSamples", "memoryBudget", "kernel"], at: "ntk")
-    let precision = try enumeration(fields, "precision", at: "ntk", TilePrecision.self) ?? .float32
-    let normalization = try enumeration(fields, "normalization", at: "ntk", KernelNormalization.self) ?? .sqrtParams
+    let defaults = Manifest.NTK()
+    let precision = try enumeration(fields, "precision", at: "ntk", TilePrecision.self) ?? defaults.precision
+    let normalization = try enumeration(fields, "normalization", at: "ntk", KernelNormalization.self) ?? defaults.normalization
     let tileSamples = fields["tileSamples"] == .string("auto") ? nil
       : try integer(fields, "tileSamples", at: "ntk", range: 1...Manifest.maximumTileSamples,
-                    expected: "a positive integer up to \(Manifest.maximumTileSamples)") ?? 100
+                    expected: "a positive integer up to \(Manifest.maximumTileSamples)") ?? Manifest.defaultTileSamples
     let memoryBudget = fields["memoryBudget"] == .string("auto") ? nil
       : try integer(fields, "memoryBudget", at: "ntk", range: 1...Int.max, expected: "a positive number of bytes or \"auto\"")
-    let kernel = try enumeration(fields, "kernel", at: "ntk", KernelVariant.self) ?? .full
+    let kernel = try enumeration(fields, "kernel", at: "ntk", KernelVariant.self) ?? defaults.kernel
     return Manifest.NTK(precision: precision, normalization: normalization, tileSamples: tileSamples, memoryBudget: memoryBudget,
                         kernel: kernel)
   }

@@ -56,14 +56,8 @@ public struct RunDirectory: Sendable {
         throw CheckpointError(.badInput, "\(path): exists, is not empty (\(first)\(foreign.count > 1 ? " and \(foreign.count - 1) more" : "")) and is not a run directory (no journal/ or manifest.json); choose a new or empty --run-dir")
       }
     }
-    for directory in [path, journalDirectory, objectsDirectory] where !FileManager.default.fileExists(atPath: directory) {
-      do {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-      } catch {
-        throw CheckpointError(.failure, "\(directory): cannot create directory: \(error.localizedDescription)")
-      }
-      let parent = AtomicFile.directory(of: directory)
-      try CheckpointError.wrapping { try SystemFile.syncDirectory(path: parent.isEmpty ? "." : parent) }
+    for directory in [path, journalDirectory, objectsDirectory] {
+      try CheckpointError.wrapping { try SystemFile.createDirectoryDurably(path: directory) }
     }
   }
 

@@ -33,14 +33,15 @@ public final class RunLock {
   ///   `role` names what is locked in that message (default "the run directory").
   public static func acquire(path: String, role: String = "the run directory") throws -> RunLock {
     let file = try CheckpointError.wrapping { try SystemFile.openForUpdate(path: path, create: true) }
-    if flock(file.descriptor.rawValue, LOCK_EX | LOCK_NB) != 0 {
-      let code = errno
+    let acquired: Bool
+    do { acquired = try file.tryLock(exclusive: true) } catch let error as StorageError {
+      try? file.close()
+      throw CheckpointError(error)
+    }
+    if !acquired {
       let holder = (try? file.readAll()).map { String(decoding: $0, as: UTF8.self) } ?? ""
       try? file.close()
-      if code == EWOULDBLOCK {
-        throw CheckpointError(.locked, "\(path): \(role) is in use by \(describe(holder: holder)); only one writer at a time")
-      }
-      throw CheckpointError(.failure, "\(path): flock failed: \(String(cString: strerror(code))) (errno \(code))")
+      throw CheckpointError(.locked, "\(path): \(role) is in use by \(describe(holder: holder)); only one writer at a time")
     }
     let lock = RunLock(path: path, file: file)
     let line = Array("\(ProcessInfo.processInfo.processIdentifier) \(RunLock.hostName())\n".utf8)
@@ -57,8 +58,8 @@ public final class RunLock {
   public static func currentHolder(path: String) -> String? {
     guard FileManager.default.fileExists(atPath: path), let file = try? SystemFile.openForReading(path: path) else { return nil }
     defer { try? file.close() }
-    if flock(file.descriptor.rawValue, LOCK_SH | LOCK_NB) == 0 {
-      flock(file.descriptor.rawValue, LOCK_UN)
+    if (try? file.tryLock(exclusive: false)) == true {
+      file.unlock()
       return nil
     }
     return describe(holder: String(decoding: (try? file.readAll()) ?? [], as: UTF8.self))
@@ -68,7 +69,7 @@ public final class RunLock {
   public func release() {
     guard !released else { return }
     released = true
-    flock(file.descriptor.rawValue, LOCK_UN)
+    file.unlock()
     try? file.close()
   }
 

@@ -82,7 +82,7 @@ public struct TrainingCheckpointStore: Sendable {
       try AtomicFile.write(json + Data([0x0A]), to: recordPath)
     }
     if let previous, previous != record.checkpoint {
-      try? FileManager.default.removeItem(atPath: checkpointPath(previous))
+      try? SystemFile.remove(path: checkpointPath(previous))
     }
     return record
   }
@@ -93,13 +93,8 @@ public struct TrainingCheckpointStore: Sendable {
   }
 
   private func createDirectories() throws {
-    for folder in [directory, checkpointsDirectory] where !FileManager.default.fileExists(atPath: folder) {
-      do {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-      } catch {
-        throw CheckpointError(.failure, "\(folder): cannot create directory: \(error.localizedDescription)")
-      }
-      try CheckpointError.wrapping { try SystemFile.syncDirectory(path: AtomicFile.directory(of: folder)) }
+    for folder in [directory, checkpointsDirectory] {
+      try CheckpointError.wrapping { try SystemFile.createDirectoryDurably(path: folder) }
     }
   }
 }

@@ -1,6 +1,7 @@
 extension Manifest {
   /// The manifest's optional `model.train` object: train the model (from its `weights` or seeded
-  /// initialisation) before computing the eNTK of the trained weights (ntk.md, "Training").
+  /// initialisation) before computing the eNTK of the trained weights (README, "Training first,
+  /// as the original tool did").
   ///
   /// ```json
   /// "train": {"lr": 0.1, "batchSize": 64, "epochs": 200, "targetAccuracy": 0.995, "seed": 0, "samples": 5000}
@@ -25,6 +26,8 @@ extension Manifest {
     /// the eNTK's samples).
     public var samples: Int?
 
+    /// The defaults here are the one definition of the training defaults: the manifest validator
+    /// reads them (`Training()`), and so does `generate` for its options.
     public init(lr: Double = 0.1, batchSize: Int = 64, epochs: Int = 200, targetAccuracy: Double = 0.995, seed: Int = 0,
                 samples: Int? = nil) {
       self.lr = lr

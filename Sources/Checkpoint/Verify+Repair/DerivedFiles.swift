@@ -12,7 +12,7 @@ public enum DerivedFiles {
   public static func missing(in run: RunDirectory, identity: RunIdentity) -> [String] {
     let manifest = FileManager.default.contents(atPath: run.manifestPath)
       .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
-    func hasLabels(_ key: String) -> Bool { ((manifest[key] as? [String: Any])?["name"] as? String) != "npy" }
+    func hasLabels(_ key: String) -> Bool { ((manifest[key] as? [String: Any])?["name"] as? String) != Manifest.Dataset.npyName }
     var expected = [LogitsFile.path(in: run)]
     if hasLabels("dataset") { expected.append(LabelsFile.path(in: run)) }
     if identity.columnSampleCount != nil {

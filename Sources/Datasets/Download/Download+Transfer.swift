@@ -18,7 +18,7 @@ extension Download {
   /// - Throws: `StorageError` for an HTTP error status or a `.part` file that cannot be written.
   func transfer(resumingAt offset: Int64, progress: ((Progress) -> Void)?) throws -> Outcome {
     if !FileManager.default.fileExists(atPath: partialPath) {
-      guard FileManager.default.createFile(atPath: partialPath, contents: nil) else {
+      do { try SystemFile.create(path: partialPath, exclusive: false).close() } catch {
         throw StorageError(.ioFailure, path: partialPath, "cannot create the download's temporary file")
       }
     }

@@ -90,7 +90,7 @@ public struct Download {
           try install()
           return
         }
-        try? FileManager.default.removeItem(atPath: partialPath)
+        try? SystemFile.remove(path: partialPath)
         let resumed = resumedFrom > 0
         if resumed && !restartedAfterMismatch {
           restartedAfterMismatch = true
@@ -109,23 +109,21 @@ public struct Download {
     return (attributes?[.size] as? NSNumber)?.int64Value ?? 0
   }
 
-  /// fsync the `.part` file, rename it to `destination`, fsync the directory.
+  /// fsync the `.part` file, rename it to `destination`, fsync the directory (best effort), all
+  /// through `SystemFile`.
   private func install() throws {
     do {
-      let handle = try FileHandle(forUpdating: URL(fileURLWithPath: partialPath))
-      try handle.synchronize()
-      try handle.close()
-    } catch {
-      throw StorageError(.ioFailure, path: partialPath, "cannot sync the downloaded file: \(error.localizedDescription)")
+      let file = try SystemFile.openForUpdate(path: partialPath, create: false)
+      defer { try? file.close() }
+      try file.sync()
+    } catch let error as StorageError {
+      throw StorageError(.ioFailure, path: partialPath, "cannot sync the downloaded file: \(error.message)")
     }
-    guard rename(partialPath, destination) == 0 else {
-      throw StorageError(.ioFailure, path: destination, "cannot rename \(partialPath) into place (errno \(errno))")
+    do {
+      try SystemFile.rename(from: partialPath, to: destination)
+    } catch let error as StorageError {
+      throw StorageError(.ioFailure, path: destination, "cannot rename \(partialPath) into place: \(error.message)")
     }
-    let directory = (destination as NSString).deletingLastPathComponent
-    let descriptor = open(directory.isEmpty ? "." : directory, O_RDONLY)
-    if descriptor >= 0 {
-      _ = fsync(descriptor)
-      _ = close(descriptor)
-    }
+    try? SystemFile.syncDirectory(path: AtomicFile.directory(of: destination))
   }
 }

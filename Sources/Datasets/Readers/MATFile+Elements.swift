@@ -115,7 +115,6 @@ extension MATFile {
         throw failure("array at byte \(at): unknown array class \(flagWord & 0xFF)")
       }
       let isComplex = flagWord & 0x800 != 0
-      let isLogical = flagWord & 0x200 != 0
 
       // Dimensions: miINT32, at least two.
       guard let dims = try inner.next(), dims.type == DataType.int32.rawValue,
@@ -137,8 +136,7 @@ extension MATFile {
       let name = String(decoding: bytes[nameElement.data], as: UTF8.self)
 
       var variable = Variable(
-        name: name, arrayClass: arrayClass, dimensions: dimensions, isComplex: isComplex,
-        isLogical: isLogical, dataType: nil, real: [])
+        name: name, arrayClass: arrayClass, dimensions: dimensions, isComplex: isComplex, dataType: nil, real: [])
       guard arrayClass.isNumeric else { return variable }
 
       let (count, overflow) = dimensions.reduce((1, false)) { partial, d in

@@ -49,8 +49,6 @@ extension MATFile {
     public var dimensions: [Int]
     /// Whether the array is complex (its imaginary part is validated but not kept).
     public var isComplex: Bool
-    /// Whether the array is logical.
-    public var isLogical: Bool
     /// Storage type of `real`; `nil` for classes without kept data (cell, struct, object, sparse).
     public var dataType: DataType?
     /// Real part: `elementCount · dataType.elementBytes` bytes, little-endian.
