@@ -75,7 +75,8 @@ public enum RunRepair {
     let temporaries = try CheckpointError.wrapping { try run.objects.temporaryFiles() } + AssemblyLeftovers.removeStale(run: run)
       + RunRootTemporaries.removeStale(in: run)
     let strays = try CheckpointError.wrapping { try run.objects.strayFiles() }
-    let training = try TrainingCheckpointStore(run: run).setAsideIfDamaged(epochs: TrainingCheckpointStore.recordedEpochs(run: run))
+    let training = try TrainingCheckpointStore(run: run).setAsideIfDamaged(epochs: TrainingCheckpointStore.recordedEpochs(run: run),
+                                                                               targetAccuracy: TrainingCheckpointStore.recordedTargetAccuracy(run: run))
     guard let identity = try run.journal.replay().identity else {
       try CheckpointError.wrapping { _ = try run.objects.removeTemporaryFiles() }
       return Report(cutSegments: cuts, droppedTiles: [], removedOrphans: [], removedTemporaryFiles: temporaries, keptStrayFiles: strays, removedDuplicates: duplicates,

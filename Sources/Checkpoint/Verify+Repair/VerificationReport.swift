@@ -58,6 +58,11 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   /// (`ColumnsFiles.problems`), file name and problem.
   public var columnsFileProblems: [ColumnsFileProblem] = []
 
+  /// What is wrong with the training state (`RUN/training/latest.json`: unreadable, a missing or
+  /// damaged checkpoint, impossible numbers such as `finished` before the last epoch below the
+  /// target accuracy), if anything (`TrainingCheckpointStore.damage`).
+  public var trainingProblem: String? = nil
+
   /// A damaged per-column-sample file of a cross run.
   public struct ColumnsFileProblem: Codable, Equatable, Sendable {
     public var name: String
@@ -65,5 +70,5 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   }
 
   /// No journaled tile is missing or damaged.
-  public var isIntact: Bool { problems.isEmpty && logitsProblem == nil && labelsProblem == nil && columnsFileProblems.isEmpty }
+  public var isIntact: Bool { problems.isEmpty && logitsProblem == nil && labelsProblem == nil && columnsFileProblems.isEmpty && trainingProblem == nil }
 }
