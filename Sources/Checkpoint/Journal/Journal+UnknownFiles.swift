@@ -16,6 +16,30 @@ extension Journal {
     do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
       throw CheckpointError(.failure, "\(directory): cannot list the journal: \(error.localizedDescription)")
     }
-    return names.filter { JournalSegmentName(fileName: $0) == nil && !AtomicFile.isTemporaryName($0) }.sorted().map { directory + "/" + $0 }
+    return names.filter { JournalSegmentName(fileName: $0) == nil && !AtomicFile.isTemporaryName($0) && !Self.isSetAsideName($0) }
+      .sorted().map { directory + "/" + $0 }
+  }
+
+  /// The originals `repair` kept in the journal directory (`Journal.damagedCopyPath`: a segment
+  /// name + `.damaged`, `.damaged.2`, …: a segment it cut or set aside), sorted. Replay ignores them;
+  /// they are kept for inspection and may be deleted.
+  ///
+  /// - Throws: `CheckpointError` (`.failure`) if the directory cannot be listed.
+  public func setAsideFiles() throws -> [String] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
+    let names: [String]
+    do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
+      throw CheckpointError(.failure, "\(directory): cannot list the journal: \(error.localizedDescription)")
+    }
+    return names.filter(Self.isSetAsideName).sorted().map { directory + "/" + $0 }
+  }
+
+  /// Whether `name` is a segment name followed by `.damaged` or `.damaged.N` (N ≥ 2).
+  static func isSetAsideName(_ name: String) -> Bool {
+    guard let range = name.range(of: ".damaged", options: .backwards) else { return false }
+    let suffix = name[range.upperBound...]
+    guard suffix.isEmpty || (suffix.hasPrefix(".") && suffix.count > 1 && suffix.dropFirst().allSatisfy(\.isASCII) && Int(suffix.dropFirst()) != nil) else { return false }
+    return JournalSegmentName(fileName: String(name[..<range.lowerBound])) != nil
   }
 }

@@ -41,6 +41,9 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   public var strayFiles: [String] = []
   /// Files in `journal/` that are not segments (`Journal.unknownFiles`): ignored by replay.
   public var unknownJournalFiles: [String] = []
+  /// Originals `repair` kept in `journal/` (`segment-….log.damaged`, `Journal.setAsideFiles`):
+  /// ignored by replay, kept for inspection.
+  public var setAsideJournalFiles: [String] = []
   /// A writer holding the lock during verification, if any (its temporary files may be live).
   public var writer: String?
 
