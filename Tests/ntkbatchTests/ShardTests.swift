@@ -266,7 +266,12 @@ final class ShardTests: XCTestCase {
     let lines = check.stdout.split(separator: "\n").map(String.init)
     let cost = try XCTUnwrap(lines.first { $0.hasPrefix("cost:") }, check.stdout)
     XCTAssertTrue(cost.contains("GFLOP/s (GEMM 1024³"), cost)
-    XCTAssertTrue(cost.contains("hours"), cost)
+    XCTAssertNotNil(cost.range(of: #"→ about [0-9.]+ (hours|minutes|seconds)$"#, options: .regularExpression), cost)
+    XCTAssertFalse(cost.contains("0.00 hours"), cost)
+    // A small run says seconds or minutes, not "about 0.00 hours".
+    let small = try CLIHarness.succeed(["check", try FaultHarness.npyManifest(in: work, samples: 6, tileSamples: 3)])
+    let smallCost = try XCTUnwrap(small.stdout.split(separator: "\n").first { $0.hasPrefix("cost:") }, small.stdout)
+    XCTAssertNotNil(smallCost.range(of: #"→ about [0-9.]+ seconds$"#, options: .regularExpression), String(smallCost))
     let disk = try XCTUnwrap(lines.first { $0.hasPrefix("disk:") }, check.stdout)
     // 55 tiles of 1000 × 1000 float32 values (diagonal tiles stored whole): 220,000,000 bytes.
     XCTAssertTrue(disk.contains("objects up to 209.8 MiB"), disk)

@@ -76,6 +76,25 @@ final class TryoutFindingsTests: XCTestCase {
     XCTAssertEqual(json.status, 0, json.stderr)
   }
 
+  /// `status`'s ETA is wall time per tile of the sessions (start to last `finishedAt`: storing
+  /// and journaling included), not compute time alone, and says so.
+  func testStatusETAIsWallTimePerTileOfTheSessions() throws {
+    let run = "\(work)/part"
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none", "--max-tiles", "2"])
+    let segment = try XCTUnwrap(FaultHarness.segments(of: run).first)
+    try rewriteRecord(segment, frame: 0) { $0["header"] = ($0["header"] as! [String: Any]).merging(["startTime": "2026-01-01T00:00:00Z"]) { $1 } }
+    for (frame, finished) in [(1, "2026-01-01T00:01:00Z"), (2, "2026-01-01T00:01:40Z")] {
+      try rewriteRecord(segment, frame: frame) { object in
+        object["tile"] = (object["tile"] as! [String: Any]).merging(["finishedAt": finished, "computeSeconds": 0.5]) { $1 }
+      }
+    }
+    let status = try CLIHarness.succeed(["status", run])
+    XCTAssertTrue(status.stdout.contains("tiles:    2/6"), status.stdout)
+    XCTAssertTrue(status.stdout.contains("compute:  00:00:01 over 1 session(s)"), status.stdout)
+    // 100 s of wall time for 2 tiles: 50 s per tile × 4 tiles left.
+    XCTAssertTrue(status.stdout.contains("eta:      00:03:20 (50 s wall time per tile in the sessions so far, for one process)"), status.stdout)
+  }
+
   // MARK: #1 assemble --output
 
   func testAssembleRefusesOutputsInsideTheRunAndFilesItDidNotWrite() throws {
