@@ -43,9 +43,15 @@ struct CheckCommand: ParsableCommand {
       let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names))
       var offline = manifest
       offline.dataset.download = nil
-      switch manifest.ntk.precision {
-      case .float32: try describe(offline, Float.self)
-      case .float64: try describe(offline, Double.self)
+      do {
+        switch manifest.ntk.precision {
+        case .float32: try describe(offline, Float.self)
+        case .float64: try describe(offline, Double.self)
+        }
+      } catch let error as DatasetError where manifest.dataset.download == true && error.message.hasSuffix(DatasetKind.downloadSuggestion) {
+        // dataset.download is set already: say what `run` will do instead of suggesting it.
+        throw DatasetError(error.code, error.message.dropLast(DatasetKind.downloadSuggestion.count)
+          + "; not downloaded yet: `ntkbatch run` downloads them first (dataset.download: true), `check` never downloads, so it reads the dataset once they are there")
       }
     }
   }
