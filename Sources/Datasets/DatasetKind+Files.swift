@@ -41,9 +41,13 @@ extension DatasetKind {
     }
   }
 
+  /// The end of every missing-file hint: how to have `run` download the files (`check`, which
+  /// never downloads, replaces it when the manifest says so already).
+  public static let downloadSuggestion = ", or set dataset.download: true"
+
   /// A one-line hint for a missing file: what to place under the root, or how to download it.
   public var missingFileHint: String {
     let names = resources.map(\.fileName).joined(separator: ", ")
-    return "place \(names) in dataset.root (as published at \(resources[0].mirrors[0])), or set dataset.download: true"
+    return "place \(names) in dataset.root (as published at \(resources[0].mirrors[0]))" + Self.downloadSuggestion
   }
 }

@@ -60,6 +60,6 @@ extension DatasetKind {
   /// download it.
   public func missingFileHint(for split: DatasetSplit) -> String {
     let names = resources(of: split).map(\.fileName).joined(separator: ", ")
-    return "place \(names) in dataset.root (as published at \(resources[0].mirrors[0])), or set dataset.download: true"
+    return "place \(names) in dataset.root (as published at \(resources[0].mirrors[0]))" + Self.downloadSuggestion
   }
 }

@@ -20,6 +20,7 @@ public final class EngineTileComputer<T: BLASScalar> {
   ///     `[n_I, 10, 10]` for diagonal).
   public init(model: Model<T>, inputs: Tensor<T>, normalization: KernelNormalization, plan: TileMemoryPlan, columnInputs: Tensor<T>? = nil,
        kernel: KernelVariant = .full) {
+    self.normalization = normalization
     let scale = normalization == .sqrtParams ? T(1 / Double(model.parameterCount).squareRoot()) : 1
     source = TileSource(model: model, inputs: inputs, scale: scale, tileSamples: plan.tileSamples,
                         strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction,
@@ -28,6 +29,8 @@ public final class EngineTileComputer<T: BLASScalar> {
   }
 
   public let kernel: KernelVariant
+  /// The normalization the tiles are computed with (named in overflow advice).
+  public let normalization: KernelNormalization
 
   /// The raw bytes of `tile`.
   ///
@@ -38,7 +41,7 @@ public final class EngineTileComputer<T: BLASScalar> {
     let values = try source.tile(rows: tile.rows, columns: tile.columns)
     if let bad = NonFiniteScan.scan(values) {
       let width = kernel.tileColumnCount(columns: tile.columns.count, outputs: source.model.outputsPerSample)
-      throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(bad.count) non-finite value(s), the first \(bad.value) at row \(bad.index / width), column \(bad.index % width) of the tile, from finite weights and inputs (overflow in \(T.self == Float.self ? "float32" : "float64")); not journaled (ntk.precision float64 or normalization sqrt-params may avoid it)")
+      throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(bad.count) non-finite value(s), the first \(bad.value) at row \(bad.index / width), column \(bad.index % width) of the tile, from finite weights and inputs (overflow in \(T.self == Float.self ? "float32" : "float64")); not journaled (\(OverflowHint.tile(precision: T.self == Float.self ? .float32 : .float64, normalization: normalization)))")
     }
     return values.withUnsafeBytes { Array($0) }
   }

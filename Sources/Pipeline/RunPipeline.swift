@@ -85,6 +85,7 @@ public struct RunPipeline: PrecisionGeneric {
       try writeLogits(computer, columns: true, to: ColumnsFiles.logitsPath(in: run), rows: columns.inputs.batchSize, batchSamples: batchSamples)
       if let labels = columns.labels { try writeLabels(labels, to: ColumnsFiles.labelsPath(in: run)) }
     }
+    try DerivedChecksums.record([LogitsFile.path(in: run), LabelsFile.path(in: run), ColumnsFiles.logitsPath(in: run), ColumnsFiles.labelsPath(in: run)])
     let outcome = try computeTiles(session: session, plan: tilePlan, share: share, computer: computer, parameters: model.parameterCount)
     reportMemory(plan: plan, computer: computer)
     return outcome

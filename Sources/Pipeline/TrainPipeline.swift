@@ -64,7 +64,7 @@ public struct TrainPipeline {
     var model = initial
     var state = TrainingState<T>(configuration: configuration, parameterCount: model.parameterCount)
     if let (record, bytes) = try store.latest() {
-      if let problem = store.recordProblem(record, epochs: settings.epochs) {
+      if let problem = store.recordProblem(record, epochs: settings.epochs, targetAccuracy: settings.targetAccuracy) {
         throw CheckpointError(.damaged, "\(store.recordPath): \(problem); `ntkbatch repair` sets the damaged training state aside")
       }
       let differences = identity.identityDifferences(from: record)

@@ -43,7 +43,13 @@ struct CheckCommand: ParsableCommand {
       let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)
       var offline = manifest
       offline.dataset.download = nil
-      try manifest.ntk.precision.dispatch(Description(command: self, manifest: offline))
+      do {
+        try manifest.ntk.precision.dispatch(Description(command: self, manifest: offline))
+      } catch let error as DatasetError where manifest.dataset.download == true && error.message.hasSuffix(DatasetKind.downloadSuggestion) {
+        // dataset.download is set already: say what `run` will do instead of suggesting it.
+        throw DatasetError(error.code, error.message.dropLast(DatasetKind.downloadSuggestion.count)
+          + "; not downloaded yet: `ntkbatch run` downloads them first (dataset.download: true), `check` never downloads, so it reads the dataset once they are there")
+      }
     }
   }
 
@@ -119,14 +125,14 @@ struct CheckCommand: ParsableCommand {
     let total = contraction + jacobians
     let how = cachesAll ? "each block once: the cache holds all \(plan.columnBlockCount) \(plan.isCross ? "column " : "")blocks" : "one block per tile: the cache holds \(cachedBlocks) of \(plan.columnBlockCount) \(plan.isCross ? "column " : "")blocks"
     let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "OpenBLAS default"
-    print("cost:     \(Self.scientific(total)) FLOP (contraction \(Self.scientific(contraction)), Jacobians \(Self.scientific(jacobians)), \(how)); this machine: \(String(format: "%.1f", rate / 1e9)) GFLOP/s (GEMM 1024³, threads: \(threads)) → about \(Self.hours(total / rate)) hours")
+    print("cost:     \(Self.scientific(total)) FLOP (contraction \(Self.scientific(contraction)), Jacobians \(Self.scientific(jacobians)), \(how)); this machine: \(String(format: "%.1f", rate / 1e9)) GFLOP/s (GEMM 1024³, threads: \(threads)) → about \(Self.duration(total / rate))")
     let assembled = [("float16", 2), ("float32", 4), ("float64", 8)].map { "\($0.0) \(Self.bytes(plan.assembledValueCount * $0.1 + 128))" }
     print("disk:     objects up to \(Self.bytes(plan.rawByteCount)) (raw \(plan.isCross ? "tiles" : "upper triangle"); zstd saves little on float tiles); assembled \(assembled.joined(separator: ", "))")
     guard let shards, let split = try? RunPipeline.shardPlan(plan: plan, shardCount: shards, costs: costs) else { return }
     let counts = split.ranges.map(\.count)
     // Shards are balanced on the uncached model; scale to the Jacobian cost that applies.
     let largest = (split.costs.max() ?? 0) * total / max(1, contraction + uncached)
-    print("shards:   \(shards): \(counts.min() ?? 0)–\(counts.max() ?? 0) tiles each, cost balance max/mean \(String(format: "%.3f", split.balance)); largest shard \(Self.scientific(largest)) FLOP ≈ \(Self.hours(largest / rate)) hours here")
+    print("shards:   \(shards): \(counts.min() ?? 0)–\(counts.max() ?? 0) tiles each, cost balance max/mean \(String(format: "%.3f", split.balance)); largest shard \(Self.scientific(largest)) FLOP ≈ \(Self.duration(largest / rate)) here")
     let empty = counts.filter { $0 == 0 }.count
     if empty > 0 {
       print("warning:  \(empty) of \(shards) shards hold no tile (the plan has \(plan.tiles.count) tiles): use at most \(plan.tiles.count) shards")
@@ -135,9 +141,12 @@ struct CheckCommand: ParsableCommand {
 
   static func scientific(_ value: Double) -> String { String(format: "%.3g", value) }
 
-  static func hours(_ seconds: Double) -> String {
+  /// `seconds` in the largest unit that keeps it ≥ 1: "1.5 hours", "12 minutes", "40 seconds".
+  static func duration(_ seconds: Double) -> String {
     let hours = seconds / 3600
-    return hours >= 100 ? String(format: "%.0f", hours) : String(format: hours >= 1 ? "%.1f" : "%.2f", hours)
+    if hours >= 1 { return (hours >= 100 ? String(format: "%.0f", hours) : String(format: "%.1f", hours)) + " hours" }
+    if seconds >= 60 { return String(format: "%.0f", seconds / 60) + " minutes" }
+    return String(format: seconds >= 10 ? "%.0f" : "%.1f", seconds) + " seconds"
   }
 
   static func bytes(_ count: Int) -> String {

@@ -42,6 +42,9 @@ struct RepairCommand: ParsableCommand {
     for path in report.keptStrayFiles {
       print("KEPT stray file \(path): not written by ntkbatch (move or delete it yourself)")
     }
+    for conflict in report.withdrawnConflicts {
+      print("WITHDREW tile \(conflict.index)'s record at byte \(conflict.offset) of \(conflict.segment) (object \(conflict.withdrawn.hex.prefix(12))…): the tile is journaled earlier in \(conflict.keptSegment) with object \(conflict.kept.hex.prefix(12))…, which is kept; both are valid computations, equal to rounding (sessions with different OPENBLAS_NUM_THREADS)")
+    }
     for removal in report.removedDuplicates {
       print("REMOVED \(removal.tiles.count) duplicate record(s) from \(removal.segment) (tiles \(removal.tiles.prefix(8).map(String.init).joined(separator: ", "))\(removal.tiles.count > 8 ? ", …" : ""); each is journaled earlier with the same object)")
     }
@@ -58,7 +61,7 @@ struct RepairCommand: ParsableCommand {
       print("REMOVED damaged \(runDirectory)/\(file.name) (\(file.problem)); `ntkbatch run` writes it again")
     }
     if report.changedAnything {
-      print("repaired \(runDirectory): \(report.cutSegments.count) journal segment(s) cut, \(report.droppedTiles.count) tile(s) dropped, \(report.removedOrphans.count) orphan(s), \(report.removedTemporaryFiles.count) temporary file(s) and \(report.removedDuplicates.reduce(0) { $0 + $1.tiles.count }) duplicate record(s) removed; run `ntkbatch run` to recompute what is missing")
+      print("repaired \(runDirectory): \(report.cutSegments.count) journal segment(s) cut, \(report.droppedTiles.count) tile(s) dropped, \(report.removedOrphans.count) orphan(s), \(report.removedTemporaryFiles.count) temporary file(s) and \(report.removedDuplicates.reduce(0) { $0 + $1.tiles.count }) duplicate record(s) removed, \(report.withdrawnConflicts.count) conflicting record(s) withdrawn; run `ntkbatch run` to recompute what is missing")
     } else {
       print("nothing to repair in \(runDirectory)")
     }

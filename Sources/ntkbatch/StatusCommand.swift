@@ -59,7 +59,9 @@ struct StatusCommand: ParsableCommand {
     print("tiles:    \(s.tilesDone)/\(s.tilesTotal) (\(String(format: "%.1f", percent))% of sample pairs)")
     print("bytes:    \(s.rawBytes) raw, \(s.storedBytes) stored (zstd), \(s.plannedRawBytes) raw when complete")
     print("compute:  \(ProgressDisplay.duration(s.computeSeconds)) over \(s.sessions) session(s)")
-    print("eta:      \(s.isComplete ? "complete" : s.etaSeconds.map(ProgressDisplay.duration) ?? "unknown (no tile yet)")")
+    let basis = s.wallSecondsPerTile.map { "\(String(format: "%.3g", $0)) s wall time per tile in the sessions so far, for one process" }
+      ?? s.etaBasis.map { "\($0), without I/O: no session records its wall time" } ?? ""
+    print("eta:      \(s.isComplete ? "complete" : s.etaSeconds.map { "\(ProgressDisplay.duration($0)) (\(basis))" } ?? "unknown (no tile yet)")")
     if let writer = s.writer { print("writer:   running (\(writer))") }
     if let count = s.shardCount {
       let counts = s.shards.reduce(into: [Int]()) { if !$0.contains($1.shard.count) { $0.append($1.shard.count) } }

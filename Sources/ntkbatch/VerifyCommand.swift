@@ -38,11 +38,13 @@ struct VerifyCommand: ParsableCommand {
     for path in report.strayFiles { print("STRAY \(path): not an object nor a temporary file (not written by ntkbatch; repair keeps it)") }
     if !report.strayFiles.isEmpty { summary += "; \(report.strayFiles.count) stray file(s) under objects/ (harmless)" }
     for path in report.unknownJournalFiles { print("UNKNOWN \(path): not a journal segment name, so its records are ignored (a copy? move it out of journal/)") }
+    for path in report.setAsideJournalFiles { print("KEPT \(path): the original of a segment `repair` cut or set aside, kept for inspection (ignored by replay; delete it when no longer needed)") }
     if !report.unknownJournalFiles.isEmpty { summary += "; \(report.unknownJournalFiles.count) unknown file(s) in journal/ (ignored)" }
     if report.duplicateRecords > 0 { summary += "; \(report.duplicateRecords) duplicate journal record(s) (harmless; `ntkbatch repair` removes them)" }
     if let problem = report.logitsProblem { print("DAMAGED \(runDirectory)/logits.npy: \(problem)") }
     if let problem = report.labelsProblem { print("DAMAGED \(runDirectory)/labels.npy: \(problem)") }
     for file in report.columnsFileProblems { print("DAMAGED \(runDirectory)/\(file.name): \(file.problem)") }
+    if let problem = report.trainingProblem { print("DAMAGED training state: \(problem)") }
     for name in report.missingDerivedFiles { print("MISSING \(runDirectory)/\(name): `ntkbatch run` writes it again") }
     for path in report.temporaryFiles where !path.contains("/objects/") {
       print("TEMPORARY \(path): left by a writer that is no longer running; `ntkbatch repair` removes it")
@@ -52,6 +54,10 @@ struct VerifyCommand: ParsableCommand {
     // Damaged derived files (the tiles are intact): name the first, say how to restore it.
     let derived = [report.logitsProblem.map { ("logits.npy", $0) }, report.labelsProblem.map { ("labels.npy", $0) }].compactMap { $0 }
       + report.columnsFileProblems.map { ($0.name, $0.problem) }
+    if report.problems.isEmpty, derived.isEmpty, let problem = report.trainingProblem {
+      FileHandle.standardError.write(Data("ntkbatch: error: \(problem); run `ntkbatch repair \(runDirectory)` (it sets the training state aside), then `ntkbatch run` trains again\n".utf8))
+      throw ExitCode(1)
+    }
     if report.problems.isEmpty, let (name, problem) = derived.first {
       FileHandle.standardError.write(Data("ntkbatch: error: \(runDirectory)/\(name): \(problem); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` writes it again\n".utf8))
       throw ExitCode(1)

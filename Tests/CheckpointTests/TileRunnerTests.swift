@@ -14,9 +14,10 @@ final class TileRunnerTests: XCTestCase {
     dir.remove()
   }
 
-  private func identity(_ kernel: SyntheticKernel, t: Int, precision: TilePrecision, weights: String = "weights") -> RunIdentity {
+  private func identity(_ kernel: SyntheticKernel, t: Int, precision: TilePrecision, weights: String = "weights",
+                        normalization: KernelNormalization = .none) -> RunIdentity {
     RunIdentity(manifestHash: testHash("manifest"), weightsHash: testHash(weights), inputDataHash: testHash("data"),
-                sampleCount: kernel.n, tileSamples: t, precision: precision, normalization: .none, outputsPerSample: kernel.m)
+                sampleCount: kernel.n, tileSamples: t, precision: precision, normalization: normalization, outputsPerSample: kernel.m)
   }
 
   /// Runs one session; stops before computing tile number `stopAfter + 1` of this session.
@@ -202,6 +203,27 @@ final class TileRunnerTests: XCTestCase {
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/out"), [])
     try TileAssembler.assemble(run: run, dtype: .float32, output: output)
     XCTAssertEqual(try NpyArray.read(path: output).doubles(), dense.map { Double(Float($0)) })
+  }
+
+  /// The overflow advice suggests only settings not in use: a wider --dtype than the one asked,
+  /// sqrt-params only for a run with normalization none, float64 only for a float32 run.
+  func testOverflowAdviceNamesOnlySettingsNotInUse() throws {
+    let kernel = SyntheticKernel(n: 6, p: 4, seed: 6, magnitude: 200)
+    for normalization in [KernelNormalization.none, .sqrtParams] {
+      let run = RunDirectory(path: dir.path + "/run-\(normalization.rawValue)")
+      var computed: [Int: Int] = [:]
+      try session(run, kernel, identity(kernel, t: 4, precision: .float64, normalization: normalization), computed: &computed)
+      XCTAssertThrowsError(try TileAssembler.assemble(run: run, dtype: .float16, output: dir.path + "/g-\(normalization.rawValue).npy")) { error in
+        let advice = "nothing written. Use --dtype float32 or float64" + (normalization == .none ? ", or a run with ntk.normalization sqrt-params (the kernel × 1/√P)" : "")
+        XCTAssertTrue("\(error)".hasSuffix(advice), "\(error)")
+      }
+    }
+    XCTAssertEqual(OverflowHint.assemble(dtype: .float32, precision: .float64, normalization: .sqrtParams), "Use --dtype float64")
+    XCTAssertEqual(OverflowHint.assemble(dtype: .float16, precision: .float32, normalization: .sqrtParams), "Use --dtype float32")
+    XCTAssertEqual(OverflowHint.tile(precision: .float32, normalization: .sqrtParams), "ntk.precision float64 may avoid it")
+    XCTAssertEqual(OverflowHint.tile(precision: .float32, normalization: .none), "ntk.precision float64 or ntk.normalization sqrt-params may avoid it")
+    XCTAssertEqual(OverflowHint.tile(precision: .float64, normalization: .sqrtParams),
+                   "it overflows even in float64 with sqrt-params: check the scale of the weights and inputs")
   }
 
   func testAssembleRefusesWhileTilesAreMissingUnlessPartial() throws {

@@ -31,4 +31,28 @@ final class DownloadCLITests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(root)/train-images-idx3-ubyte.gz"), "a file failing its checksum was installed")
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/run/journal"), "a run directory was started on bad data")
   }
+
+  /// `check` never downloads: with `dataset.download: true` and the files absent it says that
+  /// `run` downloads them, instead of suggesting to set what is set (exit 2, nothing fetched);
+  /// without it, it still suggests `dataset.download: true`.
+  func testCheckWithDownloadSetAndFilesMissingSaysRunDownloadsThem() throws {
+    let work = try CLIHarness.temporaryDirectory("download-check")
+    defer { try? FileManager.default.removeItem(atPath: work) }
+    let root = "\(work)/mnist"
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    for download in [true, false] {
+      let manifest = try CLIHarness.writeManifest([
+        "name": "download",
+        "dataset": ["name": "mnist", "root": root, "subsample": 10, "download": download],
+        "model": ["name": "logistic"], "ntk": ["tileSamples": 10],
+      ], in: work, name: "m-\(download)")
+      let check = try CLIHarness.run(["check", manifest])
+      XCTAssertEqual(check.status, 2, check.stderr)
+      XCTAssertEqual(check.stderr.split(separator: "\n").count, 1, check.stderr)
+      XCTAssertTrue(check.stderr.contains("\(root): dataset.root has no train-images-idx3-ubyte"), check.stderr)
+      XCTAssertEqual(check.stderr.contains("or set dataset.download: true"), !download, check.stderr)
+      XCTAssertEqual(check.stderr.contains("not downloaded yet: `ntkbatch run` downloads them first (dataset.download: true)"), download, check.stderr)
+      XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root), [], "check downloaded something")
+    }
+  }
 }

@@ -73,6 +73,28 @@ final class LooseEndsTests: XCTestCase {
     XCTAssertFalse(try CLIHarness.succeed(["verify", run]).stdout.contains("UNKNOWN"))
   }
 
+  /// The original `repair` keeps of a segment it cut (`segment-000001.log.damaged`, as
+  /// durability.md documents) is named by `verify` as what it is, not as an UNKNOWN file.
+  func testRepairsKeptOriginalsAreNotUnknownFiles() throws {
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", try manifest(), "--run-dir", run, "--progress", "none"])
+    let journal = run + "/journal"
+    let segment = "\(journal)/segment-000001.log"
+    var bytes = try FileBytes.read(path: segment)
+    let frames = try FaultHarness.frames(of: segment)
+    XCTAssertEqual(frames.count, 4, "header and 3 tiles")
+    bytes[frames[1].offset + 40] ^= 0x01  // inside the first tile record's payload: damage, more data follows
+    try Data(bytes).write(to: URL(fileURLWithPath: segment))
+    let repair = try CLIHarness.succeed(["repair", run])
+    XCTAssertTrue(repair.stdout.contains("original kept as \(segment).damaged"), repair.stdout)
+    try FileManager.default.copyItem(atPath: segment + ".damaged", toPath: segment + ".damaged.x")  // not repair's name
+    let verified = try CLIHarness.succeed(["verify", run])
+    XCTAssertEqual(lines(verified.stdout).filter { $0.hasPrefix("UNKNOWN ") },
+                   ["UNKNOWN \(segment).damaged.x: not a journal segment name, so its records are ignored (a copy? move it out of journal/)"])
+    XCTAssertEqual(lines(verified.stdout).filter { $0.hasPrefix("KEPT ") },
+                   ["KEPT \(segment).damaged: the original of a segment `repair` cut or set aside, kept for inspection (ignored by replay; delete it when no longer needed)"])
+  }
+
   func testStatusOfARunWhoseJournalIsGoneSaysSo() throws {
     let run = "\(work)/run"
     try CLIHarness.succeed(["run", try manifest(), "--run-dir", run, "--progress", "none"])

@@ -101,12 +101,55 @@ final class RunDirectoryFindingsTests: XCTestCase {
     try Data(int64Array(Array(repeating: 9, count: 20))).write(to: URL(fileURLWithPath: "\(cross)/labels.npy"))
     try Data(int64Array(Array(repeating: 0, count: 30))).write(to: URL(fileURLWithPath: "\(cross)/columns-labels.npy"))
     XCTAssertNotEqual(try FileBytes.read(path: "\(cross)/labels.npy"), labels)
-    try CLIHarness.succeed(["verify", cross])  // well-formed: verify cannot tell
+    // Well-formed, so only their SHA-256 (RUN/checksums.json) tells.
+    let verify = try CLIHarness.run(["verify", cross])
+    XCTAssertEqual(verify.status, 1, verify.stdout + verify.stderr)
+    for name in ["labels.npy", "columns-labels.npy"] {
+      XCTAssertTrue(verify.stdout.contains("DAMAGED \(cross)/\(name): SHA-256 "), verify.stdout)
+    }
     let again = try CLIHarness.succeed(["run", path, "--run-dir", cross, "--progress", "tiles"])
     XCTAssertEqual(FaultHarness.tileLines(again.stdout), [], again.stdout)
     XCTAssertEqual(try FileBytes.read(path: "\(cross)/labels.npy"), labels)
     XCTAssertEqual(try FileBytes.read(path: "\(cross)/columns-labels.npy"), columnLabels)
     XCTAssertTrue(try NpyArray(bytes: labels, path: "labels").int64s().contains { $0 != 9 }, "the shipped digits are not all 9s")
+  }
+
+  /// A flipped bit that leaves a finite float64 in logits.npy or columns-logits.npy is caught by
+  /// its SHA-256 in RUN/checksums.json: `verify` names the file (exit 1), `repair` removes it,
+  /// `run` writes it again byte for byte. A run directory without checksums.json (older
+  /// versions) verifies, and `run` adds the checksums.
+  func testAFiniteBitFlipInTheLogitsIsNamedRepairedAndRewritten() throws {
+    let cross = "\(work)/cross"
+    let path = try manifest(name: "cross", rows: 20, columns: 30)
+    try CLIHarness.succeed(["run", path, "--run-dir", cross, "--progress", "none"])
+    let checksums = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try FileBytes.read(path: "\(cross)/checksums.json"))) as? [String: Any])
+    let sums = try XCTUnwrap(checksums["sha256"] as? [String: String])
+    XCTAssertEqual(Set(sums.keys), ["logits.npy", "labels.npy", "columns-logits.npy", "columns-labels.npy"])
+    XCTAssertEqual(sums["logits.npy"], ContentHash.sha256(try FileBytes.read(path: "\(cross)/logits.npy")).hex)
+    let originals = try ["logits.npy", "columns-logits.npy"].map { try FileBytes.read(path: "\(cross)/\($0)") }
+    for (name, original) in zip(["logits.npy", "columns-logits.npy"], originals) {
+      var flipped = original
+      flipped[flipped.count - 8] ^= 1  // lowest mantissa bit of the last value: still finite
+      try Data(flipped).write(to: URL(fileURLWithPath: "\(cross)/\(name)"))
+      XCTAssertTrue(try NpyArray(bytes: flipped, path: name).doubles().allSatisfy(\.isFinite))
+      let verify = try CLIHarness.run(["verify", cross])
+      XCTAssertEqual(verify.status, 1, verify.stdout + verify.stderr)
+      XCTAssertTrue(verify.stdout.contains("DAMAGED \(cross)/\(name): SHA-256 "), verify.stdout)
+      let repair = try CLIHarness.succeed(["repair", cross])
+      XCTAssertTrue(repair.stdout.contains("REMOVED damaged \(cross)/\(name) (SHA-256 "), repair.stdout)
+      XCTAssertFalse(FileManager.default.fileExists(atPath: "\(cross)/\(name)"))
+      let again = try CLIHarness.succeed(["run", path, "--run-dir", cross, "--progress", "tiles"])
+      XCTAssertEqual(FaultHarness.tileLines(again.stdout), [], again.stdout)
+      XCTAssertEqual(try FileBytes.read(path: "\(cross)/\(name)"), original, name)
+      try CLIHarness.succeed(["verify", cross])
+    }
+    // An older run directory without checksums: intact, and run records them.
+    try FileManager.default.removeItem(atPath: "\(cross)/checksums.json")
+    let old = try CLIHarness.succeed(["verify", cross])
+    XCTAssertFalse(old.stdout.contains("DAMAGED"), old.stdout)
+    try CLIHarness.succeed(["run", path, "--run-dir", cross, "--progress", "none"])
+    let added = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try FileBytes.read(path: "\(cross)/checksums.json"))) as? [String: Any])
+    XCTAssertEqual(added["sha256"] as? [String: String], sums)
   }
 
   /// The tile size `check` prints on its plan line.

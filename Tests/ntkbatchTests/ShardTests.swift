@@ -106,6 +106,57 @@ final class ShardTests: XCTestCase {
     XCTAssertEqual(try FaultHarness.assembled(run, output: "\(work)/b.npy"), expected)
   }
 
+  /// A tile journaled with two different objects (overlapping shards run with different
+  /// OPENBLAS_NUM_THREADS: both valid, equal only to rounding) stops every command with a message
+  /// naming `repair`; `repair` keeps the earliest record, withdraws the later one and removes its
+  /// object, and then verify and assemble work.
+  func testATileJournaledWithTwoObjectsIsResolvedByRepair() throws {
+    let manifest = try manifest()
+    let expected = try reference(manifest)
+    let run = "\(work)/run"
+    XCTAssertEqual(try runShard(manifest, run, "0/2").count + runShard(manifest, run, "1/2").count, 55)
+    // A later session of shard 0 that journaled its first tile again, with another object.
+    let original = try FaultHarness.segments(of: run).first { $0.contains(".shard-0-of-2.") }!
+    let later = original.replacingOccurrences(of: #"\.[0-9a-f]{8}\.log$"#, with: ".ffffffff.log", options: .regularExpression)
+    let bytes = try FileBytes.read(path: original)
+    let frames = try FaultHarness.frames(of: original)
+    let header = Array(bytes[frames[0].offset..<(frames[0].offset + frames[0].length)])
+    let payload = Array(bytes[(frames[1].offset + 36)..<(frames[1].offset + frames[1].length)])
+    let record = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any])
+    let tile = try XCTUnwrap(record["tile"] as? [String: Any])
+    let index = try XCTUnwrap(tile["index"] as? Int)
+    let object = try XCTUnwrap(tile["object"] as? String)
+    let otherBytes = Array("another computation of the tile".utf8)
+    let other = ContentHash.sha256(otherBytes).hex
+    try FileManager.default.createDirectory(atPath: "\(run)/objects/\(other.prefix(2))", withIntermediateDirectories: true)
+    try Data(otherBytes).write(to: URL(fileURLWithPath: FaultHarness.objectPath(run, other)))
+    let changed = Array(String(decoding: payload, as: UTF8.self).replacingOccurrences(of: object, with: other).utf8)
+    XCTAssertEqual(changed.count, payload.count)
+    let length = UInt32(changed.count)
+    let frame = [UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24)]
+      + ContentHash.sha256(changed).digestBytes + changed
+    try Data(header + frame).write(to: URL(fileURLWithPath: later))
+
+    for command in [["status", run], ["verify", run]] {
+      let result = try CLIHarness.run(command)
+      XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
+      XCTAssertTrue(result.stderr.contains("tile \(index) ") && result.stderr.contains("journaled twice with different objects"), result.stderr)
+      XCTAssertTrue(result.stderr.contains("`ntkbatch repair` keeps the earliest record"), result.stderr)
+    }
+
+    let repair = try CLIHarness.succeed(["repair", run])
+    XCTAssertTrue(repair.stdout.contains("WITHDREW tile \(index)'s record at byte \(frames[0].length) of \(later) (object \(other.prefix(12))…)"), repair.stdout)
+    XCTAssertTrue(repair.stdout.contains("REMOVED orphan object \(other)"), repair.stdout)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: FaultHarness.objectPath(run, other)))
+    XCTAssertEqual(try FaultHarness.journaledObjects(run)[index], object, "the earliest record is kept")
+    let verify = try CLIHarness.succeed(["verify", run])
+    XCTAssertTrue(verify.stdout.contains("55 of 55 journaled tiles intact"), verify.stdout)
+    XCTAssertEqual(try FaultHarness.assembled(run, output: "\(work)/a.npy"), expected)
+    XCTAssertEqual(try runShard(manifest, run, "0/2"), [], "nothing recomputed")
+    let again = try CLIHarness.succeed(["repair", run])
+    XCTAssertTrue(again.stdout.contains("nothing to repair"), again.stdout)
+  }
+
   func testReshardingThreeThenFiveRecomputesNoJournaledTile() throws {
     let manifest = try manifest()
     let expected = try reference(manifest)
@@ -210,7 +261,12 @@ final class ShardTests: XCTestCase {
     let lines = check.stdout.split(separator: "\n").map(String.init)
     let cost = try XCTUnwrap(lines.first { $0.hasPrefix("cost:") }, check.stdout)
     XCTAssertTrue(cost.contains("GFLOP/s (GEMM 1024³"), cost)
-    XCTAssertTrue(cost.contains("hours"), cost)
+    XCTAssertNotNil(cost.range(of: #"→ about [0-9.]+ (hours|minutes|seconds)$"#, options: .regularExpression), cost)
+    XCTAssertFalse(cost.contains("0.00 hours"), cost)
+    // A small run says seconds or minutes, not "about 0.00 hours".
+    let small = try CLIHarness.succeed(["check", try FaultHarness.npyManifest(in: work, samples: 6, tileSamples: 3)])
+    let smallCost = try XCTUnwrap(small.stdout.split(separator: "\n").first { $0.hasPrefix("cost:") }, small.stdout)
+    XCTAssertNotNil(smallCost.range(of: #"→ about [0-9.]+ seconds$"#, options: .regularExpression), String(smallCost))
     let disk = try XCTUnwrap(lines.first { $0.hasPrefix("disk:") }, check.stdout)
     // 55 tiles of 1000 × 1000 float32 values (diagonal tiles stored whole): 220,000,000 bytes.
     XCTAssertTrue(disk.contains("objects up to 209.8 MiB"), disk)

@@ -159,7 +159,14 @@ final class SharedCasesTests: XCTestCase {
     XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
     XCTAssertTrue(result.stderr.contains("tile 0 (I=0, J=0)"), result.stderr)
     XCTAssertTrue(result.stderr.contains("non-finite"), result.stderr)
-    XCTAssertTrue(result.stderr.contains("not journaled"), result.stderr)
+    XCTAssertTrue(result.stderr.contains("not journaled (ntk.precision float64 or ntk.normalization sqrt-params may avoid it)"), result.stderr)
+    // With sqrt-params already set, the advice does not suggest it.
+    let scaled = try CLIHarness.writeManifest(
+      ["name": "large", "dataset": ["name": "npy", "path": "large.npy"], "model": ["name": "logistic"],
+       "ntk": ["tileSamples": 2, "precision": "float32", "normalization": "sqrt-params"]], in: work, name: "m_large_scaled")
+    let again = try CLIHarness.run(["run", scaled, "--run-dir", "\(work)/run-large-scaled", "--progress", "none"])
+    XCTAssertEqual(again.status, 1, again.stderr)
+    XCTAssertTrue(again.stderr.contains("not journaled (ntk.precision float64 may avoid it)"), again.stderr)
     let status = try CLIHarness.succeed(["status", run, "--json"])
     let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
     XCTAssertEqual(json["tilesDone"] as? Int, 0)

@@ -68,6 +68,25 @@ final class TryoutFindingsTests: NpyManifestTestCase {
     XCTAssertEqual(json.status, 0, json.stderr)
   }
 
+  /// `status`'s ETA is wall time per tile of the sessions (start to last `finishedAt`: storing
+  /// and journaling included), not compute time alone, and says so.
+  func testStatusETAIsWallTimePerTileOfTheSessions() throws {
+    let run = "\(work)/part"
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none", "--max-tiles", "2"])
+    let segment = try XCTUnwrap(FaultHarness.segments(of: run).first)
+    try rewriteRecord(segment, frame: 0) { $0["header"] = ($0["header"] as! [String: Any]).merging(["startTime": "2026-01-01T00:00:00Z"]) { $1 } }
+    for (frame, finished) in [(1, "2026-01-01T00:01:00Z"), (2, "2026-01-01T00:01:40Z")] {
+      try rewriteRecord(segment, frame: frame) { object in
+        object["tile"] = (object["tile"] as! [String: Any]).merging(["finishedAt": finished, "computeSeconds": 0.5]) { $1 }
+      }
+    }
+    let status = try CLIHarness.succeed(["status", run])
+    XCTAssertTrue(status.stdout.contains("tiles:    2/6"), status.stdout)
+    XCTAssertTrue(status.stdout.contains("compute:  00:00:01 over 1 session(s)"), status.stdout)
+    // 100 s of wall time for 2 tiles: 50 s per tile × 4 tiles left.
+    XCTAssertTrue(status.stdout.contains("eta:      00:03:20 (50 s wall time per tile in the sessions so far, for one process)"), status.stdout)
+  }
+
   // MARK: #1 assemble --output
 
   func testAssembleRefusesOutputsInsideTheRunAndFilesItDidNotWrite() throws {
@@ -259,6 +278,46 @@ final class TryoutFindingsTests: NpyManifestTestCase {
         try FileManager.default.removeItem(atPath: "\(run)/training/\(name)")
       }
     }
+  }
+
+  /// `latest.json` saying `"finished": true` at epoch 1 of 2 below the target accuracy (as if
+  /// training had ended early) is damage: `verify` names it (exit 1), `run` refuses to compute the
+  /// eNTK of those weights, `repair` sets it aside, and `run` trains again to the same weights.
+  func testFinishedBeforeTheLastEpochBelowTheTargetIsDamage() throws {
+    let train = try CLIHarness.writeManifest([
+      "name": "train",
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 20],
+      "model": ["name": "lenet", "seed": 0, "train": ["epochs": 2, "batchSize": 10, "samples": 20, "targetAccuracy": 1.0]],
+      "ntk": ["precision": "float32", "tileSamples": 10],
+    ], in: work, name: "train")
+    let run = "\(work)/trained"
+    try CLIHarness.succeed(["run", train, "--run-dir", run, "--progress", "none"])
+    let reference = try FaultHarness.assembled(run, output: "\(work)/trained.npy")
+    let latest = "\(run)/training/latest.json"
+    let good = try FileBytes.read(path: latest)
+    var record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(good)) as? [String: Any])
+    XCTAssertEqual(record["finished"] as? Bool, true)
+    XCTAssertEqual(record["epoch"] as? Int, 2)
+    record["epoch"] = 1
+    record["accuracy"] = 0.14
+    try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: latest))
+    let says = "finished: true at epoch 1 of 2 with accuracy 0.14, not above targetAccuracy 1.0"
+
+    let verify = try CLIHarness.run(["verify", run])
+    XCTAssertEqual(verify.status, 1, verify.stdout + verify.stderr)
+    XCTAssertTrue(verify.stdout.contains("DAMAGED training state: \(latest): \(says)"), verify.stdout)
+    XCTAssertTrue(verify.stderr.contains("`ntkbatch repair \(run)`"), verify.stderr)
+    let refused = try CLIHarness.run(["run", train, "--run-dir", run, "--progress", "none"])
+    XCTAssertEqual(refused.status, 1, refused.stderr)
+    XCTAssertTrue(refused.stderr.contains(says), refused.stderr)
+    let repair = try CLIHarness.succeed(["repair", run])
+    XCTAssertTrue(repair.stdout.contains("SET ASIDE damaged training state"), repair.stdout)
+    XCTAssertTrue(repair.stdout.contains(says), repair.stdout)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: latest + ".damaged"))
+    try CLIHarness.succeed(["run", train, "--run-dir", run, "--progress", "none"])
+    XCTAssertEqual(try FileBytes.read(path: latest), good, "trained again to the last epoch")
+    XCTAssertTrue(try FaultHarness.assembled(run, output: "\(work)/again.npy") == reference)
+    try CLIHarness.succeed(["verify", run])
   }
 
   // MARK: #8 check reads what run reads

@@ -129,7 +129,7 @@ extension TileAssembler {
   }
 
   private static func overflowError(_ count: Int, output: String, dtype: NpyDType) -> CheckpointError {
-    CheckpointError(.overflow, "\(output): \(count) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written. Use --dtype float32, or normalization sqrt-params")
+    CheckpointError(.overflow, "\(output): \(count) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written.")
   }
 
   private static func diagonalDirectoryBytes(_ directory: String) -> Int {

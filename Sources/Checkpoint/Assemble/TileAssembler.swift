@@ -193,8 +193,8 @@ public enum TileAssembler {
       }
     }
     if plan.kernel == .diagonal {  // [n, k, k], not a square matrix
-      return try assembleDiagonal(run: run, plan: plan, selection: selection, records: replay.tiles, missing: missing,
-                                  output: output, options: options, start: start, progress: progress)
+      return try OverflowHint.adding(to: identity, dtype: dtype) { try assembleDiagonal(run: run, plan: plan, selection: selection, records: replay.tiles, missing: missing,
+                                  output: output, options: options, start: start, progress: progress) }
     }
     let k = selection.classes.count
     var options = options
@@ -231,9 +231,9 @@ public enum TileAssembler {
                         classes: selection.classes, removedLeftovers: removed, seconds: 0)
     switch options.format {
     case .npy:
-      report.byteCount = try writeNpy(filler: filler, output: output, dtype: dtype, bandBytes: options.bandBytes, progress: progress)
+      report.byteCount = try OverflowHint.adding(to: identity, dtype: dtype) { try writeNpy(filler: filler, output: output, dtype: dtype, bandBytes: options.bandBytes, progress: progress) }
     case .zarr:
-      let result = try writeZarr(filler: filler, output: output, options: options, progress: progress)
+      let result = try OverflowHint.adding(to: identity, dtype: dtype) { try writeZarr(filler: filler, output: output, options: options, progress: progress) }
       report.byteCount = result.bytes
       report.chunks = result.counts
     }
@@ -360,7 +360,7 @@ public enum TileAssembler {
       for s in free { s.wait(); s.signal() }
       if let error = failure.error { throw error }
       if overflow > 0 {
-        throw CheckpointError(.overflow, "\(output): \(overflow) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written. Use --dtype float32, or normalization sqrt-params")
+        throw CheckpointError(.overflow, "\(output): \(overflow) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written.")
       }
       try CheckpointError.wrapping { try writer.commit() }
     } catch {
@@ -445,7 +445,7 @@ public enum TileAssembler {
         progress(Progress(bytesDone: done, bytesTotal: total))
       }
       if counts.overflowCount > 0 {
-        throw CheckpointError(.overflow, "\(output): \(counts.overflowCount) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written. Use --dtype float32, or normalization sqrt-params")
+        throw CheckpointError(.overflow, "\(output): \(counts.overflowCount) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written.")
       }
       try CheckpointError.wrapping { try writer.commit() }
     } catch {

@@ -103,7 +103,7 @@ public struct Journal: Sendable {
           }
           if let previous = firstSeen[tile.index], let existing = replay.tiles[tile.index] {
             guard existing.object == tile.object else {
-              throw CheckpointError(.damaged, "\(name): tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)) journaled twice with different objects: \(tile.object.hex.prefix(12))… at byte \(frame.offset) and \(existing.object.hex.prefix(12))… in \(previous.segment) at byte \(previous.offset); the tile computer is not deterministic or a segment belongs to another run")
+              throw CheckpointError(.damaged, "\(name): tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)) journaled twice with different objects: \(tile.object.hex.prefix(12))… at byte \(frame.offset) and \(existing.object.hex.prefix(12))… in \(previous.segment) at byte \(previous.offset); sessions with different OPENBLAS_NUM_THREADS compute tiles equal only to rounding: `ntkbatch repair` keeps the earliest record and withdraws the other")
             }
             replay.duplicates.append(JournalReplay.Duplicate(record: tile, segment: name, offset: frame.offset, firstSegment: previous.segment))
           } else {

@@ -24,8 +24,9 @@ public enum LogitsFile {
 
   /// What is wrong with a derived `.npy` file of the run (`logits.npy`, `labels.npy`, a cross
   /// run's columns files) at `path`: `nil` when absent, or readable with `dtype` and `shape` and
-  /// `values` finds nothing wrong; else one phrase (the reader's error, the dtype and shape found,
-  /// or what `values` says).
+  /// `values` finds nothing wrong and its SHA-256 matches `RUN/checksums.json` (`DerivedChecksums`,
+  /// when recorded); else one phrase (the reader's error, the dtype and shape found, what `values`
+  /// says, or the checksum mismatch).
   static func problem(at path: String, dtype: NpyDType, shape: [Int], values: (NpyArray) -> String?) -> String? {
     guard SystemFile.kind(of: path).exists else { return nil }
     let array: NpyArray
@@ -37,6 +38,6 @@ public enum LogitsFile {
     guard array.dtype == dtype, array.shape == shape else {
       return "holds \(array.dtype.rawValue) \(array.shape), expected \(dtype.rawValue) \(shape)"
     }
-    return values(array)
+    return values(array) ?? DerivedChecksums.mismatch(at: path)
   }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Storage
 
 /// A run directory's state, from its journal alone (no object is read): `ntkbatch status [--json]`.
@@ -21,9 +22,16 @@ public struct RunStatus: Codable, Equatable, Sendable {
   public var plannedRawBytes: Int
   /// Sum of the journaled tiles' compute seconds.
   public var computeSeconds: Double
-  /// Estimated compute seconds left: compute seconds per sample pair so far × pairs left
-  /// (`nil` before the first tile).
+  /// Estimated seconds left for one process: wall seconds per tile of the sessions so far
+  /// (`wallSecondsPerTile`: storing, journaling and start-up included) × tiles left; without any
+  /// session's wall time, compute seconds per sample pair × pairs left (`etaBasis` says which;
+  /// `nil` before the first tile).
   public var etaSeconds: Double?
+  /// Wall seconds per journaled tile over the sessions with tiles: from each session's start
+  /// (its header's `startTime`) to its last tile's `finishedAt`, summed, over their tile records.
+  public var wallSecondsPerTile: Double? = nil
+  /// What `etaSeconds` is based on: "wall time per tile" or "compute time per sample pair".
+  public var etaBasis: String? = nil
   /// Number of sessions (journal segments).
   public var sessions: Int
   /// Torn tails found (crashed sessions), ignored.
@@ -71,10 +79,31 @@ public struct RunStatus: Codable, Equatable, Sendable {
       status.pairsTotal = plan.samplePairs
       status.plannedRawBytes = plan.rawByteCount
       status.pairsDone = records.reduce(0) { $0 + (plan.tiles.indices.contains($1.index) ? plan.tiles[$1.index].samplePairs : 0) }
-      if status.pairsDone > 0 {
+      status.wallSecondsPerTile = wallSecondsPerTile(replay)
+      if let perTile = status.wallSecondsPerTile {
+        status.etaSeconds = perTile * Double(max(0, status.tilesTotal - status.tilesDone))
+        status.etaBasis = "wall time per tile"
+      } else if status.pairsDone > 0 {
         status.etaSeconds = status.computeSeconds / Double(status.pairsDone) * Double(status.pairsTotal - status.pairsDone)
+        status.etaBasis = "compute time per sample pair"
       }
     }
     return status
+  }
+
+  /// Wall seconds per tile record of the sessions that journaled tiles and say when (header
+  /// `startTime`, last tile's `finishedAt`; ISO 8601, whole seconds), or `nil` when none does or
+  /// their wall time is 0.
+  static func wallSecondsPerTile(_ replay: JournalReplay) -> Double? {
+    let formatter = ISO8601DateFormatter()
+    var seconds = 0.0
+    var tiles = 0
+    for segment in replay.segments where segment.tileCount > 0 {
+      guard let start = segment.header.flatMap({ formatter.date(from: $0.startTime) }),
+            let end = segment.lastTile?.finishedAt.flatMap(formatter.date(from:)) else { continue }
+      seconds += max(0, end.timeIntervalSince(start))
+      tiles += segment.tileCount
+    }
+    return tiles > 0 && seconds > 0 ? seconds / Double(tiles) : nil
   }
 }

@@ -2,14 +2,33 @@ import Foundation
 import Storage
 
 extension TrainingCheckpointStore {
-  /// Why `record` cannot be a committed epoch of a training of at most `epochs` epochs (`nil`:
-  /// unknown), or `nil` when its numbers are possible: 1 ≤ epoch ≤ epochs, batchesSeen ≥ 0.
-  public func recordProblem(_ record: TrainingRecord, epochs: Int?) -> String? {
+  /// Why `record` cannot be a committed epoch of a training of at most `epochs` epochs toward
+  /// `targetAccuracy` (`nil`: unknown), or `nil` when its numbers are possible: 1 ≤ epoch ≤
+  /// epochs, batchesSeen ≥ 0, and `finished` only when epoch == epochs or the accuracy exceeds
+  /// the target (`Trainer.isFinished`).
+  public func recordProblem(_ record: TrainingRecord, epochs: Int?, targetAccuracy: Double? = nil) -> String? {
     if record.epoch < 1 || epochs.map({ record.epoch > $0 }) == true {
       return "epoch: expected 1…\(epochs.map(String.init) ?? "model.train.epochs"), found \(record.epoch)"
     }
     if record.batchesSeen < 0 { return "batchesSeen: expected ≥ 0, found \(record.batchesSeen)" }
+    if record.finished, let epochs, record.epoch < epochs, let targetAccuracy, !(record.accuracy > targetAccuracy) {
+      return "finished: true at epoch \(record.epoch) of \(epochs) with accuracy \(record.accuracy), not above targetAccuracy \(targetAccuracy): the training cannot have finished"
+    }
     return nil
+  }
+
+  /// What is wrong with the training state (`latest.json` that does not decode, names a missing
+  /// or damaged checkpoint, or holds impossible numbers: `recordProblem`), or `nil` when it is
+  /// intact or absent. Reads only.
+  ///
+  /// - Throws: `CheckpointError` (`.failure`) on I/O errors.
+  public func damage(epochs: Int?, targetAccuracy: Double? = nil) throws -> String? {
+    do {
+      guard let (record, _) = try latest() else { return nil }
+      return recordProblem(record, epochs: epochs, targetAccuracy: targetAccuracy).map { "\(recordPath): \($0)" }
+    } catch let error as CheckpointError where error.code == .damaged {
+      return error.description
+    }
   }
 
   /// Sets damaged training state aside so that `run` trains again from the start: when
@@ -18,18 +37,12 @@ extension TrainingCheckpointStore {
   /// not match its SHA-256 name `….safetensors.damaged`). Each epoch's commit deletes the previous
   /// checkpoint, so there is no earlier one to fall back to. The caller holds the run's lock.
   ///
-  /// - Parameter epochs: `model.train.epochs` of the run, when known (`RUN/manifest.json`).
+  /// - Parameter epochs: `model.train.epochs` of the run, when known (`RUN/manifest.json`), and
+  ///   `targetAccuracy` its `model.train.targetAccuracy`.
   /// - Returns: what was wrong, or `nil` when the state is intact or absent.
   /// - Throws: `CheckpointError` (`.failure`) on I/O errors.
-  public func setAsideIfDamaged(epochs: Int?) throws -> String? {
-    let problem: String
-    do {
-      guard let (record, _) = try latest() else { return nil }
-      guard let wrong = recordProblem(record, epochs: epochs) else { return nil }
-      problem = "\(recordPath): \(wrong)"
-    } catch let error as CheckpointError where error.code == .damaged {
-      problem = error.description
-    }
+  public func setAsideIfDamaged(epochs: Int?, targetAccuracy: Double? = nil) throws -> String? {
+    guard let problem = try damage(epochs: epochs, targetAccuracy: targetAccuracy) else { return nil }
     if let data = FileManager.default.contents(atPath: recordPath),
        let record = try? JSONDecoder().decode(TrainingRecord.self, from: data) {
       let checkpoint = checkpointPath(record.checkpoint)
@@ -50,5 +63,13 @@ extension TrainingCheckpointStore {
           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
           let model = object["model"] as? [String: Any], let train = model["train"] as? [String: Any] else { return nil }
     return train["epochs"] as? Int
+  }
+
+  /// `model.train.targetAccuracy` recorded in `RUN/manifest.json`, if the file says.
+  public static func recordedTargetAccuracy(run: RunDirectory) -> Double? {
+    guard let data = FileManager.default.contents(atPath: run.manifestPath),
+          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+          let model = object["model"] as? [String: Any], let train = model["train"] as? [String: Any] else { return nil }
+    return (train["targetAccuracy"] as? NSNumber)?.doubleValue
   }
 }

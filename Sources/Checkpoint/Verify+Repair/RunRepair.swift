@@ -16,7 +16,10 @@ import Storage
 ///    `objects/` (names ntkbatch never writes) are reported and kept: repair never deletes a
 ///    file it did not write.
 /// 4. Duplicate records (a tile journaled again with the same object, e.g. by two copies of a
-///    shard) are removed from their segments (`Journal.removeDuplicates()`).
+///    shard) are removed from their segments (`Journal.removeDuplicates()`); a tile journaled
+///    again with a *different* object (overlapping shards run with different
+///    `OPENBLAS_NUM_THREADS`: equal to rounding) keeps its earliest record, the later ones are
+///    withdrawn (`Journal.withdrawConflicts()`) and their objects removed as orphans.
 ///
 /// Repair must run while no shard writes (it removes objects not yet journaled): it takes the
 /// run's lock and refuses while any shard lock on this machine is held; on a cluster, run it when
@@ -36,6 +39,8 @@ public enum RunRepair {
     public var keptStrayFiles: [String] = []
     /// Duplicate journal records removed, per segment.
     public var removedDuplicates: [Journal.DuplicateRemoval] = []
+    /// Later records of tiles journaled earlier with another object, withdrawn (the earliest kept).
+    public var withdrawnConflicts: [Journal.ConflictWithdrawal] = []
     /// A damaged `RUN/logits.npy` removed (the next `run` writes it again): why it was damaged.
     public var removedLogits: String? = nil
     /// Cross runs: damaged `columns-logits.npy` / `columns-labels.npy` removed (`run` writes them again).
@@ -48,7 +53,7 @@ public enum RunRepair {
     /// Whether anything was changed.
     public var changedAnything: Bool {
       !cutSegments.isEmpty || !droppedTiles.isEmpty || !removedOrphans.isEmpty || !removedTemporaryFiles.isEmpty
-        || !removedDuplicates.isEmpty || removedLogits != nil || removedLabels != nil || !removedColumnsFiles.isEmpty || setAsideTraining != nil
+        || !removedDuplicates.isEmpty || !withdrawnConflicts.isEmpty || removedLogits != nil || removedLabels != nil || !removedColumnsFiles.isEmpty || setAsideTraining != nil
     }
   }
 
@@ -65,15 +70,17 @@ public enum RunRepair {
       throw CheckpointError(.locked, "\(path): a shard is being written by \(holder); repair only when no shard is running")
     }
     let cuts = try run.journal.salvage() + run.journal.setAsideUnprovable()
+    let conflicts = try run.journal.withdrawConflicts()
     let duplicates = try run.journal.removeDuplicates()
     let temporaries = try CheckpointError.wrapping { try run.objects.temporaryFiles() } + AssemblyLeftovers.removeStale(run: run)
       + RunRootTemporaries.removeStale(in: run)
     let strays = try CheckpointError.wrapping { try run.objects.strayFiles() }
-    let training = try TrainingCheckpointStore(run: run).setAsideIfDamaged(epochs: TrainingCheckpointStore.recordedEpochs(run: run))
+    let training = try TrainingCheckpointStore(run: run).setAsideIfDamaged(epochs: TrainingCheckpointStore.recordedEpochs(run: run),
+                                                                               targetAccuracy: TrainingCheckpointStore.recordedTargetAccuracy(run: run))
     guard let identity = try run.journal.replay().identity else {
       try CheckpointError.wrapping { _ = try run.objects.removeTemporaryFiles() }
       return Report(cutSegments: cuts, droppedTiles: [], removedOrphans: [], removedTemporaryFiles: temporaries, keptStrayFiles: strays, removedDuplicates: duplicates,
-                    setAsideTraining: training)
+                    withdrawnConflicts: conflicts, setAsideTraining: training)
     }
     // Opening the session (under the lock already held) removes the temporary files and drops
     // the newest tiles whose objects are gone (`RunSession.recovered`).
@@ -109,7 +116,7 @@ public enum RunRepair {
       removed.append(hash)
     }
     return Report(cutSegments: cuts, droppedTiles: (recovered + report.problems).sorted { $0.index < $1.index }, removedOrphans: removed, removedTemporaryFiles: temporaries,
-                  keptStrayFiles: strays, removedDuplicates: duplicates, removedLogits: removedLogits,
+                  keptStrayFiles: strays, removedDuplicates: duplicates, withdrawnConflicts: conflicts, removedLogits: removedLogits,
                   removedColumnsFiles: report.columnsFileProblems, removedLabels: removedLabels, setAsideTraining: training)
   }
 }

@@ -32,10 +32,13 @@ public enum RunVerifier {
                               writer: run.currentWriters().first?.holder, duplicateRecords: replay.duplicates.count,
                               logitsProblem: replay.identity.flatMap { LogitsFile.problem(at: LogitsFile.path(in: run), identity: $0) })
     report.unknownJournalFiles = try run.journal.unknownFiles()
+    report.setAsideJournalFiles = try run.journal.setAsideFiles()
     report.columnsFileProblems = replay.identity.map { ColumnsFiles.problems(in: run, identity: $0) }?
       .map { VerificationReport.ColumnsFileProblem(name: $0.name, problem: $0.problem) } ?? []
     report.missingDerivedFiles = replay.identity.map { DerivedFiles.missing(in: run, identity: $0) } ?? []
     report.labelsProblem = replay.identity.flatMap { LabelsFile.problem(at: LabelsFile.path(in: run), identity: $0) }
+    report.trainingProblem = try TrainingCheckpointStore(run: run).damage(
+      epochs: TrainingCheckpointStore.recordedEpochs(run: run), targetAccuracy: TrainingCheckpointStore.recordedTargetAccuracy(run: run))
     return report
   }
 

@@ -41,6 +41,9 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   public var strayFiles: [String] = []
   /// Files in `journal/` that are not segments (`Journal.unknownFiles`): ignored by replay.
   public var unknownJournalFiles: [String] = []
+  /// Originals `repair` kept in `journal/` (`segment-….log.damaged`, `Journal.setAsideFiles`):
+  /// ignored by replay, kept for inspection.
+  public var setAsideJournalFiles: [String] = []
   /// A writer holding the lock during verification, if any (its temporary files may be live).
   public var writer: String?
 
@@ -58,6 +61,11 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   /// (`ColumnsFiles.problems`), file name and problem.
   public var columnsFileProblems: [ColumnsFileProblem] = []
 
+  /// What is wrong with the training state (`RUN/training/latest.json`: unreadable, a missing or
+  /// damaged checkpoint, impossible numbers such as `finished` before the last epoch below the
+  /// target accuracy), if anything (`TrainingCheckpointStore.damage`).
+  public var trainingProblem: String? = nil
+
   /// A damaged per-column-sample file of a cross run.
   public struct ColumnsFileProblem: Codable, Equatable, Sendable {
     public var name: String
@@ -65,5 +73,5 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   }
 
   /// No journaled tile is missing or damaged.
-  public var isIntact: Bool { problems.isEmpty && logitsProblem == nil && labelsProblem == nil && columnsFileProblems.isEmpty }
+  public var isIntact: Bool { problems.isEmpty && logitsProblem == nil && labelsProblem == nil && columnsFileProblems.isEmpty && trainingProblem == nil }
 }
