@@ -33,9 +33,11 @@ struct AssembleCommand: ParsableCommand {
       its attributes; zarr.open(path) opens it lazily. Refuses while tiles are missing (unless \
       --allow-partial), when a tile holds NaN or infinity, and float16 when values overflow it. \
       Checks free space first; the output appears atomically, replacing an earlier one. Refuses \
-      an output inside the run directory, and an existing file that is not an earlier .npy \
-      output (a 2-D float matrix) unless --overwrite; a complete output removes a stale \
-      OUTPUT.missing.json of an earlier --allow-partial.
+      an output inside the run directory or in a folder that does not exist, and, unless \
+      --overwrite, an existing path that is not an earlier output: a .npy this run wrote and \
+      recorded in RUN/outputs.json (path, size, inode, mtime), unchanged since, or a Zarr array \
+      whose attributes carry ntkbatch's "ntkbatch" object (never a Zarr group or a user's \
+      array). A complete output removes a stale OUTPUT.missing.json of an earlier --allow-partial.
 
       --samples A:B writes only samples A…B−1 (rows and columns); A:B,C:D rows A…B−1 and \
       columns C…D−1. --classes 0,3,7 keeps those outputs (in that order): row \
@@ -87,7 +89,7 @@ struct AssembleCommand: ParsableCommand {
   @Flag(name: .customLong("allow-partial"), help: "Write NaN (absent Zarr chunks) for tiles not computed yet and a mask OUTPUT.missing.json listing them.")
   var allowPartial = false
 
-  @Flag(help: "Replace an existing .npy output that is not an earlier assemble output (never a path inside the run directory).")
+  @Flag(help: "Replace an existing output that is not provably an earlier one (a .npy not recorded in RUN/outputs.json or changed since, a Zarr group or array ntkbatch did not write; never a path inside the run directory).")
   var overwrite = false
 
   @Option(help: "Progress on stderr: auto (a bar on a terminal, a line every 10 s otherwise), bar, lines, none.")
@@ -159,6 +161,12 @@ struct AssembleCommand: ParsableCommand {
       return try TileAssembler.assemble(run: run, output: output, options: options) { display.update($0) }
     }
     display.finish()
+    if format == .npy {
+      // What lets a later assemble replace this output without --overwrite (AssembleOutputGuard).
+      do { try AssembledOutputs.record(output, run: run) } catch {
+        FileHandle.standardError.write(Data("warning: \(output) is not recorded in \(AssembledOutputs.path(of: run)) (\(error)); a later assemble to it needs --overwrite\n".utf8))
+      }
+    }
     for leftover in report.removedLeftovers { print("removed leftover \(leftover) of an interrupted assemble") }
     let gigabytes = Double(report.matrixByteCount) / 1e9
     let rate = report.seconds > 0 ? gigabytes / report.seconds : 0

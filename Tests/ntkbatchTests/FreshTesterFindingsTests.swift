@@ -1,0 +1,127 @@
+import Engine
+import Foundation
+import Storage
+import XCTest
+
+/// A fresh tester's findings (README only): `assemble` replaced a user's Zarr group or array and
+/// any 2-D float `.npy`; `export-weights` and `generate` replaced files; `models`/`check` allocated
+/// the weights of huge widths; negative option values and empty paths gave the wrong message.
+/// Each refusal is one line naming the file or option, exit 2 (usage: 64), nothing damaged.
+final class FreshTesterFindingsTests: XCTestCase {
+  var work = ""
+  var manifest = ""
+
+  override func setUpWithError() throws {
+    work = try CLIHarness.temporaryDirectory("fresh-tester")
+    // LeNet on 12 samples in tiles of 6: 3 tiles.
+    manifest = try FaultHarness.npyManifest(in: work, samples: 12, tileSamples: 6)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
+
+  private func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
+
+  private func completeRun(_ name: String = "run") throws -> String {
+    let run = "\(work)/\(name)"
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
+    return run
+  }
+
+  /// Every file under `path` (relative) with its bytes.
+  private func tree(_ path: String) throws -> [String: [UInt8]] {
+    var files: [String: [UInt8]] = [:]
+    let enumerator = try XCTUnwrap(FileManager.default.enumerator(atPath: path))
+    for case let name as String in enumerator where SystemFile.isRegularFile(path + "/" + name) {
+      files[name] = try FileBytes.read(path: path + "/" + name)
+    }
+    return files
+  }
+
+  private func write(_ text: String, to path: String) throws {
+    try FileManager.default.createDirectory(atPath: AtomicFile.directory(of: path), withIntermediateDirectories: true)
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+  }
+
+  // MARK: 1. Zarr groups and user arrays
+
+  func testAssembleReplacesOnlyAZarrArrayNtkbatchWroteUnlessOverwrite() throws {
+    let run = try completeRun()
+    // As zarr-python 3 writes them: a group holding an array, a v3 array and a v2 array of a user.
+    let group = "\(work)/out/mygroup.zarr"
+    try write(#"{"zarr_format": 3, "node_type": "group", "attributes": {}}"#, to: group + "/zarr.json")
+    try write(#"{"zarr_format": 3, "node_type": "array", "shape": [2], "data_type": "float32", "attributes": {"note": "mine"}}"#, to: group + "/features/zarr.json")
+    try write("chunk", to: group + "/features/c/0")
+    let userV3 = "\(work)/out/user3.zarr"
+    try write(#"{"zarr_format": 3, "node_type": "array", "shape": [2], "data_type": "float32", "attributes": {}}"#, to: userV3 + "/zarr.json")
+    let userV2 = "\(work)/out/user2.zarr"
+    try write(#"{"zarr_format": 2, "shape": [2], "dtype": "<f4"}"#, to: userV2 + "/.zarray")
+    try write(#"{"ntkbatch": 1}"#, to: userV2 + "/.zattrs")  // not the attribute object ntkbatch writes
+    for target in [group, userV3, userV2] {
+      let before = try tree(target)
+      let result = try CLIHarness.run(["assemble", run, "--output", target, "--progress", "none"])
+      XCTAssertEqual(result.status, 2, "\(target): \(result.stdout) \(result.stderr)")
+      XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: \(target): exists and is not a Zarr array written by ntkbatch (no \"ntkbatch\" attributes: a Zarr group, a user's array or another file); not replaced (--overwrite replaces it)"])
+      XCTAssertEqual(try tree(target), before, target)
+    }
+    // An array ntkbatch wrote (either format) is replaced as before.
+    for version in ["3", "2"] {
+      let ours = "\(work)/out/g\(version).zarr"
+      try CLIHarness.succeed(["assemble", run, "--output", ours, "--zarr-format", version, "--progress", "none"])
+      try CLIHarness.succeed(["assemble", run, "--output", ours, "--zarr-format", version, "--progress", "none"])
+      XCTAssertTrue(FileManager.default.fileExists(atPath: ours + (version == "3" ? "/zarr.json" : "/.zattrs")))
+    }
+    // --overwrite replaces the group.
+    try CLIHarness.succeed(["assemble", run, "--output", group, "--overwrite", "--progress", "none"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: group + "/features"))
+  }
+
+  // MARK: 2. .npy outputs provably ours
+
+  func testAssembleReplacesOnlyAnUnchangedNpyThisRunRecorded() throws {
+    let run = try completeRun()
+    // A user's 2-D float64 matrix, exactly what the old guard took for an earlier output.
+    let features = "\(work)/my_features.npy"
+    let values = (0..<(40 * 7)).map { Double($0) / 3 }
+    let userBytes = NpyArray(header: NpyHeader(dtype: .float64, shape: [40, 7]), data: values.withUnsafeBytes { Array($0) }).encoded()
+    try Data(userBytes).write(to: URL(fileURLWithPath: features))
+    let refused = try CLIHarness.run(["assemble", run, "--output", features, "--progress", "none"])
+    XCTAssertEqual(refused.status, 2, refused.stdout + refused.stderr)
+    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(features): exists and is not an output of this run recorded in \(run)/outputs.json (or changed since); not replaced (--overwrite replaces it)"])
+    XCTAssertEqual(try FileBytes.read(path: features), userBytes)
+
+    // This run's own output: recorded, then replaced without --overwrite.
+    let output = "\(work)/g.npy"
+    try CLIHarness.succeed(["assemble", run, "--output", output, "--progress", "none"])
+    let record = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(FileBytes.read(path: "\(run)/outputs.json"))) as? [String: Any])
+    let entries = try XCTUnwrap(record["outputs"] as? [[String: Any]])
+    XCTAssertEqual(entries.map { $0["path"] as? String }, [AssembleOutputGuardPath.resolved(output)])
+    XCTAssertEqual(entries.first?["size"] as? Int, try FileBytes.read(path: output).count)
+    let matrix = try FileBytes.read(path: output)
+    try CLIHarness.succeed(["assemble", run, "--output", output, "--progress", "none"])
+    XCTAssertEqual(try FileBytes.read(path: output), matrix)
+    try CLIHarness.succeed(["verify", run])
+
+    // Another run's output is not this run's.
+    let other = try completeRun("other")
+    let refusedOther = try CLIHarness.run(["assemble", other, "--output", output, "--progress", "none"])
+    XCTAssertEqual(refusedOther.status, 2, refusedOther.stderr)
+    XCTAssertTrue(refusedOther.stderr.contains("not an output of this run recorded in \(other)/outputs.json"), refusedOther.stderr)
+
+    // Changed since (the user wrote their data there, same name): refused, kept.
+    try Data(userBytes).write(to: URL(fileURLWithPath: output))
+    let changed = try CLIHarness.run(["assemble", run, "--output", output, "--progress", "none"])
+    XCTAssertEqual(changed.status, 2, changed.stderr)
+    XCTAssertEqual(try FileBytes.read(path: output), userBytes)
+
+    // --overwrite replaces it, and records it again.
+    try CLIHarness.succeed(["assemble", run, "--output", features, "--overwrite", "--progress", "none"])
+    XCTAssertEqual(try FileBytes.read(path: features), matrix)
+    try CLIHarness.succeed(["assemble", run, "--output", features, "--progress", "none"])
+  }
+}
+
+/// `AssembleOutputGuard.resolved` as the test sees it: absolute, symbolic links resolved
+/// (`/tmp` may be a link).
+enum AssembleOutputGuardPath {
+  static func resolved(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().path }
+}
