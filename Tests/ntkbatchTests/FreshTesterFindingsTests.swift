@@ -118,6 +118,63 @@ final class FreshTesterFindingsTests: XCTestCase {
     XCTAssertEqual(try FileBytes.read(path: features), matrix)
     try CLIHarness.succeed(["assemble", run, "--output", features, "--progress", "none"])
   }
+
+  // MARK: 3. export-weights over an existing file
+
+  func testExportWeightsRefusesAnExistingOutputUnlessOverwrite() throws {
+    let manifest = try CLIHarness.writeManifest([
+      "name": "train",
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 20],
+      "model": ["name": "lenet", "seed": 0, "train": ["epochs": 1, "lr": 0.01, "batchSize": 10, "seed": 0, "samples": 20]],
+      "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": 20],
+    ], in: work, name: "train")
+    try CLIHarness.succeed(["run", manifest, "--run-dir", "\(work)/trained", "--progress", "none"])
+    let precious = "\(work)/precious.safetensors"
+    try Data("weights of another run".utf8).write(to: URL(fileURLWithPath: precious))
+    let refused = try CLIHarness.run(["export-weights", "\(work)/trained", "--output", precious])
+    XCTAssertEqual(refused.status, 2, refused.stdout + refused.stderr)
+    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(precious): exists (it may hold the weights of another run); not replaced (--overwrite replaces it)"])
+    XCTAssertEqual(try String(contentsOfFile: precious, encoding: .utf8), "weights of another run")
+    let missingFolder = try CLIHarness.run(["export-weights", "\(work)/trained", "--output", "\(work)/nowhere/w.safetensors"])
+    XCTAssertEqual(missingFolder.status, 2, missingFolder.stderr)
+    XCTAssertEqual(lines(missingFolder.stderr), ["ntkbatch: error: \(work)/nowhere/w.safetensors: the folder \(work)/nowhere does not exist (expected an existing folder for the output; create it first)"])
+    try CLIHarness.succeed(["export-weights", "\(work)/trained", "--output", precious, "--overwrite"])
+    XCTAssertFalse(try SafetensorsFile.read(path: precious).names.isEmpty)
+  }
+
+  // MARK: 4. generate never rewrites a manifest before refusing
+
+  func testGenerateRefusesADifferingManifestNamingTheFieldBeforeWritingAnything() throws {
+    let out = "\(work)/gen"
+    func generate(epochs: Int, models: [String], extra: [String] = []) throws -> CLIHarness.Result {
+      try CLIHarness.run(["generate", "--models"] + models + [
+        "--dataset", "mnist", "--root", "\(CLIHarness.repositoryRoot)/data/mnist-sample", "--subsample", "10",
+        "--train-samples", "10", "--num-epochs", "\(epochs)", "--bs", "10", "--lr", "0.01", "--tile-samples", "10",
+        "--output", out, "--progress", "none"] + extra)
+    }
+    let first = try generate(epochs: 1, models: ["lenet"])
+    XCTAssertEqual(first.status, 0, first.stderr)
+    let lenet = "\(out)/lenet-mnist-r0.json"
+    let before = try FileBytes.read(path: lenet)
+    let runBefore = try tree("\(out)/runs")
+    // logistic comes first and is new: it must not be written either.
+    let refused = try generate(epochs: 2, models: ["logistic", "lenet"])
+    XCTAssertEqual(refused.status, 2, refused.stderr)
+    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(lenet): exists and differs from the manifest these options give in model.train.epochs (file has 1, now 2); not replaced (--overwrite replaces it)"])
+    XCTAssertEqual(try FileBytes.read(path: lenet), before)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(out)/logistic-mnist-r0.json"))
+    // --overwrite: the run directory still holds the earlier manifest's run.
+    let overwrite = try generate(epochs: 2, models: ["logistic", "lenet"], extra: ["--overwrite"])
+    XCTAssertEqual(overwrite.status, 2, overwrite.stderr)
+    XCTAssertEqual(lines(overwrite.stderr), ["ntkbatch: error: \(lenet): differs from the manifest these options give in model.train.epochs (file has 1, now 2), and its run directory \(out)/runs/lenet-mnist-r0 holds the earlier manifest's run; remove that run directory (or use another --output) to start again"])
+    XCTAssertEqual(try FileBytes.read(path: lenet), before)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(out)/logistic-mnist-r0.json"))
+    XCTAssertEqual(try tree("\(out)/runs"), runBefore)
+    // The same options again: nothing to do.
+    let again = try generate(epochs: 1, models: ["lenet"])
+    XCTAssertEqual(again.status, 0, again.stderr)
+    XCTAssertEqual(try FileBytes.read(path: lenet), before)
+  }
 }
 
 /// `AssembleOutputGuard.resolved` as the test sees it: absolute, symbolic links resolved
