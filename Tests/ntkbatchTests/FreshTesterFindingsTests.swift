@@ -175,6 +175,62 @@ final class FreshTesterFindingsTests: XCTestCase {
     XCTAssertEqual(again.status, 0, again.stderr)
     XCTAssertEqual(try FileBytes.read(path: lenet), before)
   }
+
+  // MARK: 5. Huge widths: counted, not allocated
+
+  /// `ntkbatch arguments…` under `ulimit -v` (KiB of address space): what allocates the weights
+  /// of a huge model dies (the old `models --width 1024` used 21 GB), what counts them does not.
+  private func runLimited(_ arguments: [String], kibibytes: Int) throws -> CLIHarness.Result {
+    let quoted = ([CLIHarness.binary.path] + arguments).map { "'\($0)'" }.joined(separator: " ")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", "ulimit -v \(kibibytes) && exec \(quoted)"]
+    var environment = ProcessInfo.processInfo.environment
+    environment["OPENBLAS_NUM_THREADS"] = "1"
+    process.environment = environment
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CLIHarness.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                             stderr: String(decoding: stderr, as: UTF8.self))
+  }
+
+  func testModelsCountsHugeWidthsWithoutAllocatingTheirWeights() throws {
+    // The count from the layer shapes is the built model's, for every model.
+    for name in ModelZoo.names {
+      let built = try ModelZoo.make(name: name, width: 6, scalar: Float.self)
+      XCTAssertEqual(try ModelZoo.size(name: name, width: 6), ModelSize(parameterCount: built.parameterCount, stateCount: built.stateValues.count), name)
+    }
+    let result = try runLimited(["models", "--width", "1024", "--json"], kibibytes: 6 << 20)
+    XCTAssertEqual(result.status, 0, result.stderr)
+    let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]], result.stdout)
+    let counts = Dictionary(uniqueKeysWithValues: rows.map { ($0["name"] as! String, $0["parameters"] as! Int) })
+    XCTAssertEqual(counts["lenet"], 62_006)
+    XCTAssertEqual(counts["resnet152"], try ModelZoo.size(name: "resnet152", width: 1024).parameterCount)
+    XCTAssertGreaterThan(counts["resnet152"] ?? 0, 10_000_000_000)
+  }
+
+  func testCheckRefusesAModelWhoseWeightsExceedTheBudgetBeforeAllocatingThem() throws {
+    let path = try CLIHarness.writeManifest([
+      "name": "huge",
+      "dataset": ["name": "npy", "path": "\(work)/inputs.npy"],
+      "model": ["name": "resnet152", "width": 4096, "seed": 0],
+      "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": 6],
+    ], in: work, name: "huge")
+    let size = try ModelZoo.size(name: "resnet152", width: 4096)
+    for command in [["check", path], ["run", path, "--run-dir", "\(work)/huge", "--progress", "none"]] {
+      let result = try runLimited(command, kibibytes: 6 << 20)
+      XCTAssertEqual(result.status, 2, "\(command): \(result.stderr)")
+      let line = try XCTUnwrap(lines(result.stderr).first)
+      XCTAssertEqual(lines(result.stderr).count, 1, result.stderr)
+      XCTAssertTrue(line.hasPrefix("ntkbatch: error: model.width: resnet152 at width 4096 has P = \(size.parameterCount) parameters, whose weights and one gradient need \(((size.stateCount + size.parameterCount) * 4) >> 20) MiB, over the memory budget of "), line)
+      XCTAssertTrue(line.hasSuffix(" MiB (ntk.memoryBudget); use a smaller model.width"), line)
+    }
+  }
 }
 
 /// `AssembleOutputGuard.resolved` as the test sees it: absolute, symbolic links resolved
