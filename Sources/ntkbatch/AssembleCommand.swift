@@ -71,16 +71,18 @@ struct AssembleCommand: ParsableCommand {
   @Option(help: "npy or zarr (default: zarr when the output ends in .zarr, else npy).")
   var format: TileAssembler.OutputFormat?
 
-  @Option(name: .customLong("zarr-format"), help: "Zarr format version: 3 (default) or 2 (for zarr-python 2.x).")
+  // `.unconditional` (here and below): a value such as `-10` or `-1:5` is read as the value (and
+  // refused by `validate` with its own message), not taken for an option.
+  @Option(name: .customLong("zarr-format"), parsing: .unconditional, help: "Zarr format version: 3 (default) or 2 (for zarr-python 2.x).")
   var zarrFormat: Int?
 
-  @Option(help: "Zarr chunk side in rows and columns (a multiple of the classes kept); default: one tile.")
+  @Option(parsing: .unconditional, help: "Zarr chunk side in rows and columns (a multiple of the classes kept); default: one tile.")
   var chunk: Int?
 
-  @Option(help: "Samples A:B (rows and columns; a cross run: rows, all columns) or A:B,C:D (rows A…B−1, columns C…D−1; a cross run: of its columns samples); default: all.")
+  @Option(parsing: .unconditional, help: "Samples A:B (rows and columns; a cross run: rows, all columns) or A:B,C:D (rows A…B−1, columns C…D−1; a cross run: of its columns samples); default: all.")
   var samples: String?
 
-  @Option(help: "Classes to keep, e.g. 0,3,7 (in that order); default: all 10.")
+  @Option(parsing: .unconditional, help: "Classes to keep, e.g. 0,3,7 (in that order); default: all 10.")
   var classes: String?
 
   @Flag(help: "Zarr: hard-link stored tiles as chunks where the file system allows, instead of copying them (do not then write to the array: a chunk rewritten in place would change the run's object).")
@@ -100,6 +102,7 @@ struct AssembleCommand: ParsableCommand {
   }
 
   func validate() throws {
+    if output.isEmpty { throw ValidationError("--output: expected a .npy file or a Zarr directory path, found an empty string") }
     if resolvedFormat != .zarr && (zarrFormat != nil || chunk != nil || link) {
       throw ValidationError("--zarr-format, --chunk and --link apply to Zarr output only (--format zarr or an output ending in .zarr)")
     }
@@ -122,6 +125,9 @@ struct AssembleCommand: ParsableCommand {
       let parts = samples.split(separator: ",", omittingEmptySubsequences: false)
       guard (1...2).contains(parts.count) else { throw ValidationError("--samples: expected A:B or A:B,C:D, found \(samples)") }
       let ranges = try parts.map { part -> Range<Int> in
+        guard !part.isEmpty else {
+          throw ValidationError("--samples: expected A:B or A:B,C:D, found \"\(samples)\" (an empty range \(part.startIndex == samples.startIndex ? "before" : "after") the comma)")
+        }
         let bounds = part.split(separator: ":", omittingEmptySubsequences: false)
         guard bounds.count == 2, let a = Int(bounds[0]), let b = Int(bounds[1]), a >= 0, a < b else {
           throw ValidationError("--samples: expected A:B with 0 ≤ A < B, found \(part)")

@@ -29,7 +29,8 @@ struct CheckCommand: ParsableCommand {
   @Argument(help: "The manifest (JSON; see the README).")
   var manifest: String
 
-  @Option(help: "Also print how N shards (run --shard K/N) split the plan.")
+  // `.unconditional`: `--shards -3` is read as the value -3 (and refused by `validate`), not as an option.
+  @Option(parsing: .unconditional, help: "Also print how N shards (run --shard K/N) split the plan.")
   var shards: Int?
 
   func validate() throws {

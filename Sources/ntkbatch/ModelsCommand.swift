@@ -9,7 +9,8 @@ struct ModelsCommand: ParsableCommand {
     commandName: "models",
     abstract: "List the models with their trainable-parameter count P at a width.")
 
-  @Option(help: "Width of the width-parameterised models (ResNets).")
+  // `.unconditional`: `--width -1` is read as the value (and refused by `validate`).
+  @Option(parsing: .unconditional, help: "Width of the width-parameterised models (ResNets).")
   var width = Manifest.defaultWidth
 
   @Flag(help: "Print JSON.")

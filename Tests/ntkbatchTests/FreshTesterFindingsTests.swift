@@ -231,6 +231,59 @@ final class FreshTesterFindingsTests: XCTestCase {
       XCTAssertTrue(line.hasSuffix(" MiB (ntk.memoryBudget); use a smaller model.width"), line)
     }
   }
+
+  // MARK: 6–8. Command-line usage
+
+  /// Negative values reach `validate` (not "Missing value for '--samples <samples>'"), and an
+  /// empty range says what was found: usage errors, exit 64.
+  func testNegativeAndEmptyOptionValuesGetTheirOwnMessage() throws {
+    let run = "\(work)/run"
+    let cases: [([String], String)] = [
+      (["assemble", run, "--samples", "-1:5", "--output", "\(work)/g.npy"], "--samples: expected A:B with 0 ≤ A < B, found -1:5"),
+      (["assemble", run, "--samples", "0:5,", "--output", "\(work)/g.npy"], "--samples: expected A:B or A:B,C:D, found \"0:5,\" (an empty range after the comma)"),
+      (["assemble", run, "--samples", ",0:5", "--output", "\(work)/g.npy"], "--samples: expected A:B or A:B,C:D, found \",0:5\" (an empty range before the comma)"),
+      (["assemble", run, "--chunk", "-10", "--output", "\(work)/g.zarr"], "--chunk: expected a positive multiple of 10 (the classes per sample), found -10"),
+      (["assemble", run, "--classes", "-1", "--output", "\(work)/g.npy"], "--classes: expected distinct classes within 0…9, found -1"),
+      (["check", manifest, "--shards", "-3"], "--shards must be from 1 to"),
+      (["models", "--width", "-2"], "--width must be between 1 and 4096, got -2"),
+      (["run", manifest, "--run-dir", ""], "--run-dir: expected a directory path, found an empty string"),
+      (["assemble", run, "--output", ""], "--output: expected a .npy file or a Zarr directory path, found an empty string"),
+    ]
+    for (arguments, message) in cases {
+      let result = try CLIHarness.run(arguments)
+      XCTAssertEqual(result.status, 64, "\(arguments): \(result.stderr)")
+      XCTAssertTrue(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+      XCTAssertFalse(result.stderr.contains("Missing value"), "\(arguments): \(result.stderr)")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: run))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/runs"))
+  }
+
+  /// An output in a missing folder is named by its folder, exit 2, before any work (not the
+  /// temporary `.ref.npy.tmp-…` the write would have created).
+  func testAssembleIntoAMissingFolderNamesTheFolder() throws {
+    let run = try completeRun()
+    for output in ["\(work)/out/ref.npy", "\(work)/out/ref.zarr"] {
+      let result = try CLIHarness.run(["assemble", run, "--output", output, "--progress", "none"])
+      XCTAssertEqual(result.status, 2, result.stderr)
+      XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: \(output): the folder \(work)/out does not exist (expected an existing folder for the output; create it first)"])
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/out"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(run)/outputs.json"))
+  }
+
+  /// `repair` keeps stray files (README, RepairCommand): the help says so.
+  func testHelpSaysRepairKeepsStrayFiles() throws {
+    for arguments in [["--help"], ["repair", "--help"]] {
+      let help = try CLIHarness.succeed(arguments).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+      XCTAssertTrue(help.contains("remove orphans and temporary files (stray files are named and kept)"), help)
+      XCTAssertFalse(help.contains("temporary and stray files"), help)
+    }
+    let exportHelp = try CLIHarness.succeed(["export-weights", "--help"]).stdout
+    XCTAssertTrue(exportHelp.contains("--allow-unfinished") && exportHelp.contains("--overwrite"), exportHelp)
+    let readme = try String(contentsOfFile: "\(CLIHarness.repositoryRoot)/README.md", encoding: .utf8)
+    XCTAssertTrue(readme.contains("`--allow-unfinished`"), "README documents export-weights --allow-unfinished")
+  }
 }
 
 /// `AssembleOutputGuard.resolved` as the test sees it: absolute, symbolic links resolved
