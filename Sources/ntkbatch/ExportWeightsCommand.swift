@@ -16,7 +16,7 @@ struct ExportWeightsCommand: ParsableCommand {
       num_batches_tracked (I64) = the number of training batches seen. Loads with \
       safetensors.torch.load_file and model.load_state_dict (see tools/check_weights_pytorch.py), \
       and as model.weights of a manifest. An existing output is refused (exit 2) unless \
-      --overwrite: it may hold the weights of another run.
+      --overwrite (it may hold the weights of another run), or it already holds these weights.
       """
   )
 
@@ -43,9 +43,6 @@ struct ExportWeightsCommand: ParsableCommand {
       guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
         throw CLIError.BadInput("\(output): the folder \(folder) does not exist (expected an existing folder for the output; create it first)")
       }
-      if SystemFile.kind(of: output).exists && !overwrite {
-        throw CLIError.BadInput("\(output): exists (it may hold the weights of another run); not replaced (--overwrite replaces it)")
-      }
       let store = TrainingCheckpointStore(run: RunDirectory(path: runDirectory))
       guard let (record, bytes) = try store.latest() else {
         throw CLIError.BadInput("\(runDirectory): no trained weights (no \(store.recordPath); run a manifest with model.train first)")
@@ -54,6 +51,10 @@ struct ExportWeightsCommand: ParsableCommand {
         throw CLIError.BadInput("\(runDirectory): training stopped after epoch \(record.epoch) and has not finished; run it again, or pass --allow-unfinished")
       }
       let file = try TrainingCheckpointFile.exportedStateDict(bytes, path: store.checkpointPath(record.checkpoint), batchesSeen: record.batchesSeen)
+      if SystemFile.kind(of: output).exists && !overwrite {
+        if (try? FileBytes.read(path: output)) == file { return }  // this export again: nothing to replace
+        throw CLIError.BadInput("\(output): exists (it may hold the weights of another run); not replaced (--overwrite replaces it)")
+      }
       try AtomicFile.write(file, to: output)
     }
   }

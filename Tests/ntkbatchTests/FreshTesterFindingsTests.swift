@@ -140,6 +140,10 @@ final class FreshTesterFindingsTests: XCTestCase {
     XCTAssertEqual(lines(missingFolder.stderr), ["ntkbatch: error: \(work)/nowhere/w.safetensors: the folder \(work)/nowhere does not exist (expected an existing folder for the output; create it first)"])
     try CLIHarness.succeed(["export-weights", "\(work)/trained", "--output", precious, "--overwrite"])
     XCTAssertFalse(try SafetensorsFile.read(path: precious).names.isEmpty)
+    // The same export again (tools/demo run twice) finds exactly these weights: no change, exit 0.
+    let exported = try FileBytes.read(path: precious)
+    try CLIHarness.succeed(["export-weights", "\(work)/trained", "--output", precious])
+    XCTAssertEqual(try FileBytes.read(path: precious), exported)
   }
 
   // MARK: 4. generate never rewrites a manifest before refusing
