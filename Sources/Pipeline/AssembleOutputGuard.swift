@@ -1,9 +1,13 @@
+import Checkpoint
 import Foundation
 import Storage
 
-/// Where `assemble` may write: never inside the run directory, and never over an existing file
-/// that is not an earlier output of the same kind (a `.npy` of a 2-D float matrix; a Zarr array
-/// directory is checked by the Zarr writer), unless `--overwrite` says so.
+/// Where `assemble` may write: never inside the run directory, into a folder that exists, and
+/// never over an existing path that is not provably an earlier output of ntkbatch, unless
+/// `--overwrite` says so: a `.npy` only when `RUN/outputs.json` (`AssembledOutputs`) records it
+/// as written by this run and unchanged since; a Zarr path only when it is a Zarr array whose
+/// attributes carry the `ntkbatch` object `ZarrAttributes` writes (never a group, nor a user's
+/// array).
 public enum AssembleOutputGuard {
   /// `path` made absolute, `.`/`..` removed and symbolic links resolved (for the parts that exist).
   public static func resolved(_ path: String) -> String {
@@ -13,34 +17,52 @@ public enum AssembleOutputGuard {
     return resolved(parent.path).appending("/" + url.lastPathComponent).replacingOccurrences(of: "//", with: "/")
   }
 
-  /// Refuses an `output` inside `runDirectory`, or an existing non-output file unless `overwrite`.
+  /// Refuses an `output` inside `runDirectory`, in a folder that does not exist, or an existing
+  /// path not provably written by ntkbatch (see the type) unless `overwrite`.
   ///
-  /// - Throws: `BadInput` (exit 2), one line naming the output.
+  /// - Throws: `BadInput` (exit 2), one line naming the output (or its folder).
   public static func check(output: String, runDirectory: String, isZarr: Bool, overwrite: Bool) throws {
     let target = resolved(output)
     let run = resolved(runDirectory)
     if target == run || target.hasPrefix(run.hasSuffix("/") ? run : run + "/") {
       throw BadInput("\(output): inside the run directory \(runDirectory); assemble writes its output outside the run directory")
     }
+    let folder = AtomicFile.directory(of: output)
+    var isFolder: ObjCBool = false
+    if !FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) || !isFolder.boolValue {
+      throw BadInput("\(output): the folder \(folder) does not exist (expected an existing folder for the output; create it first)")
+    }
     let kind = SystemFile.kind(of: output)
-    guard kind.exists, !isZarr, !overwrite else { return }
+    guard kind.exists, !overwrite else { return }
+    if isZarr {
+      if !isNtkbatchZarrArray(output) {
+        throw BadInput("\(output): exists and is not a Zarr array written by ntkbatch (no \"ntkbatch\" attributes: a Zarr group, a user's array or another file); not replaced (--overwrite replaces it)")
+      }
+      return
+    }
     if kind.isDirectory {
       throw BadInput("\(output): exists and is a directory, not an earlier .npy output; not replaced")
     }
-    if !isEarlierNpyOutput(output) {
-      throw BadInput("\(output): exists and is not an earlier assemble output (a .npy of a 2-D float matrix); not replaced (--overwrite replaces it)")
+    if !AssembledOutputs.isRecordedAndUnchanged(output, run: RunDirectory(path: runDirectory)) {
+      throw BadInput("\(output): exists and is not an output of this run recorded in \(AssembledOutputs.path(of: RunDirectory(path: runDirectory))) (or changed since); not replaced (--overwrite replaces it)")
     }
   }
 
-  /// Whether `path` starts with a readable `.npy` header of a 2-D float16/32/64 array.
-  public static func isEarlierNpyOutput(_ path: String) -> Bool {
-    guard let file = try? SystemFile.openForReading(path: path) else { return false }
-    defer { try? file.close() }
-    var prefix = [UInt8](repeating: 0, count: 4096)
-    guard let count = try? prefix.withUnsafeMutableBytes({ try file.read(atOffset: 0, into: $0) }),
-          let (header, _) = try? NpyHeader.decode(Array(prefix[0..<count]), path: path) else { return false }
-    // 2-D: the square (or selected) matrix; 3-D [n, k, k]: the diagonal kernel's blocks.
-    return (header.shape.count == 2 || (header.shape.count == 3 && header.shape[1] == header.shape[2]))
-      && [NpyDType.float16, .float32, .float64].contains(header.dtype)
+  /// Whether `path` is a Zarr array (format 3 `zarr.json` with `node_type` `array`, or format 2
+  /// `.zarray`) whose attributes (`zarr.json` `attributes`, or `.zattrs`) hold the `ntkbatch`
+  /// object that `ZarrAttributes.make` writes.
+  public static func isNtkbatchZarrArray(_ path: String) -> Bool {
+    func object(_ file: String) -> [String: Any]? {
+      guard let bytes = try? FileBytes.read(path: path + "/" + file) else { return nil }
+      return (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
+    }
+    if let metadata = object("zarr.json") {
+      return metadata["node_type"] as? String == "array"
+        && ((metadata["attributes"] as? [String: Any])?["ntkbatch"] as? [String: Any]) != nil
+    }
+    if SystemFile.kind(of: path + "/.zarray").exists, let attributes = object(".zattrs") {
+      return (attributes["ntkbatch"] as? [String: Any]) != nil
+    }
+    return false
   }
 }

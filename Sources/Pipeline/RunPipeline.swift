@@ -49,6 +49,7 @@ public struct RunPipeline: PrecisionGeneric {
   /// Runs the session in precision `T`.
   public func execute<T: BLASScalar>(_: T.Type) throws -> Outcome {
     ReturnFreedMemory.configure()
+    try WeightsLoader.refuseOverBudget(manifest, scalar: T.self)  // before downloading or loading anything
     let dataset = try DatasetLoader.load(manifest, scalar: T.self, showProgress: reporter.detail != .quiet)
     let columns = try DatasetLoader.loadColumns(manifest, scalar: T.self, showProgress: reporter.detail != .quiet)
     var model = try WeightsLoader.model(for: manifest, scalar: T.self)

@@ -13,8 +13,10 @@ public enum WeightsLoader {
   /// - Throws: `EngineError` for an unknown model or a missing, extra or mis-shaped key (naming
   ///   the key and both shapes), `BadInput` for a NaN or ±Inf in a tensor, or a value
   ///   beyond float32's range in a float32 run (naming it and the first bad index), `StorageError`
-  ///   for an unreadable weights file.
+  ///   for an unreadable weights file, `BadInput` when the model's weights and one gradient
+  ///   (2 × state × scalar bytes) exceed the memory budget (checked before anything is allocated).
   public static func model<T: BLASScalar>(for manifest: Manifest, scalar: T.Type = T.self) throws -> Model<T> {
+    try refuseOverBudget(manifest, scalar: T.self)
     var model = try ModelZoo.make(name: manifest.model.name, width: manifest.model.width, scalar: T.self)
     if let path = manifest.resolvedWeightsPath {
       let file = try SafetensorsFile.read(path: path)
@@ -42,6 +44,20 @@ public enum WeightsLoader {
       model.initialize(seed: UInt64(manifest.model.seed))
     }
     return model
+  }
+
+  /// Refuses, before allocating it, a model whose state cannot fit the memory budget
+  /// (`ntk.memoryBudget`, or "auto": `ProcessMemory.automaticBudget()`): the weights plus a
+  /// gradient of the same size, the least any tile or training step holds besides.
+  ///
+  /// - Throws: `BadInput` naming model.width, P and both sizes in MiB.
+  public static func refuseOverBudget<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self) throws {
+    let size = try ModelZoo.size(name: manifest.model.name, width: manifest.model.width)
+    let weights = size.stateBytes(T.self)
+    let (needed, overflow) = weights.addingReportingOverflow(size.parameterCount.multipliedReportingOverflow(by: MemoryLayout<T>.size).partialValue)
+    let budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
+    guard overflow || needed > budget else { return }
+    throw BadInput("model.width: \(manifest.model.name) at width \(manifest.model.width) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(overflow ? "more than 8 EiB" : "\(needed >> 20) MiB"), over the memory budget of \(budget >> 20) MiB (ntk.memoryBudget); use a smaller model.width")
   }
 
   /// SHA-256 of the model's state (see the type's documentation).

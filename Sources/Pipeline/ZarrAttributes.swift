@@ -35,7 +35,7 @@ public enum ZarrAttributes {
       attributes["columns"] = manifest["columns"] ?? NSNull()
       attributes["columnInputDataHash"] = identity.columnInputDataHash?.hex ?? NSNull()
     }
-    if let parameters = try? ModelZoo.make(name: name, width: width, scalar: Float.self).parameterCount {
+    if let parameters = try? ModelZoo.size(name: name, width: width).parameterCount {
       attributes["P"] = parameters
     }
     let plan = try identity.plan()

@@ -33,9 +33,11 @@ struct AssembleCommand: ParsableCommand {
       its attributes; zarr.open(path) opens it lazily. Refuses while tiles are missing (unless \
       --allow-partial), when a tile holds NaN or infinity, and float16 when values overflow it. \
       Checks free space first; the output appears atomically, replacing an earlier one. Refuses \
-      an output inside the run directory, and an existing file that is not an earlier .npy \
-      output (a 2-D float matrix) unless --overwrite; a complete output removes a stale \
-      OUTPUT.missing.json of an earlier --allow-partial.
+      an output inside the run directory or in a folder that does not exist, and, unless \
+      --overwrite, an existing path that is not an earlier output: a .npy this run wrote and \
+      recorded in RUN/outputs.json (path, size, inode, mtime), unchanged since, or a Zarr array \
+      whose attributes carry ntkbatch's "ntkbatch" object (never a Zarr group or a user's \
+      array). A complete output removes a stale OUTPUT.missing.json of an earlier --allow-partial.
 
       --samples A:B writes only samples A…B−1 (rows and columns); A:B,C:D rows A…B−1 and \
       columns C…D−1. --classes 0,3,7 keeps those outputs (in that order): row \
@@ -69,16 +71,18 @@ struct AssembleCommand: ParsableCommand {
   @Option(help: "npy or zarr (default: zarr when the output ends in .zarr, else npy).")
   var format: TileAssembler.OutputFormat?
 
-  @Option(name: .customLong("zarr-format"), help: "Zarr format version: 3 (default) or 2 (for zarr-python 2.x).")
+  // `.unconditional` (here and below): a value such as `-10` or `-1:5` is read as the value (and
+  // refused by `validate` with its own message), not taken for an option.
+  @Option(name: .customLong("zarr-format"), parsing: .unconditional, help: "Zarr format version: 3 (default) or 2 (for zarr-python 2.x).")
   var zarrFormat: Int?
 
-  @Option(help: "Zarr chunk side in rows and columns (a multiple of the classes kept); default: one tile.")
+  @Option(parsing: .unconditional, help: "Zarr chunk side in rows and columns (a multiple of the classes kept); default: one tile.")
   var chunk: Int?
 
-  @Option(help: "Samples A:B (rows and columns; a cross run: rows, all columns) or A:B,C:D (rows A…B−1, columns C…D−1; a cross run: of its columns samples); default: all.")
+  @Option(parsing: .unconditional, help: "Samples A:B (rows and columns; a cross run: rows, all columns) or A:B,C:D (rows A…B−1, columns C…D−1; a cross run: of its columns samples); default: all.")
   var samples: String?
 
-  @Option(help: "Classes to keep, e.g. 0,3,7 (in that order); default: all 10.")
+  @Option(parsing: .unconditional, help: "Classes to keep, e.g. 0,3,7 (in that order); default: all 10.")
   var classes: String?
 
   @Flag(help: "Zarr: hard-link stored tiles as chunks where the file system allows, instead of copying them (do not then write to the array: a chunk rewritten in place would change the run's object).")
@@ -87,7 +91,7 @@ struct AssembleCommand: ParsableCommand {
   @Flag(name: .customLong("allow-partial"), help: "Write NaN (absent Zarr chunks) for tiles not computed yet and a mask OUTPUT.missing.json listing them.")
   var allowPartial = false
 
-  @Flag(help: "Replace an existing .npy output that is not an earlier assemble output (never a path inside the run directory).")
+  @Flag(help: "Replace an existing output that is not provably an earlier one (a .npy not recorded in RUN/outputs.json or changed since, a Zarr group or array ntkbatch did not write; never a path inside the run directory).")
   var overwrite = false
 
   @Option(help: "Progress on stderr: auto (a bar on a terminal, a line every 10 s otherwise), bar, lines, none.")
@@ -98,6 +102,7 @@ struct AssembleCommand: ParsableCommand {
   }
 
   func validate() throws {
+    if output.isEmpty { throw ValidationError("--output: expected a .npy file or a Zarr directory path, found an empty string") }
     if resolvedFormat != .zarr && (zarrFormat != nil || chunk != nil || link) {
       throw ValidationError("--zarr-format, --chunk and --link apply to Zarr output only (--format zarr or an output ending in .zarr)")
     }
@@ -120,6 +125,9 @@ struct AssembleCommand: ParsableCommand {
       let parts = samples.split(separator: ",", omittingEmptySubsequences: false)
       guard (1...2).contains(parts.count) else { throw ValidationError("--samples: expected A:B or A:B,C:D, found \(samples)") }
       let ranges = try parts.map { part -> Range<Int> in
+        guard !part.isEmpty else {
+          throw ValidationError("--samples: expected A:B or A:B,C:D, found \"\(samples)\" (an empty range \(part.startIndex == samples.startIndex ? "before" : "after") the comma)")
+        }
         let bounds = part.split(separator: ":", omittingEmptySubsequences: false)
         guard bounds.count == 2, let a = Int(bounds[0]), let b = Int(bounds[1]), a >= 0, a < b else {
           throw ValidationError("--samples: expected A:B with 0 ≤ A < B, found \(part)")
@@ -159,6 +167,12 @@ struct AssembleCommand: ParsableCommand {
       return try TileAssembler.assemble(run: run, output: output, options: options) { display.update($0) }
     }
     display.finish()
+    if format == .npy {
+      // What lets a later assemble replace this output without --overwrite (AssembleOutputGuard).
+      do { try AssembledOutputs.record(output, run: run) } catch {
+        FileHandle.standardError.write(Data("warning: \(output) is not recorded in \(AssembledOutputs.path(of: run)) (\(error)); a later assemble to it needs --overwrite\n".utf8))
+      }
+    }
     for leftover in report.removedLeftovers { print("removed leftover \(leftover) of an interrupted assemble") }
     let gigabytes = Double(report.matrixByteCount) / 1e9
     let rate = report.seconds > 0 ? gigabytes / report.seconds : 0

@@ -29,7 +29,8 @@ struct CheckCommand: ParsableCommand {
   @Argument(help: "The manifest (JSON; see the README).")
   var manifest: String
 
-  @Option(help: "Also print how N shards (run --shard K/N) split the plan.")
+  // `.unconditional`: `--shards -3` is read as the value -3 (and refused by `validate`), not as an option.
+  @Option(parsing: .unconditional, help: "Also print how N shards (run --shard K/N) split the plan.")
   var shards: Int?
 
   func validate() throws {
@@ -65,6 +66,7 @@ struct CheckCommand: ParsableCommand {
     // back to the kernel, so the resident size measured below — the memory plan's base, which
     // decides tileSamples "auto" — is the one `run` measures.
     ReturnFreedMemory.configure()
+    try WeightsLoader.refuseOverBudget(manifest, scalar: T.self)  // before loading anything
     let dataset = try DatasetLoader.load(manifest, scalar: T.self, showProgress: false)
     let columns = try DatasetLoader.loadColumns(manifest, scalar: T.self, showProgress: false)
     let model = try WeightsLoader.model(for: manifest, scalar: T.self)

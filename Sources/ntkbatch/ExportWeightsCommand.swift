@@ -15,7 +15,8 @@ struct ExportWeightsCommand: ParsableCommand {
       running statistic under its PyTorch key, in the run's precision (F32 or F64), plus \
       num_batches_tracked (I64) = the number of training batches seen. Loads with \
       safetensors.torch.load_file and model.load_state_dict (see tools/check_weights_pytorch.py), \
-      and as model.weights of a manifest.
+      and as model.weights of a manifest. An existing output is refused (exit 2) unless \
+      --overwrite (it may hold the weights of another run), or it already holds these weights.
       """
   )
 
@@ -28,12 +29,20 @@ struct ExportWeightsCommand: ParsableCommand {
   @Flag(name: .customLong("allow-unfinished"), help: "Export even if training has not finished (the last committed epoch).")
   var allowUnfinished = false
 
+  @Flag(help: "Replace an existing output file (refused otherwise: it may be another run's weights).")
+  var overwrite = false
+
   func validate() throws {
     guard output.hasSuffix(".safetensors") else { throw ValidationError("--output must end in .safetensors, got \(output)") }
   }
 
   func run() throws {
     try CLIError.reporting {
+      let folder = AtomicFile.directory(of: output)
+      var isFolder: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+        throw CLIError.BadInput("\(output): the folder \(folder) does not exist (expected an existing folder for the output; create it first)")
+      }
       let store = TrainingCheckpointStore(run: RunDirectory(path: runDirectory))
       guard let (record, bytes) = try store.latest() else {
         throw CLIError.BadInput("\(runDirectory): no trained weights (no \(store.recordPath); run a manifest with model.train first)")
@@ -42,6 +51,10 @@ struct ExportWeightsCommand: ParsableCommand {
         throw CLIError.BadInput("\(runDirectory): training stopped after epoch \(record.epoch) and has not finished; run it again, or pass --allow-unfinished")
       }
       let file = try TrainingCheckpointFile.exportedStateDict(bytes, path: store.checkpointPath(record.checkpoint), batchesSeen: record.batchesSeen)
+      if SystemFile.kind(of: output).exists && !overwrite {
+        if (try? FileBytes.read(path: output)) == file { return }  // this export again: nothing to replace
+        throw CLIError.BadInput("\(output): exists (it may hold the weights of another run); not replaced (--overwrite replaces it)")
+      }
       try AtomicFile.write(file, to: output)
     }
   }

@@ -18,7 +18,10 @@ struct GenerateCommand: ParsableCommand {
       run directory OUTPUT/runs/<same name>. Running the same command again continues where it \
       stopped: finished runs are skipped quickly, a half-trained model resumes at its last epoch, \
       a half-computed eNTK at its last tile. Afterwards: ntkbatch assemble / export-weights on each \
-      run directory.
+      run directory. An existing manifest that differs from the one these options give (say \
+      --num-epochs 3 after 2) is refused, naming its first differing field, before anything is \
+      written; --overwrite replaces it, unless its run directory already holds the earlier \
+      manifest's run (remove that first).
       """
   )
 
@@ -70,6 +73,9 @@ struct GenerateCommand: ParsableCommand {
   @Option(help: "Folder for the manifests and runs.")
   var output: String
 
+  @Flag(help: "Replace existing manifests that differ (their run directories must not exist yet).")
+  var overwrite = false
+
   @Option(help: "Progress display (as for run).")
   var progress: ProgressMode = .auto
 
@@ -99,13 +105,15 @@ struct GenerateCommand: ParsableCommand {
   }
 
   /// Writes (or keeps, when unchanged) one manifest per model and repeat; returns their paths.
+  /// Every manifest is built and checked before any file is written: an existing one that
+  /// differs is refused (`BadInput`, naming the file and the first differing field) unless
+  /// `--overwrite`, and then still when its run directory exists and is not empty.
   func writeManifests() throws -> [String] {
     let absolute = { (path: String) -> String in
       path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
     let rootPath = absolute(root ?? "data/\(dataset)")
-    try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-    var paths: [String] = []
+    var planned: [(path: String, bytes: [UInt8])] = []
     for model in models {
       for r in 0..<repeats {
         let name = "\(model)-\(dataset)-r\(r)"
@@ -123,10 +131,35 @@ struct GenerateCommand: ParsableCommand {
         let bytes = [UInt8](try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) + [0x0A]
         let path = output + "/" + name + ".json"
         _ = try Manifest.parse(bytes, file: path, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)  // refuse bad options before writing
-        if (try? FileBytes.read(path: path)) != bytes { try AtomicFile.write(bytes, to: path) }
-        paths.append(path)
+        planned.append((path, bytes))
       }
     }
-    return paths
+    var changed: [(path: String, bytes: [UInt8])] = []
+    for (path, bytes) in planned where SystemFile.kind(of: path).exists {
+      guard let existing = try? FileBytes.read(path: path) else {
+        throw BadInput("\(path): exists and cannot be read (expected the manifest an earlier generate wrote); not replaced")
+      }
+      if existing == bytes { continue }
+      // Differences outside the manifest hash (dataset.download) change no run: just rewrite.
+      let isObject = (try? JSONSerialization.jsonObject(with: Data(existing))) is [String: Any]
+      guard let field = isObject ? ManifestDifference.first(recorded: Data(existing), current: Data(bytes), recordedAs: "file has")
+                                 : "its content (not a JSON object)" else {
+        changed.append((path, bytes))
+        continue
+      }
+      guard overwrite else {
+        throw BadInput("\(path): exists and differs from the manifest these options give in \(field); not replaced (--overwrite replaces it)")
+      }
+      let run = output + "/runs/" + String(AtomicFile.name(of: path).dropLast(".json".count))
+      if !((try? FileManager.default.contentsOfDirectory(atPath: run)) ?? []).isEmpty {
+        throw BadInput("\(path): differs from the manifest these options give in \(field), and its run directory \(run) holds the earlier manifest's run; remove that run directory (or use another --output) to start again")
+      }
+      changed.append((path, bytes))
+    }
+    try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+    for (path, bytes) in planned where !SystemFile.kind(of: path).exists || changed.contains(where: { $0.path == path }) {
+      try AtomicFile.write(bytes, to: path)
+    }
+    return planned.map(\.path)
   }
 }

@@ -9,7 +9,8 @@ struct ModelsCommand: ParsableCommand {
     commandName: "models",
     abstract: "List the models with their trainable-parameter count P at a width.")
 
-  @Option(help: "Width of the width-parameterised models (ResNets).")
+  // `.unconditional`: `--width -1` is read as the value (and refused by `validate`).
+  @Option(parsing: .unconditional, help: "Width of the width-parameterised models (ResNets).")
   var width = Manifest.defaultWidth
 
   @Flag(help: "Print JSON.")
@@ -21,7 +22,8 @@ struct ModelsCommand: ParsableCommand {
 
   func run() throws {
     let rows = try CLIError.reporting {
-      try ModelZoo.names.map { name -> (String, Int) in (name, try ModelZoo.make(name: name, width: width, scalar: Float.self).parameterCount) }
+      // From the layer shapes: nothing the size of the weights is allocated (width 1024 would need GBs).
+      try ModelZoo.names.map { name -> (String, Int) in (name, try ModelZoo.size(name: name, width: width).parameterCount) }
     }
     if json {
       let object = rows.map { ["name": $0.0, "parameters": $0.1, "width": width] as [String: Any] }

@@ -7,15 +7,15 @@ import Foundation
 struct RepairCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "repair",
-    abstract: "Repair a run directory: cut damaged journal records, drop tiles whose object is missing, damaged or non-finite, remove orphans, temporary and stray files.",
+    abstract: "Repair a run directory: cut damaged journal records, drop tiles whose object is missing, damaged or non-finite, remove orphans and temporary files (stray files are named and kept).",
     discussion: """
       Takes the run's lock (refused while a `run` is writing). A damaged journal record before \
       the end of its segment is removed, resynchronising on the next valid record, so every valid \
       record after it is kept and only the damaged record's tile is computed again; the original \
       segment is kept next to it as segment-NNNNNN.log.damaged. Tiles whose object is missing, \
       fails its SHA-256 or holds NaN/Inf get a drop record in the journal (so `run` computes them \
-      again); objects that no record names, temporary files left by crashes and stray files \
-      under objects/ are removed. Prints one line per change; exit 0 when the run directory is \
+      again); objects that no record names and temporary files left by crashes are removed; \
+      stray files under objects/ (not written by ntkbatch) are named and kept. Prints one line per change; exit 0 when the run directory is \
       consistent afterwards (then run `ntkbatch run` to recompute what was dropped).
       """)
 

@@ -40,6 +40,7 @@ struct RunCommand: ParsableCommand {
   var shard: String?
 
   func validate() throws {
+    if runDirectory?.isEmpty == true { throw ValidationError("--run-dir: expected a directory path, found an empty string") }
     if let maxTiles, maxTiles < 1 { throw ValidationError("--max-tiles must be at least 1, got \(maxTiles)") }
     if let shard, shard != "slurm", shard != "env" {
       do { _ = try ShardSpec.parse(shard) } catch let error as CheckpointError { throw ValidationError(error.message) }

@@ -58,10 +58,12 @@ final class MemoryBudgetTests: XCTestCase {
     XCTAssertEqual(plannedTileSamples(in: again.stderr), tileSamples, again.stderr)
   }
 
+  /// 8 MiB holds resnet18 at width 16's weights and a gradient (P ≈ 0.7 M: 5.6 MB, below which
+  /// `WeightsLoader.refuseOverBudget` refuses first), not its smallest tile.
   func testABudgetBelowTheSmallestTileFailsBeforeAnyWork() throws {
     let work = try CLIHarness.temporaryDirectory("budget-small")
     defer { try? FileManager.default.removeItem(atPath: work) }
-    let path = try manifest(in: work, model: ["name": "resnet18", "width": 16], subsample: 8, budget: 1 << 20, tileSamples: "auto")
+    let path = try manifest(in: work, model: ["name": "resnet18", "width": 16], subsample: 8, budget: 8 << 20, tileSamples: "auto")
     let result = try CLIHarness.run(["run", path, "--run-dir", "\(work)/run", "--progress", "none"])
     XCTAssertEqual(result.status, 2, result.stderr)
     XCTAssertTrue(result.stderr.contains("the smallest tile (one sample a side) needs about"), result.stderr)

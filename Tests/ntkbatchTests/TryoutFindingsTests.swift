@@ -114,7 +114,7 @@ final class TryoutFindingsTests: NpyManifestTestCase {
     try Data("my notes".utf8).write(to: URL(fileURLWithPath: "\(work)/notes.txt"))
     let refused = try CLIHarness.run(["assemble", run, "--output", "\(work)/notes.txt"])
     XCTAssertEqual(refused.status, 2, refused.stderr)
-    XCTAssertTrue(refused.stderr.contains("not an earlier assemble output"), refused.stderr)
+    XCTAssertTrue(refused.stderr.contains("not an output of this run recorded in"), refused.stderr)
     XCTAssertEqual(try String(contentsOfFile: "\(work)/notes.txt", encoding: .utf8), "my notes")
     try CLIHarness.succeed(["assemble", run, "--overwrite", "--output", "\(work)/notes.txt"])
 

@@ -13,30 +13,31 @@ public enum ManifestDifference {
   public static let locations: Set<String> = ["name", "dataset.root", "dataset.path", "columns.root", "columns.path", "model.weights"]
 
   /// E.g. `dataset.root (run has "../data", now "../data2")`, or `nil` when no field differs or
-  /// either side is not a JSON object.
-  public static func first(recorded: Data, current: Data) -> String? {
-    all(recorded: recorded, current: current)?.first.map { "\($0.path) \($0.detail)" }
+  /// either side is not a JSON object. `recordedAs` names the recorded side (`file has` for a
+  /// manifest file about to be replaced).
+  public static func first(recorded: Data, current: Data, recordedAs: String = "run has") -> String? {
+    all(recorded: recorded, current: current, recordedAs: recordedAs)?.first.map { "\($0.path) \($0.detail)" }
   }
 
   /// Every differing field, top-down with keys sorted: its path and `(run has …, now …)`; `nil`
   /// when either side is not a JSON object.
-  public static func all(recorded: Data, current: Data) -> [(path: String, detail: String)]? {
+  public static func all(recorded: Data, current: Data, recordedAs: String = "run has") -> [(path: String, detail: String)]? {
     guard let a = try? JSONSerialization.jsonObject(with: recorded), let b = try? JSONSerialization.jsonObject(with: current) else { return nil }
     var found: [(path: String, detail: String)] = []
-    collect(a, b, path: "", into: &found)
+    collect(a, b, path: "", recordedAs: recordedAs, into: &found)
     return found
   }
 
-  private static func collect(_ a: Any?, _ b: Any?, path: String, into found: inout [(path: String, detail: String)]) {
+  private static func collect(_ a: Any?, _ b: Any?, path: String, recordedAs: String, into found: inout [(path: String, detail: String)]) {
     if ignored.contains(path) { return }
     if let a = a as? [String: Any], let b = b as? [String: Any] {
       for key in Set(a.keys).union(b.keys).sorted() {
-        collect(a[key], b[key], path: path.isEmpty ? key : path + "." + key, into: &found)
+        collect(a[key], b[key], path: path.isEmpty ? key : path + "." + key, recordedAs: recordedAs, into: &found)
       }
       return
     }
     let (left, right) = (render(a), render(b))
-    if left != right { found.append((path, "(run has \(left), now \(right))")) }
+    if left != right { found.append((path, "(\(recordedAs) \(left), now \(right))")) }
   }
 
   private static func render(_ value: Any?) -> String {

@@ -6,8 +6,10 @@ public struct ModelBuilder<T: BLASScalar> {
   public var initialization: InitializationScheme = .pytorchDefault
   private(set) var nodes: [ModelNode<T>] = []
   private(set) var entries: [StateEntry] = []
-  private var stateCount = 0
-  private var parameterCount = 0
+  /// State values so far (parameters and buffers such as BatchNorm running statistics).
+  public private(set) var stateCount = 0
+  /// Trainable parameters so far (P).
+  public private(set) var parameterCount = 0
 
   /// A builder for per-sample input shape `inputShape` (e.g. `[3, 32, 32]`).
   public init(inputShape: [Int]) { self.inputShape = inputShape }

@@ -15,6 +15,13 @@ public enum ModelZoo {
   /// `width` is the ResNet width w (0 = the default 64) and is ignored by logistic, twolayer and lenet.
   /// Throws `EngineError.unknownModel` for a name not in `names` or a negative width.
   public static func make<T: BLASScalar>(name: String, width: Int = 0, scalar: T.Type = T.self) throws -> Model<T> {
+    let (builder, resolvedWidth) = try self.builder(name: name, width: width, scalar: T.self)
+    return builder.build(name: name, width: resolvedWidth)
+  }
+
+  /// The builder of model `name` before its state is allocated (shapes and counts only), and the
+  /// resolved width. Throws as `make`.
+  static func builder<T: BLASScalar>(name: String, width: Int, scalar: T.Type) throws -> (ModelBuilder<T>, Int) {
     var builder = ModelBuilder<T>(inputShape: [3, 32, 32])
     var resolvedWidth = width
     switch name {
@@ -59,6 +66,6 @@ public enum ModelZoo {
     default:
       throw EngineError(.unknownModel, "unknown model '\(name)'; known models: \(names.joined(separator: ", "))")
     }
-    return builder.build(name: name, width: resolvedWidth)
+    return (builder, resolvedWidth)
   }
 }
