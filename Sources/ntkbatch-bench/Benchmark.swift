@@ -22,7 +22,7 @@ enum Benchmark {
     switch arguments.first {
     case "gemm":
       let size = arguments.count > 1 ? Int(arguments[1]) ?? 4096 : 4096
-      print("sgemm_gflops=\(format(gemmRate(Float.self, size: size))) dgemm_gflops=\(format(gemmRate(Double.self, size: size))) size=\(size)")
+      print("sgemm_gflops=\(format(gemmRate(Float.self, size: size))) dgemm_gflops=\(format(gemmRate(Double.self, size: size))) size=\(size) \(BLASCore.summary)")
     case "inputs" where arguments.count == 3:
       // The first n images as the benchmark prepares them, raw float32 [n, 3, 32, 32] (for the peer).
       guard let n = Int(arguments[1]) else { usage() }

@@ -62,11 +62,23 @@ public struct BatchNorm2d<Scalar: BLASScalar>: Layer {
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>
   ) -> Tensor<Scalar> {
+    var result = outputCotangent
+    _ = inputCotangentInPlace(input: input, output: output, cotangent: &result, repeats: repeats, state: state)
+    return result
+  }
+
+  /// `δ ← δ · γ_c/√(σ²_c + ε)` in place.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func inputCotangentInPlace(
+    input: Tensor<Scalar>, output: Tensor<Scalar>, cotangent: inout Tensor<Scalar>,
+    repeats: Int, state: UnsafeBufferPointer<Scalar>
+  ) -> Bool {
     let inv = inverseStd(state)
     let plane = input.sampleSize / channels
-    var result = outputCotangent
-    result.storage.withUnsafeMutableBufferPointer { d in
-      for r in 0..<outputCotangent.batchSize {
+    let rows = cotangent.batchSize
+    cotangent.storage.withUnsafeMutableBufferPointer { d in
+      for r in 0..<rows {
         for c in 0..<channels {
           let scale = state[c] * inv[c]
           let p = d.baseAddress! + (r * channels + c) * plane
@@ -74,7 +86,7 @@ public struct BatchNorm2d<Scalar: BLASScalar>: Layer {
         }
       }
     }
-    return result
+    return true
   }
 
   /// Per row: `(∂γ, ∂β)` into `row[0 ..< C]`, `row[C ..< 2C]`.
