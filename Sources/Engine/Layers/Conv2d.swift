@@ -78,7 +78,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
 
   /// Batched over samples: per chunk of c samples (split over the cores by `ParallelRows`), the
   /// patches of all c samples side by side, `[in·k·k, c·L]`, one GEMM per group
-  /// `W_g [out_g, K_g] × col_g [K_g, c·L]`, and a scatter into `[c, out, L]` (+ bias).
+  /// `W_g [out_g, K_g] × col_g [K_g, c·L]`, and a scatter into `[c, out, L]` (+ bias); for
+  /// L ≥ 256 one GEMM per sample and group `[out_g, K_g] × [K_g, L]` straight into the output.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
@@ -97,7 +98,11 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
         ParallelRows.forEach((batch + chunk - 1) / chunk) { chunks in
           // Every element of both buffers is written before it is read (im2col, GEMM with β = 0).
           var patches = [Scalar](unsafeUninitializedCapacity: K * chunk * L) { _, count in count = K * chunk * L }
-          var result = [Scalar](unsafeUninitializedCapacity: outChannels * chunk * L) { _, count in count = outChannels * chunk * L }
+          // L ≥ 256: one GEMM per sample and group writes the output in place (n = L is large
+          // enough); smaller L: one GEMM per chunk into `result`, scattered to the output.
+          let direct = L >= 256
+          let resultCount = direct ? 0 : outChannels * chunk * L
+          var result = [Scalar](unsafeUninitializedCapacity: resultCount) { _, count in count = resultCount }
           let w = state.baseAddress!
           do {
             patches.withUnsafeMutableBufferPointer { u in
@@ -107,6 +112,26 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
                   let ld = count * L
                   for n in 0..<count {
                     writeColumns(of: x.baseAddress! + (first + n) * g.inputSize, geometry: g, into: u.baseAddress! + n * L, rowStride: ld)
+                  }
+                  if direct {
+                    for n in 0..<count {
+                      let ys = y.baseAddress! + (first + n) * outChannels * L
+                      for grp in 0..<groups {
+                        Scalar.gemm(
+                          transposeA: false, transposeB: false, m: groupOutputs, n: L, k: groupPatch,
+                          alpha: 1, a: w + grp * groupOutputs * groupPatch, lda: groupPatch,
+                          b: u.baseAddress! + grp * groupPatch * ld + n * L, ldb: ld,
+                          beta: 0, c: ys + grp * groupOutputs * L, ldc: L)
+                      }
+                      if hasBias {
+                        for o in 0..<outChannels {
+                          let bias = w[weightCount + o]
+                          let dst = ys + o * L
+                          for l in 0..<L { dst[l] += bias }
+                        }
+                      }
+                    }
+                    continue
                   }
                   for grp in 0..<groups {
                     Scalar.gemm(
