@@ -14,7 +14,7 @@ import Foundation
 /// `ntk` plans tiles as `run` does (`TileMemoryPlan`, budget in bytes, default 3/4 of
 /// MemAvailable), computes every tile of the upper triangle with a `TileSource` and discards it
 /// (no compression, no journal), then prints one `key=value` line: seconds, pairs/s
-/// (n(n+1)/2 over seconds), Jacobian and contraction seconds, the contraction's GFLOP/s, the
+/// (n(n+1)/2 over seconds), CPU seconds (all threads) and modelled GFLOP per CPU second, Jacobian and contraction seconds, the contraction's GFLOP/s, the
 /// tile size and strategy, and the peak resident size (VmHWM). Threads: `OPENBLAS_NUM_THREADS`.
 @main
 enum Benchmark {
@@ -23,7 +23,7 @@ enum Benchmark {
     switch arguments.first {
     case "gemm":
       let size = arguments.count > 1 ? Int(arguments[1]) ?? 4096 : 4096
-      print("sgemm_gflops=\(format(gemmRate(Float.self, size: size))) dgemm_gflops=\(format(gemmRate(Double.self, size: size))) size=\(size)")
+      print("sgemm_gflops=\(format(gemmRate(Float.self, size: size))) dgemm_gflops=\(format(gemmRate(Double.self, size: size))) size=\(size) \(BLASCore.summary)")
     case "inputs" where arguments.count == 3:
       // The first n images as the benchmark prepares them, raw float32 [n, 3, 32, 32] (for the peer).
       guard let n = Int(arguments[1]) else { usage() }
@@ -80,6 +80,7 @@ enum Benchmark {
     let source = TileSource(model: model, inputs: inputs, scale: scale, tileSamples: plan.tileSamples,
                             strategy: plan.strategy, cacheBytes: plan.cacheBytes, choice: plan.contraction, variant: variant)
     let start = Date()
+    let cpuStart = cpuSeconds()
     var checksum = 0.0
     // The upper block triangle as a run plans it (the diagonal kernel: its diagonal tiles only).
     for tile in try TilePlan(sampleCount: n, tileSamples: plan.tileSamples, precision: .float32).tiles
@@ -87,13 +88,15 @@ enum Benchmark {
       checksum += Double(try source.tile(rows: tile.rows, columns: tile.columns)[0])
     }
     let seconds = Date().timeIntervalSince(start)
+    let cpu = cpuSeconds() - cpuStart
     let s = source.statistics
     let factorFLOP = Double(s.samplesComputed) * factorFLOPPerSample(model, choice: plan.contraction,
                                                                      rows: variant.jacobianOutputs(outputs: model.outputsPerSample))
     let pairs = Double(variant == .diagonal ? n : n * (n + 1) / 2)
     print([
       "model=\(name)", "kernel=\(variant.rawValue)", "width=\(width)", "P=\(model.parameterCount)", "n=\(n)",
-      "seconds=\(format(seconds))", "pairs_per_s=\(format(pairs / seconds))",
+      "seconds=\(format(seconds))", "pairs_per_s=\(format(pairs / seconds))", "cpu_s=\(format(cpu))",
+      "gflop_per_cpu_s=\(format((s.contractionFLOP + factorFLOP) / max(1e-9, cpu) / 1e9))",
       "jacobian_s=\(format(s.jacobianSeconds))", "contraction_s=\(format(s.contractionSeconds))",
       "materialise_s=\(format(s.materialisationSeconds))",
       "contraction_gflops=\(format(s.contractionFLOP / max(1e-9, s.contractionSeconds - s.materialisationSeconds) / 1e9))",
@@ -140,6 +143,14 @@ enum Benchmark {
     }
     let images = try IDXFile(bytes: [UInt8](data), name: path)
     return try MNISTTransform().tensor(images: images, range: 0..<n, scalar: Float.self)
+  }
+
+  /// CPU seconds of this process so far, all threads (`CLOCK_PROCESS_CPUTIME_ID`): the work done,
+  /// whatever share of the cores other processes took.
+  static func cpuSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
   }
 
   static func format(_ value: Double) -> String { String(format: value < 10 ? "%.3f" : "%.1f", value) }

@@ -94,6 +94,10 @@ final class LayerFiniteDifferenceTests: XCTestCase {
   func testConvPlain() throws {
     try check(Conv2d<Double>(3, 4, kernelSize: 3, padding: 1, bias: true), inputShape: [2, 3, 5, 5])
     try check(Conv2d<Double>(2, 3, kernelSize: 5, bias: true), inputShape: [2, 2, 7, 6])
+    // Stride 1, one group: the input cotangent is the transposed convolution (padding k − 1 − p,
+    // here 0 and 1 on a non-square image).
+    try check(Conv2d<Double>(2, 3, kernelSize: 3, padding: 2, bias: false), inputShape: [2, 2, 4, 5])
+    try check(Conv2d<Double>(3, 2, kernelSize: 2, padding: 0, bias: false), inputShape: [2, 3, 3, 5])
   }
 
   func testConvStrideGroupsPadding() throws {

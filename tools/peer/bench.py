@@ -5,7 +5,8 @@ Jacobian of every block of b samples with torch.func `vmap(jacrev(f))` (per para
 [b, 10, *shape]), all block Jacobians cached, then for every block pair (I, J ≥ I) of the upper
 triangle the tile Σ_p J_I,p J_J,pᵀ (per-parameter products summed). Runs b = 8 and b = 16 and
 prints the best: one line `key=value` with seconds, pairs/s (n(n+1)/2 over seconds), the
-Jacobian and contraction seconds and the peak resident memory (VmHWM). Threads: 2 (torch).
+Jacobian and contraction seconds, the CPU seconds of all threads (`time.process_time`) and the
+peak resident memory (VmHWM). Threads: 2 (torch).
 Usage: bench.py MODEL WIDTH N INPUTS_FILE"""
 import resource
 import sys
@@ -30,6 +31,7 @@ def run(model, x, block):
     jac = vmap(jacrev(f), in_dims=(None, 0))
     n = x.shape[0]
     start = time.perf_counter()
+    cpu_start = time.process_time()
     blocks = []
     for s in range(0, n, block):
         j = jac(params, x[s:s + block])
@@ -44,7 +46,7 @@ def run(model, x, block):
                 tile = product if tile is None else tile + product
             checksum += float(tile[0, 0])
     seconds = time.perf_counter() - start
-    return seconds, jacobian_s, checksum
+    return seconds, jacobian_s, checksum, time.process_time() - cpu_start
 
 
 def main():
@@ -58,14 +60,14 @@ def main():
         if block > n and best is not None:
             continue
         with torch.no_grad():
-            seconds, jacobian_s, checksum = run(model, x, block)
+            seconds, jacobian_s, checksum, cpu = run(model, x, block)
         if best is None or seconds < best[0]:
-            best = (seconds, jacobian_s, block)
-    seconds, jacobian_s, block = best
+            best = (seconds, jacobian_s, block, cpu)
+    seconds, jacobian_s, block, cpu = best
     pairs = n * (n + 1) / 2
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10
     print(f"peer_seconds={seconds:.3f} peer_pairs_per_s={pairs / seconds:.2f} peer_jacobian_s={jacobian_s:.3f} "
-          f"peer_contraction_s={seconds - jacobian_s:.3f} peer_block={block} peer_peak_rss_mib={peak} torch={torch.__version__}")
+          f"peer_contraction_s={seconds - jacobian_s:.3f} peer_cpu_s={cpu:.3f} peer_block={block} peer_peak_rss_mib={peak} torch={torch.__version__}")
 
 
 if __name__ == "__main__":

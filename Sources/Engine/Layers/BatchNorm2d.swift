@@ -62,11 +62,23 @@ public struct BatchNorm2d<Scalar: BLASScalar>: Layer {
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>
   ) -> Tensor<Scalar> {
+    var result = outputCotangent
+    _ = inputCotangentInPlace(input: input, output: output, cotangent: &result, repeats: repeats, state: state)
+    return result
+  }
+
+  /// `δ ← δ · γ_c/√(σ²_c + ε)` in place.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func inputCotangentInPlace(
+    input: Tensor<Scalar>, output: Tensor<Scalar>, cotangent: inout Tensor<Scalar>,
+    repeats: Int, state: UnsafeBufferPointer<Scalar>
+  ) -> Bool {
     let inv = inverseStd(state)
     let plane = input.sampleSize / channels
-    var result = outputCotangent
-    result.storage.withUnsafeMutableBufferPointer { d in
-      for r in 0..<outputCotangent.batchSize {
+    let rows = cotangent.batchSize
+    cotangent.storage.withUnsafeMutableBufferPointer { d in
+      for r in 0..<rows {
         for c in 0..<channels {
           let scale = state[c] * inv[c]
           let p = d.baseAddress! + (r * channels + c) * plane
@@ -74,7 +86,7 @@ public struct BatchNorm2d<Scalar: BLASScalar>: Layer {
         }
       }
     }
-    return result
+    return true
   }
 
   /// Per row: `(∂γ, ∂β)` into `row[0 ..< C]`, `row[C ..< 2C]`.
@@ -122,17 +134,36 @@ public struct BatchNorm2d<Scalar: BLASScalar>: Layer {
     input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
     state: UnsafeBufferPointer<Scalar>, structured: Bool
   ) -> JacobianPart<Scalar>? {
+    // Per row and channel two BLAS dot products of length H·W: with the centred input
+    // x − μ_c (computed once per sample) for ∂γ, with ones for ∂β.
     let inv = inverseStd(state)
     let width = input.sampleSize
+    let plane = width / channels
     let rows = outputCotangent.batchSize
+    var centred = input.storage
+    centred.withUnsafeMutableBufferPointer { x in
+      for n in 0..<input.batchSize {
+        for c in 0..<channels {
+          let mean = state[2 * channels + c]
+          let p = x.baseAddress! + n * width + c * plane
+          for i in 0..<plane { p[i] -= mean }
+        }
+      }
+    }
+    let ones = [Scalar](repeating: 1, count: plane)
     var jacobian = [Scalar](repeating: 0, count: rows * 2 * channels)
-    input.storage.withUnsafeBufferPointer { x in
-      outputCotangent.storage.withUnsafeBufferPointer { d in
-        jacobian.withUnsafeMutableBufferPointer { j in
-          for r in 0..<rows {
-            rowGradient(
-              d.baseAddress! + r * width, x.baseAddress! + (r / repeats) * width, plane: width / channels,
-              inv: inv, state: state, into: j.baseAddress! + r * 2 * channels)
+    centred.withUnsafeBufferPointer { x in
+      ones.withUnsafeBufferPointer { one in
+        outputCotangent.storage.withUnsafeBufferPointer { d in
+          jacobian.withUnsafeMutableBufferPointer { j in
+            for r in 0..<rows {
+              let dr = d.baseAddress! + r * width, xr = x.baseAddress! + (r / repeats) * width
+              let row = j.baseAddress! + r * 2 * channels
+              for c in 0..<channels {
+                row[c] = Scalar.dot(n: plane, x: dr + c * plane, y: xr + c * plane) * inv[c]
+                row[channels + c] = Scalar.dot(n: plane, x: dr + c * plane, y: one.baseAddress!)
+              }
+            }
           }
         }
       }

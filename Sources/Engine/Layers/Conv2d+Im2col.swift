@@ -35,6 +35,42 @@ extension Conv2d {
     return UnsafePointer(col)
   }
 
+  /// As `columns(of:geometry:scratch:)`, written straight into a batched patch matrix: row `k` of
+  /// the sample's `col(x)` `[in·k·k, L]` goes to `target + k·rowStride` (the sample's column block
+  /// of a `[in·k·k, c·L]` matrix), with no intermediate copy.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  func writeColumns(
+    of x: UnsafePointer<Scalar>, geometry g: Geometry, into target: UnsafeMutablePointer<Scalar>, rowStride: Int
+  ) {
+    let k = kernelSize
+    let L = g.positions
+    if isPointwise {
+      for c in 0..<inChannels { (target + c * rowStride).update(from: x + c * L, count: L) }
+      return
+    }
+    for c in 0..<inChannels {
+      let plane = x + c * g.height * g.width
+      for u in 0..<k {
+        for v in 0..<k {
+          let row = target + ((c * k + u) * k + v) * rowStride
+          let (j0, j1) = validColumns(v, geometry: g)
+          for i in 0..<g.outHeight {
+            let ih = i * stride - padding + u
+            let out = row + i * g.outWidth
+            if ih < 0 || ih >= g.height {
+              out.update(repeating: 0, count: g.outWidth)
+              continue
+            }
+            if j0 > 0 { out.update(repeating: 0, count: j0) }
+            if j1 < g.outWidth { (out + j1).update(repeating: 0, count: g.outWidth - j1) }
+            copyColumns(from: plane + ih * g.width, to: out, v: v, range: j0..<j1)
+          }
+        }
+      }
+    }
+  }
+
   /// col2im: adds the patch-matrix cotangent `dcol` `[in·k·k, H'·W']` back onto the image
   /// cotangent `dx` `[in, H, W]` (the adjoint of `columns(of:)`).
   @_specialize(where Scalar == Float)

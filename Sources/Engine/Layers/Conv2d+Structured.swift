@@ -1,7 +1,7 @@
 extension Conv2d {
   /// The layer's Jacobian rows in factored form (`ConvolutionFactors`): the output cotangents
   /// `[R, out, H', W']` regrouped as `[g][R][out_g·H'W']` (no copy for one group) and the im2col
-  /// patches of all B samples at once, `[in·k·k, B·H'W']` (`columns(of:)` per sample, written side
+  /// patches of all B samples at once, `[in·k·k, B·H'W']` (`writeColumns` per sample, side
   /// by side). Costs a copy of `B·in·k²·L` scalars, no GEMM.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
@@ -15,14 +15,10 @@ extension Conv2d {
     let K = inChannels * kernelSize * kernelSize
     let ld = batch * L
     var patches = [Scalar](unsafeUninitializedCapacity: K * ld) { _, count in count = K * ld }
-    var col = [Scalar](repeating: 0, count: isPointwise ? 0 : K * L)
     input.storage.withUnsafeBufferPointer { x in
       patches.withUnsafeMutableBufferPointer { u in
-        col.withUnsafeMutableBufferPointer { scratch in
-          for n in 0..<batch {
-            let p = columns(of: x.baseAddress! + n * g.inputSize, geometry: g, scratch: scratch.baseAddress)
-            for k in 0..<K { (u.baseAddress! + k * ld + n * L).update(from: p + k * L, count: L) }
-          }
+        for n in 0..<batch {
+          writeColumns(of: x.baseAddress! + n * g.inputSize, geometry: g, into: u.baseAddress! + n * L, rowStride: ld)
         }
       }
     }

@@ -114,7 +114,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
 
   /// Batched over samples: per chunk of c samples (split over the cores by `ParallelRows`), the
   /// patches of all c samples side by side, `[in·k·k, c·L]`, one GEMM per group
-  /// `W_g [out_g, K_g] × col_g [K_g, c·L]`, and a scatter into `[c, out, L]` (+ bias).
+  /// `W_g [out_g, K_g] × col_g [K_g, c·L]`, and a scatter into `[c, out, L]` (+ bias); for
+  /// L ≥ 256 one GEMM per sample and group `[out_g, K_g] × [K_g, L]` straight into the output.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
@@ -123,23 +124,50 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     let L = g.positions
     let K = inChannels * kernelSize * kernelSize
     let chunk = chunkSize(g, count: batch)
-    var output = Tensor<Scalar>(zeros: [batch, outChannels, g.outHeight, g.outWidth])
+    // Every element is written below (the scatter of the GEMM results): no zero fill.
+    let outputScalars = batch * outChannels * L
+    var output = Tensor<Scalar>(
+      shape: [batch, outChannels, g.outHeight, g.outWidth],
+      storage: [Scalar](unsafeUninitializedCapacity: outputScalars) { _, count in count = outputScalars })
     input.storage.withUnsafeBufferPointer { x in
       output.storage.withUnsafeMutableBufferPointer { y in
         ParallelRows.forEach((batch + chunk - 1) / chunk) { chunks in
-          var col = [Scalar](repeating: 0, count: isPointwise ? 0 : K * L)
-          var patches = [Scalar](repeating: 0, count: K * chunk * L)
-          var result = [Scalar](repeating: 0, count: outChannels * chunk * L)
+          // Every element of both buffers is written before it is read (im2col, GEMM with β = 0).
+          var patches = [Scalar](unsafeUninitializedCapacity: K * chunk * L) { _, count in count = K * chunk * L }
+          // L ≥ 256: one GEMM per sample and group writes the output in place (n = L is large
+          // enough); smaller L: one GEMM per chunk into `result`, scattered to the output.
+          let direct = L >= 256
+          let resultCount = direct ? 0 : outChannels * chunk * L
+          var result = [Scalar](unsafeUninitializedCapacity: resultCount) { _, count in count = resultCount }
           let w = state.baseAddress!
-          col.withUnsafeMutableBufferPointer { colBuffer in
+          do {
             patches.withUnsafeMutableBufferPointer { u in
               result.withUnsafeMutableBufferPointer { z in
                 for c0 in chunks {
                   let first = c0 * chunk, count = min(chunk, batch - first)
                   let ld = count * L
                   for n in 0..<count {
-                    let p = columns(of: x.baseAddress! + (first + n) * g.inputSize, geometry: g, scratch: colBuffer.baseAddress)
-                    for k in 0..<K { (u.baseAddress! + k * ld + n * L).update(from: p + k * L, count: L) }
+                    writeColumns(of: x.baseAddress! + (first + n) * g.inputSize, geometry: g, into: u.baseAddress! + n * L, rowStride: ld)
+                  }
+                  if direct {
+                    for n in 0..<count {
+                      let ys = y.baseAddress! + (first + n) * outChannels * L
+                      for grp in 0..<groups {
+                        Scalar.gemm(
+                          transposeA: false, transposeB: false, m: groupOutputs, n: L, k: groupPatch,
+                          alpha: 1, a: w + grp * groupOutputs * groupPatch, lda: groupPatch,
+                          b: u.baseAddress! + grp * groupPatch * ld + n * L, ldb: ld,
+                          beta: 0, c: ys + grp * groupOutputs * L, ldc: L)
+                      }
+                      if hasBias {
+                        for o in 0..<outChannels {
+                          let bias = w[weightCount + o]
+                          let dst = ys + o * L
+                          for l in 0..<L { dst[l] += bias }
+                        }
+                      }
+                    }
+                    continue
                   }
                   weightProducts(transposed: false, w, u.baseAddress!, columns: ld, into: z.baseAddress!)
                   for n in 0..<count {
@@ -165,15 +193,19 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     return output
   }
 
-  /// Batched over cotangent rows: per chunk of c rows, the cotangents gathered as `[out, c·L]`,
-  /// one GEMM per group `W_gᵀ [K_g, out_g] × δ_g [out_g, c·L]` → patch cotangents `[K, c·L]`, then
-  /// col2im per row.
+  /// Stride 1, one group, k > 1: the transposed convolution (`transposedConvolution`, batched like
+  /// `forward`). Otherwise batched over cotangent rows: per chunk of c rows, the cotangents gathered
+  /// as `[out, c·L]`, one GEMM per group `W_gᵀ [K_g, out_g] × δ_g [out_g, c·L]` → patch cotangents
+  /// `[K, c·L]`, then col2im per row.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func inputCotangent(
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>
   ) -> Tensor<Scalar> {
+    if let transposed = transposedConvolution {
+      return flippedWeights(state).withUnsafeBufferPointer { transposed.forward(outputCotangent, state: $0) }
+    }
     let g = geometry(input)
     let rows = outputCotangent.batchSize
     let L = g.positions
@@ -212,6 +244,36 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
       }
     }
     return result
+  }
+
+  /// For stride 1, one group and a kernel larger than 1×1, the input cotangent is itself a
+  /// convolution of the output cotangent (the transposed convolution):
+  /// `∂x[c, y, x] = Σ_{o,u,v} W[o, c, k−1−u, k−1−v] · δ[o, y − q + u, x − q + v]` with padding
+  /// `q = k − 1 − p`, i.e. `Conv2d(out, in, k, padding: q)` with the flipped, transposed weights
+  /// (`flippedWeights`). Computed by `forward` (batched im2col of δ + one GEMM with depth
+  /// `out·k²` per chunk), which replaces the GEMM of depth `out` and the col2im scatter.
+  /// `nil` for the other convolutions (they keep GEMM + col2im).
+  var transposedConvolution: Conv2d? {
+    guard stride == 1, groups == 1, kernelSize > 1, padding <= kernelSize - 1 else { return nil }
+    return Conv2d(outChannels, inChannels, kernelSize: kernelSize, stride: 1, padding: kernelSize - 1 - padding, bias: false)
+  }
+
+  /// The weights of `transposedConvolution`: `W′[c, o, u, v] = W[o, c, k−1−u, k−1−v]`, `[in, out, k, k]`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  func flippedWeights(_ state: UnsafeBufferPointer<Scalar>) -> [Scalar] {
+    let k = kernelSize, kk = kernelSize * kernelSize
+    var flipped = [Scalar](repeating: 0, count: weightCount)
+    for o in 0..<outChannels {
+      for c in 0..<inChannels {
+        for u in 0..<k {
+          for v in 0..<k {
+            flipped[(c * outChannels + o) * kk + (k - 1 - u) * k + (k - 1 - v)] = state[(o * inChannels + c) * kk + u * k + v]
+          }
+        }
+      }
+    }
+    return flipped
   }
 
   @_specialize(where Scalar == Float)

@@ -11,14 +11,25 @@ enum ElementwiseCotangent {
     _ update: (UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>, Int) -> Void
   ) -> Tensor<Scalar> {
     var result = outputCotangent
+    applyInPlace(&result, saved: values, repeats: repeats, update)
+    return result
+  }
+
+  /// `update(saved, row, width)` applied to each row of `cotangent` in place (no copy: the
+  /// reverse pass owns its cotangent).
+  @inline(__always)
+  static func applyInPlace<Scalar: BLASScalar>(
+    _ cotangent: inout Tensor<Scalar>, saved values: Tensor<Scalar>, repeats: Int,
+    _ update: (UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>, Int) -> Void
+  ) {
     let width = values.sampleSize
+    let rows = cotangent.batchSize
     values.storage.withUnsafeBufferPointer { x in
-      result.storage.withUnsafeMutableBufferPointer { d in
-        for r in 0..<outputCotangent.batchSize {
+      cotangent.storage.withUnsafeMutableBufferPointer { d in
+        for r in 0..<rows {
           update(x.baseAddress! + (r / repeats) * width, d.baseAddress! + r * width, width)
         }
       }
     }
-    return result
   }
 }

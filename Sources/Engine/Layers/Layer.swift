@@ -46,6 +46,15 @@ public protocol Layer<Scalar> {
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar>
 
+  /// As `inputCotangent`, for a layer whose input cotangent has the output cotangent's shape and
+  /// is computed element by element (ReLU, BatchNorm): overwrites `cotangent`
+  /// (`[B·repeats, …out]`) with the input cotangent in place — no new buffer when `cotangent` is
+  /// uniquely referenced — and returns true. Returns false, `cotangent` untouched, for the other
+  /// layers (the default).
+  func inputCotangentInPlace(
+    input: Tensor<Scalar>, output: Tensor<Scalar>, cotangent: inout Tensor<Scalar>,
+    repeats: Int, state: UnsafeBufferPointer<Scalar>) -> Bool
+
   /// Adds `Σ_r ∂L_r/∂θ` (summed over all cotangent rows) to `gradient`, the layer's trainable
   /// parameters in `stateSpecs` order.
   func accumulateParameterGradient(
@@ -70,6 +79,11 @@ extension Layer {
 
   /// Number of state scalars (trainable and constant).
   public var stateCount: Int { stateSpecs.reduce(0) { $0 + $1.count } }
+
+  public func inputCotangentInPlace(
+    input: Tensor<Scalar>, output: Tensor<Scalar>, cotangent: inout Tensor<Scalar>,
+    repeats: Int, state: UnsafeBufferPointer<Scalar>
+  ) -> Bool { false }
 
   public func accumulateParameterGradient(
     input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,

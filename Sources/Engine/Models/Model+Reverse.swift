@@ -24,7 +24,19 @@ extension Model {
         guard needInputCotangent else { return }
         inputCotangent = accumulate(inputCotangent, cotangent)
       } else {
-        cotangents[index] = accumulate(cotangents[index], cotangent)
+        // Take the pending sum out of its slot first, so that it is uniquely referenced and the
+        // addition runs in place (no copy of a `[B·repeats, …]` tensor).
+        guard var sum = cotangents[index] else {
+          cotangents[index] = cotangent
+          return
+        }
+        cotangents[index] = nil
+        sum.storage.withUnsafeMutableBufferPointer { s in
+          cotangent.storage.withUnsafeBufferPointer { a in
+            T.axpy(n: s.count, alpha: 1, x: a.baseAddress!, y: s.baseAddress!)
+          }
+        }
+        cotangents[index] = sum
       }
     }
     // A node's cotangent is needed only if something upstream of it has parameters or the input is wanted.
@@ -33,8 +45,8 @@ extension Model {
     stateValues.withUnsafeBufferPointer { state in
       for index in stride(from: nodes.count - 1, through: 0, by: -1) {
         if cancellation?.isCancelled == true { break }  // the caller throws; results are discarded
-        guard let cotangent = cotangents[index] else { continue }
-        cotangents[index] = nil  // release as we go
+        guard var cotangent = cotangents[index] else { continue }
+        cotangents[index] = nil  // release as we go (and leave `cotangent` uniquely referenced)
         let node = nodes[index]
         let sources = node.inputs.map { $0 == ModelNode<T>.modelInput ? inputs : activations[$0] }
         switch node.operation {
@@ -43,11 +55,18 @@ extension Model {
           let layerState = slice(state, node, layer)
           if layer.parameterCount > 0 { visit(index, sources[0], cotangent) }
           if needed(node.inputs[0]) {
-            deliver(
-              layer.inputCotangent(
-                input: sources[0], output: activations[index], outputCotangent: cotangent, repeats: repeats,
-                state: layerState),
-              to: node.inputs[0])
+            // Elementwise layers (ReLU, BatchNorm) overwrite the cotangent in place.
+            if layer.inputCotangentInPlace(
+              input: sources[0], output: activations[index], cotangent: &cotangent, repeats: repeats, state: layerState)
+            {
+              deliver(cotangent, to: node.inputs[0])
+            } else {
+              deliver(
+                layer.inputCotangent(
+                  input: sources[0], output: activations[index], outputCotangent: cotangent, repeats: repeats,
+                  state: layerState),
+                to: node.inputs[0])
+            }
           }
         case .add:
           for source in node.inputs where needed(source) { deliver(cotangent, to: source) }

@@ -7,7 +7,8 @@ import Glibc
 /// `Double` → `cblas_d*`, OpenBLAS).
 ///
 /// All matrices are row-major (`CblasRowMajor`); leading dimensions are in elements.
-/// Sizes are passed as `Int` and narrowed to CBLAS's 32-bit `blasint`.
+/// Sizes are passed as `Int` and narrowed to CBLAS's 32-bit `blasint`. Each routine first makes sure
+/// `BLASCore`'s one-time kernel selection ran.
 public protocol BLASScalar: BinaryFloatingPoint, Sendable {
   /// General matrix product `C ← α·op(A)·op(B) + β·C`, `op(A)` `[m, k]`, `op(B)` `[k, n]`, `C` `[m, n]`
   /// (`cblas_?gemm`).
@@ -42,6 +43,7 @@ extension Float: BLASScalar {
     alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
+    BLASCore.ensureSelected()
     cblas_sgemm(
       CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
       blasInt(m), blasInt(n), blasInt(k), alpha, a, blasInt(lda), b, blasInt(ldb), beta, c, blasInt(ldc))
@@ -51,15 +53,18 @@ extension Float: BLASScalar {
     n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
+    BLASCore.ensureSelected()
     cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, blasInt(n), blasInt(k), alpha, a, blasInt(lda), beta, c, blasInt(ldc))
   }
 
   public static func axpy(n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    BLASCore.ensureSelected()
     cblas_saxpy(blasInt(n), alpha, x, 1, y, 1)
   }
 
   public static func dot(n: Int, x: UnsafePointer<Float>, y: UnsafePointer<Float>) -> Float {
-    cblas_sdot(blasInt(n), x, 1, y, 1)
+    BLASCore.ensureSelected()
+    return cblas_sdot(blasInt(n), x, 1, y, 1)
   }
 
   public static func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
@@ -71,6 +76,7 @@ extension Double: BLASScalar {
     alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
     beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
   ) {
+    BLASCore.ensureSelected()
     cblas_dgemm(
       CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
       blasInt(m), blasInt(n), blasInt(k), alpha, a, blasInt(lda), b, blasInt(ldb), beta, c, blasInt(ldc))
@@ -80,15 +86,18 @@ extension Double: BLASScalar {
     n: Int, k: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int,
     beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
   ) {
+    BLASCore.ensureSelected()
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, blasInt(n), blasInt(k), alpha, a, blasInt(lda), beta, c, blasInt(ldc))
   }
 
   public static func axpy(n: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
+    BLASCore.ensureSelected()
     cblas_daxpy(blasInt(n), alpha, x, 1, y, 1)
   }
 
   public static func dot(n: Int, x: UnsafePointer<Double>, y: UnsafePointer<Double>) -> Double {
-    cblas_ddot(blasInt(n), x, 1, y, 1)
+    BLASCore.ensureSelected()
+    return cblas_ddot(blasInt(n), x, 1, y, 1)
   }
 
   public static func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
