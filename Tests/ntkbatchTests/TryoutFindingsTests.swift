@@ -248,7 +248,9 @@ final class TryoutFindingsTests: NpyManifestTestCase {
 
   // MARK: #6 damaged training state
 
-  func testDamagedTrainingStateIsSetAsideByRepairAndRunTrainsAgain() throws {
+  /// LeNet trained 2 epochs on 20 digits (target accuracy 1.0, never reached) and its eNTK: the
+  /// manifest, the run directory, the assembled matrix, `training/latest.json` and its bytes.
+  func trainedTwoEpochs() throws -> (manifest: String, run: String, reference: [UInt8], latest: String, good: [UInt8]) {
     let train = try CLIHarness.writeManifest([
       "name": "train",
       "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 20],
@@ -259,7 +261,11 @@ final class TryoutFindingsTests: NpyManifestTestCase {
     try CLIHarness.succeed(["run", train, "--run-dir", run, "--progress", "none"])
     let reference = try FaultHarness.assembled(run, output: "\(work)/trained.npy")
     let latest = "\(run)/training/latest.json"
-    let good = try FileBytes.read(path: latest)
+    return (train, run, reference, latest, try FileBytes.read(path: latest))
+  }
+
+  func testDamagedTrainingStateIsSetAsideByRepairAndRunTrainsAgain() throws {
+    let (train, run, reference, latest, good) = try trainedTwoEpochs()
     var outOfRange = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(good)) as? [String: Any])
     outOfRange["epoch"] = 99
     for (damage, says) in [(Array("garbage".utf8), "not a training record"),
@@ -284,17 +290,7 @@ final class TryoutFindingsTests: NpyManifestTestCase {
   /// training had ended early) is damage: `verify` names it (exit 1), `run` refuses to compute the
   /// eNTK of those weights, `repair` sets it aside, and `run` trains again to the same weights.
   func testFinishedBeforeTheLastEpochBelowTheTargetIsDamage() throws {
-    let train = try CLIHarness.writeManifest([
-      "name": "train",
-      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 20],
-      "model": ["name": "lenet", "seed": 0, "train": ["epochs": 2, "batchSize": 10, "samples": 20, "targetAccuracy": 1.0]],
-      "ntk": ["precision": "float32", "tileSamples": 10],
-    ], in: work, name: "train")
-    let run = "\(work)/trained"
-    try CLIHarness.succeed(["run", train, "--run-dir", run, "--progress", "none"])
-    let reference = try FaultHarness.assembled(run, output: "\(work)/trained.npy")
-    let latest = "\(run)/training/latest.json"
-    let good = try FileBytes.read(path: latest)
+    let (train, run, reference, latest, good) = try trainedTwoEpochs()
     var record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(good)) as? [String: Any])
     XCTAssertEqual(record["finished"] as? Bool, true)
     XCTAssertEqual(record["epoch"] as? Int, 2)

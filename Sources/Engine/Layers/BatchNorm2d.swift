@@ -7,7 +7,7 @@
 /// `∂γ_c = Σ_{ij} δ[c, i, j] · x̂[c, i, j]` with `x̂ = (x − μ)/√(σ² + ε)`, `∂β_c = Σ_{ij} δ[c, i, j]`.
 /// State: `weight` γ `[C]` (init 1), `bias` β `[C]` (init 0) — trainable; `running_mean` μ `[C]`
 /// (init 0), `running_var` σ² `[C]` (init 1) — constants.
-public struct BatchNorm2d<Scalar: BLASScalar>: Layer {
+public struct BatchNorm2d<Scalar: BLASScalar>: InPlaceCotangentLayer {
   public let channels: Int
   public let epsilon: Double
 
@@ -54,17 +54,6 @@ public struct BatchNorm2d<Scalar: BLASScalar>: Layer {
       }
     }
     return output
-  }
-
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
-  public func inputCotangent(
-    input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
-    repeats: Int, state: UnsafeBufferPointer<Scalar>
-  ) -> Tensor<Scalar> {
-    var result = outputCotangent
-    _ = inputCotangentInPlace(input: input, output: output, cotangent: &result, repeats: repeats, state: state)
-    return result
   }
 
   /// `δ ← δ · γ_c/√(σ²_c + ε)` in place.

@@ -98,6 +98,21 @@ extension Layer {
   public func initialize(state: UnsafeMutableBufferPointer<Scalar>, generator: inout SplitMix64) {}
 }
 
+/// A layer whose reverse pass works in place (`inputCotangentInPlace` returns true: ReLU,
+/// BatchNorm2d): its `inputCotangent` is that pass on a copy of the output cotangent.
+public protocol InPlaceCotangentLayer: Layer {}
+
+extension InPlaceCotangentLayer {
+  public func inputCotangent(
+    input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
+    repeats: Int, state: UnsafeBufferPointer<Scalar>
+  ) -> Tensor<Scalar> {
+    var result = outputCotangent
+    _ = inputCotangentInPlace(input: input, output: output, cotangent: &result, repeats: repeats, state: state)
+    return result
+  }
+}
+
 /// Sums cotangent rows over their repeats: `[B·repeats, n]` → `[B, n]` (no copy when `repeats == 1`).
 @_specialize(where T == Float)
 @_specialize(where T == Double)

@@ -1,6 +1,6 @@
 /// Rectified linear unit, elementwise: `y = max(x, 0)`; reverse `∂x = δ · [x > 0]`
 /// (derivative 0 at 0, as PyTorch). Any shape.
-public struct ReLU<Scalar: BLASScalar>: Layer {
+public struct ReLU<Scalar: BLASScalar>: InPlaceCotangentLayer {
   public init() {}
 
   public func outputShape(forInput shape: [Int]) throws -> [Int] { shape }
@@ -13,17 +13,6 @@ public struct ReLU<Scalar: BLASScalar>: Layer {
       for i in y.indices where y[i] < 0 { y[i] = 0 }
     }
     return output
-  }
-
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
-  public func inputCotangent(
-    input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
-    repeats: Int, state: UnsafeBufferPointer<Scalar>
-  ) -> Tensor<Scalar> {
-    var result = outputCotangent
-    _ = inputCotangentInPlace(input: input, output: output, cotangent: &result, repeats: repeats, state: state)
-    return result
   }
 
   /// `δ ← δ · [x > 0]` in place, a branch-free select the compiler vectorises.
