@@ -22,7 +22,7 @@ struct DatasetCommand: ParsableCommand {
     @Option(help: "The dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var name: String
 
-    @Option(help: "Only the first N samples (as dataset.subsample).")
+    @Option(parsing: .unconditional, help: "Only the first N samples (as dataset.subsample).")
     var subsample: Int?
 
     @Option(help: "The split: train or test (as dataset.split).")

@@ -34,28 +34,28 @@ struct GenerateCommand: ParsableCommand {
   @Option(help: "Folder of the dataset's files (default: data/<dataset>).")
   var root: String?
 
-  @Option(help: "Base learning rate.")
+  @Option(parsing: .unconditional, help: "Base learning rate.")
   var lr: Double = Manifest.Training().lr
 
-  @Option(help: "Mini-batch size.")
+  @Option(parsing: .unconditional, help: "Mini-batch size.")
   var bs: Int = Manifest.Training().batchSize
 
-  @Option(help: "Width of the ResNets.")
+  @Option(parsing: .unconditional, help: "Width of the ResNets.")
   var width: Int = Manifest.defaultWidth
 
-  @Option(name: .customLong("num-epochs"), help: "Most training epochs (cosine period).")
+  @Option(name: .customLong("num-epochs"), parsing: .unconditional, help: "Most training epochs (cosine period).")
   var numEpochs: Int = Manifest.Training().epochs
 
-  @Option(name: .customLong("target-accuracy"), help: "Stop training once an epoch's training accuracy exceeds this.")
+  @Option(name: .customLong("target-accuracy"), parsing: .unconditional, help: "Stop training once an epoch's training accuracy exceeds this.")
   var targetAccuracy: Double = Manifest.Training().targetAccuracy
 
-  @Option(help: "Independently trained copies per model (seeds 0, 1, …).")
+  @Option(parsing: .unconditional, help: "Independently trained copies per model (seeds 0, 1, …).")
   var repeats: Int = 1
 
-  @Option(help: "Compute the eNTK of only the first N training samples (training uses the whole split).")
+  @Option(parsing: .unconditional, help: "Compute the eNTK of only the first N training samples (training uses the whole split).")
   var subsample: Int?
 
-  @Option(name: .customLong("train-samples"), help: "Train on only the first N training samples (default: all).")
+  @Option(name: .customLong("train-samples"), parsing: .unconditional, help: "Train on only the first N training samples (default: all).")
   var trainSamples: Int?
 
   @Option(help: "eNTK precision: float32 or float64.")
@@ -64,7 +64,7 @@ struct GenerateCommand: ParsableCommand {
   @Option(help: "eNTK normalization: none or sqrt-params.")
   var normalization: String = Manifest.NTK().normalization.rawValue
 
-  @Option(name: .customLong("tile-samples"), help: "Samples per tile side.")
+  @Option(name: .customLong("tile-samples"), parsing: .unconditional, help: "Samples per tile side.")
   var tileSamples: Int = Manifest.defaultTileSamples
 
   @Flag(help: "Download missing dataset files first.")
@@ -79,10 +79,33 @@ struct GenerateCommand: ParsableCommand {
   @Option(help: "Progress display (as for run).")
   var progress: ProgressMode = .auto
 
+  /// Every option value checked here, before any manifest is written (usage errors, exit 64),
+  /// with the limits the manifest validator applies to the fields they become.
   func validate() throws {
-    guard !models.isEmpty else { throw ValidationError("--models needs at least one model") }
+    guard !models.isEmpty, models.allSatisfy({ !$0.isEmpty }) else { throw ValidationError("--models needs at least one model name, found \(models)") }
+    guard !output.isEmpty else { throw ValidationError("--output: expected a folder, found an empty path") }
     guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
     guard (1...Manifest.maximumWidth).contains(width) else { throw ValidationError("--width must be between 1 and \(Manifest.maximumWidth), got \(width)") }
+    guard lr.isFinite, lr > 0 else { throw ValidationError("--lr: expected a positive finite number, got \(lr)") }
+    guard (1...Manifest.Training.maximumBatchSize).contains(bs) else {
+      throw ValidationError("--bs: expected an integer from 1 to \(Manifest.Training.maximumBatchSize), got \(bs)")
+    }
+    guard (1...Manifest.Training.maximumEpochs).contains(numEpochs) else {
+      throw ValidationError("--num-epochs: expected an integer from 1 to \(Manifest.Training.maximumEpochs), got \(numEpochs)")
+    }
+    guard targetAccuracy.isFinite, (0...1).contains(targetAccuracy) else {
+      throw ValidationError("--target-accuracy: expected a number from 0 to 1, got \(targetAccuracy)")
+    }
+    guard (1...Manifest.maximumTileSamples).contains(tileSamples) else {
+      throw ValidationError("--tile-samples: expected an integer from 1 to \(Manifest.maximumTileSamples), got \(tileSamples)")
+    }
+    for (option, value) in [("--subsample", subsample), ("--train-samples", trainSamples)] {
+      if let value, value < 1 { throw ValidationError("\(option): expected a positive number of samples, got \(value)") }
+    }
+    guard TilePrecision(rawValue: precision) != nil else { throw ValidationError("--precision: expected float32 or float64, got \(precision)") }
+    guard KernelNormalization(rawValue: normalization) != nil else {
+      throw ValidationError("--normalization: expected \(KernelNormalization.allCases.map(\.rawValue).joined(separator: " or ")), got \(normalization)")
+    }
   }
 
   func run() throws {
@@ -140,6 +163,14 @@ struct GenerateCommand: ParsableCommand {
         throw BadInput("\(path): exists and cannot be read (expected the manifest an earlier generate wrote); not replaced")
       }
       if existing == bytes { continue }
+      // Only where the data are (a new --root) or the name: the same computation, moved; `run`
+      // resumes its run directory as a moved run (ManifestDifference.locations).
+      if let fields = ManifestDifference.all(recorded: Data(existing), current: Data(bytes), recordedAs: "file has"), !fields.isEmpty,
+         fields.allSatisfy({ ManifestDifference.locations.contains($0.path) }) {
+        for field in fields { FileHandle.standardError.write(Data("generate: \(path): \(field.path) \(field.detail): rewritten (the same run, moved)\n".utf8)) }
+        changed.append((path, bytes))
+        continue
+      }
       // Differences outside the manifest hash (dataset.download) change no run: just rewrite.
       let isObject = (try? JSONSerialization.jsonObject(with: Data(existing))) is [String: Any]
       guard let field = isObject ? ManifestDifference.first(recorded: Data(existing), current: Data(bytes), recordedAs: "file has")

@@ -27,22 +27,22 @@ struct SlurmCommand: ParsableCommand {
   @Argument(help: "The manifest (JSON; see the README).")
   var manifest: String
 
-  @Option(help: "Number of shards: array tasks 0…N-1.")
+  @Option(parsing: .unconditional, help: "Number of shards: array tasks 0…N-1.")
   var array: Int
 
   @Option(help: "Slurm partition (default: the cluster's default).")
   var partition: String?
 
-  @Option(help: "Time limit per task, as sbatch --time (e.g. 4:00:00); SIGTERM comes 120 s before it, so more than 3 minutes.")
+  @Option(parsing: .unconditional, help: "Time limit per task, as sbatch --time (e.g. 4:00:00); SIGTERM comes 120 s before it, so more than 3 minutes.")
   var time: String?
 
-  @Option(name: .customLong("finish-time"), help: "Time limit of the verify + assemble job (default: --time).")
+  @Option(name: .customLong("finish-time"), parsing: .unconditional, help: "Time limit of the verify + assemble job (default: --time).")
   var finishTime: String?
 
-  @Option(name: .customLong("max-requeues"), help: "Requeues per task after exit 75 before the script gives up (a tile that never fits in --time).")
+  @Option(name: .customLong("max-requeues"), parsing: .unconditional, help: "Requeues per task after exit 75 before the script gives up (a tile that never fits in --time).")
   var maxRequeues: Int = 20
 
-  @Option(name: .customLong("cpus-per-task"), help: "CPUs per task (also OPENBLAS_NUM_THREADS).")
+  @Option(name: .customLong("cpus-per-task"), parsing: .unconditional, help: "CPUs per task (also OPENBLAS_NUM_THREADS).")
   var cpusPerTask: Int = 1
 
   @Option(help: "Memory per task, as sbatch --mem (e.g. 8G).")
