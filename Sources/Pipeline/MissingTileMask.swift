@@ -7,7 +7,8 @@ import Storage
 /// coordinates (I, J), half-open sample ranges and half-open matrix row/column ranges
 /// (`samples × valuesPerSample`; a diagonal run's in samples). `outputsPerSample` is the model's
 /// outputs per sample m (10, as in the run identity and the Zarr attributes); `valuesPerSample`
-/// the matrix rows per sample (m; 1 for trace and pseudo, one value per sample pair). Each missing tile (I, J) also covers its transpose (J, I)
+/// the matrix rows per sample (m; 1 for trace and pseudo, one value per sample pair). Each missing
+/// tile (I, J) also covers its transpose (J, I)
 /// (not in a cross run, whose tiles are not mirrored; there `samples.columns` index the `columns` samples);
 /// `blocks` gives both as half-open row and column ranges of the output (which may be a block of
 /// samples and classes, `samples` and `classes`). Only tiles under the selection are listed.
