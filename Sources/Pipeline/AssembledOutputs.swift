@@ -1,15 +1,28 @@
 import Checkpoint
 import Foundation
 import Storage
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The run directory's record of the `.npy` files its `assemble`s wrote: `RUN/outputs.json`,
-/// `{"version": 1, "outputs": [{"path", "device", "inode", "size", "modificationNanoseconds"}]}`
-/// (`path` absolute with symbolic links resolved; the rest `FileIdentity` right after the output
-/// was renamed into place), replaced atomically after each successful `.npy` assemble.
+/// The run directory's record of the outputs its `assemble`s wrote: `RUN/outputs.json`,
+/// `{"version": 1, "outputs": [{"path", "device", "inode", "size", "modificationNanoseconds",
+/// "run", "contents"?, "mask"?}]}`:
+/// - `path`: the output, absolute with symbolic links resolved;
+/// - `device` … `modificationNanoseconds`: `FileIdentity` right after the output was renamed into
+///   place — of the `.npy` file, or of a Zarr array's metadata file (`zarr.json` or `.zarray`);
+/// - `run`: SHA-256 (hex) of the run's identity (`RunIdentity`, the journal header's, as sorted-key
+///   JSON) — manifest, input data and weights hashes, n, tileSamples, … — so that a run directory
+///   reset and reused for another computation (`rm -rf RUN/journal RUN/objects`) owns nothing;
+/// - `contents` (Zarr only): SHA-256 (hex) of the array directory's listing — every entry's
+///   relative path, type, inode, size and mtime — so that an added file (`NOTES.txt`), an edited,
+///   added or removed chunk all count as a change;
+/// - `mask`: the `FileIdentity` of `OUTPUT.missing.json` when this assemble wrote one.
+/// Replaced atomically after each successful `assemble`.
 ///
 /// It is what makes "an earlier output of this run" provable: `AssembleOutputGuard` replaces an
-/// existing `.npy` without `--overwrite` only when it is recorded here and unchanged since (same
-/// device, inode, size and mtime) — never a user's file that merely looks like a matrix.
+/// existing output without `--overwrite` only when it is recorded here for the run's current
+/// identity and unchanged since — never a user's file that merely looks like a matrix or an array.
 public enum AssembledOutputs {
   struct Entry: Codable, Equatable {
     var path: String
@@ -17,6 +30,9 @@ public enum AssembledOutputs {
     var inode: UInt64
     var size: Int64
     var modificationNanoseconds: Int64
+    var run: String?
+    var contents: String?
+    var mask: FileIdentity?
 
     var identity: FileIdentity {
       FileIdentity(device: device, inode: inode, size: size, modificationNanoseconds: modificationNanoseconds)
@@ -31,27 +47,79 @@ public enum AssembledOutputs {
   /// `RUN/outputs.json`.
   public static func path(of run: RunDirectory) -> String { run.path + "/outputs.json" }
 
-  /// Whether `output` is a file recorded by `run` and unchanged since it was written.
-  public static func isRecordedAndUnchanged(_ output: String, run: RunDirectory) -> Bool {
-    let absolute = AssembleOutputGuard.resolved(output)
-    guard let current = FileIdentity.of(absolute),
-          let entry = read(run).outputs.first(where: { $0.path == absolute }) else { return false }
-    return entry.identity == current
+  /// SHA-256 (hex) of the run's identity as sorted-key JSON, or `nil` without a journal header.
+  public static func runHash(_ run: RunDirectory) -> String? {
+    guard let identity = (try? run.journal.replay())?.identity else { return nil }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    guard let data = try? encoder.encode(identity) else { return nil }
+    return ContentHash.sha256(data).hex
   }
 
-  /// Records `output` (as it is now) in `RUN/outputs.json`, replacing an earlier entry for the
-  /// same path and dropping entries whose file is gone or changed.
+  /// What identifies the output at `absolute` now: the `.npy`'s identity, or a Zarr array's
+  /// metadata file identity and its listing's hash; `nil` when neither exists.
+  static func current(_ absolute: String) -> (identity: FileIdentity, contents: String?)? {
+    if SystemFile.kind(of: absolute).isDirectory {
+      for metadata in ["zarr.json", ".zarray"] {
+        if let identity = FileIdentity.of(absolute + "/" + metadata) { return (identity, listingHash(absolute)) }
+      }
+      return nil
+    }
+    return FileIdentity.of(absolute).map { ($0, nil) }
+  }
+
+  /// SHA-256 (hex) of the sorted lines `relative path, type, inode, size, mtime` of every entry
+  /// under `directory` (symbolic links not followed).
+  static func listingHash(_ directory: String) -> String {
+    var lines: [String] = []
+    let enumerator = FileManager.default.enumerator(atPath: directory)
+    while let name = enumerator?.nextObject() as? String {
+      var info = stat()
+      guard lstat(directory + "/" + name, &info) == 0 else { lines.append(name + "\t?"); continue }
+      lines.append("\(name)\t\(info.st_mode & S_IFMT)\t\(info.st_ino)\t\(info.st_size)\t\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)")
+    }
+    return ContentHash.sha256(Array(lines.sorted().joined(separator: "\n").utf8)).hex
+  }
+
+  static func entry(_ output: String, run: RunDirectory) -> Entry? {
+    let absolute = AssembleOutputGuard.resolved(output)
+    return read(run).outputs.first(where: { $0.path == absolute })
+  }
+
+  /// Whether `output` (a `.npy` file or a Zarr array directory) is recorded by `run` for its
+  /// current identity and unchanged since it was written.
+  public static func isRecordedAndUnchanged(_ output: String, run: RunDirectory) -> Bool {
+    guard let entry = entry(output, run: run), let hash = runHash(run), entry.run == hash,
+          let now = current(entry.path) else { return false }
+    return entry.identity == now.identity && entry.contents == now.contents
+  }
+
+  /// Whether `OUTPUT.missing.json` is the mask an assemble of `run` (its current identity) wrote
+  /// for `output` and unchanged since.
+  public static func isOurMask(of output: String, run: RunDirectory) -> Bool {
+    guard let entry = entry(output, run: run), let hash = runHash(run), entry.run == hash,
+          let mask = entry.mask else { return false }
+    return FileIdentity.of(output + ".missing.json") == mask
+  }
+
+  /// Records `output` (as it is now, with the mask `maskPath` if one was written) in
+  /// `RUN/outputs.json`, replacing an earlier entry for the same path and dropping entries whose
+  /// output is gone or changed.
   ///
   /// - Throws: `StorageError` if the record cannot be written (the output itself is complete).
-  public static func record(_ output: String, run: RunDirectory) throws {
+  public static func record(_ output: String, mask maskPath: String?, run: RunDirectory) throws {
     let absolute = AssembleOutputGuard.resolved(output)
-    guard let identity = FileIdentity.of(absolute) else {
+    guard let now = current(absolute) else {
       throw StorageError(.ioFailure, path: absolute, "cannot stat the output just written")
     }
     var record = read(run)
-    record.outputs.removeAll { $0.path == absolute || FileIdentity.of($0.path) != $0.identity }
+    record.outputs.removeAll { entry in
+      entry.path == absolute || current(entry.path).map { $0.identity != entry.identity || $0.contents != entry.contents } ?? true
+    }
+    let identity = now.identity
     record.outputs.append(Entry(path: absolute, device: identity.device, inode: identity.inode, size: identity.size,
-                                modificationNanoseconds: identity.modificationNanoseconds))
+                                modificationNanoseconds: identity.modificationNanoseconds, run: runHash(run),
+                                contents: now.contents, mask: maskPath.flatMap { FileIdentity.of($0) }))
     record.outputs.sort { $0.path < $1.path }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

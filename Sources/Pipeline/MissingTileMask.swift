@@ -5,7 +5,10 @@ import Storage
 /// The mask `assemble --allow-partial` writes next to its output, `OUTPUT.missing.json`: which
 /// tiles of the plan were not computed and are NaN in the matrix, as tile indices, block
 /// coordinates (I, J), half-open sample ranges and half-open matrix row/column ranges
-/// (`samples × outputsPerSample`). Each missing tile (I, J) also covers its transpose (J, I)
+/// (`samples × valuesPerSample`; a diagonal run's in samples). `outputsPerSample` is the model's
+/// outputs per sample m (10, as in the run identity and the Zarr attributes); `valuesPerSample`
+/// the matrix rows per sample (m; 1 for trace and pseudo, one value per sample pair). Each missing
+/// tile (I, J) also covers its transpose (J, I)
 /// (not in a cross run, whose tiles are not mirrored; there `samples.columns` index the `columns` samples);
 /// `blocks` gives both as half-open row and column ranges of the output (which may be a block of
 /// samples and classes, `samples` and `classes`). Only tiles under the selection are listed.
@@ -41,7 +44,7 @@ public enum MissingTileMask {
       "output": report.output, "format": report.format.rawValue, "dimension": report.dimension,
       "rows": report.rows, "columns": report.columns,
       "samples": ["rows": report.rowSamples, "columns": report.columnSamples],
-      "outputsPerSample": m, "tileSamples": plan.tileSamples, "kernel": plan.kernel.rawValue, "cross": plan.isCross, "tilesTotal": plan.tiles.count, "missingTiles": tiles,
+      "outputsPerSample": plan.outputsPerSample, "valuesPerSample": plan.valuesPerSample, "tileSamples": plan.tileSamples, "kernel": plan.kernel.rawValue, "cross": plan.isCross, "tilesTotal": plan.tiles.count, "missingTiles": tiles,
     ]
     if plan.valuesPerSample > 1 { object["classes"] = report.classes }  // trace, pseudo: no classes
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])

@@ -41,6 +41,7 @@ public enum ZarrAttributes {
     let plan = try identity.plan()
     let resolved = try selection.resolved(for: plan)
     let m = plan.valuesPerSample
+    attributes["valuesPerSample"] = m  // rows per sample: outputsPerSample, or 1 for trace and pseudo
     attributes["samples"] = ["rows": [resolved.rows.lowerBound, resolved.rows.upperBound],
                              "columns": [resolved.columns.lowerBound, resolved.columns.upperBound]]
     if m > 1 { attributes["classes"] = resolved.classes }  // trace, pseudo: one value per sample pair, no classes

@@ -33,11 +33,14 @@ struct AssembleCommand: ParsableCommand {
       its attributes; zarr.open(path) opens it lazily. Refuses while tiles are missing (unless \
       --allow-partial), when a tile holds NaN or infinity, and float16 when values overflow it. \
       Checks free space first; the output appears atomically, replacing an earlier one. Refuses \
-      an output inside the run directory or in a folder that does not exist, and, unless \
-      --overwrite, an existing path that is not an earlier output: a .npy this run wrote and \
-      recorded in RUN/outputs.json (path, size, inode, mtime), unchanged since, or a Zarr array \
-      whose attributes carry ntkbatch's "ntkbatch" object (never a Zarr group or a user's \
-      array). A complete output removes a stale OUTPUT.missing.json of an earlier --allow-partial.
+      an output inside the run directory, in a folder that does not exist, one containing the run \
+      directory or the current directory, a symbolic link (give the target's path) and a directory \
+      where a .npy goes (also with --overwrite), and, unless --overwrite, an existing path that is \
+      not an earlier output of this run: recorded in RUN/outputs.json for the run's current \
+      identity and unchanged since (a .npy: path, size, inode, mtime; a Zarr array: its metadata \
+      file and its directory listing, so an added file or an edited chunk means refuse). A \
+      complete output removes a stale OUTPUT.missing.json of an earlier --allow-partial of this \
+      run (recorded with the output); a user's file of that name is left.
 
       --samples A:B writes only samples A…B−1 (rows and columns); A:B,C:D rows A…B−1 and \
       columns C…D−1. --classes 0,3,7 keeps those outputs (in that order): row \
@@ -52,8 +55,10 @@ struct AssembleCommand: ParsableCommand {
 
       With --allow-partial, tiles not computed yet are NaN (.npy) or absent chunks (Zarr: read \
       as NaN), in both triangles, and a mask OUTPUT.missing.json is written next to the output \
-      (atomically, also when nothing is missing): {"output", "dimension", "rows", "columns", \
-      "samples", "classes", "outputsPerSample", "tileSamples", "tilesTotal", "missingTiles": \
+      (atomically; none when nothing is missing; an existing mask not this run's is refused \
+      unless --overwrite): {"output", "dimension", "rows", "columns", "samples", "classes", \
+      "outputsPerSample" (m = 10), "valuesPerSample" (rows per sample: 10, or 1 for trace and \
+      pseudo), "tileSamples", "tilesTotal", "missingTiles": \
       [{"index", "I", "J", "samples": {"rows", "columns"}, "matrix": {"rows", "columns"}, \
       "blocks": [{"rows", "columns"}]}]} — ranges half-open; "matrix" in the full matrix, \
       "blocks" in the output (the tile and its transpose).
@@ -91,7 +96,7 @@ struct AssembleCommand: ParsableCommand {
   @Flag(name: .customLong("allow-partial"), help: "Write NaN (absent Zarr chunks) for tiles not computed yet and a mask OUTPUT.missing.json listing them.")
   var allowPartial = false
 
-  @Flag(help: "Replace an existing output that is not provably an earlier one (a .npy not recorded in RUN/outputs.json or changed since, a Zarr group or array ntkbatch did not write; never a path inside the run directory).")
+  @Flag(help: "Replace an existing output (or --allow-partial mask) that is not provably an earlier one of this run (not recorded in RUN/outputs.json for this run, or changed since); never a path inside or containing the run directory, a symbolic link, or a directory where a .npy goes.")
   var overwrite = false
 
   @Option(help: "Progress on stderr: auto (a bar on a terminal, a line every 10 s otherwise), bar, lines, none.")
@@ -155,8 +160,10 @@ struct AssembleCommand: ParsableCommand {
     try refuseOptionsTheKernelHasNo(run)
     var display = AssembleProgress(mode: progress)
     var dtype = self.dtype ?? .float32
+    var findings: AssembleOutputGuard.Findings?
     let report = try CLIError.reporting { () -> TileAssembler.Report in
-      try AssembleOutputGuard.check(output: output, runDirectory: runDirectory, isZarr: format == .zarr, overwrite: overwrite)
+      findings = try AssembleOutputGuard.check(output: output, runDirectory: runDirectory, isZarr: format == .zarr,
+                                               overwrite: overwrite, allowPartial: allowPartial)
       if self.dtype == nil, let precision = try run.journal.replay().identity?.precision {
         dtype = AssembleDType(rawValue: precision.rawValue) ?? .float32
       }
@@ -167,12 +174,6 @@ struct AssembleCommand: ParsableCommand {
       return try TileAssembler.assemble(run: run, output: output, options: options) { display.update($0) }
     }
     display.finish()
-    if format == .npy {
-      // What lets a later assemble replace this output without --overwrite (AssembleOutputGuard).
-      do { try AssembledOutputs.record(output, run: run) } catch {
-        FileHandle.standardError.write(Data("warning: \(output) is not recorded in \(AssembledOutputs.path(of: run)) (\(error)); a later assemble to it needs --overwrite\n".utf8))
-      }
-    }
     for leftover in report.removedLeftovers { print("removed leftover \(leftover) of an interrupted assemble") }
     let gigabytes = Double(report.matrixByteCount) / 1e9
     let rate = report.seconds > 0 ? gigabytes / report.seconds : 0
@@ -182,17 +183,27 @@ struct AssembleCommand: ParsableCommand {
     }
     let shape = ShapeSize.description(report.shape ?? [report.rows, report.columns])
     print("wrote \(report.output): \(shape) \(dtype.rawValue)\(detail), \(report.byteCount) bytes on disk, \(String(format: "%.2f", gigabytes)) GB of matrix in \(String(format: "%.1f", report.seconds)) s (\(String(format: "%.2f", rate)) GB/s)")
-    guard allowPartial else {
-      // A complete output: the mask of an earlier --allow-partial no longer describes it.
-      let stale = output + ".missing.json"
-      if SystemFile.kind(of: stale).exists {
+    var maskPath: String?
+    let stale = output + ".missing.json"
+    if allowPartial && !report.missingTiles.isEmpty {
+      let mask = try CLIError.reporting { try MissingTileMask.write(report: report, run: run) }
+      maskPath = mask.path
+      print("wrote \(mask.path): \(mask.missingCount) missing tile(s) (\(format == .zarr ? "absent chunks, read as NaN" : "filled with NaN"))")
+    } else {
+      // A complete output: the mask of an earlier --allow-partial no longer describes it. Only
+      // ours (recorded in RUN/outputs.json, unchanged) is removed; a user's file of that name stays.
+      if allowPartial { print("no tiles missing: no mask written") }
+      if findings?.maskIsOurs == true {
         try CLIError.reporting { try SystemFile.remove(path: stale) }
         print("removed \(stale) of an earlier partial assemble")
+      } else if findings?.maskExists == true {
+        print("left \(stale): not the mask of an assemble of this run (recorded in \(AssembledOutputs.path(of: run))); it does not describe \(output)")
       }
-      return
     }
-    let mask = try CLIError.reporting { try MissingTileMask.write(report: report, run: run) }
-    print("wrote \(mask.path): \(mask.missingCount) missing tile(s) (\(format == .zarr ? "absent chunks, read as NaN" : "filled with NaN"))")
+    // What lets a later assemble replace this output (and its mask) without --overwrite.
+    do { try AssembledOutputs.record(output, mask: maskPath, run: run) } catch {
+      FileHandle.standardError.write(Data("warning: \(output) is not recorded in \(AssembledOutputs.path(of: run)) (\(error)); a later assemble to it needs --overwrite\n".utf8))
+    }
   }
 }
 

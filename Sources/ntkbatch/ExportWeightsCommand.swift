@@ -43,6 +43,9 @@ struct ExportWeightsCommand: ParsableCommand {
       guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
         throw CLIError.BadInput("\(output): the folder \(folder) does not exist (expected an existing folder for the output; create it first)")
       }
+      if SystemFile.kind(of: output).isDirectory {
+        throw CLIError.BadInput("\(output): exists and is a directory, not a .safetensors file; not replaced (also not with --overwrite)")
+      }
       let store = TrainingCheckpointStore(run: RunDirectory(path: runDirectory))
       guard let (record, bytes) = try store.latest() else {
         throw CLIError.BadInput("\(runDirectory): no trained weights (no \(store.recordPath); run a manifest with model.train first)")

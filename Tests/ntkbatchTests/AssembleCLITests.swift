@@ -122,7 +122,7 @@ final class AssembleCLITests: XCTestCase {
       (["--samples", "5:3", "--output", "\(work)/g.npy"], 64, "--samples: expected A:B with 0 ≤ A < B, found 5:3"),
       (["--chunk", "20", "--output", "\(work)/g.npy"], 64, "apply to Zarr output only"),
       (["--zarr-format", "4", "--output", "\(work)/g.zarr"], 64, "--zarr-format must be 2 or 3"),
-      (["--output", work], 2, "exists and is not a Zarr array"),
+      (["--output", work], 2, "contains the run directory \(run)"),  // it would delete the run
     ]
     for (arguments, status, message) in cases {
       let result = try CLIHarness.run(["assemble", run, "--format", arguments.last!.hasSuffix(".npy") ? "npy" : "zarr"] + arguments)

@@ -50,10 +50,12 @@ final class FaultRepairAssembleTests: NpyManifestTestCase {
       }
     }
 
-    // Finished: --allow-partial gives the complete matrix and an empty mask.
+    // Finished: --allow-partial gives the complete matrix and no mask (the stale one removed).
     try CLIHarness.succeed(["run", manifest, "--run-dir", "\(work)/run", "--progress", "none"])
     let complete = try CLIHarness.succeed(["assemble", "\(work)/run", "--output", "\(work)/g.npy", "--allow-partial"])
-    XCTAssertTrue(complete.stdout.contains("0 missing tile(s)"), complete.stdout)
+    XCTAssertTrue(complete.stdout.contains("no tiles missing: no mask written"), complete.stdout)
+    XCTAssertTrue(complete.stdout.contains("removed \(work)/g.npy.missing.json of an earlier partial assemble"), complete.stdout)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/g.npy.missing.json"))
     XCTAssertEqual(try FileBytes.read(path: "\(work)/g.npy"), try FileBytes.read(path: "\(work)/full.npy"))
   }
 

@@ -60,7 +60,7 @@ final class FreshTesterFindingsTests: XCTestCase {
       let before = try tree(target)
       let result = try CLIHarness.run(["assemble", run, "--output", target, "--progress", "none"])
       XCTAssertEqual(result.status, 2, "\(target): \(result.stdout) \(result.stderr)")
-      XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: \(target): exists and is not a Zarr array written by ntkbatch (no \"ntkbatch\" attributes: a Zarr group, a user's array or another file); not replaced (--overwrite replaces it)"])
+      XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: \(target): exists and is not an output of this run recorded in \(run)/outputs.json (or changed since); not replaced (--overwrite replaces it)"])
       XCTAssertEqual(try tree(target), before, target)
     }
     // An array ntkbatch wrote (either format) is replaced as before.
