@@ -15,7 +15,9 @@ struct RepairCommand: ParsableCommand {
       segment is kept next to it as segment-NNNNNN.log.damaged. Tiles whose object is missing, \
       fails its SHA-256 or holds NaN/Inf get a drop record in the journal (so `run` computes them \
       again); objects that no record names and temporary files left by crashes are removed; \
-      stray files under objects/ (not written by ntkbatch) are named and kept. Prints one line per change; exit 0 when the run directory is \
+      stray files under objects/ (not written by ntkbatch) are named and kept; damaged derived files \
+      and a garbled checksums.json are removed (`run` computes them again); a missing or damaged \
+      RUN/manifest.json is named (NOT REPAIRED: `run` with the run's manifest rewrites it). Prints one line per change; exit 0 when the run directory is \
       consistent afterwards (then run `ntkbatch run` to recompute what was dropped).
       """)
 

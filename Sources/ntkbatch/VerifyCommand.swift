@@ -13,7 +13,9 @@ struct VerifyCommand: ParsableCommand {
       counts orphan objects and temporary files left by crashes and names stray files under \
       objects/, AtomicFile temporaries of writers gone in the run directory itself (TEMPORARY), and \
       each missing logits.npy, labels.npy, columns-logits.npy, columns-labels.npy, checksums.json (MISSING; not an \
-      error: `ntkbatch run` writes it again); exits 1 if a journaled tile is missing, damaged or non-finite, or if the journal \
+      error: `ntkbatch run` writes it again) and RUN/manifest.json when missing (MISSING) or not a manifest \
+      (DAMAGED); exits 1 if a journaled tile is missing, damaged or non-finite, a derived file or \
+      checksums.json or RUN/manifest.json is damaged, or if the journal \
       itself is damaged (one line naming the segment and byte offset), or has no journal (no segment \
       with a readable header). `ntkbatch repair` fixes both.
       """)
