@@ -20,6 +20,9 @@ public enum ProcessMemory {
     (availableBytes() ?? (4 << 30)) / 4 * 3
   }
 
+  /// This machine's memory, `/proc/meminfo` MemTotal, bytes; `nil` if it cannot be read.
+  public static func totalBytes() -> Int? { meminfo("MemTotal") }
+
   /// Peak resident set size `VmHWM` of this process, bytes.
   public static func peakResidentBytes() -> Int? { status("VmHWM") }
 

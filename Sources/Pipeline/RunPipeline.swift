@@ -75,18 +75,27 @@ public struct RunPipeline: PrecisionGeneric {
     for field in session.relocated {  // said even with --progress none: RUN/manifest.json changed
       FileHandle.standardError.write(Data("resuming a moved run (same data, weights and settings): \(field)\n".utf8))
     }
+    if let problem = session.restoredManifest {
+      FileHandle.standardError.write(Data("\(problem); rewrote it from the manifest given (its canonical hash is the journal's)\n".utf8))
+    }
     let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization, plan: plan,
                                       columnInputs: columns?.inputs, kernel: manifest.ntk.kernel)
     computer.source.cancellation = stop.cancellation
     // The per-sample files beside the tiles: logits and labels of the rows (and of a cross run's columns).
+    // Each file's checksum is recorded only for bytes this session computed (or found equal to
+    // them): a file without a valid recorded checksum is computed again and compared.
     let batchSamples = min(256, plan.tileSamples)
-    try writeLogits(computer, columns: false, to: LogitsFile.path(in: run), rows: identity.sampleCount, batchSamples: batchSamples)
-    if let labels = dataset.labels { try writeLabels(labels, to: LabelsFile.path(in: run)) }
+    let recorded = DerivedChecksums.recorded(in: run)
+    var sums: [String: ContentHash] = [:]
+    sums[LogitsFile.path(in: run)] = try writeLogits(computer, columns: false, to: LogitsFile.path(in: run), rows: identity.sampleCount,
+                                                     batchSamples: batchSamples, recorded: recorded)
+    if let labels = dataset.labels { sums[LabelsFile.path(in: run)] = try writeLabels(labels, to: LabelsFile.path(in: run)) }
     if let columns {
-      try writeLogits(computer, columns: true, to: ColumnsFiles.logitsPath(in: run), rows: columns.inputs.batchSize, batchSamples: batchSamples)
-      if let labels = columns.labels { try writeLabels(labels, to: ColumnsFiles.labelsPath(in: run)) }
+      sums[ColumnsFiles.logitsPath(in: run)] = try writeLogits(computer, columns: true, to: ColumnsFiles.logitsPath(in: run),
+                                                               rows: columns.inputs.batchSize, batchSamples: batchSamples, recorded: recorded)
+      if let labels = columns.labels { sums[ColumnsFiles.labelsPath(in: run)] = try writeLabels(labels, to: ColumnsFiles.labelsPath(in: run)) }
     }
-    try DerivedChecksums.record([LogitsFile.path(in: run), LabelsFile.path(in: run), ColumnsFiles.logitsPath(in: run), ColumnsFiles.labelsPath(in: run)])
+    try DerivedChecksums.record(sums, in: run)
     let outcome = try computeTiles(session: session, plan: tilePlan, share: share, computer: computer, parameters: model.parameterCount)
     reportMemory(plan: plan, computer: computer)
     return outcome
@@ -171,22 +180,36 @@ public struct RunPipeline: PrecisionGeneric {
   }
 
   /// The model's logits `[rows, m]` float64 at `path` — `RUN/logits.npy` of the rows, or with
-  /// `columns` a cross run's `RUN/columns-logits.npy` — written atomically when missing or not a
-  /// readable array of that shape of finite values (`LogitsFile`).
+  /// `columns` a cross run's `RUN/columns-logits.npy`. Kept as is when intact (`LogitsFile`) and
+  /// matching a checksum of `recorded` (`RUN/checksums.json`); else computed (the forward pass),
+  /// compared, and written atomically when the file's bytes differ.
+  ///
+  /// - Returns: the SHA-256 to record for the file: the recorded one when kept, else that of the
+  ///   computed bytes (never of bytes this session did not compute).
   private func writeLogits<T: BLASScalar>(_ computer: EngineTileComputer<T>, columns: Bool, to path: String, rows: Int,
-                                          batchSamples: Int) throws {
+                                          batchSamples: Int, recorded: [String: String]) throws -> ContentHash {
     let m = computer.source.model.outputsPerSample
-    guard !FileManager.default.fileExists(atPath: path) || LogitsFile.problem(at: path, rows: rows, outputsPerSample: m) != nil else { return }
+    let name = (path as NSString).lastPathComponent
+    if SystemFile.kind(of: path).exists, let expected = recorded[name],
+       LogitsFile.problem(at: path, rows: rows, outputsPerSample: m) == nil,
+       let hash = ContentHash(hex: expected) {
+      return hash  // intact and equal to the checksum recorded when a session computed it
+    }
     let logits = try computer.logits(batchSamples: batchSamples, columns: columns).map { Double($0) }
-    try AtomicFile.write(NpyArray(shape: [rows, m], values: logits).encoded(), to: path)
+    let bytes = NpyArray(shape: [rows, m], values: logits).encoded()
+    if (try? FileBytes.read(path: path)) != bytes { try AtomicFile.write(bytes, to: path) }
+    return ContentHash.sha256(bytes)
   }
 
   /// The samples' labels `[n]` int64 at `path` — `RUN/labels.npy`, or a cross run's
   /// `RUN/columns-labels.npy` — written atomically unless the file holds exactly these labels
   /// (`LabelsFile.holds`: so also when missing, damaged, stale or wrong).
-  private func writeLabels(_ labels: [Int], to path: String) throws {
-    guard !LabelsFile.holds(labels, at: path) else { return }
-    try AtomicFile.write(LabelsFile.encoded(labels), to: path)
+  ///
+  /// - Returns: the SHA-256 of the labels' bytes (computed from the dataset), to record.
+  private func writeLabels(_ labels: [Int], to path: String) throws -> ContentHash {
+    let bytes = LabelsFile.encoded(labels)
+    if !LabelsFile.holds(labels, at: path) { try AtomicFile.write(bytes, to: path) }
+    return ContentHash.sha256(bytes)
   }
 
   private func computeTiles<T: BLASScalar>(

@@ -56,18 +56,35 @@ public struct TrainPipeline {
     let lock = try run.lock()
     defer { lock.release() }
     let store = TrainingCheckpointStore(run: run)
-    let identity = TrainingRecord(
+    var identity = TrainingRecord(
       epoch: 0, batchesSeen: 0, generatorState: 0, loss: 0, accuracy: 0, finished: false,
       checkpoint: dataset.hash, manifestHash: manifest.canonicalHash, initialWeightsHash: WeightsLoader.hash(initial),
       inputDataHash: Self.dataHash(dataset.hash, labels: labels))
 
+    // A fresh run records its manifest before training, as the eNTK session would: what a later
+    // move is compared with. (Never over a run that has training or tiles: a missing
+    // RUN/manifest.json there is restored only from the journal's manifest, by `RunSession.open`.)
+    if !SystemFile.kind(of: run.manifestPath).exists, !SystemFile.kind(of: store.recordPath).exists,
+       let replay = try? run.journal.replay(), replay.identity == nil {
+      try run.writeManifest(manifest.prettyJSON())
+    }
     var model = initial
     var state = TrainingState<T>(configuration: configuration, parameterCount: model.parameterCount)
     if let (record, bytes) = try store.latest() {
       if let problem = store.recordProblem(record, epochs: settings.epochs, targetAccuracy: settings.targetAccuracy) {
         throw CheckpointError(.damaged, "\(store.recordPath): \(problem); `ntkbatch repair` sets the damaged training state aside")
       }
-      let differences = identity.identityDifferences(from: record)
+      var differences = identity.identityDifferences(from: record)
+      if differences == ["manifest hash"], let moved = try relocation() {
+        // Same initial weights and training data; the manifest differs from RUN/manifest.json only
+        // in where things are (or the name): the same training, moved (as `RunSession.open` rules
+        // for the eNTK). Later epochs keep the record's manifest hash.
+        identity.manifestHash = record.manifestHash
+        differences = []
+        for field in moved {
+          FileHandle.standardError.write(Data("resuming a moved run's training (same data, weights and settings): \(field)\n".utf8))
+        }
+      }
       guard differences.isEmpty else {
         throw CheckpointError(.identityMismatch, "\(store.recordPath): training checkpoints belong to another run (\(differences.joined(separator: ", ")) differ); use another --run-dir")
       }
@@ -109,6 +126,18 @@ public struct TrainPipeline {
     }
     reporter.trainingFinished()
     return model
+  }
+
+  /// The fields (`path (run has …, now …)`) in which the manifest differs from `RUN/manifest.json`
+  /// when they are all location fields (`ManifestDifference.locations`), after rewriting
+  /// `RUN/manifest.json` with the new values; `nil` when another field differs or the file is
+  /// missing or damaged (nothing to compare with).
+  private func relocation() throws -> [String]? {
+    guard RunSession.manifestProblem(run: run) == nil, let saved = FileManager.default.contents(atPath: run.manifestPath),
+          let fields = ManifestDifference.all(recorded: saved, current: Data(manifest.prettyJSON())),
+          fields.allSatisfy({ ManifestDifference.locations.contains($0.path) }) else { return nil }
+    if !fields.isEmpty { try run.writeManifest(manifest.prettyJSON()) }
+    return fields.map { "\($0.path) \($0.detail)" }
   }
 
   /// SHA-256 over the input-data hash's digest and the labels as little-endian Int64.

@@ -46,18 +46,33 @@ public enum WeightsLoader {
     return model
   }
 
-  /// Refuses, before allocating it, a model whose state cannot fit the memory budget
+  /// Refuses, before allocating anything, a memory budget above this machine's memory
+  /// (`/proc/meminfo` MemTotal: a budget the kernel cannot honour would end in an allocation
+  /// failure, not a clear error), then a model whose state cannot fit the memory budget
   /// (`ntk.memoryBudget`, or "auto": `ProcessMemory.automaticBudget()`): the weights plus a
   /// gradient of the same size, the least any tile or training step holds besides.
   ///
-  /// - Throws: `BadInput` naming model.width, P and both sizes in MiB.
+  /// - Throws: `BadInput` naming ntk.memoryBudget and MemTotal; or naming model.width (models
+  ///   with a width: the ResNets) or model.name, P and both sizes (MiB, or bytes below 1 MiB).
   public static func refuseOverBudget<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self) throws {
+    if let budget = manifest.ntk.memoryBudget, let total = ProcessMemory.totalBytes(), budget > total {
+      throw BadInput("ntk.memoryBudget: \(budget) bytes (\(describe(bytes: budget))) is more than this machine's memory, \(total) bytes (\(describe(bytes: total)), MemTotal in /proc/meminfo); expected at most that, or \"auto\"")
+    }
     let size = try ModelZoo.size(name: manifest.model.name, width: manifest.model.width)
     let weights = size.stateBytes(T.self)
     let (needed, overflow) = weights.addingReportingOverflow(size.parameterCount.multipliedReportingOverflow(by: MemoryLayout<T>.size).partialValue)
     let budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
     guard overflow || needed > budget else { return }
-    throw BadInput("model.width: \(manifest.model.name) at width \(manifest.model.width) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(overflow ? "more than 8 EiB" : "\(needed >> 20) MiB"), over the memory budget of \(budget >> 20) MiB (ntk.memoryBudget); use a smaller model.width")
+    let need = overflow ? "more than 8 EiB" : describe(bytes: needed)
+    if ModelZoo.hasWidth(manifest.model.name) {
+      throw BadInput("model.width: \(manifest.model.name) at width \(manifest.model.width) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(need), over the memory budget of \(describe(bytes: budget)) (ntk.memoryBudget); use a smaller model.width")
+    }
+    throw BadInput("model.name: \(manifest.model.name) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(need), over the memory budget of \(describe(bytes: budget)) (ntk.memoryBudget); raise ntk.memoryBudget or use a smaller model")
+  }
+
+  /// `n` in whole MiB (rounded down) from 1 MiB on, else in bytes: "1234 MiB", "493 bytes".
+  static func describe(bytes n: Int) -> String {
+    n >= 1 << 20 ? "\(n >> 20) MiB" : "\(n) bytes"
   }
 
   /// SHA-256 of the model's state (see the type's documentation).

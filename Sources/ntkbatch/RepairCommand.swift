@@ -15,7 +15,9 @@ struct RepairCommand: ParsableCommand {
       segment is kept next to it as segment-NNNNNN.log.damaged. Tiles whose object is missing, \
       fails its SHA-256 or holds NaN/Inf get a drop record in the journal (so `run` computes them \
       again); objects that no record names and temporary files left by crashes are removed; \
-      stray files under objects/ (not written by ntkbatch) are named and kept. Prints one line per change; exit 0 when the run directory is \
+      stray files under objects/ (not written by ntkbatch) are named and kept; damaged derived files \
+      and a garbled checksums.json are removed (`run` computes them again); a missing or damaged \
+      RUN/manifest.json is named (NOT REPAIRED: `run` with the run's manifest rewrites it). Prints one line per change; exit 0 when the run directory is \
       consistent afterwards (then run `ntkbatch run` to recompute what was dropped).
       """)
 
@@ -60,10 +62,16 @@ struct RepairCommand: ParsableCommand {
     for file in report.removedColumnsFiles {
       print("REMOVED damaged \(runDirectory)/\(file.name) (\(file.problem)); `ntkbatch run` writes it again")
     }
+    if let problem = report.removedChecksums {
+      print("REMOVED damaged \(runDirectory)/checksums.json (\(problem)); `ntkbatch run` computes the derived files again and records their checksums")
+    }
+    if let problem = report.manifestProblem {
+      print("NOT REPAIRED \(problem); repair has no manifest to rewrite it from; run `ntkbatch run MANIFEST --run-dir \(runDirectory)` with this run's manifest, which rewrites it")
+    }
     if report.changedAnything {
       print("repaired \(runDirectory): \(report.cutSegments.count) journal segment(s) cut, \(report.droppedTiles.count) tile(s) dropped, \(report.removedOrphans.count) orphan(s), \(report.removedTemporaryFiles.count) temporary file(s) and \(report.removedDuplicates.reduce(0) { $0 + $1.tiles.count }) duplicate record(s) removed, \(report.withdrawnConflicts.count) conflicting record(s) withdrawn; run `ntkbatch run` to recompute what is missing")
     } else {
-      print("nothing to repair in \(runDirectory)")
+      print(report.manifestProblem == nil ? "nothing to repair in \(runDirectory)" : "nothing else to repair in \(runDirectory)")
     }
   }
 }

@@ -12,8 +12,10 @@ struct VerifyCommand: ParsableCommand {
       Names every missing or damaged tile as (I, J), and every tile holding NaN/Inf (NONFINITE); \
       counts orphan objects and temporary files left by crashes and names stray files under \
       objects/, AtomicFile temporaries of writers gone in the run directory itself (TEMPORARY), and \
-      each missing logits.npy, labels.npy, columns-logits.npy, columns-labels.npy (MISSING; not an \
-      error: `ntkbatch run` writes it again); exits 1 if a journaled tile is missing, damaged or non-finite, or if the journal \
+      each missing logits.npy, labels.npy, columns-logits.npy, columns-labels.npy, checksums.json (MISSING; not an \
+      error: `ntkbatch run` writes it again) and RUN/manifest.json when missing (MISSING) or not a manifest \
+      (DAMAGED); exits 1 if a journaled tile is missing, damaged or non-finite, a derived file or \
+      checksums.json or RUN/manifest.json is damaged, or if the journal \
       itself is damaged (one line naming the segment and byte offset), or has no journal (no segment \
       with a readable header). `ntkbatch repair` fixes both.
       """)
@@ -45,6 +47,11 @@ struct VerifyCommand: ParsableCommand {
     if let problem = report.labelsProblem { print("DAMAGED \(runDirectory)/labels.npy: \(problem)") }
     for file in report.columnsFileProblems { print("DAMAGED \(runDirectory)/\(file.name): \(file.problem)") }
     if let problem = report.trainingProblem { print("DAMAGED training state: \(problem)") }
+    if let problem = report.checksumsProblem { print("DAMAGED \(runDirectory)/checksums.json: \(problem); the derived files' checksums cannot be checked") }
+    if let problem = report.manifestProblem {
+      print(report.manifestMissing ? "MISSING \(runDirectory)/manifest.json: `ntkbatch run` with this run's manifest writes it again"
+                                   : "DAMAGED \(problem); `ntkbatch run` with this run's manifest rewrites it")
+    }
     for name in report.missingDerivedFiles { print("MISSING \(runDirectory)/\(name): `ntkbatch run` writes it again") }
     for path in report.temporaryFiles where !path.contains("/objects/") {
       print("TEMPORARY \(path): left by a writer that is no longer running; `ntkbatch repair` removes it")
@@ -53,13 +60,17 @@ struct VerifyCommand: ParsableCommand {
     print(summary)
     // Damaged derived files (the tiles are intact): name the first, say how to restore it.
     let derived = [report.logitsProblem.map { ("logits.npy", $0) }, report.labelsProblem.map { ("labels.npy", $0) }].compactMap { $0 }
-      + report.columnsFileProblems.map { ($0.name, $0.problem) }
+      + report.columnsFileProblems.map { ($0.name, $0.problem) } + [report.checksumsProblem.map { ("checksums.json", $0) }].compactMap { $0 }
     if report.problems.isEmpty, derived.isEmpty, let problem = report.trainingProblem {
       FileHandle.standardError.write(Data("ntkbatch: error: \(problem); run `ntkbatch repair \(runDirectory)` (it sets the training state aside), then `ntkbatch run` trains again\n".utf8))
       throw ExitCode(1)
     }
     if report.problems.isEmpty, let (name, problem) = derived.first {
       FileHandle.standardError.write(Data("ntkbatch: error: \(runDirectory)/\(name): \(problem); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` writes it again\n".utf8))
+      throw ExitCode(1)
+    }
+    if report.problems.isEmpty, !report.manifestMissing, let problem = report.manifestProblem {
+      FileHandle.standardError.write(Data("ntkbatch: error: \(problem); run `ntkbatch run MANIFEST --run-dir \(runDirectory)` with this run's manifest (the journal's manifest hash) to rewrite it\n".utf8))
       throw ExitCode(1)
     }
     if !report.isIntact {

@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import XCTest
 
 /// A run moved to other disks resumes: a manifest that differs from `RUN/manifest.json` only in
@@ -55,6 +56,48 @@ final class RelocatedRunTests: XCTestCase {
     XCTAssertTrue(refused.stderr.contains("first differing field model.seed (run has 0, now 1)"), refused.stderr)
     XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/run"), objects)
     XCTAssertTrue(try String(contentsOfFile: "\(work)/run/manifest.json", encoding: .utf8).contains("disk2-mnist"))
+  }
+
+  /// A run with `model.train` moves too: same training data and initial weights, a manifest that
+  /// differs only in `dataset.root` and `name` resumes training's checkpoints and the eNTK, and
+  /// the matrix equals the unmoved run's byte for byte.
+  func testAMovedTrainingRunResumesByteIdentical() throws {
+    let fm = FileManager.default
+    let original = "\(work)/disk1/mnist"
+    try fm.createDirectory(atPath: "\(work)/disk1", withIntermediateDirectories: true)
+    try fm.copyItem(atPath: "\(CLIHarness.repositoryRoot)/data/mnist-sample", toPath: original)
+    func trained(name: String, root: String, folder: String) throws -> String {
+      try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      return try CLIHarness.writeManifest([
+        "name": name, "dataset": ["name": "mnist", "root": root, "subsample": 20],
+        "model": ["name": "lenet", "seed": 0, "train": ["epochs": 2, "batchSize": 10, "samples": 20, "targetAccuracy": 1.0]],
+        "ntk": ["precision": "float32", "tileSamples": 10],
+      ], in: folder, name: name)
+    }
+    let first = try trained(name: "before", root: original, folder: "\(work)/m1")
+    try CLIHarness.succeed(["run", first, "--run-dir", "\(work)/straight", "--progress", "none"])
+    let expected = try FaultHarness.assembled("\(work)/straight", output: "\(work)/straight.npy")
+
+    // Trained, 1 of 3 tiles; then the data move and the manifest is renamed.
+    try CLIHarness.succeed(["run", first, "--run-dir", "\(work)/run", "--progress", "none", "--max-tiles", "1"])
+    let latest = try FileBytes.read(path: "\(work)/run/training/latest.json")
+    try fm.moveItem(atPath: original, toPath: "\(work)/disk2-mnist")
+    let moved = try trained(name: "after", root: "\(work)/disk2-mnist", folder: "\(work)/m2")
+    let resumed = try CLIHarness.succeed(["run", moved, "--run-dir", "\(work)/run", "--progress", "none"])
+    XCTAssertTrue(resumed.stderr.contains("dataset.root (run has \"\(original)\", now \"\(work)/disk2-mnist\")"), resumed.stderr)
+    XCTAssertEqual(try FileBytes.read(path: "\(work)/run/training/latest.json"), latest, "training was not done again")
+    XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/run").count, 3)
+    XCTAssertEqual(try FaultHarness.assembled("\(work)/run", output: "\(work)/run.npy"), expected, "byte-identical to the unmoved run")
+    XCTAssertTrue(try String(contentsOfFile: "\(work)/run/manifest.json", encoding: .utf8).contains("disk2-mnist"))
+    try CLIHarness.succeed(["run", moved, "--run-dir", "\(work)/run", "--progress", "none"])
+    try CLIHarness.succeed(["verify", "\(work)/run"])
+
+    // Other training settings are another training: refused.
+    var other = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: moved))) as? [String: Any])
+    other["model"] = ["name": "lenet", "seed": 0, "train": ["epochs": 2, "batchSize": 5, "samples": 20, "targetAccuracy": 1.0]]
+    let refused = try CLIHarness.run(["run", try CLIHarness.writeManifest(other, in: "\(work)/m2", name: "other"), "--run-dir", "\(work)/run", "--progress", "none"])
+    XCTAssertEqual(refused.status, 2, refused.stderr)
+    XCTAssertTrue(refused.stderr.contains("training checkpoints belong to another run"), refused.stderr)
   }
 
   func identityHash(_ run: String) throws -> String {

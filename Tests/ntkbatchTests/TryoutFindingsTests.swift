@@ -316,6 +316,33 @@ final class TryoutFindingsTests: NpyManifestTestCase {
     try CLIHarness.succeed(["verify", run])
   }
 
+  /// `latest.json` saying `"finished": false` at epoch 2 of 2 (training records `true` after its
+  /// last epoch) is damage as `finished: true` too early is: otherwise `run` has no epoch left to
+  /// train and `export-weights` asks to run again, a loop. `verify` names it, `run` refuses,
+  /// `repair` sets it aside, and `run` trains again to the same weights.
+  func testNotFinishedAtTheLastEpochIsDamage() throws {
+    let (train, run, reference, latest, good) = try trainedTwoEpochs()
+    var record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(good)) as? [String: Any])
+    XCTAssertEqual(record["epoch"] as? Int, 2)
+    record["finished"] = false
+    try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: latest))
+    let says = "finished: false at epoch 2 of 2: training records finished: true after its last epoch"
+
+    let verify = try CLIHarness.run(["verify", run])
+    XCTAssertEqual(verify.status, 1, verify.stdout + verify.stderr)
+    XCTAssertTrue(verify.stdout.contains("DAMAGED training state: \(latest): \(says)"), verify.stdout)
+    let refused = try CLIHarness.run(["run", train, "--run-dir", run, "--progress", "none"])
+    XCTAssertEqual(refused.status, 1, refused.stderr)
+    XCTAssertEqual(lines(refused.stderr).count, 1, refused.stderr)
+    XCTAssertTrue(refused.stderr.contains(says), refused.stderr)
+    let repair = try CLIHarness.succeed(["repair", run])
+    XCTAssertTrue(repair.stdout.contains("SET ASIDE damaged training state"), repair.stdout)
+    try CLIHarness.succeed(["run", train, "--run-dir", run, "--progress", "none"])
+    XCTAssertEqual(try FileBytes.read(path: latest), good, "trained again to the last epoch")
+    XCTAssertTrue(try FaultHarness.assembled(run, output: "\(work)/again.npy") == reference)
+    try CLIHarness.succeed(["export-weights", run, "--output", "\(work)/w.safetensors"])
+  }
+
   // MARK: #8 check reads what run reads
 
   func testCheckRefusesTrainSamplesBeyondTheSplitNamingTheField() throws {

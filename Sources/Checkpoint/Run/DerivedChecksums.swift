@@ -7,9 +7,13 @@ import Storage
 ///
 ///     {"sha256": {"labels.npy": "<64 hex digits>", "logits.npy": "<64 hex digits>"}}
 ///
-/// Written atomically (`AtomicFile`) after the files it names. A file without an entry (run
-/// directories written before this file existed) is checked by format only; the next `run` adds
-/// its entry.
+/// Written atomically (`AtomicFile`) after the files it names. A checksum is recorded only for
+/// bytes the writing session computed itself (or found equal to what it computed): a file without
+/// a valid entry (run directories written before this file existed, or a `checksums.json` deleted
+/// or garbled) is checked by format only, and the next `run` computes it again, rewrites it if it
+/// differs and records the checksum of the computed bytes. `verify` names a `checksums.json` that
+/// is not such a JSON object (`problem(in:)`, damage) and a missing one; `repair` removes a
+/// damaged one.
 public enum DerivedChecksums {
   /// File name in the run directory.
   public static let fileName = "checksums.json"
@@ -30,6 +34,30 @@ public enum DerivedChecksums {
     return contents.sha256
   }
 
+  /// The recorded SHA-256 hex digests of `run`'s derived files by file name (empty when
+  /// `RUN/checksums.json` is missing or damaged).
+  public static func recorded(in run: RunDirectory) -> [String: String] {
+    recorded(besides: path(in: run))
+  }
+
+  /// `RUN/checksums.json`.
+  public static func path(in run: RunDirectory) -> String { run.path + "/" + fileName }
+
+  /// What is wrong with `RUN/checksums.json` (not a JSON object `{"sha256": {name: 64 hex digits}}`),
+  /// or `nil` when it is absent or well-formed.
+  public static func problem(in run: RunDirectory) -> String? {
+    let path = path(in: run)
+    guard SystemFile.kind(of: path).exists else { return nil }
+    guard let data = FileManager.default.contents(atPath: path) else { return "unreadable" }
+    guard let contents = try? JSONDecoder().decode(Contents.self, from: data) else {
+      return "not a JSON object {\"sha256\": {file name: SHA-256 hex}} (\(data.count) bytes)"
+    }
+    if let (name, _) = contents.sha256.sorted(by: { $0.key < $1.key }).first(where: { ContentHash(hex: $0.value) == nil }) {
+      return "sha256.\(name): expected 64 hex digits"
+    }
+    return nil
+  }
+
   /// What is wrong with the derived file at `path` against its recorded SHA-256, or `nil` when it
   /// matches, has no entry, or is absent.
   public static func mismatch(at path: String) -> String? {
@@ -40,21 +68,18 @@ public enum DerivedChecksums {
     return "SHA-256 \(actual.prefix(12))… differs from the \(expected.prefix(12))… recorded in \(fileName) when it was written"
   }
 
-  /// Records the SHA-256 of each file of `paths` (all in one run directory) that exists, keeping
-  /// the entries of other files, and replaces `RUN/checksums.json` atomically. Call after the
-  /// files are written (and found intact).
+  /// Records `sums` (full paths of derived files of `run` → the SHA-256 of the bytes the session
+  /// computed for them), keeping the valid entries of other files, and replaces
+  /// `RUN/checksums.json` atomically (a damaged one is replaced). Call after the files are written.
   ///
   /// - Throws: `StorageError` on I/O errors.
-  public static func record(_ paths: [String]) throws {
-    guard let first = paths.first else { return }
-    var sums = recorded(besides: first)
-    for path in paths where SystemFile.kind(of: path).exists {
-      sums[(path as NSString).lastPathComponent] = ContentHash.sha256(try FileBytes.read(path: path)).hex
-    }
+  public static func record(_ sums: [String: ContentHash], in run: RunDirectory) throws {
+    var entries = recorded(in: run).filter { ContentHash(hex: $0.value) != nil }
+    for (path, hash) in sums { entries[(path as NSString).lastPathComponent] = hash.hex }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-    let data = try encoder.encode(Contents(sha256: sums))
-    guard data != FileManager.default.contents(atPath: checksumsPath(besides: first)) else { return }
-    try AtomicFile.write(data, to: checksumsPath(besides: first))
+    let data = try encoder.encode(Contents(sha256: entries))
+    guard data != FileManager.default.contents(atPath: path(in: run)) else { return }
+    try AtomicFile.write(data, to: path(in: run))
   }
 }

@@ -17,6 +17,9 @@ public final class RunSession {
   /// `(run has …, now …)`; empty when it is the same. The session resumed; RUN/manifest.json now
   /// has the new values.
   public private(set) var relocated: [String] = []
+  /// What was wrong with `RUN/manifest.json` (missing, damaged) when the session rewrote it from
+  /// the manifest given, whose canonical hash is the journal's; `nil` when it was intact.
+  public private(set) var restoredManifest: String?
   /// This session's header.
   public let header: JournalHeader
   /// Tiles journaled so far (by index), including this session's (and, after `refresh()`, other
@@ -63,21 +66,32 @@ public final class RunSession {
     let replay = try run.journal.replay()
     var identity = identity
     var relocated: [String] = []
+    let savedProblem = manifestProblem(run: run)
     if let recorded = replay.identity {
       var differences = identity.differences(from: recorded)
-      if identity.manifestHash != recorded.manifestHash, let manifestJSON,
-         let saved = FileManager.default.contents(atPath: run.manifestPath),
-         let fields = ManifestDifference.all(recorded: saved, current: Data(manifestJSON)) {
-        if differences.count == 1, fields.allSatisfy({ ManifestDifference.locations.contains($0.path) }) {
-          // Only where the data, weights or manifest are (their contents are the identity's
-          // other hashes) or the run's name: the same computation, moved. The journal keeps its
-          // identity; RUN/manifest.json is rewritten below with the new locations (none differ
-          // when it already has them: a run moved before).
-          identity.manifestHash = recorded.manifestHash
-          relocated = fields.map { "\($0.path) \($0.detail)" }
-          differences = []
-        } else if let field = fields.first {
-          differences = differences.map { $0.hasPrefix("manifest hash") ? "\($0): first differing field \(field.path) \(field.detail)" : $0 }
+      if identity.manifestHash != recorded.manifestHash, let manifestJSON {
+        if savedProblem == nil, let saved = FileManager.default.contents(atPath: run.manifestPath),
+           let fields = ManifestDifference.all(recorded: saved, current: Data(manifestJSON)) {
+          if fields.allSatisfy({ ManifestDifference.locations.contains($0.path) }) {
+            if differences.count == 1 {
+              // Only where the data, weights or manifest are (their contents are the identity's
+              // other hashes) or the run's name: the same computation, moved. The journal keeps its
+              // identity; RUN/manifest.json is rewritten below with the new locations (none differ
+              // when it already has them: a run moved before).
+              identity.manifestHash = recorded.manifestHash
+              relocated = fields.map { "\($0.path) \($0.detail)" }
+              differences = []
+            } else {
+              // Moved, but the data or weights themselves differ: name those hashes only.
+              differences.removeAll { $0.hasPrefix("manifest hash") }
+            }
+          } else if let field = fields.first(where: { !ManifestDifference.locations.contains($0.path) }) ?? fields.first {
+            differences = differences.map { $0.hasPrefix("manifest hash") ? "\($0): first differing field \(field.path) \(field.detail)" : $0 }
+          }
+        } else if let savedProblem {
+          differences = differences.map {
+            $0.hasPrefix("manifest hash") ? "\($0); \(savedProblem), so a moved run cannot be told from another computation: run once with the run's own manifest to rewrite it" : $0
+          }
         }
       }
       if !differences.isEmpty {
@@ -92,8 +106,12 @@ public final class RunSession {
         throw CheckpointError(.damaged, "\(run.journalDirectory): tile record \(record.index) (I=\(record.rowBlock), J=\(record.columnBlock)) does not match the plan; `ntkbatch repair` removes it")
       }
     }
-    if let manifestJSON, !relocated.isEmpty || !FileManager.default.fileExists(atPath: run.manifestPath) {
+    var restoredManifest: String?
+    if let manifestJSON, !relocated.isEmpty || savedProblem != nil {
+      // Moved, or RUN/manifest.json missing or damaged while the manifest given has the journal's
+      // canonical hash (or the journal is empty): the manifest of this computation.
       try run.writeManifest(manifestJSON)
+      if relocated.isEmpty, replay.identity != nil, let savedProblem { restoredManifest = savedProblem }
     }
     if shard == nil, run.shardLockPaths().allSatisfy({ RunLock.currentHolder(path: $0) == nil }) {
       _ = try CheckpointError.wrapping { try run.objects.removeTemporaryFiles() }
@@ -106,8 +124,25 @@ public final class RunSession {
     let writer = try run.journal.beginSession(header)
     let session = RunSession(run: run, identity: identity, header: header, journaled: replay.tiles, lock: lock, writer: writer)
     session.relocated = relocated
+    session.restoredManifest = restoredManifest
     try session.recoverNewestTiles(of: replay)
     return session
+  }
+
+  /// What is wrong with `RUN/manifest.json`, one phrase starting with its path — `RUN/manifest.json:
+  /// missing`, or the manifest reader's error (garbled, truncated, not a manifest) — or `nil` when
+  /// it reads as a manifest. `verify` names it; `run` rewrites it when the manifest given is the
+  /// journal's (same canonical hash).
+  public static func manifestProblem(run: RunDirectory) -> String? {
+    guard SystemFile.kind(of: run.manifestPath).exists else { return "\(run.manifestPath): missing" }
+    do {
+      let bytes = try FileBytes.read(path: run.manifestPath)
+      _ = try Manifest.parse(bytes, file: run.manifestPath, knownModels: nil, knownDatasets: nil)
+      return nil
+    } catch {
+      let message = "\(error)"
+      return message.hasPrefix(run.manifestPath + ": ") ? message : "\(run.manifestPath): \(message)"
+    }
   }
 
   /// A whole-plan session and shards would compute the same tiles twice: a whole-plan session is

@@ -4,8 +4,10 @@ import Storage
 extension TrainingCheckpointStore {
   /// Why `record` cannot be a committed epoch of a training of at most `epochs` epochs toward
   /// `targetAccuracy` (`nil`: unknown), or `nil` when its numbers are possible: 1 ≤ epoch ≤
-  /// epochs, batchesSeen ≥ 0, and `finished` only when epoch == epochs or the accuracy exceeds
-  /// the target (`Trainer.isFinished`).
+  /// epochs, batchesSeen ≥ 0, and `finished` exactly when epoch == epochs or the accuracy exceeds
+  /// the target (`Trainer.isFinished`, which sets it): `finished: true` before that would skip the
+  /// remaining epochs, `finished: false` after it would leave a training `run` cannot continue
+  /// (no epoch is left) nor `export-weights` accept — both are damage, set aside by `repair`.
   public func recordProblem(_ record: TrainingRecord, epochs: Int?, targetAccuracy: Double? = nil) -> String? {
     if record.epoch < 1 || epochs.map({ record.epoch > $0 }) == true {
       return "epoch: expected 1…\(epochs.map(String.init) ?? "model.train.epochs"), found \(record.epoch)"
@@ -13,6 +15,12 @@ extension TrainingCheckpointStore {
     if record.batchesSeen < 0 { return "batchesSeen: expected ≥ 0, found \(record.batchesSeen)" }
     if record.finished, let epochs, record.epoch < epochs, let targetAccuracy, !(record.accuracy > targetAccuracy) {
       return "finished: true at epoch \(record.epoch) of \(epochs) with accuracy \(record.accuracy), not above targetAccuracy \(targetAccuracy): the training cannot have finished"
+    }
+    if !record.finished, let epochs, record.epoch == epochs {
+      return "finished: false at epoch \(record.epoch) of \(epochs): training records finished: true after its last epoch"
+    }
+    if !record.finished, let targetAccuracy, record.accuracy > targetAccuracy {
+      return "finished: false with accuracy \(record.accuracy) above targetAccuracy \(targetAccuracy): training records finished: true after such an epoch"
     }
     return nil
   }

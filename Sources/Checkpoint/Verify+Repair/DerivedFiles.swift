@@ -2,7 +2,8 @@ import Foundation
 
 /// The derived files `run` writes next to the tiles (not part of the identity, so never needed to
 /// verify a tile): `logits.npy`, `labels.npy` (datasets with labels), and for a cross run
-/// `columns-logits.npy` and `columns-labels.npy` (a columns dataset with labels). `verify` names
+/// `columns-logits.npy` and `columns-labels.npy` (a columns dataset with labels), and
+/// `checksums.json` (their SHA-256, once any of them exists). `verify` names
 /// the missing ones (`ntkbatch run` writes them again) without failing: run directories written
 /// before these files existed stay valid.
 public enum DerivedFiles {
@@ -18,6 +19,9 @@ public enum DerivedFiles {
     if identity.columnSampleCount != nil {
       expected.append(ColumnsFiles.logitsPath(in: run))
       if hasLabels("columns") { expected.append(ColumnsFiles.labelsPath(in: run)) }
+    }
+    if !expected.allSatisfy({ !FileManager.default.fileExists(atPath: $0) }) {  // their checksums, once any exists
+      expected.append(DerivedChecksums.path(in: run))
     }
     return expected.filter { !FileManager.default.fileExists(atPath: $0) }.map { String($0.dropFirst(run.path.count + 1)) }
   }

@@ -47,13 +47,19 @@ public enum RunRepair {
     public var removedColumnsFiles: [VerificationReport.ColumnsFileProblem] = []
     /// A damaged `RUN/labels.npy` removed (the next `run` writes it again): why it was damaged.
     public var removedLabels: String? = nil
+    /// A damaged `RUN/checksums.json` removed (the next `run` computes the derived files and
+    /// records their checksums again): why it was damaged.
+    public var removedChecksums: String? = nil
+    /// `RUN/manifest.json` missing or damaged (`RunSession.manifestProblem`): repair cannot
+    /// rewrite it (it has no manifest); `run` with the run's manifest does.
+    public var manifestProblem: String? = nil
     /// Damaged training state set aside (`latest.json.damaged`), so `run` trains again: what was wrong.
     public var setAsideTraining: String? = nil
 
     /// Whether anything was changed.
     public var changedAnything: Bool {
       !cutSegments.isEmpty || !droppedTiles.isEmpty || !removedOrphans.isEmpty || !removedTemporaryFiles.isEmpty
-        || !removedDuplicates.isEmpty || !withdrawnConflicts.isEmpty || removedLogits != nil || removedLabels != nil || !removedColumnsFiles.isEmpty || setAsideTraining != nil
+        || !removedDuplicates.isEmpty || !withdrawnConflicts.isEmpty || removedLogits != nil || removedLabels != nil || removedChecksums != nil || !removedColumnsFiles.isEmpty || setAsideTraining != nil
     }
   }
 
@@ -77,10 +83,15 @@ public enum RunRepair {
     let strays = try CheckpointError.wrapping { try run.objects.strayFiles() }
     let training = try TrainingCheckpointStore(run: run).setAsideIfDamaged(epochs: TrainingCheckpointStore.recordedEpochs(run: run),
                                                                                targetAccuracy: TrainingCheckpointStore.recordedTargetAccuracy(run: run))
+    let checksums = DerivedChecksums.problem(in: run)
+    if checksums != nil {
+      try CheckpointError.wrapping { try SystemFile.remove(path: DerivedChecksums.path(in: run)) }
+    }
+    let manifestProblem = RunSession.manifestProblem(run: run)
     guard let identity = try run.journal.replay().identity else {
       try CheckpointError.wrapping { _ = try run.objects.removeTemporaryFiles() }
       return Report(cutSegments: cuts, droppedTiles: [], removedOrphans: [], removedTemporaryFiles: temporaries, keptStrayFiles: strays, removedDuplicates: duplicates,
-                    withdrawnConflicts: conflicts, setAsideTraining: training)
+                    withdrawnConflicts: conflicts, removedChecksums: checksums, manifestProblem: manifestProblem, setAsideTraining: training)
     }
     // Opening the session (under the lock already held) removes the temporary files and drops
     // the newest tiles whose objects are gone (`RunSession.recovered`).
@@ -117,6 +128,7 @@ public enum RunRepair {
     }
     return Report(cutSegments: cuts, droppedTiles: (recovered + report.problems).sorted { $0.index < $1.index }, removedOrphans: removed, removedTemporaryFiles: temporaries,
                   keptStrayFiles: strays, removedDuplicates: duplicates, withdrawnConflicts: conflicts, removedLogits: removedLogits,
-                  removedColumnsFiles: report.columnsFileProblems, removedLabels: removedLabels, setAsideTraining: training)
+                  removedColumnsFiles: report.columnsFileProblems, removedLabels: removedLabels, removedChecksums: checksums,
+                  manifestProblem: manifestProblem, setAsideTraining: training)
   }
 }

@@ -37,6 +37,9 @@ public enum RunVerifier {
       .map { VerificationReport.ColumnsFileProblem(name: $0.name, problem: $0.problem) } ?? []
     report.missingDerivedFiles = replay.identity.map { DerivedFiles.missing(in: run, identity: $0) } ?? []
     report.labelsProblem = replay.identity.flatMap { LabelsFile.problem(at: LabelsFile.path(in: run), identity: $0) }
+    report.checksumsProblem = DerivedChecksums.problem(in: run)
+    report.manifestProblem = RunSession.manifestProblem(run: run)
+    report.manifestMissing = !SystemFile.kind(of: run.manifestPath).exists
     report.trainingProblem = try TrainingCheckpointStore(run: run).damage(
       epochs: TrainingCheckpointStore.recordedEpochs(run: run), targetAccuracy: TrainingCheckpointStore.recordedTargetAccuracy(run: run))
     return report

@@ -66,6 +66,18 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   /// target accuracy), if anything (`TrainingCheckpointStore.damage`).
   public var trainingProblem: String? = nil
 
+  /// What is wrong with `RUN/checksums.json` (`DerivedChecksums.problem`: garbled, not the
+  /// format), if anything: damage (its checksums cannot protect the derived files); `repair`
+  /// removes it and `run` records them again from bytes it computes.
+  public var checksumsProblem: String? = nil
+
+  /// `RUN/manifest.json` missing or damaged (`RunSession.manifestProblem`), if so; `run` with the
+  /// run's manifest (the journal's canonical hash) rewrites it. Not part of `isIntact` (the tiles
+  /// do not need it); `ntkbatch verify` exits 1 for damage, not for absence.
+  public var manifestProblem: String? = nil
+  /// Whether `manifestProblem` is the file's absence (noted) rather than damage.
+  public var manifestMissing: Bool = false
+
   /// A damaged per-column-sample file of a cross run.
   public struct ColumnsFileProblem: Codable, Equatable, Sendable {
     public var name: String
@@ -73,5 +85,6 @@ public struct VerificationReport: Codable, Equatable, Sendable {
   }
 
   /// No journaled tile is missing or damaged.
-  public var isIntact: Bool { problems.isEmpty && logitsProblem == nil && labelsProblem == nil && columnsFileProblems.isEmpty && trainingProblem == nil }
+  public var isIntact: Bool { problems.isEmpty && logitsProblem == nil && labelsProblem == nil && columnsFileProblems.isEmpty && trainingProblem == nil
+    && checksumsProblem == nil }
 }

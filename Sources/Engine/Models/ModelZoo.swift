@@ -11,6 +11,9 @@ public enum ModelZoo {
   /// The width used when `make` is given width 0 for a model that has a width (ResNets: 64).
   public static let defaultWidth = 64
 
+  /// Whether model `name` has a width (`model.width`: the ResNets); the others ignore it.
+  public static func hasWidth(_ name: String) -> Bool { resNets[name] != nil }
+
   /// Builds model `name` with zero state (call `initialize(seed:)` or `load(state:)`).
   /// `width` is the ResNet width w (0 = the default 64) and is ignored by logistic, twolayer and lenet.
   /// Throws `EngineError.unknownModel` for a name not in `names` or a negative width.
