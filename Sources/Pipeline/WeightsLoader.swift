@@ -14,9 +14,11 @@ public enum WeightsLoader {
   ///   the key and both shapes), `BadInput` for a NaN or ±Inf in a tensor, or a value
   ///   beyond float32's range in a float32 run (naming it and the first bad index), `StorageError`
   ///   for an unreadable weights file, `BadInput` when the model's weights and one gradient
-  ///   (2 × state × scalar bytes) exceed the memory budget (checked before anything is allocated).
+  ///   (2 × state × scalar bytes) exceed the memory budget or this machine's memory, whichever is
+  ///   less (checked before anything is allocated; `run` has refused a budget above this machine's
+  ///   memory before, `check` plans with it).
   public static func model<T: BLASScalar>(for manifest: Manifest, scalar: T.Type = T.self) throws -> Model<T> {
-    try refuseOverBudget(manifest, scalar: T.self)
+    try refuseOverBudget(manifest, scalar: T.self, planning: true)
     var model = try ModelZoo.make(name: manifest.model.name, width: manifest.model.width, scalar: T.self)
     if let path = manifest.resolvedWeightsPath {
       let file = try SafetensorsFile.read(path: path)
@@ -52,22 +54,31 @@ public enum WeightsLoader {
   /// (`ntk.memoryBudget`, or "auto": `ProcessMemory.automaticBudget()`): the weights plus a
   /// gradient of the same size, the least any tile or training step holds besides.
   ///
+  /// `planning` (`check`, which may plan for a larger machine than the one it runs on) accepts a
+  /// budget above this machine's memory and then refuses only a model whose weights and gradient
+  /// exceed this machine's memory (what `check` itself would allocate).
+  ///
   /// - Throws: `BadInput` naming ntk.memoryBudget and MemTotal; or naming model.width (models
   ///   with a width: the ResNets) or model.name, P and both sizes (MiB, or bytes below 1 MiB).
-  public static func refuseOverBudget<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self) throws {
-    if let budget = manifest.ntk.memoryBudget, let total = ProcessMemory.totalBytes(), budget > total {
-      throw BadInput("ntk.memoryBudget: \(budget) bytes (\(describe(bytes: budget))) is more than this machine's memory, \(total) bytes (\(describe(bytes: total)), MemTotal in /proc/meminfo); expected at most that, or \"auto\"")
+  public static func refuseOverBudget<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self, planning: Bool = false) throws {
+    var budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
+    var limit = "the memory budget of \(describe(bytes: budget)) (ntk.memoryBudget)"
+    if let total = ProcessMemory.totalBytes(), budget > total {
+      guard planning else {
+        throw BadInput("ntk.memoryBudget: \(budget) bytes (\(describe(bytes: budget))) is more than this machine's memory, \(total) bytes (\(describe(bytes: total)), MemTotal in /proc/meminfo); expected at most that, or \"auto\"")
+      }
+      budget = total  // check loads the weights here, whatever machine it plans for
+      limit = "this machine's memory, \(describe(bytes: total)) (MemTotal), which check needs to load them"
     }
     let size = try ModelZoo.size(name: manifest.model.name, width: manifest.model.width)
     let weights = size.stateBytes(T.self)
     let (needed, overflow) = weights.addingReportingOverflow(size.parameterCount.multipliedReportingOverflow(by: MemoryLayout<T>.size).partialValue)
-    let budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
     guard overflow || needed > budget else { return }
     let need = overflow ? "more than 8 EiB" : describe(bytes: needed)
     if ModelZoo.hasWidth(manifest.model.name) {
-      throw BadInput("model.width: \(manifest.model.name) at width \(manifest.model.width) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(need), over the memory budget of \(describe(bytes: budget)) (ntk.memoryBudget); use a smaller model.width")
+      throw BadInput("model.width: \(manifest.model.name) at width \(manifest.model.width) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(need), over \(limit); use a smaller model.width")
     }
-    throw BadInput("model.name: \(manifest.model.name) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(need), over the memory budget of \(describe(bytes: budget)) (ntk.memoryBudget); raise ntk.memoryBudget or use a smaller model")
+    throw BadInput("model.name: \(manifest.model.name) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(need), over \(limit); raise ntk.memoryBudget or use a smaller model")
   }
 
   /// `n` in whole MiB (rounded down) from 1 MiB on, else in bytes: "1234 MiB", "493 bytes".

@@ -66,7 +66,7 @@ struct CheckCommand: ParsableCommand {
     // back to the kernel, so the resident size measured below — the memory plan's base, which
     // decides tileSamples "auto" — is the one `run` measures.
     ReturnFreedMemory.configure()
-    try WeightsLoader.refuseOverBudget(manifest, scalar: T.self)  // before loading anything
+    try WeightsLoader.refuseOverBudget(manifest, scalar: T.self, planning: true)  // before loading anything
     let dataset = try DatasetLoader.load(manifest, scalar: T.self, showProgress: false)
     let columns = try DatasetLoader.loadColumns(manifest, scalar: T.self, showProgress: false)
     let model = try WeightsLoader.model(for: manifest, scalar: T.self)
