@@ -27,20 +27,6 @@ final class AssembleOutputSafetyTests: XCTestCase {
     return run
   }
 
-  /// Every file under `path` (relative) with its bytes.
-  private func tree(_ path: String) throws -> [String: [UInt8]] {
-    var files: [String: [UInt8]] = [:]
-    let enumerator = try XCTUnwrap(FileManager.default.enumerator(atPath: path))
-    for case let name as String in enumerator where SystemFile.isRegularFile(path + "/" + name) {
-      files[name] = try FileBytes.read(path: path + "/" + name)
-    }
-    return files
-  }
-
-  private func write(_ text: String, to path: String) throws {
-    try FileManager.default.createDirectory(atPath: AtomicFile.directory(of: path), withIntermediateDirectories: true)
-    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-  }
 
   /// `assemble` refused with exit 2, one line naming `path` and `--overwrite` (when `overwrite`).
   private func assertRefused(_ arguments: [String], naming path: String, saying words: String,
@@ -61,10 +47,10 @@ final class AssembleOutputSafetyTests: XCTestCase {
       try CLIHarness.succeed(["assemble", run, "--output", z, "--zarr-format", version, "--progress", "none"])
       try CLIHarness.succeed(["assemble", run, "--output", z, "--zarr-format", version, "--progress", "none"])  // ours: replaced
       // A file the user added: refused, kept.
-      try write("my notes", to: z + "/NOTES.txt")
-      let before = try tree(z)
+      try CLIHarness.writeText("my notes", to: z + "/NOTES.txt")
+      let before = try CLIHarness.fileTree(z)
       try assertRefused(["assemble", run, "--output", z, "--zarr-format", version], naming: z, saying: "(--overwrite replaces it)")
-      XCTAssertEqual(try tree(z), before)
+      XCTAssertEqual(try CLIHarness.fileTree(z), before)
       try FileManager.default.removeItem(atPath: z + "/NOTES.txt")
       try CLIHarness.succeed(["assemble", run, "--output", z, "--zarr-format", version, "--progress", "none"])
       // A hand-edited chunk: refused, kept.
@@ -72,26 +58,26 @@ final class AssembleOutputSafetyTests: XCTestCase {
       var bytes = try FileBytes.read(path: chunk)
       bytes[bytes.count - 1] ^= 1
       try Data(bytes).write(to: URL(fileURLWithPath: chunk))
-      let edited = try tree(z)
+      let edited = try CLIHarness.fileTree(z)
       try assertRefused(["assemble", run, "--output", z, "--zarr-format", version], naming: z, saying: "--overwrite")
-      XCTAssertEqual(try tree(z), edited)
+      XCTAssertEqual(try CLIHarness.fileTree(z), edited)
       try CLIHarness.succeed(["assemble", run, "--output", z, "--zarr-format", version, "--overwrite", "--progress", "none"])
       XCTAssertNotEqual(try FileBytes.read(path: chunk), bytes)
     }
     // Another run's Zarr: refused.
     let other = try makeRun("other")
     let z3 = "\(work)/out/z3.zarr"
-    let before = try tree(z3)
+    let before = try CLIHarness.fileTree(z3)
     try assertRefused(["assemble", other, "--output", z3], naming: z3, saying: "not an output of this run recorded in \(other)/outputs.json")
-    XCTAssertEqual(try tree(z3), before)
+    XCTAssertEqual(try CLIHarness.fileTree(z3), before)
     // A user's array whose .zattrs merely holds an "ntkbatch" object: refused.
     let user = "\(work)/out/user.zarr"
-    try write(#"{"zarr_format": 2, "shape": [2], "dtype": "<f4", "chunks": [2]}"#, to: user + "/.zarray")
-    try write(#"{"ntkbatch": {}}"#, to: user + "/.zattrs")
-    try write("data", to: user + "/0")
-    let userBefore = try tree(user)
+    try CLIHarness.writeText(#"{"zarr_format": 2, "shape": [2], "dtype": "<f4", "chunks": [2]}"#, to: user + "/.zarray")
+    try CLIHarness.writeText(#"{"ntkbatch": {}}"#, to: user + "/.zattrs")
+    try CLIHarness.writeText("data", to: user + "/0")
+    let userBefore = try CLIHarness.fileTree(user)
     try assertRefused(["assemble", run, "--output", user], naming: user, saying: "--overwrite")
-    XCTAssertEqual(try tree(user), userBefore)
+    XCTAssertEqual(try CLIHarness.fileTree(user), userBefore)
   }
 
   // MARK: 2, 7. The mask OUTPUT.missing.json: only ours is removed or replaced
@@ -101,7 +87,7 @@ final class AssembleOutputSafetyTests: XCTestCase {
     try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none", "--max-tiles", "1"])
     // A user's file named like a mask: --allow-partial refuses, nothing written.
     let w = "\(work)/out/w.npy"
-    try write("my list of missing things", to: w + ".missing.json")
+    try CLIHarness.writeText("my list of missing things", to: w + ".missing.json")
     try assertRefused(["assemble", run, "--allow-partial", "--output", w], naming: w + ".missing.json", saying: "(--overwrite replaces it)")
     XCTAssertFalse(FileManager.default.fileExists(atPath: w))
     XCTAssertEqual(try String(contentsOfFile: w + ".missing.json", encoding: .utf8), "my list of missing things")
@@ -152,9 +138,9 @@ final class AssembleOutputSafetyTests: XCTestCase {
 
     // A directory named like a .npy, with --overwrite: refused before any work.
     let d = "\(work)/out/d.npy"
-    try write("x", to: d + "/inside")
+    try CLIHarness.writeText("x", to: d + "/inside")
     try assertRefused(["assemble", run, "--overwrite", "--output", d], naming: d, saying: "is a directory")
-    XCTAssertEqual(try tree(d), ["inside": Array("x".utf8)])
+    XCTAssertEqual(try CLIHarness.fileTree(d), ["inside": Array("x".utf8)])
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "\(work)/out").sorted(), ["d.npy"], "no temporary left")
     let wd = "\(work)/out/wd.safetensors"
     try FileManager.default.createDirectory(atPath: wd, withIntermediateDirectories: true)

@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import XCTest
 
 /// Runs the built `ntkbatch` executable in a child process, as a user or scheduler would.
@@ -91,6 +92,22 @@ struct CLIHarness {
   }
 
   /// Writes a manifest JSON object to `directory/name.json` and returns its path.
+  /// Every regular file under `path` (relative names) with its bytes.
+  static func fileTree(_ path: String) throws -> [String: [UInt8]] {
+    var files: [String: [UInt8]] = [:]
+    let enumerator = try XCTUnwrap(FileManager.default.enumerator(atPath: path))
+    for case let name as String in enumerator where SystemFile.isRegularFile(path + "/" + name) {
+      files[name] = try FileBytes.read(path: path + "/" + name)
+    }
+    return files
+  }
+
+  /// Writes `text` to `path`, creating its folder.
+  static func writeText(_ text: String, to path: String) throws {
+    try FileManager.default.createDirectory(atPath: AtomicFile.directory(of: path), withIntermediateDirectories: true)
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+  }
+
   static func writeManifest(_ object: [String: Any], in directory: String, name: String = "manifest") throws -> String {
     let path = "\(directory)/\(name).json"
     let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

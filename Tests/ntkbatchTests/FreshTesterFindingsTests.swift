@@ -27,20 +27,6 @@ final class FreshTesterFindingsTests: XCTestCase {
     return run
   }
 
-  /// Every file under `path` (relative) with its bytes.
-  private func tree(_ path: String) throws -> [String: [UInt8]] {
-    var files: [String: [UInt8]] = [:]
-    let enumerator = try XCTUnwrap(FileManager.default.enumerator(atPath: path))
-    for case let name as String in enumerator where SystemFile.isRegularFile(path + "/" + name) {
-      files[name] = try FileBytes.read(path: path + "/" + name)
-    }
-    return files
-  }
-
-  private func write(_ text: String, to path: String) throws {
-    try FileManager.default.createDirectory(atPath: AtomicFile.directory(of: path), withIntermediateDirectories: true)
-    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-  }
 
   // MARK: 1. Zarr groups and user arrays
 
@@ -48,20 +34,20 @@ final class FreshTesterFindingsTests: XCTestCase {
     let run = try completeRun()
     // As zarr-python 3 writes them: a group holding an array, a v3 array and a v2 array of a user.
     let group = "\(work)/out/mygroup.zarr"
-    try write(#"{"zarr_format": 3, "node_type": "group", "attributes": {}}"#, to: group + "/zarr.json")
-    try write(#"{"zarr_format": 3, "node_type": "array", "shape": [2], "data_type": "float32", "attributes": {"note": "mine"}}"#, to: group + "/features/zarr.json")
-    try write("chunk", to: group + "/features/c/0")
+    try CLIHarness.writeText(#"{"zarr_format": 3, "node_type": "group", "attributes": {}}"#, to: group + "/zarr.json")
+    try CLIHarness.writeText(#"{"zarr_format": 3, "node_type": "array", "shape": [2], "data_type": "float32", "attributes": {"note": "mine"}}"#, to: group + "/features/zarr.json")
+    try CLIHarness.writeText("chunk", to: group + "/features/c/0")
     let userV3 = "\(work)/out/user3.zarr"
-    try write(#"{"zarr_format": 3, "node_type": "array", "shape": [2], "data_type": "float32", "attributes": {}}"#, to: userV3 + "/zarr.json")
+    try CLIHarness.writeText(#"{"zarr_format": 3, "node_type": "array", "shape": [2], "data_type": "float32", "attributes": {}}"#, to: userV3 + "/zarr.json")
     let userV2 = "\(work)/out/user2.zarr"
-    try write(#"{"zarr_format": 2, "shape": [2], "dtype": "<f4"}"#, to: userV2 + "/.zarray")
-    try write(#"{"ntkbatch": 1}"#, to: userV2 + "/.zattrs")  // not the attribute object ntkbatch writes
+    try CLIHarness.writeText(#"{"zarr_format": 2, "shape": [2], "dtype": "<f4"}"#, to: userV2 + "/.zarray")
+    try CLIHarness.writeText(#"{"ntkbatch": 1}"#, to: userV2 + "/.zattrs")  // not the attribute object ntkbatch writes
     for target in [group, userV3, userV2] {
-      let before = try tree(target)
+      let before = try CLIHarness.fileTree(target)
       let result = try CLIHarness.run(["assemble", run, "--output", target, "--progress", "none"])
       XCTAssertEqual(result.status, 2, "\(target): \(result.stdout) \(result.stderr)")
       XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: \(target): exists and is not an output of this run recorded in \(run)/outputs.json (or changed since); not replaced (--overwrite replaces it)"])
-      XCTAssertEqual(try tree(target), before, target)
+      XCTAssertEqual(try CLIHarness.fileTree(target), before, target)
     }
     // An array ntkbatch wrote (either format) is replaced as before.
     for version in ["3", "2"] {
@@ -160,7 +146,7 @@ final class FreshTesterFindingsTests: XCTestCase {
     XCTAssertEqual(first.status, 0, first.stderr)
     let lenet = "\(out)/lenet-mnist-r0.json"
     let before = try FileBytes.read(path: lenet)
-    let runBefore = try tree("\(out)/runs")
+    let runBefore = try CLIHarness.fileTree("\(out)/runs")
     // logistic comes first and is new: it must not be written either.
     let refused = try generate(epochs: 2, models: ["logistic", "lenet"])
     XCTAssertEqual(refused.status, 2, refused.stderr)
@@ -173,7 +159,7 @@ final class FreshTesterFindingsTests: XCTestCase {
     XCTAssertEqual(lines(overwrite.stderr), ["ntkbatch: error: \(lenet): differs from the manifest these options give in model.train.epochs (file has 1, now 2), and its run directory \(out)/runs/lenet-mnist-r0 holds the earlier manifest's run; remove that run directory (or use another --output) to start again"])
     XCTAssertEqual(try FileBytes.read(path: lenet), before)
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(out)/logistic-mnist-r0.json"))
-    XCTAssertEqual(try tree("\(out)/runs"), runBefore)
+    XCTAssertEqual(try CLIHarness.fileTree("\(out)/runs"), runBefore)
     // The same options again: nothing to do.
     let again = try generate(epochs: 1, models: ["lenet"])
     XCTAssertEqual(again.status, 0, again.stderr)
