@@ -1,9 +1,6 @@
 import Checkpoint
 import Foundation
 import Storage
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The run directory's record of the outputs its `assemble`s wrote: `RUN/outputs.json`,
 /// `{"version": 1, "outputs": [{"path", "device", "inode", "size", "modificationNanoseconds",
@@ -74,9 +71,8 @@ public enum AssembledOutputs {
     var lines: [String] = []
     let enumerator = FileManager.default.enumerator(atPath: directory)
     while let name = enumerator?.nextObject() as? String {
-      var info = stat()
-      guard lstat(directory + "/" + name, &info) == 0 else { lines.append(name + "\t?"); continue }
-      lines.append("\(name)\t\(info.st_mode & S_IFMT)\t\(info.st_ino)\t\(info.st_size)\t\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)")
+      guard let (identity, type) = FileIdentity.ofEntry(directory + "/" + name) else { lines.append(name + "\t?"); continue }
+      lines.append("\(name)\t\(type)\t\(identity.inode)\t\(identity.size)\t\(identity.modificationNanoseconds)")
     }
     return ContentHash.sha256(Array(lines.sorted().joined(separator: "\n").utf8)).hex
   }

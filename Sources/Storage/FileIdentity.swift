@@ -27,7 +27,19 @@ public struct FileIdentity: Codable, Equatable, Sendable {
   public static func of(_ path: String) -> FileIdentity? {
     var info = stat()
     guard stat(path, &info) == 0 else { return nil }
-    return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                        modificationNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
+    return FileIdentity(info)
+  }
+
+  /// The identity of the directory entry at `path` itself (`lstat(2)`: a symbolic link is not
+  /// followed) and its file type (`st_mode & S_IFMT`), or `nil` if it cannot be `lstat`ed.
+  public static func ofEntry(_ path: String) -> (identity: FileIdentity, type: UInt32)? {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { return nil }
+    return (FileIdentity(info), UInt32(info.st_mode & S_IFMT))
+  }
+
+  private init(_ info: stat) {
+    self.init(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+              modificationNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
   }
 }
