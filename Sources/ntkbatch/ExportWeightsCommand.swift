@@ -54,11 +54,16 @@ struct ExportWeightsCommand: ParsableCommand {
         throw CLIError.BadInput("\(runDirectory): training stopped after epoch \(record.epoch) and has not finished; run it again, or pass --allow-unfinished")
       }
       let file = try TrainingCheckpointFile.exportedStateDict(bytes, path: store.checkpointPath(record.checkpoint), batchesSeen: record.batchesSeen)
+      let epoch = "epoch \(record.epoch)\(record.finished ? ", finished" : ", unfinished")"
       if SystemFile.kind(of: output).exists && !overwrite {
-        if (try? FileBytes.read(path: output)) == file { return }  // this export again: nothing to replace
+        if (try? FileBytes.read(path: output)) == file {  // this export again: nothing to replace
+          print("\(output) already holds these weights (\(epoch)); unchanged")
+          return
+        }
         throw CLIError.BadInput("\(output): exists (it may hold the weights of another run); not replaced (--overwrite replaces it)")
       }
       try AtomicFile.write(file, to: output)
+      print("wrote \(output): the trained weights of \(runDirectory) (\(epoch)), \(file.count) bytes, PyTorch state_dict names")
     }
   }
 }

@@ -124,11 +124,14 @@ final class FreshTesterFindingsTests: XCTestCase {
     let missingFolder = try CLIHarness.run(["export-weights", "\(work)/trained", "--output", "\(work)/nowhere/w.safetensors"])
     XCTAssertEqual(missingFolder.status, 2, missingFolder.stderr)
     XCTAssertEqual(lines(missingFolder.stderr), ["ntkbatch: error: \(work)/nowhere/w.safetensors: the folder \(work)/nowhere does not exist (expected an existing folder for the output; create it first)"])
-    try CLIHarness.succeed(["export-weights", "\(work)/trained", "--output", precious, "--overwrite"])
+    let wrote = try CLIHarness.succeed(["export-weights", "\(work)/trained", "--output", precious, "--overwrite"])
     XCTAssertFalse(try SafetensorsFile.read(path: precious).names.isEmpty)
-    // The same export again (tools/demo run twice) finds exactly these weights: no change, exit 0.
     let exported = try FileBytes.read(path: precious)
-    try CLIHarness.succeed(["export-weights", "\(work)/trained", "--output", precious])
+    XCTAssertTrue(wrote.stdout.hasPrefix("wrote \(precious): the trained weights of \(work)/trained (epoch "), wrote.stdout)
+    XCTAssertTrue(wrote.stdout.contains("\(exported.count) bytes"), wrote.stdout)
+    // The same export again (tools/demo run twice) finds exactly these weights: no change, exit 0, said so.
+    let again = try CLIHarness.succeed(["export-weights", "\(work)/trained", "--output", precious])
+    XCTAssertTrue(again.stdout.contains("\(precious) already holds these weights"), again.stdout)
     XCTAssertEqual(try FileBytes.read(path: precious), exported)
   }
 
