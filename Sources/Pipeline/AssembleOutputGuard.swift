@@ -67,10 +67,11 @@ public enum AssembleOutputGuard {
     }
     let runDir = RunDirectory(path: runDirectory)
     let mask = output + ".missing.json"
-    let findings = Findings(maskIsOurs: AssembledOutputs.isOurMask(of: output, run: runDir),
+    let runHash = AssembledOutputs.runHash(runDir)  // one journal replay for both checks
+    let findings = Findings(maskIsOurs: AssembledOutputs.isOurMask(of: output, run: runDir, runHash: runHash),
                             maskExists: SystemFile.kind(of: mask).exists)
     guard !overwrite else { return findings }
-    if kind.exists && !AssembledOutputs.isRecordedAndUnchanged(output, run: runDir) {
+    if kind.exists && !AssembledOutputs.isRecordedAndUnchanged(output, run: runDir, runHash: runHash) {
       throw BadInput("\(output): exists and is not an output of this run recorded in \(AssembledOutputs.path(of: runDir)) (or changed since); not replaced (--overwrite replaces it)")
     }
     if allowPartial && findings.maskExists && !findings.maskIsOurs {

@@ -83,17 +83,18 @@ public enum AssembledOutputs {
   }
 
   /// Whether `output` (a `.npy` file or a Zarr array directory) is recorded by `run` for its
-  /// current identity and unchanged since it was written.
-  public static func isRecordedAndUnchanged(_ output: String, run: RunDirectory) -> Bool {
-    guard let entry = entry(output, run: run), let hash = runHash(run), entry.run == hash,
+  /// current identity (`runHash`: `runHash(run)`, computed once by the caller) and unchanged since
+  /// it was written.
+  public static func isRecordedAndUnchanged(_ output: String, run: RunDirectory, runHash: String?) -> Bool {
+    guard let entry = entry(output, run: run), let hash = runHash, entry.run == hash,
           let now = current(entry.path) else { return false }
     return entry.identity == now.identity && entry.contents == now.contents
   }
 
-  /// Whether `OUTPUT.missing.json` is the mask an assemble of `run` (its current identity) wrote
-  /// for `output` and unchanged since.
-  public static func isOurMask(of output: String, run: RunDirectory) -> Bool {
-    guard let entry = entry(output, run: run), let hash = runHash(run), entry.run == hash,
+  /// Whether `OUTPUT.missing.json` is the mask an assemble of `run` (its current identity,
+  /// `runHash` as above) wrote for `output` and unchanged since.
+  public static func isOurMask(of output: String, run: RunDirectory, runHash: String?) -> Bool {
+    guard let entry = entry(output, run: run), let hash = runHash, entry.run == hash,
           let mask = entry.mask else { return false }
     return FileIdentity.of(output + ".missing.json") == mask
   }

@@ -8,31 +8,8 @@ extension Conv2d {
     of x: UnsafePointer<Scalar>, geometry g: Geometry, scratch: UnsafeMutablePointer<Scalar>?
   ) -> UnsafePointer<Scalar> {
     if isPointwise { return x }
-    let col = scratch!
-    let k = kernelSize
-    let L = g.positions
-    for c in 0..<inChannels {
-      let plane = x + c * g.height * g.width
-      for u in 0..<k {
-        for v in 0..<k {
-          let row = col + ((c * k + u) * k + v) * L
-          for i in 0..<g.outHeight {
-            let ih = i * stride - padding + u
-            let out = row + i * g.outWidth
-            if ih < 0 || ih >= g.height {
-              out.update(repeating: 0, count: g.outWidth)
-              continue
-            }
-            let line = plane + ih * g.width
-            let (j0, j1) = validColumns(v, geometry: g)
-            if j0 > 0 { out.update(repeating: 0, count: j0) }
-            if j1 < g.outWidth { (out + j1).update(repeating: 0, count: g.outWidth - j1) }
-            copyColumns(from: line, to: out, v: v, range: j0..<j1)
-          }
-        }
-      }
-    }
-    return UnsafePointer(col)
+    writeColumns(of: x, geometry: g, into: scratch!, rowStride: g.positions)
+    return UnsafePointer(scratch!)
   }
 
   /// As `columns(of:geometry:scratch:)`, written straight into a batched patch matrix: row `k` of
@@ -73,10 +50,10 @@ extension Conv2d {
 
   /// col2im: adds the patch-matrix cotangent `dcol` `[in·k·k, H'·W']` back onto the image
   /// cotangent `dx` `[in, H, W]` (the adjoint of `columns(of:)`).
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
   /// `rowStride`: distance between the rows of `dcol` (default L; larger when `dcol` is a column
   /// block of a batched patch matrix).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   func accumulateColumns(
     _ dcol: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>, geometry g: Geometry, rowStride: Int? = nil
   ) {
