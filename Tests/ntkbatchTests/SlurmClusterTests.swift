@@ -6,8 +6,9 @@ import XCTest
 /// with apt-get when missing; munged, slurmctld and slurmd started here without systemd, stopped
 /// in tearDown also when the test fails): the scripts `ntkbatch slurm` writes compute LeNet on 300
 /// MNIST digits as a 4-task job array over one run directory; one task is preempted mid-tile
-/// (`scancel --signal=TERM --batch`), exits 75 and requeues itself; the dependent job verifies and
-/// assembles; the matrix equals a single-process run's byte for byte.
+/// (`scancel --signal=TERM --batch`; on a fast CPU the signal may land between two tiles), exits
+/// 75 and requeues itself; the dependent job verifies and assembles; the matrix equals a
+/// single-process run's byte for byte.
 final class SlurmClusterTests: XCTestCase {
   private var work = ""
   /// Process ids of munged, slurmctld and slurmd, in start order.
@@ -276,7 +277,10 @@ final class SlurmClusterTests: XCTestCase {
     let finishLog = (try? String(contentsOfFile: "\(run)/slurm/logs/finish.log", encoding: .utf8)) ?? ""
     XCTAssertEqual(state, "COMPLETED", "finish job: \(finishLog)\nshard 1: \(taskLog)")
     XCTAssertTrue(taskLog.contains("SIGTERM received"), taskLog)
-    XCTAssertTrue(taskLog.contains("abandoned the tile in progress"), taskLog)
+    // The signal lands in a tile (abandoned, not journaled) or, on a fast CPU, between two tiles
+    // (the runner stops before the next one): both end resumably with exit 75.
+    XCTAssertNotNil(taskLog.range(of: #"abandoned the tile in progress|stopped with [0-9]+ of [0-9]+ tiles of shard 1"#,
+                                  options: .regularExpression), taskLog)
     XCTAssertTrue(taskLog.contains("ntkbatch exited with 75"), taskLog)
     XCTAssertTrue(taskLog.contains("attempt 2 on"), taskLog)
     XCTAssertTrue(taskLog.contains("ntkbatch exited with 0"), taskLog)
