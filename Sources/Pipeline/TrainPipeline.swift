@@ -129,13 +129,13 @@ public struct TrainPipeline {
   }
 
   /// The fields (`path (run has …, now …)`) in which the manifest differs from `RUN/manifest.json`
-  /// when they are all location fields (`ManifestDifference.locations`), after rewriting
+  /// when they are all location fields (`ManifestDifference.isRelocation`), after rewriting
   /// `RUN/manifest.json` with the new values; `nil` when another field differs or the file is
   /// missing or damaged (nothing to compare with).
   private func relocation() throws -> [String]? {
     guard RunSession.manifestProblem(run: run) == nil, let saved = FileManager.default.contents(atPath: run.manifestPath),
           let fields = ManifestDifference.all(recorded: saved, current: Data(manifest.prettyJSON())),
-          fields.allSatisfy({ ManifestDifference.locations.contains($0.path) }) else { return nil }
+          ManifestDifference.isRelocation(fields) else { return nil }
     if !fields.isEmpty { try run.writeManifest(manifest.prettyJSON()) }
     return fields.map { "\($0.path) \($0.detail)" }
   }

@@ -164,9 +164,9 @@ struct GenerateCommand: ParsableCommand {
       }
       if existing == bytes { continue }
       // Only where the data are (a new --root) or the name: the same computation, moved; `run`
-      // resumes its run directory as a moved run (ManifestDifference.locations).
+      // resumes its run directory as a moved run (ManifestDifference.isRelocation).
       if let fields = ManifestDifference.all(recorded: Data(existing), current: Data(bytes), recordedAs: "file has"), !fields.isEmpty,
-         fields.allSatisfy({ ManifestDifference.locations.contains($0.path) }) {
+         ManifestDifference.isRelocation(fields) {
         for field in fields { FileHandle.standardError.write(Data("generate: \(path): \(field.path) \(field.detail): rewritten (the same run, moved)\n".utf8)) }
         changed.append((path, bytes))
         continue

@@ -10,7 +10,20 @@ public enum ManifestDifference {
   /// Fields that say where things are or what the run is called, not what is computed: the
   /// input-data and weights hashes of the identity cover the files' contents. A run resumes
   /// with a manifest that differs from `RUN/manifest.json` in these alone (data or manifest moved).
-  public static let locations: Set<String> = ["name", "dataset.root", "dataset.path", "columns.root", "columns.path", "model.weights"]
+  static let locations: Set<String> = ["name", "dataset.root", "dataset.path", "columns.root", "columns.path", "model.weights"]
+
+  /// Whether `fields` (from `all(recorded:current:)`) are location fields alone: the same
+  /// computation, moved or renamed (true also when no field differs). The one owner of the rule
+  /// `run`, training and `generate --root` apply.
+  public static func isRelocation(_ fields: [(path: String, detail: String)]) -> Bool {
+    fields.allSatisfy { locations.contains($0.path) }
+  }
+
+  /// The first field of `fields` that is not a location field (the one that makes them another
+  /// computation), else the first field.
+  public static func firstNotALocation(_ fields: [(path: String, detail: String)]) -> (path: String, detail: String)? {
+    fields.first { !locations.contains($0.path) } ?? fields.first
+  }
 
   /// E.g. `dataset.root (run has "../data", now "../data2")`, or `nil` when no field differs or
   /// either side is not a JSON object. `recordedAs` names the recorded side (`file has` for a

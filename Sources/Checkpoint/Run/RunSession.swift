@@ -13,7 +13,7 @@ public final class RunSession {
   /// The identity, equal to the journal's.
   public let identity: RunIdentity
   /// Fields in which the manifest given differs from `RUN/manifest.json` only by location
-  /// (`ManifestDifference.locations`: data, weights or manifest moved, or the name), each with
+  /// (`ManifestDifference.isRelocation`: data, weights or manifest moved, or the name), each with
   /// `(run has …, now …)`; empty when it is the same. The session resumed; RUN/manifest.json now
   /// has the new values.
   public private(set) var relocated: [String] = []
@@ -72,7 +72,7 @@ public final class RunSession {
       if identity.manifestHash != recorded.manifestHash, let manifestJSON {
         if savedProblem == nil, let saved = FileManager.default.contents(atPath: run.manifestPath),
            let fields = ManifestDifference.all(recorded: saved, current: Data(manifestJSON)) {
-          if fields.allSatisfy({ ManifestDifference.locations.contains($0.path) }) {
+          if ManifestDifference.isRelocation(fields) {
             if differences.count == 1 {
               // Only where the data, weights or manifest are (their contents are the identity's
               // other hashes) or the run's name: the same computation, moved. The journal keeps its
@@ -85,7 +85,7 @@ public final class RunSession {
               // Moved, but the data or weights themselves differ: name those hashes only.
               differences.removeAll { $0.hasPrefix("manifest hash") }
             }
-          } else if let field = fields.first(where: { !ManifestDifference.locations.contains($0.path) }) ?? fields.first {
+          } else if let field = ManifestDifference.firstNotALocation(fields) {
             differences = differences.map { $0.hasPrefix("manifest hash") ? "\($0): first differing field \(field.path) \(field.detail)" : $0 }
           }
         } else if let savedProblem {
