@@ -23,7 +23,7 @@ final class TrainingTrainerTests: XCTestCase {
     var model = try ModelZoo.make(name: "resnet9", width: 2, scalar: Float.self)
     model.initialize(seed: 1)
     let trainer = try Trainer(
-      configuration: TrainingConfiguration(learningRate: 0.05, batchSize: 32, epochs: 4, seed: 9),
+      configuration: TrainingConfiguration(learningRate: 0.05, batchSize: 32, epochs: 4, targetAccuracy: 0.995, seed: 9),
       inputs: images, labels: labels, augmentation: .standard(for: .mnist))
     var straight = model
     var straightState = TrainingState<Float>(configuration: trainer.configuration, parameterCount: model.parameterCount)

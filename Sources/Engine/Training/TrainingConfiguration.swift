@@ -1,15 +1,18 @@
 /// The training recipe of the original tool (ntk.md, "Training"): SGD with momentum and weight
 /// decay on the mean cross-entropy, cosine-annealed learning rate stepped per epoch, shuffled
 /// mini-batches, stopping early once an epoch's training accuracy exceeds `targetAccuracy`.
+///
+/// The first five values are a manifest's `model.train` fields, whose defaults the manifest owns
+/// (Checkpoint's `Manifest.Training`); momentum and weight decay are the recipe's constants.
 public struct TrainingConfiguration: Equatable, Sendable {
-  /// Base learning rate η (epoch 0), default 0.1.
+  /// Base learning rate η (epoch 0).
   public var learningRate: Double
-  /// Samples per mini-batch, default 64 (the last batch of an epoch may be smaller).
+  /// Samples per mini-batch (the last batch of an epoch may be smaller).
   public var batchSize: Int
-  /// Most epochs to train, and the cosine schedule's period, default 200.
+  /// Most epochs to train, and the cosine schedule's period.
   public var epochs: Int
   /// Stop after the first epoch whose training accuracy (on its augmented batches, as fraction)
-  /// exceeds this, default 0.995.
+  /// exceeds this.
   public var targetAccuracy: Double
   /// Seed of the generator that shuffles and augments (the initial weights have their own seed).
   public var seed: UInt64
@@ -19,7 +22,7 @@ public struct TrainingConfiguration: Equatable, Sendable {
   public var weightDecay: Double
 
   public init(
-    learningRate: Double = 0.1, batchSize: Int = 64, epochs: Int = 200, targetAccuracy: Double = 0.995, seed: UInt64 = 0,
+    learningRate: Double, batchSize: Int, epochs: Int, targetAccuracy: Double, seed: UInt64,
     momentum: Double = 0.9, weightDecay: Double = 5e-4
   ) {
     self.learningRate = learningRate
