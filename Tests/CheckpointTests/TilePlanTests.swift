@@ -54,4 +54,41 @@ final class TilePlanTests: XCTestCase {
     XCTAssertThrowsError(try TilePlan(sampleCount: 0, tileSamples: 10, precision: .float32))
     XCTAssertThrowsError(try TilePlan(sampleCount: 10, tileSamples: 0, precision: .float32))
   }
+
+  /// A journal's records are checked against `RunIdentity.tileGrid` without a plan: for every kind
+  /// of plan the grid has exactly the plan's tiles (index, position, raw size), every grid cell
+  /// outside the plan has no index, and the records of the plan pass `planProblem` while a record
+  /// moved to another position does not.
+  func testTheJournalsGridIsThePlansTileOrder() throws {
+    for (n, nc, t, kernel) in [(23, nil, 7, KernelVariant.full), (10, nil, 10, .trace), (11, nil, 4, .diagonal),
+                               (9, 14, 4, .full), (5, 3, 2, .pseudo), (1, nil, 5, .full)] as [(Int, Int?, Int, KernelVariant)] {
+      let identity = RunIdentity(manifestHash: testHash("m"), weightsHash: testHash("w"), inputDataHash: testHash("d"),
+                                 sampleCount: n, tileSamples: t, precision: .float64, normalization: .none,
+                                 columnSampleCount: nc, columnInputDataHash: nc.map { _ in testHash("c") }, kernel: kernel)
+      let plan = try identity.plan()
+      let grid = try XCTUnwrap(identity.tileGrid)
+      XCTAssertEqual(grid.tileCount, plan.tiles.count)
+      XCTAssertEqual(identity.recordBounds?.largestTileBytes, plan.tiles.map(\.rawByteCount).max())
+      var indexed = 0
+      for I in -1...grid.blockCount {
+        for J in -1...grid.columnBlockCount {
+          guard let k = grid.index(rowBlock: I, columnBlock: J) else { continue }
+          indexed += 1
+          let tile = plan.tiles[k]
+          XCTAssertEqual([tile.rowBlock, tile.columnBlock], [I, J], "n=\(n) nc=\(String(describing: nc)) \(kernel)")
+          XCTAssertEqual(grid.rawByteCount(rowBlock: I, columnBlock: J), tile.rawByteCount)
+          let record = TileRecord(index: k, rowBlock: I, columnBlock: J, object: testHash("o"),
+                                  rawByteCount: tile.rawByteCount, storedByteCount: 1, computeSeconds: 0)
+          XCTAssertNil(record.planProblem(identity))
+          XCTAssertNil(record.planSizeProblem(identity))
+          if plan.tiles.count > 1 {
+            let moved = TileRecord(index: (k + 1) % plan.tiles.count, rowBlock: I, columnBlock: J, object: testHash("o"),
+                                   rawByteCount: tile.rawByteCount, storedByteCount: 1, computeSeconds: 0)
+            XCTAssertNotNil(moved.planProblem(identity))
+          }
+        }
+      }
+      XCTAssertEqual(indexed, plan.tiles.count, "n=\(n) nc=\(String(describing: nc)) \(kernel)")
+    }
+  }
 }
