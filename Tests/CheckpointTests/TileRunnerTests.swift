@@ -303,6 +303,31 @@ final class TileRunnerTests: XCTestCase {
 }
 
 extension TileRunnerTests {
+  /// The ETA is sample pairs left at the rate of the last `etaWindowTiles` tiles: after a slow
+  /// first row (block Jacobians computed) it follows the fast tiles, where the session's average
+  /// rate would still overstate the time left by more than 2×.
+  func testETAFollowsTheRecentTilesNotTheSlowFirstRow() throws {
+    let kernel = SyntheticKernel(n: 40, p: 3, seed: 5)  // tiles of 5: 8 blocks, 36 tiles
+    let id = identity(kernel, t: 5, precision: .float64)
+    let opened = try RunSession.open(run: RunDirectory(path: dir.path + "/eta"), identity: id, manifestJSON: Array("{}\n".utf8))
+    defer { opened.close() }
+    let plan = try id.plan()
+    var reports: [RunProgress] = []
+    _ = try TileRunner(session: opened, plan: plan).run(compute: { tile in
+      usleep(tile.rowBlock == 0 ? 250_000 : 5_000)  // row 0: the first row of a cached run
+      return kernel.tileBytes(tile, precision: id.precision)
+    }, progress: { reports.append($0) })
+    let first = plan.tiles.filter { $0.rowBlock == 0 }.count
+    let report = reports[first + TileRunner.etaWindowTiles + 1]  // the window holds fast tiles only
+    let eta = try XCTUnwrap(report.etaSeconds)
+    let pairsLeft = Double(report.pairsTotal - report.pairsDone)
+    let averageETA = pairsLeft / report.pairsPerSecond
+    XCTAssertLessThan(eta, averageETA / 2, "ETA \(eta) s vs the session average's \(averageETA) s")
+    // …and no faster than the sleeps allow: at most 5·5 pairs per 5 ms.
+    XCTAssertGreaterThanOrEqual(eta, pairsLeft / 25 * 0.005)
+    XCTAssertEqual(reports.last?.etaSeconds, 0)
+  }
+
   /// Bit flip and lost object → verify names them → repair drops them → run recomputes exactly
   /// those tiles → verified, byte-identical output.
   func testRepairThenRunRestoresVerifiedByteIdenticalState() throws {

@@ -19,7 +19,8 @@ public struct RunProgress: Codable, Equatable, Sendable {
   public var pairsPerSecond: Double
   /// Tiles per second in this session (0 before the first tile).
   public var tilesPerSecond: Double
-  /// Estimated seconds to finish at this session's rate (`nil` before the first tile).
+  /// Estimated seconds to finish: sample pairs left at the rate of this session's last
+  /// `TileRunner.etaWindowTiles` tiles (`nil` before the first tile).
   public var etaSeconds: Double?
   /// The tile just finished (`nil` in the first report).
   public var lastTile: Tile?

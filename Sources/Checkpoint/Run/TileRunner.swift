@@ -44,6 +44,11 @@ public final class TileRunner {
     self.share = indices
   }
 
+  /// Tiles whose rate gives the ETA: the last 16 (all of the session's before that). A run with
+  /// cached blocks computes most block Jacobians during its first row of tiles; the session's
+  /// average rate would carry that into every later estimate, the recent rate leaves it behind.
+  public static let etaWindowTiles = 16
+
   /// Runs the missing tiles.
   ///
   /// - Parameters:
@@ -71,6 +76,8 @@ public final class TileRunner {
       state.pairsDone += plan.tiles[index].samplePairs
     }
     var pairsThisSession = 0
+    // (uptime ns, pairsThisSession) after each of the last `etaWindowTiles` tiles, oldest first.
+    var recent: [(nanoseconds: UInt64, pairs: Int)] = [(start, 0)]
     progress(state)
     var lastRefresh = start
     for (position, index) in share.enumerated() where session.journaled[index] == nil {
@@ -108,7 +115,12 @@ public final class TileRunner {
         state.pairsPerSecond = Double(pairsThisSession) / state.elapsedSeconds
         state.tilesPerSecond = Double(state.tilesThisSession) / state.elapsedSeconds
       }
-      state.etaSeconds = state.pairsPerSecond > 0 ? Double(state.pairsTotal - state.pairsDone) / state.pairsPerSecond : nil
+      let now = DispatchTime.now().uptimeNanoseconds
+      recent.append((now, pairsThisSession))
+      if recent.count > Self.etaWindowTiles + 1 { recent.removeFirst() }
+      let windowSeconds = Double(now - recent[0].nanoseconds) / 1e9
+      let windowRate = windowSeconds > 0 ? Double(pairsThisSession - recent[0].pairs) / windowSeconds : 0
+      state.etaSeconds = windowRate > 0 ? Double(state.pairsTotal - state.pairsDone) / windowRate : nil
       state.lastTile = tile
       progress(state)
     }
