@@ -59,7 +59,8 @@ struct StatusCommand: ParsableCommand {
     print("tiles:    \(s.tilesDone)/\(s.tilesTotal) (\(String(format: "%.1f", percent))% of sample pairs)")
     print("bytes:    \(s.rawBytes) raw, \(s.storedBytes) stored (zstd), \(s.plannedRawBytes) raw when complete")
     print("compute:  \(ProgressDisplay.duration(s.computeSeconds)) over \(s.sessions) session(s)")
-    let basis = s.wallSecondsPerTile.map { "\(String(format: "%.3g", $0)) s wall time per tile in the sessions so far, for one process" }
+    let basis = s.recentWallSecondsPerPair.map { "\(String(format: "%.3g", $0 * 1000)) s wall time per 1,000 sample pairs over the last tiles" }
+      ?? s.wallSecondsPerTile.map { "\(String(format: "%.3g", $0)) s wall time per tile in the sessions so far, for one process" }
       ?? s.etaBasis.map { "\($0), without I/O: no session records its wall time" } ?? ""
     print("eta:      \(s.isComplete ? "complete" : s.etaSeconds.map { "\(ProgressDisplay.duration($0)) (\(basis))" } ?? "unknown (no tile yet)")")
     if let writer = s.writer { print("writer:   running (\(writer))") }

@@ -328,6 +328,36 @@ extension TileRunnerTests {
     XCTAssertEqual(reports.last?.etaSeconds, 0)
   }
 
+  /// `status`'s ETA from the journal: the wall time per sample pair of the newest session's last
+  /// 17 tiles, once there are that many (timestamps in whole seconds): a slow first row (8 tiles a
+  /// minute apart) is left behind by the fast tiles after it (2 s apart).
+  func testStatusETAUsesTheLastTilesOfTheNewestSession() throws {
+    let plan = try TilePlan(sampleCount: 40, tileSamples: 5, precision: .float64)  // 36 tiles, row 0: 8
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+    var finished: [Date] = []
+    for k in 0..<28 { finished.append(k < 8 ? start.addingTimeInterval(60 * Double(k + 1)) : finished[7].addingTimeInterval(2 * Double(k - 7))) }
+    let formatter = ISO8601DateFormatter()
+    func records(_ count: Int) -> [TileRecord] {
+      (0..<count).map { k in
+        let tile = plan.tiles[k]
+        return TileRecord(index: k, rowBlock: tile.rowBlock, columnBlock: tile.columnBlock, object: testHash("\(k)"),
+                          rawByteCount: tile.rawByteCount, storedByteCount: 1, computeSeconds: 1,
+                          finishedAt: formatter.string(from: finished[k]))
+      }
+    }
+    let perPair = try XCTUnwrap(RunStatus.recentWallSecondsPerPair(records(28), since: start, plan: plan))
+    let windowPairs = (12..<28).reduce(0) { $0 + plan.tiles[$1].samplePairs }  // tile 11 is the window's start
+    XCTAssertEqual(perPair, 32 / Double(windowPairs), accuracy: 1e-12)
+    let sessionPerPair = finished[27].timeIntervalSince(start) / Double((0..<28).reduce(0) { $0 + plan.tiles[$1].samplePairs })
+    XCTAssertLessThan(perPair, sessionPerPair / 2)
+    // 16 tiles are too few (the sessions' wall time per tile is used); so is a window under 10 s.
+    XCTAssertNil(RunStatus.recentWallSecondsPerPair(records(16), since: start, plan: plan))
+    finished = finished.map { $0 > finished[7] ? finished[7].addingTimeInterval(0.5 * $0.timeIntervalSince(finished[7]) / 2) : $0 }
+    XCTAssertNil(RunStatus.recentWallSecondsPerPair(records(28), since: finished[7], plan: plan))
+    // Tiles finished before the newest session started do not count.
+    XCTAssertNil(RunStatus.recentWallSecondsPerPair(records(28), since: finished[20], plan: plan))
+  }
+
   /// Bit flip and lost object → verify names them → repair drops them → run recomputes exactly
   /// those tiles → verified, byte-identical output.
   func testRepairThenRunRestoresVerifiedByteIdenticalState() throws {

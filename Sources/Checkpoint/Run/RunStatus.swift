@@ -22,15 +22,20 @@ public struct RunStatus: Codable, Equatable, Sendable {
   public var plannedRawBytes: Int
   /// Sum of the journaled tiles' compute seconds.
   public var computeSeconds: Double
-  /// Estimated seconds left for one process: wall seconds per tile of the sessions so far
-  /// (`wallSecondsPerTile`: storing, journaling and start-up included) × tiles left; without any
-  /// session's wall time, compute seconds per sample pair × pairs left (`etaBasis` says which;
-  /// `nil` before the first tile).
+  /// Estimated seconds left: wall seconds per sample pair of the newest session's last tiles
+  /// (`recentWallSecondsPerPair`) × pairs left; without such a window, wall seconds per tile of
+  /// the sessions so far (`wallSecondsPerTile`: storing, journaling and start-up included) ×
+  /// tiles left; without any session's wall time, compute seconds per sample pair × pairs left
+  /// (`etaBasis` says which; `nil` before the first tile).
   public var etaSeconds: Double?
   /// Wall seconds per journaled tile over the sessions with tiles: from each session's start
   /// (its header's `startTime`) to its last tile's `finishedAt`, summed, over their tile records.
   public var wallSecondsPerTile: Double? = nil
-  /// What `etaSeconds` is based on: "wall time per tile" or "compute time per sample pair".
+  /// Wall seconds per sample pair over the newest session's last tiles
+  /// (`recentWallSecondsPerPair`), when they span long enough to tell.
+  public var recentWallSecondsPerPair: Double? = nil
+  /// What `etaSeconds` is based on: "wall time per sample pair of the last tiles", "wall time per
+  /// tile" or "compute time per sample pair".
   public var etaBasis: String? = nil
   /// Number of sessions (journal segments).
   public var sessions: Int
@@ -80,7 +85,12 @@ public struct RunStatus: Codable, Equatable, Sendable {
       status.plannedRawBytes = plan.rawByteCount
       status.pairsDone = records.reduce(0) { $0 + (plan.tiles.indices.contains($1.index) ? plan.tiles[$1.index].samplePairs : 0) }
       status.wallSecondsPerTile = wallSecondsPerTile(replay)
-      if let perTile = status.wallSecondsPerTile {
+      status.recentWallSecondsPerPair = recentWallSecondsPerPair(
+        Array(replay.tiles.values), since: replay.headers.compactMap { ISO8601DateFormatter().date(from: $0.startTime) }.max(), plan: plan)
+      if let perPair = status.recentWallSecondsPerPair {
+        status.etaSeconds = perPair * Double(max(0, status.pairsTotal - status.pairsDone))
+        status.etaBasis = "wall time per sample pair of the last tiles"
+      } else if let perTile = status.wallSecondsPerTile {
         status.etaSeconds = perTile * Double(max(0, status.tilesTotal - status.tilesDone))
         status.etaBasis = "wall time per tile"
       } else if status.pairsDone > 0 {
@@ -90,6 +100,30 @@ public struct RunStatus: Codable, Equatable, Sendable {
     }
     return status
   }
+
+  /// Wall seconds per sample pair of the last `TileRunner.etaWindowTiles` tiles finished at or
+  /// after `since` (the newest session's start; all shards' tiles count, so concurrent shards give
+  /// their joint rate): the pairs of all but the earliest of them over the time from the earliest's
+  /// `finishedAt` to the latest's. `nil` with fewer such tiles (then the sessions' wall time per
+  /// tile is the better guess) or a span under
+  /// `minimumWindowSeconds` (`finishedAt` has whole seconds). Unlike a session's average, this
+  /// leaves behind the first row of tiles, which also computes most block Jacobians.
+  static func recentWallSecondsPerPair(_ records: [TileRecord], since: Date?, plan: TilePlan) -> Double? {
+    guard let since else { return nil }
+    let formatter = ISO8601DateFormatter()
+    let timed = records.compactMap { record -> (Date, Int)? in
+      guard let finished = record.finishedAt.flatMap(formatter.date(from:)), finished >= since,
+            plan.tiles.indices.contains(record.index) else { return nil }
+      return (finished, plan.tiles[record.index].samplePairs)
+    }.sorted { $0.0 < $1.0 }.suffix(TileRunner.etaWindowTiles + 1)
+    guard let first = timed.first, let last = timed.last, timed.count == TileRunner.etaWindowTiles + 1 else { return nil }
+    let seconds = last.0.timeIntervalSince(first.0)
+    let pairs = timed.dropFirst().reduce(0) { $0 + $1.1 }
+    return seconds >= minimumWindowSeconds && pairs > 0 ? seconds / Double(pairs) : nil
+  }
+
+  /// Shortest span of `recentWallSecondsPerPair`'s window, seconds.
+  static let minimumWindowSeconds = 10.0
 
   /// Wall seconds per tile record of the sessions that journaled tiles and say when (header
   /// `startTime`, last tile's `finishedAt`; ISO 8601, whole seconds), or `nil` when none does or
