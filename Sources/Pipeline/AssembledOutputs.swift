@@ -4,13 +4,18 @@ import Storage
 
 /// The run directory's record of the outputs its `assemble`s wrote: `RUN/outputs.json`,
 /// `{"version": 1, "outputs": [{"path", "device", "inode", "size", "modificationNanoseconds",
-/// "run", "contents"?, "mask"?}]}`:
+/// "run", "runDevice", "runInode", "contents"?, "mask"?}]}`:
 /// - `path`: the output, absolute with symbolic links resolved;
 /// - `device` … `modificationNanoseconds`: `FileIdentity` right after the output was renamed into
 ///   place — of the `.npy` file, or of a Zarr array's metadata file (`zarr.json` or `.zarray`);
 /// - `run`: SHA-256 (hex) of the run's identity (`RunIdentity`, the journal header's, as sorted-key
 ///   JSON) — manifest, input data and weights hashes, n, tileSamples, … — so that a run directory
 ///   reset and reused for another computation (`rm -rf RUN/journal RUN/objects`) owns nothing;
+/// - `runDevice`, `runInode`: `st_dev` and `st_ino` of the run directory itself, so that a copy of
+///   it (`cp -a RUN COPY`: the same identity, the same `outputs.json`) owns none of the original's
+///   outputs — a partial assemble of a scratch copy must not replace the original's matrix. A run
+///   directory renamed on its file system keeps them; one moved to another file system owns its
+///   old outputs no more (`--overwrite` replaces them);
 /// - `contents` (Zarr only): SHA-256 (hex) of the array directory's listing — every entry's
 ///   relative path, type, inode, size and mtime — so that an added file (`NOTES.txt`), an edited,
 ///   added or removed chunk all count as a change;
@@ -28,6 +33,8 @@ public enum AssembledOutputs {
     var size: Int64
     var modificationNanoseconds: Int64
     var run: String?
+    var runDevice: UInt64?
+    var runInode: UInt64?
     var contents: String?
     var mask: FileIdentity?
 
@@ -78,7 +85,7 @@ public enum AssembledOutputs {
   }
 
   static func entry(_ output: String, run: RunDirectory) -> Entry? {
-    let absolute = AssembleOutputGuard.resolved(output)
+    let absolute = OutputPlace.resolved(output)
     return read(run).outputs.first(where: { $0.path == absolute })
   }
 
@@ -86,7 +93,7 @@ public enum AssembledOutputs {
   /// current identity (`runHash`: `runHash(run)`, computed once by the caller) and unchanged since
   /// it was written.
   public static func isRecordedAndUnchanged(_ output: String, run: RunDirectory, runHash: String?) -> Bool {
-    guard let entry = entry(output, run: run), let hash = runHash, entry.run == hash,
+    guard let entry = entry(output, run: run), isOwned(entry, run: run, runHash: runHash),
           let now = current(entry.path) else { return false }
     return entry.identity == now.identity && entry.contents == now.contents
   }
@@ -94,9 +101,16 @@ public enum AssembledOutputs {
   /// Whether `OUTPUT.missing.json` is the mask an assemble of `run` (its current identity,
   /// `runHash` as above) wrote for `output` and unchanged since.
   public static func isOurMask(of output: String, run: RunDirectory, runHash: String?) -> Bool {
-    guard let entry = entry(output, run: run), let hash = runHash, entry.run == hash,
+    guard let entry = entry(output, run: run), isOwned(entry, run: run, runHash: runHash),
           let mask = entry.mask else { return false }
     return FileIdentity.of(output + ".missing.json") == mask
+  }
+
+  /// Whether `entry` was written by this run directory (the same directory, not a copy of it)
+  /// for its current identity.
+  static func isOwned(_ entry: Entry, run: RunDirectory, runHash: String?) -> Bool {
+    guard let hash = runHash, entry.run == hash, let directory = FileIdentity.of(run.path) else { return false }
+    return entry.runDevice == directory.device && entry.runInode == directory.inode
   }
 
   /// Records `output` (as it is now, with the mask `maskPath` if one was written) in
@@ -105,7 +119,7 @@ public enum AssembledOutputs {
   ///
   /// - Throws: `StorageError` if the record cannot be written (the output itself is complete).
   public static func record(_ output: String, mask maskPath: String?, run: RunDirectory) throws {
-    let absolute = AssembleOutputGuard.resolved(output)
+    let absolute = OutputPlace.resolved(output)
     guard let now = current(absolute) else {
       throw StorageError(.ioFailure, path: absolute, "cannot stat the output just written")
     }
@@ -114,8 +128,10 @@ public enum AssembledOutputs {
       entry.path == absolute || current(entry.path).map { $0.identity != entry.identity || $0.contents != entry.contents } ?? true
     }
     let identity = now.identity
+    let directory = FileIdentity.of(run.path)
     record.outputs.append(Entry(path: absolute, device: identity.device, inode: identity.inode, size: identity.size,
                                 modificationNanoseconds: identity.modificationNanoseconds, run: runHash(run),
+                                runDevice: directory?.device, runInode: directory?.inode,
                                 contents: now.contents, mask: maskPath.flatMap { FileIdentity.of($0) }))
     record.outputs.sort { $0.path < $1.path }
     let encoder = JSONEncoder()

@@ -16,7 +16,9 @@ struct ExportWeightsCommand: ParsableCommand {
       num_batches_tracked (I64) = the number of training batches seen. Loads with \
       safetensors.torch.load_file and model.load_state_dict (see tools/check_weights_pytorch.py), \
       and as model.weights of a manifest. An existing output is refused (exit 2) unless \
-      --overwrite (it may hold the weights of another run), or it already holds these weights.
+      --overwrite (it may hold the weights of another run), or it already holds these weights; an \
+      output inside RUN, a symbolic link, a directory, or one in a missing folder is refused also \
+      with --overwrite.
       """
   )
 
@@ -38,14 +40,8 @@ struct ExportWeightsCommand: ParsableCommand {
 
   func run() throws {
     try CLIError.reporting {
-      let folder = AtomicFile.directory(of: output)
-      var isFolder: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-        throw CLIError.BadInput("\(output): the folder \(folder) does not exist (expected an existing folder for the output; create it first)")
-      }
-      if SystemFile.kind(of: output).isDirectory {
-        throw CLIError.BadInput("\(output): exists and is a directory, not a .safetensors file; not replaced (also not with --overwrite)")
-      }
+      // Never inside the run directory (its training checkpoints are the run's state), …
+      try OutputPlace.check(output: output, runDirectory: runDirectory, command: "export-weights", isDirectoryOutput: false)
       let store = TrainingCheckpointStore(run: RunDirectory(path: runDirectory))
       guard let (record, bytes) = try store.latest() else {
         throw CLIError.BadInput("\(runDirectory): no trained weights (no \(store.recordPath); run a manifest with model.train first)")

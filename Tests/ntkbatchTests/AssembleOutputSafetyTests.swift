@@ -125,6 +125,37 @@ final class AssembleOutputSafetyTests: XCTestCase {
     XCTAssertEqual(try FileBytes.read(path: output), reference)
   }
 
+  /// A copy of a run directory (`cp -a`: the same identity, the same `outputs.json`) owns none of
+  /// the original's outputs: its partial assemble does not replace the original's complete
+  /// matrix without `--overwrite`. The original still replaces its own, and so does a renamed one.
+  func testACopiedRunDirectoryDoesNotOwnTheOriginalsOutputs() throws {
+    let ref = try makeRun("orig")
+    let output = "\(work)/out/orig.npy"
+    try CLIHarness.succeed(["assemble", ref, "--output", output, "--progress", "none"])
+    let complete = try FileBytes.read(path: output)
+    let copy = "\(work)/copy"
+    let cp = Process()
+    cp.executableURL = URL(fileURLWithPath: "/bin/cp")
+    cp.arguments = ["-a", ref, copy]
+    try cp.run()
+    cp.waitUntilExit()
+    XCTAssertEqual(cp.terminationStatus, 0)
+    XCTAssertEqual(try FileBytes.read(path: "\(copy)/outputs.json"), try FileBytes.read(path: "\(ref)/outputs.json"))
+    // The scratch copy loses a tile, then assembles a partial matrix over the original's output.
+    let lost = try XCTUnwrap(FaultHarness.journaledObjects(copy)[1])
+    try FileManager.default.removeItem(atPath: FaultHarness.objectPath(copy, lost))
+    try CLIHarness.succeed(["repair", copy])
+    try assertRefused(["assemble", copy, "--output", output, "--allow-partial"], naming: output,
+                      saying: "not an output of this run recorded in \(copy)/outputs.json")
+    XCTAssertEqual(try FileBytes.read(path: output), complete)
+    // The original and the original renamed on the same file system keep owning it.
+    try CLIHarness.succeed(["assemble", ref, "--output", output, "--progress", "none"])
+    let renamed = "\(work)/renamed"
+    try FileManager.default.moveItem(atPath: ref, toPath: renamed)
+    try CLIHarness.succeed(["assemble", renamed, "--output", output, "--progress", "none"])
+    XCTAssertEqual(try FileBytes.read(path: output), complete)
+  }
+
   // MARK: 4, 5, 6. Paths that hold the run, a directory where a file goes, symbolic links
 
   func testOutputsContainingTheRunDirectoriesAndLinksAreRefusedUpFront() throws {
@@ -146,7 +177,7 @@ final class AssembleOutputSafetyTests: XCTestCase {
     try FileManager.default.createDirectory(atPath: wd, withIntermediateDirectories: true)
     let export = try CLIHarness.run(["export-weights", run, "--overwrite", "--output", wd])
     XCTAssertEqual(export.status, 2, export.stderr)
-    XCTAssertEqual(lines(export.stderr), ["ntkbatch: error: \(wd): exists and is a directory, not a .safetensors file; not replaced (also not with --overwrite)"])
+    XCTAssertEqual(lines(export.stderr), ["ntkbatch: error: \(wd): exists and is a directory, not a file; not replaced (also not with --overwrite)"])
 
     // A symbolic link to a recorded output: refused (with or without --overwrite), link and target kept.
     let g = "\(work)/out/g.npy"

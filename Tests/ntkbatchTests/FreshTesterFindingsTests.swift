@@ -133,6 +133,19 @@ final class FreshTesterFindingsTests: XCTestCase {
     let again = try CLIHarness.succeed(["export-weights", "\(work)/trained", "--output", precious])
     XCTAssertTrue(again.stdout.contains("\(precious) already holds these weights"), again.stdout)
     XCTAssertEqual(try FileBytes.read(path: precious), exported)
+    // Never into the run directory, also not with --overwrite: not over the run's own training
+    // checkpoint (the run then could not resume), nor as a stray file beside its state.
+    let checkpoints = "\(work)/trained/training/checkpoints"
+    let checkpoint = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: checkpoints).first { $0.hasSuffix(".safetensors") })
+    let before = try FileBytes.read(path: "\(checkpoints)/\(checkpoint)")
+    for target in ["\(checkpoints)/\(checkpoint)", "\(work)/trained/w.safetensors", "\(work)/trained/../trained/x.safetensors"] {
+      let inside = try CLIHarness.run(["export-weights", "\(work)/trained", "--output", target, "--overwrite"])
+      XCTAssertEqual(inside.status, 2, inside.stdout + inside.stderr)
+      XCTAssertEqual(lines(inside.stderr), ["ntkbatch: error: \(target): inside the run directory \(work)/trained; export-weights writes its output outside the run directory (also not with --overwrite)"])
+    }
+    XCTAssertEqual(try FileBytes.read(path: "\(checkpoints)/\(checkpoint)"), before)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/trained/w.safetensors"))
+    try CLIHarness.succeed(["verify", "\(work)/trained"])
   }
 
   // MARK: 4. generate never rewrites a manifest before refusing
@@ -279,7 +292,7 @@ final class FreshTesterFindingsTests: XCTestCase {
   }
 }
 
-/// `AssembleOutputGuard.resolved` as the test sees it: absolute, symbolic links resolved
+/// `OutputPlace.resolved` as the test sees it: absolute, symbolic links resolved
 /// (`/tmp` may be a link).
 enum AssembleOutputGuardPath {
   static func resolved(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().path }

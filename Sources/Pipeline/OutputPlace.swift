@@ -1,0 +1,54 @@
+import Checkpoint
+import Foundation
+import Storage
+
+/// Where a command may write a file it derives from a run (`assemble`'s matrix, `export-weights`'
+/// weights): never inside the run directory (its files are the run's state: a checkpoint, a tile
+/// object, the journal), never over a folder that contains the run directory or the current
+/// directory, only into a folder that exists, never over a symbolic link, and a file never over
+/// a directory. Whether an existing output may be replaced is the command's own rule.
+public enum OutputPlace {
+  /// `path` made absolute, `.`/`..` removed and symbolic links resolved (for the parts that exist).
+  public static func resolved(_ path: String) -> String {
+    let url = URL(fileURLWithPath: path).standardizedFileURL
+    if SystemFile.kind(of: url.path).exists { return url.resolvingSymlinksInPath().path }
+    let parent = url.deletingLastPathComponent()
+    return resolved(parent.path).appending("/" + url.lastPathComponent).replacingOccurrences(of: "//", with: "/")
+  }
+
+  /// Refuses an `output` of `command` inside `runDirectory`, one containing the run directory or
+  /// the current directory, in a folder that does not exist, a symbolic link, and an existing
+  /// directory unless the output is one (`isDirectoryOutput`: a Zarr array).
+  ///
+  /// - Throws: `BadInput` (exit 2), one line naming the output (or its folder); these hold also
+  ///   with `--overwrite`.
+  public static func check(output: String, runDirectory: String, command: String, isDirectoryOutput: Bool) throws {
+    let target = resolved(output)
+    let run = resolved(runDirectory)
+    func contains(_ outer: String, _ inner: String) -> Bool {
+      inner == outer || inner.hasPrefix(outer.hasSuffix("/") ? outer : outer + "/")
+    }
+    if contains(run, target) {
+      throw BadInput("\(output): inside the run directory \(runDirectory); \(command) writes its output outside the run directory (also not with --overwrite)")
+    }
+    if contains(target, run) {
+      throw BadInput("\(output): contains the run directory \(runDirectory); not replaced (also not with --overwrite)")
+    }
+    if contains(target, resolved(FileManager.default.currentDirectoryPath)) {
+      throw BadInput("\(output): contains the current directory; not replaced (also not with --overwrite)")
+    }
+    let folder = AtomicFile.directory(of: output)
+    var isFolder: ObjCBool = false
+    if !FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) || !isFolder.boolValue {
+      throw BadInput("\(output): the folder \(folder) does not exist (expected an existing folder for the output; create it first)")
+    }
+    let unslashed = output.hasSuffix("/") && output.count > 1 ? String(output.dropLast()) : output
+    if let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: unslashed) {
+      throw BadInput("\(output): is a symbolic link (to \(destination)); \(command) does not replace a link nor write through it: give the target's path (also not with --overwrite)")
+    }
+    let kind = SystemFile.kind(of: output)
+    if kind.exists && !isDirectoryOutput && kind.isDirectory {
+      throw BadInput("\(output): exists and is a directory, not a file; not replaced (also not with --overwrite)")
+    }
+  }
+}
