@@ -131,6 +131,9 @@ public enum DatasetLoader {
       throw DatasetError(
         .badInput, "\(path): dataset.path holds \(array.dtype.rawValue) \(array.shape), expected float32 or float64 [N, 3, 32, 32]")
     }
+    guard array.shape[0] >= 1 else {
+      throw DatasetError(.badInput, "\(path): dataset.path holds no images (shape \(array.shape)), expected [N, 3, 32, 32] with N ≥ 1")
+    }
     let count = try DatasetKind.sampleCount(available: array.shape[0], limit: limit, dataset: Manifest.Dataset.npyName, file: path)
     let values = Array(array.doubles().prefix(count * DatasetKind.Samples.imageElements))
     if let bad = NonFiniteScan.scan(values) {

@@ -59,7 +59,8 @@ public enum WeightsLoader {
   /// exceed this machine's memory (what `check` itself would allocate).
   ///
   /// - Throws: `BadInput` naming ntk.memoryBudget and MemTotal; or naming model.width (models
-  ///   with a width: the ResNets) or model.name, P and both sizes (MiB, or bytes below 1 MiB).
+  ///   with a width: the ResNets), ntk.memoryBudget (the others) or model.name (the others over
+  ///   this machine's memory in `check`), P and both sizes (MiB, or bytes below 1 MiB).
   public static func refuseOverBudget<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self, planning: Bool = false) throws {
     var budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
     var limit = "the memory budget of \(describe(bytes: budget)) (ntk.memoryBudget)"
@@ -78,7 +79,11 @@ public enum WeightsLoader {
     if ModelZoo.hasWidth(manifest.model.name) {
       throw BadInput("model.width: \(manifest.model.name) at width \(manifest.model.width) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(need), over \(limit); use a smaller model.width")
     }
-    throw BadInput("model.name: \(manifest.model.name) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(need), over \(limit); raise ntk.memoryBudget or use a smaller model")
+    if budget == (manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()) {  // the budget is what is too small
+      let given = manifest.ntk.memoryBudget == nil ? "\"auto\" (\(describe(bytes: budget)))" : describe(bytes: budget)
+      throw BadInput("ntk.memoryBudget: \(given) is below what \(manifest.model.name) (P = \(size.parameterCount) parameters) needs for its weights and one gradient, \(need); raise ntk.memoryBudget (or \"auto\") or use a smaller model")
+    }
+    throw BadInput("model.name: \(manifest.model.name) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(need), over \(limit); use a smaller model")
   }
 
   /// `n` in whole MiB (rounded down) from 1 MiB on, else in bytes: "1234 MiB", "493 bytes".

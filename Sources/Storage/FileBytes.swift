@@ -7,7 +7,7 @@ public enum FileBytes {
   ///
   /// - Throws: `StorageError` (`.badInput`) when the file is missing, a directory or not a regular
   ///   file (a FIFO would block),
-  ///   (`.ioFailure`) when it cannot be read.
+  ///   (`.ioFailure`) when it cannot be opened or read, naming the call and errno.
   public static func read(path: String) throws -> [UInt8] {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -17,9 +17,8 @@ public enum FileBytes {
     guard SystemFile.isRegularFile(path) else {
       throw StorageError(path: path, "is not a regular file (a FIFO, socket or device), expected a file")
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw StorageError(.ioFailure, path: path, "cannot be read")
-    }
-    return [UInt8](data)
+    let file = try SystemFile.openForReading(path: path)  // names the call and errno (EACCES, EIO, …)
+    defer { try? file.close() }
+    return try file.readAll()
   }
 }

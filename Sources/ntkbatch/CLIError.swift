@@ -15,13 +15,20 @@ enum CLIError {
   static let stoppedBySignal: Int32 = 75
 
   /// Runs `body`; prints any error as one line (`ntkbatch: error: …`) and exits with its code.
-  static func reporting<T>(_ body: () throws -> T) throws -> T {
+  ///
+  /// With `manifest` (the manifest file the command was given), a message that starts with a
+  /// manifest field (`ntk.memoryBudget: …`, `model.width: …`) is prefixed with the file's path, as
+  /// the manifest's own validation errors are.
+  static func reporting<T>(manifest: String? = nil, _ body: () throws -> T) throws -> T {
     do {
       return try body()
     } catch let error as ExitCode {
       throw error
     } catch {
-      let (code, message) = describe(error)
+      var (code, message) = describe(error)
+      if let manifest, Manifest.topLevelKeys.contains(where: { message.hasPrefix($0 + ".") || message.hasPrefix($0 + ":") }) {
+        message = "\(manifest): \(message)"
+      }
       FileHandle.standardError.write(Data("ntkbatch: error: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
       throw ExitCode(code)
     }

@@ -40,7 +40,7 @@ struct CheckCommand: ParsableCommand {
   }
 
   func run() throws {
-    try CLIError.reporting {
+    try CLIError.reporting(manifest: self.manifest) {
       let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)
       var offline = manifest
       offline.dataset.download = nil

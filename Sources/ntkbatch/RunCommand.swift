@@ -49,7 +49,7 @@ struct RunCommand: ParsableCommand {
 
   func run() throws {
     let signals = SignalWatch()
-    let outcome = try CLIError.reporting { () -> RunPipeline.Outcome in
+    let outcome = try CLIError.reporting(manifest: self.manifest) { () -> RunPipeline.Outcome in
       let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)
       let directory = RunDirectory(path: runDirectory ?? "runs/\(manifest.name)")
       let shardSpec = try shard.map { try ShardSpec.parse($0) }

@@ -139,7 +139,7 @@ final class RunStateFindingsTests: NpyManifestTestCase {
     }, name: "huge")
     let run = try CLIHarness.run(["run", huge, "--run-dir", "\(work)/huge", "--progress", "none"])
     XCTAssertEqual(run.status, 2, run.stderr)
-    XCTAssertEqual(lines(run.stderr), ["ntkbatch: error: ntk.memoryBudget: 1000000000000 bytes (953674 MiB) is more than this machine's memory, \(total) bytes (\(total >> 20) MiB, MemTotal in /proc/meminfo); expected at most that, or \"auto\""])
+    XCTAssertEqual(lines(run.stderr), ["ntkbatch: error: \(huge): ntk.memoryBudget: 1000000000000 bytes (953674 MiB) is more than this machine's memory, \(total) bytes (\(total >> 20) MiB, MemTotal in /proc/meminfo); expected at most that, or \"auto\""])
     // check may plan for a larger node, but loads the weights here: 43 GB of them are refused.
     let check = try CLIHarness.run(["check", huge])
     XCTAssertEqual(check.status, 2, check.stderr)
@@ -165,6 +165,6 @@ final class RunStateFindingsTests: NpyManifestTestCase {
     let result = try CLIHarness.run(["check", tiny])
     XCTAssertEqual(result.status, 2, result.stderr)
     // LeNet: P = 62,006 float32 parameters, its state the same: 2 · 4 · 62,006 bytes.
-    XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: model.name: lenet has P = 62006 parameters, whose weights and one gradient need 496048 bytes, over the memory budget of 1 bytes (ntk.memoryBudget); raise ntk.memoryBudget or use a smaller model"])
+    XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: \(tiny): ntk.memoryBudget: 1 bytes is below what lenet (P = 62006 parameters) needs for its weights and one gradient, 496048 bytes; raise ntk.memoryBudget (or \"auto\") or use a smaller model"])
   }
 }

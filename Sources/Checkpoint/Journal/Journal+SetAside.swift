@@ -7,7 +7,9 @@ extension Journal {
   ///
   /// - an empty segment (a session that crashed before writing anything) is removed;
   /// - a segment with no complete record, or whose first record is not a readable header, or
-  ///   whose header identity differs from the run's (the first readable header's), is *set aside*:
+  ///   whose header has another session or shard than its file name says (renamed
+  ///   or copied in from another journal), or whose header identity differs from the run's (the
+  ///   first readable header's), is *set aside*:
   ///   renamed `segment-….log.damaged` (kept for inspection; `replay` ignores it). Its tile
   ///   records cannot be proven to belong to this run, so they are not trusted: their objects
   ///   become orphans and the next `run` computes those tiles again;
@@ -39,6 +41,9 @@ extension Journal {
         unprovable = "no complete record (\(bytes.count) bytes, too short for a header)"
       } else if header == nil {
         unprovable = "the first record is not a readable header"
+      } else if let header, header.session != segment.number || header.shard != segment.shard {
+        // A segment renamed, or copied in from another journal: its place in this run's history is unknown.
+        unprovable = "the header says session \(header.session)\(header.shard.map { ", shard \($0)" } ?? ""), the file name session \(segment.number)\(segment.shard.map { ", shard \($0)" } ?? "")"
       } else if let header, header.identity.recordBounds == nil {
         unprovable = "the header's identity is impossible"
       } else if let header, let runIdentity, header.identity != runIdentity {

@@ -80,10 +80,10 @@ public struct Journal: Sendable {
             throw CheckpointError(.damaged, "\(name): journal format version \(header.formatVersion), this ntkbatch reads version \(Journal.formatVersion)")
           }
           guard header.session == number else {
-            throw CheckpointError(.damaged, "\(name): header says session \(header.session), expected \(number)")
+            throw CheckpointError(.damaged, "\(name): header says session \(header.session), expected \(number) (a segment renamed or copied from another journal?); `ntkbatch repair` sets it aside")
           }
           guard header.shard == segmentName.shard else {
-            throw CheckpointError(.damaged, "\(name): header says \(header.shard.map { "shard \($0)" } ?? "unsharded"), the file name \(segmentName.shard.map { "shard \($0)" } ?? "unsharded")")
+            throw CheckpointError(.damaged, "\(name): header says \(header.shard.map { "shard \($0)" } ?? "unsharded"), the file name \(segmentName.shard.map { "shard \($0)" } ?? "unsharded") (a segment renamed or copied from another journal?); `ntkbatch repair` sets it aside")
           }
           if let first = replay.headers.first, first.identity != header.identity {
             throw CheckpointError(.damaged, "\(name): header identity differs from the first session's: \(header.identity.differences(from: first.identity).joined(separator: ", "))")

@@ -17,6 +17,10 @@ import Storage
 /// `manifests/x.json: ntk.tileSamples: expected a positive integer, found -3`.
 /// Relative paths are kept as written and resolved against `baseDirectory` (the manifest's folder).
 public struct Manifest: Codable, Equatable, Sendable {
+  /// The keys of a manifest's top-level object: a message starting `<key>.` or `<key>:` names a
+  /// manifest field.
+  public static let topLevelKeys = ["name", "dataset", "model", "ntk", "columns"]
+
   /// `name`: a label for the run (non-empty string).
   public var name: String
   /// `dataset`: which images, and how many.
@@ -185,13 +189,12 @@ public struct Manifest: Codable, Equatable, Sendable {
   ///   - checkPaths: whether `dataset.root`, `dataset.path` and `model.weights` must exist.
   /// - Throws: `CheckpointError` (`.badInput`) naming `path` and the field.
   public static func load(path: String, knownModels: Set<String>, knownDatasets: Set<String>, checkPaths: Bool = true) throws -> Manifest {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      var isDirectory: ObjCBool = false
-      let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-      throw CheckpointError(.badInput, "\(path): cannot read the manifest: \(exists ? (isDirectory.boolValue ? "is a directory" : "permission denied") : "no such file")")
+    let data: [UInt8]
+    do { data = try FileBytes.read(path: path) } catch let error as StorageError {
+      throw CheckpointError(.badInput, "\(path): cannot read the manifest: \(error.message)")
     }
     let folder = AtomicFile.directory(of: path)
-    var manifest = try parse([UInt8](data), file: path, knownModels: knownModels, knownDatasets: knownDatasets)
+    var manifest = try parse(data, file: path, knownModels: knownModels, knownDatasets: knownDatasets)
     manifest.baseDirectory = folder.isEmpty ? "." : folder
     if checkPaths { try manifest.checkPaths(file: path) }
     return manifest

@@ -9,7 +9,7 @@ struct ManifestValidator {
     guard case .object(let top) = value else {
       throw CheckpointError(.badInput, "\(file): expected a JSON object at the top level, found \(value.summary)")
     }
-    try onlyKnownKeys(top, ["name", "dataset", "model", "ntk", "columns"], at: "")
+    try onlyKnownKeys(top, Manifest.topLevelKeys, at: "")
     let name = try requiredString(top, "name", at: "")
     let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
     guard !name.isEmpty, !name.hasPrefix("."), name.count <= 200, name.allSatisfy(allowed.contains) else {

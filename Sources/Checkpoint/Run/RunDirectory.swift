@@ -67,6 +67,11 @@ public struct RunDirectory: Sendable {
   public func requireExisting() throws {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: journalDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+      let kind = SystemFile.kind(of: path)
+      if !kind.exists { throw CheckpointError(.badInput, "\(path): no such directory (expected a run directory)") }
+      if !kind.isDirectory && !FileManager.default.fileExists(atPath: path + "/") {
+        throw CheckpointError(.badInput, "\(path): not a directory (expected a run directory)")
+      }
       let hasObjects = FileManager.default.fileExists(atPath: objectsDirectory) || FileManager.default.fileExists(atPath: manifestPath)
       throw CheckpointError(.badInput, hasObjects
         ? "\(path): no journal/ folder: the journal is gone, so no tile is recorded as done (`ntkbatch run` starts over from the first tile)"
