@@ -62,7 +62,7 @@ struct StatusCommand: ParsableCommand {
     let basis = s.recentWallSecondsPerPair.map { "\(String(format: "%.3g", $0 * 1000)) s wall time per 1,000 sample pairs over the last tiles" }
       ?? s.wallSecondsPerTile.map { "\(String(format: "%.3g", $0)) s wall time per tile in the sessions so far, for one process" }
       ?? s.etaBasis.map { "\($0), without I/O: no session records its wall time" } ?? ""
-    print("eta:      \(s.isComplete ? "complete" : s.etaSeconds.map { "\(ProgressDisplay.duration($0)) (\(basis))" } ?? "unknown (no tile yet)")")
+    print("eta:      \(s.isComplete ? "run complete (next: ntkbatch verify, then ntkbatch assemble)" : s.etaSeconds.map { "\(ProgressDisplay.duration($0)) (\(basis))" } ?? "unknown (no tile yet)")")
     if let writer = s.writer { print("writer:   running (\(writer))") }
     if let count = s.shardCount {
       let counts = s.shards.reduce(into: [Int]()) { if !$0.contains($1.shard.count) { $0.append($1.shard.count) } }

@@ -55,6 +55,9 @@ final class UserMessageTests: XCTestCase {
     try CLIHarness.succeed(["run", manifest, "--run-dir", "\(work)/run", "--progress", "none"])
     let verify = try CLIHarness.succeed(["verify", "\(work)/run"])
     XCTAssertTrue(verify.stdout.contains("3 of 3 journaled tiles intact"), verify.stdout)
+    // A complete run says so, as the README does, sharded or not.
+    let complete = try CLIHarness.succeed(["status", "\(work)/run"])
+    XCTAssertTrue(complete.stdout.contains("eta:      run complete (next: ntkbatch verify, then ntkbatch assemble)"), complete.stdout)
   }
 
   /// An `npy` dataset with no images names the file (it was "tile plan: expected at least 1 sample").
@@ -70,5 +73,17 @@ final class UserMessageTests: XCTestCase {
       XCTAssertEqual(result.status, 2, result.stderr)
       XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: \(path): dataset.path holds no images (shape [0, 3, 32, 32]), expected [N, 3, 32, 32] with N ≥ 1"])
     }
+  }
+
+  /// `check` of a `diagonal` run does not speak of an upper triangle: it plans diagonal blocks.
+  func testCheckOfTheDiagonalKernelSpeaksOfDiagonalBlocks() throws {
+    _ = try FaultHarness.npyManifest(in: work, samples: 12, tileSamples: 6)
+    let manifest = try CLIHarness.writeManifest([
+      "name": "diag", "dataset": ["name": "npy", "path": "\(work)/inputs.npy"], "model": ["name": "lenet", "seed": 0],
+      "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": 6, "kernel": "diagonal"],
+    ], in: work, name: "diag")
+    let check = try CLIHarness.succeed(["check", manifest])
+    // 2 tiles of [6, 10, 10] float32: 2 · 2,400 bytes.
+    XCTAssertTrue(check.stdout.contains("disk:     objects up to 4.7 KiB (raw diagonal blocks; "), check.stdout)
   }
 }
