@@ -154,7 +154,8 @@ final class TrainingCLITests: XCTestCase {
   func testExportBeforeTrainingIsBadInput() throws {
     let work = try CLIHarness.temporaryDirectory("train-none")
     defer { try? FileManager.default.removeItem(atPath: work) }
-    let result = try CLIHarness.run(["export-weights", work, "--output", "\(work)/w.safetensors"])
+    try FileManager.default.createDirectory(atPath: "\(work)/run", withIntermediateDirectories: true)
+    let result = try CLIHarness.run(["export-weights", "\(work)/run", "--output", "\(work)/w.safetensors"])
     XCTAssertEqual(result.status, 2)
     XCTAssertTrue(result.stderr.contains("no trained weights"), result.stderr)
   }

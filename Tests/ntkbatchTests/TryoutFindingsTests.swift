@@ -136,6 +136,18 @@ final class TryoutFindingsTests: NpyManifestTestCase {
     XCTAssertEqual(lines(result.stderr).count, 1, result.stderr)
     XCTAssertTrue(result.stderr.contains("\(project): exists, is not empty (notes.txt) and is not a run directory"), result.stderr)
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: project), ["notes.txt"])
+    // A user's folder that also holds a manifest.json is no run directory either (a later
+    // tester's finding: the run was written into it, beside a foreign manifest.json).
+    try FileManager.default.copyItem(atPath: manifest, toPath: "\(project)/manifest.json")
+    let withManifest = try CLIHarness.run(["run", manifest, "--run-dir", project, "--progress", "none"])
+    XCTAssertEqual(withManifest.status, 2, withManifest.stderr)
+    XCTAssertTrue(withManifest.stderr.contains("\(project): exists, is not empty (notes.txt) and is not a run directory (no journal/)"), withManifest.stderr)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: project).sorted(), ["manifest.json", "notes.txt"])
+    // A run directory whose journal is gone (only ntkbatch's own files) is still one: run starts over.
+    let journalGone = "\(work)/gone"
+    try CLIHarness.succeed(["run", manifest, "--run-dir", journalGone, "--progress", "none", "--max-tiles", "1"])
+    try FileManager.default.removeItem(atPath: "\(journalGone)/journal")
+    try CLIHarness.succeed(["run", manifest, "--run-dir", journalGone, "--progress", "none", "--max-tiles", "1"])
     // An empty directory is fine.
     let empty = "\(work)/empty"
     try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)

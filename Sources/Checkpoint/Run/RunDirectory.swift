@@ -34,26 +34,28 @@ public struct RunDirectory: Sendable {
   public var objects: ObjectStore { ObjectStore(root: objectsDirectory) }
 
   /// Names ntkbatch itself writes at the top of a run directory (`lock.*` too).
-  static let ownNames: Set<String> = ["journal", "objects", "manifest.json", "lock", "logits.npy", "labels.npy", ColumnsFiles.logitsName, ColumnsFiles.labelsName, "training", "slurm"]
+  static let ownNames: Set<String> = ["journal", "objects", "manifest.json", "lock", "logits.npy", "labels.npy", ColumnsFiles.logitsName, ColumnsFiles.labelsName,
+                                       "training", "slurm", DerivedChecksums.fileName, "assembling", "outputs.json"]
 
   /// Creates `RUN`, `RUN/journal` and `RUN/objects` if missing (and syncs the new entries).
   ///
   /// - Throws: `CheckpointError` (`.badInput`) if `RUN` exists and is not a directory, or is a
-  ///   directory holding files of its own but no `journal/` or `manifest.json` (not a run
+  ///   directory without `journal/` holding files that are not ntkbatch's own (not a run
   ///   directory: ntkbatch never writes into it); (`.failure`) on I/O errors.
   public func createLayout() throws {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
       throw CheckpointError(.badInput, "\(path): exists and is not a directory")
     }
-    if isDirectory.boolValue, !FileManager.default.fileExists(atPath: journalDirectory),
-       !FileManager.default.fileExists(atPath: manifestPath) {
+    // Without a journal, only ntkbatch's own names: a folder that merely holds a `manifest.json`
+    // (a user's folder of manifests) is not a run directory.
+    if isDirectory.boolValue, !FileManager.default.fileExists(atPath: journalDirectory) {
       let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
       let foreign = entries.sorted().filter { name in
         !Self.ownNames.contains(name) && !name.hasPrefix("lock.") && !AtomicFile.isTemporaryName(name)
       }
       if let first = foreign.first {
-        throw CheckpointError(.badInput, "\(path): exists, is not empty (\(first)\(foreign.count > 1 ? " and \(foreign.count - 1) more" : "")) and is not a run directory (no journal/ or manifest.json); choose a new or empty --run-dir")
+        throw CheckpointError(.badInput, "\(path): exists, is not empty (\(first)\(foreign.count > 1 ? " and \(foreign.count - 1) more" : "")) and is not a run directory (no journal/); choose a new or empty --run-dir")
       }
     }
     for directory in [path, journalDirectory, objectsDirectory] {
