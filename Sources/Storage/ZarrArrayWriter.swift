@@ -214,7 +214,7 @@ public final class ZarrArrayWriter: @unchecked Sendable {
       guard JSONSerialization.isValidJSONObject(object) else {
         throw StorageError(path: path, "Zarr metadata is not valid JSON")
       }
-      var data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+      var data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
       data.append(0x0A)
       return data
     }

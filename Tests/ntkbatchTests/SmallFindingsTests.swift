@@ -1,0 +1,55 @@
+import Engine
+import Foundation
+import Storage
+import TestSupport
+import XCTest
+
+/// Small findings of fresh testers: escaped slashes in the JSON files people read, a width
+/// printed for models without one, an empty `RUN/assembling` left behind, …
+final class SmallFindingsTests: XCTestCase {
+  var work = ""
+
+  override func setUpWithError() throws { work = try CLIHarness.temporaryDirectory("small-findings") }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
+
+  private func text(_ path: String) throws -> String { String(decoding: try FileBytes.read(path: path), as: UTF8.self) }
+
+  /// LeNet on 12 samples in tiles of 6 (3 tiles), `--max-tiles` of them run.
+  private func lenetRun(maxTiles: Int? = nil) throws -> String {
+    let manifest = try FaultHarness.npyManifest(in: work, samples: 12, tileSamples: 6)
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"] + (maxTiles.map { ["--max-tiles", String($0)] } ?? []))
+    return run
+  }
+
+  // MARK: 1. No escaped slashes
+
+  func testFilesPeopleReadHoldPathsWithoutEscapedSlashes() throws {
+    // generate: the manifests it writes (the run then fails: no data there).
+    let root = "\(work)/data/mnist"
+    let generated = try CLIHarness.run(["generate", "--models", "lenet", "--dataset", "mnist", "--root", root,
+                                        "--output", "\(work)/gen", "--progress", "none"])
+    XCTAssertNotEqual(generated.status, 0, generated.stdout + generated.stderr)
+    let manifest = try text("\(work)/gen/lenet-mnist-r0.json")
+    XCTAssertTrue(manifest.contains("\"root\" : \"\(root)\""), manifest)
+    XCTAssertFalse(manifest.contains("\\/"), manifest)
+
+    // assemble: the mask and the Zarr metadata (the run directory's path, the chunk key separator).
+    let run = try lenetRun(maxTiles: 1)
+    let output = "\(work)/out/g.zarr"
+    try FileManager.default.createDirectory(atPath: "\(work)/out", withIntermediateDirectories: true)
+    try CLIHarness.succeed(["assemble", run, "--output", output, "--allow-partial", "--progress", "none"])
+    let mask = try text(output + ".missing.json")
+    XCTAssertTrue(mask.contains("\"output\" : \"\(output)\""), mask)
+    let metadata = try text(output + "/zarr.json")
+    XCTAssertTrue(metadata.contains("\"run\" : \"\(run)\""), metadata)
+    XCTAssertTrue(metadata.contains("\"separator\" : \"/\""), metadata)
+    for (name, content) in [("mask", mask), ("zarr.json", metadata), ("outputs.json", try text(run + "/outputs.json"))] {
+      XCTAssertFalse(content.contains("\\/"), "\(name): \(content)")
+    }
+    // Printed JSON too: dataset info --json names the root.
+    let sample = CLIHarness.repositoryRoot + "/data/mnist-sample"
+    let info = try CLIHarness.succeed(["dataset", "info", sample, "--name", "mnist", "--subsample", "2", "--json"])
+    XCTAssertTrue(info.stdout.contains("\"root\" : \"\(sample)\""), info.stdout)
+  }
+}
