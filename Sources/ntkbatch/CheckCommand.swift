@@ -91,7 +91,7 @@ struct CheckCommand: ParsableCommand {
     let values = plan.assembledValueCount
     let element = manifest.ntk.precision.byteSize
     print("manifest: \(self.manifest) (\(manifest.name)) is valid")
-    print("model:    \(manifest.model.name), width \(manifest.model.width), P = \(model.parameterCount) parameters, weights \(manifest.resolvedWeightsPath ?? "init (seed \(manifest.model.seed))")\(manifest.model.train.map { ", trained first: \($0.epochs) epochs on \(trainedOn ?? 0) samples" } ?? "")")
+    print("model:    \(manifest.model.name)\(ModelZoo.hasWidth(manifest.model.name) ? ", width \(manifest.model.width)" : ""), P = \(model.parameterCount) parameters, weights \(manifest.resolvedWeightsPath ?? "init (seed \(manifest.model.seed))")\(manifest.model.train.map { ", trained first: \($0.epochs) epochs on \(trainedOn ?? 0) samples" } ?? "")")
     print("dataset:  \(manifest.dataset.name)\(manifest.dataset.split.map { " (\($0) split)" } ?? ""), n = \(plan.sampleCount) samples")
     if let columnsDataset = manifest.columns {
       print("columns:  \(columnsDataset.name)\(columnsDataset.split.map { " (\($0) split)" } ?? ""), n = \(plan.columnSampleCount) samples (cross kernel K(dataset, columns), every tile)")

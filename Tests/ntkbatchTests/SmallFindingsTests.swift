@@ -52,4 +52,39 @@ final class SmallFindingsTests: XCTestCase {
     let info = try CLIHarness.succeed(["dataset", "info", sample, "--name", "mnist", "--subsample", "2", "--json"])
     XCTAssertTrue(info.stdout.contains("\"root\" : \"\(sample)\""), info.stdout)
   }
+
+  // MARK: 2. No width for models without one
+
+  func testCheckZarrAndModelsNameAWidthOnlyForModelsThatHaveOne() throws {
+    let run = try lenetRun()
+    let check = try CLIHarness.succeed(["check", "\(work)/manifest.json"])
+    let model = check.stdout.split(separator: "\n").first { $0.hasPrefix("model:") }.map(String.init) ?? ""
+    XCTAssertTrue(model.hasPrefix("model:    lenet, P = 62006 parameters, weights init (seed 0)"), check.stdout)
+
+    let resnet = try CLIHarness.writeManifest([
+      "name": "resnet", "dataset": ["name": "npy", "path": "\(work)/inputs.npy"],
+      "model": ["name": "resnet18", "width": 4], "ntk": ["tileSamples": 6],
+    ], in: work, name: "resnet")
+    let resnetCheck = try CLIHarness.succeed(["check", resnet])
+    let p = try ModelZoo.size(name: "resnet18", width: 4).parameterCount
+    XCTAssertTrue(resnetCheck.stdout.contains("model:    resnet18, width 4, P = \(p) parameters"), resnetCheck.stdout)
+
+    let output = "\(work)/g.zarr"
+    try CLIHarness.succeed(["assemble", run, "--output", output, "--progress", "none"])
+    let metadata = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(FileBytes.read(path: output + "/zarr.json"))) as? [String: Any])
+    let attributes = try XCTUnwrap(metadata["attributes"] as? [String: Any])
+    XCTAssertEqual(attributes["model"] as? String, "lenet")
+    XCTAssertEqual(attributes["P"] as? Int, 62006)
+    XCTAssertNil(attributes["modelWidth"], "\(attributes)")
+
+    let models = try CLIHarness.succeed(["models", "--width", "4", "--json"])
+    let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(models.stdout.utf8)) as? [[String: Any]])
+    let byName = Dictionary(uniqueKeysWithValues: rows.map { ($0["name"] as? String ?? "", $0) })
+    XCTAssertEqual(byName["resnet18"]?["width"] as? Int, 4)
+    XCTAssertEqual(byName["resnet18"]?["parameters"] as? Int, p)
+    for name in ["lenet", "logistic", "twolayer", "vgg11"] {
+      XCTAssertNotNil(byName[name], name)
+      XCTAssertNil(byName[name]?["width"], "\(name): \(byName[name] ?? [:])")
+    }
+  }
 }
