@@ -87,4 +87,25 @@ final class SmallFindingsTests: XCTestCase {
       XCTAssertNil(byName[name]?["width"], "\(name): \(byName[name] ?? [:])")
     }
   }
+
+  // MARK: 3. RUN/assembling removed when empty
+
+  func testAssembleRemovesItsEmptyRecordFolderButKeepsAnotherAssemblesRecord() throws {
+    let run = try lenetRun()
+    let folder = run + "/assembling"
+    try CLIHarness.succeed(["assemble", run, "--output", "\(work)/g.npy", "--progress", "none"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: folder), "assemble left an empty \(folder)")
+    try CLIHarness.succeed(["assemble", run, "--output", "\(work)/g.zarr", "--progress", "none"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: folder))
+    // Another assemble in progress (this live process's record): its record and the folder stay.
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let other = "\(ProcessInfo.processInfo.processIdentifier)-abc"
+    try Data("\(work)/other.npy".utf8).write(to: URL(fileURLWithPath: folder + "/" + other))
+    try CLIHarness.succeed(["assemble", run, "--output", "\(work)/g.npy", "--progress", "none"])
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [other])
+    try FileManager.default.removeItem(atPath: folder + "/" + other)
+    // repair removes an empty folder too (one left by an earlier build).
+    try CLIHarness.succeed(["repair", run])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: folder))
+  }
 }
