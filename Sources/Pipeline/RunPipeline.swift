@@ -70,8 +70,11 @@ public struct RunPipeline: PrecisionGeneric {
     let costs = TileCostModel(model: model, choice: plan.contraction, variant: manifest.ntk.kernel.engineVariant)
     let share = try shard.map { try Self.share(of: $0, plan: tilePlan, costs: costs) }
     let session = try RunSession.open(run: run, identity: identity, manifestJSON: manifest.prettyJSON(), shard: shard,
-                                      shardTiles: share.map { ($0.first ?? 0)..<(($0.last ?? -1) + 1) })
+                                      shardTiles: share.map { ($0.first ?? 0)..<(($0.last ?? -1) + 1) }, deferSegment: true)
     defer { session.close() }
+    // A session with tiles to compute starts its segment now (`status` shows it from its header
+    // on); one with nothing left writes none.
+    if (share ?? Array(tilePlan.tiles.indices)).contains(where: { session.journaled[$0] == nil }) { try session.beginSegment() }
     for field in session.relocated {  // said even with --progress none: RUN/manifest.json changed
       FileHandle.standardError.write(Data("resuming a moved run (same data, weights and settings): \(field)\n".utf8))
     }

@@ -108,4 +108,42 @@ final class SmallFindingsTests: XCTestCase {
     try CLIHarness.succeed(["repair", run])
     XCTAssertFalse(FileManager.default.fileExists(atPath: folder))
   }
+
+  // MARK: 4. Nothing to record, no segment
+
+  /// Every file in `RUN/journal` with its bytes.
+  private func journal(_ run: String) throws -> [String: [UInt8]] { try CLIHarness.fileTree(run + "/journal") }
+
+  func testANoOpRunOrRepairWritesNoJournalSegment() throws {
+    let run = try lenetRun()
+    let manifest = "\(work)/manifest.json"
+    let before = try journal(run)
+    XCTAssertEqual(before.keys.sorted(), ["segment-000001.log"])
+    let again = try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "tiles"])
+    XCTAssertEqual(FaultHarness.tileLines(again.stdout), [])
+    XCTAssertEqual(try journal(run), before, "a run with every tile journaled wrote to the journal")
+    let repair = try CLIHarness.succeed(["repair", run])
+    XCTAssertEqual(try journal(run), before, "a repair that found nothing wrote to the journal: \(repair.stdout)")
+    XCTAssertTrue(try CLIHarness.succeed(["status", run]).stdout.contains("tiles:    3/3"))
+    // A shard's first session writes its header (status shows the shard), a second one nothing.
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--shard", "1/2", "--progress", "none"])
+    let sharded = try journal(run)
+    XCTAssertEqual(sharded.count, 2)
+    let shardSegment = try XCTUnwrap(sharded.keys.first { $0.hasPrefix("segment-000002.shard-1-of-2.") }, "\(sharded.keys)")
+    XCTAssertEqual(try FaultHarness.frames(of: "\(run)/journal/\(shardSegment)").count, 1, "the header alone")
+    XCTAssertTrue(try CLIHarness.succeed(["status", run]).stdout.contains("shards:   2: 1 complete"))
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--shard", "1/2", "--progress", "none"])
+    XCTAssertEqual(try journal(run), sharded, "a shard run again with every tile journaled wrote to the journal")
+
+    // Something to record: repair's drop and run's tile each come in a segment of their own.
+    let hash = try XCTUnwrap(FaultHarness.journaledObjects(run)[1])
+    let object = FaultHarness.objectPath(run, hash)
+    try flipByte(atPath: object, offset: try FileBytes.read(path: object).count / 2)
+    try CLIHarness.succeed(["repair", run])
+    XCTAssertEqual(try journal(run).keys.sorted(), ["segment-000001.log", shardSegment, "segment-000003.log"])
+    let recompute = try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "tiles"])
+    XCTAssertEqual(FaultHarness.tileLines(recompute.stdout), [1])
+    XCTAssertEqual(try journal(run).keys.sorted(), ["segment-000001.log", shardSegment, "segment-000003.log", "segment-000004.log"])
+    XCTAssertEqual(try CLIHarness.run(["verify", run]).status, 0)
+  }
 }
