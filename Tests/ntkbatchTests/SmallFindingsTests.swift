@@ -146,4 +146,31 @@ final class SmallFindingsTests: XCTestCase {
     XCTAssertEqual(try journal(run).keys.sorted(), ["segment-000001.log", shardSegment, "segment-000003.log", "segment-000004.log"])
     XCTAssertEqual(try CLIHarness.run(["verify", run]).status, 0)
   }
+
+  // MARK: 6. Two assembles of one new output at once
+
+  func testTwoAssemblesOfOneNewOutputAtOnceOneWinsTheOtherIsRefused() throws {
+    let manifest = try FaultHarness.npyManifest(in: work, samples: 100, tileSamples: 20)
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
+    // A Zarr array of 2,500 chunk files: each assemble takes a second or more, so the two overlap.
+    let output = "\(work)/g.zarr"
+    let arguments = ["assemble", run, "--output", output, "--chunk", "20", "--progress", "none"]
+    var processes: [Process] = []
+    for k in 0..<2 {
+      let logs = "\(work)/logs-\(k)"
+      try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+      processes.append(try CLIHarness.start(arguments, logDirectory: logs))
+    }
+    for process in processes { process.waitUntilExit() }
+    let statuses = processes.map(\.terminationStatus)
+    XCTAssertEqual(statuses.sorted(), [0, 2], "exactly one publishes the new output")
+    if let loser = statuses.firstIndex(of: 2) {
+      let stderr = try String(contentsOfFile: "\(work)/logs-\(loser)/stderr.log", encoding: .utf8)
+      XCTAssertEqual(stderr, "ntkbatch: error: \(output): created by another process while this one was writing it (it did not exist when this one started); not replaced\n")
+    }
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work).filter { $0.contains(".tmp-") }, [])
+    // RUN/outputs.json records the array that is there: assembling again replaces it without --overwrite.
+    try CLIHarness.succeed(arguments)
+  }
 }
