@@ -75,13 +75,11 @@ struct CheckCommand: ParsableCommand {
       trainedOn = try RunPipeline.trainingData(manifest: manifest, train, scalar: T.self).inputs.batchSize
     }
     // As `run` plans it (a run directory's recorded tile size, which `run` reuses for "auto", is not consulted here).
-    let budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
+    let budget: Int
     let memory: TileMemoryPlan
     do {
-      memory = try TileMemoryPlan.make(
-        model: model, sampleCount: dataset.inputs.batchSize, budgetBytes: budget,
-        baseBytes: (ProcessMemory.residentBytes() ?? 0) + RunPipeline.fixedOverheadBytes, tileSamples: manifest.ntk.tileSamples,
-        columnSampleCount: columns?.inputs.batchSize, variant: manifest.ntk.kernel.engineVariant)
+      (memory, budget) = try RunPipeline.memoryPlan(manifest: manifest, model: model, sampleCount: dataset.inputs.batchSize,
+                                                    columnSampleCount: columns?.inputs.batchSize, tileSamples: manifest.ntk.tileSamples)
     } catch let error as EngineError {
       throw CLIError.BadInput("\(self.manifest): \(error.message)")  // as `run` would stop, exit 2
     }

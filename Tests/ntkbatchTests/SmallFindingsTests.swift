@@ -173,4 +173,38 @@ final class SmallFindingsTests: XCTestCase {
     // RUN/outputs.json records the array that is there: assembling again replaces it without --overwrite.
     try CLIHarness.succeed(arguments)
   }
+
+  // MARK: 7. check and run: one memory model
+
+  func testCheckAndRunAgreeOnWhatATileNeedsNearTheBudget() throws {
+    // LeNet on 1,000 digits in tiles of 200: whole blocks need about 3 times less than layer streaming.
+    func manifest(budget: Int) throws -> String {
+      try CLIHarness.writeManifest([
+        "name": "near-budget",
+        "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 1000],
+        "model": ["name": "lenet"],
+        "ntk": ["precision": "float32", "tileSamples": 200, "memoryBudget": budget],
+      ], in: work, name: "budget-\(budget)")
+    }
+    func mebibytes(after prefix: String, in text: String) -> Int? {
+      guard let range = text.range(of: prefix) else { return nil }
+      return Int(text[range.upperBound...].prefix { $0.isNumber })
+    }
+    let planned = try CLIHarness.succeed(["check", try manifest(budget: 2 << 30)])
+    XCTAssertTrue(planned.stdout.contains("budget 2048 MiB, whole-blocks, estimated peak "), planned.stdout)
+    let peak = try XCTUnwrap(mebibytes(after: "estimated peak ", in: planned.stdout), planned.stdout)
+    // 30 MiB below that peak: both refuse, naming about the peak check planned (not layer streaming's).
+    let tight = try manifest(budget: (peak - 30) << 20)
+    for arguments in [["check", tight], ["run", tight, "--run-dir", "\(work)/run", "--progress", "none", "--max-tiles", "1"]] {
+      let result = try CLIHarness.run(arguments)
+      XCTAssertEqual(result.status, 2, "\(arguments[0]): \(result.stdout) \(result.stderr)")
+      XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+      XCTAssertTrue(result.stderr.contains("ntk.tileSamples 200 needs about "), result.stderr)
+      XCTAssertTrue(result.stderr.contains(" MiB (estimated peak with whole-blocks, including "), result.stderr)
+      XCTAssertTrue(result.stderr.contains("over the budget of \(peak - 30) MiB (ntk.memoryBudget)"), result.stderr)
+      let needed = try XCTUnwrap(mebibytes(after: "needs about ", in: result.stderr), result.stderr)
+      XCTAssertLessThanOrEqual(abs(needed - peak), 10, "\(arguments[0]) needs \(needed) MiB, check planned \(peak) MiB")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/run/journal"), "a refused run computes nothing")
+  }
 }
