@@ -147,6 +147,53 @@ final class SmallFindingsTests: XCTestCase {
     XCTAssertEqual(try CLIHarness.run(["verify", run]).status, 0)
   }
 
+  // MARK: 5. Per-shard counts after repair
+
+  /// A shard's count is the tiles of its range journaled by anyone, from the replayed journal: a
+  /// record `repair` withdrew (a conflict) is gone from its segment and not counted, a tile it
+  /// dropped (damaged object) is not counted either. (Regression test: the counts were already so.)
+  func testPerShardCountsAfterRepairWithdrawsOrDropsRecords() throws {
+    let manifest = try FaultHarness.npyManifest(in: work, samples: 30, tileSamples: 6)  // 5 blocks, 15 tiles
+    let run = "\(work)/run"
+    for shard in ["0/2", "1/2"] { try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--shard", shard, "--progress", "none"]) }
+    func shardLines() throws -> [String] {
+      try CLIHarness.succeed(["status", run]).stdout.split(separator: "\n").filter { $0.hasPrefix("  shard ") }
+        .map { String($0.prefix { $0 != "," }) + ($0.hasSuffix("complete") ? " complete" : $0.hasSuffix("unfinished") ? " unfinished" : " ?") }
+    }
+    XCTAssertEqual(try shardLines(), ["  shard 0/2: 7/7 tiles complete", "  shard 1/2: 8/8 tiles complete"])
+
+    // A later session of shard 0 journaled tile 0 again with another object; repair withdraws it.
+    let original = try XCTUnwrap(try FaultHarness.segments(of: run).first { $0.contains(".shard-0-of-2.") })
+    let bytes = try FileBytes.read(path: original)
+    let frames = try FaultHarness.frames(of: original)
+    let header = Array(bytes[frames[0].offset..<(frames[0].offset + frames[0].length)])
+    let payload = String(decoding: bytes[(frames[1].offset + 36)..<(frames[1].offset + frames[1].length)], as: UTF8.self)
+    let object = try XCTUnwrap(FaultHarness.journaledObjects(run)[0])
+    XCTAssertTrue(payload.contains(object), payload)
+    let otherBytes = Array("another computation of tile 0".utf8)
+    let other = ContentHash.sha256(otherBytes).hex
+    try CLIHarness.writeText("another computation of tile 0", to: FaultHarness.objectPath(run, other))
+    let changed = Array(payload.replacingOccurrences(of: object, with: other).utf8)
+    let length = UInt32(changed.count)
+    let frame = [UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24)]
+      + ContentHash.sha256(changed).digestBytes + changed
+    let later = original.replacingOccurrences(of: #"\.[0-9a-f]{8}\.log$"#, with: ".ffffffff.log", options: .regularExpression)
+    try Data(header + frame).write(to: URL(fileURLWithPath: later))
+    let repair = try CLIHarness.succeed(["repair", run])
+    XCTAssertTrue(repair.stdout.contains("WITHDREW tile 0's record"), repair.stdout)
+    XCTAssertEqual(try shardLines(), ["  shard 0/2: 7/7 tiles complete", "  shard 1/2: 8/8 tiles complete"],
+                   "the kept earliest record journals tile 0")
+
+    // A damaged object of shard 1's range: repair drops the tile, the shard counts one less.
+    let tiles = try FaultHarness.journaledObjects(run)
+    let path = FaultHarness.objectPath(run, try XCTUnwrap(tiles[14]))
+    try flipByte(atPath: path, offset: try FileBytes.read(path: path).count / 2)
+    try CLIHarness.succeed(["repair", run])
+    XCTAssertEqual(try shardLines(), ["  shard 0/2: 7/7 tiles complete", "  shard 1/2: 7/8 tiles unfinished"])
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--shard", "1/2", "--progress", "none"])
+    XCTAssertEqual(try shardLines(), ["  shard 0/2: 7/7 tiles complete", "  shard 1/2: 8/8 tiles complete"])
+  }
+
   // MARK: 6. Two assembles of one new output at once
 
   func testTwoAssemblesOfOneNewOutputAtOnceOneWinsTheOtherIsRefused() throws {
