@@ -38,9 +38,13 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
   public var description: String { message }
 
   /// A Storage error, re-expressed (bad input becomes `.damaged`: in a run directory it means a
-  /// file ntkbatch wrote no longer reads back).
+  /// file ntkbatch wrote no longer reads back; an output name taken meanwhile, `.badInput`).
   init(_ error: StorageError) {
-    self.init(error.kind == .ioFailure ? .failure : .damaged, error.description)
+    switch error.kind {
+    case .ioFailure: self.init(.failure, error.description)
+    case .destinationExists: self.init(.badInput, error.description)
+    case .badInput: self.init(.damaged, error.description)
+    }
   }
 
   /// Runs `body`, turning any `StorageError` into a `CheckpointError`.

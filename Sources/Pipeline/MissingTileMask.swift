@@ -47,7 +47,7 @@ public enum MissingTileMask {
       "outputsPerSample": plan.outputsPerSample, "valuesPerSample": plan.valuesPerSample, "tileSamples": plan.tileSamples, "kernel": plan.kernel.rawValue, "cross": plan.isCross, "tilesTotal": plan.tiles.count, "missingTiles": tiles,
     ]
     if plan.valuesPerSample > 1 { object["classes"] = report.classes }  // trace, pseudo: no classes
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
     let path = report.output + ".missing.json"
     try AtomicFile.write(data, to: path)
     return Written(path: path, missingCount: tiles.count)

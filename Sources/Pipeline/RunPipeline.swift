@@ -70,8 +70,11 @@ public struct RunPipeline: PrecisionGeneric {
     let costs = TileCostModel(model: model, choice: plan.contraction, variant: manifest.ntk.kernel.engineVariant)
     let share = try shard.map { try Self.share(of: $0, plan: tilePlan, costs: costs) }
     let session = try RunSession.open(run: run, identity: identity, manifestJSON: manifest.prettyJSON(), shard: shard,
-                                      shardTiles: share.map { ($0.first ?? 0)..<(($0.last ?? -1) + 1) })
+                                      shardTiles: share.map { ($0.first ?? 0)..<(($0.last ?? -1) + 1) }, deferSegment: true)
     defer { session.close() }
+    // A session with tiles to compute starts its segment now (`status` shows it from its header
+    // on); one with nothing left writes none.
+    if (share ?? Array(tilePlan.tiles.indices)).contains(where: { session.journaled[$0] == nil }) { try session.beginSegment() }
     for field in session.relocated {  // said even with --progress none: RUN/manifest.json changed
       FileHandle.standardError.write(Data("resuming a moved run (same data, weights and settings): \(field)\n".utf8))
     }
@@ -155,20 +158,34 @@ public struct RunPipeline: PrecisionGeneric {
   /// reused, so that a resumed run keeps its tiles even if the budget or the machine changed.
   /// Throws `EngineError.memoryBudget` (exit 2) before any work if the tile cannot fit.
   private func memoryPlan<T: BLASScalar>(model: Model<T>, sampleCount: Int, columnSampleCount: Int?) throws -> TileMemoryPlan {
-    let budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
-    let base = (ProcessMemory.residentBytes() ?? 0) + Self.fixedOverheadBytes
     var tileSamples = manifest.ntk.tileSamples
     if tileSamples == nil, FileManager.default.fileExists(atPath: run.path),
        let recorded = try? run.journal.replay().identity?.tileSamples {
       tileSamples = recorded
     }
-    let plan = try TileMemoryPlan.make(model: model, sampleCount: sampleCount, budgetBytes: budget, baseBytes: base,
-                                       tileSamples: tileSamples, columnSampleCount: columnSampleCount, variant: manifest.ntk.kernel.engineVariant)
+    let (plan, budget) = try Self.memoryPlan(manifest: manifest, model: model, sampleCount: sampleCount,
+                                             columnSampleCount: columnSampleCount, tileSamples: tileSamples)
     if reporter.detail != .quiet {
       log("memory: budget \(budget >> 20) MiB; \(plan.tileSamples) samples per tile side, \(plan.strategy.rawValue), estimated peak \(plan.workingBytes >> 20) MiB without cache, \(max(0, plan.cacheBytes) >> 20) MiB for cached column blocks")
     }
     if reporter.detail == .detailed { log(plan.contraction.summary) }
     return plan
+  }
+
+  /// The memory plan of `manifest` as `run` makes it and `check` prints it — one computation for
+  /// both, so they agree: the budget (`ntk.memoryBudget`, or "auto": `ProcessMemory.automaticBudget()`
+  /// now), the base (this process's resident size now plus `fixedOverheadBytes`) and
+  /// `TileMemoryPlan.make` for `tileSamples` (`nil`: the largest that fits).
+  ///
+  /// - Returns: the plan and the budget in bytes.
+  /// - Throws: `EngineError.memoryBudget` (exit 2) when the tile cannot fit, naming what it needs.
+  public static func memoryPlan<T: BLASScalar>(manifest: Manifest, model: Model<T>, sampleCount: Int, columnSampleCount: Int?,
+                                               tileSamples: Int?) throws -> (plan: TileMemoryPlan, budget: Int) {
+    let budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
+    let base = (ProcessMemory.residentBytes() ?? 0) + fixedOverheadBytes
+    let plan = try TileMemoryPlan.make(model: model, sampleCount: sampleCount, budgetBytes: budget, baseBytes: base,
+                                       tileSamples: tileSamples, columnSampleCount: columnSampleCount, variant: manifest.ntk.kernel.engineVariant)
+    return (plan, budget)
   }
 
   /// With `--progress lines`: the work split and the peak resident size (VmHWM) of this process.

@@ -4,8 +4,9 @@ import Foundation
 
 /// The attributes of an assembled Zarr array: the run that produced it.
 public enum ZarrAttributes {
-  /// model, width, P, n, tileSamples, kernel (`ntk.kernel`), normalization, precision, dataset,
-  /// the identity hashes, the layout and the selection (`classes` only for kernels with classes);
+  /// model, width (`modelWidth`, only for models with a width: `ModelZoo.hasWidth`), P, n,
+  /// tileSamples, kernel (`ntk.kernel`), normalization, precision, dataset, the identity hashes,
+  /// the layout and the selection (`classes` only for kernels with classes);
   /// a cross run adds `cross: true`, `nColumns`, `columns` and `columnInputDataHash`.
   ///
   /// - Throws: `CheckpointError` (journal), `BadInput` if `RUN/manifest.json` is unreadable.
@@ -22,12 +23,13 @@ public enum ZarrAttributes {
     let width = model["width"] as? Int ?? 0
     var attributes: [String: Any] = [
       "ntkbatch": ["attributesVersion": 1, "run": URL(fileURLWithPath: run.path).standardizedFileURL.path],
-      "model": name, "modelWidth": width,
+      "model": name,
       "n": identity.sampleCount, "outputsPerSample": identity.outputsPerSample, "tileSamples": identity.tileSamples,
       "kernel": identity.kernel.rawValue, "normalization": identity.normalization.rawValue, "precision": identity.precision.rawValue, "dtype": dtype,
       "dataset": manifest["dataset"] ?? NSNull(),
       "inputDataHash": identity.inputDataHash.hex, "weightsHash": identity.weightsHash.hex, "manifestHash": identity.manifestHash.hex,
     ]
+    if ModelZoo.hasWidth(name) { attributes["modelWidth"] = width }  // the others have no width
     if let weights = model["weights"] { attributes["weights"] = weights }
     if let columnCount = identity.columnSampleCount {  // cross kernel K(dataset, columns)
       attributes["cross"] = true

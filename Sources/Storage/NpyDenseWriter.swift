@@ -121,13 +121,23 @@ public final class NpyDenseWriter: @unchecked Sendable {
   }
 
   /// Syncs the array and atomically renames it to `path`, then syncs the directory.
-  public func commit() throws {
+  ///
+  /// - Parameter exclusive: `path` is a new output: publish it only if nothing has taken the name
+  ///   meanwhile (`SystemFile.publishExclusively`), so of two writers of one new output exactly
+  ///   one succeeds; `false` replaces whatever is at `path`.
+  /// - Throws: `StorageError` (`.destinationExists` naming `path`, `.ioFailure`); the temporary
+  ///   file is removed.
+  public func commit(exclusive: Bool = false) throws {
     guard !finished else { return }
     finished = true
     do {
       try file.sync()
       try file.close()
-      try SystemFile.rename(from: temporaryPath, to: path)
+      if exclusive {
+        try SystemFile.publishExclusively(from: temporaryPath, to: path)
+      } else {
+        try SystemFile.rename(from: temporaryPath, to: path)
+      }
       try SystemFile.syncDirectory(path: AtomicFile.directory(of: path))
     } catch {
       try? SystemFile.remove(path: temporaryPath, ignoreMissing: true)

@@ -9,6 +9,9 @@ public struct StorageError: Error, CustomStringConvertible, Equatable {
     case badInput
     /// Reading, writing or syncing failed (exit code 1).
     case ioFailure
+    /// A new file or directory could not be published because its name was taken meanwhile by
+    /// another process (`SystemFile.publishExclusively`; exit code 2).
+    case destinationExists
   }
 
   /// The coarse category.

@@ -4,7 +4,7 @@ import Glibc
 import SystemPackage
 
 /// The directory-tree calls `assemble` needs (Zarr arrays are directories of chunk files):
-/// `mkdir`, `link`, `fallocate`, `syncfs`, recursive removal, and whether a process is alive.
+/// `mkdir`, `rmdir`, `link`, `fallocate`, `syncfs`, recursive removal, and whether a process is alive.
 /// Failures are `StorageError`s (`.ioFailure`) naming the path, call and errno, as in `SystemFile`.
 extension SystemFile {
   /// Creates directory `path` (`mkdir(2)`, mode 0755); an existing directory is not an error.
@@ -14,6 +14,21 @@ extension SystemFile {
       if code == .fileExists { return }
       throw error(code, "mkdir", path: path)
     }
+  }
+
+  /// Removes directory `path` if it is empty (`rmdir(2)`).
+  ///
+  /// - Returns: `true` if it was removed; `false` when it is not empty (`ENOTEMPTY`, `EEXIST`) or
+  ///   already gone (`ENOENT`), which are not errors.
+  /// - Throws: `StorageError` (`.ioFailure`) for any other failure.
+  @discardableResult
+  public static func removeDirectoryIfEmpty(path: String) throws -> Bool {
+    guard rmdir(path) == 0 else {
+      let code = Errno(rawValue: errno)
+      if [.directoryNotEmpty, .fileExists, .noSuchFileOrDirectory].contains(code) { return false }
+      throw error(code, "rmdir", path: path)
+    }
+    return true
   }
 
   /// Makes `destination` a new hard link to `source` (`link(2)`).

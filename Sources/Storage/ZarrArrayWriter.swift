@@ -153,7 +153,13 @@ public final class ZarrArrayWriter: @unchecked Sendable {
   ///
   /// An earlier Zarr array at `path` is first renamed aside (to a temporary name) and removed
   /// after the new one is in place.
-  public func commit() throws {
+  ///
+  /// - Parameter exclusive: `path` is a new output: publish it only if nothing has taken the name
+  ///   meanwhile (`SystemFile.publishExclusively`: `renameat2` with `RENAME_NOREPLACE`), never
+  ///   replacing anything.
+  /// - Throws: `StorageError` (`.destinationExists` naming `path`, `.badInput`, `.ioFailure`);
+  ///   the temporary directory is removed.
+  public func commit(exclusive: Bool = false) throws {
     guard !finished else { return }
     var previous: String?
     do {
@@ -163,7 +169,9 @@ public final class ZarrArrayWriter: @unchecked Sendable {
         try file.close()
       }
       try SystemFile.syncFileSystem(path: temporaryPath)
-      if SystemFile.kind(of: path).exists {
+      if exclusive {
+        try SystemFile.publishExclusively(from: temporaryPath, to: path)
+      } else if SystemFile.kind(of: path).exists {
         guard Self.isZarrArray(path) else {
           throw StorageError(path: path, "exists and is not a Zarr array (no zarr.json or .zarray); not replaced")
         }
@@ -171,7 +179,7 @@ public final class ZarrArrayWriter: @unchecked Sendable {
         try SystemFile.rename(from: path, to: aside)
         previous = aside
       }
-      try SystemFile.rename(from: temporaryPath, to: path)
+      if !exclusive { try SystemFile.rename(from: temporaryPath, to: path) }
       finished = true
       try SystemFile.syncDirectory(path: AtomicFile.directory(of: path))
       if let previous { try SystemFile.removeTree(path: previous) }
@@ -214,7 +222,7 @@ public final class ZarrArrayWriter: @unchecked Sendable {
       guard JSONSerialization.isValidJSONObject(object) else {
         throw StorageError(path: path, "Zarr metadata is not valid JSON")
       }
-      var data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+      var data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
       data.append(0x0A)
       return data
     }

@@ -37,7 +37,7 @@ enum CLIError {
   /// The exit code and one-line message of an error from any module.
   static func describe(_ error: Error) -> (Int32, String) {
     switch error {
-    case let e as StorageError: return (e.kind == .badInput ? 2 : 1, e.description)
+    case let e as StorageError: return (e.kind == .ioFailure ? 1 : 2, e.description)
     case let e as CheckpointError: return ([.badInput, .identityMismatch, .locked].contains(e.code) ? 2 : 1, e.description)
     case let e as EngineError: return (2, e.message)
     case let e as DatasetError: return (2, e.message)

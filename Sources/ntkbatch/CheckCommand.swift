@@ -75,13 +75,11 @@ struct CheckCommand: ParsableCommand {
       trainedOn = try RunPipeline.trainingData(manifest: manifest, train, scalar: T.self).inputs.batchSize
     }
     // As `run` plans it (a run directory's recorded tile size, which `run` reuses for "auto", is not consulted here).
-    let budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
+    let budget: Int
     let memory: TileMemoryPlan
     do {
-      memory = try TileMemoryPlan.make(
-        model: model, sampleCount: dataset.inputs.batchSize, budgetBytes: budget,
-        baseBytes: (ProcessMemory.residentBytes() ?? 0) + RunPipeline.fixedOverheadBytes, tileSamples: manifest.ntk.tileSamples,
-        columnSampleCount: columns?.inputs.batchSize, variant: manifest.ntk.kernel.engineVariant)
+      (memory, budget) = try RunPipeline.memoryPlan(manifest: manifest, model: model, sampleCount: dataset.inputs.batchSize,
+                                                    columnSampleCount: columns?.inputs.batchSize, tileSamples: manifest.ntk.tileSamples)
     } catch let error as EngineError {
       throw CLIError.BadInput("\(self.manifest): \(error.message)")  // as `run` would stop, exit 2
     }
@@ -91,7 +89,7 @@ struct CheckCommand: ParsableCommand {
     let values = plan.assembledValueCount
     let element = manifest.ntk.precision.byteSize
     print("manifest: \(self.manifest) (\(manifest.name)) is valid")
-    print("model:    \(manifest.model.name), width \(manifest.model.width), P = \(model.parameterCount) parameters, weights \(manifest.resolvedWeightsPath ?? "init (seed \(manifest.model.seed))")\(manifest.model.train.map { ", trained first: \($0.epochs) epochs on \(trainedOn ?? 0) samples" } ?? "")")
+    print("model:    \(manifest.model.name)\(ModelZoo.hasWidth(manifest.model.name) ? ", width \(manifest.model.width)" : ""), P = \(model.parameterCount) parameters, weights \(manifest.resolvedWeightsPath ?? "init (seed \(manifest.model.seed))")\(manifest.model.train.map { ", trained first: \($0.epochs) epochs on \(trainedOn ?? 0) samples" } ?? "")")
     print("dataset:  \(manifest.dataset.name)\(manifest.dataset.split.map { " (\($0) split)" } ?? ""), n = \(plan.sampleCount) samples")
     if let columnsDataset = manifest.columns {
       print("columns:  \(columnsDataset.name)\(columnsDataset.split.map { " (\($0) split)" } ?? ""), n = \(plan.columnSampleCount) samples (cross kernel K(dataset, columns), every tile)")

@@ -47,7 +47,7 @@ struct DatasetCommand: ParsableCommand {
       if json {
         let object: [String: Any] = ["name": name, "root": root, "split": split, "count": samples.count, "shape": [samples.count, 3, 32, 32],
                                      "labelHistogram": samples.labelHistogram, "sha256": hash.hex]
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         print(String(decoding: data, as: UTF8.self))
       } else {
         print("dataset:   \(name) (\(split == "test" ? "test" : "training") split) in \(root)")

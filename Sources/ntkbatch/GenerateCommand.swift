@@ -151,7 +151,7 @@ struct GenerateCommand: ParsableCommand {
           ],
           "ntk": ["precision": precision, "normalization": normalization, "tileSamples": tileSamples],
         ]
-        let bytes = [UInt8](try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) + [0x0A]
+        let bytes = [UInt8](try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) + [0x0A]
         let path = output + "/" + name + ".json"
         _ = try Manifest.parse(bytes, file: path, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)  // refuse bad options before writing
         planned.append((path, bytes))

@@ -26,7 +26,9 @@ struct ModelsCommand: ParsableCommand {
       try ModelZoo.names.map { name -> (String, Int) in (name, try ModelZoo.size(name: name, width: width).parameterCount) }
     }
     if json {
-      let object = rows.map { ["name": $0.0, "parameters": $0.1, "width": width] as [String: Any] }
+      let object = rows.map { row -> [String: Any] in  // `width` only for the models that have one
+        ModelZoo.hasWidth(row.0) ? ["name": row.0, "parameters": row.1, "width": width] : ["name": row.0, "parameters": row.1]
+      }
       let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
       print(String(decoding: data, as: UTF8.self))
     } else {

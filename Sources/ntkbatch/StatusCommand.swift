@@ -98,7 +98,7 @@ struct StatusCommand: ParsableCommand {
       ["index": record.index, "row": record.rowBlock, "column": record.columnBlock, "hash": record.object.hex,
        "rawBytes": record.rawByteCount, "storedBytes": record.storedByteCount, "seconds": record.computeSeconds]
     }
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
     print(String(decoding: data, as: UTF8.self))
   }
 }

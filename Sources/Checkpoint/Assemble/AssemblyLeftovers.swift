@@ -5,7 +5,8 @@ import Storage
 /// killed `assemble` left behind even when it is never run again for the same output.
 ///
 /// Before it creates anything, `assemble` writes `RUN/assembling/<pid>-<hex>` holding the
-/// absolute path of its output; it removes the record when it ends, successfully or not. A record
+/// absolute path of its output; it removes the record when it ends, successfully or not, and the
+/// folder when no other record is left in it (then `fsync`s the run directory). A record
 /// whose process no longer exists names an output that may have leftovers: `repair` removes that
 /// output's temporaries of dead processes (`OutputLeftovers`: `.<name>.tmp-<pid>-<hex>` files or
 /// Zarr directories next to it) and the record. Recording is best effort: a run directory that
@@ -21,19 +22,32 @@ public enum AssemblyLeftovers {
     let folder = directory(of: run)
     let record = folder + "/\(ProcessInfo.processInfo.processIdentifier)-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
     let absolute = absolutePath(output)
-    do {
-      try SystemFile.makeDirectory(path: folder)
-      try AtomicFile.write(Array(absolute.utf8), to: record)
-      return record
-    } catch {
-      return nil
+    // A second attempt when another assemble removed the (then empty) folder between our mkdir
+    // and our write.
+    for _ in 0..<2 {
+      do {
+        try SystemFile.makeDirectory(path: folder)
+        try AtomicFile.write(Array(absolute.utf8), to: record)
+        return record
+      } catch {
+        if SystemFile.kind(of: folder).isDirectory { return nil }
+      }
     }
+    return nil
   }
 
-  /// Removes a record written by `record`.
+  /// Removes a record written by `record`, then the folder if no other record is in it.
   public static func clear(_ record: String?) {
     guard let record else { return }
     try? SystemFile.remove(path: record, ignoreMissing: true)
+    removeFolderIfEmpty(AtomicFile.directory(of: record))
+  }
+
+  /// Removes `RUN/assembling` when empty and makes that durable (`fsync` of the run directory);
+  /// best effort, like the records: a folder left behind is harmless.
+  static func removeFolderIfEmpty(_ folder: String) {
+    guard (try? SystemFile.removeDirectoryIfEmpty(path: folder)) == true else { return }
+    try? SystemFile.syncDirectory(path: AtomicFile.directory(of: folder))
   }
 
   /// `output` made absolute against the current directory, as records hold it.
@@ -69,6 +83,7 @@ public enum AssemblyLeftovers {
       }
       try CheckpointError.wrapping { try SystemFile.remove(path: record, ignoreMissing: true) }
     }
+    removeFolderIfEmpty(folder)
     return removed
   }
 }

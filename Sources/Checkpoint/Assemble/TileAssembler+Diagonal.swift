@@ -32,7 +32,7 @@ extension TileAssembler {
     guard chunkValues * max(plan.precision.byteSize, dtype.byteSize) <= maximumChunkBytes else {
       throw CheckpointError(.badInput, "--chunk: \(options.chunk ?? 0) rows is \(chunkSamples) samples of \(k) × \(k) values per chunk, more than \(maximumChunkBytes >> 20) MiB")
     }
-    let (removed, record) = try claimOutput(output, format: options.format, run: run)
+    let (removed, record, isNew) = try claimOutput(output, format: options.format, run: run)
     defer { AssemblyLeftovers.clear(record) }
     let matrixBytes = Int64(n) * Int64(perSample) * Int64(dtype.byteSize)
     let folder = AtomicFile.directory(of: output)
@@ -86,7 +86,7 @@ extension TileAssembler {
       do {
         try CheckpointError.wrapping {
           try writer.writeRows(UnsafeRawBufferPointer(start: converted, count: n * perSample * dtype.byteSize), firstRow: 0)
-          try writer.commit()
+          try writer.commit(exclusive: isNew)
         }
       } catch {
         writer.abandon()
@@ -114,7 +114,7 @@ extension TileAssembler {
           counts.encoded += 1
           progress(Progress(bytesDone: Int64(last) * Int64(perSample * dtype.byteSize), bytesTotal: total))
         }
-        try CheckpointError.wrapping { try writer.commit() }
+        try CheckpointError.wrapping { try writer.commit(exclusive: isNew) }
       } catch {
         writer.abandon()
         throw (error as? StorageError).map(CheckpointError.init) ?? error

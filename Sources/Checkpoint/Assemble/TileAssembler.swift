@@ -204,7 +204,7 @@ public enum TileAssembler {
       }
       options.chunk = try boundedChunk(chunk, selection: selection, bytesPerValue: max(plan.precision.byteSize, dtype.byteSize))
     }
-    let (removed, record) = try claimOutput(output, format: options.format, run: run)
+    let (removed, record, isNew) = try claimOutput(output, format: options.format, run: run)
     defer { AssemblyLeftovers.clear(record) }
 
     // Free space: the .npy's size, or the Zarr array's at the objects' compression ratio.
@@ -231,9 +231,9 @@ public enum TileAssembler {
                         classes: selection.classes, removedLeftovers: removed, seconds: 0)
     switch options.format {
     case .npy:
-      report.byteCount = try OverflowHint.adding(to: identity, dtype: dtype) { try writeNpy(filler: filler, output: output, dtype: dtype, bandBytes: options.bandBytes, progress: progress) }
+      report.byteCount = try OverflowHint.adding(to: identity, dtype: dtype) { try writeNpy(filler: filler, output: output, dtype: dtype, bandBytes: options.bandBytes, exclusive: isNew, progress: progress) }
     case .zarr:
-      let result = try OverflowHint.adding(to: identity, dtype: dtype) { try writeZarr(filler: filler, output: output, options: options, progress: progress) }
+      let result = try OverflowHint.adding(to: identity, dtype: dtype) { try writeZarr(filler: filler, output: output, options: options, exclusive: isNew, progress: progress) }
       report.byteCount = result.bytes
       report.chunks = result.counts
     }
@@ -246,10 +246,12 @@ public enum TileAssembler {
   /// Before writing `output`: refuses to replace anything but a Zarr array with a Zarr array,
   /// removes the leftovers of earlier, interrupted assembles of it, and records this assemble
   /// (`AssemblyLeftovers`) so that a kill leaves nothing `repair` cannot find. The caller clears
-  /// the record when done.
+  /// the record when done. `isNew`: nothing is at `output` now, so the output is published
+  /// exclusively (`SystemFile.publishExclusively`): if another process creates it meanwhile (two
+  /// `assemble`s of one new output at once), this one fails naming it instead of replacing it.
   ///
   /// - Throws: `CheckpointError` (`.badInput`) for an existing non-Zarr `output` in Zarr format.
-  static func claimOutput(_ output: String, format: OutputFormat, run: RunDirectory) throws -> (removed: [String], record: String?) {
+  static func claimOutput(_ output: String, format: OutputFormat, run: RunDirectory) throws -> (removed: [String], record: String?, isNew: Bool) {
     if format == .zarr {
       let existing = SystemFile.kind(of: output)
       if existing.exists && !(existing.isDirectory && ZarrArrayWriter.isZarrArray(output)) {
@@ -257,7 +259,7 @@ public enum TileAssembler {
       }
     }
     let removed = try CheckpointError.wrapping { try OutputLeftovers.removeStale(for: output) } + AssemblyLeftovers.removeStale(run: run, output: output)
-    return (removed, AssemblyLeftovers.record(run: run, output: output))
+    return (removed, AssemblyLeftovers.record(run: run, output: output), !SystemFile.kind(of: output).exists)
   }
 
   static func neededTiles(plan: TilePlan, selection: AssemblySelection.Resolved) -> [Int] {
@@ -302,7 +304,7 @@ public enum TileAssembler {
 
   /// Bands of one tile block each (in windows of columns if wider than `bandBytes`); band b+1 is
   /// filled (and converted) while band b is written.
-  private static func writeNpy(filler: TileBandFiller, output: String, dtype: NpyDType, bandBytes: Int,
+  private static func writeNpy(filler: TileBandFiller, output: String, dtype: NpyDType, bandBytes: Int, exclusive: Bool,
                                progress: (Progress) -> Void) throws -> Int {
     let selection = filler.selection
     let plan = filler.plan
@@ -362,7 +364,7 @@ public enum TileAssembler {
       if overflow > 0 {
         throw CheckpointError(.overflow, "\(output): \(overflow) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written.")
       }
-      try CheckpointError.wrapping { try writer.commit() }
+      try CheckpointError.wrapping { try writer.commit(exclusive: exclusive) }
     } catch {
       for s in free { s.wait(); s.signal() }
       writer.abandon()
@@ -373,7 +375,7 @@ public enum TileAssembler {
 
   // MARK: - Zarr
 
-  private static func writeZarr(filler: TileBandFiller, output: String, options: Options,
+  private static func writeZarr(filler: TileBandFiller, output: String, options: Options, exclusive: Bool,
                                 progress: (Progress) -> Void) throws -> (bytes: Int, counts: ChunkCounts) {
     let selection = filler.selection
     let plan = filler.plan
@@ -447,7 +449,7 @@ public enum TileAssembler {
       if counts.overflowCount > 0 {
         throw CheckpointError(.overflow, "\(output): \(counts.overflowCount) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written.")
       }
-      try CheckpointError.wrapping { try writer.commit() }
+      try CheckpointError.wrapping { try writer.commit(exclusive: exclusive) }
     } catch {
       writer.abandon()
       throw (error as? StorageError).map(CheckpointError.init) ?? error

@@ -11,8 +11,8 @@ import Storage
 /// share a file, without relying on a lock.
 ///
 /// A tile counts as done exactly when its record is in the journal (appended and fsynced after
-/// its object is durable). Every session starts a new segment, so nothing is ever appended after
-/// a torn tail. Replaying reads the union of all segments in order (number, then name): torn tails
+/// its object is durable). Every session that records something starts a new segment, so nothing
+/// is ever appended after a torn tail. Replaying reads the union of all segments in order (number, then name): torn tails
 /// are dropped; two records of the same tile with the same object are a harmless *duplicate*
 /// (counted, and removed by `repair`); two records of one tile with different objects are an error
 /// naming both segments; damage before the end of a segment, a segment that does not start with
@@ -137,13 +137,20 @@ public struct Journal: Sendable {
   ///   the segment exists already.
   public func beginSession(_ header: JournalHeader) throws -> JournalWriter {
     try CheckpointError.wrapping { try SystemFile.createDirectoryDurably(path: directory) }
-    let name = JournalSegmentName(number: header.session, shard: header.shard, sessionID: header.shard == nil ? nil : header.sessionID)
-    let path = directory + "/" + name.fileName
+    let path = segmentPath(of: header)
     let file = try CheckpointError.wrapping { try SystemFile.create(path: path, exclusive: true) }
     let writer = JournalWriter(file: file)
     try writer.append(.header(header))
     try CheckpointError.wrapping { try SystemFile.syncDirectory(path: directory) }
     return writer
+  }
+}
+
+extension Journal {
+  /// The segment a session with `header` writes: `header.session`, and for a shard its tag and
+  /// `header.sessionID`.
+  public func segmentPath(of header: JournalHeader) -> String {
+    directory + "/" + JournalSegmentName(number: header.session, shard: header.shard, sessionID: header.shard == nil ? nil : header.sessionID).fileName
   }
 }
 

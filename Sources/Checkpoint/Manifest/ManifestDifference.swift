@@ -56,7 +56,7 @@ public enum ManifestDifference {
   private static func render(_ value: Any?) -> String {
     guard let value, !(value is NSNull) else { return "absent" }
     if let string = value as? String { return "\"\(string)\"" }
-    if let data = try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys]),
+    if let data = try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys, .withoutEscapingSlashes]),
        let text = String(data: data, encoding: .utf8) {
       return String(text.dropFirst().dropLast())
     }

@@ -6,7 +6,10 @@ import Storage
 ///
 /// Opening (`RunSession.open`) creates the layout, takes the lock, replays the journal, refuses
 /// a different identity, records the manifest, removes temporary files left by crashed sessions,
-/// and starts segment `replay.nextSession` with its header.
+/// and starts segment `replay.nextSession` with its header — at once, or (`deferSegment`, for a
+/// run whose journal already has a header, and a shard that already wrote a segment) only when
+/// the session has something to record, so a session with nothing to do (a finished run or shard
+/// run again, a `repair` that finds nothing) writes no segment.
 public final class RunSession {
   /// The run directory.
   public let run: RunDirectory
@@ -30,15 +33,16 @@ public final class RunSession {
   /// are computed again like any missing tile.
   public private(set) var recovered: [TileDrop] = []
   private let lock: RunLock
-  private let writer: JournalWriter
+  /// This session's segment, `nil` until it is started (`beginSegment`).
+  private var writer: JournalWriter?
+  private var closed = false
 
-  private init(run: RunDirectory, identity: RunIdentity, header: JournalHeader, journaled: [Int: TileRecord], lock: RunLock, writer: JournalWriter) {
+  private init(run: RunDirectory, identity: RunIdentity, header: JournalHeader, journaled: [Int: TileRecord], lock: RunLock) {
     self.run = run
     self.identity = identity
     self.header = header
     self.journaled = journaled
     self.lock = lock
-    self.writer = writer
   }
 
   deinit { close() }
@@ -55,11 +59,15 @@ public final class RunSession {
   ///     and leaves temporary files alone (another shard may be writing them; `repair` removes
   ///     them). Journaled tiles are the union of every shard's segments.
   ///   - shardTiles: the shard's tile range, recorded in its header (for `status`).
+  ///   - deferSegment: when the journal already has a header (the identity is recorded) and, for
+  ///     a shard, a segment of that shard, start this session's segment only at its first record
+  ///     or `beginSegment()`; otherwise it is started here: a new run's identity is journaled
+  ///     before anything else is written, and a shard's first session shows in `status`.
   /// - Throws: `CheckpointError`: `.locked` (another writer, named; a whole-plan session while a
   ///   shard runs, a shard while a whole-plan writer runs), `.identityMismatch` (saying
   ///   which hash or parameter differs), `.damaged` (journal), `.failure` (I/O).
   public static func open(run: RunDirectory, identity: RunIdentity, manifestJSON: [UInt8]?, heldLock: RunLock? = nil,
-                          shard: ShardSpec? = nil, shardTiles: Range<Int>? = nil) throws -> RunSession {
+                          shard: ShardSpec? = nil, shardTiles: Range<Int>? = nil, deferSegment: Bool = false) throws -> RunSession {
     try run.createLayout()
     let lock = try heldLock ?? run.lock(shard: shard)
     do { try refuseOtherKindOfWriter(run: run, shard: shard) } catch { if heldLock == nil { lock.release() }; throw error }
@@ -121,8 +129,11 @@ public final class RunSession {
                                startTime: ISO8601DateFormatter().string(from: Date()),
                                shard: shard, sessionID: shard == nil ? nil : String(format: "%08x", UInt32.random(in: 0...UInt32.max)),
                                shardTiles: shard == nil ? nil : shardTiles)
-    let writer = try run.journal.beginSession(header)
-    let session = RunSession(run: run, identity: identity, header: header, journaled: replay.tiles, lock: lock, writer: writer)
+    let session = RunSession(run: run, identity: identity, header: header, journaled: replay.tiles, lock: lock)
+    // Deferred only when the journal already records the identity and, for a shard, a session of
+    // this shard: a shard's first header is how `status` knows it ran (its range, host and time).
+    let shardKnown = shard == nil || replay.segments.contains { $0.shard == shard }
+    if !deferSegment || replay.identity == nil || !shardKnown { try session.beginSegment() }
     session.relocated = relocated
     session.restoredManifest = restoredManifest
     try session.recoverNewestTiles(of: replay)
@@ -189,14 +200,27 @@ public final class RunSession {
     }
   }
 
+  /// Starts this session's segment (creates it, writes and fsyncs the header) unless it is
+  /// started already; `record` and `drop` start it themselves.
+  ///
+  /// - Throws: `CheckpointError` (`.failure`) on I/O errors, or if the session is closed.
+  @discardableResult
+  public func beginSegment() throws -> JournalWriter {
+    if let writer { return writer }
+    guard !closed else { throw CheckpointError(.failure, "\(run.journal.segmentPath(of: header)): the session is closed") }
+    let started = try run.journal.beginSession(header)
+    writer = started
+    return started
+  }
+
   /// Appends (and fsyncs) the record of a finished tile whose object is already durable.
   ///
   /// - Throws: `CheckpointError` (`.damaged`) if the tile is already journaled, (`.failure`) on I/O errors.
   public func record(_ record: TileRecord) throws {
     if journaled[record.index] != nil {
-      throw CheckpointError(.damaged, "\(writer.path): tile \(record.index) (I=\(record.rowBlock), J=\(record.columnBlock)) is already journaled")
+      throw CheckpointError(.damaged, "\(run.journal.segmentPath(of: header)): tile \(record.index) (I=\(record.rowBlock), J=\(record.columnBlock)) is already journaled")
     }
-    try writer.append(record)
+    try beginSegment().append(record)
     journaled[record.index] = record
   }
 
@@ -206,15 +230,17 @@ public final class RunSession {
   ///   (`.failure`) on I/O errors.
   public func drop(_ drop: TileDrop) throws {
     guard journaled[drop.index]?.object == drop.object else {
-      throw CheckpointError(.badInput, "\(writer.path): tile \(drop.index) is not journaled with object \(drop.object.hex)")
+      throw CheckpointError(.badInput, "\(run.journal.segmentPath(of: header)): tile \(drop.index) is not journaled with object \(drop.object.hex)")
     }
-    try writer.append(drop)
+    try beginSegment().append(drop)
     journaled[drop.index] = nil
   }
 
   /// Ends the session: closes the segment and releases the lock.
   public func close() {
-    writer.close()
+    guard !closed else { return }
+    closed = true
+    writer?.close()
     lock.release()
   }
 }

@@ -97,7 +97,8 @@ public enum RunRepair {
     // the newest tiles whose objects are gone (`RunSession.recovered`).
     var removedLogits: String?
     var removedLabels: String?
-    let session = try RunSession.open(run: run, identity: identity, manifestJSON: nil, heldLock: lock)
+    // Its segment is written only if a tile is dropped: a repair that finds nothing adds none.
+    let session = try RunSession.open(run: run, identity: identity, manifestJSON: nil, heldLock: lock, deferSegment: true)
     defer { session.close() }
     let recovered = session.recovered.map { drop in
       VerificationReport.Problem(index: drop.index, rowBlock: drop.rowBlock, columnBlock: drop.columnBlock, object: drop.object,

@@ -45,7 +45,8 @@ public struct TileMemoryPlan: Equatable, Sendable {
   ///   - columnSampleCount: cross kernels, the number of column samples n_c (both datasets are
   ///     held, two blocks always, t ≤ max(n, n_c)).
   /// - Throws: `EngineError.memoryBudget` if not even the requested (or, for `nil`, the smallest,
-  ///   one sample a side) tile fits, naming the bytes it needs.
+  ///   one sample a side) tile fits, naming the bytes it needs: the smaller estimated peak of the
+  ///   two strategies (`working`), the budget at which the plan would succeed, and that strategy.
   public static func make<T: BLASScalar>(
     model: Model<T>, sampleCount n: Int, budgetBytes: Int, baseBytes: Int, tileSamples: Int?,
     columnSampleCount nc: Int? = nil, variant: NTKVariant = .full
@@ -64,11 +65,18 @@ public struct TileMemoryPlan: Equatable, Sendable {
                                                                 outputs: variant.contractionOutputs(outputs: model.outputsPerSample)),
                             workingBytes: bytes, cacheBytes: budgetBytes - bytes)
     }
+    // What a tile of t samples needs: the smaller peak of the two strategies (layer streaming
+    // holds every layer's factors, more than whole blocks when most layers are structured).
+    func smallestNeed(t: Int) -> (TileStrategy, Int) {
+      [TileStrategy.wholeBlocks, .layerStreaming]
+        .map { ($0, working(model, n: n, t: t, strategy: $0, base: baseBytes, columnSampleCount: nc, variant: variant)) }
+        .min { $0.1 < $1.1 }!
+    }
     if let t = tileSamples {
       if fits(t, .wholeBlocks) { return plan(t, .wholeBlocks) }
       if fits(t, .layerStreaming) { return plan(t, .layerStreaming) }
-      let needed = working(model, n: n, t: min(t, max(1, side)), strategy: .layerStreaming, base: baseBytes, columnSampleCount: nc, variant: variant)
-      throw EngineError(.memoryBudget, "ntk.tileSamples \(t) needs about \(mebibytes(needed)) MiB for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(mebibytes(budgetBytes)) MiB (ntk.memoryBudget); use a smaller tileSamples or \"auto\"")
+      let (strategy, needed) = smallestNeed(t: min(t, max(1, side)))
+      throw EngineError(.memoryBudget, "ntk.tileSamples \(t) needs about \(mebibytes(needed)) MiB (estimated peak with \(strategy.rawValue), including \(mebibytes(baseBytes)) MiB for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(mebibytes(budgetBytes)) MiB (ntk.memoryBudget); use a smaller tileSamples or \"auto\"")
     }
     let limit = max(1, side)
     let whole = largest(upTo: limit) { fits($0, .wholeBlocks) }
@@ -78,8 +86,8 @@ public struct TileMemoryPlan: Equatable, Sendable {
     case (let w?, _): return plan(w, .wholeBlocks)
     case (nil, let s?): return plan(s, .layerStreaming)
     case (nil, nil):
-      let needed = working(model, n: n, t: 1, strategy: .layerStreaming, base: baseBytes, columnSampleCount: nc, variant: variant)
-      throw EngineError(.memoryBudget, "the smallest tile (one sample a side) needs about \(mebibytes(needed)) MiB for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(mebibytes(budgetBytes)) MiB (ntk.memoryBudget)")
+      let (strategy, needed) = smallestNeed(t: 1)
+      throw EngineError(.memoryBudget, "the smallest tile (one sample a side) needs about \(mebibytes(needed)) MiB (estimated peak with \(strategy.rawValue), including \(mebibytes(baseBytes)) MiB for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(mebibytes(budgetBytes)) MiB (ntk.memoryBudget)")
     }
   }
 

@@ -1,0 +1,35 @@
+import XCTest
+@testable import Engine
+
+/// The bytes a refused tile "needs" are the plan's own number: the smaller estimated peak of the
+/// two strategies, i.e. the budget at which `TileMemoryPlan.make` succeeds (it named layer
+/// streaming's peak, which for LeNet is about three times whole blocks', so `check`'s plan and
+/// `run`'s refusal disagreed near the limit).
+final class TileMemoryPlanNeedTests: XCTestCase {
+  private func mebibytes(_ bytes: Int) -> Int { (bytes + (1 << 20) - 1) >> 20 }
+
+  func testTheNeedNamedIsTheBudgetAtWhichThePlanSucceeds() throws {
+    let lenet = try ModelZoo.make(name: "lenet", scalar: Float.self)
+    let (n, t, base) = (1000, 200, 64 << 20)
+    let whole = TileMemoryPlan.working(lenet, n: n, t: t, strategy: .wholeBlocks, base: base)
+    let streamed = TileMemoryPlan.working(lenet, n: n, t: t, strategy: .layerStreaming, base: base)
+    XCTAssertGreaterThan(streamed, whole + (50 << 20), "layer streaming holds every layer's factors")
+    let budget = mebibytes(whole) << 20
+    XCTAssertThrowsError(try TileMemoryPlan.make(model: lenet, sampleCount: n, budgetBytes: whole - 1, baseBytes: base, tileSamples: t)) { error in
+      XCTAssertEqual((error as? EngineError)?.code, .memoryBudget)
+      XCTAssertEqual((error as? EngineError)?.message, "ntk.tileSamples 200 needs about \(mebibytes(whole)) MiB (estimated peak with whole-blocks, including 64 MiB for the process itself) for lenet (P = 62006) on 1000 samples, over the budget of \(mebibytes(whole - 1)) MiB (ntk.memoryBudget); use a smaller tileSamples or \"auto\"")
+    }
+    // A budget of the MiB named: planned, with exactly the peak `check` prints.
+    let plan = try TileMemoryPlan.make(model: lenet, sampleCount: n, budgetBytes: budget, baseBytes: base, tileSamples: t)
+    XCTAssertEqual(plan.strategy, .wholeBlocks)
+    XCTAssertEqual(plan.workingBytes, whole)
+
+    // The smallest tile: likewise the smaller of the two peaks at one sample a side.
+    let smallest = min(TileMemoryPlan.working(lenet, n: n, t: 1, strategy: .wholeBlocks, base: base),
+                       TileMemoryPlan.working(lenet, n: n, t: 1, strategy: .layerStreaming, base: base))
+    XCTAssertThrowsError(try TileMemoryPlan.make(model: lenet, sampleCount: n, budgetBytes: smallest - 1, baseBytes: base, tileSamples: nil)) { error in
+      XCTAssertTrue((error as? EngineError)?.message.hasPrefix("the smallest tile (one sample a side) needs about \(mebibytes(smallest)) MiB (estimated peak with whole-blocks,") ?? false, "\(error)")
+    }
+    XCTAssertEqual(try TileMemoryPlan.make(model: lenet, sampleCount: n, budgetBytes: smallest, baseBytes: base, tileSamples: nil).tileSamples, 1)
+  }
+}
