@@ -73,10 +73,10 @@ public struct RunPipeline: PrecisionGeneric {
                                       shardTiles: share.map { ($0.first ?? 0)..<(($0.last ?? -1) + 1) })
     defer { session.close() }
     for field in session.relocated {  // said even with --progress none: RUN/manifest.json changed
-      FileHandle.standardError.write(Data("resuming a moved run (same data, weights and settings): \(field)\n".utf8))
+      StandardStream.error("resuming a moved run (same data, weights and settings): \(field)\n")
     }
     if let problem = session.restoredManifest {
-      FileHandle.standardError.write(Data("\(problem); rewrote it from the manifest given (its canonical hash is the journal's)\n".utf8))
+      StandardStream.error("\(problem); rewrote it from the manifest given (its canonical hash is the journal's)\n")
     }
     let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization, plan: plan,
                                       columnInputs: columns?.inputs, kernel: manifest.ntk.kernel)
@@ -271,6 +271,6 @@ public struct RunPipeline: PrecisionGeneric {
 
   private func log(_ line: String) {
     guard reporter.detail != .quiet else { return }
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    StandardStream.error(line + "\n")
   }
 }

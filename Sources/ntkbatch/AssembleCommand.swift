@@ -202,7 +202,7 @@ struct AssembleCommand: ParsableCommand {
     }
     // What lets a later assemble replace this output (and its mask) without --overwrite.
     do { try AssembledOutputs.record(output, mask: maskPath, run: run) } catch {
-      FileHandle.standardError.write(Data("warning: \(output) is not recorded in \(AssembledOutputs.path(of: run)) (\(error)); a later assemble to it needs --overwrite\n".utf8))
+      StandardStream.error("warning: \(output) is not recorded in \(AssembledOutputs.path(of: run)) (\(error)); a later assemble to it needs --overwrite\n")
     }
   }
 }

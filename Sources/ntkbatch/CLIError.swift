@@ -22,7 +22,7 @@ enum CLIError {
       throw error
     } catch {
       let (code, message) = describe(error)
-      FileHandle.standardError.write(Data("ntkbatch: error: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
+      StandardStream.error("ntkbatch: error: \(message.replacingOccurrences(of: "\n", with: " "))\n")
       throw ExitCode(code)
     }
   }
