@@ -92,6 +92,8 @@ struct SlurmCommand: ParsableCommand {
       for path in [scripts.runDirectory, scripts.workingDirectory] where path.contains(where: { $0.isWhitespace || $0 == "'" || $0 == "\"" }) {
         throw CLIError.BadInput("\(path): Slurm scripts need paths without white space or quotes")
       }
+      // What `run` would refuse for this directory and manifest (every task would exit 2), before writing into it.
+      try RunPipeline.refuseForeignRunDirectory(manifest: manifest, run: RunDirectory(path: scripts.runDirectory))
       do {
         try FileManager.default.createDirectory(atPath: scripts.slurmDirectory + "/logs", withIntermediateDirectories: true)
       } catch {

@@ -42,6 +42,17 @@ public struct RunDirectory: Sendable {
   ///   directory holding files of its own but no `journal/` or `manifest.json` (not a run
   ///   directory: ntkbatch never writes into it); (`.failure`) on I/O errors.
   public func createLayout() throws {
+    try refuseForeignContents()
+    for directory in [path, journalDirectory, objectsDirectory] {
+      try CheckpointError.wrapping { try SystemFile.createDirectoryDurably(path: directory) }
+    }
+  }
+
+  /// What `createLayout` refuses, checked without creating anything: `RUN` exists and is not a
+  /// directory, or is a directory holding files of its own but no `journal/` or `manifest.json`.
+  ///
+  /// - Throws: `CheckpointError` (`.badInput`) naming `RUN` and why.
+  public func refuseForeignContents() throws {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
       throw CheckpointError(.badInput, "\(path): exists and is not a directory")
@@ -55,9 +66,6 @@ public struct RunDirectory: Sendable {
       if let first = foreign.first {
         throw CheckpointError(.badInput, "\(path): exists, is not empty (\(first)\(foreign.count > 1 ? " and \(foreign.count - 1) more" : "")) and is not a run directory (no journal/ or manifest.json); choose a new or empty --run-dir")
       }
-    }
-    for directory in [path, journalDirectory, objectsDirectory] {
-      try CheckpointError.wrapping { try SystemFile.createDirectoryDurably(path: directory) }
     }
   }
 

@@ -64,9 +64,48 @@ public final class RunSession {
     let lock = try heldLock ?? run.lock(shard: shard)
     do { try refuseOtherKindOfWriter(run: run, shard: shard) } catch { if heldLock == nil { lock.release() }; throw error }
     let replay = try run.journal.replay()
+    let savedProblem = manifestProblem(run: run)
+    let (identity, relocated) = try reconcile(identity, with: replay, run: run, manifestJSON: manifestJSON, savedProblem: savedProblem)
+    let plan = try identity.plan()
+    for record in replay.tiles.values {
+      guard record.index < plan.tiles.count, plan.tiles[record.index].rowBlock == record.rowBlock,
+            plan.tiles[record.index].columnBlock == record.columnBlock,
+            plan.tiles[record.index].rawByteCount == record.rawByteCount else {
+        throw CheckpointError(.damaged, "\(run.journalDirectory): tile record \(record.index) (I=\(record.rowBlock), J=\(record.columnBlock)) does not match the plan; `ntkbatch repair` removes it")
+      }
+    }
+    var restoredManifest: String?
+    if let manifestJSON, !relocated.isEmpty || savedProblem != nil {
+      // Moved, or RUN/manifest.json missing or damaged while the manifest given has the journal's
+      // canonical hash (or the journal is empty): the manifest of this computation.
+      try run.writeManifest(manifestJSON)
+      if relocated.isEmpty, replay.identity != nil, let savedProblem { restoredManifest = savedProblem }
+    }
+    if shard == nil, run.shardLockPaths().allSatisfy({ RunLock.currentHolder(path: $0) == nil }) {
+      _ = try CheckpointError.wrapping { try run.objects.removeTemporaryFiles() }
+    }
+    let header = JournalHeader(identity: identity, session: replay.nextSession, host: RunLock.hostName(),
+                               pid: Int(ProcessInfo.processInfo.processIdentifier),
+                               startTime: ISO8601DateFormatter().string(from: Date()),
+                               shard: shard, sessionID: shard == nil ? nil : String(format: "%08x", UInt32.random(in: 0...UInt32.max)),
+                               shardTiles: shard == nil ? nil : shardTiles)
+    let writer = try run.journal.beginSession(header)
+    let session = RunSession(run: run, identity: identity, header: header, journaled: replay.tiles, lock: lock, writer: writer)
+    session.relocated = relocated
+    session.restoredManifest = restoredManifest
+    try session.recoverNewestTiles(of: replay)
+    return session
+  }
+
+  /// What `open` and `refuseForeign` check against the journal: `identity` compared with the
+  /// recorded one. A run moved (only locations in the manifest differ) keeps the recorded
+  /// manifest hash and lists the moved fields.
+  ///
+  /// - Throws: `CheckpointError` (`.identityMismatch`) naming what differs.
+  static func reconcile(_ identity: RunIdentity, with replay: JournalReplay, run: RunDirectory, manifestJSON: [UInt8]?,
+                        savedProblem: String?) throws -> (identity: RunIdentity, relocated: [String]) {
     var identity = identity
     var relocated: [String] = []
-    let savedProblem = manifestProblem(run: run)
     if let recorded = replay.identity {
       var differences = identity.differences(from: recorded)
       if identity.manifestHash != recorded.manifestHash, let manifestJSON {
@@ -98,35 +137,16 @@ public final class RunSession {
         throw CheckpointError(.identityMismatch, "\(run.path): this run directory holds another computation; refusing to resume: different \(differences.joined(separator: "; ")). Use a new run directory")
       }
     }
-    let plan = try identity.plan()
-    for record in replay.tiles.values {
-      guard record.index < plan.tiles.count, plan.tiles[record.index].rowBlock == record.rowBlock,
-            plan.tiles[record.index].columnBlock == record.columnBlock,
-            plan.tiles[record.index].rawByteCount == record.rawByteCount else {
-        throw CheckpointError(.damaged, "\(run.journalDirectory): tile record \(record.index) (I=\(record.rowBlock), J=\(record.columnBlock)) does not match the plan; `ntkbatch repair` removes it")
-      }
-    }
-    var restoredManifest: String?
-    if let manifestJSON, !relocated.isEmpty || savedProblem != nil {
-      // Moved, or RUN/manifest.json missing or damaged while the manifest given has the journal's
-      // canonical hash (or the journal is empty): the manifest of this computation.
-      try run.writeManifest(manifestJSON)
-      if relocated.isEmpty, replay.identity != nil, let savedProblem { restoredManifest = savedProblem }
-    }
-    if shard == nil, run.shardLockPaths().allSatisfy({ RunLock.currentHolder(path: $0) == nil }) {
-      _ = try CheckpointError.wrapping { try run.objects.removeTemporaryFiles() }
-    }
-    let header = JournalHeader(identity: identity, session: replay.nextSession, host: RunLock.hostName(),
-                               pid: Int(ProcessInfo.processInfo.processIdentifier),
-                               startTime: ISO8601DateFormatter().string(from: Date()),
-                               shard: shard, sessionID: shard == nil ? nil : String(format: "%08x", UInt32.random(in: 0...UInt32.max)),
-                               shardTiles: shard == nil ? nil : shardTiles)
-    let writer = try run.journal.beginSession(header)
-    let session = RunSession(run: run, identity: identity, header: header, journaled: replay.tiles, lock: lock, writer: writer)
-    session.relocated = relocated
-    session.restoredManifest = restoredManifest
-    try session.recoverNewestTiles(of: replay)
-    return session
+    return (identity, relocated)
+  }
+
+  /// Throws what `open` would refuse for `run` and `identity` — not a run directory
+  /// (`RunDirectory.refuseForeignContents`), or a run directory of another computation
+  /// (`.identityMismatch`) — without creating, locking or writing anything (`ntkbatch slurm`).
+  public static func refuseForeign(run: RunDirectory, identity: RunIdentity, manifestJSON: [UInt8]?) throws {
+    try run.refuseForeignContents()
+    guard SystemFile.kind(of: run.journalDirectory).exists else { return }
+    _ = try reconcile(identity, with: try run.journal.replay(), run: run, manifestJSON: manifestJSON, savedProblem: manifestProblem(run: run))
   }
 
   /// What is wrong with `RUN/manifest.json`, one phrase starting with its path — `RUN/manifest.json:

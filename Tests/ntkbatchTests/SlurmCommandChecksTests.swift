@@ -1,0 +1,61 @@
+import Foundation
+import XCTest
+
+/// What `ntkbatch slurm` checks before writing its scripts: the run directory (refused exactly
+/// when `run` would refuse it for that manifest, nothing touched), `--mem` against the memory
+/// model, and `%` in paths written into `#SBATCH --output` patterns.
+final class SlurmCommandChecksTests: XCTestCase {
+  var work = ""
+
+  override func setUpWithError() throws { work = try CLIHarness.temporaryDirectory("slurm-checks") }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
+
+  private func manifest(name: String, subsample: Int, tileSamples: Int, memoryBudget: Int? = nil) throws -> String {
+    var ntk: [String: Any] = ["precision": "float32", "normalization": "sqrt-params", "tileSamples": tileSamples]
+    if let memoryBudget { ntk["memoryBudget"] = memoryBudget }
+    return try CLIHarness.writeManifest([
+      "name": name,
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": subsample],
+      "model": ["name": "lenet", "seed": 0],
+      "ntk": ntk,
+    ], in: work, name: name)
+  }
+
+  func testRunDirectoryOfAnotherManifestOrNotARunIsRefusedAndLeftUntouched() throws {
+    let a = try manifest(name: "a", subsample: 30, tileSamples: 10)
+    let b = try manifest(name: "b", subsample: 40, tileSamples: 20)
+    let runB = "\(work)/runs/b"
+    try CLIHarness.succeed(["run", b, "--run-dir", runB, "--progress", "none"])
+    try CLIHarness.succeed(["slurm", b, "--array", "2", "--time", "1:00:00", "--run-dir", runB])
+    // Another manifest's run directory: `run` refuses it, and so does `slurm`, naming it and why.
+    let run = try CLIHarness.run(["run", a, "--run-dir", runB, "--progress", "none"])
+    XCTAssertEqual(run.status, 2, run.stderr)
+    let before = try CLIHarness.fileTree(runB)
+    XCTAssertNotNil(before["slurm/shards.sbatch"])
+    let slurm = try CLIHarness.run(["slurm", a, "--array", "2", "--time", "1:00:00", "--run-dir", runB])
+    XCTAssertEqual(slurm.status, 2, slurm.stderr)
+    XCTAssertEqual(slurm.stderr.split(separator: "\n").count, 1, slurm.stderr)
+    XCTAssertTrue(slurm.stderr.contains("\(runB): this run directory holds another computation; refusing to resume: different manifest hash"), slurm.stderr)
+    XCTAssertTrue(slurm.stderr.contains("first differing field dataset.subsample"), slurm.stderr)
+    XCTAssertEqual(slurm.stdout, "")
+    let after = try CLIHarness.fileTree(runB)
+    let changed = Set(before.keys).union(after.keys).filter { before[$0] != after[$0] }.sorted()
+    XCTAssertEqual(changed, [], "the refused slurm changed the run directory")
+
+    // A folder of the user's that is not a run directory: refused as `run` refuses it, no slurm/ created.
+    let notRun = "\(work)/notrun"
+    try CLIHarness.writeText("hi\n", to: "\(notRun)/x")
+    XCTAssertEqual(try CLIHarness.run(["run", a, "--run-dir", notRun, "--progress", "none"]).status, 2)
+    let foreign = try CLIHarness.run(["slurm", a, "--array", "2", "--time", "1:00:00", "--run-dir", notRun])
+    XCTAssertEqual(foreign.status, 2, foreign.stderr)
+    XCTAssertEqual(foreign.stderr.split(separator: "\n").count, 1, foreign.stderr)
+    XCTAssertTrue(foreign.stderr.contains("\(notRun): exists, is not empty (x) and is not a run directory"), foreign.stderr)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: notRun), ["x"])
+
+    // What `run` accepts, `slurm` accepts: the run's own manifest, a new directory, an empty one.
+    try CLIHarness.succeed(["slurm", b, "--array", "2", "--time", "1:00:00", "--run-dir", runB])
+    try CLIHarness.succeed(["slurm", a, "--array", "2", "--time", "1:00:00", "--run-dir", "\(work)/runs/new"])
+    try FileManager.default.createDirectory(atPath: "\(work)/empty", withIntermediateDirectories: true)
+    try CLIHarness.succeed(["slurm", a, "--array", "2", "--time", "1:00:00", "--run-dir", "\(work)/empty"])
+  }
+}
