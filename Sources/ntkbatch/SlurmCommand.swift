@@ -94,6 +94,9 @@ struct SlurmCommand: ParsableCommand {
       }
       // What `run` would refuse for this directory and manifest (every task would exit 2), before writing into it.
       try RunPipeline.refuseForeignRunDirectory(manifest: manifest, run: RunDirectory(path: scripts.runDirectory))
+      if let mem, let bytes = SlurmMemoryCheck.bytes(ofSlurmMemory: mem) {
+        try manifest.ntk.precision.dispatch(SlurmMemoryCheck(mem: mem, memBytes: bytes, manifest: manifest, path: self.manifest))
+      }
       do {
         try FileManager.default.createDirectory(atPath: scripts.slurmDirectory + "/logs", withIntermediateDirectories: true)
       } catch {

@@ -58,4 +58,37 @@ final class SlurmCommandChecksTests: XCTestCase {
     try FileManager.default.createDirectory(atPath: "\(work)/empty", withIntermediateDirectories: true)
     try CLIHarness.succeed(["slurm", a, "--array", "2", "--time", "1:00:00", "--run-dir", "\(work)/empty"])
   }
+
+  func testMemTooSmallForThePlanIsRefusedNamingTheNeededMemory() throws {
+    // LeNet on 200 digits in one tile of 200 a side: several hundred MiB per task.
+    let big = try manifest(name: "big", subsample: 200, tileSamples: 200)
+    let small = try CLIHarness.run(["slurm", big, "--array", "1", "--time", "1:00:00", "--mem", "100M", "--run-dir", "\(work)/runs/big"])
+    XCTAssertEqual(small.status, 2, small.stderr)
+    XCTAssertEqual(small.stderr.split(separator: "\n").count, 1, small.stderr)
+    XCTAssertTrue(small.stderr.contains("--mem 100M: ntk.tileSamples 200 of \(big) needs about "), small.stderr)
+    XCTAssertTrue(small.stderr.contains("over each task's budget of 75 MiB (ntk.memoryBudget \"auto\": 3/4 of --mem)"), small.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/runs/big/slurm"), "scripts written although refused")
+    // The numbers: what a tile needs, and the --mem that holds it.
+    let text = small.stderr
+    let needed = try XCTUnwrap(Int(text.components(separatedBy: "needs about ")[1].prefix { $0.isNumber }))
+    let suggested = try XCTUnwrap(Int(text.components(separatedBy: "give --mem ")[1].prefix { $0.isNumber }))
+    XCTAssertGreaterThan(needed, 75)
+    XCTAssertEqual(Double(suggested), Double(needed) * 4 / 3, accuracy: 2)
+    // `run` with the budget a 100M task would have refuses the same tile for the same reason.
+    let starved = try manifest(name: "starved", subsample: 200, tileSamples: 200, memoryBudget: 75 << 20)
+    let refused = try CLIHarness.run(["run", starved, "--run-dir", "\(work)/runs/starved", "--progress", "none"])
+    XCTAssertEqual(refused.status, 2, refused.stderr)
+    XCTAssertTrue(refused.stderr.contains("ntk.tileSamples 200 needs about"), refused.stderr)
+    let runNeeds = try XCTUnwrap(Int(refused.stderr.components(separatedBy: "needs about ")[1].prefix { $0.isNumber }))
+    XCTAssertEqual(Double(runNeeds), Double(needed), accuracy: Double(needed) * 0.1, "slurm and run estimate the same tile differently")
+    // The suggested --mem is accepted.
+    try CLIHarness.succeed(["slurm", big, "--array", "1", "--time", "1:00:00", "--mem", "\(suggested)M", "--run-dir", "\(work)/runs/big"])
+    // A fixed ntk.memoryBudget above --mem: tasks would plan for memory Slurm does not give them.
+    let fixed = try manifest(name: "fixed", subsample: 30, tileSamples: 10, memoryBudget: 2 << 30)
+    let over = try CLIHarness.run(["slurm", fixed, "--array", "2", "--mem", "1G", "--run-dir", "\(work)/runs/fixed"])
+    XCTAssertEqual(over.status, 2, over.stderr)
+    XCTAssertTrue(over.stderr.contains("--mem 1G: below ntk.memoryBudget (2048 MiB) of \(fixed)"), over.stderr)
+    XCTAssertTrue(over.stderr.contains("give --mem 2048M or more"), over.stderr)
+    try CLIHarness.succeed(["slurm", fixed, "--array", "2", "--mem", "2G", "--run-dir", "\(work)/runs/fixed"])
+  }
 }
