@@ -15,8 +15,9 @@ import Storage
 ///   processes (after `GraceTime`, SIGKILL); `run` exits 75 and the task is requeued (by Slurm for
 ///   preemption with `--requeue`, by the script otherwise).
 /// - **node failure** (`--requeue`): Slurm requeues the task; it resumes from the journal.
-/// Paths go into `#SBATCH` lines unquoted, so `ntkbatch slurm` refuses paths with white space or
-/// quotes. Requeued tasks become eligible again after a delay Slurm sets (about two minutes in 22.05).
+/// Paths go into `#SBATCH` lines unquoted, so `ntkbatch slurm` refuses paths with white space,
+/// quotes or backslashes; in `--output` patterns `%` is written `%%` (`filenamePattern`).
+/// Requeued tasks become eligible again after a delay Slurm sets (about two minutes in 22.05).
 public struct SlurmScripts {
   public var ntkbatch: String
   public var manifest: String
@@ -91,7 +92,7 @@ public struct SlurmScripts {
                  "#SBATCH --requeue",
                  "#SBATCH --signal=B:TERM@\(signalLeadSeconds)",
                  "#SBATCH --open-mode=append",
-                 "#SBATCH --output=\(slurmDirectory)/logs/shard-%a.log",
+                 "#SBATCH --output=\(Self.filenamePattern(slurmDirectory))/logs/shard-%a.log",
                  "#SBATCH --ntasks=1",
                  "#SBATCH --cpus-per-task=\(cpusPerTask)"]
     if let time { lines.append("#SBATCH --time=\(time)") }
@@ -142,7 +143,7 @@ public struct SlurmScripts {
     var lines = ["#!/bin/bash",
                  "# ntkbatch slurm: runs once every shard of \(name) has completed (submitted with --dependency=afterok:<array job>)",
                  "#SBATCH --job-name=ntk-\(name)-assemble",
-                 "#SBATCH --output=\(slurmDirectory)/logs/finish.log",
+                 "#SBATCH --output=\(Self.filenamePattern(slurmDirectory))/logs/finish.log",
                  "#SBATCH --ntasks=1",
                  "#SBATCH --cpus-per-task=\(Self.finishCPUs)"]
     if let finishTime { lines.append("#SBATCH --time=\(finishTime)") }
@@ -166,6 +167,13 @@ public struct SlurmScripts {
      "finish=$(sbatch --parsable --dependency=afterok:\"$array\" --kill-on-invalid-dep=yes \(quoted(finishScriptPath)))",
      "echo \"shards: job $array (array 0-\(shards - 1)); verify + assemble: job ${finish%%;*} (after every shard completes)\"",
     ].joined(separator: "\n") + "\n"
+  }
+
+  /// `path` as literal text in an sbatch filename pattern (`--output`, `--error`), where Slurm
+  /// replaces `%j`, `%a`, `%x`, `%u`, … : every `%` written `%%`. (A backslash would turn all
+  /// replacement off, so `ntkbatch slurm` refuses paths with one.)
+  public static func filenamePattern(_ path: String) -> String {
+    path.replacingOccurrences(of: "%", with: "%%")
   }
 
   /// `'text'` for the shell.

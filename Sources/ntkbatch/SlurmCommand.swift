@@ -89,8 +89,8 @@ struct SlurmCommand: ParsableCommand {
       if let tiles = Self.knownTileCount(manifest), array > tiles {
         printWarning("--array \(array): the plan has only \(tiles) tiles, so \(array - tiles) or more shards will be empty (each still a job); consider --array \(tiles) or fewer")
       }
-      for path in [scripts.runDirectory, scripts.workingDirectory] where path.contains(where: { $0.isWhitespace || $0 == "'" || $0 == "\"" }) {
-        throw CLIError.BadInput("\(path): Slurm scripts need paths without white space or quotes")
+      for path in [scripts.runDirectory, scripts.workingDirectory] where path.contains(where: { $0.isWhitespace || $0 == "'" || $0 == "\"" || $0 == "\\" }) {
+        throw CLIError.BadInput("\(path): Slurm scripts need paths without white space, quotes or backslashes")
       }
       // What `run` would refuse for this directory and manifest (every task would exit 2), before writing into it.
       try RunPipeline.refuseForeignRunDirectory(manifest: manifest, run: RunDirectory(path: scripts.runDirectory))

@@ -91,4 +91,24 @@ final class SlurmCommandChecksTests: XCTestCase {
     XCTAssertTrue(over.stderr.contains("give --mem 2048M or more"), over.stderr)
     try CLIHarness.succeed(["slurm", fixed, "--array", "2", "--mem", "2G", "--run-dir", "\(work)/runs/fixed"])
   }
+
+  func testPercentInTheRunDirectoryIsEscapedInOutputPatterns() throws {
+    let a = try manifest(name: "a", subsample: 30, tileSamples: 10)
+    let run = "\(work)/runs/r%j_%a"
+    try CLIHarness.succeed(["slurm", a, "--array", "2", "--time", "1:00:00", "--run-dir", run])
+    let shards = try String(contentsOfFile: "\(run)/slurm/shards.sbatch", encoding: .utf8)
+    let finish = try String(contentsOfFile: "\(run)/slurm/finish.sbatch", encoding: .utf8)
+    XCTAssertTrue(shards.contains("#SBATCH --output=\(work)/runs/r%%j_%%a/slurm/logs/shard-%a.log\n"), shards)
+    XCTAssertTrue(finish.contains("#SBATCH --output=\(work)/runs/r%%j_%%a/slurm/logs/finish.log\n"), finish)
+    // In the commands (shell words, not patterns) the path stays as it is.
+    XCTAssertTrue(shards.contains("--run-dir '\(run)'"), shards)
+    // Every other #SBATCH line holds no unescaped % but the array index of the log name.
+    for line in (shards + finish).split(separator: "\n") where line.hasPrefix("#SBATCH") && !line.hasPrefix("#SBATCH --output") {
+      XCTAssertFalse(line.contains("%"), String(line))
+    }
+    // A backslash turns Slurm's pattern replacement off (the log name's %a too): refused.
+    let backslash = try CLIHarness.run(["slurm", a, "--array", "2", "--run-dir", "\(work)/runs/r\\x"])
+    XCTAssertEqual(backslash.status, 2, backslash.stderr)
+    XCTAssertTrue(backslash.stderr.contains("Slurm scripts need paths without white space, quotes or backslashes"), backslash.stderr)
+  }
 }
