@@ -70,8 +70,11 @@ final class SlurmCommandChecksTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/runs/big/slurm"), "scripts written although refused")
     // The numbers: what a tile needs, and the --mem that holds it.
     let text = small.stderr
-    let needed = try XCTUnwrap(Int(text.components(separatedBy: "needs about ")[1].prefix { $0.isNumber }))
-    let suggested = try XCTUnwrap(Int(text.components(separatedBy: "give --mem ")[1].prefix { $0.isNumber }))
+    func number(after marker: String, in text: String) -> Int? {
+      text.components(separatedBy: marker).dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
+    }
+    let needed = try XCTUnwrap(number(after: "needs about ", in: text), text)
+    let suggested = try XCTUnwrap(number(after: "give --mem ", in: text), text)
     XCTAssertGreaterThan(needed, 75)
     XCTAssertEqual(Double(suggested), Double(needed) * 4 / 3, accuracy: 2)
     // `run` with the budget a 100M task would have refuses the same tile for the same reason.
@@ -79,7 +82,7 @@ final class SlurmCommandChecksTests: XCTestCase {
     let refused = try CLIHarness.run(["run", starved, "--run-dir", "\(work)/runs/starved", "--progress", "none"])
     XCTAssertEqual(refused.status, 2, refused.stderr)
     XCTAssertTrue(refused.stderr.contains("ntk.tileSamples 200 needs about"), refused.stderr)
-    let runNeeds = try XCTUnwrap(Int(refused.stderr.components(separatedBy: "needs about ")[1].prefix { $0.isNumber }))
+    let runNeeds = try XCTUnwrap(number(after: "needs about ", in: refused.stderr), refused.stderr)
     XCTAssertEqual(Double(runNeeds), Double(needed), accuracy: Double(needed) * 0.1, "slurm and run estimate the same tile differently")
     // The suggested --mem is accepted.
     try CLIHarness.succeed(["slurm", big, "--array", "1", "--time", "1:00:00", "--mem", "\(suggested)M", "--run-dir", "\(work)/runs/big"])
