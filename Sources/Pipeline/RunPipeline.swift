@@ -46,6 +46,45 @@ public struct RunPipeline: PrecisionGeneric {
   /// Runs the session in the manifest's precision (`ntk.precision`).
   public func execute() throws -> Outcome { try manifest.ntk.precision.dispatch(self) }
 
+  /// The run identity of `manifest` with these weights, data and tile side: what the journal
+  /// records and a run directory must match.
+  static func identity<T: BLASScalar>(manifest: Manifest, model: Model<T>, dataset: DatasetLoader.Loaded<T>, columns: DatasetLoader.Loaded<T>?,
+                                      tileSamples: Int) -> RunIdentity {
+    RunIdentity(
+      manifestHash: manifest.canonicalHash, weightsHash: WeightsLoader.hash(model), inputDataHash: dataset.hash,
+      sampleCount: dataset.inputs.batchSize, tileSamples: tileSamples,
+      precision: manifest.ntk.precision, normalization: manifest.ntk.normalization,
+      columnSampleCount: columns?.inputs.batchSize, columnInputDataHash: columns?.hash, kernel: manifest.ntk.kernel)
+  }
+
+  /// Refuses what `execute` would refuse about the run directory — not a run directory, or one of
+  /// another computation (`RunSession.refuseForeign`) — without writing anything (`ntkbatch
+  /// slurm`, before it writes RUN/slurm). Loads the dataset and weights (their hashes are part of
+  /// the identity) only when the journal records an identity; the tile side is `ntk.tileSamples`,
+  /// or for "auto" the recorded one (as `run` takes it). Not for `model.train` manifests (their
+  /// weights are the trained ones; `refuseTrainingWithShards` refuses them for shards).
+  ///
+  /// - Throws: `CheckpointError` (`.badInput`, `.identityMismatch`), or the loaders' errors.
+  public static func refuseForeignRunDirectory(manifest: Manifest, run: RunDirectory) throws {
+    try run.refuseForeignContents()
+    guard SystemFile.kind(of: run.journalDirectory).exists, let recorded = try run.journal.replay().identity else { return }
+    try manifest.ntk.precision.dispatch(RunDirectoryCheck(manifest: manifest, run: run, tileSamples: manifest.ntk.tileSamples ?? recorded.tileSamples))
+  }
+
+  /// `refuseForeignRunDirectory` in the manifest's precision.
+  private struct RunDirectoryCheck: PrecisionGeneric {
+    let manifest: Manifest
+    let run: RunDirectory
+    let tileSamples: Int
+    func execute<T: BLASScalar>(_: T.Type) throws {
+      let dataset = try DatasetLoader.load(manifest, scalar: T.self, showProgress: false)
+      let columns = try DatasetLoader.loadColumns(manifest, scalar: T.self, showProgress: false)
+      let model = try WeightsLoader.model(for: manifest, scalar: T.self)
+      let identity = RunPipeline.identity(manifest: manifest, model: model, dataset: dataset, columns: columns, tileSamples: tileSamples)
+      try RunSession.refuseForeign(run: run, identity: identity, manifestJSON: manifest.prettyJSON())
+    }
+  }
+
   /// Runs the session in precision `T`.
   public func execute<T: BLASScalar>(_: T.Type) throws -> Outcome {
     ReturnFreedMemory.configure()
@@ -61,11 +100,7 @@ public struct RunPipeline: PrecisionGeneric {
       model = trained
     }
     let plan = try memoryPlan(model: model, sampleCount: dataset.inputs.batchSize, columnSampleCount: columns?.inputs.batchSize)
-    let identity = RunIdentity(
-      manifestHash: manifest.canonicalHash, weightsHash: WeightsLoader.hash(model), inputDataHash: dataset.hash,
-      sampleCount: dataset.inputs.batchSize, tileSamples: plan.tileSamples,
-      precision: manifest.ntk.precision, normalization: manifest.ntk.normalization,
-      columnSampleCount: columns?.inputs.batchSize, columnInputDataHash: columns?.hash, kernel: manifest.ntk.kernel)
+    let identity = Self.identity(manifest: manifest, model: model, dataset: dataset, columns: columns, tileSamples: plan.tileSamples)
     let tilePlan = try identity.plan()
     let costs = TileCostModel(model: model, choice: plan.contraction, variant: manifest.ntk.kernel.engineVariant)
     let share = try shard.map { try Self.share(of: $0, plan: tilePlan, costs: costs) }
@@ -76,10 +111,10 @@ public struct RunPipeline: PrecisionGeneric {
     // on); one with nothing left writes none.
     if (share ?? Array(tilePlan.tiles.indices)).contains(where: { session.journaled[$0] == nil }) { try session.beginSegment() }
     for field in session.relocated {  // said even with --progress none: RUN/manifest.json changed
-      FileHandle.standardError.write(Data("resuming a moved run (same data, weights and settings): \(field)\n".utf8))
+      StandardStream.error("resuming a moved run (same data, weights and settings): \(field)\n")
     }
     if let problem = session.restoredManifest {
-      FileHandle.standardError.write(Data("\(problem); rewrote it from the manifest given (its canonical hash is the journal's)\n".utf8))
+      StandardStream.error("\(problem); rewrote it from the manifest given (its canonical hash is the journal's)\n")
     }
     let computer = EngineTileComputer(model: model, inputs: dataset.inputs, normalization: manifest.ntk.normalization, plan: plan,
                                       columnInputs: columns?.inputs, kernel: manifest.ntk.kernel)
@@ -288,6 +323,6 @@ public struct RunPipeline: PrecisionGeneric {
 
   private func log(_ line: String) {
     guard reporter.detail != .quiet else { return }
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    StandardStream.error(line + "\n")
   }
 }

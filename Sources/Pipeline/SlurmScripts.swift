@@ -15,8 +15,9 @@ import Storage
 ///   processes (after `GraceTime`, SIGKILL); `run` exits 75 and the task is requeued (by Slurm for
 ///   preemption with `--requeue`, by the script otherwise).
 /// - **node failure** (`--requeue`): Slurm requeues the task; it resumes from the journal.
-/// Paths go into `#SBATCH` lines unquoted, so `ntkbatch slurm` refuses paths with white space or
-/// quotes. Requeued tasks become eligible again after a delay Slurm sets (about two minutes in 22.05).
+/// Paths go into `#SBATCH` lines unquoted, so `ntkbatch slurm` refuses paths with white space,
+/// quotes or backslashes; in `--output` patterns `%` is written `%%` (`filenamePattern`).
+/// Requeued tasks become eligible again after a delay Slurm sets (about two minutes in 22.05).
 public struct SlurmScripts {
   public var ntkbatch: String
   public var manifest: String
@@ -31,8 +32,10 @@ public struct SlurmScripts {
   public var dtype: String
   /// Time limit of the verify + assemble job (sbatch --time), nil: the cluster's default.
   public var finishTime: String?
-  /// Requeues per task (counted by `SLURM_RESTART_COUNT`) after which an exit 75 is no longer
-  /// requeued: a tile that never fits in the time limit would otherwise loop for ever.
+  /// Requeues in a row of one task whose attempts journaled no new tile of its shard; an exit 75
+  /// of the attempt after that is no longer requeued: a tile that never fits in the time limit would otherwise loop for
+  /// ever. Attempts that journal tiles reset the count, so a long shard with a short `--time` is
+  /// requeued as often as it needs (`noProgressPath`).
   public var maxRequeues = 20
   /// Seconds before the time limit at which Slurm signals the batch shell.
   public var signalLeadSeconds = SlurmScripts.defaultSignalLeadSeconds
@@ -63,6 +66,10 @@ public struct SlurmScripts {
   public var shardsScriptPath: String { slurmDirectory + "/shards.sbatch" }
   public var finishScriptPath: String { slurmDirectory + "/finish.sbatch" }
   public var submitScriptPath: String { slurmDirectory + "/submit.sh" }
+  /// `RUN/slurm/no-progress`: per task, `shard-K` holds the number of attempts in a row that
+  /// journaled no new tile of shard K (compared with `ntkbatch status RUN --tiles-done --shard K/N`
+  /// before and after `run`); removed at a fresh submission (`SLURM_RESTART_COUNT` 0).
+  public var noProgressPath: String { slurmDirectory + "/no-progress" }
   /// Next to the run directory (assemble never writes inside it): `DIR/NAME-entk-DTYPE.npy` for `DIR/RUN`.
   public var outputPath: String { AtomicFile.directory(of: runDirectory) + "/\(name)-entk-\(dtype).npy" }
 
@@ -85,7 +92,7 @@ public struct SlurmScripts {
                  "#SBATCH --requeue",
                  "#SBATCH --signal=B:TERM@\(signalLeadSeconds)",
                  "#SBATCH --open-mode=append",
-                 "#SBATCH --output=\(slurmDirectory)/logs/shard-%a.log",
+                 "#SBATCH --output=\(Self.filenamePattern(slurmDirectory))/logs/shard-%a.log",
                  "#SBATCH --ntasks=1",
                  "#SBATCH --cpus-per-task=\(cpusPerTask)"]
     if let time { lines.append("#SBATCH --time=\(time)") }
@@ -94,6 +101,16 @@ public struct SlurmScripts {
       "set -u",
       "export OPENBLAS_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-\(cpusPerTask)}\"",
       "echo \"ntkbatch shard ${SLURM_ARRAY_TASK_ID} of \(shards), job ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}, attempt $(( ${SLURM_RESTART_COUNT:-0} + 1 )) on $(hostname) at $(date -u +%FT%TZ)\"",
+      "# Attempts in a row that journaled no new tile of this shard (reset by any new tile, and by a fresh submission).",
+      "streak_file=\(quoted(noProgressPath))/\"shard-${SLURM_ARRAY_TASK_ID}\"",
+      "mkdir -p \(quoted(noProgressPath))",
+      "[ \"${SLURM_RESTART_COUNT:-0}\" -eq 0 ] && rm -f \"$streak_file\"",
+      "tiles_done() {  # journaled tiles of this shard; 0 if unknown (no journal yet)",
+      "  local n",
+      "  n=$(\(quoted(ntkbatch)) status \(quoted(runDirectory)) --tiles-done --shard \"${SLURM_ARRAY_TASK_ID}/\(shards)\" 2>/dev/null)",
+      "  case \"$n\" in ''|*[!0-9]*) echo 0 ;; *) echo \"$n\" ;; esac",
+      "}",
+      "before=$(tiles_done)",
       "# Slurm signals this shell (--signal=B:TERM, scancel --batch): pass it on to ntkbatch.",
       "trap 'kill -TERM \"$pid\" 2>/dev/null' TERM INT",
       "\(quoted(ntkbatch)) run \(quoted(manifest)) --run-dir \(quoted(runDirectory)) --shard \"${SLURM_ARRAY_TASK_ID}/\(shards)\" --progress lines &",
@@ -102,9 +119,16 @@ public struct SlurmScripts {
       "# A trap interrupts wait (status > 128): wait again for ntkbatch's own status (127: already collected).",
       "while [ \"$rc\" -gt 128 ]; do wait \"$pid\"; next=$?; [ \"$next\" -eq 127 ] && break; rc=$next; done",
       "echo \"ntkbatch exited with $rc at $(date -u +%FT%TZ)\"",
-      "if [ \"$rc\" -eq 75 ] && [ \"${SLURM_RESTART_COUNT:-0}\" -ge \(maxRequeues) ]; then",
-      "  # Requeued \(maxRequeues) times already: a tile may never fit in the time limit. Stop looping.",
-      "  echo \"not requeued: already requeued ${SLURM_RESTART_COUNT:-0} times (ntkbatch slurm --max-requeues \(maxRequeues)); if a tile does not fit in the time limit, raise --time or lower ntk.tileSamples, then resubmit this task: sbatch --array=${SLURM_ARRAY_TASK_ID} \(shardsScriptPath)\"",
+      "if [ \"$rc\" -eq 75 ]; then",
+      "  after=$(tiles_done)",
+      "  streak=$(cat \"$streak_file\" 2>/dev/null); case \"$streak\" in ''|*[!0-9]*) streak=0 ;; esac",
+      "  if [ \"$after\" -gt \"$before\" ]; then streak=0; else streak=$((streak + 1)); fi",
+      "  echo \"$streak\" > \"$streak_file\"",
+      "  echo \"this attempt journaled $((after - before)) new tile(s) of shard ${SLURM_ARRAY_TASK_ID} ($after in all); attempts in a row without a new tile: $streak (requeued while at most \(maxRequeues))\"",
+      "fi",
+      "if [ \"$rc\" -eq 75 ] && [ \"$streak\" -gt \(maxRequeues) ]; then",
+      "  # Requeued \(maxRequeues) times in a row without a new tile: a tile may never fit in the time limit. Stop looping.",
+      "  echo \"not requeued: $streak attempts in a row journaled no new tile of this shard (ntkbatch slurm --max-requeues \(maxRequeues)); if a tile does not fit in the time limit, raise --time or lower ntk.tileSamples, then resubmit this task: sbatch --array=${SLURM_ARRAY_TASK_ID} \(shardsScriptPath)\"",
       "elif [ \"$rc\" -eq 75 ]; then",
       "  # Stopped by a signal (time limit near, preemption): resumable. Back to the queue.",
       "  scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\" || echo \"scontrol requeue failed (Slurm may requeue the task itself)\"",
@@ -119,7 +143,7 @@ public struct SlurmScripts {
     var lines = ["#!/bin/bash",
                  "# ntkbatch slurm: runs once every shard of \(name) has completed (submitted with --dependency=afterok:<array job>)",
                  "#SBATCH --job-name=ntk-\(name)-assemble",
-                 "#SBATCH --output=\(slurmDirectory)/logs/finish.log",
+                 "#SBATCH --output=\(Self.filenamePattern(slurmDirectory))/logs/finish.log",
                  "#SBATCH --ntasks=1",
                  "#SBATCH --cpus-per-task=\(Self.finishCPUs)"]
     if let finishTime { lines.append("#SBATCH --time=\(finishTime)") }
@@ -143,6 +167,13 @@ public struct SlurmScripts {
      "finish=$(sbatch --parsable --dependency=afterok:\"$array\" --kill-on-invalid-dep=yes \(quoted(finishScriptPath)))",
      "echo \"shards: job $array (array 0-\(shards - 1)); verify + assemble: job ${finish%%;*} (after every shard completes)\"",
     ].joined(separator: "\n") + "\n"
+  }
+
+  /// `path` as literal text in an sbatch filename pattern (`--output`, `--error`), where Slurm
+  /// replaces `%j`, `%a`, `%x`, `%u`, … : every `%` written `%%`. (A backslash would turn all
+  /// replacement off, so `ntkbatch slurm` refuses paths with one.)
+  public static func filenamePattern(_ path: String) -> String {
+    path.replacingOccurrences(of: "%", with: "%%")
   }
 
   /// `'text'` for the shell.

@@ -82,7 +82,7 @@ public struct TrainPipeline {
         identity.manifestHash = record.manifestHash
         differences = []
         for field in moved {
-          FileHandle.standardError.write(Data("resuming a moved run's training (same data, weights and settings): \(field)\n".utf8))
+          StandardStream.error("resuming a moved run's training (same data, weights and settings): \(field)\n")
         }
       }
       guard differences.isEmpty else {

@@ -40,7 +40,8 @@ struct AssembleCommand: ParsableCommand {
       identity and unchanged since (a .npy: path, size, inode, mtime; a Zarr array: its metadata \
       file and its directory listing, so an added file or an edited chunk means refuse). A \
       complete output removes a stale OUTPUT.missing.json of an earlier --allow-partial of this \
-      run (recorded with the output); a user's file of that name is left.
+      run (recorded with the output); a user's file of that name is left. SIGINT/SIGTERM/SIGHUP \
+      remove the temporary output and exit 75 (an earlier output is left as it was).
 
       --samples A:B writes only samples A…B−1 (rows and columns); A:B,C:D rows A…B−1 and \
       columns C…D−1. --classes 0,3,7 keeps those outputs (in that order): row \
@@ -161,6 +162,8 @@ struct AssembleCommand: ParsableCommand {
     var display = AssembleProgress(mode: progress)
     var dtype = self.dtype ?? .float32
     var findings: AssembleOutputGuard.Findings?
+    let stop = AssembleSignalWatch(output: output)
+    var abandoned: [String] = []
     let report = try CLIError.reporting { () -> TileAssembler.Report in
       findings = try AssembleOutputGuard.check(output: output, runDirectory: runDirectory, isZarr: format == .zarr,
                                                overwrite: overwrite, allowPartial: allowPartial)
@@ -171,7 +174,20 @@ struct AssembleCommand: ParsableCommand {
         dtype: dtype.npy, allowPartial: allowPartial, selection: try selection(), format: format,
         zarrVersion: zarrFormat == 2 ? .v2 : .v3, chunk: chunk, linkObjects: link,
         attributes: format == .zarr ? try ZarrAttributes.make(run: run, selection: selection(), dtype: dtype.rawValue) : [:])
-      return try TileAssembler.assemble(run: run, output: output, options: options) { display.update($0) }
+      do {
+        return try TileAssembler.assemble(run: run, output: output, options: options) { progress in
+          do { try stop.check(done: progress.bytesDone, total: progress.bytesTotal) } catch {
+            abandoned = stop.temporaries()
+            throw error
+          }
+          display.update(progress)
+        }
+      } catch is AssembleSignalWatch.Stopped {
+        display.finish()
+        for path in abandoned where !SystemFile.kind(of: path).exists { StandardStream.error("removed \(path)\n") }
+        StandardStream.error("ntkbatch: assemble stopped by \(SignalWatch.name(of: stop.receivedSignal ?? SIGTERM)); \(output) is left as it was\n")
+        throw ExitCode(CLIError.stoppedBySignal)
+      }
     }
     display.finish()
     for leftover in report.removedLeftovers { print("removed leftover \(leftover) of an interrupted assemble") }
@@ -202,7 +218,7 @@ struct AssembleCommand: ParsableCommand {
     }
     // What lets a later assemble replace this output (and its mask) without --overwrite.
     do { try AssembledOutputs.record(output, mask: maskPath, run: run) } catch {
-      FileHandle.standardError.write(Data("warning: \(output) is not recorded in \(AssembledOutputs.path(of: run)) (\(error)); a later assemble to it needs --overwrite\n".utf8))
+      StandardStream.error("warning: \(output) is not recorded in \(AssembledOutputs.path(of: run)) (\(error)); a later assemble to it needs --overwrite\n")
     }
   }
 }

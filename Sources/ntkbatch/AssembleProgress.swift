@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Foundation
+import Storage
 
 /// Progress of `assemble` on stderr: bytes of matrix written of the total, bytes/s and ETA.
 struct AssembleProgress {
@@ -31,12 +32,12 @@ struct AssembleProgress {
     case .bar:
       let width = 28
       let filled = Int((fraction * Double(width)).rounded(.down))
-      FileHandle.standardError.write(Data(("\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + text + "\u{1B}[K").utf8))
+      StandardStream.error("\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + text + "\u{1B}[K")
       drawn = true
     case .lines:
       if now.timeIntervalSince(lastLine) >= interval || progress.bytesDone == progress.bytesTotal {
         lastLine = now
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        StandardStream.error(text + "\n")
       }
     case .none, .auto:
       break
@@ -44,6 +45,6 @@ struct AssembleProgress {
   }
 
   func finish() {
-    if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+    if drawn { StandardStream.error("\n") }
   }
 }

@@ -29,7 +29,7 @@ enum CLIError {
       if let manifest, Manifest.topLevelKeys.contains(where: { message.hasPrefix($0 + ".") || message.hasPrefix($0 + ":") }) {
         message = "\(manifest): \(message)"
       }
-      FileHandle.standardError.write(Data("ntkbatch: error: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
+      StandardStream.error("ntkbatch: error: \(message.replacingOccurrences(of: "\n", with: " "))\n")
       throw ExitCode(code)
     }
   }

@@ -115,7 +115,7 @@ struct GenerateCommand: ParsableCommand {
       for (index, path) in paths.enumerated() {
         let manifest = try Manifest.load(path: path, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)
         if progress != .none {
-          FileHandle.standardError.write(Data("generate: [\(index + 1)/\(paths.count)] \(path)\n".utf8))
+          StandardStream.error("generate: [\(index + 1)/\(paths.count)] \(path)\n")
         }
         let pipeline = RunPipeline(
           manifest: manifest, run: RunDirectory(path: output + "/runs/" + manifest.name), reporter: ProgressReporter(mode: progress), maxTiles: nil, stop: signals)
@@ -167,7 +167,7 @@ struct GenerateCommand: ParsableCommand {
       // resumes its run directory as a moved run (ManifestDifference.isRelocation).
       if let fields = ManifestDifference.all(recorded: Data(existing), current: Data(bytes), recordedAs: "file has"), !fields.isEmpty,
          ManifestDifference.isRelocation(fields) {
-        for field in fields { FileHandle.standardError.write(Data("generate: \(path): \(field.path) \(field.detail): rewritten (the same run, moved)\n".utf8)) }
+        for field in fields { StandardStream.error("generate: \(path): \(field.path) \(field.detail): rewritten (the same run, moved)\n") }
         changed.append((path, bytes))
         continue
       }

@@ -10,7 +10,7 @@ struct NTKBatchCommand: ParsableCommand {
       Exit codes: 0 success; 1 failure (I/O error such as ENOSPC or EIO, a damaged journal or \
       object, missing tiles); 2 bad input or refused (manifest, dataset, weights, not a run \
       directory, a run directory of another manifest/weights/data, or locked by another \
-      writer); 75 stopped by SIGINT/SIGTERM, resumable (EX_TEMPFAIL, so a scheduler can requeue). \
+      writer); 75 stopped by SIGINT/SIGTERM/SIGHUP, resumable (EX_TEMPFAIL, so a scheduler can requeue). \
       Killed by a signal (e.g. SIGKILL): the shell reports 128 + signal; run again to resume.
       """,
     subcommands: [RunCommand.self, CheckCommand.self, StatusCommand.self, VerifyCommand.self, RepairCommand.self, AssembleCommand.self, ModelsCommand.self, DatasetCommand.self, ExportWeightsCommand.self, GenerateCommand.self, SlurmCommand.self]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Foundation
+import Storage
 
 /// How `run` reports progress.
 enum ProgressMode: String, ExpressibleByArgument, CaseIterable {
@@ -37,12 +38,12 @@ struct ProgressDisplay {
       print("tile \(index) (\(row), \(column)) \(String(format: "%.3f", seconds)) s")
       fflush(stdout)
     case .bar:
-      FileHandle.standardError.write(Data(("\r" + bar(state) + "\u{1B}[K").utf8))
+      StandardStream.error("\r" + bar(state) + "\u{1B}[K")
     case .lines:
       let now = Date()
       if now.timeIntervalSince(lastLine) >= interval || state.tilesDone == state.tilesTotal {
         lastLine = now
-        FileHandle.standardError.write(Data((summary(state) + "\n").utf8))
+        StandardStream.error(summary(state) + "\n")
       }
     case .none, .auto:
       break
@@ -51,7 +52,7 @@ struct ProgressDisplay {
 
   /// Ends the bar line, if one is drawn.
   func finish() {
-    if mode == .bar { FileHandle.standardError.write(Data("\n".utf8)) }
+    if mode == .bar { StandardStream.error("\n") }
   }
 
   private func bar(_ state: RunProgress) -> String {

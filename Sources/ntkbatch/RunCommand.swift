@@ -13,8 +13,8 @@ struct RunCommand: ParsableCommand {
     abstract: "Compute the eNTK tiles of a manifest, resuming where a previous run stopped.",
     discussion: """
       Tiles are journaled as they finish; interrupt at any time (Ctrl-C, SIGTERM, even kill -9) \
-      and run the same command again to continue. SIGINT/SIGTERM abandon the tile in progress \
-      (never journaled) and exit with code 75 within seconds; a second Ctrl-C kills at once. A \
+      and run the same command again to continue. SIGINT/SIGTERM/SIGHUP abandon the tile in progress \
+      (never journaled) and exit with code 75 within seconds; a second Ctrl-C kills at once; a closed output pipe does not stop the run. A \
       tile that comes out NaN/Inf is not journaled: the run stops with exit 1 naming it. With \
       --shard K/N (or slurm, env) only shard K of N is computed: a contiguous stretch of the plan \
       of about 1/N of the estimated FLOP; any number of shards may write one run directory at \

@@ -1,9 +1,14 @@
 import Dispatch
 import Engine
 import Foundation
+import Storage
 import Pipeline
 
-/// Turns SIGINT and SIGTERM (what Ctrl-C, Slurm and Kubernetes send before killing) into a stop.
+/// Turns SIGINT, SIGTERM and SIGHUP (what Ctrl-C, Slurm and Kubernetes send before killing, and
+/// what a closed terminal or ssh session sends) into a stop, and ignores SIGPIPE.
+///
+/// SIGPIPE: a closed output pipe (`ntkbatch run M 2>&1 | tee log` whose `tee` is gone) must not
+/// end the run; writes to it then fail with `EPIPE` and are dropped (`StandardStream`).
 ///
 /// While tiles are computed (`activity` is `defaultActivity`): a flag the runner checks between
 /// tiles, and a `TileCancellation` the tile computer checks between layers and BLAS calls, so the
@@ -17,7 +22,7 @@ import Pipeline
 /// epochs, so the epoch in progress is finished and committed first; there is no backstop.
 ///
 /// A second SIGINT while stopping kills the process at once with SIGINT's default action (a shell
-/// shows exit 130); further SIGTERMs are ignored (under Slurm a task may get one from the batch
+/// shows exit 130); further SIGTERMs and SIGHUPs are ignored (under Slurm a task may get one from the batch
 /// script, which forwards its own, and one from slurmd). Whatever is journaled or committed stays;
 /// the exit code of a clean stop is `CLIError.stoppedBySignal`.
 final class SignalWatch: StopRequests {
@@ -37,7 +42,8 @@ final class SignalWatch: StopRequests {
   private var sources: [DispatchSourceSignal] = []
 
   /// Starts watching; signals are delivered on a background queue.
-  init(signals: [Int32] = [SIGINT, SIGTERM]) {
+  init(signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]) {
+    Foundation.signal(SIGPIPE, SIG_IGN)
     for number in signals {
       Foundation.signal(number, SIG_IGN)
       let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -96,24 +102,24 @@ final class SignalWatch: StopRequests {
     if first { received = number }
     let doing = current
     lock.unlock()
-    let name = number == SIGINT ? "SIGINT" : "SIGTERM"
+    let name = Self.name(of: number)
     if first {
       guard doing == SignalWatch.defaultActivity else {
-        FileHandle.standardError.write(Data("\nntkbatch: \(name) received: finishing \(doing), then stopping (resumable; Ctrl-C again kills at once)\n".utf8))
+        StandardStream.error("\nntkbatch: \(name) received: finishing \(doing), then stopping (resumable; Ctrl-C again kills at once)\n")
         return
       }
       cancellation.cancel()
-      FileHandle.standardError.write(Data("\nntkbatch: \(name) received: abandoning the tile in progress and stopping (resumable; journaled tiles are kept)\n".utf8))
+      StandardStream.error("\nntkbatch: \(name) received: abandoning the tile in progress and stopping (resumable; journaled tiles are kept)\n")
       DispatchQueue.global().asyncAfter(deadline: .now() + SignalWatch.forcedExitSeconds) { [commitLock] in
         commitLock.lock()  // never in the middle of an object + record commit
-        FileHandle.standardError.write(Data("ntkbatch: still busy \(Int(SignalWatch.forcedExitSeconds)) s after the stop request: exiting now; nothing unfinished was journaled\n".utf8))
+        StandardStream.error("ntkbatch: still busy \(Int(SignalWatch.forcedExitSeconds)) s after the stop request: exiting now; nothing unfinished was journaled\n")
         _exit(CLIError.stoppedBySignal)
       }
       return
     }
-    guard number == SIGINT else { return }  // repeated SIGTERMs (Slurm sends more than one) are ignored
+    guard number == SIGINT else { return }  // repeated SIGTERMs (Slurm sends more than one) and SIGHUPs are ignored
     // Second SIGINT: die of it now, with its default action, from this thread.
-    FileHandle.standardError.write(Data("\nntkbatch: second \(name): killed at once (\(doing) is lost; everything already journaled or committed stays)\n".utf8))
+    StandardStream.error("\nntkbatch: second \(name): killed at once (\(doing) is lost; everything already journaled or committed stays)\n")
     Foundation.signal(number, SIG_DFL)
     var set = sigset_t()
     sigemptyset(&set)
@@ -121,5 +127,15 @@ final class SignalWatch: StopRequests {
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
     raise(number)
     _exit(128 + number)  // not reached unless the signal could not be delivered
+  }
+
+  /// "SIGINT", "SIGTERM", "SIGHUP" (the signals watched), else "signal N".
+  static func name(of number: Int32) -> String {
+    switch number {
+    case SIGINT: return "SIGINT"
+    case SIGTERM: return "SIGTERM"
+    case SIGHUP: return "SIGHUP"
+    default: return "signal \(number)"
+    }
   }
 }

@@ -15,7 +15,7 @@ struct SlurmCommand: ParsableCommand {
     discussion: """
       Writes RUN/slurm/shards.sbatch (a job array 0-(N-1) with --requeue and SIGTERM 120 s \
       before the time limit; task K runs `ntkbatch run MANIFEST --shard K/N` and requeues \
-      itself when that exits 75; one log per task in RUN/slurm/logs/shard-K.log, appended \
+      itself when that exits 75 (unless --max-requeues attempts in a row journaled no new tile); one log per task in RUN/slurm/logs/shard-K.log, appended \
       across attempts), RUN/slurm/finish.sbatch (verify, then assemble NAME-entk-DTYPE.npy next to RUN) \
       and RUN/slurm/submit.sh, which submits the array and the finish job with \
       --dependency=afterok on it. Without --submit, prints where the scripts are and the command \
@@ -39,7 +39,7 @@ struct SlurmCommand: ParsableCommand {
   @Option(name: .customLong("finish-time"), parsing: .unconditional, help: "Time limit of the verify + assemble job (default: --time).")
   var finishTime: String?
 
-  @Option(name: .customLong("max-requeues"), parsing: .unconditional, help: "Requeues per task after exit 75 before the script gives up (a tile that never fits in --time).")
+  @Option(name: .customLong("max-requeues"), parsing: .unconditional, help: "Requeues in a row of a task whose attempts journaled no new tile of its shard, after which an exit 75 is not requeued (a tile that never fits in --time); attempts that journal tiles are always requeued. The streak is kept in RUN/slurm/no-progress/shard-K.")
   var maxRequeues: Int = 20
 
   @Option(name: .customLong("cpus-per-task"), parsing: .unconditional, help: "CPUs per task (also OPENBLAS_NUM_THREADS).")
@@ -89,8 +89,13 @@ struct SlurmCommand: ParsableCommand {
       if let tiles = Self.knownTileCount(manifest), array > tiles {
         printWarning("--array \(array): the plan has only \(tiles) tiles, so \(array - tiles) or more shards will be empty (each still a job); consider --array \(tiles) or fewer")
       }
-      for path in [scripts.runDirectory, scripts.workingDirectory] where path.contains(where: { $0.isWhitespace || $0 == "'" || $0 == "\"" }) {
-        throw CLIError.BadInput("\(path): Slurm scripts need paths without white space or quotes")
+      for path in [scripts.runDirectory, scripts.workingDirectory] where path.contains(where: { $0.isWhitespace || $0 == "'" || $0 == "\"" || $0 == "\\" }) {
+        throw CLIError.BadInput("\(path): Slurm scripts need paths without white space, quotes or backslashes")
+      }
+      // What `run` would refuse for this directory and manifest (every task would exit 2), before writing into it.
+      try RunPipeline.refuseForeignRunDirectory(manifest: manifest, run: RunDirectory(path: scripts.runDirectory))
+      if let mem, let bytes = SlurmMemoryCheck.bytes(ofSlurmMemory: mem) {
+        try manifest.ntk.precision.dispatch(SlurmMemoryCheck(mem: mem, memBytes: bytes, manifest: manifest, path: self.manifest))
       }
       do {
         try FileManager.default.createDirectory(atPath: scripts.slurmDirectory + "/logs", withIntermediateDirectories: true)

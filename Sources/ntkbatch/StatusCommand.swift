@@ -21,9 +21,29 @@ struct StatusCommand: ParsableCommand {
   @Flag(help: "Print JSON: the status fields plus every journaled tile (index, row, column, hash, bytes, seconds).")
   var json = false
 
+  @Flag(name: .customLong("tiles-done"), help: "Print only the number of journaled tiles (one integer, for scripts); with --shard, those of that shard's tile range (0 before it wrote a session).")
+  var tilesDone = false
+
+  // `.unconditional`: `--shard -1/2` is read as a value (and refused by `validate`), not as an option.
+  @Option(parsing: .unconditional, help: "With --tiles-done: count shard K/N's tiles only (K/N, slurm or env, as for run --shard).")
+  var shard: String?
+
+  func validate() throws {
+    if shard != nil && !tilesDone { throw ValidationError("--shard applies to --tiles-done only") }
+    if tilesDone && json { throw ValidationError("--tiles-done and --json: give one of them") }
+    if let shard, shard != "slurm", shard != "env" {
+      do { _ = try ShardSpec.parse(shard) } catch let error as CheckpointError { throw ValidationError(error.message) }
+    }
+  }
+
   func run() throws {
     try CLIError.reporting {
       let run = RunDirectory(path: runDirectory)
+      if tilesDone {
+        try run.requireExisting()
+        print(try Self.journaledTiles(run: run, shard: shard.map { try ShardSpec.parse($0) }))
+        return
+      }
       let status = try RunStatus.read(run: run)
       if status.identity == nil { try requireJournalOrExplain(status, run: run) }
       if json {
@@ -32,6 +52,15 @@ struct StatusCommand: ParsableCommand {
         printText(status)
       }
     }
+  }
+
+  /// Journaled tiles of the run, or of `shard`'s tile range (as its newest segment header records
+  /// it; 0 if it wrote none). What the Slurm shard script compares before and after an attempt.
+  static func journaledTiles(run: RunDirectory, shard: ShardSpec?) throws -> Int {
+    let replay = try run.journal.replay()
+    guard let shard else { return replay.tiles.count }
+    guard let range = replay.segments.last(where: { $0.header?.shard == shard })?.header?.shardTiles else { return 0 }
+    return range.reduce(0) { $0 + (replay.tiles[$1] != nil ? 1 : 0) }
   }
 
   /// A run directory without any journal segment: fine while its first session is starting or

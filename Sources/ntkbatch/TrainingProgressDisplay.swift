@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Storage
 
 /// Progress of training: epoch, loss, training accuracy, learning rate, time per epoch and an ETA
 /// (for the remaining epochs at the mean time per epoch of this session, an upper bound since
@@ -20,7 +21,7 @@ struct TrainingProgressDisplay {
     self.epochs = epochs
     self.lastEpochsDone = resumedAt
     if resumedAt > 0, self.mode == .bar || self.mode == .lines {
-      FileHandle.standardError.write(Data("training: resuming after epoch \(resumedAt) of at most \(epochs)\n".utf8))
+      StandardStream.error("training: resuming after epoch \(resumedAt) of at most \(epochs)\n")
     }
   }
 
@@ -30,7 +31,7 @@ struct TrainingProgressDisplay {
     let width = 20
     let filled = batch * width / max(total, 1)
     let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-    FileHandle.standardError.write(Data("\r[\(bar)] training epoch \(epoch)/\(epochs) batch \(batch)/\(total)\u{1B}[K".utf8))
+    StandardStream.error("\r[\(bar)] training epoch \(epoch)/\(epochs) batch \(batch)/\(total)\u{1B}[K")
   }
 
   /// Reports a finished epoch.
@@ -44,8 +45,8 @@ struct TrainingProgressDisplay {
       summary.epoch, epochs, summary.loss, summary.accuracy * 100, summary.learningRate,
       secondsThisSession / Double(epochsThisSession), ProgressDisplay.duration(eta))
     switch mode {
-    case .bar: FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K\n").utf8))
-    case .lines: FileHandle.standardError.write(Data((line + "\n").utf8))
+    case .bar: StandardStream.error("\r" + line + "\u{1B}[K\n")
+    case .lines: StandardStream.error(line + "\n")
     case .tiles:
       print(String(format: "epoch %d loss %.6f accuracy %.6f", summary.epoch, summary.loss, summary.accuracy))
       fflush(stdout)

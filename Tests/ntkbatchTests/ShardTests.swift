@@ -315,23 +315,34 @@ final class ShardTests: XCTestCase {
     XCTAssertTrue(check.stdout.contains("warning:  2 of 56 shards hold no tile (the plan has 55 tiles): use at most 55 shards"), check.stdout)
   }
 
-  /// shards.sbatch run by bash with Slurm's environment, `ntkbatch` replaced by a stub that exits
-  /// 75 and `scontrol` by one that logs: requeued while SLURM_RESTART_COUNT < --max-requeues, then
+  /// shards.sbatch run by bash with Slurm's environment, `ntkbatch` replaced by a stub (`run`:
+  /// journals one tile of the shard when told to, exits 75; `status --tiles-done`: the count) and
+  /// `scontrol` by one that logs: an attempt that journals a tile is requeued however often the
+  /// task restarted; attempts without a new tile are requeued --max-requeues times in a row, then
   /// not, with a line saying why; the stub is given shard K/N, also for a partial re-submission.
-  func testShardScriptRequeuesUntilTheLimitThenStops() throws {
+  func testShardScriptRequeuesWhileAttemptsJournalTilesThenStopsAfterTheLimitWithout() throws {
     let manifest = try manifest()
     try CLIHarness.succeed(["slurm", manifest, "--array", "4", "--run-dir", "\(work)/run", "--max-requeues", "3"])
     let stubs = "\(work)/stubs"
     try FileManager.default.createDirectory(atPath: stubs, withIntermediateDirectories: true)
-    try "#!/bin/bash\necho \"stub $*\" >> '\(work)/calls.log'\nexit 75\n".write(toFile: "\(stubs)/ntkbatch", atomically: true, encoding: .utf8)
+    try """
+      #!/bin/bash
+      echo "stub $*" >> '\(work)/calls.log'
+      if [ "$1" = status ]; then cat '\(work)/done' 2>/dev/null || echo 0; exit 0; fi
+      if [ -e '\(work)/progress' ]; then echo $(( $(cat '\(work)/done' 2>/dev/null || echo 0) + 1 )) > '\(work)/done'; fi
+      exit 75
+
+      """.write(toFile: "\(stubs)/ntkbatch", atomically: true, encoding: .utf8)
     try "#!/bin/bash\necho \"scontrol $*\" >> '\(work)/calls.log'\n".write(toFile: "\(stubs)/scontrol", atomically: true, encoding: .utf8)
     chmod("\(stubs)/ntkbatch", 0o755)
     chmod("\(stubs)/scontrol", 0o755)
     let script = try String(contentsOfFile: "\(work)/run/slurm/shards.sbatch", encoding: .utf8)
       .replacingOccurrences(of: "'\(CLIHarness.binary.path)'", with: "'\(stubs)/ntkbatch'")
     try script.write(toFile: "\(work)/shards.sh", atomically: true, encoding: .utf8)
-    for restarts in [2, 3] {
+    let streakFile = "\(work)/run/slurm/no-progress/shard-3"
+    func attempt(restarts: Int, progress: Bool) throws -> (text: String, calls: String) {
       try? FileManager.default.removeItem(atPath: "\(work)/calls.log")
+      if progress { FileManager.default.createFile(atPath: "\(work)/progress", contents: nil) } else { try? FileManager.default.removeItem(atPath: "\(work)/progress") }
       let process = Process()
       process.executableURL = URL(fileURLWithPath: "/bin/bash")
       process.arguments = ["\(work)/shards.sh"]
@@ -347,13 +358,75 @@ final class ShardTests: XCTestCase {
       XCTAssertEqual(process.terminationStatus, 75, text)
       let calls = try String(contentsOfFile: "\(work)/calls.log", encoding: .utf8)
       XCTAssertTrue(calls.contains("--shard 3/4 --progress lines"), calls)
+      XCTAssertTrue(calls.contains("stub status \(work)/run --tiles-done --shard 3/4"), calls)
       XCTAssertTrue(text.contains("ntkbatch shard 3 of 4, job 77_3, attempt \(restarts + 1)"), text)
-      if restarts < 3 {
+      return (text, calls)
+    }
+    // Productive attempts are requeued however often the task restarted (25 > --max-requeues 3).
+    for (k, restarts) in [0, 24, 25].enumerated() {
+      let (text, calls) = try attempt(restarts: restarts, progress: true)
+      XCTAssertTrue(text.contains("this attempt journaled 1 new tile(s) of shard 3 (\(k + 1) in all); attempts in a row without a new tile: 0"), text)
+      XCTAssertTrue(calls.contains("scontrol requeue 77_3"), calls)
+      XCTAssertEqual(try String(contentsOfFile: streakFile, encoding: .utf8), "0\n")
+    }
+    // Without a new tile: requeued 3 times in a row, then not.
+    for streak in 1...4 {
+      let (text, calls) = try attempt(restarts: 25 + streak, progress: false)
+      XCTAssertTrue(text.contains("this attempt journaled 0 new tile(s) of shard 3 (3 in all); attempts in a row without a new tile: \(streak)"), text)
+      XCTAssertEqual(try String(contentsOfFile: streakFile, encoding: .utf8), "\(streak)\n")
+      if streak <= 3 {
         XCTAssertTrue(calls.contains("scontrol requeue 77_3"), calls)
       } else {
         XCTAssertFalse(calls.contains("scontrol"), calls)
-        XCTAssertTrue(text.contains("not requeued: already requeued 3 times (ntkbatch slurm --max-requeues 3)"), text)
+        XCTAssertTrue(text.contains("not requeued: 4 attempts in a row journaled no new tile of this shard (ntkbatch slurm --max-requeues 3)"), text)
       }
     }
+    // A new tile resets the streak; so does a fresh submission (SLURM_RESTART_COUNT 0).
+    let (_, resumed) = try attempt(restarts: 30, progress: true)
+    XCTAssertTrue(resumed.contains("scontrol requeue 77_3"), resumed)
+    XCTAssertEqual(try String(contentsOfFile: streakFile, encoding: .utf8), "0\n")
+    try "7\n".write(toFile: streakFile, atomically: true, encoding: .utf8)
+    let (fresh, freshCalls) = try attempt(restarts: 0, progress: false)
+    XCTAssertTrue(fresh.contains("attempts in a row without a new tile: 1"), fresh)
+    XCTAssertTrue(freshCalls.contains("scontrol requeue 77_3"), freshCalls)
+  }
+
+  /// The tester's case with the real `ntkbatch`: attempt 21 (SLURM_RESTART_COUNT 20, the default
+  /// --max-requeues 20) of a task that journals tiles, stopped by SIGTERM, is requeued.
+  func testRealShardAttemptThatJournalsTilesIsRequeuedPastTheLimit() throws {
+    let manifest = try FaultHarness.mnistManifest(in: work, subsample: 300, tileSamples: 10)
+    try CLIHarness.succeed(["slurm", manifest, "--array", "2", "--time", "1:00:00", "--run-dir", "\(work)/run"])
+    let stubs = "\(work)/stubs"
+    try FileManager.default.createDirectory(atPath: stubs, withIntermediateDirectories: true)
+    try "#!/bin/bash\necho \"scontrol $*\" >> '\(work)/calls.log'\n".write(toFile: "\(stubs)/scontrol", atomically: true, encoding: .utf8)
+    chmod("\(stubs)/scontrol", 0o755)
+    let logs = "\(work)/task.log"
+    FileManager.default.createFile(atPath: logs, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = ["\(work)/run/slurm/shards.sbatch"]
+    process.environment = ["PATH": "\(stubs):/usr/bin:/bin", "SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_MIN": "0",
+                           "SLURM_ARRAY_TASK_MAX": "1", "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_JOB_ID": "9",
+                           "SLURM_CPUS_PER_TASK": "1", "SLURM_RESTART_COUNT": "20"]
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: logs))
+    process.standardError = process.standardOutput
+    try process.run()
+    defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+    let deadline = Date().addingTimeInterval(120)
+    func journaled() -> Int {
+      guard let status = try? CLIHarness.run(["status", "\(work)/run", "--tiles-done"]), status.status == 0 else { return 0 }
+      return Int(status.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+    while process.isRunning, Date() < deadline, journaled() < 2 { usleep(5_000) }
+    XCTAssertTrue(process.isRunning, (try? String(contentsOfFile: logs, encoding: .utf8)) ?? "")
+    kill(process.processIdentifier, SIGTERM)
+    process.waitUntilExit()
+    let text = try String(contentsOfFile: logs, encoding: .utf8)
+    XCTAssertEqual(process.terminationStatus, 75, text)
+    let journaled = try FaultHarness.journaledObjects("\(work)/run").count
+    XCTAssertGreaterThanOrEqual(journaled, 2)
+    XCTAssertTrue(text.contains("this attempt journaled \(journaled) new tile(s) of shard 0 (\(journaled) in all); attempts in a row without a new tile: 0"), text)
+    XCTAssertFalse(text.contains("not requeued"), text)
+    XCTAssertEqual(try String(contentsOfFile: "\(work)/calls.log", encoding: .utf8), "scontrol requeue 9_0\n")
   }
 }

@@ -16,7 +16,7 @@ extension TileAssembler {
   ///   `assemble(run:output:options:progress:)`).
   static func assembleDiagonal(run: RunDirectory, plan: TilePlan, selection: AssemblySelection.Resolved,
                                records: [Int: TileRecord], missing: [Int], output: String, options: Options,
-                               start: Date, progress: (Progress) -> Void) throws -> Report {
+                               start: Date, progress: (Progress) throws -> Void) throws -> Report {
     guard selection.rows == selection.columns else {
       throw CheckpointError(.badInput, "--samples: the diagonal kernel holds only the blocks k(x_i, x_i): give one range A:B, not \(selection.rows.lowerBound):\(selection.rows.upperBound),\(selection.columns.lowerBound):\(selection.columns.upperBound)")
     }
@@ -112,7 +112,7 @@ extension TileAssembler {
           guard overflow == 0 else { throw overflowError(overflow, output: output, dtype: dtype) }
           _ = try CheckpointError.wrapping { try writer.writeChunk(ci, 0, raw: UnsafeRawBufferPointer(start: buffer, count: writer.chunkByteCount)) }
           counts.encoded += 1
-          progress(Progress(bytesDone: Int64(last) * Int64(perSample * dtype.byteSize), bytesTotal: total))
+          try progress(Progress(bytesDone: Int64(last) * Int64(perSample * dtype.byteSize), bytesTotal: total))
         }
         try CheckpointError.wrapping { try writer.commit(exclusive: isNew) }
       } catch {
@@ -122,7 +122,7 @@ extension TileAssembler {
       report.chunks = counts
       report.byteCount = diagonalDirectoryBytes(output)
     }
-    progress(Progress(bytesDone: total, bytesTotal: total))
+    try progress(Progress(bytesDone: total, bytesTotal: total))
     report.shape = [n, k, k]
     report.seconds = Date().timeIntervalSince(start)
     return report

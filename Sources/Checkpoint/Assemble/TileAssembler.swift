@@ -163,10 +163,13 @@ public enum TileAssembler {
   ///   selection or chunk that does not fit the run, a Zarr destination that is not a Zarr array),
   ///   `.incomplete` (tiles missing: how many, the first few), `.overflow` (values beyond the
   ///   dtype's finite range: how many; nothing written), `.damaged` (an object fails its hash),
-  ///   `.failure` (a tile holds NaN or ±infinity, named; I/O, or not enough free space).
+  ///   `.failure` (a tile holds NaN or ±infinity, named; I/O, or not enough free space); and
+  ///   whatever `progress` throws (a stop request): the output's temporary is then removed and
+  ///   an existing output left as it was. `progress` is called after each band or chunk row, the
+  ///   last time with `bytesDone == bytesTotal` before the output is committed.
   @discardableResult
   public static func assemble(run: RunDirectory, output: String, options: Options,
-                              progress: (Progress) -> Void = { _ in }) throws -> Report {
+                              progress: (Progress) throws -> Void = { _ in }) throws -> Report {
     let start = Date()
     let dtype = options.dtype
     guard [.float16, .float32, .float64].contains(dtype) else {
@@ -305,7 +308,7 @@ public enum TileAssembler {
   /// Bands of one tile block each (in windows of columns if wider than `bandBytes`); band b+1 is
   /// filled (and converted) while band b is written.
   private static func writeNpy(filler: TileBandFiller, output: String, dtype: NpyDType, bandBytes: Int, exclusive: Bool,
-                               progress: (Progress) -> Void) throws -> Int {
+                               progress: (Progress) throws -> Void) throws -> Int {
     let selection = filler.selection
     let plan = filler.plan
     let writer = try CheckpointError.wrapping {
@@ -356,7 +359,7 @@ public enum TileAssembler {
             do { try writer.writeBlock(bytes, firstRow: firstRow, firstColumn: firstColumn, columnCount: width) } catch { failure.record(error) }
           }
           done += Int64(rows * width * dtype.byteSize)
-          progress(Progress(bytesDone: done, bytesTotal: total))
+          try progress(Progress(bytesDone: done, bytesTotal: total))
         }
       }
       for s in free { s.wait(); s.signal() }
@@ -376,7 +379,7 @@ public enum TileAssembler {
   // MARK: - Zarr
 
   private static func writeZarr(filler: TileBandFiller, output: String, options: Options, exclusive: Bool,
-                                progress: (Progress) -> Void) throws -> (bytes: Int, counts: ChunkCounts) {
+                                progress: (Progress) throws -> Void) throws -> (bytes: Int, counts: ChunkCounts) {
     let selection = filler.selection
     let plan = filler.plan
     let k = selection.classes.count
@@ -444,7 +447,7 @@ public enum TileAssembler {
           }
         }
         done += Int64(rows) * Int64(selection.columnCount) * Int64(dtype.byteSize)
-        progress(Progress(bytesDone: done, bytesTotal: total))
+        try progress(Progress(bytesDone: done, bytesTotal: total))
       }
       if counts.overflowCount > 0 {
         throw CheckpointError(.overflow, "\(output): \(counts.overflowCount) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written.")

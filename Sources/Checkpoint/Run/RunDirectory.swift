@@ -43,6 +43,17 @@ public struct RunDirectory: Sendable {
   ///   directory without `journal/` holding files that are not ntkbatch's own (not a run
   ///   directory: ntkbatch never writes into it); (`.failure`) on I/O errors.
   public func createLayout() throws {
+    try refuseForeignContents()
+    for directory in [path, journalDirectory, objectsDirectory] {
+      try CheckpointError.wrapping { try SystemFile.createDirectoryDurably(path: directory) }
+    }
+  }
+
+  /// What `createLayout` refuses, checked without creating anything: `RUN` exists and is not a
+  /// directory, or is a directory without `journal/` holding files that are not ntkbatch's own.
+  ///
+  /// - Throws: `CheckpointError` (`.badInput`) naming `RUN` and why.
+  public func refuseForeignContents() throws {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
       throw CheckpointError(.badInput, "\(path): exists and is not a directory")
@@ -57,9 +68,6 @@ public struct RunDirectory: Sendable {
       if let first = foreign.first {
         throw CheckpointError(.badInput, "\(path): exists, is not empty (\(first)\(foreign.count > 1 ? " and \(foreign.count - 1) more" : "")) and is not a run directory (no journal/); choose a new or empty --run-dir")
       }
-    }
-    for directory in [path, journalDirectory, objectsDirectory] {
-      try CheckpointError.wrapping { try SystemFile.createDirectoryDurably(path: directory) }
     }
   }
 

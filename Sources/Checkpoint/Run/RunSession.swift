@@ -72,40 +72,8 @@ public final class RunSession {
     let lock = try heldLock ?? run.lock(shard: shard)
     do { try refuseOtherKindOfWriter(run: run, shard: shard) } catch { if heldLock == nil { lock.release() }; throw error }
     let replay = try run.journal.replay()
-    var identity = identity
-    var relocated: [String] = []
     let savedProblem = manifestProblem(run: run)
-    if let recorded = replay.identity {
-      var differences = identity.differences(from: recorded)
-      if identity.manifestHash != recorded.manifestHash, let manifestJSON {
-        if savedProblem == nil, let saved = FileManager.default.contents(atPath: run.manifestPath),
-           let fields = ManifestDifference.all(recorded: saved, current: Data(manifestJSON)) {
-          if ManifestDifference.isRelocation(fields) {
-            if differences.count == 1 {
-              // Only where the data, weights or manifest are (their contents are the identity's
-              // other hashes) or the run's name: the same computation, moved. The journal keeps its
-              // identity; RUN/manifest.json is rewritten below with the new locations (none differ
-              // when it already has them: a run moved before).
-              identity.manifestHash = recorded.manifestHash
-              relocated = fields.map { "\($0.path) \($0.detail)" }
-              differences = []
-            } else {
-              // Moved, but the data or weights themselves differ: name those hashes only.
-              differences.removeAll { $0.hasPrefix("manifest hash") }
-            }
-          } else if let field = ManifestDifference.firstNotALocation(fields) {
-            differences = differences.map { $0.hasPrefix("manifest hash") ? "\($0): first differing field \(field.path) \(field.detail)" : $0 }
-          }
-        } else if let savedProblem {
-          differences = differences.map {
-            $0.hasPrefix("manifest hash") ? "\($0); \(savedProblem), so a moved run cannot be told from another computation: run once with the run's own manifest to rewrite it" : $0
-          }
-        }
-      }
-      if !differences.isEmpty {
-        throw CheckpointError(.identityMismatch, "\(run.path): this run directory holds another computation; refusing to resume: different \(differences.joined(separator: "; ")). Use a new run directory")
-      }
-    }
+    let (identity, relocated) = try reconcile(identity, with: replay, run: run, manifestJSON: manifestJSON, savedProblem: savedProblem)
     let plan = try identity.plan()
     for record in replay.tiles.values {
       guard record.index < plan.tiles.count, plan.tiles[record.index].rowBlock == record.rowBlock,
@@ -138,6 +106,58 @@ public final class RunSession {
     session.restoredManifest = restoredManifest
     try session.recoverNewestTiles(of: replay)
     return session
+  }
+
+  /// What `open` and `refuseForeign` check against the journal: `identity` compared with the
+  /// recorded one. A run moved (only locations in the manifest differ) keeps the recorded
+  /// manifest hash and lists the moved fields.
+  ///
+  /// - Throws: `CheckpointError` (`.identityMismatch`) naming what differs.
+  static func reconcile(_ identity: RunIdentity, with replay: JournalReplay, run: RunDirectory, manifestJSON: [UInt8]?,
+                        savedProblem: String?) throws -> (identity: RunIdentity, relocated: [String]) {
+    var identity = identity
+    var relocated: [String] = []
+    if let recorded = replay.identity {
+      var differences = identity.differences(from: recorded)
+      if identity.manifestHash != recorded.manifestHash, let manifestJSON {
+        if savedProblem == nil, let saved = FileManager.default.contents(atPath: run.manifestPath),
+           let fields = ManifestDifference.all(recorded: saved, current: Data(manifestJSON)) {
+          if ManifestDifference.isRelocation(fields) {
+            if differences.count == 1 {
+              // Only where the data, weights or manifest are (their contents are the identity's
+              // other hashes) or the run's name: the same computation, moved. The journal keeps its
+              // identity; RUN/manifest.json is rewritten below with the new locations (none differ
+              // when it already has them: a run moved before).
+              identity.manifestHash = recorded.manifestHash
+              relocated = fields.map { "\($0.path) \($0.detail)" }
+              differences = []
+            } else {
+              // Moved, but the data or weights themselves differ: name those hashes only.
+              differences.removeAll { $0.hasPrefix("manifest hash") }
+            }
+          } else if let field = ManifestDifference.firstNotALocation(fields) {
+            differences = differences.map { $0.hasPrefix("manifest hash") ? "\($0): first differing field \(field.path) \(field.detail)" : $0 }
+          }
+        } else if let savedProblem {
+          differences = differences.map {
+            $0.hasPrefix("manifest hash") ? "\($0); \(savedProblem), so a moved run cannot be told from another computation: run once with the run's own manifest to rewrite it" : $0
+          }
+        }
+      }
+      if !differences.isEmpty {
+        throw CheckpointError(.identityMismatch, "\(run.path): this run directory holds another computation; refusing to resume: different \(differences.joined(separator: "; ")). Use a new run directory")
+      }
+    }
+    return (identity, relocated)
+  }
+
+  /// Throws what `open` would refuse for `run` and `identity` — not a run directory
+  /// (`RunDirectory.refuseForeignContents`), or a run directory of another computation
+  /// (`.identityMismatch`) — without creating, locking or writing anything (`ntkbatch slurm`).
+  public static func refuseForeign(run: RunDirectory, identity: RunIdentity, manifestJSON: [UInt8]?) throws {
+    try run.refuseForeignContents()
+    guard SystemFile.kind(of: run.journalDirectory).exists else { return }
+    _ = try reconcile(identity, with: try run.journal.replay(), run: run, manifestJSON: manifestJSON, savedProblem: manifestProblem(run: run))
   }
 
   /// What is wrong with `RUN/manifest.json`, one phrase starting with its path — `RUN/manifest.json:
