@@ -194,7 +194,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
   }
 
   /// Stride 1, one group, k > 1, "same" padding: the transposed convolution (`transposedConvolution`,
-  /// batched like `forward`). Otherwise batched over cotangent rows: per chunk of c rows, the cotangents gathered
+  /// batched like `forward`). 1×1 stride 1 with L ≥ 256: one GEMM per row and group, no copies.
+  /// Otherwise batched over cotangent rows: per chunk of c rows, the cotangents gathered
   /// as `[out, c·L]`, one GEMM per group `W_gᵀ [K_g, out_g] × δ_g [out_g, c·L]` → patch cotangents
   /// `[K, c·L]`, then col2im per row.
   @_specialize(where Scalar == Float)
@@ -210,6 +211,24 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     let rows = outputCotangent.batchSize
     let L = g.positions
     let K = inChannels * kernelSize * kernelSize
+    if isPointwise && L >= 256 {
+      // 1×1, stride 1, L ≥ 256: col2im is the identity, so one GEMM per row and group
+      // `W_gᵀ δ_{r,g}` `[K_g, L]` straight from the row's cotangent into its input cotangent (no
+      // gather into `[out, c·L]` and no copy back: two passes over the rows saved; n = L is wide
+      // enough for the GEMM). Rows split over the cores, every element written.
+      var result = Tensor<Scalar>(uninitialized: [rows] + input.sampleShape)
+      outputCotangent.storage.withUnsafeBufferPointer { d in
+        result.storage.withUnsafeMutableBufferPointer { dx in
+          ParallelRows.forEach(rows) { range in
+            for r in range {
+              weightProducts(transposed: true, state.baseAddress!, d.baseAddress! + r * outChannels * L, columns: L,
+                             into: dx.baseAddress! + r * g.inputSize)
+            }
+          }
+        }
+      }
+      return result
+    }
     let chunk = chunkSize(g, count: rows)
     // Each row is zeroed (before its col2im) by the thread that computes it: no serial zero fill.
     var result = Tensor<Scalar>(uninitialized: [rows] + input.sampleShape)

@@ -191,8 +191,8 @@ public final class TileSource<T: BLASScalar> {
     let m = variant.jacobianOutputs(outputs: model.outputsPerSample)  // 1 for pseudo: one row of f̄ per sample
     let (nI, nJ) = (sampleCount(a), sampleCount(b))
     // Zeroed by `TileKernel.start` (specialised; a generic zero fill here went element by element).
-    let count = nI * m * nJ * m
-    var result = [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    let scalars = nI * m * nJ * m
+    var result = [T](unsafeUninitializedCapacity: scalars) { _, initialized in initialized = scalars }
     var scratch = TileKernel.Scratch<T>()
     try result.withUnsafeMutableBufferPointer { out in
       TileKernel.start(out, rows: nI * m, columns: nJ * m, isDiagonal: isDiagonal)
