@@ -22,16 +22,18 @@ public struct AvgPool2d<Scalar: BLASScalar>: Layer {
     let norm = 1 / Scalar(k * k)
     input.storage.withUnsafeBufferPointer { x in
       output.storage.withUnsafeMutableBufferPointer { y in
-        for plane in 0..<(input.batchSize * c) {
-          let xp = x.baseAddress! + plane * h * w
-          let yp = y.baseAddress! + plane * oh * ow
-          for i in 0..<oh {
-            for j in 0..<ow {
-              var s: Scalar = 0
-              for u in 0..<k {
-                for v in 0..<k { s += xp[(i * k + u) * w + j * k + v] }
+        ParallelRows.forEach(input.batchSize * c, scalars: input.count) { planes in
+          for plane in planes {
+            let xp = x.baseAddress! + plane * h * w
+            let yp = y.baseAddress! + plane * oh * ow
+            for i in 0..<oh {
+              for j in 0..<ow {
+                var s: Scalar = 0
+                for u in 0..<k {
+                  for v in 0..<k { s += xp[(i * k + u) * w + j * k + v] }
+                }
+                yp[i * ow + j] = s * norm
               }
-              yp[i * ow + j] = s * norm
             }
           }
         }
@@ -54,14 +56,16 @@ public struct AvgPool2d<Scalar: BLASScalar>: Layer {
     let norm = 1 / Scalar(k * k)
     outputCotangent.storage.withUnsafeBufferPointer { d in
       result.storage.withUnsafeMutableBufferPointer { dx in
-        for plane in 0..<(rows * c) {
-          let dp = d.baseAddress! + plane * oh * ow
-          let xp = dx.baseAddress! + plane * h * w
-          for i in 0..<oh {
-            for j in 0..<ow {
-              let g = dp[i * ow + j] * norm
-              for u in 0..<k {
-                for v in 0..<k { xp[(i * k + u) * w + j * k + v] = g }
+        ParallelRows.forEach(rows * c, scalars: rows * c * h * w) { planes in
+          for plane in planes {
+            let dp = d.baseAddress! + plane * oh * ow
+            let xp = dx.baseAddress! + plane * h * w
+            for i in 0..<oh {
+              for j in 0..<ow {
+                let g = dp[i * ow + j] * norm
+                for u in 0..<k {
+                  for v in 0..<k { xp[(i * k + u) * w + j * k + v] = g }
+                }
               }
             }
           }

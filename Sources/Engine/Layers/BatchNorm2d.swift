@@ -41,15 +41,20 @@ public struct BatchNorm2d<Scalar: BLASScalar>: InPlaceCotangentLayer {
   public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
     let inv = inverseStd(state)
     let plane = input.sampleSize / channels
-    var output = input
-    output.storage.withUnsafeMutableBufferPointer { y in
-      for n in 0..<input.batchSize {
-        for c in 0..<channels {
-          let scale = state[c] * inv[c]
-          let mean = state[2 * channels + c]
-          let shift = state[channels + c]
-          let p = y.baseAddress! + (n * channels + c) * plane
-          for i in 0..<plane { p[i] = (p[i] - mean) * scale + shift }
+    var output = Tensor<Scalar>(uninitialized: input.shape)
+    input.storage.withUnsafeBufferPointer { x in
+      output.storage.withUnsafeMutableBufferPointer { y in
+        ParallelRows.forEach(input.batchSize, scalars: input.count) { samples in
+          for n in samples {
+            for c in 0..<channels {
+              let scale = state[c] * inv[c]
+              let mean = state[2 * channels + c]
+              let shift = state[channels + c]
+              let q = x.baseAddress! + (n * channels + c) * plane
+              let p = y.baseAddress! + (n * channels + c) * plane
+              for i in 0..<plane { p[i] = (q[i] - mean) * scale + shift }
+            }
+          }
         }
       }
     }
@@ -67,11 +72,13 @@ public struct BatchNorm2d<Scalar: BLASScalar>: InPlaceCotangentLayer {
     let plane = input.sampleSize / channels
     let rows = cotangent.batchSize
     cotangent.storage.withUnsafeMutableBufferPointer { d in
-      for r in 0..<rows {
-        for c in 0..<channels {
-          let scale = state[c] * inv[c]
-          let p = d.baseAddress! + (r * channels + c) * plane
-          for i in 0..<plane { p[i] *= scale }
+      ParallelRows.forEach(rows, scalars: rows * channels * plane) { range in
+        for r in range {
+          for c in 0..<channels {
+            let scale = state[c] * inv[c]
+            let p = d.baseAddress! + (r * channels + c) * plane
+            for i in 0..<plane { p[i] *= scale }
+          }
         }
       }
     }
@@ -129,13 +136,18 @@ public struct BatchNorm2d<Scalar: BLASScalar>: InPlaceCotangentLayer {
     let width = input.sampleSize
     let plane = width / channels
     let rows = outputCotangent.batchSize
-    var centred = input.storage
-    centred.withUnsafeMutableBufferPointer { x in
-      for n in 0..<input.batchSize {
-        for c in 0..<channels {
-          let mean = state[2 * channels + c]
-          let p = x.baseAddress! + n * width + c * plane
-          for i in 0..<plane { p[i] -= mean }
+    var centred = [Scalar](unsafeUninitializedCapacity: input.count) { _, count in count = input.count }
+    input.storage.withUnsafeBufferPointer { x0 in
+      centred.withUnsafeMutableBufferPointer { x in
+        ParallelRows.forEach(input.batchSize, scalars: input.count) { samples in
+          for n in samples {
+            for c in 0..<channels {
+              let mean = state[2 * channels + c]
+              let q = x0.baseAddress! + n * width + c * plane
+              let p = x.baseAddress! + n * width + c * plane
+              for i in 0..<plane { p[i] = q[i] - mean }
+            }
+          }
         }
       }
     }
@@ -145,12 +157,15 @@ public struct BatchNorm2d<Scalar: BLASScalar>: InPlaceCotangentLayer {
       ones.withUnsafeBufferPointer { one in
         outputCotangent.storage.withUnsafeBufferPointer { d in
           jacobian.withUnsafeMutableBufferPointer { j in
-            for r in 0..<rows {
-              let dr = d.baseAddress! + r * width, xr = x.baseAddress! + (r / repeats) * width
-              let row = j.baseAddress! + r * 2 * channels
-              for c in 0..<channels {
-                row[c] = Scalar.dot(n: plane, x: dr + c * plane, y: xr + c * plane) * inv[c]
-                row[channels + c] = Scalar.dot(n: plane, x: dr + c * plane, y: one.baseAddress!)
+            // Rows split over the cores (ParallelRows: single-threaded dot products, the same per row).
+            ParallelRows.forEach(rows, scalars: rows * width) { range in
+              for r in range {
+                let dr = d.baseAddress! + r * width, xr = x.baseAddress! + (r / repeats) * width
+                let row = j.baseAddress! + r * 2 * channels
+                for c in 0..<channels {
+                  row[c] = Scalar.dot(n: plane, x: dr + c * plane, y: xr + c * plane) * inv[c]
+                  row[channels + c] = Scalar.dot(n: plane, x: dr + c * plane, y: one.baseAddress!)
+                }
               }
             }
           }

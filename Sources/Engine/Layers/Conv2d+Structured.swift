@@ -17,21 +17,26 @@ extension Conv2d {
     var patches = [Scalar](unsafeUninitializedCapacity: K * ld) { _, count in count = K * ld }
     input.storage.withUnsafeBufferPointer { x in
       patches.withUnsafeMutableBufferPointer { u in
-        for n in 0..<batch {
-          writeColumns(of: x.baseAddress! + n * g.inputSize, geometry: g, into: u.baseAddress! + n * L, rowStride: ld)
+        ParallelRows.forEach(batch, scalars: K * ld) { samples in
+          for n in samples {
+            writeColumns(of: x.baseAddress! + n * g.inputSize, geometry: g, into: u.baseAddress! + n * L, rowStride: ld)
+          }
         }
       }
     }
     var delta = outputCotangent.storage
     if groups > 1 {
       let outG = groupOutputs
-      delta = [Scalar](repeating: 0, count: outputCotangent.storage.count)
+      let count = outputCotangent.storage.count
+      delta = [Scalar](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
       outputCotangent.storage.withUnsafeBufferPointer { d in
         delta.withUnsafeMutableBufferPointer { e in
-          for grp in 0..<groups {
-            for r in 0..<rows {
-              (e.baseAddress! + (grp * rows + r) * outG * L)
-                .update(from: d.baseAddress! + (r * outChannels + grp * outG) * L, count: outG * L)
+          ParallelRows.forEach(rows, scalars: count) { range in
+            for grp in 0..<groups {
+              for r in range {
+                (e.baseAddress! + (grp * rows + r) * outG * L)
+                  .update(from: d.baseAddress! + (r * outChannels + grp * outG) * L, count: outG * L)
+              }
             }
           }
         }

@@ -193,8 +193,9 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     return output
   }
 
-  /// Stride 1, one group, k > 1: the transposed convolution (`transposedConvolution`, batched like
-  /// `forward`). Otherwise batched over cotangent rows: per chunk of c rows, the cotangents gathered
+  /// Stride 1, one group, k > 1, "same" padding: the transposed convolution (`transposedConvolution`,
+  /// batched like `forward`). 1×1 stride 1 with L ≥ 256: one GEMM per row and group, no copies.
+  /// Otherwise batched over cotangent rows: per chunk of c rows, the cotangents gathered
   /// as `[out, c·L]`, one GEMM per group `W_gᵀ [K_g, out_g] × δ_g [out_g, c·L]` → patch cotangents
   /// `[K, c·L]`, then col2im per row.
   @_specialize(where Scalar == Float)
@@ -210,13 +211,33 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     let rows = outputCotangent.batchSize
     let L = g.positions
     let K = inChannels * kernelSize * kernelSize
+    if isPointwise && L >= 256 {
+      // 1×1, stride 1, L ≥ 256: col2im is the identity, so one GEMM per row and group
+      // `W_gᵀ δ_{r,g}` `[K_g, L]` straight from the row's cotangent into its input cotangent (no
+      // gather into `[out, c·L]` and no copy back: two passes over the rows saved; n = L is wide
+      // enough for the GEMM). Rows split over the cores, every element written.
+      var result = Tensor<Scalar>(uninitialized: [rows] + input.sampleShape)
+      outputCotangent.storage.withUnsafeBufferPointer { d in
+        result.storage.withUnsafeMutableBufferPointer { dx in
+          ParallelRows.forEach(rows) { range in
+            for r in range {
+              weightProducts(transposed: true, state.baseAddress!, d.baseAddress! + r * outChannels * L, columns: L,
+                             into: dx.baseAddress! + r * g.inputSize)
+            }
+          }
+        }
+      }
+      return result
+    }
     let chunk = chunkSize(g, count: rows)
-    var result = Tensor<Scalar>(zeros: [rows] + input.sampleShape)
+    // Each row is zeroed (before its col2im) by the thread that computes it: no serial zero fill.
+    var result = Tensor<Scalar>(uninitialized: [rows] + input.sampleShape)
     outputCotangent.storage.withUnsafeBufferPointer { d in
       result.storage.withUnsafeMutableBufferPointer { dx in
         ParallelRows.forEach((rows + chunk - 1) / chunk) { chunks in
-          var gathered = [Scalar](repeating: 0, count: outChannels * chunk * L)
-          var dcol = [Scalar](repeating: 0, count: K * chunk * L)
+          // Every element read is written first (the gather, GEMM with β = 0).
+          var gathered = [Scalar](unsafeUninitializedCapacity: outChannels * chunk * L) { _, n in n = outChannels * chunk * L }
+          var dcol = [Scalar](unsafeUninitializedCapacity: K * chunk * L) { _, n in n = K * chunk * L }
           let w = state.baseAddress!
           gathered.withUnsafeMutableBufferPointer { e in
             dcol.withUnsafeMutableBufferPointer { dc in
@@ -234,6 +255,7 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
                     // col2im is the identity: copy the row's columns.
                     for k in 0..<K { (target + k * L).update(from: dc.baseAddress! + k * ld + n * L, count: L) }
                   } else {
+                    target.update(repeating: 0, count: g.inputSize)
                     accumulateColumns(dc.baseAddress! + n * L, into: target, geometry: g, rowStride: ld)
                   }
                 }
@@ -252,9 +274,13 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
   /// `q = k − 1 − p`, i.e. `Conv2d(out, in, k, padding: q)` with the flipped, transposed weights
   /// (`flippedWeights`). Computed by `forward` (batched im2col of δ + one GEMM with depth
   /// `out·k²` per chunk), which replaces the GEMM of depth `out` and the col2im scatter.
+  /// Only for "same" padding (`2p = k − 1`, output as large as the input): with less padding the
+  /// transposed convolution's im2col of δ is mostly padding and its GEMM costs `H·W/(H'·W')` times
+  /// the direct one (LeNet's 5×5 conv2 on 14×14: 196 against 100 positions, a 400-row patch matrix
+  /// against 150 rows of patch cotangents).
   /// `nil` for the other convolutions (they keep GEMM + col2im).
   var transposedConvolution: Conv2d? {
-    guard stride == 1, groups == 1, kernelSize > 1, padding <= kernelSize - 1 else { return nil }
+    guard stride == 1, groups == 1, kernelSize > 1, 2 * padding == kernelSize - 1 else { return nil }
     return Conv2d(outChannels, inChannels, kernelSize: kernelSize, stride: 1, padding: kernelSize - 1 - padding, bias: false)
   }
 

@@ -26,8 +26,11 @@ enum ElementwiseCotangent {
     let rows = cotangent.batchSize
     values.storage.withUnsafeBufferPointer { x in
       cotangent.storage.withUnsafeMutableBufferPointer { d in
-        for r in 0..<rows {
-          update(x.baseAddress! + (r / repeats) * width, d.baseAddress! + r * width, width)
+        // Rows split over the cores (each row is updated by the same code whatever the split).
+        ParallelRows.forEach(rows, scalars: rows * width) { range in
+          for r in range {
+            update(x.baseAddress! + (r / repeats) * width, d.baseAddress! + r * width, width)
+          }
         }
       }
     }

@@ -22,11 +22,13 @@ public struct GlobalAvgPool2d<Scalar: BLASScalar>: Layer {
     let norm = 1 / Scalar(plane)
     input.storage.withUnsafeBufferPointer { x in
       output.storage.withUnsafeMutableBufferPointer { y in
-        for p in 0..<(input.batchSize * channels) {
-          var s: Scalar = 0
-          let xp = x.baseAddress! + p * plane
-          for i in 0..<plane { s += xp[i] }
-          y[p] = s * norm
+        ParallelRows.forEach(input.batchSize * channels, scalars: input.count) { planes in
+          for p in planes {
+            var s: Scalar = 0
+            let xp = x.baseAddress! + p * plane
+            for i in 0..<plane { s += xp[i] }
+            y[p] = s * norm
+          }
         }
       }
     }
@@ -42,12 +44,14 @@ public struct GlobalAvgPool2d<Scalar: BLASScalar>: Layer {
     let channels = input.shape[1]
     let plane = input.shape[2] * input.shape[3]
     let rows = outputCotangent.batchSize
-    var result = Tensor<Scalar>(zeros: [rows] + input.sampleShape)
+    var result = Tensor<Scalar>(uninitialized: [rows] + input.sampleShape)
     let norm = 1 / Scalar(plane)
     outputCotangent.storage.withUnsafeBufferPointer { d in
       result.storage.withUnsafeMutableBufferPointer { dx in
-        for p in 0..<(rows * channels) {
-          (dx.baseAddress! + p * plane).update(repeating: d[p] * norm, count: plane)
+        ParallelRows.forEach(rows * channels, scalars: rows * channels * plane) { planes in
+          for p in planes {
+            (dx.baseAddress! + p * plane).update(repeating: d[p] * norm, count: plane)
+          }
         }
       }
     }

@@ -50,15 +50,17 @@ public struct MaxPool2d<Scalar: BLASScalar>: Layer {
     let (c, h, w) = (input.shape[1], input.shape[2], input.shape[3])
     let outShape = [c, h / kernelSize, w / kernelSize]
     let outSize = outShape.reduce(1, *)
-    var output = Tensor<Scalar>(zeros: [input.batchSize] + outShape)
-    var index = [Int](repeating: 0, count: outSize)
+    var output = Tensor<Scalar>(uninitialized: [input.batchSize] + outShape)
     input.storage.withUnsafeBufferPointer { x in
       output.storage.withUnsafeMutableBufferPointer { y in
-        index.withUnsafeMutableBufferPointer { idx in
-          for n in 0..<input.batchSize {
-            let xs = x.baseAddress! + n * c * h * w
-            argMax(xs, channels: c, height: h, width: w, into: idx.baseAddress!)
-            for o in 0..<outSize { y[n * outSize + o] = xs[idx[o]] }
+        ParallelRows.forEach(input.batchSize, scalars: input.count) { samples in
+          var index = [Int](repeating: 0, count: outSize)
+          index.withUnsafeMutableBufferPointer { idx in
+            for n in samples {
+              let xs = x.baseAddress! + n * c * h * w
+              argMax(xs, channels: c, height: h, width: w, into: idx.baseAddress!)
+              for o in 0..<outSize { y[n * outSize + o] = xs[idx[o]] }
+            }
           }
         }
       }
@@ -75,18 +77,22 @@ public struct MaxPool2d<Scalar: BLASScalar>: Layer {
     let (c, h, w) = (input.shape[1], input.shape[2], input.shape[3])
     let inSize = c * h * w
     let outSize = outputCotangent.sampleSize
-    var result = Tensor<Scalar>(zeros: [outputCotangent.batchSize] + input.sampleShape)
-    var index = [Int](repeating: 0, count: outSize)
+    // Each row is zeroed and scattered by the thread that owns its sample (no serial zero fill).
+    var result = Tensor<Scalar>(uninitialized: [outputCotangent.batchSize] + input.sampleShape)
     input.storage.withUnsafeBufferPointer { x in
       outputCotangent.storage.withUnsafeBufferPointer { d in
         result.storage.withUnsafeMutableBufferPointer { dx in
-          index.withUnsafeMutableBufferPointer { idx in
-            for n in 0..<input.batchSize {
-              argMax(x.baseAddress! + n * inSize, channels: c, height: h, width: w, into: idx.baseAddress!)
-              for r in (n * repeats)..<((n + 1) * repeats) {
-                let dr = d.baseAddress! + r * outSize
-                let dxr = dx.baseAddress! + r * inSize
-                for o in 0..<outSize { dxr[idx[o]] += dr[o] }
+          ParallelRows.forEach(input.batchSize, scalars: outputCotangent.batchSize * inSize) { samples in
+            var index = [Int](repeating: 0, count: outSize)
+            index.withUnsafeMutableBufferPointer { idx in
+              for n in samples {
+                argMax(x.baseAddress! + n * inSize, channels: c, height: h, width: w, into: idx.baseAddress!)
+                for r in (n * repeats)..<((n + 1) * repeats) {
+                  let dr = d.baseAddress! + r * outSize
+                  let dxr = dx.baseAddress! + r * inSize
+                  dxr.update(repeating: 0, count: inSize)
+                  for o in 0..<outSize { dxr[idx[o]] += dr[o] }
+                }
               }
             }
           }

@@ -8,9 +8,14 @@ public struct ReLU<Scalar: BLASScalar>: InPlaceCotangentLayer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
-    var output = input
-    output.storage.withUnsafeMutableBufferPointer { y in
-      for i in y.indices where y[i] < 0 { y[i] = 0 }
+    var output = Tensor<Scalar>(uninitialized: input.shape)
+    let width = input.sampleSize
+    input.storage.withUnsafeBufferPointer { x in
+      output.storage.withUnsafeMutableBufferPointer { y in
+        ParallelRows.forEach(input.batchSize, scalars: input.count) { samples in
+          for i in (samples.lowerBound * width)..<(samples.upperBound * width) { y[i] = x[i] < 0 ? 0 : x[i] }
+        }
+      }
     }
     return output
   }

@@ -29,11 +29,19 @@ extension Model {
     case .layer(let layer):
       return layer.forward(sources[0], state: slice(state, node, layer))
     case .add:
-      var sum = sources[0]
+      // ((x₀ + x₁) + x₂) …, samples split over the cores, into a fresh tensor (no copy of x₀ first).
+      var sum = Tensor<T>(uninitialized: sources[0].shape)
+      let width = sum.sampleSize
       sum.storage.withUnsafeMutableBufferPointer { s in
-        for other in sources.dropFirst() {
-          other.storage.withUnsafeBufferPointer { o in
-            T.axpy(n: s.count, alpha: 1, x: o.baseAddress!, y: s.baseAddress!)
+        sources[0].storage.withUnsafeBufferPointer { first in
+          ParallelRows.forEach(sources[0].batchSize, scalars: sources.count * s.count) { samples in
+            let range = (samples.lowerBound * width)..<(samples.upperBound * width)
+            for i in range { s[i] = first[i] }
+            for other in sources.dropFirst() {
+              other.storage.withUnsafeBufferPointer { o in
+                for i in range { s[i] += o[i] }
+              }
+            }
           }
         }
       }

@@ -69,7 +69,21 @@ extension Model {
             }
           }
         case .add:
-          for source in node.inputs where needed(source) { deliver(cotangent, to: source) }
+          // Every needed source receives the same cotangent. A receiver that overwrites it in place
+          // (ReLU, BatchNorm) while another still holds it would make Swift copy it on one core:
+          // such receivers get a copy made on all cores instead — all but the one processed last
+          // (lowest node index), which by then holds the only reference.
+          let receivers = node.inputs.filter(needed)
+          let last = receivers.filter { $0 != ModelNode<T>.modelInput && cotangents[$0] == nil }.min()
+          for source in receivers {
+            if source != last, source != ModelNode<T>.modelInput, cotangents[source] == nil,
+               overwritesCotangent(source, layers: layers)
+            {
+              deliver(parallelCopy(cotangent), to: source)
+            } else {
+              deliver(cotangent, to: source)
+            }
+          }
         case .concat:
           var offset = 0
           for (k, source) in node.inputs.enumerated() {
@@ -96,6 +110,26 @@ extension Model {
       hasParametersUpstream[i] = flag
     }
     return { index in index == ModelNode<T>.modelInput ? needInputCotangent : hasParametersUpstream[index] }
+  }
+
+  /// Whether node `index` is a layer whose reverse pass overwrites its output cotangent in place.
+  private func overwritesCotangent(_ index: Int, layers: [(any Layer<T>)?]?) -> Bool {
+    guard case .layer(let nodeLayer) = nodes[index].operation else { return false }
+    return (layers?[index] ?? nodeLayer) is any InPlaceCotangentLayer
+  }
+
+  /// A copy of `tensor`, its rows copied on all cores.
+  private func parallelCopy(_ tensor: Tensor<T>) -> Tensor<T> {
+    var copy = Tensor<T>(uninitialized: tensor.shape)
+    let width = tensor.sampleSize
+    tensor.storage.withUnsafeBufferPointer { x in
+      copy.storage.withUnsafeMutableBufferPointer { y in
+        ParallelRows.forEach(tensor.batchSize, scalars: tensor.count) { rows in
+          (y.baseAddress! + rows.lowerBound * width).update(from: x.baseAddress! + rows.lowerBound * width, count: rows.count * width)
+        }
+      }
+    }
+    return copy
   }
 
   private func accumulate(_ existing: Tensor<T>?, _ addition: Tensor<T>) -> Tensor<T> {

@@ -8,8 +8,8 @@
 /// - per row sample x (split over the cores by `ParallelRows`, single-threaded BLAS; each x writes
 ///   only its own blocks): the patch Gram `M = U_xᵀ U_chunk` `[L, c·L]` (`2·L²·K_g` FLOP per pair)
 ///   plus β, then `δ_x M` `[m·out_g, c·L]` (`2·m·out_g·L²` per pair), scattered as `T[y][x]`;
-/// - per y, one GEMM `G[:, y] += T[y] δ_yᵀ`, `[n_I·m, out_g·L] × [out_g·L, m]` (`2·m²·out_g·L` per
-///   pair).
+/// - per y (split over the cores, single-threaded BLAS; each y writes its own m columns), one GEMM
+///   `G[:, y] += T[y] δ_yᵀ`, `[n_I·m, out_g·L] × [out_g·L, m]` (`2·m²·out_g·L` per pair).
 /// c keeps M ≤ 4 Mi and T ≤ 8 Mi scalars. On a diagonal tile only rows x < y₀ + c are computed per
 /// chunk; pairs with x > y land in the lower triangle, which `TileKernel.finish` overwrites with the
 /// mirrored upper one. Deterministic: the same factors give the same BLAS calls with the same sizes,
@@ -89,13 +89,17 @@ public enum StructuredConvContraction {
                     }
                   }
                   // 2. Per column sample y: G[x·m + a, y·m + b] += Σ_(o,t) T[y][x][a, (o,t)] δ_y[b, (o,t)],
-                  //    one GEMM [rows·m, out_g·L] × [out_g·L, m] (multithreaded BLAS).
-                  for y in 0..<ny {
-                    T.gemm(
-                      transposeA: false, transposeB: true, m: rowsNeeded * m, n: m, k: outG * L, alpha: 1,
-                      a: big.pointer + y * nI * rowStride, lda: outG * L,
-                      b: dJ.baseAddress! + (grp * b.rows + (y0 + y) * m) * outG * L, ldb: outG * L,
-                      beta: 1, c: output.pointer + (y0 + y) * m, ldc: RJ)
+                  //    one GEMM [rows·m, out_g·L] × [out_g·L, m]; the column samples split over the
+                  //    cores (single-threaded BLAS: an m-column product is too narrow for OpenBLAS's
+                  //    threads; each y writes its own m columns of G).
+                  ParallelRows.forEach(ny) { ys in
+                    for y in ys {
+                      T.gemm(
+                        transposeA: false, transposeB: true, m: rowsNeeded * m, n: m, k: outG * L, alpha: 1,
+                        a: big.pointer + y * nI * rowStride, lda: outG * L,
+                        b: dJ.baseAddress! + (grp * b.rows + (y0 + y) * m) * outG * L, ldb: outG * L,
+                        beta: 1, c: output.pointer + (y0 + y) * m, ldc: RJ)
+                    }
                   }
                   y0 += ny
                 }

@@ -73,6 +73,8 @@ public enum TileKernel {
   }
 
   /// Zeroes the tile buffer `[rows, columns]` before the first `accumulate`.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
   public static func start<T: BLASScalar>(
     _ output: UnsafeMutableBufferPointer<T>, rows RI: Int, columns RJ: Int, isDiagonal: Bool
   ) {
@@ -138,7 +140,10 @@ public enum TileKernel {
     let g = output.baseAddress!
     if isDiagonal { mirrorUpper(g, n: RI) }
     if scale != 1 {
-      for i in 0..<output.count { g[i] *= scale }
+      let columns = output.count / max(1, RI)
+      ParallelRows.forEach(RI, scalars: output.count) { rows in
+        for i in (rows.lowerBound * columns)..<(rows.upperBound * columns) { g[i] *= scale }
+      }
     }
   }
 
@@ -170,19 +175,22 @@ public enum TileKernel {
     _ D: UnsafePointer<T>, _ H: UnsafePointer<T>, bias: T, rows: Int, columns: Int, m: Int, nJ: Int,
     upperOnly: Bool, into g: UnsafeMutablePointer<T>
   ) {
-    for r in 0..<rows {
-      let hRow = H + (r / m) * nJ
-      let dRow = D + r * columns
-      let gRow = g + r * columns
-      var c = upperOnly ? r : 0
-      while c < columns {
-        // Within one column sample the factor (h·h′ + 1) is constant.
-        let s = c / m
-        let factor = hRow[s] + bias
-        let end = min((s + 1) * m, columns)
-        while c < end {
-          gRow[c] += dRow[c] * factor
-          c += 1
+    // Rows split over the cores (each element is computed the same way whatever the split).
+    ParallelRows.forEach(rows, scalars: rows * columns) { range in
+      for r in range {
+        let hRow = H + (r / m) * nJ
+        let dRow = D + r * columns
+        let gRow = g + r * columns
+        var c = upperOnly ? r : 0
+        while c < columns {
+          // Within one column sample the factor (h·h′ + 1) is constant.
+          let s = c / m
+          let factor = hRow[s] + bias
+          let end = min((s + 1) * m, columns)
+          while c < end {
+            gRow[c] += dRow[c] * factor
+            c += 1
+          }
         }
       }
     }
@@ -192,8 +200,15 @@ public enum TileKernel {
   @_specialize(where T == Float)
   @_specialize(where T == Double)
   private static func mirrorUpper<T: BLASScalar>(_ g: UnsafeMutablePointer<T>, n: Int) {
-    for r in 0..<n {
-      for c in 0..<r { g[r * n + c] = g[c * n + r] }
+    // Row r reads only the upper triangle (never written here) and writes its own lower part;
+    // rows r and n − 1 − r go together so that the cores get equal shares.
+    ParallelRows.forEach((n + 1) / 2, scalars: n * n) { pairs in
+      for p in pairs {
+        for c in 0..<p { g[p * n + c] = g[c * n + p] }
+        let r = n - 1 - p
+        guard r != p else { continue }
+        for c in 0..<r { g[r * n + c] = g[c * n + r] }
+      }
     }
   }
 }

@@ -190,7 +190,9 @@ public final class TileSource<T: BLASScalar> {
     if variant == .trace || variant == .diagonal { return try contractReduced(a, b, isDiagonal: isDiagonal) }
     let m = variant.jacobianOutputs(outputs: model.outputsPerSample)  // 1 for pseudo: one row of f̄ per sample
     let (nI, nJ) = (sampleCount(a), sampleCount(b))
-    var result = [T](repeating: 0, count: nI * m * nJ * m)
+    // Zeroed by `TileKernel.start` (specialised; a generic zero fill here went element by element).
+    let scalars = nI * m * nJ * m
+    var result = [T](unsafeUninitializedCapacity: scalars) { _, initialized in initialized = scalars }
     var scratch = TileKernel.Scratch<T>()
     try result.withUnsafeMutableBufferPointer { out in
       TileKernel.start(out, rows: nI * m, columns: nJ * m, isDiagonal: isDiagonal)

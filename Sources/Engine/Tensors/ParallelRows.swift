@@ -24,3 +24,21 @@ enum ParallelRows {
     }
   }
 }
+
+extension ParallelRows {
+  /// Loops touching fewer scalars than this run on the calling thread: splitting them costs more
+  /// (waking a second thread, tens of µs) than it saves.
+  static let minimumParallelScalars = 1 << 16
+
+  /// As `forEach(_:_:)` for memory-bound loops without large BLAS calls (elementwise layers,
+  /// pooling, im2col, copies): split over the cores only when the loop touches at least
+  /// `minimumParallelScalars` scalars (`scalars`, the caller's estimate). Every element is computed
+  /// by the same code whatever the split, so results do not depend on it.
+  static func forEach(_ count: Int, scalars: Int, _ body: (Range<Int>) -> Void) {
+    guard scalars >= minimumParallelScalars else {
+      body(0..<count)
+      return
+    }
+    forEach(count, body)
+  }
+}

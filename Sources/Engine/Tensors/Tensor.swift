@@ -22,6 +22,13 @@ public struct Tensor<T: BLASScalar> {
     self.init(shape: shape, storage: [T](repeating: 0, count: shape.reduce(1, *)))
   }
 
+  /// A tensor of `shape` whose elements are not initialised: for outputs every element of which
+  /// the caller writes before reading (no zero fill of a buffer about to be overwritten).
+  init(uninitialized shape: [Int]) {
+    let count = shape.reduce(1, *)
+    self.init(shape: shape, storage: [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count })
+  }
+
   /// Number of elements.
   public var count: Int { storage.count }
 
