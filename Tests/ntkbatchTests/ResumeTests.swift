@@ -46,7 +46,9 @@ final class ResumeTests: XCTestCase {
         usleep(2_000)
       }
       usleep(UInt32.random(in: 0...20_000, using: &generator))
-      if process.isRunning {
+      // The last session runs to the end (the 40 random kills journal ~260 tiles on average, but
+      // about one series in a hundred journals fewer than the 210 tiles of the plan).
+      if process.isRunning, session < 39 {
         kill(process.processIdentifier, SIGKILL)
         kills += 1
       }
