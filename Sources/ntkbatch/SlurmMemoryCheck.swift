@@ -49,8 +49,8 @@ struct SlurmMemoryCheck: PrecisionGeneric {
     } catch let error as EngineError where error.code == .memoryBudget {
       // The smallest working set `run` would accept: the tile asked for, or one sample a side for "auto".
       let t = min(manifest.ntk.tileSamples ?? 1, max(1, max(n, nc ?? 0)))
-      let needed = TileMemoryPlan.working(model, n: n, t: t, strategy: .layerStreaming, base: base, columnSampleCount: nc,
-                                          variant: manifest.ntk.kernel.engineVariant)
+      let needed = TileMemoryPlan.need(model, n: n, t: t, base: base, columnSampleCount: nc,
+                                       variant: manifest.ntk.kernel.engineVariant).bytes
       let tile = manifest.ntk.tileSamples.map { "ntk.tileSamples \($0)" } ?? "the smallest tile (ntk.tileSamples \"auto\", one sample a side)"
       let budgetText = automatic ? "\(budget >> 20) MiB (ntk.memoryBudget \"auto\": 3/4 of --mem)" : "\(mebibytes(budget)) MiB (ntk.memoryBudget)"
       let fix = automatic

@@ -65,12 +65,8 @@ public struct TileMemoryPlan: Equatable, Sendable {
                                                                 outputs: variant.contractionOutputs(outputs: model.outputsPerSample)),
                             workingBytes: bytes, cacheBytes: budgetBytes - bytes)
     }
-    // What a tile of t samples needs: the smaller peak of the two strategies (layer streaming
-    // holds every layer's factors, more than whole blocks when most layers are structured).
     func smallestNeed(t: Int) -> (TileStrategy, Int) {
-      [TileStrategy.wholeBlocks, .layerStreaming]
-        .map { ($0, working(model, n: n, t: t, strategy: $0, base: baseBytes, columnSampleCount: nc, variant: variant)) }
-        .min { $0.1 < $1.1 }!
+      need(model, n: n, t: t, base: baseBytes, columnSampleCount: nc, variant: variant)
     }
     if let t = tileSamples {
       if fits(t, .wholeBlocks) { return plan(t, .wholeBlocks) }
@@ -89,6 +85,17 @@ public struct TileMemoryPlan: Equatable, Sendable {
       let (strategy, needed) = smallestNeed(t: 1)
       throw EngineError(.memoryBudget, "the smallest tile (one sample a side) needs about \(mebibytes(needed)) MiB (estimated peak with \(strategy.rawValue), including \(mebibytes(baseBytes)) MiB for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(mebibytes(budgetBytes)) MiB (ntk.memoryBudget)")
     }
+  }
+
+  /// What a tile of `t` samples needs: the smaller estimated peak of the two strategies (layer
+  /// streaming holds every layer's factors, more than whole blocks when most layers are
+  /// structured) — the least budget at which `make` plans it — and that strategy.
+  public static func need<T: BLASScalar>(
+    _ model: Model<T>, n: Int, t: Int, base: Int, columnSampleCount nc: Int? = nil, variant: NTKVariant = .full
+  ) -> (strategy: TileStrategy, bytes: Int) {
+    [TileStrategy.wholeBlocks, .layerStreaming]
+      .map { ($0, working(model, n: n, t: t, strategy: $0, base: base, columnSampleCount: nc, variant: variant)) }
+      .min { $0.1 < $1.1 }!
   }
 
   /// Estimated peak resident bytes of a run with tiles of `t` samples and no cache (see the type's
