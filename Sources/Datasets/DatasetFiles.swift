@@ -53,13 +53,13 @@ struct DatasetFiles {
           guard showProgress else { return }
           let percent = Int((progress.fraction ?? 0) * 100)
           if isTerminal {
-            FileHandle.standardError.write(Data(("\r" + progress.bar()).utf8))
+            StandardStream.error("\r" + progress.bar())
           } else if percent / 10 != lastPercent / 10 {
             lastPercent = percent
-            FileHandle.standardError.write(Data((progress.bar() + "\n").utf8))
+            StandardStream.error(progress.bar() + "\n")
           }
         })
-      if showProgress && isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+      if showProgress && isTerminal { StandardStream.error("\n") }
     }
   }
 

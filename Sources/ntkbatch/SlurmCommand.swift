@@ -176,7 +176,7 @@ struct SlurmCommand: ParsableCommand {
   }
 
   private func printWarning(_ message: String) {
-    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    StandardStream.error("warning: \(message)\n")
   }
 
   /// This executable's absolute path (`/proc/self/exe`).
