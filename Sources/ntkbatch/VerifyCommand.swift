@@ -23,12 +23,17 @@ struct VerifyCommand: ParsableCommand {
   @Argument(help: "The run directory.")
   var runDirectory: String
 
+  @Option(help: "Progress on stderr while the objects are checked: auto (a bar on a terminal, a line every 30 s otherwise), bar, lines, none.")
+  var progress: AssembleProgress.Mode = .auto
+
   func run() throws {
     let report = try CLIError.reporting { () -> VerificationReport in
       let run = RunDirectory(path: runDirectory)
       try run.requireExisting()
       try JournalPresence.require(run: run)
-      return try RunVerifier.verify(run: run)
+      var display = ObjectCheckProgress(mode: progress, label: "verify")
+      defer { display.finish() }
+      return try RunVerifier.verify(run: run) { display.update($0) }
     }
     for problem in report.problems {
       print("\(problem.missing ? "MISSING" : problem.nonFinite ? "NONFINITE" : "DAMAGED") tile \(problem.index) (\(problem.rowBlock), \(problem.columnBlock)): \(problem.reason)")
