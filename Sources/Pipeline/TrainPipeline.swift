@@ -117,6 +117,8 @@ public struct TrainPipeline {
       record.loss = summary.loss
       record.accuracy = summary.accuracy
       record.finished = trainer.isFinished(state)
+      record.epochSeconds = Date().timeIntervalSince(started)
+      record.finishedAt = ISO8601DateFormatter().string(from: Date())
       try store.commit(checkpoint: TrainingCheckpointFile.encode(model: model, momentum: state.optimizer.buffer), record: record)
       reporter.epochFinished(summary, seconds: Date().timeIntervalSince(started))
       if stop.isStopRequested, !record.finished {

@@ -24,8 +24,15 @@ struct RepairCommand: ParsableCommand {
   @Argument(help: "The run directory.")
   var runDirectory: String
 
+  @Option(help: "Progress on stderr while the objects are checked: auto (a bar on a terminal, a line every 30 s otherwise), bar, lines, none.")
+  var progress: AssembleProgress.Mode = .auto
+
   func run() throws {
-    let report = try CLIError.reporting { try RunRepair.repair(run: RunDirectory(path: runDirectory)) }
+    let report = try CLIError.reporting { () -> RunRepair.Report in
+      var display = ObjectCheckProgress(mode: progress, label: "repair")
+      defer { display.finish() }
+      return try RunRepair.repair(run: RunDirectory(path: runDirectory)) { display.update($0) }
+    }
     for cut in report.cutSegments where cut.damagedCopy.isEmpty {
       print("REMOVED journal \(cut.segment): \(cut.reason)")
     }

@@ -10,9 +10,12 @@ struct StatusCommand: ParsableCommand {
     commandName: "status",
     abstract: "Show a run directory's progress: tiles done/total, bytes, ETA.",
     discussion: """
-      Exit 1 with one line when the run directory has no journal segment, or only segments without \
-      a readable header (empty or cut short) — the journal is gone: no tile is recorded as done — \
-      unless its first session is still starting or training.
+      A `model.train` run shows its training stage (RUN/training/latest.json): the epoch committed \
+      of at most model.train.epochs, loss, accuracy, finished or not, whether it is training now and \
+      an ETA from the seconds per epoch; `--json` has them as `training`. Exit 1 with one line when \
+      the run directory has no journal segment, or only segments without a readable header (empty \
+      or cut short) — the journal is gone: no tile is recorded as done — unless it holds a training \
+      state (shown, exit 0; exit 1 when damaged) or its first session is still starting.
       """)
 
   @Argument(help: "The run directory.")
@@ -63,17 +66,55 @@ struct StatusCommand: ParsableCommand {
     return range.reduce(0) { $0 + (replay.tiles[$1] != nil ? 1 : 0) }
   }
 
-  /// A run directory without any journal segment: fine while its first session is starting or
-  /// training (said so), otherwise the journal is gone and nothing records a finished tile (exit 1).
+  /// A run directory without any journal segment: a `model.train` run in its training stage
+  /// (`RUN/training/latest.json`, or a writer training its first epoch) is shown as such (exit 0;
+  /// exit 1 when the training state is damaged); a first session still starting is said so
+  /// (exit 0); otherwise the journal is gone and nothing records a finished tile (exit 1).
   private func requireJournalOrExplain(_ status: RunStatus, run: RunDirectory) throws {
-    let objects = (try? run.objects.list().count) ?? 0
-    if status.writer != nil || FileManager.default.fileExists(atPath: run.path + "/training") {
-      guard !json else { return }
-      print("run:      \(status.run)")
-      print("journal:  none yet: no eNTK session has written a record\(status.writer.map { " (a writer is running: \($0))" } ?? ""); training checkpoints, if any, are in \(run.path)/training")
+    if let training = status.training {
+      if json {
+        try printJSON(status, tiles: [])
+      } else {
+        print("run:      \(status.run)")
+        print("training: \(Self.describe(training))")
+        print("journal:  none yet: the eNTK's tiles are computed after training\(training.finished ? status.writer == nil ? " (the next `ntkbatch run` starts them)" : " (the running session starts them)" : "")")
+        if let writer = status.writer { print("writer:   running (\(writer))") }
+      }
+      if let problem = training.problem {
+        StandardStream.error("ntkbatch: error: damaged training state: \(problem); run `ntkbatch repair \(runDirectory)` (it sets the training state aside), then `ntkbatch run` trains again\n")
+        throw ExitCode(1)
+      }
       throw ExitCode.success
     }
+    if status.writer != nil {
+      guard !json else { return }
+      print("run:      \(status.run)")
+      print("journal:  none yet: no eNTK session has written a record\(status.writer.map { " (a writer is running: \($0))" } ?? "")")
+      throw ExitCode.success
+    }
+    let objects = (try? run.objects.list().count) ?? 0
     throw JournalPresence.missing(run: run, segments: status.sessions, objects: objects)
+  }
+
+  /// One line on the training stage: epoch committed of at most `epochs`, loss, accuracy, and
+  /// finished, running (with an ETA when the record has epoch times) or stopped.
+  static func describe(_ t: TrainingStatus) -> String {
+    if let problem = t.problem { return "DAMAGED: \(problem)" }
+    let of = t.epochs.map { "/\($0)" } ?? ""
+    guard t.epoch > 0 else { return "epoch 1\(of) in progress, none committed yet (running)" }
+    var text = "epoch \(t.epoch)\(of) committed"
+    if let loss = t.loss, let accuracy = t.accuracy { text += String(format: " (loss %.4g, accuracy %.4g)", loss, accuracy) }
+    if let at = t.lastEpochAt { text += " at \(at)" }
+    if t.finished { return text + ", training finished" }
+    let perEpoch = t.secondsPerEpoch.map { ", \(String(format: "%.3g", $0)) s per epoch" } ?? ""
+    let left = t.epochsLeft.map { ", at most \($0) epoch(s) left" } ?? ""
+    let target = t.targetAccuracy.flatMap { $0 < 1 ? " (fewer once the accuracy exceeds \($0))" : nil } ?? ""
+    if t.running {
+      let eta = t.etaSeconds.map { "ETA \(ProgressDisplay.duration($0)) at most" }
+        ?? (t.secondsPerEpoch == nil ? "ETA unknown (the training record has no epoch times: written by an older ntkbatch)" : "ETA unknown")
+      return text + "; training now\(perEpoch)\(left)\(target); \(eta)"
+    }
+    return text + "; not running\(perEpoch)\(left)\(target): `ntkbatch run` continues at epoch \(t.epoch + 1)"
   }
 
   private func printText(_ s: RunStatus) {
@@ -85,6 +126,7 @@ struct StatusCommand: ParsableCommand {
       let cross = identity.columnSampleCount.map { " (cross kernel: \(identity.sampleCount) row × \($0) column samples)" } ?? ""
       print("matrix:   \(shape)\(kernel) \(identity.precision.rawValue), normalization \(identity.normalization.rawValue), \(identity.tileSamples) samples per tile side\(cross)")
     }
+    if let training = s.training { print("training: \(Self.describe(training))") }
     print("tiles:    \(s.tilesDone)/\(s.tilesTotal) (\(String(format: "%.1f", percent))% of sample pairs)")
     print("bytes:    \(s.rawBytes) raw, \(s.storedBytes) stored (zstd), \(s.plannedRawBytes) raw when complete")
     print("compute:  \(ProgressDisplay.duration(s.computeSeconds)) over \(s.sessions) session(s)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Foundation
+import Storage
 import Pipeline
 
 /// `ntkbatch verify DIR`: decompresses and re-hashes every tile object against the journal.
@@ -23,12 +24,17 @@ struct VerifyCommand: ParsableCommand {
   @Argument(help: "The run directory.")
   var runDirectory: String
 
+  @Option(help: "Progress on stderr while the objects are checked: auto (a bar on a terminal, a line every 30 s otherwise), bar, lines, none.")
+  var progress: AssembleProgress.Mode = .auto
+
   func run() throws {
     let report = try CLIError.reporting { () -> VerificationReport in
       let run = RunDirectory(path: runDirectory)
       try run.requireExisting()
       try JournalPresence.require(run: run)
-      return try RunVerifier.verify(run: run)
+      var display = ObjectCheckProgress(mode: progress, label: "verify")
+      defer { display.finish() }
+      return try RunVerifier.verify(run: run) { display.update($0) }
     }
     for problem in report.problems {
       print("\(problem.missing ? "MISSING" : problem.nonFinite ? "NONFINITE" : "DAMAGED") tile \(problem.index) (\(problem.rowBlock), \(problem.columnBlock)): \(problem.reason)")
@@ -62,19 +68,19 @@ struct VerifyCommand: ParsableCommand {
     let derived = [report.logitsProblem.map { ("logits.npy", $0) }, report.labelsProblem.map { ("labels.npy", $0) }].compactMap { $0 }
       + report.columnsFileProblems.map { ($0.name, $0.problem) } + [report.checksumsProblem.map { ("checksums.json", $0) }].compactMap { $0 }
     if report.problems.isEmpty, derived.isEmpty, let problem = report.trainingProblem {
-      FileHandle.standardError.write(Data("ntkbatch: error: \(problem); run `ntkbatch repair \(runDirectory)` (it sets the training state aside), then `ntkbatch run` trains again\n".utf8))
+      StandardStream.error("ntkbatch: error: \(problem); run `ntkbatch repair \(runDirectory)` (it sets the training state aside), then `ntkbatch run` trains again\n")
       throw ExitCode(1)
     }
     if report.problems.isEmpty, let (name, problem) = derived.first {
-      FileHandle.standardError.write(Data("ntkbatch: error: \(runDirectory)/\(name): \(problem); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` writes it again\n".utf8))
+      StandardStream.error("ntkbatch: error: \(runDirectory)/\(name): \(problem); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` writes it again\n")
       throw ExitCode(1)
     }
     if report.problems.isEmpty, !report.manifestMissing, let problem = report.manifestProblem {
-      FileHandle.standardError.write(Data("ntkbatch: error: \(problem); run `ntkbatch run MANIFEST --run-dir \(runDirectory)` with this run's manifest (the journal's manifest hash) to rewrite it\n".utf8))
+      StandardStream.error("ntkbatch: error: \(problem); run `ntkbatch run MANIFEST --run-dir \(runDirectory)` with this run's manifest (the journal's manifest hash) to rewrite it\n")
       throw ExitCode(1)
     }
     if !report.isIntact {
-      FileHandle.standardError.write(Data("ntkbatch: error: \(report.problems.count) damaged, missing or non-finite tile(s) in \(runDirectory); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` to recompute them\n".utf8))
+      StandardStream.error("ntkbatch: error: \(report.problems.count) damaged, missing or non-finite tile(s) in \(runDirectory); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` to recompute them\n")
       throw ExitCode(1)
     }
   }

@@ -54,6 +54,8 @@ public struct RunStatus: Codable, Equatable, Sendable {
   public var shardsNotStartedCount: Int = 0
   /// Duplicate journal records (harmless; `repair` removes them).
   public var duplicateRecords: Int = 0
+  /// The training stage of a `model.train` run (`RUN/training`), if it has one.
+  public var training: TrainingStatus? = nil
 
   /// Whether every tile is journaled.
   public var isComplete: Bool { identity != nil && tilesDone == tilesTotal }
@@ -78,6 +80,7 @@ public struct RunStatus: Codable, Equatable, Sendable {
     let shards = ShardStatus.read(run: run, replay: replay)
     (status.shards, status.shardCount, status.shardsNotStarted, status.shardsNotStartedCount) = (shards.shards, shards.count, shards.missing, shards.missingCount)
     status.duplicateRecords = replay.duplicates.count
+    status.training = TrainingStatus.read(run: run, writer: status.writer, journalStarted: replay.identity != nil)
     if let identity = replay.identity {
       let plan = try identity.plan()
       status.tilesTotal = plan.tiles.count

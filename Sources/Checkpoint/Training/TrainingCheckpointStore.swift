@@ -37,14 +37,7 @@ public struct TrainingCheckpointStore: Sendable {
   /// - Throws: `CheckpointError` (`.damaged`) if `latest.json` does not decode or the checkpoint
   ///   it names is missing or does not re-hash; (`.failure`) on I/O errors.
   public func latest() throws -> (record: TrainingRecord, checkpoint: [UInt8])? {
-    guard FileManager.default.fileExists(atPath: recordPath) else { return nil }
-    let json = try CheckpointError.wrapping { try FileBytes.read(path: recordPath) }
-    let record: TrainingRecord
-    do {
-      record = try JSONDecoder().decode(TrainingRecord.self, from: Data(json))
-    } catch {
-      throw CheckpointError(.damaged, "\(recordPath): not a training record (\(error.localizedDescription))")
-    }
+    guard let record = try latestRecord() else { return nil }
     let path = checkpointPath(record.checkpoint)
     guard FileManager.default.fileExists(atPath: path) else {
       throw CheckpointError(.damaged, "\(path): missing training checkpoint of epoch \(record.epoch) named by \(recordPath)")
@@ -56,6 +49,21 @@ public struct TrainingCheckpointStore: Sendable {
     return (record, bytes)
   }
 
+  /// The last committed epoch's record (`latest.json`) alone, without reading its checkpoint
+  /// (`latest()` also reads and re-hashes that), or `nil` before the first epoch.
+  ///
+  /// - Throws: `CheckpointError` (`.damaged`) if `latest.json` does not decode; (`.failure`) on
+  ///   I/O errors.
+  public func latestRecord() throws -> TrainingRecord? {
+    guard FileManager.default.fileExists(atPath: recordPath) else { return nil }
+    let json = try CheckpointError.wrapping { try FileBytes.read(path: recordPath) }
+    do {
+      return try JSONDecoder().decode(TrainingRecord.self, from: Data(json))
+    } catch {
+      throw CheckpointError(.damaged, "\(recordPath): not a training record (\(error.localizedDescription))")
+    }
+  }
+
   /// Commits an epoch: writes `checkpoint` durably under its hash, then replaces `latest.json`
   /// with `record` (whose `checkpoint` is set to that hash), then removes the previous checkpoint.
   ///
@@ -64,7 +72,7 @@ public struct TrainingCheckpointStore: Sendable {
   ///   `latest.json` still names the previous epoch.
   @discardableResult
   public func commit(checkpoint: [UInt8], record: TrainingRecord) throws -> TrainingRecord {
-    let previous = try? latestRecordHash()
+    let previous = (try? latestRecord())??.checkpoint
     try createDirectories()
     var record = record
     record.checkpoint = ContentHash.sha256(checkpoint)
@@ -85,11 +93,6 @@ public struct TrainingCheckpointStore: Sendable {
       try? SystemFile.remove(path: checkpointPath(previous))
     }
     return record
-  }
-
-  private func latestRecordHash() throws -> ContentHash? {
-    guard let data = FileManager.default.contents(atPath: recordPath) else { return nil }
-    return try JSONDecoder().decode(TrainingRecord.self, from: data).checkpoint
   }
 
   private func createDirectories() throws {

@@ -24,10 +24,17 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
   public var initialWeightsHash: ContentHash
   /// Hash of the training inputs.
   public var inputDataHash: ContentHash
+  /// When the epoch was committed (ISO 8601, UTC, whole seconds); `nil` in records written before
+  /// this field existed. Not part of the training's identity: `status` reads it for its ETA.
+  public var finishedAt: String? = nil
+  /// Wall seconds the epoch took (its batches, without the checkpoint's write); `nil` in records
+  /// written before this field existed. `status` estimates the training's time left from it.
+  public var epochSeconds: Double? = nil
 
   public init(
     epoch: Int, batchesSeen: Int, generatorState: UInt64, loss: Double, accuracy: Double, finished: Bool,
-    checkpoint: ContentHash, manifestHash: ContentHash, initialWeightsHash: ContentHash, inputDataHash: ContentHash
+    checkpoint: ContentHash, manifestHash: ContentHash, initialWeightsHash: ContentHash, inputDataHash: ContentHash,
+    finishedAt: String? = nil, epochSeconds: Double? = nil
   ) {
     self.epoch = epoch
     self.batchesSeen = batchesSeen
@@ -39,6 +46,8 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
     self.manifestHash = manifestHash
     self.initialWeightsHash = initialWeightsHash
     self.inputDataHash = inputDataHash
+    self.finishedAt = finishedAt
+    self.epochSeconds = epochSeconds
   }
 
   /// What differs from `recorded` in the identity fields, one phrase each; empty when the same.

@@ -65,10 +65,12 @@ public enum RunRepair {
 
   /// Repairs `run`.
   ///
+  /// - Parameter progress: the check of the journaled tiles' objects (`RunVerifier.verify`),
+  ///   called before the first object and after each; not called when the journal has no header.
   /// - Throws: `CheckpointError`: `.badInput` (not a run directory), `.locked` (a writer is
   ///   running, named), `.damaged` (the journal still does not replay after cutting damaged
   ///   records, e.g. headers of different runs), `.failure` (I/O).
-  public static func repair(run: RunDirectory) throws -> Report {
+  public static func repair(run: RunDirectory, progress: (RunVerifier.Progress) -> Void = { _ in }) throws -> Report {
     try run.requireExisting()
     let lock = try run.lock()
     defer { lock.release() }
@@ -105,7 +107,7 @@ public enum RunRepair {
                                  missing: !FileManager.default.fileExists(atPath: run.objects.path(for: drop.object)),
                                  reason: drop.reason)
     }
-    let report = try RunVerifier.verify(run: run)
+    let report = try RunVerifier.verify(run: run, progress: progress)
     if let problem = report.logitsProblem {
       try CheckpointError.wrapping { try SystemFile.remove(path: LogitsFile.path(in: run)) }
       removedLogits = problem

@@ -4,23 +4,37 @@ import Storage
 /// Checks a run directory against its journal: every journaled tile's object must exist,
 /// decompress to the journaled raw size and re-hash to the journaled SHA-256.
 public enum RunVerifier {
+  /// How far the object check is: objects (journaled tiles) checked of all, and their stored
+  /// (compressed, as journaled) bytes read of all.
+  public struct Progress: Equatable, Sendable {
+    public var objectsDone: Int
+    public var objectsTotal: Int
+    public var bytesDone: Int
+    public var bytesTotal: Int
+  }
+
   /// Verifies `run`, reading every object once.
   ///
-  /// - Parameter progress: called with (objects checked, objects to check).
+  /// - Parameter progress: called once before the first object and after each object checked.
   /// - Throws: `CheckpointError` (`.badInput`) if `run` is not a run directory, (`.damaged`) if the
   ///   journal itself is damaged. Damaged objects are reported, not thrown.
-  public static func verify(run: RunDirectory, progress: (Int, Int) -> Void = { _, _ in }) throws -> VerificationReport {
+  public static func verify(run: RunDirectory, progress: (Progress) -> Void = { _ in }) throws -> VerificationReport {
     try run.requireExisting()
     let replay = try run.journal.replay()
     let store = run.objects
     let records = replay.tiles.values.sorted { $0.index < $1.index }
     var problems: [VerificationReport.Problem] = []
     let scalarBytes = replay.identity?.precision.byteSize ?? 4
-    for (k, record) in records.enumerated() {
+    var state = Progress(objectsDone: 0, objectsTotal: records.count, bytesDone: 0,
+                         bytesTotal: records.reduce(0) { $0 + max(0, $1.storedByteCount) })
+    progress(state)
+    for record in records {
       if let problem = check(record, in: store, scalarBytes: scalarBytes, columns: replay.identity.flatMap { columnCount(of: record, identity: $0) }) {
         problems.append(problem)
       }
-      progress(k + 1, records.count)
+      state.objectsDone += 1
+      state.bytesDone += max(0, record.storedByteCount)
+      progress(state)
     }
     let named = Set(records.map(\.object))
     let orphans = try CheckpointError.wrapping { try store.list() }.filter { !named.contains($0) }
