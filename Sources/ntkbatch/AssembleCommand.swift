@@ -185,7 +185,7 @@ struct AssembleCommand: ParsableCommand {
       } catch is AssembleSignalWatch.Stopped {
         display.finish()
         for path in abandoned where !SystemFile.kind(of: path).exists { StandardStream.error("removed \(path)\n") }
-        StandardStream.error("ntkbatch: assemble stopped by \(SignalWatch.name(of: stop.receivedSignal ?? SIGTERM)); \(output) is left as it was\n")
+        StandardStream.error("ntkbatch: assemble stopped by \(SignalDelivery.name(of: stop.receivedSignal ?? SIGTERM)); \(output) is left as it was\n")
         throw ExitCode(CLIError.stoppedBySignal)
       }
     }

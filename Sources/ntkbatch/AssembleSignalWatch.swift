@@ -31,14 +31,7 @@ final class AssembleSignalWatch {
   /// Starts watching for `output` (the path given to `assemble`).
   init(output: String, signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]) {
     self.output = output
-    Foundation.signal(SIGPIPE, SIG_IGN)
-    for number in signals {
-      Foundation.signal(number, SIG_IGN)
-      let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-      source.setEventHandler { [weak self] in self?.deliver(number) }
-      source.resume()
-      sources.append(source)
-    }
+    sources = SignalDelivery.watch(signals) { [weak self] in self?.deliver($0) }
   }
 
   deinit { sources.forEach { $0.cancel() } }
@@ -71,17 +64,11 @@ final class AssembleSignalWatch {
     if first { received = number }
     let busy = committing
     lock.unlock()
-    let name = SignalWatch.name(of: number)
+    let name = SignalDelivery.name(of: number)
     guard first else {
       guard number == SIGINT else { return }
       StandardStream.error("\nntkbatch: second \(name): killed at once (the temporary output is left for the next assemble or `ntkbatch repair`)\n")
-      Foundation.signal(number, SIG_DFL)
-      var set = sigset_t()
-      sigemptyset(&set)
-      sigaddset(&set, number)
-      pthread_sigmask(SIG_UNBLOCK, &set, nil)
-      raise(number)
-      _exit(128 + number)
+      SignalDelivery.dieOf(number)
     }
     if busy {
       StandardStream.error("\nntkbatch: \(name) received while committing \(output): finishing it\n")

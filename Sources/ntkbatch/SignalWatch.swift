@@ -43,14 +43,7 @@ final class SignalWatch: StopRequests {
 
   /// Starts watching; signals are delivered on a background queue.
   init(signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]) {
-    Foundation.signal(SIGPIPE, SIG_IGN)
-    for number in signals {
-      Foundation.signal(number, SIG_IGN)
-      let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-      source.setEventHandler { [weak self] in self?.deliver(number) }
-      source.resume()
-      sources.append(source)
-    }
+    sources = SignalDelivery.watch(signals) { [weak self] in self?.deliver($0) }
   }
 
   deinit { sources.forEach { $0.cancel() } }
@@ -102,7 +95,7 @@ final class SignalWatch: StopRequests {
     if first { received = number }
     let doing = current
     lock.unlock()
-    let name = Self.name(of: number)
+    let name = SignalDelivery.name(of: number)
     if first {
       guard doing == SignalWatch.defaultActivity else {
         StandardStream.error("\nntkbatch: \(name) received: finishing \(doing), then stopping (resumable; Ctrl-C again kills at once)\n")
@@ -120,22 +113,6 @@ final class SignalWatch: StopRequests {
     guard number == SIGINT else { return }  // repeated SIGTERMs (Slurm sends more than one) and SIGHUPs are ignored
     // Second SIGINT: die of it now, with its default action, from this thread.
     StandardStream.error("\nntkbatch: second \(name): killed at once (\(doing) is lost; everything already journaled or committed stays)\n")
-    Foundation.signal(number, SIG_DFL)
-    var set = sigset_t()
-    sigemptyset(&set)
-    sigaddset(&set, number)
-    pthread_sigmask(SIG_UNBLOCK, &set, nil)
-    raise(number)
-    _exit(128 + number)  // not reached unless the signal could not be delivered
-  }
-
-  /// "SIGINT", "SIGTERM", "SIGHUP" (the signals watched), else "signal N".
-  static func name(of number: Int32) -> String {
-    switch number {
-    case SIGINT: return "SIGINT"
-    case SIGTERM: return "SIGTERM"
-    case SIGHUP: return "SIGHUP"
-    default: return "signal \(number)"
-    }
+    SignalDelivery.dieOf(number)
   }
 }
