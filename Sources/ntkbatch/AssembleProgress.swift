@@ -30,9 +30,7 @@ struct AssembleProgress {
                       ProgressDisplay.duration(remaining))
     switch mode {
     case .bar:
-      let width = 28
-      let filled = Int((fraction * Double(width)).rounded(.down))
-      StandardStream.error("\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + text + "\u{1B}[K")
+      StandardStream.error("\r" + ProgressDisplay.bar(fraction) + " " + text + "\u{1B}[K")
       drawn = true
     case .lines:
       if now.timeIntervalSince(lastLine) >= interval || progress.bytesDone == progress.bytesTotal {

@@ -57,9 +57,7 @@ struct ObjectCheckProgress {
       }
     }
     if mode == .bar {
-      let width = 28
-      let filled = Int((min(1, fraction) * Double(width)).rounded(.down))
-      StandardStream.error("\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + text + "\u{1B}[K")
+      StandardStream.error("\r" + ProgressDisplay.bar(fraction) + " " + text + "\u{1B}[K")
     } else {
       StandardStream.error(text + "\n")
     }

@@ -56,9 +56,14 @@ struct ProgressDisplay {
   }
 
   private func bar(_ state: RunProgress) -> String {
-    let width = 28
-    let filled = Int((fraction(state) * Double(width)).rounded(.down))
-    return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + summary(state)
+    Self.bar(fraction(state)) + " " + summary(state)
+  }
+
+  /// `[####........]`: `fraction` (clamped to 0…1) of `width` cells filled — the bar every
+  /// progress display of ntkbatch draws.
+  static func bar(_ fraction: Double, width: Int = 28) -> String {
+    let filled = Int((min(1, max(0, fraction)) * Double(width)).rounded(.down))
+    return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
   }
 
   private func fraction(_ state: RunProgress) -> Double {

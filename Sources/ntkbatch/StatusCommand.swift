@@ -57,13 +57,11 @@ struct StatusCommand: ParsableCommand {
     }
   }
 
-  /// Journaled tiles of the run, or of `shard`'s tile range (as its newest segment header records
-  /// it; 0 if it wrote none). What the Slurm shard script compares before and after an attempt.
+  /// Journaled tiles of the run, or of `shard`'s tile range (`ShardStatus.tilesDone`). What the
+  /// Slurm shard script compares before and after an attempt.
   static func journaledTiles(run: RunDirectory, shard: ShardSpec?) throws -> Int {
     let replay = try run.journal.replay()
-    guard let shard else { return replay.tiles.count }
-    guard let range = replay.segments.last(where: { $0.header?.shard == shard })?.header?.shardTiles else { return 0 }
-    return range.reduce(0) { $0 + (replay.tiles[$1] != nil ? 1 : 0) }
+    return shard.map { ShardStatus.tilesDone(of: $0, in: replay) } ?? replay.tiles.count
   }
 
   /// A run directory without any journal segment: a `model.train` run in its training stage

@@ -28,10 +28,7 @@ struct TrainingProgressDisplay {
   /// Redraws the bar (in `bar` mode) after a mini-batch.
   mutating func batchFinished(epoch: Int, batch: Int, of total: Int) {
     guard mode == .bar else { return }
-    let width = 20
-    let filled = batch * width / max(total, 1)
-    let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-    StandardStream.error("\r[\(bar)] training epoch \(epoch)/\(epochs) batch \(batch)/\(total)\u{1B}[K")
+    StandardStream.error("\r" + ProgressDisplay.bar(Double(batch) / Double(max(total, 1)), width: 20) + " training epoch \(epoch)/\(epochs) batch \(batch)/\(total)\u{1B}[K")
   }
 
   /// Reports a finished epoch.

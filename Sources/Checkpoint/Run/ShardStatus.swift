@@ -60,6 +60,18 @@ public struct ShardStatus: Codable, Equatable, Sendable {
   /// Longest `Summary.missing` list.
   public static let listedLimit = 20
 
+  /// Journaled tiles of `shard`'s range as its newest segment header records it (0 before it
+  /// wrote a session): what `status --tiles-done --shard K/N` prints, for the Slurm shard script.
+  public static func tilesDone(of shard: ShardSpec, in replay: JournalReplay) -> Int {
+    guard let range = replay.segments.last(where: { $0.header?.shard == shard })?.header?.shardTiles else { return 0 }
+    return journaledCount(of: range, in: replay)
+  }
+
+  /// How many tiles of `range` are journaled (by anyone).
+  static func journaledCount(of range: Range<Int>, in replay: JournalReplay) -> Int {
+    range.reduce(0) { $0 + (replay.tiles[$1] != nil ? 1 : 0) }
+  }
+
   /// Per-shard progress of every shard count in `replay`.
   ///
   /// A shard of the newest N that never wrote a segment is "not started" only while tiles of its
@@ -88,7 +100,7 @@ public struct ShardStatus: Codable, Equatable, Sendable {
       for (shard, segments) in byShard.filter({ $0.key.count == n }).sorted(by: { $0.key.index < $1.key.index }) {
         guard let latest = segments.last?.header else { continue }
         let range = latest.shardTiles ?? 0..<0
-        let done = range.reduce(0) { $0 + (replay.tiles[$1] != nil ? 1 : 0) }
+        let done = journaledCount(of: range, in: replay)
         let modified = segments.compactMap { lastWrite(of: $0, formatter: formatter) }.max() ?? now
         let silent = max(0, now.timeIntervalSince(modified))
         let writer = RunLock.currentHolder(path: run.lockPath(for: shard))
