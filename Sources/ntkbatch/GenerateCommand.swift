@@ -40,7 +40,7 @@ struct GenerateCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Mini-batch size.")
   var bs: Int = Manifest.Training().batchSize
 
-  @Option(parsing: .unconditional, help: "Width of the ResNets.")
+  @Option(parsing: .unconditional, help: "Width of the ResNets (the other models have none: their manifests get the default 64, which changes nothing).")
   var width: Int = Manifest.defaultWidth
 
   @Option(name: .customLong("num-epochs"), parsing: .unconditional, help: "Most training epochs (cosine period).")
@@ -113,7 +113,7 @@ struct GenerateCommand: ParsableCommand {
       let paths = try writeManifests()
       let signals = SignalWatch()
       for (index, path) in paths.enumerated() {
-        let manifest = try Manifest.load(path: path, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)
+        let manifest = try ManifestInput.load(path: path)
         if progress != .none {
           StandardStream.error("generate: [\(index + 1)/\(paths.count)] \(path)\n")
         }
@@ -145,7 +145,7 @@ struct GenerateCommand: ParsableCommand {
           "dataset": ["name": dataset, "root": rootPath, "download": download].merging(
             subsample.map { ["subsample": $0] } ?? [:]) { a, _ in a },
           "model": [
-            "name": model, "width": width, "seed": r,
+            "name": model, "width": ModelZoo.hasWidth(model) ? width : Manifest.defaultWidth, "seed": r,
             "train": (["lr": lr, "batchSize": bs, "epochs": numEpochs, "targetAccuracy": targetAccuracy, "seed": r] as [String: Any])
               .merging(trainSamples.map { ["samples": $0] } ?? [:]) { a, _ in a },
           ],
@@ -153,7 +153,7 @@ struct GenerateCommand: ParsableCommand {
         ]
         let bytes = [UInt8](try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) + [0x0A]
         let path = output + "/" + name + ".json"
-        _ = try Manifest.parse(bytes, file: path, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)  // refuse bad options before writing
+        _ = try ManifestInput.parse(bytes, file: path)  // refuse bad options before writing
         planned.append((path, bytes))
       }
     }

@@ -78,7 +78,7 @@ struct SlurmCommand: ParsableCommand {
 
   func run() throws {
     try CLIError.reporting {
-      let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)
+      let manifest = try ManifestInput.load(path: self.manifest)
       try RunPipeline.refuseTrainingWithShards(manifest, path: self.manifest)
       let cwd = FileManager.default.currentDirectoryPath
       let scripts = SlurmScripts(

@@ -1,0 +1,62 @@
+import Foundation
+import XCTest
+
+/// Findings of the earlier fresh testers (tester-s4, tester-s5) left undone until session 6:
+/// each one's refusal or message, end to end through the `ntkbatch` executable.
+final class TesterLeftoversTests: XCTestCase {
+  var work = ""
+
+  override func setUpWithError() throws { work = try CLIHarness.temporaryDirectory("tester-leftovers") }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
+
+  private func manifest(name: String, model: [String: Any] = ["name": "lenet", "seed": 0], subsample: Int = 20,
+                        tileSamples: Int = 10, kernel: String? = nil) throws -> String {
+    var ntk: [String: Any] = ["precision": "float32", "normalization": "sqrt-params", "tileSamples": tileSamples]
+    if let kernel { ntk["kernel"] = kernel }
+    return try CLIHarness.writeManifest([
+      "name": name,
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": subsample],
+      "model": model,
+      "ntk": ntk,
+    ], in: work, name: name)
+  }
+
+  private func assertOneLineBadInput(_ result: CLIHarness.Result, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(result.status, 2, result.stderr, file: file, line: line)
+    XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr, file: file, line: line)
+    XCTAssertTrue(result.stderr.hasPrefix("ntkbatch: error: "), result.stderr, file: file, line: line)
+    XCTAssertTrue(result.stderr.contains(expected), "expected \(expected) in: \(result.stderr)", file: file, line: line)
+  }
+
+  // MARK: - 1. model.width on a model without one
+
+  /// `run`, `check` and `slurm` refuse `model.width` 8 on lenet alike (exit 2, one line naming
+  /// the file and field), leaving an existing run of the width-less manifest as it was; 64 (the
+  /// default, what `generate` writes) is the same computation as no width; `generate --width 8`
+  /// gives only the ResNets that width.
+  func testAWidthOnAModelWithoutOneIsRefusedByEveryCommand() throws {
+    let plain = try manifest(name: "plain")
+    let run = "\(work)/runs/plain"
+    try CLIHarness.succeed(["run", plain, "--run-dir", run, "--progress", "none"])
+    let before = try CLIHarness.fileTree(run)
+    let eight = try manifest(name: "plain", model: ["name": "lenet", "seed": 0, "width": 8])
+    let expected = "\(eight): model.width: lenet has no width (only resnet101, resnet152, resnet18, resnet34, resnet50, resnet68, resnet9 have one), found 8; remove model.width"
+    for arguments in [["run", eight, "--run-dir", run, "--progress", "none"], ["check", eight],
+                      ["slurm", eight, "--array", "2", "--time", "1:00:00", "--run-dir", run]] {
+      assertOneLineBadInput(try CLIHarness.run(arguments), expected)
+    }
+    XCTAssertEqual(try CLIHarness.fileTree(run), before)
+    // The default width is no width: the same run, complete, resumed as it is.
+    let sixtyFour = try manifest(name: "plain", model: ["name": "lenet", "seed": 0, "width": 64])
+    try CLIHarness.succeed(["run", sixtyFour, "--run-dir", run, "--progress", "none"])
+    XCTAssertEqual(try CLIHarness.fileTree(run), before)
+
+    // generate: the ResNets get --width, lenet the default.
+    let out = "\(work)/gen"
+    try CLIHarness.succeed(["generate", "--models", "lenet", "--dataset", "mnist", "--root", "\(CLIHarness.repositoryRoot)/data/mnist-sample",
+                            "--width", "8", "--subsample", "10", "--train-samples", "10", "--num-epochs", "1", "--bs", "10",
+                            "--tile-samples", "10", "--output", out, "--progress", "none"])
+    let written = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/lenet-mnist-r0.json"))) as? [String: Any]
+    XCTAssertEqual((written?["model"] as? [String: Any])?["width"] as? Int, 64)
+  }
+}
