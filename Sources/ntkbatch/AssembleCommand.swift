@@ -28,7 +28,7 @@ struct AssembleCommand: ParsableCommand {
     discussion: """
       Row and column i·10 + a are sample i, class a. .npy: version 1.0, C order; \
       numpy.load(path, mmap_mode="r") opens it. Zarr (--format zarr, or an output ending in \
-      .zarr): a directory, format 3 (zarr.json, chunks c/I/J) or 2 (.zarray, chunks I/J), zstd, \
+      .zarr; --format contradicting the output's name, npy for *.zarr or zarr for *.npy, is refused): a directory, format 3 (zarr.json, chunks c/I/J) or 2 (.zarray, chunks I/J), zstd, \
       chunks of one tile (or --chunk N rows and columns), fill value NaN, the run recorded in \
       its attributes; zarr.open(path) opens it lazily. Refuses while tiles are missing (unless \
       --allow-partial), when a tile holds NaN or infinity, and float16 when values overflow it. \
@@ -109,6 +109,12 @@ struct AssembleCommand: ParsableCommand {
 
   func validate() throws {
     if output.isEmpty { throw ValidationError("--output: expected a .npy file or a Zarr directory path, found an empty string") }
+    // An explicit --format that contradicts the output's extension would write a .npy file named
+    // *.zarr or a Zarr directory named *.npy: almost surely a slip in one of the two.
+    let zarrName = output.hasSuffix(".zarr") || output.hasSuffix(".zarr/")
+    if let format, format == .npy && zarrName || format == .zarr && output.hasSuffix(".npy") {
+      throw ValidationError("--format \(format.rawValue) contradicts --output \(output) (a \(zarrName ? ".zarr" : ".npy") name); give an output ending in .\(format.rawValue), or leave out --format")
+    }
     if resolvedFormat != .zarr && (zarrFormat != nil || chunk != nil || link) {
       throw ValidationError("--zarr-format, --chunk and --link apply to Zarr output only (--format zarr or an output ending in .zarr)")
     }

@@ -60,3 +60,25 @@ final class TesterLeftoversTests: XCTestCase {
     XCTAssertEqual((written?["model"] as? [String: Any])?["width"] as? Int, 64)
   }
 }
+
+extension TesterLeftoversTests {
+  // MARK: - 2. --format against the output's name
+
+  /// `--format zarr --output k.npy` and `--format npy --output k.zarr` are refused before any
+  /// work (a usage error, 64, naming both), nothing written; a name with neither extension takes
+  /// the format given.
+  func testAFormatContradictingTheOutputNameIsRefused() throws {
+    let path = try manifest(name: "f", subsample: 10, tileSamples: 10)
+    let run = "\(work)/runs/f"
+    try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none"])
+    for (format, output) in [("zarr", "\(work)/k.npy"), ("npy", "\(work)/k.zarr"), ("npy", "\(work)/k.zarr/")] {
+      let result = try CLIHarness.run(["assemble", run, "--format", format, "--output", output, "--progress", "none"])
+      XCTAssertEqual(result.status, 64, result.stderr)
+      XCTAssertTrue(result.stderr.contains("--format \(format) contradicts --output \(output)"), result.stderr)
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/k.npy"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/k.zarr"))
+    try CLIHarness.succeed(["assemble", run, "--format", "zarr", "--output", "\(work)/kernel", "--progress", "none"])
+    XCTAssertTrue(FileManager.default.fileExists(atPath: "\(work)/kernel/zarr.json"))
+  }
+}
