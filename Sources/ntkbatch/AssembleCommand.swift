@@ -164,7 +164,7 @@ struct AssembleCommand: ParsableCommand {
   func run() throws {
     let run = RunDirectory(path: runDirectory)
     let format = resolvedFormat
-    try refuseOptionsTheKernelHasNo(run)
+    try CLIError.reporting { try refuseOptionsTheKernelHasNo(run) }
     var display = AssembleProgress(mode: progress)
     var dtype = self.dtype ?? .float32
     var findings: AssembleOutputGuard.Findings?
@@ -230,17 +230,18 @@ struct AssembleCommand: ParsableCommand {
 }
 
 extension AssembleCommand {
-  /// Usage errors (exit 64) that depend on the run's kernel (`ntk.kernel`): `--classes` for
-  /// `trace` and `pseudo` (one value per sample pair, no classes), and two sample ranges for
-  /// `diagonal` (only the blocks k(x_i, x_i) exist). An unreadable journal is left to `assemble`.
+  /// Option values wrong only for this run (bad input, `BadInput`: one line, exit 2), as they
+  /// depend on the run's kernel (`ntk.kernel`): `--classes` for `trace` and `pseudo` (one value
+  /// per sample pair, no classes), and two sample ranges for `diagonal` (only the blocks
+  /// k(x_i, x_i) exist). An unreadable journal is left to `assemble`.
   func refuseOptionsTheKernelHasNo(_ run: RunDirectory) throws {
     guard classes != nil || samples?.contains(",") == true,
           let kernel = (try? run.journal.replay())?.identity?.kernel else { return }
     if classes != nil, kernel == .trace || kernel == .pseudo {
-      throw ValidationError("--classes: the run's kernel is \(kernel.rawValue), one value per sample pair with no classes to select; leave out --classes")
+      throw CLIError.BadInput("--classes: the run's kernel is \(kernel.rawValue), one value per sample pair with no classes to select; leave out --classes")
     }
     if kernel == .diagonal, let selection = try? selection(), let columns = selection.columnSamples, columns != selection.rowSamples {
-      throw ValidationError("--samples: the run's kernel is diagonal, only the blocks k(x_i, x_i) exist; give one range A:B")
+      throw CLIError.BadInput("--samples: the run's kernel is diagonal, only the blocks k(x_i, x_i) exist; give one range A:B")
     }
   }
 }
