@@ -82,3 +82,47 @@ extension TesterLeftoversTests {
     XCTAssertTrue(FileManager.default.fileExists(atPath: "\(work)/kernel/zarr.json"))
   }
 }
+
+extension TesterLeftoversTests {
+  // MARK: - 4. verify of a run still training
+
+  /// `verify` of a `model.train` run in its training stage says so, with the stage `status`
+  /// shows (exit 0), while training and after the trainer stopped: not "0 of 0 journaled tiles
+  /// intact" (while training) nor "no journal", exit 1 (stopped).
+  func testVerifyOfARunStillTrainingSaysSo() throws {
+    let epochs = 100_000  // never reached: the test stops the training
+    let path = try CLIHarness.writeManifest([
+      "name": "training",
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 100],
+      "model": ["name": "lenet", "seed": 0, "train": ["epochs": epochs, "batchSize": 50, "targetAccuracy": 1.0, "samples": 100]],
+      "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": 50],
+    ], in: work, name: "training")
+    let run = "\(work)/run"
+    let logs = "\(work)/logs"
+    try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+    let process = try CLIHarness.start(["run", path, "--run-dir", run, "--progress", "tiles"], logDirectory: logs)
+    defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+    func committed() -> Int {
+      ((try? String(contentsOfFile: "\(logs)/stdout.log", encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.hasPrefix("epoch ") }.count
+    }
+    let deadline = Date().addingTimeInterval(120)
+    while process.isRunning, Date() < deadline, committed() < 2 { usleep(5_000) }
+    XCTAssertTrue(process.isRunning, (try? String(contentsOfFile: "\(logs)/stderr.log", encoding: .utf8)) ?? "")
+
+    let running = try CLIHarness.succeed(["verify", run, "--progress", "none"])
+    XCTAssertFalse(running.stdout.contains("0 of 0"), running.stdout)
+    XCTAssertTrue(running.stdout.contains("no tiles planned yet: the run is in its training stage, epoch "), running.stdout)
+    XCTAssertTrue(running.stdout.contains("/\(epochs) committed (loss "), running.stdout)
+    XCTAssertTrue(running.stdout.contains("; training now, "), running.stdout)
+    XCTAssertTrue(running.stdout.contains("the eNTK's tiles are computed after training; a writer is running (pid \(process.processIdentifier)"), running.stdout)
+
+    kill(process.processIdentifier, SIGTERM)
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationStatus, 75)
+    let stopped = try CLIHarness.succeed(["verify", run, "--progress", "none"])
+    XCTAssertTrue(stopped.stdout.contains("no tiles planned yet: the run is in its training stage, epoch "), stopped.stdout)
+    XCTAssertTrue(stopped.stdout.contains("; not running, "), stopped.stdout)
+    XCTAssertFalse(stopped.stdout.contains("a writer is running"), stopped.stdout)
+    XCTAssertEqual(stopped.stderr, "")
+  }
+}
