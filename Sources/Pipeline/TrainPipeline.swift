@@ -81,8 +81,8 @@ public struct TrainPipeline {
         // for the eNTK). Later epochs keep the record's manifest hash.
         identity.manifestHash = record.manifestHash
         differences = []
-        for field in moved {
-          StandardStream.error("resuming a moved run's training (same data, weights and settings): \(field)\n")
+        for field in moved {  // training complete: nothing of it is resumed, the run is
+          StandardStream.error("\(record.finished ? "resuming a moved run (same data, weights and settings; its training is complete)" : "resuming a moved run's training (same data, weights and settings)"): \(field)\n")
         }
       }
       guard differences.isEmpty else {

@@ -126,3 +126,28 @@ extension TesterLeftoversTests {
     XCTAssertEqual(stopped.stderr, "")
   }
 }
+
+extension TesterLeftoversTests {
+  // MARK: - 5. generate after a new --root
+
+  /// A complete generated run whose data moved: `generate --root` with a non-normalised path
+  /// writes the normalised absolute one, says the manifest was rewritten and that the moved run
+  /// resumes with its training complete — not "resuming a moved run's training"; the run stays
+  /// complete (nothing recomputed).
+  func testGenerateAfterANewRootNormalisesItAndSaysTheTrainingIsComplete() throws {
+    let out = "\(work)/gen"
+    let options = ["--subsample", "10", "--train-samples", "10", "--num-epochs", "1", "--bs", "10", "--tile-samples", "10",
+                   "--output", out, "--progress", "none"]
+    try CLIHarness.succeed(["generate", "--models", "lenet", "--dataset", "mnist", "--root", "\(CLIHarness.repositoryRoot)/data/mnist-sample"] + options)
+    try FileManager.default.createDirectory(atPath: "\(work)/sub", withIntermediateDirectories: true)
+    try FileManager.default.createSymbolicLink(atPath: "\(work)/data2", withDestinationPath: "\(CLIHarness.repositoryRoot)/data/mnist-sample")
+    let tilesBefore = try FileManager.default.contentsOfDirectory(atPath: "\(out)/runs/lenet-mnist-r0/objects").sorted()
+    let moved = try CLIHarness.succeed(["generate", "--models", "lenet", "--dataset", "mnist", "--root", "\(work)/sub/../data2/"] + options)
+    let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/lenet-mnist-r0.json"))) as? [String: Any]
+    XCTAssertEqual((manifest?["dataset"] as? [String: Any])?["root"] as? String, "\(work)/data2")
+    XCTAssertTrue(moved.stderr.contains("dataset.root (file has \"\(CLIHarness.repositoryRoot)/data/mnist-sample\", now \"\(work)/data2\"): rewritten"), moved.stderr)
+    XCTAssertFalse(moved.stderr.contains("moved run's training"), moved.stderr)
+    XCTAssertTrue(moved.stderr.contains("resuming a moved run (same data, weights and settings; its training is complete): dataset.root"), moved.stderr)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "\(out)/runs/lenet-mnist-r0/objects").sorted(), tilesBefore)
+  }
+}
