@@ -140,13 +140,17 @@ struct StatusCommand: ParsableCommand {
         let complete = group.filter(\.isComplete).count
         if n == count {
           let stalled = group.filter(\.stalled).map { String($0.shard.index) }
-          print("shards:   \(n): \(complete) complete, \(group.count - complete) started and unfinished, \(s.shardsNotStartedCount) not started\(stalled.isEmpty ? "" : "; STALLED: \(stalled.joined(separator: ", "))")\(s.isComplete ? "; run complete" : "")")
+          let skewed = group.filter { $0.clockSkewSeconds != nil }.map { String($0.shard.index) }
+          print("shards:   \(n): \(complete) complete, \(group.count - complete) started and unfinished, \(s.shardsNotStartedCount) not started\(stalled.isEmpty ? "" : "; STALLED: \(stalled.joined(separator: ", "))")\(skewed.isEmpty ? "" : "; CLOCK SKEW: \(skewed.joined(separator: ", "))")\(s.isComplete ? "; run complete" : "")")
         } else {
           print("shards:   \(n) (earlier shard count): \(complete) complete, \(group.count - complete) unfinished")
         }
         for shard in group {
           let state = shard.isComplete ? "complete" : shard.stalled ? "STALLED, no record for \(ProgressDisplay.duration(shard.secondsSinceLastRecord))" : shard.writer != nil ? "running" : "unfinished"
-          print("  shard \(shard.shard): \(shard.tilesDone)/\(shard.tiles.count) tiles, last record \(shard.lastRecordTime) (\(ProgressDisplay.duration(shard.secondsSinceLastRecord)) ago), host \(shard.host), \(shard.sessions) session(s), \(state)\(shard.writer.map { " (\($0))" } ?? "")")
+          let when = shard.clockSkewSeconds.map {
+            "\(ProgressDisplay.duration($0)) in the future: CLOCK SKEW, host \(shard.host)'s clock runs ahead of this machine's; its segment was last modified \(ProgressDisplay.duration(shard.secondsSinceLastRecord)) ago"
+          } ?? "\(ProgressDisplay.duration(shard.secondsSinceLastRecord)) ago"
+          print("  shard \(shard.shard): \(shard.tilesDone)/\(shard.tiles.count) tiles, last record \(shard.lastRecordTime) (\(when)), host \(shard.host), \(shard.sessions) session(s), \(state)\(shard.writer.map { " (\($0))" } ?? "")")
         }
         if n == count, !s.shardsNotStarted.isEmpty {
           let more = s.shardsNotStartedCount - s.shardsNotStarted.count
