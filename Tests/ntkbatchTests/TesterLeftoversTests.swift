@@ -151,3 +151,44 @@ extension TesterLeftoversTests {
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "\(out)/runs/lenet-mnist-r0/objects").sorted(), tilesBefore)
   }
 }
+
+extension TesterLeftoversTests {
+  // MARK: - 7. slurm --mem on an existing run directory
+
+  /// How often `ntkbatch arguments…` opens the dataset's image file, counted by `strace` (Debian's
+  /// `strace`, installed with apt-get as root when missing).
+  private func imageFileOpens(_ arguments: [String]) throws -> (opens: Int, status: Int32, output: String) {
+    if !FileManager.default.isExecutableFile(atPath: "/usr/bin/strace"), getuid() == 0,
+       FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get") {
+      try PythonEnvironment.shell("/usr/bin/apt-get", ["update", "-qq"])
+      try PythonEnvironment.shell("/usr/bin/env", ["DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq", "strace"])
+    }
+    XCTAssertTrue(FileManager.default.isExecutableFile(atPath: "/usr/bin/strace"), "this test needs strace (Debian: apt-get install strace)")
+    let trace = "\(work)/trace-\(UUID().uuidString).txt"
+    let result = try PythonEnvironment.shell("/usr/bin/strace", ["-f", "-e", "trace=openat", "-o", trace, CLIHarness.binary.path] + arguments)
+    let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+    return (lines.filter { $0.contains("train-images-idx3-ubyte") && !$0.contains("ENOENT") }.count, result.status, result.output)
+  }
+
+  /// `slurm --mem` on a run directory with a journal loads the dataset once — for the run
+  /// directory's identity check and the memory check together — as often as `slurm` without
+  /// `--mem` (identity check only); both checks still refuse: another manifest's run directory,
+  /// and a --mem too small.
+  func testSlurmMemOnAnExistingRunLoadsTheDataOnce() throws {
+    let path = try manifest(name: "s", subsample: 20, tileSamples: 10)
+    let run = "\(work)/runs/s"
+    try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none"])
+    let slurm = ["slurm", path, "--array", "2", "--time", "1:00:00", "--run-dir", run]
+    let plain = try imageFileOpens(slurm)
+    XCTAssertEqual(plain.status, 0, plain.output)
+    let withMem = try imageFileOpens(slurm + ["--mem", "8G"])
+    XCTAssertEqual(withMem.status, 0, withMem.output)
+    XCTAssertGreaterThan(plain.opens, 0)
+    XCTAssertEqual(withMem.opens, plain.opens, "slurm --mem opens the images \(withMem.opens) times, slurm without --mem \(plain.opens)")
+
+    let other = try manifest(name: "s", subsample: 30, tileSamples: 10)
+    assertOneLineBadInput(try CLIHarness.run(["slurm", other, "--array", "2", "--time", "1:00:00", "--run-dir", run, "--mem", "8G"]),
+                          "holds another computation")
+    assertOneLineBadInput(try CLIHarness.run(slurm + ["--mem", "1M"]), "--mem 1M: ntk.tileSamples 10 of \(path) needs about")
+  }
+}
