@@ -186,7 +186,7 @@ extension TesterLeftoversTests {
     XCTAssertGreaterThan(plain.opens, 0)
     XCTAssertEqual(withMem.opens, plain.opens, "slurm --mem opens the images \(withMem.opens) times, slurm without --mem \(plain.opens)")
 
-    let other = try manifest(name: "s", subsample: 30, tileSamples: 10)
+    let other = try manifest(name: "o", subsample: 30, tileSamples: 10)
     assertOneLineBadInput(try CLIHarness.run(["slurm", other, "--array", "2", "--time", "1:00:00", "--run-dir", run, "--mem", "8G"]),
                           "holds another computation")
     assertOneLineBadInput(try CLIHarness.run(slurm + ["--mem", "1M"]), "--mem 1M: ntk.tileSamples 10 of \(path) needs about")
