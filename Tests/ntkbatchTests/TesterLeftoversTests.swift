@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import XCTest
 
@@ -190,5 +191,53 @@ extension TesterLeftoversTests {
     assertOneLineBadInput(try CLIHarness.run(["slurm", other, "--array", "2", "--time", "1:00:00", "--run-dir", run, "--mem", "8G"]),
                           "holds another computation")
     assertOneLineBadInput(try CLIHarness.run(slurm + ["--mem", "1M"]), "--mem 1M: ntk.tileSamples 10 of \(path) needs about")
+  }
+}
+
+extension TesterLeftoversTests {
+  // MARK: - 8. SIGTERM during a long training epoch
+
+  /// SIGTERM just after epoch 1 is committed, at the start of a long epoch 2 (LeNet on 5,000
+  /// digits in batches of 8: hundreds of batches): exit 75 after the batch in progress — in well
+  /// under half an epoch, not at its end — naming the abandoned epoch; the latest committed epoch
+  /// stays 1, and the next session repeats epoch 2 from it.
+  func testSIGTERMDuringALongTrainingEpochStopsAfterTheBatch() throws {
+    let path = try CLIHarness.writeManifest([
+      "name": "long-epoch",
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 10],
+      "model": ["name": "lenet", "seed": 0, "train": ["epochs": 50, "batchSize": 8, "targetAccuracy": 1.0, "samples": 5000, "lr": 0.01]],
+      "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": 10],
+    ], in: work, name: "long-epoch")
+    let run = "\(work)/run"
+    let logs = "\(work)/logs"
+    try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+    func epochLines() -> [Substring] {
+      ((try? String(contentsOfFile: "\(logs)/stdout.log", encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.hasPrefix("epoch ") }
+    }
+    let process = try CLIHarness.start(["run", path, "--run-dir", run, "--progress", "tiles"], logDirectory: logs)
+    defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+    let deadline = Date().addingTimeInterval(300)
+    while process.isRunning, Date() < deadline, epochLines().isEmpty { usleep(2_000) }
+    XCTAssertTrue(process.isRunning, (try? String(contentsOfFile: "\(logs)/stderr.log", encoding: .utf8)) ?? "")
+    let signalled = Date()
+    kill(process.processIdentifier, SIGTERM)
+    process.waitUntilExit()
+    let stopTime = Date().timeIntervalSince(signalled)
+    let stderr = (try? String(contentsOfFile: "\(logs)/stderr.log", encoding: .utf8)) ?? ""
+    XCTAssertEqual(process.terminationStatus, 75, stderr)
+    let record = try XCTUnwrap(try TrainingCheckpointStore(run: RunDirectory(path: run)).latest()?.record)
+    XCTAssertEqual(record.epoch, 1)
+    let epochSeconds = try XCTUnwrap(record.epochSeconds)
+    XCTAssertLessThan(stopTime, epochSeconds / 2, "stopped \(stopTime) s after SIGTERM; an epoch takes \(epochSeconds) s")
+    XCTAssertTrue(stderr.contains("SIGTERM received: finishing the training batch in progress"), stderr)
+    XCTAssertTrue(stderr.contains("training epoch 2 abandoned after batch "), stderr)
+    XCTAssertTrue(stderr.contains("of 625 (not committed); the next `ntkbatch run` repeats it from epoch 1's checkpoint"), stderr)
+
+    // The next session continues at epoch 2.
+    try FileManager.default.removeItem(atPath: "\(logs)/stdout.log")
+    let again = try CLIHarness.start(["run", path, "--run-dir", run, "--progress", "tiles"], logDirectory: logs)
+    defer { if again.isRunning { kill(again.processIdentifier, SIGKILL); again.waitUntilExit() } }
+    while again.isRunning, Date() < deadline, epochLines().isEmpty { usleep(2_000) }
+    XCTAssertTrue(epochLines().first?.hasPrefix("epoch 2 ") == true, "\(epochLines())")
   }
 }
