@@ -93,7 +93,7 @@ public struct TrainPipeline {
         // for the eNTK). Later epochs keep the record's manifest hash.
         identity.manifestHash = record.manifestHash
         differences = []
-        for field in moved {  // training complete: nothing of it is resumed, the run is
+        for field in moved {  // a complete training is not resumed: only the run is
           StandardStream.error("\(record.finished ? "resuming a moved run (same data, weights and settings; its training is complete)" : "resuming a moved run's training (same data, weights and settings)"): \(field)\n")
         }
       }
