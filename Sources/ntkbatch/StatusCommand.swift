@@ -15,7 +15,10 @@ struct StatusCommand: ParsableCommand {
       an ETA from the seconds per epoch; `--json` has them as `training`. Exit 1 with one line when \
       the run directory has no journal segment, or only segments without a readable header (empty \
       or cut short) — the journal is gone: no tile is recorded as done — unless it holds a training \
-      state (shown, exit 0; exit 1 when damaged) or its first session is still starting.
+      state (shown, exit 0; exit 1 when damaged) or its first session is still starting. A shard \
+      silent for 30 minutes (or 20 mean tile times) is STALLED; one whose last record time is more \
+      than 5 minutes in this machine's future is CLOCK SKEW (its host's clock runs ahead), its \
+      silence then measured from its segment file's modification time.
       """)
 
   @Argument(help: "The run directory.")

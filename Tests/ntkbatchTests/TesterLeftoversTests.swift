@@ -1,4 +1,5 @@
 import Checkpoint
+import Storage
 import Foundation
 import XCTest
 
@@ -244,5 +245,42 @@ extension TesterLeftoversTests {
     defer { if again.isRunning { kill(again.processIdentifier, SIGKILL); again.waitUntilExit() } }
     while again.isRunning, Date() < deadline, epochLines().isEmpty { usleep(2_000) }
     XCTAssertTrue(epochLines().first?.hasPrefix("epoch 2 ") == true, "\(epochLines())")
+  }
+}
+
+extension TesterLeftoversTests {
+  // MARK: - 6. a shard whose host clock runs ahead
+
+  /// `status` of a sharded run whose shard 0 was written by a host whose clock runs 5 h ahead
+  /// (its last record time in this machine's future) and whose segment was last modified 2 h
+  /// ago: `CLOCK SKEW` in the summary and on the shard's line, and `STALLED` (not "00:00:00 ago",
+  /// fresh until the skew has passed); `--json` has `clockSkewSeconds`.
+  func testStatusFlagsAShardWhoseClockRunsAheadAndStillStalls() throws {
+    let run = RunDirectory(path: "\(work)/run")
+    try run.createLayout()
+    let identity = RunIdentity(manifestHash: ContentHash.sha256(Array("m".utf8)), weightsHash: ContentHash.sha256(Array("w".utf8)),
+                               inputDataHash: ContentHash.sha256(Array("d".utf8)), sampleCount: 25, tileSamples: 10,
+                               precision: .float32, normalization: .sqrtParams)
+    let now = Date()
+    let formatter = ISO8601DateFormatter()
+    let session = try run.journal.beginSession(JournalHeader(
+      identity: identity, session: 1, host: "fast", pid: 1, startTime: formatter.string(from: now.addingTimeInterval(5 * 3600 - 60)),
+      shard: try ShardSpec(index: 0, count: 2), sessionID: "aaaaaaaa", shardTiles: 0..<3))
+    let tile = try identity.plan().tiles[0]
+    try session.append(TileRecord(index: 0, rowBlock: tile.rowBlock, columnBlock: tile.columnBlock, object: ContentHash.sha256(Array("t".utf8)),
+                                  rawByteCount: 10_000, storedByteCount: 9000, computeSeconds: 1,
+                                  finishedAt: formatter.string(from: now.addingTimeInterval(5 * 3600))))
+    session.close()
+    let segment = try XCTUnwrap(try run.journal.replay().segments.first).path
+    try FileManager.default.setAttributes([.modificationDate: now.addingTimeInterval(-7200)], ofItemAtPath: segment)
+
+    let status = try CLIHarness.succeed(["status", run.path])
+    XCTAssertTrue(status.stdout.contains("STALLED: 0; CLOCK SKEW: 0"), status.stdout)
+    XCTAssertTrue(status.stdout.contains("in the future: CLOCK SKEW, host fast's clock runs ahead of this machine's; its segment was last modified 02:00:0"), status.stdout)
+    XCTAssertFalse(status.stdout.contains("(00:00:00 ago)"), status.stdout)
+    let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(CLIHarness.succeed(["status", run.path, "--json"]).stdout.utf8)) as? [String: Any])
+    let shard = try XCTUnwrap((json["shards"] as? [[String: Any]])?.first)
+    XCTAssertEqual(try XCTUnwrap(shard["clockSkewSeconds"] as? Double), 5 * 3600, accuracy: 5)
+    XCTAssertEqual(shard["stalled"] as? Bool, true)
   }
 }
