@@ -66,9 +66,30 @@ public struct RunPipeline: PrecisionGeneric {
   ///
   /// - Throws: `CheckpointError` (`.badInput`, `.identityMismatch`), or the loaders' errors.
   public static func refuseForeignRunDirectory(manifest: Manifest, run: RunDirectory) throws {
+    guard let tileSamples = try foreignCheckTileSamples(manifest: manifest, run: run) else { return }
+    try manifest.ntk.precision.dispatch(RunDirectoryCheck(manifest: manifest, run: run, tileSamples: tileSamples))
+  }
+
+  /// The first half of `refuseForeignRunDirectory`, which needs no data: refuses a directory that
+  /// is not a run directory; returns the tile side to compare identities with when the journal
+  /// records one (then the second half, `refuseForeignRunDirectory(manifest:run:tileSamples:…)`,
+  /// needs the loaded dataset and weights), `nil` when there is nothing to compare.
+  ///
+  /// - Throws: `CheckpointError` (`.badInput`), or the journal's errors.
+  public static func foreignCheckTileSamples(manifest: Manifest, run: RunDirectory) throws -> Int? {
     try run.refuseForeignContents()
-    guard SystemFile.kind(of: run.journalDirectory).exists, let recorded = try run.journal.replay().identity else { return }
-    try manifest.ntk.precision.dispatch(RunDirectoryCheck(manifest: manifest, run: run, tileSamples: manifest.ntk.tileSamples ?? recorded.tileSamples))
+    guard SystemFile.kind(of: run.journalDirectory).exists, let recorded = try run.journal.replay().identity else { return nil }
+    return manifest.ntk.tileSamples ?? recorded.tileSamples
+  }
+
+  /// The second half of `refuseForeignRunDirectory`, with the dataset and weights already loaded
+  /// (`ntkbatch slurm --mem` loads them once for this and its memory check).
+  ///
+  /// - Throws: `CheckpointError` (`.identityMismatch`).
+  public static func refuseForeignRunDirectory<T: BLASScalar>(manifest: Manifest, run: RunDirectory, tileSamples: Int, model: Model<T>,
+                                                              dataset: DatasetLoader.Loaded<T>, columns: DatasetLoader.Loaded<T>?) throws {
+    let identity = RunPipeline.identity(manifest: manifest, model: model, dataset: dataset, columns: columns, tileSamples: tileSamples)
+    try RunSession.refuseForeign(run: run, identity: identity, manifestJSON: manifest.prettyJSON())
   }
 
   /// `refuseForeignRunDirectory` in the manifest's precision.
@@ -80,8 +101,7 @@ public struct RunPipeline: PrecisionGeneric {
       let dataset = try DatasetLoader.load(manifest, scalar: T.self, showProgress: false)
       let columns = try DatasetLoader.loadColumns(manifest, scalar: T.self, showProgress: false)
       let model = try WeightsLoader.model(for: manifest, scalar: T.self)
-      let identity = RunPipeline.identity(manifest: manifest, model: model, dataset: dataset, columns: columns, tileSamples: tileSamples)
-      try RunSession.refuseForeign(run: run, identity: identity, manifestJSON: manifest.prettyJSON())
+      try RunPipeline.refuseForeignRunDirectory(manifest: manifest, run: run, tileSamples: tileSamples, model: model, dataset: dataset, columns: columns)
     }
   }
 

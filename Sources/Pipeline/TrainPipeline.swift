@@ -17,7 +17,9 @@ public struct TrainPipeline {
   public var run: RunDirectory
   /// Where training progress goes.
   public var reporter: any RunReporter
-  /// The session's stop requests (SIGINT/SIGTERM): a request stops training after the epoch in progress.
+  /// The session's stop requests (SIGINT/SIGTERM/SIGHUP): a request stops training after the batch
+  /// in progress, abandoning the epoch in progress (not committed; the next session repeats it
+  /// from the last committed epoch's checkpoint, to the same weights).
   public var stop: any StopRequests
 
   public init(manifest: Manifest, run: RunDirectory, reporter: any RunReporter, stop: any StopRequests) {
@@ -27,8 +29,8 @@ public struct TrainPipeline {
     self.stop = stop
   }
 
-  /// Trains `model` (its initial weights) on `dataset`; `nil` when stopped by SIGINT/SIGTERM
-  /// (after committing the epoch in progress).
+  /// Trains `model` (its initial weights) on `dataset`; `nil` when stopped by SIGINT/SIGTERM/SIGHUP
+  /// (after the batch in progress; the epoch in progress is abandoned, the last committed one kept).
   ///
   /// - Throws: `BadInput` for a dataset without labels; `CheckpointError` for a lock held
   ///   by another process, checkpoints of another manifest (`.identityMismatch`), damaged
@@ -36,7 +38,17 @@ public struct TrainPipeline {
   ///   not committed, the previous epoch's checkpoint stays the latest).
   public func train<T: BLASScalar>(_ initial: Model<T>, dataset: DatasetLoader.Loaded<T>) throws -> Model<T>? {
     guard manifest.model.train != nil else { return initial }
-    return try stop.finishing("the training epoch in progress") { try trainEpochs(initial, dataset: dataset) }
+    return try stop.finishing(Self.stopActivity) { try trainEpochs(initial, dataset: dataset) }
+  }
+
+  /// What a stop request during training lets finish (`StopRequests.finishing`): the batch, not
+  /// the epoch, which can last far longer than the 10 s a stop promises.
+  public static let stopActivity = "the training batch in progress (the epoch in progress is not committed: the next run repeats it from the last committed epoch)"
+
+  /// Thrown from the batch callback to abandon the epoch in progress on a stop request.
+  private struct EpochAbandoned: Error {
+    var batch: Int
+    var batches: Int
   }
 
   private func trainEpochs<T: BLASScalar>(_ initial: Model<T>, dataset: DatasetLoader.Loaded<T>) throws -> Model<T>? {
@@ -81,8 +93,8 @@ public struct TrainPipeline {
         // for the eNTK). Later epochs keep the record's manifest hash.
         identity.manifestHash = record.manifestHash
         differences = []
-        for field in moved {
-          StandardStream.error("resuming a moved run's training (same data, weights and settings): \(field)\n")
+        for field in moved {  // a complete training is not resumed: only the run is
+          StandardStream.error("\(record.finished ? "resuming a moved run (same data, weights and settings; its training is complete)" : "resuming a moved run's training (same data, weights and settings)"): \(field)\n")
         }
       }
       guard differences.isEmpty else {
@@ -102,8 +114,18 @@ public struct TrainPipeline {
     while !trainer.isFinished(state) {
       let started = Date()
       let epoch = state.epochsDone + 1
-      let summary = try trainer.runEpoch(model: &model, state: &state) { done, total in
-        reporter.batchFinished(epoch: epoch, batch: done, of: total)
+      let summary: EpochSummary
+      do {
+        summary = try trainer.runEpoch(model: &model, state: &state) { done, total in
+          reporter.batchFinished(epoch: epoch, batch: done, of: total)
+          // A stop between batches abandons the epoch (its last batch completes it: committed).
+          if done < total, stop.isStopRequested { throw EpochAbandoned(batch: done, batches: total) }
+        }
+      } catch let abandoned as EpochAbandoned {
+        reporter.trainingFinished()
+        let from = epoch > 1 ? "epoch \(epoch - 1)'s checkpoint" : "the initial weights"
+        StandardStream.error("ntkbatch: training epoch \(epoch) abandoned after batch \(abandoned.batch) of \(abandoned.batches) (not committed); the next `ntkbatch run` repeats it from \(from)\n")
+        return nil
       }
       guard summary.loss.isFinite else {
         reporter.trainingFinished()

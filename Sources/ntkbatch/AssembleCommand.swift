@@ -28,7 +28,7 @@ struct AssembleCommand: ParsableCommand {
     discussion: """
       Row and column i·10 + a are sample i, class a. .npy: version 1.0, C order; \
       numpy.load(path, mmap_mode="r") opens it. Zarr (--format zarr, or an output ending in \
-      .zarr): a directory, format 3 (zarr.json, chunks c/I/J) or 2 (.zarray, chunks I/J), zstd, \
+      .zarr; --format contradicting the output's name, npy for *.zarr or zarr for *.npy, is refused): a directory, format 3 (zarr.json, chunks c/I/J) or 2 (.zarray, chunks I/J), zstd, \
       chunks of one tile (or --chunk N rows and columns), fill value NaN, the run recorded in \
       its attributes; zarr.open(path) opens it lazily. Refuses while tiles are missing (unless \
       --allow-partial), when a tile holds NaN or infinity, and float16 when values overflow it. \
@@ -109,6 +109,12 @@ struct AssembleCommand: ParsableCommand {
 
   func validate() throws {
     if output.isEmpty { throw ValidationError("--output: expected a .npy file or a Zarr directory path, found an empty string") }
+    // An explicit --format that contradicts the output's extension would write a .npy file named
+    // *.zarr or a Zarr directory named *.npy: almost surely a slip in one of the two.
+    let zarrName = output.hasSuffix(".zarr") || output.hasSuffix(".zarr/")
+    if let format, format == .npy && zarrName || format == .zarr && output.hasSuffix(".npy") {
+      throw ValidationError("--format \(format.rawValue) contradicts --output \(output) (a \(zarrName ? ".zarr" : ".npy") name); give an output ending in .\(format.rawValue), or leave out --format")
+    }
     if resolvedFormat != .zarr && (zarrFormat != nil || chunk != nil || link) {
       throw ValidationError("--zarr-format, --chunk and --link apply to Zarr output only (--format zarr or an output ending in .zarr)")
     }
@@ -158,7 +164,7 @@ struct AssembleCommand: ParsableCommand {
   func run() throws {
     let run = RunDirectory(path: runDirectory)
     let format = resolvedFormat
-    try refuseOptionsTheKernelHasNo(run)
+    try CLIError.reporting { try refuseOptionsTheKernelHasNo(run) }
     var display = AssembleProgress(mode: progress)
     var dtype = self.dtype ?? .float32
     var findings: AssembleOutputGuard.Findings?
@@ -224,17 +230,18 @@ struct AssembleCommand: ParsableCommand {
 }
 
 extension AssembleCommand {
-  /// Usage errors (exit 64) that depend on the run's kernel (`ntk.kernel`): `--classes` for
-  /// `trace` and `pseudo` (one value per sample pair, no classes), and two sample ranges for
-  /// `diagonal` (only the blocks k(x_i, x_i) exist). An unreadable journal is left to `assemble`.
+  /// Option values wrong only for this run (bad input, `BadInput`: one line, exit 2), as they
+  /// depend on the run's kernel (`ntk.kernel`): `--classes` for `trace` and `pseudo` (one value
+  /// per sample pair, no classes), and two sample ranges for `diagonal` (only the blocks
+  /// k(x_i, x_i) exist). An unreadable journal is left to `assemble`.
   func refuseOptionsTheKernelHasNo(_ run: RunDirectory) throws {
     guard classes != nil || samples?.contains(",") == true,
           let kernel = (try? run.journal.replay())?.identity?.kernel else { return }
     if classes != nil, kernel == .trace || kernel == .pseudo {
-      throw ValidationError("--classes: the run's kernel is \(kernel.rawValue), one value per sample pair with no classes to select; leave out --classes")
+      throw CLIError.BadInput("--classes: the run's kernel is \(kernel.rawValue), one value per sample pair with no classes to select; leave out --classes")
     }
     if kernel == .diagonal, let selection = try? selection(), let columns = selection.columnSamples, columns != selection.rowSamples {
-      throw ValidationError("--samples: the run's kernel is diagonal, only the blocks k(x_i, x_i) exist; give one range A:B")
+      throw CLIError.BadInput("--samples: the run's kernel is diagonal, only the blocks k(x_i, x_i) exist; give one range A:B")
     }
   }
 }

@@ -41,7 +41,7 @@ struct CheckCommand: ParsableCommand {
 
   func run() throws {
     try CLIError.reporting(manifest: self.manifest) {
-      let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)
+      let manifest = try ManifestInput.load(path: self.manifest)
       var offline = manifest
       offline.dataset.download = nil
       do {

@@ -40,7 +40,7 @@ struct GenerateCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Mini-batch size.")
   var bs: Int = Manifest.Training().batchSize
 
-  @Option(parsing: .unconditional, help: "Width of the ResNets.")
+  @Option(parsing: .unconditional, help: "Width of the ResNets (the other models have none: their manifests get the default 64, which changes nothing).")
   var width: Int = Manifest.defaultWidth
 
   @Option(name: .customLong("num-epochs"), parsing: .unconditional, help: "Most training epochs (cosine period).")
@@ -113,7 +113,7 @@ struct GenerateCommand: ParsableCommand {
       let paths = try writeManifests()
       let signals = SignalWatch()
       for (index, path) in paths.enumerated() {
-        let manifest = try Manifest.load(path: path, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)
+        let manifest = try ManifestInput.load(path: path)
         if progress != .none {
           StandardStream.error("generate: [\(index + 1)/\(paths.count)] \(path)\n")
         }
@@ -132,10 +132,7 @@ struct GenerateCommand: ParsableCommand {
   /// differs is refused (`BadInput`, naming the file and the first differing field) unless
   /// `--overwrite`, and then still when its run directory exists and is not empty.
   func writeManifests() throws -> [String] {
-    let absolute = { (path: String) -> String in
-      path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-    }
-    let rootPath = absolute(root ?? "data/\(dataset)")
+    let rootPath = Self.absolute(root ?? "data/\(dataset)", in: FileManager.default.currentDirectoryPath)
     var planned: [(path: String, bytes: [UInt8])] = []
     for model in models {
       for r in 0..<repeats {
@@ -145,7 +142,7 @@ struct GenerateCommand: ParsableCommand {
           "dataset": ["name": dataset, "root": rootPath, "download": download].merging(
             subsample.map { ["subsample": $0] } ?? [:]) { a, _ in a },
           "model": [
-            "name": model, "width": width, "seed": r,
+            "name": model, "width": ModelZoo.hasWidth(model) ? width : Manifest.defaultWidth, "seed": r,
             "train": (["lr": lr, "batchSize": bs, "epochs": numEpochs, "targetAccuracy": targetAccuracy, "seed": r] as [String: Any])
               .merging(trainSamples.map { ["samples": $0] } ?? [:]) { a, _ in a },
           ],
@@ -153,7 +150,7 @@ struct GenerateCommand: ParsableCommand {
         ]
         let bytes = [UInt8](try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) + [0x0A]
         let path = output + "/" + name + ".json"
-        _ = try Manifest.parse(bytes, file: path, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)  // refuse bad options before writing
+        _ = try ManifestInput.parse(bytes, file: path)  // refuse bad options before writing
         planned.append((path, bytes))
       }
     }
@@ -192,5 +189,18 @@ struct GenerateCommand: ParsableCommand {
       try AtomicFile.write(bytes, to: path)
     }
     return planned.map(\.path)
+  }
+}
+
+extension GenerateCommand {
+  /// `path` made absolute against `directory` and normalised lexically, as written into the
+  /// manifests' `dataset.root`: no `.` or empty components, `..` taken with the component before
+  /// it, no trailing slash (so `w/../data1/` and `data1` give one manifest, not a moved run).
+  static func absolute(_ path: String, in directory: String) -> String {
+    var components: [Substring] = []
+    for component in ((path.hasPrefix("/") ? "" : directory + "/") + path).split(separator: "/") where component != "." {
+      if component == ".." { _ = components.popLast() } else { components.append(component) }
+    }
+    return "/" + components.joined(separator: "/")
   }
 }

@@ -50,7 +50,7 @@ struct RunCommand: ParsableCommand {
   func run() throws {
     let signals = SignalWatch()
     let outcome = try CLIError.reporting(manifest: self.manifest) { () -> RunPipeline.Outcome in
-      let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)
+      let manifest = try ManifestInput.load(path: self.manifest)
       let directory = RunDirectory(path: runDirectory ?? "runs/\(manifest.name)")
       let shardSpec = try shard.map { try ShardSpec.parse($0) }
       if shardSpec != nil { try RunPipeline.refuseTrainingWithShards(manifest, path: self.manifest) }

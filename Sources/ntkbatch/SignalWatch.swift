@@ -19,7 +19,8 @@ import Pipeline
 /// than a SIGKILL, which every step of the write path survives (docs/durability.md).
 ///
 /// While training (`activity` set by the training pipeline), the trainer checks the flag between
-/// epochs, so the epoch in progress is finished and committed first; there is no backstop.
+/// batches: the batch in progress is finished, the epoch in progress abandoned (not committed;
+/// the next session repeats it from the last committed epoch); there is no backstop.
 ///
 /// A second SIGINT while stopping kills the process at once with SIGINT's default action (a shell
 /// shows exit 130); further SIGTERMs and SIGHUPs are ignored (under Slurm a task may get one from the batch

@@ -78,7 +78,7 @@ struct SlurmCommand: ParsableCommand {
 
   func run() throws {
     try CLIError.reporting {
-      let manifest = try Manifest.load(path: self.manifest, knownModels: Set(ModelZoo.names), knownDatasets: DatasetKind.manifestNames)
+      let manifest = try ManifestInput.load(path: self.manifest)
       try RunPipeline.refuseTrainingWithShards(manifest, path: self.manifest)
       let cwd = FileManager.default.currentDirectoryPath
       let scripts = SlurmScripts(
@@ -92,10 +92,13 @@ struct SlurmCommand: ParsableCommand {
       for path in [scripts.runDirectory, scripts.workingDirectory] where path.contains(where: { $0.isWhitespace || $0 == "'" || $0 == "\"" || $0 == "\\" }) {
         throw CLIError.BadInput("\(path): Slurm scripts need paths without white space, quotes or backslashes")
       }
-      // What `run` would refuse for this directory and manifest (every task would exit 2), before writing into it.
-      try RunPipeline.refuseForeignRunDirectory(manifest: manifest, run: RunDirectory(path: scripts.runDirectory))
+      // What `run` would refuse for this directory and manifest (every task would exit 2), before
+      // writing into it; with --mem, the memory check does it with the same loaded data.
+      let run = RunDirectory(path: scripts.runDirectory)
       if let mem, let bytes = SlurmMemoryCheck.bytes(ofSlurmMemory: mem) {
-        try manifest.ntk.precision.dispatch(SlurmMemoryCheck(mem: mem, memBytes: bytes, manifest: manifest, path: self.manifest))
+        try manifest.ntk.precision.dispatch(SlurmMemoryCheck(mem: mem, memBytes: bytes, manifest: manifest, path: self.manifest, run: run))
+      } else {
+        try RunPipeline.refuseForeignRunDirectory(manifest: manifest, run: run)
       }
       do {
         try FileManager.default.createDirectory(atPath: scripts.slurmDirectory + "/logs", withIntermediateDirectories: true)

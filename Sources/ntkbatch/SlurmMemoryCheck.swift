@@ -11,7 +11,9 @@ import Pipeline
 /// A task's budget is what `run` takes on its node: `ntk.memoryBudget`, or for "auto" 3/4 of the
 /// memory available, which Slurm's cgroup caps at `--mem`. What a tile needs comes from the same
 /// memory model `check` and `run` use (`TileMemoryPlan`, with this process's resident size after
-/// loading the dataset and weights as the base, as `check` measures it).
+/// loading the dataset and weights as the base, as `check` measures it). It also refuses what
+/// `RunPipeline.refuseForeignRunDirectory` refuses, first, loading the dataset and weights once
+/// for both.
 struct SlurmMemoryCheck: PrecisionGeneric {
   /// The `--mem` value as given, and in bytes.
   let mem: String
@@ -19,6 +21,8 @@ struct SlurmMemoryCheck: PrecisionGeneric {
   let manifest: Manifest
   /// The manifest's path (for messages).
   let path: String
+  /// The run directory the scripts are for.
+  let run: RunDirectory
 
   /// Bytes of an sbatch `--mem` value: a number of MiB, or with a K, M, G or T suffix; nil if malformed.
   static func bytes(ofSlurmMemory text: String) -> Int? {
@@ -32,13 +36,18 @@ struct SlurmMemoryCheck: PrecisionGeneric {
 
   func execute<T: BLASScalar>(_: T.Type) throws {
     func mebibytes(_ bytes: Int) -> Int { (bytes + (1 << 20) - 1) >> 20 }
-    if let budget = manifest.ntk.memoryBudget, budget > memBytes {
-      throw CLIError.BadInput("--mem \(mem): below ntk.memoryBudget (\(mebibytes(budget)) MiB) of \(path): each task would plan for more memory than Slurm lets it use and be killed; give --mem \(mebibytes(budget))M or more, or a smaller ntk.memoryBudget")
+    let foreignCheck = try RunPipeline.foreignCheckTileSamples(manifest: manifest, run: run)
+    if foreignCheck == nil, let budget = manifest.ntk.memoryBudget, budget > memBytes {
+      throw budgetOverMem(budget)  // before loading anything
     }
     ReturnFreedMemory.configure()  // as `run` and `check` do before loading: the base they measure
     let dataset = try DatasetLoader.load(manifest, scalar: T.self, showProgress: false)
     let columns = try DatasetLoader.loadColumns(manifest, scalar: T.self, showProgress: false)
     let model = try WeightsLoader.model(for: manifest, scalar: T.self)
+    if let tileSamples = foreignCheck {
+      try RunPipeline.refuseForeignRunDirectory(manifest: manifest, run: run, tileSamples: tileSamples, model: model, dataset: dataset, columns: columns)
+      if let budget = manifest.ntk.memoryBudget, budget > memBytes { throw budgetOverMem(budget) }
+    }
     let base = (ProcessMemory.residentBytes() ?? 0) + RunPipeline.fixedOverheadBytes
     let automatic = manifest.ntk.memoryBudget == nil
     let budget = manifest.ntk.memoryBudget ?? memBytes / 4 * 3
@@ -58,5 +67,11 @@ struct SlurmMemoryCheck: PrecisionGeneric {
         : "raise ntk.memoryBudget (and --mem) to \(mebibytes(needed)) MiB or more\(manifest.ntk.tileSamples != nil ? ", or use a smaller ntk.tileSamples" : "")"
       throw CLIError.BadInput("--mem \(mem): \(tile) of \(path) needs about \(mebibytes(needed)) MiB per task (\(model.name), P = \(model.parameterCount), \(n) samples; as `ntkbatch check` estimates it), over each task's budget of \(budgetText); \(fix)")
     }
+  }
+
+  /// `ntk.memoryBudget` over `--mem`: each task would plan for more than Slurm lets it use.
+  private func budgetOverMem(_ budget: Int) -> CLIError.BadInput {
+    let mebibytes = (budget + (1 << 20) - 1) >> 20
+    return CLIError.BadInput("--mem \(mem): below ntk.memoryBudget (\(mebibytes) MiB) of \(path): each task would plan for more memory than Slurm lets it use and be killed; give --mem \(mebibytes)M or more, or a smaller ntk.memoryBudget")
   }
 }

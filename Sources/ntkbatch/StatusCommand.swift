@@ -15,7 +15,10 @@ struct StatusCommand: ParsableCommand {
       an ETA from the seconds per epoch; `--json` has them as `training`. Exit 1 with one line when \
       the run directory has no journal segment, or only segments without a readable header (empty \
       or cut short) — the journal is gone: no tile is recorded as done — unless it holds a training \
-      state (shown, exit 0; exit 1 when damaged) or its first session is still starting.
+      state (shown, exit 0; exit 1 when damaged) or its first session is still starting. A shard \
+      silent for 30 minutes (or 20 mean tile times) is STALLED; one whose last record time is more \
+      than 5 minutes in this machine's future is CLOCK SKEW (its host's clock runs ahead), its \
+      silence then measured from its segment file's modification time.
       """)
 
   @Argument(help: "The run directory.")
@@ -140,13 +143,17 @@ struct StatusCommand: ParsableCommand {
         let complete = group.filter(\.isComplete).count
         if n == count {
           let stalled = group.filter(\.stalled).map { String($0.shard.index) }
-          print("shards:   \(n): \(complete) complete, \(group.count - complete) started and unfinished, \(s.shardsNotStartedCount) not started\(stalled.isEmpty ? "" : "; STALLED: \(stalled.joined(separator: ", "))")\(s.isComplete ? "; run complete" : "")")
+          let skewed = group.filter { $0.clockSkewSeconds != nil }.map { String($0.shard.index) }
+          print("shards:   \(n): \(complete) complete, \(group.count - complete) started and unfinished, \(s.shardsNotStartedCount) not started\(stalled.isEmpty ? "" : "; STALLED: \(stalled.joined(separator: ", "))")\(skewed.isEmpty ? "" : "; CLOCK SKEW: \(skewed.joined(separator: ", "))")\(s.isComplete ? "; run complete" : "")")
         } else {
           print("shards:   \(n) (earlier shard count): \(complete) complete, \(group.count - complete) unfinished")
         }
         for shard in group {
           let state = shard.isComplete ? "complete" : shard.stalled ? "STALLED, no record for \(ProgressDisplay.duration(shard.secondsSinceLastRecord))" : shard.writer != nil ? "running" : "unfinished"
-          print("  shard \(shard.shard): \(shard.tilesDone)/\(shard.tiles.count) tiles, last record \(shard.lastRecordTime) (\(ProgressDisplay.duration(shard.secondsSinceLastRecord)) ago), host \(shard.host), \(shard.sessions) session(s), \(state)\(shard.writer.map { " (\($0))" } ?? "")")
+          let when = shard.clockSkewSeconds.map {
+            "\(ProgressDisplay.duration($0)) in the future: CLOCK SKEW, host \(shard.host)'s clock runs ahead of this machine's; its segment was last modified \(ProgressDisplay.duration(shard.secondsSinceLastRecord)) ago"
+          } ?? "\(ProgressDisplay.duration(shard.secondsSinceLastRecord)) ago"
+          print("  shard \(shard.shard): \(shard.tilesDone)/\(shard.tiles.count) tiles, last record \(shard.lastRecordTime) (\(when)), host \(shard.host), \(shard.sessions) session(s), \(state)\(shard.writer.map { " (\($0))" } ?? "")")
         }
         if n == count, !s.shardsNotStarted.isEmpty {
           let more = s.shardsNotStartedCount - s.shardsNotStarted.count

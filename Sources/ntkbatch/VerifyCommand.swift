@@ -18,7 +18,9 @@ struct VerifyCommand: ParsableCommand {
       (DAMAGED); exits 1 if a journaled tile is missing, damaged or non-finite, a derived file or \
       checksums.json or RUN/manifest.json is damaged, or if the journal \
       itself is damaged (one line naming the segment and byte offset), or has no journal (no segment \
-      with a readable header). `ntkbatch repair` fixes both.
+      with a readable header). `ntkbatch repair` fixes both. A model.train run still in its \
+      training stage (no journal yet) is said to be so, with the stage as `status` shows it (exit \
+      0 unless its training state is damaged).
       """)
 
   @Argument(help: "The run directory.")
@@ -28,10 +30,14 @@ struct VerifyCommand: ParsableCommand {
   var progress: AssembleProgress.Mode = .auto
 
   func run() throws {
+    var training: TrainingStatus?
     let report = try CLIError.reporting { () -> VerificationReport in
       let run = RunDirectory(path: runDirectory)
       try run.requireExisting()
-      try JournalPresence.require(run: run)
+      // A `model.train` run still in its training stage has no journal yet, and no tiles planned:
+      // said so (as `status` does), not "0 of 0" nor "no journal".
+      training = try Self.trainingStage(of: run)
+      if training == nil { try JournalPresence.require(run: run) }
       var display = ObjectCheckProgress(mode: progress, label: "verify")
       defer { display.finish() }
       return try RunVerifier.verify(run: run) { display.update($0) }
@@ -40,6 +46,10 @@ struct VerifyCommand: ParsableCommand {
       print("\(problem.missing ? "MISSING" : problem.nonFinite ? "NONFINITE" : "DAMAGED") tile \(problem.index) (\(problem.rowBlock), \(problem.columnBlock)): \(problem.reason)")
     }
     var summary = "\(report.tilesChecked - report.problems.count) of \(report.tilesChecked) journaled tiles intact"
+    if let training {
+      let next = !training.finished ? " after training" : report.writer != nil ? " by the running session" : " by the next `ntkbatch run`"
+      summary = "no tiles planned yet: the run is in its training stage, \(StatusCommand.describe(training)); the eNTK's tiles are computed\(next)"
+    }
     if report.tilesNotYetComputed > 0 { summary += "; \(report.tilesNotYetComputed) tiles not computed yet" }
     if !report.orphans.isEmpty { summary += "; \(report.orphans.count) orphan object(s) no record names (harmless)" }
     if !report.temporaryFiles.isEmpty { summary += "; \(report.temporaryFiles.count) temporary file(s) left by a crash" }
@@ -83,5 +93,15 @@ struct VerifyCommand: ParsableCommand {
       StandardStream.error("ntkbatch: error: \(report.problems.count) damaged, missing or non-finite tile(s) in \(runDirectory); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` to recompute them\n")
       throw ExitCode(1)
     }
+  }
+}
+
+extension VerifyCommand {
+  /// The training stage of `run` when its journal has no header yet and it holds a training
+  /// state or a writer training its first epoch (`TrainingStatus.read`, as `status` reads it);
+  /// `nil` otherwise.
+  static func trainingStage(of run: RunDirectory) throws -> TrainingStatus? {
+    guard try run.journal.replay().identity == nil else { return nil }
+    return TrainingStatus.read(run: run, writer: RunLock.currentHolder(path: run.lockPath), journalStarted: false)
   }
 }

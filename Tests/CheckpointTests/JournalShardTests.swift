@@ -218,3 +218,47 @@ final class JournalShardTests: XCTestCase {
     XCTAssertNil(legacy.finishedAt)
   }
 }
+
+extension JournalShardTests {
+  /// A shard whose host clock runs ahead (tester-s5): its last record time 5 h in this machine's
+  /// future is flagged as clock skew, not taken as "silent 0 s" until that time has passed; its
+  /// silence is measured from the segment file's modification time, so it is flagged stalled
+  /// once that is old. A record time within the tolerance is no skew.
+  func testARecordTimeInTheFutureIsClockSkewAndStillStalls() throws {
+    let dir = try TemporaryDirectory("shard-status-skew")
+    defer { dir.remove() }
+    let run = RunDirectory(path: dir.path + "/run")
+    try run.createLayout()
+    let formatter = ISO8601DateFormatter()
+    let now = Date()
+    var ahead = header(1, try ShardSpec(index: 0, count: 2), id: "aaaaaaaa")
+    ahead.shardTiles = 0..<3
+    ahead.host = "fast"
+    let a = try run.journal.beginSession(ahead)
+    var future = record(0)
+    future.finishedAt = formatter.string(from: now.addingTimeInterval(5 * 3600))
+    try a.append(future)
+    a.close()
+    var close = header(1, try ShardSpec(index: 1, count: 2), id: "bbbbbbbb")
+    close.shardTiles = 3..<6
+    let b = try run.journal.beginSession(close)
+    var slightly = record(3)
+    slightly.finishedAt = formatter.string(from: now.addingTimeInterval(60))
+    try b.append(slightly)
+    b.close()
+    let replay = try run.journal.replay()
+    let segment = try XCTUnwrap(replay.segments.first { $0.header?.shard?.index == 0 }).path
+    // The skewed shard's segment was last written 2 h ago by the file system's clock.
+    try FileManager.default.setAttributes([.modificationDate: now.addingTimeInterval(-7200)], ofItemAtPath: segment)
+
+    let status = ShardStatus.read(run: run, replay: replay, now: now)
+    XCTAssertEqual(status.shards.map(\.shard.index), [0, 1])
+    let skew = try XCTUnwrap(status.shards[0].clockSkewSeconds)
+    XCTAssertEqual(skew, 5 * 3600, accuracy: 2)
+    XCTAssertEqual(status.shards[0].secondsSinceLastRecord, 7200, accuracy: 2)
+    XCTAssertEqual(status.shards[0].stalled, true)
+    XCTAssertNil(status.shards[1].clockSkewSeconds)
+    XCTAssertEqual(status.shards[1].secondsSinceLastRecord, 0)
+    XCTAssertEqual(status.shards[1].stalled, false)
+  }
+}

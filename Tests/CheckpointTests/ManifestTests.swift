@@ -204,3 +204,31 @@ extension ManifestTests {
     }
   }
 }
+
+extension ManifestTests {
+  /// A width on a model without one (tester-s5): refused unless it is the default (the same hash
+  /// as no width); the ResNets take any width; without `modelsWithWidth` nothing is checked.
+  func testAWidthOnAModelWithoutOneIsRefused() throws {
+    func manifest(_ model: String) -> [UInt8] {
+      Array(#"{"name": "w", "dataset": {"name": "npy", "path": "x.npy"}, "model": \#(model)}"#.utf8)
+    }
+    let withWidth: Set<String> = ["resnet18"]
+    let names: Set<String> = ["lenet", "resnet18"]
+    XCTAssertThrowsError(try Manifest.parse(manifest(#"{"name": "lenet", "width": 8}"#), file: "m.json", knownModels: names,
+                                            knownDatasets: DatasetKind.manifestNames, modelsWithWidth: withWidth)) { error in
+      XCTAssertEqual((error as? CheckpointError)?.code, .badInput)
+      XCTAssertEqual((error as? CheckpointError)?.message,
+                     "m.json: model.width: lenet has no width (only resnet18 have one), found 8; remove model.width")
+    }
+    let plain = try Manifest.parse(manifest(#"{"name": "lenet"}"#), file: "m.json", knownModels: names,
+                                   knownDatasets: DatasetKind.manifestNames, modelsWithWidth: withWidth)
+    let sixtyFour = try Manifest.parse(manifest(#"{"name": "lenet", "width": 64}"#), file: "m.json", knownModels: names,
+                                       knownDatasets: DatasetKind.manifestNames, modelsWithWidth: withWidth)
+    XCTAssertEqual(sixtyFour.canonicalHash, plain.canonicalHash)
+    let resnet = try Manifest.parse(manifest(#"{"name": "resnet18", "width": 8}"#), file: "m.json", knownModels: names,
+                                    knownDatasets: DatasetKind.manifestNames, modelsWithWidth: withWidth)
+    XCTAssertEqual(resnet.model.width, 8)
+    XCTAssertEqual(try Manifest.parse(manifest(#"{"name": "lenet", "width": 8}"#), file: "m.json", knownModels: names,
+                                      knownDatasets: DatasetKind.manifestNames).model.width, 8)
+  }
+}

@@ -11,18 +11,23 @@ import XCTest
 final class TrainingRecorder: RunReporter {
   var detail: ReportDetail = .quiet
   var calls: [String] = []
+  /// Called with (epoch, batch) after each batch is recorded.
+  var onBatch: (Int, Int) -> Void = { _, _ in }
   func tilesStarted() {}
   func tileFinished(index: Int, row: Int, column: Int, seconds: Double, state: RunProgress) {}
   func tilesFinished() {}
   func trainingStarted(epochs: Int, resumedAt: Int) { calls.append("started \(epochs) \(resumedAt)") }
-  func batchFinished(epoch: Int, batch: Int, of total: Int) { calls.append("batch \(epoch) \(batch)/\(total)") }
+  func batchFinished(epoch: Int, batch: Int, of total: Int) {
+    calls.append("batch \(epoch) \(batch)/\(total)")
+    onBatch(epoch, batch)
+  }
   func epochFinished(_ summary: EpochSummary, seconds: Double) { calls.append("epoch \(summary.epoch)") }
   func trainingFinished() { calls.append("finished") }
 }
 
-/// `TrainPipeline` with the stop requests and reporter passed in: a stop request finishes and
-/// commits the epoch in progress, and the next session resumes to the weights of an
-/// uninterrupted training (bit for bit).
+/// `TrainPipeline` with the stop requests and reporter passed in: a stop request abandons the
+/// epoch in progress after the batch in progress (the last committed epoch stays the latest), and
+/// the next session resumes to the weights of an uninterrupted training (bit for bit).
 final class TrainPipelineTests: XCTestCase {
   func manifest() -> Manifest {
     let root = RunPipelineValueTests.repository + "/data/mnist-sample"
@@ -32,7 +37,7 @@ final class TrainPipelineTests: XCTestCase {
       ntk: .init(precision: .float64), baseDirectory: RunPipelineValueTests.repository)
   }
 
-  func testStopFinishesTheEpochAndResumeMatchesUninterruptedTraining() throws {
+  func testStopAbandonsTheEpochAfterTheBatchAndResumeMatchesUninterruptedTraining() throws {
     let directory = try TemporaryDirectory("pipeline-train")
     defer { directory.remove() }
     let manifest = manifest()
@@ -41,13 +46,13 @@ final class TrainPipelineTests: XCTestCase {
     let initial = try WeightsLoader.model(for: manifest, scalar: Double.self)
 
     let stop = TestStop()
-    stop.requested = true  // before the first epoch: it is still finished and committed
     let recorder = TrainingRecorder()
+    recorder.onBatch = { epoch, batch in if epoch == 2 && batch == 1 { stop.requested = true } }  // mid-epoch 2
     let interrupted = RunDirectory(path: directory.path + "/interrupted")
     let stopped = try TrainPipeline(manifest: manifest, run: interrupted, reporter: recorder, stop: stop).train(initial, dataset: dataset)
     XCTAssertNil(stopped)
-    XCTAssertEqual(stop.activities, ["the training epoch in progress"])
-    XCTAssertEqual(recorder.calls, ["started 3 0", "batch 1 1/2", "batch 1 2/2", "epoch 1", "finished"])
+    XCTAssertEqual(stop.activities, [TrainPipeline.stopActivity])
+    XCTAssertEqual(recorder.calls, ["started 3 0", "batch 1 1/2", "batch 1 2/2", "epoch 1", "batch 2 1/2", "finished"])
     XCTAssertEqual(try TrainingCheckpointStore(run: interrupted).latest()?.record.epoch, 1)
 
     let resumedRecorder = TrainingRecorder()

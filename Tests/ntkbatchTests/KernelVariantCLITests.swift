@@ -5,7 +5,7 @@ import XCTest
 /// `ntk.kernel` end to end: `trace`, `pseudo` and `diagonal` runs of LeNet and ResNet18 (width 2)
 /// on real MNIST digits, float64, assembled to `.npy` and Zarr, equal the NumPy reductions of the
 /// `full` run's assembled matrix (≤ 1e-12 relative; NumPy and zarr-python from PyPI in a virtual
-/// environment); `--samples` blocks; `--classes` refused for trace/pseudo (64); a bad kernel
+/// environment); `--samples` blocks; `--classes` refused for trace/pseudo (bad input for the run: one line, 2); a bad kernel
 /// value refused (2); resume and shards byte-identical; verify and repair on a variant run.
 final class KernelVariantCLITests: XCTestCase {
   var work = ""
@@ -110,7 +110,8 @@ print("checked", len(cases))
     try CLIHarness.succeed(["run", try manifest(model: "lenet", width: 0, kernel: "trace", subsample: 6, tileSamples: 3, name: "t"),
                             "--run-dir", run, "--progress", "none"])
     let classes = try CLIHarness.run(["assemble", run, "--classes", "0,1", "--output", "\(work)/t.npy"])
-    XCTAssertEqual(classes.status, 64, classes.stderr)
+    XCTAssertEqual(classes.status, 2, classes.stderr)
+    XCTAssertEqual(classes.stderr, "ntkbatch: error: --classes: the run's kernel is trace, one value per sample pair with no classes to select; leave out --classes\n")
     XCTAssertTrue(classes.stderr.contains("--classes: the run's kernel is trace"), classes.stderr)
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/t.npy"))
     // The same run directory with another kernel is another computation.
@@ -123,7 +124,8 @@ print("checked", len(cases))
     try CLIHarness.succeed(["run", try manifest(model: "lenet", width: 0, kernel: "diagonal", subsample: 6, tileSamples: 3, name: "d"),
                             "--run-dir", diagonal, "--progress", "none"])
     let ranges = try CLIHarness.run(["assemble", diagonal, "--samples", "0:3,3:6", "--output", "\(work)/d.npy"])
-    XCTAssertEqual(ranges.status, 64, ranges.stderr)
+    XCTAssertEqual(ranges.status, 2, ranges.stderr)
+    XCTAssertEqual(ranges.stderr, "ntkbatch: error: --samples: the run's kernel is diagonal, only the blocks k(x_i, x_i) exist; give one range A:B\n")
     XCTAssertTrue(ranges.stderr.contains("--samples: the run's kernel is diagonal"), ranges.stderr)
     // One range with --classes is a block of the diagonal: element [i − 1, a′, b′] of the full
     // (6, 10, 10) array, classes 7 and 2 in that order; a second range equal to the first is the same.

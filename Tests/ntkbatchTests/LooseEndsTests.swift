@@ -145,7 +145,7 @@ final class LooseEndsTests: XCTestCase {
     return process
   }
 
-  /// SIGINT during training names the epoch, not a tile; the run stops after the epoch with 75.
+  /// SIGINT during training names the training batch, not a tile; the run stops after it with 75.
   func testSIGINTDuringTrainingSaysTheEpochInProgress() throws {
     let path = try manifest(subsample: 2000, train: ["epochs": 200, "lr": 0.01, "samples": 2000, "targetAccuracy": 1.0])
     let logs = try CLIHarness.temporaryDirectory("sigint-train")
@@ -156,17 +156,18 @@ final class LooseEndsTests: XCTestCase {
     process.waitUntilExit()
     let stderr = (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? ""
     XCTAssertEqual(process.terminationStatus, 75, stderr)
-    XCTAssertTrue(stderr.contains("SIGINT received: finishing the training epoch in progress"), stderr)
+    XCTAssertTrue(stderr.contains("SIGINT received: finishing the training batch in progress (the epoch in progress is not committed"), stderr)
     XCTAssertFalse(stderr.contains("tile in progress"), stderr)
   }
 
-  /// The documented behaviour: while stopping (here: the first Ctrl-C lets the training epoch in
+  /// The documented behaviour: while stopping (here: the first Ctrl-C lets the training batch in
   /// progress finish), a second Ctrl-C kills at once (death by SIGINT, which a shell shows as exit
   /// 130). (During tile computation the first signal already abandons the tile and exits 75 at
   /// once: `PreemptionTests`.)
   func testSecondSIGINTKillsAtOnce() throws {
-    // LeNet on 5,000 digits: an epoch lasts seconds, far longer than the 0.1 s between the signals.
-    let path = try manifest(model: "lenet", subsample: 10, train: ["epochs": 200, "lr": 0.01, "samples": 5000, "targetAccuracy": 1.0])
+    // LeNet on 5,000 digits in one batch: the batch a first signal lets finish lasts seconds, far
+    // longer than the 0.1 s between the signals.
+    let path = try manifest(model: "lenet", subsample: 10, train: ["epochs": 200, "lr": 0.01, "samples": 5000, "batchSize": 5000, "targetAccuracy": 1.0])
     let logs = try CLIHarness.temporaryDirectory("sigint-twice")
     defer { try? FileManager.default.removeItem(atPath: logs) }
     let process = try startRunUntilEpochOne(path, logs: logs)

@@ -119,8 +119,8 @@ final class TrainingCLITests: XCTestCase {
     XCTAssertTrue(try FileBytes.read(path: "\(work)/a.npy") == FileBytes.read(path: "\(work)/b.npy"))
   }
 
-  /// SIGTERM during training: the epoch in progress is committed, exit code 75; the next session
-  /// continues at the following epoch.
+  /// SIGTERM during training: exit code 75 after the batch in progress, the last committed epoch
+  /// kept (an epoch in progress is abandoned); the next session continues at the following epoch.
   func testSIGTERMStopsTrainingAfterTheEpochAndResumes() throws {
     let work = try CLIHarness.temporaryDirectory("train-term")
     defer { try? FileManager.default.removeItem(atPath: work) }

@@ -186,25 +186,30 @@ public struct Manifest: Codable, Equatable, Sendable {
   ///   - knownModels: the model names the engine provides (Checkpoint knows no models).
   ///   - knownDatasets: the dataset names the datasets module provides, `npy` among them
   ///     (`DatasetKind.manifestNames`; Checkpoint knows no datasets).
+  ///   - modelsWithWidth: the models that take `model.width` (the others refuse a width other
+  ///     than the default); `nil`: not checked.
   ///   - checkPaths: whether `dataset.root`, `dataset.path` and `model.weights` must exist.
   /// - Throws: `CheckpointError` (`.badInput`) naming `path` and the field.
-  public static func load(path: String, knownModels: Set<String>, knownDatasets: Set<String>, checkPaths: Bool = true) throws -> Manifest {
+  public static func load(path: String, knownModels: Set<String>, knownDatasets: Set<String>, modelsWithWidth: Set<String>? = nil,
+                          checkPaths: Bool = true) throws -> Manifest {
     let data: [UInt8]
     do { data = try FileBytes.read(path: path) } catch let error as StorageError {
       throw CheckpointError(.badInput, "\(path): cannot read the manifest: \(error.message)")
     }
     let folder = AtomicFile.directory(of: path)
-    var manifest = try parse(data, file: path, knownModels: knownModels, knownDatasets: knownDatasets)
+    var manifest = try parse(data, file: path, knownModels: knownModels, knownDatasets: knownDatasets, modelsWithWidth: modelsWithWidth)
     manifest.baseDirectory = folder.isEmpty ? "." : folder
     if checkPaths { try manifest.checkPaths(file: path) }
     return manifest
   }
 
   /// Validates manifest JSON bytes; `file` is used in messages. Paths are not resolved nor checked;
-  /// model or dataset names neither when `knownModels` or `knownDatasets` is `nil`.
+  /// model or dataset names neither when `knownModels` or `knownDatasets` is `nil`, widths neither
+  /// when `modelsWithWidth` is `nil`.
   ///
   /// - Throws: `CheckpointError` (`.badInput`).
-  public static func parse(_ bytes: [UInt8], file: String, knownModels: Set<String>?, knownDatasets: Set<String>?) throws -> Manifest {
+  public static func parse(_ bytes: [UInt8], file: String, knownModels: Set<String>?, knownDatasets: Set<String>?,
+                           modelsWithWidth: Set<String>? = nil) throws -> Manifest {
     guard String(validating: bytes, as: UTF8.self) != nil else {
       throw CheckpointError(.badInput, "\(file): not valid UTF-8, expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}")
     }
@@ -217,7 +222,8 @@ public struct Manifest: Codable, Equatable, Sendable {
     if let duplicate = JSONDuplicateKeys.first(in: bytes) {
       throw CheckpointError(.badInput, "\(file): \(duplicate.path): expected each key once, found it twice (which value is meant is ambiguous)")
     }
-    return try ManifestValidator(file: file, knownModels: knownModels, knownDatasets: knownDatasets).manifest(from: value)
+    return try ManifestValidator(file: file, knownModels: knownModels, knownDatasets: knownDatasets, modelsWithWidth: modelsWithWidth)
+      .manifest(from: value)
   }
 
   /// `path` resolved against `baseDirectory` (absolute paths are returned as is).

@@ -4,6 +4,12 @@ struct ManifestValidator {
   let file: String
   let knownModels: Set<String>?
   let knownDatasets: Set<String>?
+  /// The models that take `model.width` (the engine's ResNets); `nil`: not checked. Another
+  /// model given a width other than the default is refused (`model.width: lenet has no width …`):
+  /// the value would change nothing computed but still the manifest hash. The default itself
+  /// (`Manifest.defaultWidth`) is accepted, as `generate` and `RUN/manifest.json` write it for
+  /// every model and it is what an absent width means.
+  var modelsWithWidth: Set<String>? = nil
 
   func manifest(from value: JSONValue) throws -> Manifest {
     guard case .object(let top) = value else {
@@ -74,6 +80,9 @@ struct ManifestValidator {
     }
     let width = try integer(fields, "width", at: "model", range: 1...Manifest.maximumWidth,
                             expected: "an integer from 1 to \(Manifest.maximumWidth)") ?? Manifest.defaultWidth
+    if let modelsWithWidth, fields["width"] != nil, width != Manifest.defaultWidth, !modelsWithWidth.contains(name) {
+      throw fail("model.width", "\(name) has no width (only \(modelsWithWidth.sorted().joined(separator: ", ")) have one), found \(width); remove model.width")
+    }
     let seed = try integer(fields, "seed", at: "model", range: 0...Int.max, expected: "a non-negative integer") ?? 0
     let weights = try string(fields, "weights", at: "model", required: false)
     if let weights, !weights.hasSuffix(".safetensors") {

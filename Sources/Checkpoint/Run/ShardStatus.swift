@@ -17,12 +17,19 @@ public struct ShardStatus: Codable, Equatable, Sendable {
   /// When its newest segment was last written (ISO 8601 UTC): the `finishedAt` of its last tile
   /// record, or its session's start time (see `lastWrite(of:formatter:)`).
   public var lastRecordTime: String
-  /// Seconds since then.
+  /// Seconds since then (since the newest segment file's modification time when the record time
+  /// is in the future: see `clockSkewSeconds`).
   public var secondsSinceLastRecord: Double
   /// The process holding its lock on this machine ("pid 12 on host h"), if any.
   public var writer: String?
   /// Unfinished and silent for longer than `stallSeconds`.
   public var stalled: Bool
+  /// How far `lastRecordTime` is ahead of this machine's clock, when by more than
+  /// `clockSkewTolerance`: the writer's host clock runs ahead (times in records are the writer's).
+  /// Such a shard is not "fresh" until that time has passed: its silence is then measured from
+  /// the newest segment file's modification time (set by the file system, not by the writer's
+  /// record), and it is stalled as any other. `nil` without such skew.
+  public var clockSkewSeconds: Double? = nil
 
   /// Whether every tile of the shard is journaled.
   public var isComplete: Bool { tilesDone == tiles.count }
@@ -30,6 +37,10 @@ public struct ShardStatus: Codable, Equatable, Sendable {
   /// A shard is flagged as stalled after this long without a journal write, or after 20 of its
   /// mean tile times if longer.
   public static let stallSeconds = 1800.0
+
+  /// How far in the future (this machine's clock) a shard's last record time may be before it
+  /// counts as clock skew (`clockSkewSeconds`): clocks of a cluster's hosts differ by a little.
+  public static let clockSkewTolerance = 300.0
 
   /// What `read` finds: every shard (K, N) that wrote a segment, and the newest N's shards that
   /// did not.
@@ -102,11 +113,17 @@ public struct ShardStatus: Codable, Equatable, Sendable {
         let range = latest.shardTiles ?? 0..<0
         let done = journaledCount(of: range, in: replay)
         let modified = segments.compactMap { lastWrite(of: $0, formatter: formatter) }.max() ?? now
-        let silent = max(0, now.timeIntervalSince(modified))
+        var silent = max(0, now.timeIntervalSince(modified))
+        var skew: Double?
+        if modified.timeIntervalSince(now) > clockSkewTolerance {
+          skew = modified.timeIntervalSince(now)
+          let written = segments.compactMap { (try? FileManager.default.attributesOfItem(atPath: $0.path))?[.modificationDate] as? Date }.max() ?? now
+          silent = max(0, now.timeIntervalSince(written))
+        }
         let writer = RunLock.currentHolder(path: run.lockPath(for: shard))
         shards.append(ShardStatus(shard: shard, tiles: range, tilesDone: done, sessions: segments.count, host: latest.host,
                                   lastRecordTime: formatter.string(from: modified), secondsSinceLastRecord: silent, writer: writer,
-                                  stalled: n == count && done < range.count && silent > stallAfter))
+                                  stalled: n == count && done < range.count && silent > stallAfter, clockSkewSeconds: skew))
       }
     }
     // Not started: walk the gaps between the started shards of N (in K order, ranges ascending).

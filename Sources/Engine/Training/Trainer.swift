@@ -34,11 +34,13 @@ public struct Trainer<T: BLASScalar> {
 
   /// Runs epoch `state.epochsDone + 1`, updating the model's state and `state`.
   ///
-  /// - Parameter afterBatch: called after each step with (batches done, batches in the epoch).
+  /// - Parameter afterBatch: called after each step with (batches done, batches in the epoch); an
+  ///   error it throws abandons the epoch there (`model` and `state` are then mid-epoch: restore
+  ///   them from the last checkpoint to continue).
   @_specialize(where T == Float)
   @_specialize(where T == Double)
   public func runEpoch(
-    model: inout Model<T>, state: inout TrainingState<T>, afterBatch: (Int, Int) -> Void = { _, _ in }
+    model: inout Model<T>, state: inout TrainingState<T>, afterBatch: (Int, Int) throws -> Void = { _, _ in }
   ) throws -> EpochSummary {
     let count = inputs.batchSize
     var order = Array(0..<count)
@@ -59,7 +61,7 @@ public struct Trainer<T: BLASScalar> {
       state.batchesSeen += 1
       lossSum += loss.loss * Double(indices.count)
       correct += loss.correct
-      afterBatch(b + 1, batches)
+      try afterBatch(b + 1, batches)
     }
     state.epochsDone += 1
     state.lastLoss = lossSum / Double(count)
