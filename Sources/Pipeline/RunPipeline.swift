@@ -294,7 +294,7 @@ public struct RunPipeline: PrecisionGeneric {
              alreadyDone: shareSet.map { set in session.journaled.keys.filter { set.contains($0) }.count } ?? session.journaled.count)
     let outcome: TileRunner.Outcome
     do {
-      outcome = try TileRunner(session: session, plan: plan, share: share).run(
+      outcome = try TileRunner(session: session, plan: plan, share: share, compressionWorkers: BLASCore.threadCount).run(
       compute: { tile in
         let bytes = try computer.compute(tile)
         computedThisSession += 1

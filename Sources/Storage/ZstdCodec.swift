@@ -8,30 +8,52 @@ import CZstd
 /// can never make it allocate more. Errors are values: `ZSTD_isError` codes become `StorageError`s
 /// carrying `ZSTD_getErrorName`.
 ///
-/// Source: RFC 8878 (Zstandard), libzstd's simple API (`ZSTD_compress`, `ZSTD_decompress`).
+/// Source: RFC 8878 (Zstandard), libzstd's advanced API (`ZSTD_compress2`, `ZSTD_c_nbWorkers`) and
+/// simple API (`ZSTD_decompress`).
 public struct ZstdCodec: Sendable {
   /// Compression level, 1 (fast) … 19 (small); 3 is libzstd's default.
   public var level: Int32
+  /// Threads libzstd compresses a large buffer with (`ZSTD_c_nbWorkers`); 0: the calling thread
+  /// only. Used for buffers of at least `parallelByteCount` bytes. The frame does not depend on
+  /// the number of workers once it is at least 1 (libzstd cuts the input into jobs by size, not by
+  /// thread), and it decodes to the same bytes whatever the setting.
+  public var workers: Int32
 
-  /// A codec at `level`.
-  public init(level: Int32 = 3) {
+  /// Buffers smaller than this are compressed on the calling thread (starting workers costs more).
+  public static let parallelByteCount = 1 << 22
+
+  /// A codec at `level`, with `workers` compression threads for large buffers.
+  public init(level: Int32 = 3, workers: Int32 = 0) {
     self.level = level
+    self.workers = workers
   }
 
-  /// Compresses `raw` into one zstd frame.
+  /// Compresses `raw` into one zstd frame (content size recorded).
   ///
   /// - Parameter name: what the bytes are (a path or object name), used in error messages.
   /// - Throws: `StorageError` (`.ioFailure`) if libzstd reports an error.
   public func compress(_ raw: UnsafeRawBufferPointer, name: String = "zstd frame") throws -> [UInt8] {
     let bound = ZSTD_compressBound(raw.count)
-    var frame = [UInt8](repeating: 0, count: bound)
-    let written = frame.withUnsafeMutableBytes { out in
-      ZSTD_compress(out.baseAddress, out.count, raw.baseAddress, raw.count, level)
+    guard let context = ZSTD_createCCtx() else {
+      throw StorageError(.ioFailure, path: name, "zstd compression failed: no memory for a compression context")
+    }
+    defer { ZSTD_freeCCtx(context) }
+    let threads = raw.count >= Self.parallelByteCount ? workers : 0
+    for (parameter, value) in [(ZSTD_c_compressionLevel, level), (ZSTD_c_nbWorkers, threads)] {
+      let code = ZSTD_CCtx_setParameter(context, parameter, value)
+      if ZSTD_isError(code) != 0 {
+        throw StorageError(.ioFailure, path: name, "zstd compression failed: \(Self.errorName(code))")
+      }
+    }
+    // Written by libzstd before it is read: no zero fill of a buffer as large as the input.
+    var written = 0
+    let frame = [UInt8](unsafeUninitializedCapacity: bound) { out, count in
+      written = ZSTD_compress2(context, out.baseAddress, bound, raw.baseAddress, raw.count)
+      count = ZSTD_isError(written) != 0 ? 0 : written
     }
     if ZSTD_isError(written) != 0 {
       throw StorageError(.ioFailure, path: name, "zstd compression failed: \(Self.errorName(written))")
     }
-    frame.removeLast(bound - written)
     return frame
   }
 

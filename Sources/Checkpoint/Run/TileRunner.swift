@@ -17,6 +17,10 @@ public final class TileRunner {
   public let plan: TilePlan
   /// Indices of the tiles this runner is responsible for (all by default; a shard's share otherwise).
   public let share: [Int]
+  /// Where finished tiles go: the run's object store, compressing with `compressionWorkers`
+  /// threads (`ZstdCodec.workers`; tiles are compressed between two tiles' computations, when the
+  /// BLAS threads are idle).
+  let objects: ObjectStore
 
   /// How a `run` call ended.
   public enum Outcome: Equatable, Sendable {
@@ -26,11 +30,12 @@ public final class TileRunner {
     case stopped(RunProgress)
   }
 
-  /// A runner over `share` (default: every tile of `plan`).
+  /// A runner over `share` (default: every tile of `plan`) that compresses tiles with
+  /// `compressionWorkers` threads (0: on the calling thread; `run` passes its BLAS thread count).
   ///
   /// - Throws: `CheckpointError` (`.badInput`) if the plan is not the session's, or the share
   ///   names a tile outside the plan.
-  public init(session: RunSession, plan: TilePlan, share: [Int]? = nil) throws {
+  public init(session: RunSession, plan: TilePlan, share: [Int]? = nil, compressionWorkers: Int = 0) throws {
     let expected = try session.identity.plan()
     guard expected == plan else {
       throw CheckpointError(.badInput, "\(session.run.path): the tile plan does not match the run's identity")
@@ -42,6 +47,7 @@ public final class TileRunner {
     self.session = session
     self.plan = plan
     self.share = indices
+    self.objects = ObjectStore(root: session.run.objectsDirectory, codec: ZstdCodec(workers: Int32(max(0, compressionWorkers))))
   }
 
   /// Tiles whose rate gives the ETA: the last 16 (all of the session's before that). A run with
@@ -100,7 +106,7 @@ public final class TileRunner {
         throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): the tile computer returned \(raw.count) bytes, expected \(tile.rawByteCount)")
       }
       try commit {
-        let stored = try CheckpointError.wrapping { try session.run.objects.put(raw) }
+        let stored = try CheckpointError.wrapping { try objects.put(raw) }
         try session.record(TileRecord(index: tile.index, rowBlock: tile.rowBlock, columnBlock: tile.columnBlock,
                                       object: stored.hash, rawByteCount: stored.rawByteCount,
                                       storedByteCount: stored.storedByteCount, computeSeconds: computeSeconds,

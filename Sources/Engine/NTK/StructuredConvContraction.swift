@@ -4,21 +4,33 @@
 ///     G[x·m + a, y·m + b] += Σ_g Σ_{o ∈ g} Σ_{s,t} δ_xa[o,s] · (U_x,g U_y,gᵀ + β)[s,t] · δ_yb[o,t]
 ///
 /// (s, t output positions, U the im2col patches `[L, K_g]`, β = 1 with a bias — the bias column's
-/// `(Σ_s δ_xa[o,s])(Σ_t δ_yb[o,t])` — else 0). Per group and chunk of c column samples y:
-/// - per row sample x (split over the cores by `ParallelRows`, single-threaded BLAS; each x writes
-///   only its own blocks): the patch Gram `M = U_xᵀ U_chunk` `[L, c·L]` (`2·L²·K_g` FLOP per pair)
-///   plus β, then `δ_x M` `[m·out_g, c·L]` (`2·m·out_g·L²` per pair), scattered as `T[y][x]`;
-/// - per y (split over the cores, single-threaded BLAS; each y writes its own m columns), one GEMM
-///   `G[:, y] += T[y] δ_yᵀ`, `[n_I·m, out_g·L] × [out_g·L, m]` (`2·m²·out_g·L` per pair).
-/// c keeps M ≤ 4 Mi and T ≤ 8 Mi scalars. On a diagonal tile only rows x < y₀ + c are computed per
-/// chunk; pairs with x > y land in the lower triangle, which `TileKernel.finish` overwrites with the
-/// mirrored upper one. Deterministic: the same factors give the same BLAS calls with the same sizes,
-/// whatever the split over the cores.
+/// `(Σ_s δ_xa[o,s])(Σ_t δ_yb[o,t])` — else 0). Per row sample x (the row samples split over the
+/// cores by `ParallelRows`, single-threaded BLAS; each x writes only its own m rows of G), per group
+/// and chunk of c column samples y:
+/// 1. the patch Gram `M = U_xᵀ U_chunk + β` `[L, c·L]`, one GEMM of depth K_g (`2·L²·K_g` FLOP per pair);
+/// 2. per y of the chunk, `Z = δ_x M_xy` `[m·out_g, L]` (`2·m·out_g·L²` per pair), read as
+///    `[m, out_g·L]` (row a holds `(o, t)`), and at once, while Z is in cache,
+///    `G[x·m + a, y·m + b] += Σ_(o,t) Z[a, (o,t)] δ_y[b, (o,t)]`, a GEMM `[m, out_g·L] × [out_g·L, m]`
+///    (`2·m²·out_g·L` per pair).
+/// Nothing of size `t²` is materialised: per core one Gram chunk (`L·c·L ≤ gramLimit` scalars) and
+/// one Z (`m·out_g·L`). On a diagonal tile row x meets only y ≥ x (the lower triangle is then
+/// overwritten by `TileKernel.finish`'s mirror), and rows x and n − 1 − x go to the same core so
+/// that the cores get equal shares. Deterministic: each block (x, y) is computed by the same BLAS
+/// calls with the same sizes whatever the split over the cores.
 /// FLOP model and when this is chosen: `ContractionChoice`.
 public enum StructuredConvContraction {
-  /// Scalars of M per chunk at most, and of the products T of a chunk.
+  /// Scalars of the patch Gram M per chunk at most.
   static let gramLimit = 1 << 22
-  static let productLimit = 1 << 23
+
+  /// Column samples per chunk of the patch Gram: `M` `[L, c·L]` stays within `gramLimit` scalars.
+  static func chunk(positions L: Int, columnSamples nJ: Int) -> Int {
+    max(1, min(nJ, gramLimit / max(1, L * L)))
+  }
+
+  /// Scalars of scratch one core holds: a Gram chunk and one Z. Two cores hold twice this.
+  static func scratchScalars(positions L: Int, groupOutputs outG: Int, outputsPerSample m: Int, columnSamples nJ: Int) -> Int {
+    L * chunk(positions: L, columnSamples: nJ) * L + m * outG * L
+  }
 
   /// Adds the layer's `J_I J_Jᵀ` to `output` `[R_I, R_J]` (row-major), upper triangle (at least)
   /// when `isDiagonal`. Returns the FLOP done.
@@ -31,77 +43,65 @@ public enum StructuredConvContraction {
   ) -> Double {
     precondition(a.outputs == b.outputs && a.groups == b.groups && a.groupPatch == b.groupPatch
                    && a.positions == b.positions && a.hasBias == b.hasBias, "convolution factors of different layers")
+    precondition(!isDiagonal || a.samples == b.samples, "diagonal tile of blocks of different sizes")
     let nI = a.samples, nJ = b.samples, RJ = b.rows
     let L = a.positions, Kg = a.groupPatch, outG = a.groupOutputs
     let ldI = nI * L, ldJ = nJ * L
-    // Column samples per chunk: the Gram M_x [L, c·L] and the products T [c][n_I·m·out_g·L] stay bounded.
-    let chunk = max(1, min(nJ, gramLimit / max(1, L * L), productLimit / max(1, nI * m * outG * L)))
+    let chunk = chunk(positions: L, columnSamples: nJ)
     var flop = 0.0
     for x in 0..<nI {
       let pairs = Double(isDiagonal ? nJ - x : nJ)
       flop += Double(a.groups) * pairs * (2 * Double(L * L * Kg) + 2 * Double(m * outG * L * L) + 2 * Double(m * m * outG * L))
     }
-    let rowStride = m * outG * L  // one row sample's T block
-    var products = [T](repeating: 0, count: chunk * nI * rowStride)
+    let width = outG * L  // one cotangent row of a group, [out_g, L] read as out_g·L scalars
     let output = UnsafeMutableSendablePointer(output)
     a.patches.withUnsafeBufferPointer { uI in
       b.patches.withUnsafeBufferPointer { uJ in
         a.delta.withUnsafeBufferPointer { dI in
           b.delta.withUnsafeBufferPointer { dJ in
-            products.withUnsafeMutableBufferPointer { productBuffer in
-              let big = UnsafeMutableSendablePointer(productBuffer.baseAddress!)
-              for grp in 0..<a.groups {
-                var y0 = 0
-                while y0 < nJ {
-                  let ny = min(chunk, nJ - y0)
-                  // On a diagonal tile only x < y0 + ny meet a column sample y ≥ x of this chunk
-                  // (pairs x > y computed here land in the lower triangle, overwritten by the mirror).
-                  let rowsNeeded = isDiagonal ? min(nI, y0 + ny) : nI
-                  // 1. Per row sample x (split over the cores; each x writes its own T blocks):
-                  //    M = U_xᵀ U_chunk (+1), Tmp = δ_x M [m·out_g, ny·L], scattered to T[y][x].
-                  ParallelRows.forEach(rowsNeeded) { range in
-                    var gram = [T](repeating: 0, count: L * ny * L)
-                    var tmp = [T](repeating: 0, count: m * outG * ny * L)
-                    gram.withUnsafeMutableBufferPointer { gramBuffer in
-                      tmp.withUnsafeMutableBufferPointer { tmpBuffer in
-                        let M = gramBuffer.baseAddress!, P = tmpBuffer.baseAddress!
-                        for x in range {
-                          T.gemm(
-                            transposeA: true, transposeB: false, m: L, n: ny * L, k: Kg, alpha: 1,
-                            a: uI.baseAddress! + grp * Kg * ldI + x * L, lda: ldI,
-                            b: uJ.baseAddress! + grp * Kg * ldJ + y0 * L, ldb: ldJ,
-                            beta: 0, c: M, ldc: ny * L)
-                          if a.hasBias {
-                            for i in 0..<(L * ny * L) { M[i] += 1 }
-                          }
-                          T.gemm(
-                            transposeA: false, transposeB: false, m: m * outG, n: ny * L, k: L, alpha: 1,
-                            a: dI.baseAddress! + (grp * a.rows + x * m) * outG * L, lda: L, b: M, ldb: ny * L,
-                            beta: 0, c: P, ldc: ny * L)
-                          for y in 0..<ny {
-                            let target = big.pointer + (y * nI + x) * rowStride
-                            for row in 0..<(m * outG) {
-                              (target + row * L).update(from: P + row * ny * L + y * L, count: L)
-                            }
-                          }
+            // On a diagonal tile the unit p is the rows p and nI − 1 − p (equal work per unit).
+            let units = isDiagonal ? (nI + 1) / 2 : nI
+            ParallelRows.forEach(units) { range in
+              // Every element read is written first (GEMMs with β = 0, then the bias).
+              var gram = [T](unsafeUninitializedCapacity: L * chunk * L) { _, n in n = L * chunk * L }
+              var z = [T](unsafeUninitializedCapacity: m * width) { _, n in n = m * width }
+              gram.withUnsafeMutableBufferPointer { gramBuffer in
+                z.withUnsafeMutableBufferPointer { zBuffer in
+                  let M = gramBuffer.baseAddress!, Z = zBuffer.baseAddress!
+                  func row(_ x: Int) {
+                    for grp in 0..<a.groups {
+                      let deltaX = dI.baseAddress! + (grp * a.rows + x * m) * width
+                      var y0 = isDiagonal ? x : 0
+                      while y0 < nJ {
+                        let ny = min(chunk, nJ - y0)
+                        // 1. M = U_xᵀ U_chunk (+1) [L, ny·L].
+                        T.gemm(
+                          transposeA: true, transposeB: false, m: L, n: ny * L, k: Kg, alpha: 1,
+                          a: uI.baseAddress! + grp * Kg * ldI + x * L, lda: ldI,
+                          b: uJ.baseAddress! + grp * Kg * ldJ + y0 * L, ldb: ldJ,
+                          beta: 0, c: M, ldc: ny * L)
+                        if a.hasBias {
+                          for i in 0..<(L * ny * L) { M[i] += 1 }
                         }
+                        for y in y0..<(y0 + ny) {
+                          // 2. Z = δ_x M_xy [m·out_g, L], then G[x, y] += Z δ_yᵀ over (o, t).
+                          T.gemm(
+                            transposeA: false, transposeB: false, m: m * outG, n: L, k: L, alpha: 1,
+                            a: deltaX, lda: L, b: M + (y - y0) * L, ldb: ny * L,
+                            beta: 0, c: Z, ldc: L)
+                          T.gemm(
+                            transposeA: false, transposeB: true, m: m, n: m, k: width, alpha: 1,
+                            a: Z, lda: width, b: dJ.baseAddress! + (grp * b.rows + y * m) * width, ldb: width,
+                            beta: 1, c: output.pointer + x * m * RJ + y * m, ldc: RJ)
+                        }
+                        y0 += ny
                       }
                     }
                   }
-                  // 2. Per column sample y: G[x·m + a, y·m + b] += Σ_(o,t) T[y][x][a, (o,t)] δ_y[b, (o,t)],
-                  //    one GEMM [rows·m, out_g·L] × [out_g·L, m]; the column samples split over the
-                  //    cores (single-threaded BLAS: an m-column product is too narrow for OpenBLAS's
-                  //    threads; each y writes its own m columns of G).
-                  ParallelRows.forEach(ny) { ys in
-                    for y in ys {
-                      T.gemm(
-                        transposeA: false, transposeB: true, m: rowsNeeded * m, n: m, k: outG * L, alpha: 1,
-                        a: big.pointer + y * nI * rowStride, lda: outG * L,
-                        b: dJ.baseAddress! + (grp * b.rows + (y0 + y) * m) * outG * L, ldb: outG * L,
-                        beta: 1, c: output.pointer + (y0 + y) * m, ldc: RJ)
-                    }
+                  for unit in range {
+                    row(unit)
+                    if isDiagonal && nI - 1 - unit != unit { row(nI - 1 - unit) }
                   }
-                  y0 += ny
                 }
               }
             }

@@ -16,9 +16,8 @@
 ///                                           and one layer's part of each (`largestJacobianPartScalarCount`)
 ///                                           (one block, not two, when t ≥ n: a single diagonal tile)
 ///   + S(t)·s                                structured Conv2d scratch: max over those layers of two
-///                                           cores' Gram chunk `L·c·L` and products `c·m·out_g·L`, and
-///                                           the chunk's products of all row samples `c·t·m·out_g·L`
-///                                           (c column samples: `StructuredConvContraction`)
+///                                           cores' Gram chunk `L·c·L` and one pair's products
+///                                           `m·out_g·L` (c column samples: `StructuredConvContraction`)
 ///   + cache                                 column blocks kept for later rows, ≤ what is left
 ///
 /// For the kernel variants (`NTKVariant`) R is t·m′ with m′ = 1 for `pseudo` (its blocks hold
@@ -120,11 +119,9 @@ public struct TileMemoryPlan: Equatable, Sendable {
       let node = model.nodes[layer.node]
       guard let conv = node.layer as? Conv2d<T> else { continue }
       let L = node.outputShape.dropFirst().reduce(1, *)
-      let products = model.outputsPerSample * conv.outChannels / conv.groups * L  // one sample's T block
-      let chunk = max(1, min(t, StructuredConvContraction.gramLimit / max(1, L * L),
-                             StructuredConvContraction.productLimit / max(1, t * products)))
-      // Per core a Gram chunk and its products; shared the chunk's products of all row samples.
-      scratch = max(scratch, 2 * (L * chunk * L + chunk * products) + chunk * t * products)
+      // Per core a Gram chunk and one pair's products Z.
+      scratch = max(scratch, 2 * StructuredConvContraction.scratchScalars(
+        positions: L, groupOutputs: conv.outChannels / conv.groups, outputsPerSample: model.outputsPerSample, columnSamples: t))
     }
     // With t ≥ n there is one block and one (diagonal) tile: one block is held, not two.
     // A cross kernel (nc) always holds a row block and a column block; the diagonal kernel's tiles

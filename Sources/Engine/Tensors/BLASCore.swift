@@ -27,6 +27,11 @@ public enum BLASCore {
   /// forced (e.g. `"SkylakeX"`).
   public static let forced: String? = selectCore()
 
+  /// The threads OpenBLAS computes with (`OPENBLAS_NUM_THREADS`, else the cores it found): the
+  /// cores a run uses, which other multi-threaded work of the run (tile compression) may use
+  /// while no BLAS call runs.
+  public static var threadCount: Int { Int(openblas_get_num_threads()) }
+
   /// The core OpenBLAS now runs (`openblas_get_corename`), e.g. `"SkylakeX"`, `"Haswell"`, `"Prescott"`.
   public static var name: String {
     _ = forced
