@@ -14,7 +14,8 @@ public struct ZstdCodec: Sendable {
   /// Compression level, 1 (fast) … 19 (small); 3 is libzstd's default.
   public var level: Int32
   /// Threads libzstd compresses a large buffer with (`ZSTD_c_nbWorkers`); 0: the calling thread
-  /// only. Used for buffers of at least `parallelByteCount` bytes. The frame does not depend on
+  /// only (also when libzstd was built without threads). Used for buffers of at least
+  /// `parallelByteCount` bytes. The frame does not depend on
   /// the number of workers once it is at least 1 (libzstd cuts the input into jobs by size, not by
   /// thread), and it decodes to the same bytes whatever the setting.
   public var workers: Int32
@@ -38,12 +39,13 @@ public struct ZstdCodec: Sendable {
       throw StorageError(.ioFailure, path: name, "zstd compression failed: no memory for a compression context")
     }
     defer { ZSTD_freeCCtx(context) }
-    let threads = raw.count >= Self.parallelByteCount ? workers : 0
-    for (parameter, value) in [(ZSTD_c_compressionLevel, level), (ZSTD_c_nbWorkers, threads)] {
-      let code = ZSTD_CCtx_setParameter(context, parameter, value)
-      if ZSTD_isError(code) != 0 {
-        throw StorageError(.ioFailure, path: name, "zstd compression failed: \(Self.errorName(code))")
-      }
+    let code = ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+    if ZSTD_isError(code) != 0 {
+      throw StorageError(.ioFailure, path: name, "zstd compression failed: \(Self.errorName(code))")
+    }
+    if raw.count >= Self.parallelByteCount && workers > 0 {
+      // A libzstd built without threads refuses workers: it then compresses on this thread.
+      _ = ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, workers)
     }
     // Written by libzstd before it is read: no zero fill of a buffer as large as the input.
     var written = 0
