@@ -1,0 +1,65 @@
+import Foundation
+import Storage
+import XCTest
+
+/// The findings of fresh tester s6 (README and binary only) fixed on issue-fixi.
+final class TesterS6FindingsTests: XCTestCase {
+  var work = ""
+  var manifest = ""
+
+  override func setUpWithError() throws {
+    work = try CLIHarness.temporaryDirectory("tester-s6")
+    // LeNet on 12 samples in tiles of 6: 3 tiles.
+    manifest = try FaultHarness.npyManifest(in: work, samples: 12, tileSamples: 6)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
+
+  private func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
+
+  // MARK: F16. --overwrite never replaces the run's own input files
+
+  func testAssembleOverwriteRefusesTheRunsOwnDatasetFile() throws {
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
+    let inputs = "\(work)/inputs.npy"
+    let before = try FileBytes.read(path: inputs)
+    let refused = try CLIHarness.run(["assemble", run, "--output", inputs, "--overwrite", "--progress", "none"])
+    XCTAssertEqual(refused.status, 2, refused.stdout + refused.stderr)
+    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(inputs): is the run's own input dataset.path (\(inputs) in \(run)/manifest.json); assemble does not replace a file the run reads (the run could no longer resume nor be checked): give another output (also not with --overwrite)"])
+    XCTAssertEqual(try FileBytes.read(path: inputs), before)
+    // A hard link to it is the same file.
+    let link = "\(work)/link.npy"
+    try FileManager.default.linkItem(atPath: inputs, toPath: link)
+    let linked = try CLIHarness.run(["assemble", run, "--output", link, "--overwrite", "--progress", "none"])
+    XCTAssertEqual(linked.status, 2, linked.stderr)
+    XCTAssertTrue(linked.stderr.contains("is the run's own input dataset.path"), linked.stderr)
+    XCTAssertEqual(try FileBytes.read(path: inputs), before)
+    try CLIHarness.succeed(["verify", run])
+    try CLIHarness.succeed(["assemble", run, "--output", "\(work)/k.npy", "--overwrite", "--progress", "none"])
+  }
+
+  func testExportWeightsOverwriteRefusesTheRunsInitialWeights() throws {
+    func trainManifest(_ name: String, weights: String?) throws -> String {
+      var model: [String: Any] = ["name": "lenet", "seed": 0, "train": ["epochs": 1, "lr": 0.01, "batchSize": 10, "seed": 0, "samples": 20]]
+      if let weights { model["weights"] = weights }
+      return try CLIHarness.writeManifest([
+        "name": name,
+        "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 20],
+        "model": model,
+        "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": 20],
+      ], in: work, name: name)
+    }
+    try CLIHarness.succeed(["run", try trainManifest("first", weights: nil), "--run-dir", "\(work)/first", "--progress", "none"])
+    let initial = "\(work)/initial.safetensors"
+    try CLIHarness.succeed(["export-weights", "\(work)/first", "--output", initial])
+    let tuned = "\(work)/tuned"
+    try CLIHarness.succeed(["run", try trainManifest("tuned", weights: initial), "--run-dir", tuned, "--progress", "none"])
+    let before = try FileBytes.read(path: initial)
+    let refused = try CLIHarness.run(["export-weights", tuned, "--output", initial, "--overwrite"])
+    XCTAssertEqual(refused.status, 2, refused.stdout + refused.stderr)
+    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(initial): is the run's own input model.weights (\(initial) in \(tuned)/manifest.json); export-weights does not replace a file the run reads (the run could no longer resume nor be checked): give another output (also not with --overwrite)"])
+    XCTAssertEqual(try FileBytes.read(path: initial), before)
+    try CLIHarness.succeed(["export-weights", tuned, "--output", "\(work)/tuned.safetensors"])
+  }
+}
