@@ -62,4 +62,37 @@ final class TesterS6FindingsTests: XCTestCase {
     XCTAssertEqual(try FileBytes.read(path: initial), before)
     try CLIHarness.succeed(["export-weights", tuned, "--output", "\(work)/tuned.safetensors"])
   }
+
+  // MARK: F5. a journaled tile whose object is missing is damage, also for --allow-partial
+
+  func testAllowPartialRefusesAMissingObjectOfAJournaledTileNamingTheTileAndRepair() throws {
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
+    let objects = "\(run)/objects"
+    let folder = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: objects).sorted().first)
+    let name = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: "\(objects)/\(folder)").first)
+    let object = "\(objects)/\(folder)/\(name)"
+    try FileManager.default.removeItem(atPath: object)
+    var tileIndex = -1
+    for output in ["\(work)/p.npy", "\(work)/p.zarr"] {
+      for extra in [["--allow-partial"], []] {
+        let refused = try CLIHarness.run(["assemble", run, "--output", output, "--progress", "none"] + extra)
+        XCTAssertEqual(refused.status, 1, refused.stdout + refused.stderr)
+        let line = try XCTUnwrap(lines(refused.stderr).first)
+        XCTAssertEqual(lines(refused.stderr).count, 1, refused.stderr)
+        let prefix = "ntkbatch: error: \(object): the object of tile "
+        XCTAssertTrue(line.hasPrefix(prefix), line)
+        XCTAssertTrue(line.hasSuffix("is missing, though the journal records the tile as computed: the run is damaged (this is not a tile not computed yet, which --allow-partial fills with NaN); run `ntkbatch repair \(run)` (it drops the tile; `run` then computes it again)"), line)
+        tileIndex = Int(line.dropFirst(prefix.count).prefix { $0.isNumber }) ?? -1
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output))
+      }
+    }
+    XCTAssertTrue((0..<3).contains(tileIndex), "\(tileIndex)")
+    // After repair the tile is missing (not computed): --allow-partial fills it and lists it.
+    try CLIHarness.succeed(["repair", run])
+    try CLIHarness.succeed(["assemble", run, "--output", "\(work)/p.npy", "--allow-partial", "--progress", "none"])
+    let mask = try JSONSerialization.jsonObject(with: Data(FileBytes.read(path: "\(work)/p.npy.missing.json"))) as? [String: Any]
+    let missing = try XCTUnwrap(mask?["missingTiles"] as? [[String: Any]])
+    XCTAssertEqual(missing.map { $0["index"] as? Int }, [tileIndex])
+  }
 }
