@@ -95,4 +95,39 @@ final class TesterS6FindingsTests: XCTestCase {
     let missing = try XCTUnwrap(mask?["missingTiles"] as? [[String: Any]])
     XCTAssertEqual(missing.map { $0["index"] as? Int }, [tileIndex])
   }
+
+  // MARK: F17. a failed generate leaves no manifest behind
+
+  func testGenerateFailingItsDataCheckLeavesNothingAndTheCorrectedCommandRuns() throws {
+    let out = "\(work)/gen"
+    func generate(subsample: Int) throws -> CLIHarness.Result {
+      try CLIHarness.run(["generate", "--models", "logistic", "--dataset", "mnist", "--root", "\(CLIHarness.repositoryRoot)/data/mnist-sample",
+                          "--subsample", "\(subsample)", "--train-samples", "20", "--num-epochs", "1", "--bs", "10", "--tile-samples", "10",
+                          "--output", out, "--progress", "none"])
+    }
+    let failed = try generate(subsample: 99999)
+    XCTAssertEqual(failed.status, 2, failed.stdout + failed.stderr)
+    XCTAssertTrue(failed.stderr.contains("dataset.subsample is 99999 but the file holds only 5000 samples"), failed.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out), try CLIHarness.fileTree(work).keys.sorted().description)
+    // In an existing folder: the folder stays, the manifest goes.
+    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
+    XCTAssertEqual(try generate(subsample: 99999).status, 2)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), [])
+    try XCTAssertEqual(generate(subsample: 20).status, 0)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(), ["logistic-mnist-r0.json", "runs"])
+    try CLIHarness.succeed(["verify", "\(out)/runs/logistic-mnist-r0"])
+  }
+
+  // MARK: F7. generate's --models and --dataset are option values (usage, 64)
+
+  func testGenerateRefusesAnUnknownModelOrDatasetAsAUsageErrorOfTheOption() throws {
+    let out = "\(work)/gen"
+    let model = try CLIHarness.run(["generate", "--models", "lenet", "nosuch", "--dataset", "mnist", "--output", out])
+    XCTAssertEqual(model.status, 64, model.stdout + model.stderr)
+    XCTAssertEqual(lines(model.stderr).first, "Error: --models: unknown model nosuch (expected one of logistic, twolayer, lenet, resnet9, resnet18, resnet34, resnet68, resnet50, resnet101, resnet152, vgg11, vgg13, mobilenet, mobilenetv2, wrn-28-2, wrn-28-5, wrn-28-10, densenet121)", model.stderr)
+    let dataset = try CLIHarness.run(["generate", "--models", "lenet", "--dataset", "npy", "--output", out])
+    XCTAssertEqual(dataset.status, 64, dataset.stdout + dataset.stderr)
+    XCTAssertEqual(lines(dataset.stderr).first, "Error: --dataset: expected cifar10, mnist, kmnist, fmnist or svhn, got npy")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+  }
 }
