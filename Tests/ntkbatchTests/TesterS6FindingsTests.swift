@@ -130,4 +130,38 @@ final class TesterS6FindingsTests: XCTestCase {
     XCTAssertEqual(lines(dataset.stderr).first, "Error: --dataset: expected cifar10, mnist, kmnist, fmnist or svhn, got npy")
     XCTAssertFalse(FileManager.default.fileExists(atPath: out))
   }
+
+  // MARK: F4. status exits 1 on a damaged training state, also once the eNTK has begun
+
+  func testStatusOfAFinishedTrainingRunWithADamagedStateOrAMissingCheckpointExitsOne() throws {
+    let trained = try CLIHarness.writeManifest([
+      "name": "trained",
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 20],
+      "model": ["name": "lenet", "seed": 0, "train": ["epochs": 1, "lr": 0.01, "batchSize": 10, "seed": 0, "samples": 20]],
+      "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": 20],
+    ], in: work, name: "trained")
+    let run = "\(work)/trained"
+    try CLIHarness.succeed(["run", trained, "--run-dir", run, "--progress", "none"])
+    try CLIHarness.succeed(["status", run])
+    let latest = "\(run)/training/latest.json"
+    let original = try String(contentsOfFile: latest, encoding: .utf8)
+    XCTAssertTrue(original.contains("\"epoch\" : 1,"), original)
+    try original.replacingOccurrences(of: "\"epoch\" : 1,", with: "\"epoch\" : 2,").write(toFile: latest, atomically: true, encoding: .utf8)
+    let repairHint = "; run `ntkbatch repair \(run)` (it sets the training state aside), then `ntkbatch run` trains again"
+    for arguments in [["status", run], ["status", run, "--json"]] {
+      let damaged = try CLIHarness.run(arguments)
+      XCTAssertEqual(damaged.status, 1, "\(arguments): \(damaged.stdout) \(damaged.stderr)")
+      XCTAssertEqual(lines(damaged.stderr), ["ntkbatch: error: damaged training state: \(latest): epoch: expected 1…1, found 2\(repairHint)"])
+      XCTAssertTrue(damaged.stdout.contains(arguments.count == 2 ? "training: DAMAGED: \(latest): epoch" : "\"problem\""), damaged.stdout)
+    }
+    try original.write(toFile: latest, atomically: true, encoding: .utf8)
+    try CLIHarness.succeed(["status", run])
+    let checkpoints = "\(run)/training/checkpoints"
+    let checkpoint = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: checkpoints).first)
+    try FileManager.default.removeItem(atPath: "\(checkpoints)/\(checkpoint)")
+    let missing = try CLIHarness.run(["status", run])
+    XCTAssertEqual(missing.status, 1, missing.stdout + missing.stderr)
+    XCTAssertEqual(lines(missing.stderr), ["ntkbatch: error: damaged training state: \(checkpoints)/\(checkpoint): missing training checkpoint of epoch 1 named by \(latest)\(repairHint)"])
+    XCTAssertTrue(missing.stdout.contains("training: DAMAGED: \(checkpoints)/\(checkpoint): missing"), missing.stdout)
+  }
 }
