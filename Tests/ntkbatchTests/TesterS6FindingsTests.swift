@@ -39,17 +39,19 @@ final class TesterS6FindingsTests: XCTestCase {
     try CLIHarness.succeed(["assemble", run, "--output", "\(work)/k.npy", "--overwrite", "--progress", "none"])
   }
 
+  /// LeNet trained 1 epoch on 20 MNIST digits (from `weights` if given), eNTK of those 20.
+  private func trainManifest(_ name: String, weights: String?, runName: String? = nil) throws -> String {
+    var model: [String: Any] = ["name": "lenet", "seed": 0, "train": ["epochs": 1, "lr": 0.01, "batchSize": 10, "seed": 0, "samples": 20]]
+    if let weights { model["weights"] = weights }
+    return try CLIHarness.writeManifest([
+      "name": runName ?? name,
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 20],
+      "model": model,
+      "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": 20],
+    ], in: work, name: name)
+  }
+
   func testExportWeightsOverwriteRefusesTheRunsInitialWeights() throws {
-    func trainManifest(_ name: String, weights: String?) throws -> String {
-      var model: [String: Any] = ["name": "lenet", "seed": 0, "train": ["epochs": 1, "lr": 0.01, "batchSize": 10, "seed": 0, "samples": 20]]
-      if let weights { model["weights"] = weights }
-      return try CLIHarness.writeManifest([
-        "name": name,
-        "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 20],
-        "model": model,
-        "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": 20],
-      ], in: work, name: name)
-    }
     try CLIHarness.succeed(["run", try trainManifest("first", weights: nil), "--run-dir", "\(work)/first", "--progress", "none"])
     let initial = "\(work)/initial.safetensors"
     try CLIHarness.succeed(["export-weights", "\(work)/first", "--output", initial])
@@ -163,5 +165,34 @@ final class TesterS6FindingsTests: XCTestCase {
     XCTAssertEqual(missing.status, 1, missing.stdout + missing.stderr)
     XCTAssertEqual(lines(missing.stderr), ["ntkbatch: error: damaged training state: \(checkpoints)/\(checkpoint): missing training checkpoint of epoch 1 named by \(latest)\(repairHint)"])
     XCTAssertTrue(missing.stdout.contains("training: DAMAGED: \(checkpoints)/\(checkpoint): missing"), missing.stdout)
+  }
+
+  // MARK: F12. training checkpoints of changed weights: only the weights named, with hashes
+
+  func testTrainingRefusalAfterTheWeightsFileChangedNamesOnlyTheWeightsHashes() throws {
+    try CLIHarness.succeed(["run", try trainManifest("first", weights: nil), "--run-dir", "\(work)/first", "--progress", "none"])
+    let initial = "\(work)/initial.safetensors"
+    try CLIHarness.succeed(["export-weights", "\(work)/first", "--output", initial])
+    let run = "\(work)/ft"
+    try CLIHarness.succeed(["run", try trainManifest("ft", weights: initial), "--run-dir", run, "--progress", "none"])
+    // The run moved its weights file (a relocation, resumed), and the file's contents changed.
+    try FileManager.default.createDirectory(atPath: "\(work)/moved", withIntermediateDirectories: false)
+    let moved = "\(work)/moved/initial.safetensors"
+    try FileManager.default.moveItem(atPath: initial, toPath: moved)
+    try CLIHarness.succeed(["run", try trainManifest("ft2", weights: moved, runName: "ft"), "--run-dir", run, "--progress", "none"])
+    // Other weights (the trained ones) copied over the run's initial weights file.
+    try CLIHarness.succeed(["export-weights", run, "--output", "\(work)/tuned.safetensors"])
+    XCTAssertNotEqual(try FileBytes.read(path: "\(work)/tuned.safetensors"), try FileBytes.read(path: moved))
+    try FileManager.default.removeItem(atPath: moved)
+    try FileManager.default.copyItem(atPath: "\(work)/tuned.safetensors", toPath: moved)
+    for name in ["ft2"] {
+      let refused = try CLIHarness.run(["run", "\(work)/\(name).json", "--run-dir", run, "--progress", "none"])
+      XCTAssertEqual(refused.status, 2, refused.stdout + refused.stderr)
+      let line = try XCTUnwrap(lines(refused.stderr).first)
+      XCTAssertEqual(lines(refused.stderr).count, 1, refused.stderr)
+      XCTAssertTrue(line.hasPrefix("ntkbatch: error: \(run)/training/latest.json: training checkpoints were made from other inputs by the same manifest (different initial weights hash (run has "), line)
+      XCTAssertTrue(line.hasSuffix("…: the weights file's contents changed)); give the run's original files, or use another --run-dir"), line)
+      XCTAssertFalse(line.replacingOccurrences(of: "by the same manifest", with: "").contains("manifest"), line)
+    }
   }
 }
