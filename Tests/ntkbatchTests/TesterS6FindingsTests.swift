@@ -195,4 +195,30 @@ final class TesterS6FindingsTests: XCTestCase {
       XCTAssertFalse(line.replacingOccurrences(of: "by the same manifest", with: "").contains("manifest"), line)
     }
   }
+
+  // MARK: F13. run says when it rewrites labels.npy
+
+  func testRunSaysWhenItRewritesLabelsThatDifferFromTheDatasets() throws {
+    let run = "\(work)/labelled"
+    let labelled = try trainManifest("labelled", weights: nil)
+    var object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: labelled))) as? [String: Any])
+    var model = try XCTUnwrap(object["model"] as? [String: Any])
+    model["train"] = nil
+    object["model"] = model
+    let manifest = try CLIHarness.writeManifest(object, in: work, name: "labelled")
+    let first = try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
+    XCTAssertFalse(first.stderr.contains("labels"), first.stderr)
+    let labels = "\(run)/labels.npy"
+    let original = try FileBytes.read(path: labels)
+    var array = try NpyArray.read(path: labels)
+    let old = array.int64s()
+    let changed = old.map { ($0 + 1) % 10 }
+    array = NpyArray(header: NpyHeader(dtype: .int64, shape: [changed.count]), data: changed.map { $0.littleEndian }.withUnsafeBytes { Array($0) })
+    try Data(array.encoded()).write(to: URL(fileURLWithPath: labels))
+    let again = try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
+    XCTAssertEqual(lines(again.stderr), ["\(labels): the dataset's labels differ from the file's (20 of 20, first at [0]: file has \(changed[0]), dataset has \(old[0])): rewritten from the dataset (labels are not part of the run's identity: tiles and logits do not depend on them, results computed from the labels do)"])
+    XCTAssertEqual(try FileBytes.read(path: labels), original)
+    let quiet = try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
+    XCTAssertFalse(quiet.stderr.contains("labels"), quiet.stderr)
+  }
 }
