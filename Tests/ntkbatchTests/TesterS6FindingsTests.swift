@@ -221,4 +221,23 @@ final class TesterS6FindingsTests: XCTestCase {
     let quiet = try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
     XCTAssertFalse(quiet.stderr.contains("labels"), quiet.stderr)
   }
+
+  // MARK: F14. verify counts only temporaries of writers gone
+
+  func testVerifyCountsOnlyTemporariesOfWritersNoLongerRunning() throws {
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", manifest, "--run-dir", run, "--progress", "none"])
+    let folder = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: "\(run)/objects").sorted().first)
+    // This test process is alive: its temporary is a writer's object in progress.
+    let live = "\(run)/objects/\(folder)/.abc.tmp-\(getpid())-0123abcd"
+    try Data("in progress".utf8).write(to: URL(fileURLWithPath: live))
+    let clean = try CLIHarness.succeed(["verify", run])
+    XCTAssertFalse(clean.stdout.contains("temporary"), clean.stdout)
+    // A pid that does not exist: a crash's leftover.
+    var dead: Int32 = 4_000_000
+    while kill(dead, 0) == 0 || errno != ESRCH { dead += 1 }
+    try Data("left".utf8).write(to: URL(fileURLWithPath: "\(run)/objects/\(folder)/.abc.tmp-\(dead)-0123abcd"))
+    let leftover = try CLIHarness.succeed(["verify", run])
+    XCTAssertTrue(leftover.stdout.contains("; 1 temporary file(s) left by a crash"), leftover.stdout)
+  }
 }
