@@ -240,4 +240,45 @@ final class TesterS6FindingsTests: XCTestCase {
     let leftover = try CLIHarness.succeed(["verify", run])
     XCTAssertTrue(leftover.stdout.contains("; 1 temporary file(s) left by a crash"), leftover.stdout)
   }
+
+  // MARK: F2, F3, F11: messages
+
+  func testNpyInputsOfAnotherDtypeSayFloat32OrFloat64() throws {
+    // A version 1.0 .npy of int32 [4, 3, 32, 32] (a dtype the reader does not read at all).
+    var header = "{'descr': '<i4', 'fortran_order': False, 'shape': (4, 3, 32, 32), }"
+    while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+    header += "\n"
+    let bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]
+      + Array(header.utf8) + [UInt8](repeating: 0, count: 4 * 3 * 32 * 32 * 4)
+    let path = "\(work)/ints.npy"
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let ints = try CLIHarness.writeManifest(["name": "ints", "dataset": ["name": "npy", "path": path], "model": ["name": "logistic"]], in: work, name: "ints")
+    let result = try CLIHarness.run(["check", ints])
+    XCTAssertEqual(result.status, 2, result.stdout + result.stderr)
+    XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: \(path): dataset.path holds dtype '<i4', expected float32 or float64 [N, 3, 32, 32] (little-endian '<f4' or '<f8')"])
+  }
+
+  func testDatasetInfoOfAMissingSplitSpeaksOfTheFolderNotOfManifestFields() throws {
+    let root = "\(CLIHarness.repositoryRoot)/data/mnist-sample"
+    let result = try CLIHarness.run(["dataset", "info", root, "--name", "mnist", "--split", "test"])
+    XCTAssertEqual(result.status, 2, result.stdout + result.stderr)
+    let line = try XCTUnwrap(lines(result.stderr).first)
+    XCTAssertEqual(lines(result.stderr).count, 1, result.stderr)
+    XCTAssertTrue(line.hasPrefix("ntkbatch: error: \(root): has no t10k-images-idx3-ubyte"), line)
+    XCTAssertTrue(line.contains(" in \(root) (as published at "), line)
+    XCTAssertTrue(line.hasSuffix("; `ntkbatch run` of a manifest with \"download\": true fetches them (dataset info never downloads)"), line)
+    XCTAssertFalse(line.contains("dataset."), line)
+  }
+
+  func testAMemoryBudgetBelowOneMebibyteIsPrintedInBytes() throws {
+    let small = try CLIHarness.writeManifest([
+      "name": "small", "dataset": ["name": "npy", "path": "\(work)/inputs.npy"], "model": ["name": "logistic"],
+      "ntk": ["precision": "float32", "tileSamples": "auto", "memoryBudget": 250000],
+    ], in: work, name: "small")
+    let result = try CLIHarness.run(["check", small])
+    XCTAssertEqual(result.status, 2, result.stdout + result.stderr)
+    XCTAssertEqual(lines(result.stderr).count, 1, result.stderr)
+    XCTAssertTrue(result.stderr.hasPrefix("ntkbatch: error: \(small): the smallest tile (one sample a side) needs about "), result.stderr)
+    XCTAssertTrue(result.stderr.hasSuffix(", over the budget of 250000 bytes (ntk.memoryBudget)\n"), result.stderr)
+  }
 }
