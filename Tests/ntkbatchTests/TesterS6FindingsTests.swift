@@ -281,4 +281,14 @@ final class TesterS6FindingsTests: XCTestCase {
     XCTAssertTrue(result.stderr.hasPrefix("ntkbatch: error: \(small): the smallest tile (one sample a side) needs about "), result.stderr)
     XCTAssertTrue(result.stderr.hasSuffix(", over the budget of 250000 bytes (ntk.memoryBudget)\n"), result.stderr)
   }
+
+  // MARK: F18. --version
+
+  func testVersionPrintsTheOneVersionConstant() throws {
+    let result = try CLIHarness.succeed(["--version"])
+    let source = try String(contentsOfFile: "\(CLIHarness.repositoryRoot)/Sources/ntkbatch/NTKBatchVersion.swift", encoding: .utf8)
+    let constant = try XCTUnwrap(source.components(separatedBy: "static let current = \"").last?.components(separatedBy: "\"").first)
+    XCTAssertEqual(result.stdout, constant + "\n")
+    XCTAssertEqual(result.stderr, "")
+  }
 }
