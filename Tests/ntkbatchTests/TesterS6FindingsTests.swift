@@ -291,4 +291,19 @@ final class TesterS6FindingsTests: XCTestCase {
     XCTAssertEqual(result.stdout, constant + "\n")
     XCTAssertEqual(result.stderr, "")
   }
+
+  // MARK: F10. models --keys
+
+  func testModelsKeysListsEveryStateKeyWithItsShape() throws {
+    let twolayer = try CLIHarness.succeed(["models", "--keys", "twolayer"])
+    XCTAssertEqual(lines(twolayer.stdout), ["fc1.weight  [120, 3072]", "fc1.bias    [120]", "fc2.weight  [10, 120]", "fc2.bias    [10]"])
+    let json = try CLIHarness.succeed(["models", "--keys", "lenet", "--json"])
+    let entries = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+    XCTAssertEqual(entries.map { $0["key"] as? String }.first, "conv1.weight")
+    XCTAssertEqual(entries.first?["shape"] as? [Int], [6, 3, 5, 5])
+    XCTAssertEqual(entries.count, 10)
+    let unknown = try CLIHarness.run(["models", "--keys", "nosuch"])
+    XCTAssertEqual(unknown.status, 64, unknown.stderr)
+    XCTAssertTrue(unknown.stderr.contains("--keys: unknown model nosuch (expected one of logistic, "), unknown.stderr)
+  }
 }
