@@ -306,4 +306,21 @@ final class TesterS6FindingsTests: XCTestCase {
     XCTAssertEqual(unknown.status, 64, unknown.stderr)
     XCTAssertTrue(unknown.stderr.contains("--keys: unknown model nosuch (expected one of logistic, "), unknown.stderr)
   }
+
+  // MARK: F15. trailing commas are not JSON
+
+  func testAManifestWithATrailingCommaIsNotValidJSON() throws {
+    let path = "\(work)/trail.json"
+    let text = "{\"name\":\"a,}\",\"dataset\":{\"name\":\"npy\",\"path\":\"inputs.npy\",},\"model\":{\"name\":\"logistic\"},\"ntk\":{\"tileSamples\":4}}"
+    try CLIHarness.writeText(text, to: path)
+    let refused = try CLIHarness.run(["check", path])
+    XCTAssertEqual(refused.status, 2, refused.stdout + refused.stderr)
+    // The byte of the comma after "inputs.npy" (not the one inside the name "a,}").
+    let comma = try XCTUnwrap(text.range(of: "inputs.npy\",")).upperBound
+    let offset = text.utf8.distance(from: text.startIndex, to: comma) - 1
+    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(path): not valid JSON: a trailing comma at byte \(offset), before a closing } or ] (JSON allows none; jq and Python's json refuse it), expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}"])
+    // The same without it (",}" inside a string is no trailing comma): valid.
+    try CLIHarness.writeText(text.replacingOccurrences(of: "inputs.npy\",}", with: "inputs.npy\"}"), to: path)
+    try CLIHarness.succeed(["check", path])
+  }
 }
