@@ -17,7 +17,7 @@ public enum RunInputFiles {
   /// other commands report that).
   public static func named(in runDirectory: String) -> [Input] {
     guard let data = try? FileBytes.read(path: RunDirectory(path: runDirectory).manifestPath),
-          let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return [] }
+          let object = (try? JSONSerialization.jsonObject(with: Data(data))) as? [String: Any] else { return [] }
     var inputs: [Input] = []
     for (section, key, field) in [("dataset", "path", "dataset.path"), ("columns", "path", "columns.path"), ("model", "weights", "model.weights")] {
       if let path = (object[section] as? [String: Any])?[key] as? String, !path.isEmpty {

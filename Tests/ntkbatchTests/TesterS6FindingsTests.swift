@@ -110,12 +110,13 @@ final class TesterS6FindingsTests: XCTestCase {
     let failed = try generate(subsample: 99999)
     XCTAssertEqual(failed.status, 2, failed.stdout + failed.stderr)
     XCTAssertTrue(failed.stderr.contains("dataset.subsample is 99999 but the file holds only 5000 samples"), failed.stderr)
-    XCTAssertFalse(FileManager.default.fileExists(atPath: out), try CLIHarness.fileTree(work).keys.sorted().description)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out), "\(out) left behind")
     // In an existing folder: the folder stays, the manifest goes.
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
     XCTAssertEqual(try generate(subsample: 99999).status, 2)
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), [])
-    try XCTAssertEqual(generate(subsample: 20).status, 0)
+    let fixed = try generate(subsample: 20)
+    XCTAssertEqual(fixed.status, 0, fixed.stderr)
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(), ["logistic-mnist-r0.json", "runs"])
     try CLIHarness.succeed(["verify", "\(out)/runs/logistic-mnist-r0"])
   }
@@ -311,16 +312,17 @@ final class TesterS6FindingsTests: XCTestCase {
 
   func testAManifestWithATrailingCommaIsNotValidJSON() throws {
     let path = "\(work)/trail.json"
-    let text = "{\"name\":\"a,}\",\"dataset\":{\"name\":\"npy\",\"path\":\"inputs.npy\",},\"model\":{\"name\":\"logistic\"},\"ntk\":{\"tileSamples\":4}}"
+    try FileManager.default.copyItem(atPath: "\(work)/inputs.npy", toPath: "\(work)/x,}.npy")
+    let text = "{\"name\":\"a\",\"dataset\":{\"name\":\"npy\",\"path\":\"x,}.npy\",},\"model\":{\"name\":\"logistic\"},\"ntk\":{\"tileSamples\":4}}"
     try CLIHarness.writeText(text, to: path)
     let refused = try CLIHarness.run(["check", path])
     XCTAssertEqual(refused.status, 2, refused.stdout + refused.stderr)
-    // The byte of the comma after "inputs.npy" (not the one inside the name "a,}").
-    let comma = try XCTUnwrap(text.range(of: "inputs.npy\",")).upperBound
+    // The byte of the comma after the path (not the one inside it, "x,}.npy").
+    let comma = try XCTUnwrap(text.range(of: ".npy\",")).upperBound
     let offset = text.utf8.distance(from: text.startIndex, to: comma) - 1
     XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(path): not valid JSON: a trailing comma at byte \(offset), before a closing } or ] (JSON allows none; jq and Python's json refuse it), expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}"])
     // The same without it (",}" inside a string is no trailing comma): valid.
-    try CLIHarness.writeText(text.replacingOccurrences(of: "inputs.npy\",}", with: "inputs.npy\"}"), to: path)
+    try CLIHarness.writeText(text.replacingOccurrences(of: ".npy\",}", with: ".npy\"}"), to: path)
     try CLIHarness.succeed(["check", path])
   }
 }
