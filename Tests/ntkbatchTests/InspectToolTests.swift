@@ -225,8 +225,6 @@ final class InspectToolTests: XCTestCase {
     let paired = try inspect(["\(work)/train0", "--test", "\(work)/train0x", "--output", png])
     XCTAssertEqual(paired.status, 0, paired.output)
     XCTAssertTrue(paired.output.contains("kernel regression"), paired.output)
-    // Other weights (W1) under the same model text are still refused by their weightsHash.
-    try refused(["\(work)/train0", "--test", "\(work)/wcross", "--output", png], "weightsHash")
     // 5. --test is checked before the run is assembled: a wrong RUN2 fails without "kernel:".
     let early = try inspect([square, "--test", other, "--output", png])
     XCTAssertEqual(early.status, 2, early.output)
