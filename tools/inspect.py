@@ -36,7 +36,9 @@ cross, nColumns, samples rows != columns, or rows != columns in the shape) as th
 --matrix; a class subset (attribute classes other than 0...9); labels whose count is not the
 sample count of the shape; a --matrix whose weightsHash/manifestHash/inputDataHash attributes are
 not RUN's journal identity (`ntkbatch status RUN --json`) or whose shape is not RUN's; a --test RUN2
-whose journal weightsHash is not RUN's.
+whose journal weightsHash is not RUN's, or whose model.name/model.width are not RUN's (its seed,
+train and weights path are not compared: a cross run made from the exported weights of a trained
+RUN is the same network when the weightsHash is equal).
 
 NumPy and Matplotlib (and zarr for Zarr arrays) come from PyPI into a virtual environment the
 script creates on first use: $NTKBATCH_INSPECT_VENV, default .build/inspect-venv in this
@@ -540,7 +542,7 @@ def check_matrix(path, G, run, identity):
 
 def validate_test(args, manifest, kernel, identity, ntkbatch):
     """RUN2 = --test, checked before anything expensive: a cross run of the same dataset, kernel
-    and network (manifest model and the journal's weightsHash), with its columns' labels and logits."""
+    and network (manifest model.name/model.width and the journal's weightsHash), with its columns' labels and logits."""
     run2 = args.test
     if kernel == "diagonal":
         fail("--test: kernel regression needs the whole train x train kernel, not the diagonal kernel")
@@ -555,9 +557,14 @@ def validate_test(args, manifest, kernel, identity, ntkbatch):
         fail(f"--test {run2}: its dataset {json.dumps(other.get('dataset'))} is not the run's {json.dumps(manifest.get('dataset'))}")
     if kernel_of(other) != kernel:
         fail(f"--test {run2}: its ntk.kernel is {kernel_of(other)}, the run's is {kernel}")
-    for key in ("model",):
-        if other.get(key) != manifest.get(key):
-            fail(f"--test {run2}: its {key} differs from the run's (the kernels must be of the same network)")
+    # The network is its architecture (model.name, model.width) and its weights, which the
+    # journals' weightsHash identifies whatever made them: a cross run from the exported weights
+    # ("weights") of a "train" run is the same network; seed, train and the weights path are not
+    # compared.
+    arch = lambda d: (d.get("model", {}).get("name"), d.get("model", {}).get("width", 64))
+    if arch(other) != arch(manifest):
+        fail(f"--test {run2}: its model {arch(other)[0]} (width {arch(other)[1]}) is not the run's "
+             f"{arch(manifest)[0]} (width {arch(manifest)[1]}): the kernels must be of the same network")
     other_identity = run_identity(run2, ntkbatch)
     ours, theirs = hash_of(identity.get("weightsHash")), hash_of(other_identity.get("weightsHash"))
     if ours is None or theirs is None or ours != theirs:

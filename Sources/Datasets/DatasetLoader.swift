@@ -126,10 +126,17 @@ public enum DatasetLoader {
   /// The first `limit` images of an `.npy` array `[N, 3, 32, 32]` (float32 or float64), as float64.
   /// NaN or ±Inf among them is bad input, named by its index `[image, channel, row, column]`.
   private static func readNpy(_ path: String, limit: Int?) throws -> [Double] {
-    let array = try NpyArray.read(path: path)
+    let array: NpyArray
+    do {
+      array = try NpyArray.read(path: path)
+    } catch let error as StorageError where error.message.contains("unsupported dtype '") {
+      // The reader lists every dtype it reads; inputs must be float32 or float64.
+      let descr = error.message.components(separatedBy: "unsupported dtype '").last?.components(separatedBy: "'").first ?? "?"
+      throw DatasetError(.badInput, "\(path): dataset.path holds dtype '\(descr)', expected float32 or float64 [N, 3, 32, 32] (little-endian '<f4' or '<f8')")
+    }
     guard array.shape.count == 4, array.shape.dropFirst() == [3, 32, 32], [.float32, .float64].contains(array.dtype) else {
       throw DatasetError(
-        .badInput, "\(path): dataset.path holds \(array.dtype.rawValue) \(array.shape), expected float32 or float64 [N, 3, 32, 32]")
+        .badInput, "\(path): dataset.path holds \(array.dtype.rawValue) \(array.shape), expected float32 or float64 [N, 3, 32, 32] (little-endian '<f4' or '<f8')")
     }
     guard array.shape[0] >= 1 else {
       throw DatasetError(.badInput, "\(path): dataset.path holds no images (shape \(array.shape)), expected [N, 3, 32, 32] with N ≥ 1")

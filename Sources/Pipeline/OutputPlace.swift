@@ -6,7 +6,9 @@ import Storage
 /// weights): never inside the run directory (its files are the run's state: a checkpoint, a tile
 /// object, the journal), never over a folder that contains the run directory or the current
 /// directory, only into a folder that exists, never over a symbolic link, and a file never over
-/// a directory. Whether an existing output may be replaced is the command's own rule.
+/// a directory, never over one of the run's own input files (`RunInputFiles`: `dataset.path`,
+/// `columns.path`, `model.weights` of `RUN/manifest.json`). Whether an existing output may be
+/// replaced is the command's own rule.
 public enum OutputPlace {
   /// `path` made absolute, `.`/`..` removed and symbolic links resolved (for the parts that exist).
   public static func resolved(_ path: String) -> String {
@@ -17,8 +19,9 @@ public enum OutputPlace {
   }
 
   /// Refuses an `output` of `command` inside `runDirectory`, one containing the run directory or
-  /// the current directory, in a folder that does not exist, a symbolic link, and an existing
-  /// directory unless the output is one (`isDirectoryOutput`: a Zarr array).
+  /// the current directory, in a folder that does not exist, a symbolic link, one of the run's
+  /// input files (`RunInputFiles`), and an existing directory unless the output is one
+  /// (`isDirectoryOutput`: a Zarr array).
   ///
   /// - Throws: `BadInput` (exit 2), one line naming the output (or its folder); these hold also
   ///   with `--overwrite`.
@@ -36,6 +39,9 @@ public enum OutputPlace {
     }
     if contains(target, resolved(FileManager.default.currentDirectoryPath)) {
       throw BadInput("\(output): contains the current directory; not replaced (also not with --overwrite)")
+    }
+    if let input = RunInputFiles.input(at: output, runDirectory: runDirectory) {
+      throw BadInput("\(output): is the run's own input \(input.field) (\(input.path) in \(RunDirectory(path: runDirectory).manifestPath)); \(command) does not replace a file the run reads (the run could no longer resume nor be checked): give another output (also not with --overwrite)")
     }
     let folder = AtomicFile.directory(of: output)
     var isFolder: ObjCBool = false

@@ -275,12 +275,18 @@ public struct RunPipeline: PrecisionGeneric {
 
   /// The samples' labels `[n]` int64 at `path` — `RUN/labels.npy`, or a cross run's
   /// `RUN/columns-labels.npy` — written atomically unless the file holds exactly these labels
-  /// (`LabelsFile.holds`: so also when missing, damaged, stale or wrong).
+  /// (`LabelsFile.holds`: so also when missing, damaged, stale or wrong). Replacing an existing
+  /// file is said on stderr (`LabelsFile.rewriteNotice`), even with `--progress none`: results
+  /// computed from the labels change.
   ///
   /// - Returns: the SHA-256 of the labels' bytes (computed from the dataset), to record.
   private func writeLabels(_ labels: [Int], to path: String) throws -> ContentHash {
     let bytes = LabelsFile.encoded(labels)
-    if !LabelsFile.holds(labels, at: path) { try AtomicFile.write(bytes, to: path) }
+    if !LabelsFile.holds(labels, at: path) {
+      let notice = LabelsFile.rewriteNotice(labels, at: path)
+      try AtomicFile.write(bytes, to: path)
+      if let notice { StandardStream.error(notice + "\n") }
+    }
     return ContentHash.sha256(bytes)
   }
 

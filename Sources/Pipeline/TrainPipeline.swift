@@ -87,18 +87,22 @@ public struct TrainPipeline {
         throw CheckpointError(.damaged, "\(store.recordPath): \(problem); `ntkbatch repair` sets the damaged training state aside")
       }
       var differences = identity.identityDifferences(from: record)
-      if differences == ["manifest hash"], let moved = try relocation() {
-        // Same initial weights and training data; the manifest differs from RUN/manifest.json only
-        // in where things are (or the name): the same training, moved (as `RunSession.open` rules
-        // for the eNTK). Later epochs keep the record's manifest hash.
-        identity.manifestHash = record.manifestHash
-        differences = []
-        for field in moved {  // a complete training is not resumed: only the run is
-          StandardStream.error("\(record.finished ? "resuming a moved run (same data, weights and settings; its training is complete)" : "resuming a moved run's training (same data, weights and settings)"): \(field)\n")
+      if differences.contains("manifest hash"), let moved = relocation() {
+        // The manifest differs from RUN/manifest.json only in where things are (or the name), or
+        // not at all (a run moved earlier keeps the record's manifest hash): the same manifest.
+        if differences == ["manifest hash"] {
+          // Same initial weights and training data too: the same training, moved (as
+          // `RunSession.open` rules for the eNTK). Later epochs keep the record's manifest hash.
+          if !moved.isEmpty { try run.writeManifest(manifest.prettyJSON()) }
+          identity.manifestHash = record.manifestHash
+          for field in moved {  // a complete training is not resumed: only the run is
+            StandardStream.error("\(record.finished ? "resuming a moved run (same data, weights and settings; its training is complete)" : "resuming a moved run's training (same data, weights and settings)"): \(field)\n")
+          }
         }
+        differences.removeAll { $0 == "manifest hash" }  // only what the files hold differs: named below
       }
       guard differences.isEmpty else {
-        throw CheckpointError(.identityMismatch, "\(store.recordPath): training checkpoints belong to another run (\(differences.joined(separator: ", ")) differ); use another --run-dir")
+        throw CheckpointError(.identityMismatch, Self.foreignTraining(differences, record: record, now: identity, recordPath: store.recordPath))
       }
       state.optimizer.buffer = try TrainingCheckpointFile.decode(bytes, path: store.checkpointPath(record.checkpoint), into: &model)
       state.epochsDone = record.epoch
@@ -153,15 +157,35 @@ public struct TrainPipeline {
   }
 
   /// The fields (`path (run has …, now …)`) in which the manifest differs from `RUN/manifest.json`
-  /// when they are all location fields (`ManifestDifference.isRelocation`), after rewriting
-  /// `RUN/manifest.json` with the new values; `nil` when another field differs or the file is
-  /// missing or damaged (nothing to compare with).
-  private func relocation() throws -> [String]? {
+  /// when they are all location fields (`ManifestDifference.isRelocation`; empty: none differs);
+  /// `nil` when another field differs or the file is missing or damaged (nothing to compare with).
+  /// The caller rewrites `RUN/manifest.json` when it resumes.
+  private func relocation() -> [String]? {
     guard RunSession.manifestProblem(run: run) == nil, let saved = FileManager.default.contents(atPath: run.manifestPath),
           let fields = ManifestDifference.all(recorded: saved, current: Data(manifest.prettyJSON())),
           ManifestDifference.isRelocation(fields) else { return nil }
-    if !fields.isEmpty { try run.writeManifest(manifest.prettyJSON()) }
     return fields.map { "\($0.path) \($0.detail)" }
+  }
+
+  /// The refusal of training checkpoints made from other inputs: the differing hashes with their
+  /// values (`initial weights hash (run has 59b208971a65…, now 8b21f0cbf857…)`), and the manifest
+  /// only when it is another one (not merely moved).
+  static func foreignTraining(_ differences: [String], record: TrainingRecord, now: TrainingRecord, recordPath: String) -> String {
+    func short(_ h: ContentHash) -> String { String(h.hex.prefix(12)) + "…" }
+    let phrases = differences.map { difference -> String in
+      switch difference {
+      case "initial weights hash":
+        return "initial weights hash (run has \(short(record.initialWeightsHash)), now \(short(now.initialWeightsHash)): the weights file's contents changed)"
+      case "training data hash":
+        return "training data hash (run has \(short(record.inputDataHash)), now \(short(now.inputDataHash)): the training samples' images or labels changed)"
+      default:
+        return "manifest hash (run has \(short(record.manifestHash)), now \(short(now.manifestHash)))"
+      }
+    }
+    if differences.contains("manifest hash") {
+      return "\(recordPath): training checkpoints belong to another run (different \(phrases.joined(separator: "; "))); use another --run-dir"
+    }
+    return "\(recordPath): training checkpoints were made from other inputs by the same manifest (different \(phrases.joined(separator: "; "))); give the run's original files, or use another --run-dir"
   }
 
   /// SHA-256 over the input-data hash's digest and the labels as little-endian Int64.

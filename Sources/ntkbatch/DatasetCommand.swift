@@ -31,6 +31,20 @@ struct DatasetCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    /// A dataset reader's message in this command's terms: no manifest here, so `ROOT` instead of
+    /// `dataset.root`, `--subsample` instead of `dataset.subsample`, and no `dataset.download`
+    /// suggestion (this command never downloads; a manifest with `dataset.download: true` does).
+    static func commandLineWording(_ message: String, root: String) -> String {
+      var text = message
+      if text.hasSuffix(DatasetKind.downloadSuggestion) {
+        text = String(text.dropLast(DatasetKind.downloadSuggestion.count))
+          + "; `ntkbatch run` of a manifest with \"download\": true fetches them (dataset info never downloads)"
+      }
+      return text.replacingOccurrences(of: ": dataset.root has no ", with: ": has no ")
+        .replacingOccurrences(of: " in dataset.root ", with: " in \(root) ")
+        .replacingOccurrences(of: "dataset.subsample is ", with: "--subsample is ")
+    }
+
     func validate() throws {
       guard DatasetKind(rawValue: name) != nil else {
         throw ValidationError("--name must be one of \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")), got \(name)")
@@ -41,7 +55,11 @@ struct DatasetCommand: ParsableCommand {
 
     func run() throws {
       let samples = try CLIError.reporting {
-        try DatasetLoader.read(DatasetKind(rawValue: name)!, root: root, limit: subsample, split: DatasetSplit(rawValue: split)!)
+        do {
+          return try DatasetLoader.read(DatasetKind(rawValue: name)!, root: root, limit: subsample, split: DatasetSplit(rawValue: split)!)
+        } catch let error as DatasetError {
+          throw DatasetError(error.code, Self.commandLineWording(error.message, root: root))
+        }
       }
       let hash = DatasetLoader.hash(samples.images.map { Double($0) })
       if json {

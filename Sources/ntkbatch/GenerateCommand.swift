@@ -83,6 +83,12 @@ struct GenerateCommand: ParsableCommand {
   /// with the limits the manifest validator applies to the fields they become.
   func validate() throws {
     guard !models.isEmpty, models.allSatisfy({ !$0.isEmpty }) else { throw ValidationError("--models needs at least one model name, found \(models)") }
+    if let unknown = models.first(where: { !ModelZoo.names.contains($0) }) {
+      throw ValidationError("--models: unknown model \(unknown) (expected one of \(ModelZoo.names.joined(separator: ", ")))")
+    }
+    guard DatasetKind(rawValue: dataset) != nil else {
+      throw ValidationError("--dataset: expected \(DatasetKind.namesInProse), got \(dataset)")
+    }
     guard !output.isEmpty else { throw ValidationError("--output: expected a folder, found an empty path") }
     guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
     guard (1...Manifest.maximumWidth).contains(width) else { throw ValidationError("--width must be between 1 and \(Manifest.maximumWidth), got \(width)") }
@@ -110,7 +116,13 @@ struct GenerateCommand: ParsableCommand {
 
   func run() throws {
     let outcome = try CLIError.reporting { () -> RunPipeline.Outcome in
-      let paths = try writeManifests()
+      let outputExisted = SystemFile.kind(of: output).exists
+      let (paths, earlier) = try writeManifests()
+      // A manifest whose run fails before its run directory holds anything (the data check: say
+      // --subsample over the file's samples) is taken back — removed, or its earlier content put
+      // back —, so the corrected command is not refused by it.
+      var failed = true
+      defer { if failed { takeBack(earlier, removingOutput: !outputExisted) } }
       let signals = SignalWatch()
       for (index, path) in paths.enumerated() {
         let manifest = try ManifestInput.load(path: path)
@@ -120,18 +132,36 @@ struct GenerateCommand: ParsableCommand {
         let pipeline = RunPipeline(
           manifest: manifest, run: RunDirectory(path: output + "/runs/" + manifest.name), reporter: ProgressReporter(mode: progress), maxTiles: nil, stop: signals)
         let outcome = try pipeline.execute()
-        if outcome != .complete { return outcome }
+        if outcome != .complete { failed = false; return outcome }
       }
+      failed = false
       return .complete
     }
     if outcome == .stoppedBySignal { throw ExitCode(CLIError.stoppedBySignal) }
   }
 
-  /// Writes (or keeps, when unchanged) one manifest per model and repeat; returns their paths.
+  /// Undoes what `writeManifests` wrote for each manifest whose run directory is absent or
+  /// empty (its run never started): a new manifest is removed, a replaced one gets its earlier
+  /// bytes back; then `--output/runs` if left empty, and `--output` too if this generate made it.
+  private func takeBack(_ earlier: [String: [UInt8]?], removingOutput: Bool) {
+    let manager = FileManager.default
+    for (path, bytes) in earlier {
+      let run = output + "/runs/" + String(AtomicFile.name(of: path).dropLast(".json".count))
+      guard ((try? manager.contentsOfDirectory(atPath: run)) ?? []).isEmpty else { continue }
+      try? manager.removeItem(atPath: run)
+      if let bytes { try? AtomicFile.write(bytes, to: path) } else { try? manager.removeItem(atPath: path) }
+    }
+    for folder in [output + "/runs"] + (removingOutput ? [output] : []) where ((try? manager.contentsOfDirectory(atPath: folder)) ?? ["?"]).isEmpty {
+      try? manager.removeItem(atPath: folder)
+    }
+  }
+
+  /// Writes (or keeps, when unchanged) one manifest per model and repeat; returns their paths and,
+  /// for each file it wrote, its earlier bytes (`nil`: it did not exist).
   /// Every manifest is built and checked before any file is written: an existing one that
   /// differs is refused (`BadInput`, naming the file and the first differing field) unless
   /// `--overwrite`, and then still when its run directory exists and is not empty.
-  func writeManifests() throws -> [String] {
+  func writeManifests() throws -> (paths: [String], earlier: [String: [UInt8]?]) {
     let rootPath = Self.absolute(root ?? "data/\(dataset)", in: FileManager.default.currentDirectoryPath)
     var planned: [(path: String, bytes: [UInt8])] = []
     for model in models {
@@ -185,10 +215,12 @@ struct GenerateCommand: ParsableCommand {
       changed.append((path, bytes))
     }
     try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+    var earlier: [String: [UInt8]?] = [:]
     for (path, bytes) in planned where !SystemFile.kind(of: path).exists || changed.contains(where: { $0.path == path }) {
+      earlier.updateValue(SystemFile.kind(of: path).exists ? try? FileBytes.read(path: path) : nil, forKey: path)
       try AtomicFile.write(bytes, to: path)
     }
-    return planned.map(\.path)
+    return (planned.map(\.path), earlier)
   }
 }
 

@@ -13,6 +13,7 @@ struct NTKBatchCommand: ParsableCommand {
       writer); 75 stopped by SIGINT/SIGTERM/SIGHUP, resumable (EX_TEMPFAIL, so a scheduler can requeue). \
       Killed by a signal (e.g. SIGKILL): the shell reports 128 + signal; run again to resume.
       """,
+    version: NTKBatchVersion.current,
     subcommands: [RunCommand.self, CheckCommand.self, StatusCommand.self, VerifyCommand.self, RepairCommand.self, AssembleCommand.self, ModelsCommand.self, DatasetCommand.self, ExportWeightsCommand.self, GenerateCommand.self, SlurmCommand.self]
   )
 }

@@ -57,6 +57,9 @@ struct StatusCommand: ParsableCommand {
       } else {
         printText(status)
       }
+      if let problem = status.training?.problem {  // as without a journal: damage is exit 1
+        throw CheckpointError(.damaged, Self.damagedTraining(problem, runDirectory: runDirectory))
+      }
     }
   }
 
@@ -82,7 +85,7 @@ struct StatusCommand: ParsableCommand {
         if let writer = status.writer { print("writer:   running (\(writer))") }
       }
       if let problem = training.problem {
-        StandardStream.error("ntkbatch: error: damaged training state: \(problem); run `ntkbatch repair \(runDirectory)` (it sets the training state aside), then `ntkbatch run` trains again\n")
+        StandardStream.error("ntkbatch: error: \(Self.damagedTraining(problem, runDirectory: runDirectory))\n")
         throw ExitCode(1)
       }
       throw ExitCode.success
@@ -95,6 +98,11 @@ struct StatusCommand: ParsableCommand {
     }
     let objects = (try? run.objects.list().count) ?? 0
     throw JournalPresence.missing(run: run, segments: status.sessions, objects: objects)
+  }
+
+  /// The error line (after `ntkbatch: error: `) of a damaged training state.
+  static func damagedTraining(_ problem: String, runDirectory: String) -> String {
+    "damaged training state: \(problem); run `ntkbatch repair \(runDirectory)` (it sets the training state aside), then `ntkbatch run` trains again"
   }
 
   /// One line on the training stage: epoch committed of at most `epochs`, loss, accuracy, and

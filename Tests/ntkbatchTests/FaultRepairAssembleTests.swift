@@ -72,7 +72,8 @@ final class FaultRepairAssembleTests: NpyManifestTestCase {
     let orphan = String(repeating: "ab", count: 32)
     try FileManager.default.createDirectory(atPath: "\(run)/objects/ab", withIntermediateDirectories: true)
     try Data([1, 2, 3]).write(to: URL(fileURLWithPath: FaultHarness.objectPath(run, orphan)))
-    let temporary = "\(run)/objects/ab/.\(orphan.dropFirst(2)).tmp-1-2"
+    // A writer gone (no process 99999999): a crash's leftover (a live pid's is a writer's object in progress).
+    let temporary = "\(run)/objects/ab/.\(orphan.dropFirst(2)).tmp-99999999-2"
     try Data([4]).write(to: URL(fileURLWithPath: temporary))
 
     let before = try FaultHarness.run(["verify", run])

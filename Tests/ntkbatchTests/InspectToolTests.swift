@@ -217,6 +217,14 @@ final class InspectToolTests: XCTestCase {
     try FileManager.default.copyItem(atPath: "\(work)/W1.safetensors", toPath: weights)
     try CLIHarness.succeed(["run", try manifest("wcross", rows: 30, columns: 20, model: fixed), "--run-dir", "\(work)/wcross", "--progress", "none"])
     try refused(["\(work)/wsquare", "--test", "\(work)/wcross", "--output", png], "weightsHash")
+    // The documented way to pair a trained run with a cross run: export its weights and use them
+    // as model.weights. The same network (equal weightsHash), though the manifests' model differ
+    // (train vs weights): accepted, and the regression runs.
+    try CLIHarness.succeed(["run", try manifest("train0x", rows: 10, columns: 20, model: ["name": "lenet", "seed": 0, "weights": "\(work)/W0.safetensors"]),
+                            "--run-dir", "\(work)/train0x", "--progress", "none"])
+    let paired = try inspect(["\(work)/train0", "--test", "\(work)/train0x", "--output", png])
+    XCTAssertEqual(paired.status, 0, paired.output)
+    XCTAssertTrue(paired.output.contains("kernel regression"), paired.output)
     // 5. --test is checked before the run is assembled: a wrong RUN2 fails without "kernel:".
     let early = try inspect([square, "--test", other, "--output", png])
     XCTAssertEqual(early.status, 2, early.output)

@@ -110,9 +110,12 @@ final class LooseEndsTests: XCTestCase {
       XCTAssertTrue(result.stderr.contains("3 object(s) under objects/ belong to no record"), result.stderr)
     }
     try FileManager.default.removeItem(atPath: run + "/journal")
-    let gone = try CLIHarness.run(["status", run])
-    XCTAssertEqual(gone.status, 2, gone.stderr)
-    XCTAssertTrue(gone.stderr.contains("no journal/ folder: the journal is gone"), gone.stderr)
+    // No journal/ folder at all: the same rule as no segment (README: exit 1), for status and verify.
+    for arguments in [["status", run], ["verify", run]] {
+      let gone = try CLIHarness.run(arguments)
+      XCTAssertEqual(gone.status, 1, "\(arguments): \(gone.stderr)")
+      XCTAssertTrue(gone.stderr.contains("no journal/ folder: the journal is gone"), gone.stderr)
+    }
   }
 
   func testMaxTilesMinusOneIsReadAsAValueAndRefused() throws {

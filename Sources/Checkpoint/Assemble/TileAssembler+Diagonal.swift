@@ -45,7 +45,7 @@ extension TileAssembler {
     var present = [Bool](repeating: false, count: n)
     for tile in plan.tiles where tile.rows.overlaps(samples) {
       guard let stored = records[tile.index] else { continue }
-      let raw = try CheckpointError.wrapping { try run.objects.read(stored.object, rawByteCount: stored.rawByteCount) }
+      let raw = try TileObjectRead.reading(tile, object: stored.object, in: run.objects) { try run.objects.read(stored.object, rawByteCount: stored.rawByteCount) }
       let tileValues: [Double] = raw.withUnsafeBytes { bytes in
         plan.precision == .float32 ? bytes.bindMemory(to: Float.self).map(Double.init) : Array(bytes.bindMemory(to: Double.self))
       }

@@ -424,7 +424,7 @@ public enum TileAssembler {
             let columnSamples = (selection.columns.lowerBound + cj * samplesPerChunk)..<min(selection.columns.upperBound, selection.columns.lowerBound + (cj + 1) * samplesPerChunk)
             // Chunk (ci, cj) is tile (I, J) exactly in the direct case.
             if direct, let stored = reusable(ci, cj) {
-              let linked = try CheckpointError.wrapping {
+              let linked = try TileObjectRead.reading(plan.tiles[stored.index], object: stored.object, in: filler.store) {
                 try writer.placeFrame(ci, cj, from: filler.store.path(for: stored.object), link: options.linkObjects)
               }
               counts.add(linked ? \.linked : \.copied)

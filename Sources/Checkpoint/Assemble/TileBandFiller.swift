@@ -242,7 +242,7 @@ final class TileBandFiller: @unchecked Sendable {
   /// are used in place as `S` values (array storage is 16-byte aligned), without a copy.
   private func load<S: BinaryFloatingPoint>(_ type: S.Type, _ tile: Tile, _ record: TileRecord) throws -> [UInt8] {
     let m = plan.valuesPerSample
-    var values = try CheckpointError.wrapping { try store.read(record.object, rawByteCount: record.rawByteCount) }
+    var values = try TileObjectRead.reading(tile, object: record.object, in: store) { try store.read(record.object, rawByteCount: record.rawByteCount) }
     let count = values.count / MemoryLayout<S>.size
     let width = tile.columns.count * m
     let height = tile.rows.count * m

@@ -219,6 +219,9 @@ public struct Manifest: Codable, Equatable, Sendable {
     } catch {
       throw CheckpointError(.badInput, "\(file): not valid JSON, expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}")
     }
+    if let comma = JSONTrailingComma.first(in: bytes) {
+      throw CheckpointError(.badInput, "\(file): not valid JSON: a trailing comma at byte \(comma), before a closing } or ] (JSON allows none; jq and Python's json refuse it), expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}")
+    }
     if let duplicate = JSONDuplicateKeys.first(in: bytes) {
       throw CheckpointError(.badInput, "\(file): \(duplicate.path): expected each key once, found it twice (which value is meant is ambiguous)")
     }

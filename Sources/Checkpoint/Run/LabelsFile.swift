@@ -22,6 +22,23 @@ public enum LabelsFile {
     (try? FileBytes.read(path: path)) == encoded(labels)
   }
 
+  /// The line `run` prints when it replaces an existing file at `path` that does not hold
+  /// `labels` (`nil` when there is none): how many labels differ and the first, or what is wrong
+  /// with the file.
+  public static func rewriteNotice(_ labels: [Int], at path: String) -> String? {
+    guard SystemFile.kind(of: path).exists else { return nil }
+    let why: String
+    if let array = try? NpyArray.read(path: path), array.dtype == .int64, array.shape == [labels.count] {
+      let old = array.int64s()
+      let differing = labels.indices.filter { Int64(labels[$0]) != old[$0] }
+      let first = differing.first.map { ", first at [\($0)]: file has \(old[$0]), dataset has \(labels[$0])" } ?? ""
+      why = "the dataset's labels differ from the file's (\(differing.count) of \(labels.count)\(first))"
+    } else {
+      why = "did not hold the dataset's \(labels.count) labels (\(problem(at: path, count: labels.count, outputsPerSample: Int.max) ?? "another encoding"))"
+    }
+    return "\(path): \(why): rewritten from the dataset (labels are not part of the run's identity: tiles and logits do not depend on them, results computed from the labels do)"
+  }
+
   /// What is wrong with the labels at `path` for a run of `identity`, or `nil` when the file is
   /// absent or a readable `.npy` of `[n]` int64 values in 0 ..< m.
   public static func problem(at path: String, identity: RunIdentity) -> String? {

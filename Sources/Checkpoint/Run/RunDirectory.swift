@@ -73,7 +73,9 @@ public struct RunDirectory: Sendable {
 
   /// Checks that `RUN` is an existing run directory (for status, verify, assemble).
   ///
-  /// - Throws: `CheckpointError` (`.badInput`) naming the directory.
+  /// - Throws: `CheckpointError` naming the directory: `.badInput` (exit 2) when it is not a run
+  ///   directory, `.failure` (exit 1, as for a `journal/` without segments) when it holds a run's
+  ///   objects or `manifest.json` but its `journal/` folder is gone.
   public func requireExisting() throws {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: journalDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -83,9 +85,10 @@ public struct RunDirectory: Sendable {
         throw CheckpointError(.badInput, "\(path): not a directory (expected a run directory)")
       }
       let hasObjects = FileManager.default.fileExists(atPath: objectsDirectory) || FileManager.default.fileExists(atPath: manifestPath)
-      throw CheckpointError(.badInput, hasObjects
-        ? "\(path): no journal/ folder: the journal is gone, so no tile is recorded as done (`ntkbatch run` starts over from the first tile)"
-        : "\(path): not a run directory (no journal/ folder)")
+      if hasObjects {
+        throw CheckpointError(.failure, "\(path): no journal/ folder: the journal is gone, so no tile is recorded as done (`ntkbatch run` starts over from the first tile)")
+      }
+      throw CheckpointError(.badInput, "\(path): not a run directory (no journal/ folder)")
     }
   }
 

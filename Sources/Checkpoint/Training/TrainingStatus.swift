@@ -2,7 +2,8 @@ import Foundation
 
 /// The training stage of a `model.train` run as `ntkbatch status` shows it, from
 /// `RUN/training/latest.json` (read by `TrainingCheckpointStore.latestRecord()`; its checkpoint
-/// is not read: `verify` checks it), `model.train` of `RUN/manifest.json` and the run's lock.
+/// is only looked for, not read: `verify` re-hashes it), `model.train` of `RUN/manifest.json` and
+/// the run's lock.
 public struct TrainingStatus: Codable, Equatable, Sendable {
   /// The last committed epoch (1-based); 0 while the first epoch is in progress.
   public var epoch: Int
@@ -57,6 +58,13 @@ public struct TrainingStatus: Codable, Equatable, Sendable {
       finished: record.finished, running: writer != nil && !record.finished && !journalStarted,
       lastEpochAt: record.finishedAt, secondsPerEpoch: record.epochSeconds,
       problem: store.recordProblem(record, epochs: epochs, targetAccuracy: target).map { "\(store.recordPath): \($0)" })
+    let checkpoint = store.checkpointPath(record.checkpoint)
+    // (A training writer may have just committed the next epoch and deleted this checkpoint: then
+    // `latest.json` names another one.)
+    if status.problem == nil, !FileManager.default.fileExists(atPath: checkpoint),
+       writer == nil || (try? store.latestRecord())??.checkpoint == record.checkpoint {
+      status.problem = "\(checkpoint): missing training checkpoint of epoch \(record.epoch) named by \(store.recordPath)"
+    }
     if let epochs, !record.finished { status.epochsLeft = max(0, epochs - record.epoch) }
     if status.running, status.problem == nil, let left = status.epochsLeft, left > 0, let perEpoch = record.epochSeconds, perEpoch > 0,
        let committed = record.finishedAt.flatMap(ISO8601DateFormatter().date(from:)) {

@@ -11,11 +11,18 @@ public enum RunRootTemporaries {
   public static func stale(in run: RunDirectory) -> [String] {
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: run.path) else { return [] }
     return entries.sorted().compactMap { name -> String? in
-      guard AtomicFile.isTemporaryName(name), let marker = name.range(of: AtomicFile.temporaryMarker) else { return nil }
-      let rest = name[marker.upperBound...]
-      guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), !SystemFile.processExists(pid) else { return nil }
+      guard AtomicFile.isTemporaryName(name), writerIsGone(name) else { return nil }
       return run.path + "/" + name
     }
+  }
+
+  /// Whether the writer of the temporary `name` (`.<name>.tmp-<pid>-<hex>`: the pid in it) no
+  /// longer exists on this machine; `true` for a name without a pid.
+  public static func writerIsGone(_ name: String) -> Bool {
+    guard let marker = name.range(of: AtomicFile.temporaryMarker) else { return true }
+    let rest = name[marker.upperBound...]
+    guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]) else { return true }
+    return !SystemFile.processExists(pid)
   }
 
   /// Removes `stale(in:)` (files, or directories with everything in them: an `assemble` output

@@ -38,7 +38,9 @@ public enum RunVerifier {
     }
     let named = Set(records.map(\.object))
     let orphans = try CheckpointError.wrapping { try store.list() }.filter { !named.contains($0) }
-    let temporaries = try CheckpointError.wrapping { try store.temporaryFiles() } + RunRootTemporaries.stale(in: run)
+    // Only those of writers gone: a running writer's object in progress is no crash's leftover.
+    let temporaries = try CheckpointError.wrapping { try store.temporaryFiles() }.filter { RunRootTemporaries.writerIsGone(AtomicFile.name(of: $0)) }
+      + RunRootTemporaries.stale(in: run)
     let strays = try CheckpointError.wrapping { try store.strayFiles() }
     let total = try replay.identity.map { try $0.plan().tiles.count } ?? 0
     var report = VerificationReport(run: run.path, tilesChecked: records.count, tilesNotYetComputed: max(0, total - records.count),

@@ -31,12 +31,13 @@ extension Model {
   public mutating func load(state tensors: [String: StateTensor]) throws {
     let expected = Set(stateEntries.map(\.name))
     for key in tensors.keys.sorted() where !key.hasSuffix("num_batches_tracked") && !expected.contains(key) {
-      throw EngineError(.stateMismatch, "unexpected state key '\(key)' (shape \(tensors[key]!.shape)) for model \(name)")
+      throw EngineError(.stateMismatch, "unexpected state key '\(key)' (shape \(tensors[key]!.shape)) for model \(name); `ntkbatch models --keys \(name)` lists the \(stateEntries.count) keys and shapes it expects")
     }
     var values = stateValues
     for entry in stateEntries {
       guard let tensor = tensors[entry.name] else {
-        throw EngineError(.stateMismatch, "missing state key '\(entry.name)': expected shape \(entry.shape), found none")
+        let missing = stateEntries.filter { tensors[$0.name] == nil }.count
+        throw EngineError(.stateMismatch, "missing state key '\(entry.name)': expected shape \(entry.shape), found none (\(missing) of the \(stateEntries.count) keys of model \(name) are missing; `ntkbatch models --keys \(name)` lists them all with their shapes)")
       }
       guard tensor.shape == entry.shape, tensor.values.count == entry.count else {
         throw EngineError(
