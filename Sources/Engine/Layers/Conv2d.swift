@@ -70,10 +70,13 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
   }
 
   /// Samples (or cotangent rows) per batched im2col chunk: the patch matrix `[in·k·k, c·L]` stays
-  /// within about 2 Mi scalars.
+  /// within about 128 Ki scalars (512 KiB in float32), so that it is still in the core's L2 cache
+  /// (2 MiB on the benchmark machine) when the GEMM packs it right after it was written. With
+  /// 2 Mi scalars per chunk the patches went to L3/memory and back: ResNet18 width 16's factor
+  /// phase took about 1.3× as long (`tools/bench`).
   func chunkSize(_ geometry: Geometry, count: Int) -> Int {
     // At most half the count, so that `ParallelRows` has a chunk for each of two cores.
-    max(1, min((count + 1) / 2, (1 << 21) / max(1, inChannels * kernelSize * kernelSize * geometry.positions)))
+    max(1, min((count + 1) / 2, (1 << 17) / max(1, inChannels * kernelSize * kernelSize * geometry.positions)))
   }
 
   /// One GEMM per group between the weights `W` `[out, K_g]` at `w` (group g: `W_g` `[out_g, K_g]`)
