@@ -8,12 +8,12 @@ import Glibc
 /// Each layer of the factor phase allocates a fresh `[10·t, C, H, W]` tensor (tens to hundreds
 /// of MB). glibc serves blocks above `M_MMAP_THRESHOLD` (at most 32 MiB, however set) with a
 /// fresh `mmap` and returns them with `munmap`, so every such tensor is faulted in page by page
-/// and zeroed by the kernel again (wrn-28-2, n = 64: 4.5 of 21 CPU seconds were system time).
+/// and zeroed by the kernel again (wrn-28-2, n = 64: 4.7 of 21.7 CPU seconds were system time).
 /// With `M_MMAP_MAX = 0` every block comes from the heap, where a freed block is reused by the
 /// next layer, and `M_TRIM_THRESHOLD` (1 GiB) and `M_TOP_PAD` (64 MiB) keep the heap's top
-/// instead of returning it after each tile. Peak resident memory stays what the largest tile
-/// holds at once (the heap does not shrink between tiles; blocks that are freed are reused).
-/// Values only: no result depends on where a buffer lives.
+/// instead of returning it after each tile. The cost: the heap does not shrink, and holes
+/// between live blocks stay resident, so the peak resident size is up to about 9 % higher
+/// (README, Performance). Values only: no result depends on where a buffer lives.
 enum AllocatorTuning {
   /// Whether the settings were applied (false on a libc without `mallopt`).
   static let applied: Bool = apply()
