@@ -26,6 +26,10 @@ extension Conv2d {
       for c in 0..<inChannels { (target + c * rowStride).update(from: x + c * L, count: L) }
       return
     }
+    if stride == 1 && g.outWidth == g.width {
+      writeSameWidthColumns(of: x, geometry: g, into: target, rowStride: rowStride)
+      return
+    }
     for c in 0..<inChannels {
       let plane = x + c * g.height * g.width
       for u in 0..<k {
@@ -42,6 +46,52 @@ extension Conv2d {
             if j0 > 0 { out.update(repeating: 0, count: j0) }
             if j1 < g.outWidth { (out + j1).update(repeating: 0, count: g.outWidth - j1) }
             copyColumns(from: plane + ih * g.width, to: out, v: v, range: j0..<j1)
+          }
+        }
+      }
+    }
+  }
+
+  /// `writeColumns` for stride 1 and an output as wide as the input (`W' = W`, e.g. "same"
+  /// padding): then the valid output rows of a patch row `(c, u, v)` read the input plane at one
+  /// constant offset `(u − p)·W + (v − p)`, so they are one contiguous copy (instead of one copy
+  /// and up to two fills per output row, calls of 4 to 32 scalars), after which the columns that
+  /// fall outside the image (wrapped around from the neighbouring input row) are zeroed. Same
+  /// values as the row-by-row path.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  func writeSameWidthColumns(
+    of x: UnsafePointer<Scalar>, geometry g: Geometry, into target: UnsafeMutablePointer<Scalar>, rowStride: Int
+  ) {
+    let k = kernelSize
+    let w = g.width
+    let L = g.positions
+    for c in 0..<inChannels {
+      let plane = x + c * g.height * w
+      for u in 0..<k {
+        // Output rows i whose input row i − p + u lies inside the image: iLo ..< iHi.
+        let iLo = min(g.outHeight, max(0, padding - u))
+        let iHi = max(iLo, min(g.outHeight, g.height + padding - u))
+        for v in 0..<k {
+          let row = target + ((c * k + u) * k + v) * rowStride
+          let (j0, j1) = validColumns(v, geometry: g)
+          row.update(repeating: 0, count: iLo * w)
+          (row + iHi * w).update(repeating: 0, count: L - iHi * w)
+          guard iLo < iHi else { continue }
+          guard j0 < j1 else {
+            (row + iLo * w).update(repeating: 0, count: (iHi - iLo) * w)
+            continue
+          }
+          // Elements iLo·W + j0 ..< (iHi − 1)·W + j1 from plane[index + (u − p)·W + (v − p)]: all
+          // inside the plane (the first reads row iLo − p + u at column j0 − p + v ≥ 0, the last
+          // row iHi − 1 − p + u < H at column j1 − 1 − p + v < W).
+          let first = iLo * w + j0
+          (row + first).update(from: plane + first + (u - padding) * w + (v - padding), count: (iHi - 1) * w + j1 - first)
+          // Columns outside the image in the valid rows: j < j0 and j ≥ j1.
+          for i in iLo..<iHi {
+            let out = row + i * w
+            for j in 0..<j0 { out[j] = 0 }
+            for j in j1..<w { out[j] = 0 }
           }
         }
       }

@@ -70,10 +70,20 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
   }
 
   /// Samples (or cotangent rows) per batched im2col chunk: the patch matrix `[in·k·k, c·L]` stays
-  /// within about 2 Mi scalars.
+  /// within about 128 Ki scalars (512 KiB in float32), so that it is still in the core's L2 cache
+  /// (2 MiB on the benchmark machine) when the GEMM packs it right after it was written (with
+  /// 2 Mi scalars per chunk the patches went to memory and back: ResNet18 width 16's factor phase
+  /// took about 1.3× as long, `tools/bench`) — but with at least 512 columns (`c·L`), up to the
+  /// former 2 Mi scalars, so that the GEMM's packing of the weights `[out, in·k·k]`, once per
+  /// call, stays small against its `2·out·in·k²·c·L` FLOP (ResNet18 width 64's last stages:
+  /// L = 16 or 64, 2,304 to 4,608 patch rows).
   func chunkSize(_ geometry: Geometry, count: Int) -> Int {
+    let patchRows = inChannels * kernelSize * kernelSize
+    let perRow = max(1, patchRows * geometry.positions)  // patch scalars of one sample or row
+    let cacheBound = (1 << 17) / perRow
+    let columnBound = min((512 + geometry.positions - 1) / geometry.positions, (1 << 21) / perRow)
     // At most half the count, so that `ParallelRows` has a chunk for each of two cores.
-    max(1, min((count + 1) / 2, (1 << 21) / max(1, inChannels * kernelSize * kernelSize * geometry.positions)))
+    return max(1, min((count + 1) / 2, max(cacheBound, columnBound)))
   }
 
   /// One GEMM per group between the weights `W` `[out, K_g]` at `w` (group g: `W_g` `[out_g, K_g]`)
