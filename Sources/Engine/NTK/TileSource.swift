@@ -99,7 +99,6 @@ public final class TileSource<T: BLASScalar> {
               choice: ContractionChoice? = nil, columnInputs: Tensor<T>? = nil, variant: NTKVariant = .full) {
     precondition(variant != .diagonal || columnInputs == nil, "the diagonal kernel has no cross tiles")
     precondition(tileSamples >= 1, "tileSamples must be positive")
-    AllocatorTuning.ensureApplied()
     self.model = model
     self.inputs = inputs
     self.columnInputs = columnInputs
