@@ -262,7 +262,10 @@ final class TileRunnerTests: XCTestCase {
     try writeBytes(bytes, objectPath)
     try run.objects.remove(replay.tiles[1]!.object)
     let orphan = try run.objects.put([UInt8](repeating: 3, count: 64))
+    // A leftover of a writer that is gone (pid 99999999 does not exist): a live writer's temporary
+    // (this process's pid, as `AtomicFile.temporaryPath` names it) is not a leftover.
     let temporary = AtomicFile.temporaryPath(for: run.objects.path(for: orphan.hash))
+      .replacingOccurrences(of: ".tmp-\(ProcessInfo.processInfo.processIdentifier)-", with: ".tmp-99999999-")
     try writeBytes([1], temporary)
     let report = try RunVerifier.verify(run: run)
     XCTAssertFalse(report.isIntact)
