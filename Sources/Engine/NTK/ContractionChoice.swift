@@ -8,8 +8,8 @@
 ///     explicit  (any layer, P_l columns)      2·R²·P_l  +  2·R·P_l·L          contraction + one block's rows
 ///     Linear(in, out), structured             2·R²·out + 2·t²·in + 2·R²        δδᵀ, hhᵀ, combine
 ///     Conv2d, structured (L = H'·W' output    t²·(2·L²·C_in·k²                 M = U_x U_yᵀ per pair (+1: bias)
-///       positions, groups g, out_g = out/g)        + 2·m·out·L²                T = δ_x M, per class a
-///                                                  + 2·m²·out·L)               G += T δ_yᵀ
+///       positions, groups g, out_g = out/g)        + 2·m·out·L²                Z = δ_x M, per class a
+///                                                  + 2·m²·out·L)               G += Z δ_yᵀ
 ///                                             + 1e5 · (2·t²·g + t·g)           per BLAS call (small GEMMs)
 ///
 /// and the structure is used where it is cheaper. For Conv2d, of the orders of the sum
