@@ -219,8 +219,10 @@ final class SlurmClusterTests: XCTestCase {
       }
     }
     try startCluster()
-    // LeNet on 300 digits, tiles of 60: 5 blocks, 15 tiles, about 4 per shard.
-    let manifest = try FaultHarness.mnistManifest(in: work, subsample: 300, tileSamples: 60)
+    // LeNet on 800 digits, tiles of 50: 16 blocks, 136 tiles, 34 per shard — enough that shard 1
+    // is still computing when the SIGTERM below lands (with 15 tiles, about 4 per shard, the
+    // faster engine finished a shard in about a second, before the signal).
+    let manifest = try FaultHarness.mnistManifest(in: work, subsample: 800, tileSamples: 50)
     let single = try CLIHarness.start(["run", manifest, "--run-dir", "\(work)/single", "--progress", "none"], logDirectory: work,
                                       environment: ["OPENBLAS_NUM_THREADS": "1"])
     single.waitUntilExit()
@@ -284,7 +286,7 @@ final class SlurmClusterTests: XCTestCase {
     XCTAssertTrue(taskLog.contains("ntkbatch exited with 75"), taskLog)
     XCTAssertTrue(taskLog.contains("attempt 2 on"), taskLog)
     XCTAssertTrue(taskLog.contains("ntkbatch exited with 0"), taskLog)
-    XCTAssertTrue(finishLog.contains("15 of 15 journaled tiles intact"), finishLog)
+    XCTAssertTrue(finishLog.contains("136 of 136 journaled tiles intact"), finishLog)
     let assembled = try FileBytes.read(path: "\(AtomicFile.directory(of: run))/faults-entk-float32.npy")
     XCTAssertEqual(assembled.count, expected.count)
     XCTAssertTrue(assembled == expected, "the job array's matrix differs from the single-process run's")
