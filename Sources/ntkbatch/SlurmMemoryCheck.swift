@@ -24,6 +24,11 @@ struct SlurmMemoryCheck: PrecisionGeneric {
   /// The run directory the scripts are for.
   let run: RunDirectory
 
+  /// Added to a tile's need before the `--mem` a refusal suggests: the need's base is this
+  /// process's resident size, which a task (and the next `slurm` call) measures again and may find
+  /// a MiB or so larger, so a suggestion without it could itself be refused.
+  static let residentMargin = 8 << 20
+
   /// Bytes of an sbatch `--mem` value: a number of MiB, or with a K, M, G or T suffix; nil if malformed.
   static func bytes(ofSlurmMemory text: String) -> Int? {
     guard let last = text.last else { return nil }
@@ -63,7 +68,7 @@ struct SlurmMemoryCheck: PrecisionGeneric {
       let tile = manifest.ntk.tileSamples.map { "ntk.tileSamples \($0)" } ?? "the smallest tile (ntk.tileSamples \"auto\", one sample a side)"
       let budgetText = automatic ? "\(budget >> 20) MiB (ntk.memoryBudget \"auto\": 3/4 of --mem)" : "\(mebibytes(budget)) MiB (ntk.memoryBudget)"
       let fix = automatic
-        ? "give --mem \(mebibytes(needed * 4 / 3 + 4))M or more\(manifest.ntk.tileSamples != nil ? ", or a smaller ntk.tileSamples" : "")"
+        ? "give --mem \(mebibytes((needed + Self.residentMargin) * 4 / 3))M or more\(manifest.ntk.tileSamples != nil ? ", or a smaller ntk.tileSamples" : "")"
         : "raise ntk.memoryBudget (and --mem) to \(mebibytes(needed)) MiB or more\(manifest.ntk.tileSamples != nil ? ", or use a smaller ntk.tileSamples" : "")"
       throw CLIError.BadInput("--mem \(mem): \(tile) of \(path) needs about \(mebibytes(needed)) MiB per task (\(model.name), P = \(model.parameterCount), \(n) samples; as `ntkbatch check` estimates it), over each task's budget of \(budgetText); \(fix)")
     }
