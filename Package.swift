@@ -99,7 +99,7 @@ let package = Package(
 
     /// Helpers every test target shares: temporary directories, seeded draws, gzip fixtures.
     .target(name: "TestSupport", dependencies: ["Engine", "Storage", "CZlib"], path: "Tests/TestSupport"),
-    .testTarget(name: "EngineTests", dependencies: ["Engine", "Datasets", "Storage", "Checkpoint", "TestSupport"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "CBLAS", "Datasets", "Storage", "Checkpoint", "TestSupport"]),
     .testTarget(
       name: "DatasetsTests",
       dependencies: ["Datasets", "Engine", "Storage", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),

@@ -1,4 +1,8 @@
+import CBLAS
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @testable import Engine
 
@@ -18,6 +22,41 @@ final class BLASCoreTests: XCTestCase {
       XCTAssertTrue(["SkylakeX", "Haswell"].contains(forced))
     }
     XCTAssertTrue(BLASCore.summary.hasPrefix("blas_core=\(name)"))
+  }
+
+  /// The idle-thread timeout: with no `OPENBLAS_THREAD_TIMEOUT` of the user's, OpenBLAS's own
+  /// getter reports the engine's exponent after the first BLAS call, and the restarted thread pool
+  /// still computes a product large enough to be split over two threads (float64 ≤ 1e-12 relative
+  /// to a plain triple loop).
+  func testIdleThreadTimeoutIsShortenedAndThePoolStillComputes() throws {
+    BLASCore.ensureSelected()
+    guard getenv("OPENBLAS_THREAD_TIMEOUT") == nil else {
+      XCTAssertNil(BLASCore.shortenedThreadTimeout, "a user's OPENBLAS_THREAD_TIMEOUT must be kept")
+      return
+    }
+    XCTAssertEqual(BLASCore.shortenedThreadTimeout, BLASCore.threadTimeoutExponent, BLASCore.summary)
+    let handle = try XCTUnwrap(dlopen(nil, RTLD_NOW))
+    let getter = unsafeBitCast(try XCTUnwrap(dlsym(handle, "openblas_thread_timeout")), to: (@convention(c) () -> Int32).self)
+    XCTAssertEqual(Int(getter()), BLASCore.threadTimeoutExponent)
+    XCTAssertTrue(BLASCore.summary.hasSuffix("thread_timeout=2^\(BLASCore.threadTimeoutExponent)"), BLASCore.summary)
+    let threads = BLASCore.threadCount
+    openblas_set_num_threads(2)
+    defer { openblas_set_num_threads(Int32(threads)) }
+    let m = 300, n = 280, k = 260
+    var random = TestRandom(seed: 11)
+    let a = random.values(m * k), b = random.values(k * n)
+    var c = [Double](repeating: 0, count: m * n)
+    Double.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: 0, c: &c, ldc: n)
+    for i in stride(from: 0, to: m, by: 7) {
+      for j in stride(from: 0, to: n, by: 5) {
+        var exact = 0.0, scale = 0.0
+        for p in 0..<k {
+          exact += a[i * k + p] * b[p * n + j]
+          scale += abs(a[i * k + p] * b[p * n + j])
+        }
+        XCTAssertEqual(c[i * n + j], exact, accuracy: 1e-12 * scale)
+      }
+    }
   }
 
   /// DGEMM and SGEMM on the selected core against a plain triple loop (float64 ≤ 1e-12 relative).

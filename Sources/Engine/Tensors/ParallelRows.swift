@@ -11,6 +11,7 @@ import Dispatch
 /// the split. `body` must write disjoint outputs for disjoint ranges and allocate its own scratch.
 enum ParallelRows {
   static func forEach(_ count: Int, _ body: (Range<Int>) -> Void) {
+    BLASCore.ensureSelected()
     let threads = Int(openblas_get_num_threads())
     guard threads > 1, count > 1 else {
       body(0..<count)
