@@ -316,7 +316,11 @@ public struct RunPipeline: PrecisionGeneric {
       commit: { try stop.committing($0) })
     } catch let error as EngineError where error.code == .cancelled {
       reporter.tilesFinished()
-      log("stop requested: abandoned the tile in progress (not journaled); \(session.journaled.count) of \(plan.tiles.count) tiles of the run are journaled; run the same command to continue")
+      // A shard's session knows the other shards' records only as of its last journal refresh:
+      // count its own share, as the between-tiles message does.
+      let journaled = shareSet.map { set in session.journaled.keys.filter { set.contains($0) }.count } ?? session.journaled.count
+      let what = shard.map { "shard \($0) (\(share?.count ?? 0) tiles)" } ?? "the run"
+      log("stop requested: abandoned the tile in progress (not journaled); \(journaled) of \(share?.count ?? plan.tiles.count) tiles of \(what) are journaled; run the same command to continue")
       return .stoppedBySignal
     }
     reporter.tilesFinished()
