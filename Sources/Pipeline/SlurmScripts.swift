@@ -11,7 +11,8 @@ import Storage
 ///   progress and exits 75 within seconds; the script then runs `scontrol requeue` on its own task,
 ///   which goes back to the queue and later continues the shard. (At the limit itself Slurm sends
 ///   SIGTERM to every process, then SIGKILL after `KillWait`, 30 s by default.)
-/// - **preemption** (`PreemptMode=REQUEUE`) and `scancel --signal=TERM`: SIGTERM to the job's
+/// - **preemption** (`PreemptMode=REQUEUE`) and `scancel --batch --signal=TERM` (a plain
+///   `scancel --signal=TERM` signals only `srun` steps; `run` is in the batch step): SIGTERM to the job's
 ///   processes (after `GraceTime`, SIGKILL); `run` exits 75 and the task is requeued (by Slurm for
 ///   preemption with `--requeue`, by the script otherwise).
 /// - **node failure** (`--requeue`): Slurm requeues the task; it resumes from the journal.
