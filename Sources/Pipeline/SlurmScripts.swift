@@ -11,10 +11,14 @@ import Storage
 ///   progress and exits 75 within seconds; the script then runs `scontrol requeue` on its own task,
 ///   which goes back to the queue and later continues the shard. (At the limit itself Slurm sends
 ///   SIGTERM to every process, then SIGKILL after `KillWait`, 30 s by default.)
-/// - **preemption** (`PreemptMode=REQUEUE`) and `scancel --batch --signal=TERM` (a plain
-///   `scancel --signal=TERM` signals only `srun` steps; `run` is in the batch step): SIGTERM to the job's
-///   processes (after `GraceTime`, SIGKILL); `run` exits 75 and the task is requeued (by Slurm for
-///   preemption with `--requeue`, by the script otherwise).
+/// - **preemption** (`PreemptMode=REQUEUE`): SIGTERM to the job's processes (after `GraceTime`,
+///   SIGKILL); `run` exits 75 and Slurm requeues the `--requeue` task itself.
+/// - **`scancel --batch --signal=TERM`** (a plain `scancel --signal=TERM` signals only `srun`
+///   steps; `run` is in the batch step): the task stays `RUNNING`, `run` exits 75 and the script
+///   requeues it.
+/// - **`scancel`** of the job or a task (and preemption with `PreemptMode=CANCEL`): SIGTERM while
+///   the task is already `COMPLETING` (`squeue -o %T`); `run` exits 75 and the script does not
+///   requeue it: a cancelled array stays cancelled.
 /// - **node failure** (`--requeue`): Slurm requeues the task; it resumes from the journal.
 /// Paths go into `#SBATCH` lines unquoted, so `ntkbatch slurm` refuses paths with white space,
 /// quotes or backslashes; in `--output` patterns `%` is written `%%` (`filenamePattern`).
@@ -120,7 +124,11 @@ public struct SlurmScripts {
       "# A trap interrupts wait (status > 128): wait again for ntkbatch's own status (127: already collected).",
       "while [ \"$rc\" -gt 128 ]; do wait \"$pid\"; next=$?; [ \"$next\" -eq 127 ] && break; rc=$next; done",
       "echo \"ntkbatch exited with $rc at $(date -u +%FT%TZ)\"",
+      "state=''",
       "if [ \"$rc\" -eq 75 ]; then",
+      "  # RUNNING when the time-limit signal (--signal=B:TERM) or scancel --batch --signal=TERM stopped ntkbatch;",
+      "  # COMPLETING when the task is ending anyway: scancel (cancelled), or preemption (PreemptMode=CANCEL or REQUEUE).",
+      "  state=$(squeue -h -j \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\" -o %T 2>/dev/null)",
       "  after=$(tiles_done)",
       "  streak=$(cat \"$streak_file\" 2>/dev/null); case \"$streak\" in ''|*[!0-9]*) streak=0 ;; esac",
       "  if [ \"$after\" -gt \"$before\" ]; then streak=0; else streak=$((streak + 1)); fi",
@@ -130,8 +138,11 @@ public struct SlurmScripts {
       "if [ \"$rc\" -eq 75 ] && [ \"$streak\" -gt \(maxRequeues) ]; then",
       "  # Requeued \(maxRequeues) times in a row without a new tile: a tile may never fit in the time limit. Stop looping.",
       "  echo \"not requeued: $streak attempts in a row journaled no new tile of this shard (ntkbatch slurm --max-requeues \(maxRequeues)); if a tile does not fit in the time limit, raise --time or lower ntk.tileSamples, then resubmit this task: sbatch --array=${SLURM_ARRAY_TASK_ID} \(shardsScriptPath)\"",
+      "elif [ \"$rc\" -eq 75 ] && [ -n \"$state\" ] && [ \"$state\" != RUNNING ]; then",
+      "  # Slurm is ending this task (scancel of the job or task, or preemption): cancelled means stop; a preempted --requeue task Slurm requeues itself.",
+      "  echo \"not requeued by this script: the task is $state, not RUNNING (cancelled with scancel, or preempted; Slurm itself requeues a task preempted with PreemptMode=REQUEUE); to run it again: sbatch --array=${SLURM_ARRAY_TASK_ID} \(shardsScriptPath)\"",
       "elif [ \"$rc\" -eq 75 ]; then",
-      "  # Stopped by a signal (time limit near, preemption): resumable. Back to the queue.",
+      "  # Stopped by a signal while the task runs on (time limit near, scancel --batch --signal=TERM): resumable. Back to the queue.",
       "  scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\" || echo \"scontrol requeue failed (Slurm may requeue the task itself)\"",
       "fi",
       "exit \"$rc\"",

@@ -334,8 +334,12 @@ final class ShardTests: XCTestCase {
 
       """.write(toFile: "\(stubs)/ntkbatch", atomically: true, encoding: .utf8)
     try "#!/bin/bash\necho \"scontrol $*\" >> '\(work)/calls.log'\n".write(toFile: "\(stubs)/scontrol", atomically: true, encoding: .utf8)
+    // squeue: the task's state as `squeue -h -j JOB_TASK -o %T` prints it (RUNNING unless `state` says otherwise).
+    try "#!/bin/bash\necho \"squeue $*\" >> '\(work)/calls.log'\ncat '\(work)/state' 2>/dev/null || echo RUNNING\n"
+      .write(toFile: "\(stubs)/squeue", atomically: true, encoding: .utf8)
     chmod("\(stubs)/ntkbatch", 0o755)
     chmod("\(stubs)/scontrol", 0o755)
+    chmod("\(stubs)/squeue", 0o755)
     let script = try String(contentsOfFile: "\(work)/run/slurm/shards.sbatch", encoding: .utf8)
       .replacingOccurrences(of: "'\(CLIHarness.binary.path)'", with: "'\(stubs)/ntkbatch'")
     try script.write(toFile: "\(work)/shards.sh", atomically: true, encoding: .utf8)
@@ -389,6 +393,12 @@ final class ShardTests: XCTestCase {
     let (fresh, freshCalls) = try attempt(restarts: 0, progress: false)
     XCTAssertTrue(fresh.contains("attempts in a row without a new tile: 1"), fresh)
     XCTAssertTrue(freshCalls.contains("scontrol requeue 77_3"), freshCalls)
+    XCTAssertTrue(freshCalls.contains("squeue -h -j 77_3 -o %T"), freshCalls)
+    // A task Slurm is ending (scancel: COMPLETING) is not requeued, even after a productive attempt.
+    try "COMPLETING\n".write(toFile: "\(work)/state", atomically: true, encoding: .utf8)
+    let (cancelled, cancelledCalls) = try attempt(restarts: 0, progress: true)
+    XCTAssertFalse(cancelledCalls.contains("scontrol"), cancelledCalls)
+    XCTAssertTrue(cancelled.contains("not requeued by this script: the task is COMPLETING, not RUNNING (cancelled with scancel"), cancelled)
   }
 
   /// The tester's case with the real `ntkbatch`: attempt 21 (SLURM_RESTART_COUNT 20, the default

@@ -293,4 +293,40 @@ final class SlurmClusterTests: XCTestCase {
     let status = try CLIHarness.succeed(["status", run])
     XCTAssertTrue(status.stdout.contains("shards:   4: 4 complete"), status.stdout)
   }
+
+  /// A plain `scancel` of the array (no `--signal`) cancels it: each running task gets SIGTERM,
+  /// `run` exits 75, and the script sees the task `COMPLETING`, not `RUNNING`, and does not requeue
+  /// it (tester-s7: the script requeued every task, so the array ran again two minutes later and
+  /// could only be cancelled while pending).
+  func testScancelOfTheArrayCancelsItWithoutRequeue() throws {
+    try installSlurmIfMissing()
+    try startCluster()
+    let manifest = try FaultHarness.mnistManifest(in: work, subsample: 800, tileSamples: 50)
+    let run = "\(work)/run"
+    let slurm = try shell("'\(CLIHarness.binary.path)' slurm '\(manifest)' --array 2 --run-dir '\(run)' --cpus-per-task 1 --mem 500 --partition debug --submit", timeout: 60)
+    XCTAssertEqual(slurm.status, 0, slurm.output)
+    let ids = slurm.output.split(separator: "\n").first { $0.hasPrefix("submitted shards: job ") }?.split(separator: " ")
+    let array = try XCTUnwrap(ids?[3].description, slurm.output)
+    func journaling() -> Bool {
+      let names = (try? FileManager.default.contentsOfDirectory(atPath: run + "/journal")) ?? []
+      return names.contains { $0.contains(".shard-0-of-2.") } && names.contains { $0.contains(".shard-1-of-2.") }
+    }
+    var deadline = Date().addingTimeInterval(180)
+    while !journaling(), Date() < deadline { usleep(20_000) }
+    XCTAssertTrue(journaling(), "the shards never started:\n\(log("slurmctld.log").suffix(2000))")
+    usleep(300_000)
+    try shell("scancel \(array) > '\(work)/log/scancel.out' 2>&1 &", timeout: 20)
+    func taskLog(_ k: Int) -> String { (try? String(contentsOfFile: "\(run)/slurm/logs/shard-\(k).log", encoding: .utf8)) ?? "" }
+    deadline = Date().addingTimeInterval(60)
+    while !(taskLog(0).contains("ntkbatch exited with") && taskLog(1).contains("ntkbatch exited with")), Date() < deadline { usleep(50_000) }
+    usleep(3_000_000)  // a requeue would show as Restarts=1 by now
+    for k in 0..<2 {
+      let text = taskLog(k)
+      XCTAssertTrue(text.contains("ntkbatch exited with 75"), text)
+      XCTAssertTrue(text.contains("not requeued by this script: the task is COMPLETING, not RUNNING"), text)
+      XCTAssertFalse(text.contains("attempt 2 on"), text)
+      XCTAssertEqual(try jobField("\(array)_\(k)", "Restarts"), "0", text)
+      XCTAssertEqual(try jobField("\(array)_\(k)", "JobState"), "CANCELLED", text)
+    }
+  }
 }
