@@ -12,6 +12,7 @@ import Storage
 /// (not in a cross run, whose tiles are not mirrored; there `samples.columns` index the `columns` samples);
 /// `blocks` gives both as half-open row and column ranges of the output (which may be a block of
 /// samples and classes, `samples` and `classes`). Only tiles under the selection are listed.
+/// `ntkbatchVersion` is the version of the ntkbatch that wrote the mask (`NTKBatchVersion.current`).
 public enum MissingTileMask {
   /// The file written.
   public struct Written {
@@ -41,6 +42,7 @@ public enum MissingTileMask {
       ]
     }
     var object: [String: Any] = [
+      "ntkbatchVersion": NTKBatchVersion.current,
       "output": report.output, "format": report.format.rawValue, "dimension": report.dimension,
       "rows": report.rows, "columns": report.columns,
       "samples": ["rows": report.rowSamples, "columns": report.columnSamples],

@@ -60,35 +60,31 @@ public enum WeightsLoader {
   ///
   /// - Throws: `BadInput` naming ntk.memoryBudget and MemTotal; or naming model.width (models
   ///   with a width: the ResNets), ntk.memoryBudget (the others) or model.name (the others over
-  ///   this machine's memory in `check`), P and both sizes (MiB, or bytes below 1 MiB).
+  ///   this machine's memory in `check`), P and both sizes (`MemorySizeText`: the need rounded
+  ///   up, the budget or MemTotal down).
   public static func refuseOverBudget<T: BLASScalar>(_ manifest: Manifest, scalar: T.Type = T.self, planning: Bool = false) throws {
     var budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
-    var limit = "the memory budget of \(describe(bytes: budget)) (ntk.memoryBudget)"
+    var limit = "the memory budget of \(MemorySizeText.limit(budget)) (ntk.memoryBudget)"
     if let total = ProcessMemory.totalBytes(), budget > total {
       guard planning else {
-        throw BadInput("ntk.memoryBudget: \(budget) bytes (\(describe(bytes: budget))) is more than this machine's memory, \(total) bytes (\(describe(bytes: total)), MemTotal in /proc/meminfo); expected at most that, or \"auto\"")
+        throw BadInput("ntk.memoryBudget: \(budget) bytes (\(MemorySizeText.limit(budget))) is more than this machine's memory, \(total) bytes (\(MemorySizeText.limit(total)), MemTotal in /proc/meminfo); expected at most that, or \"auto\"")
       }
       budget = total  // check loads the weights here, whatever machine it plans for
-      limit = "this machine's memory, \(describe(bytes: total)) (MemTotal), which check needs to load them"
+      limit = "this machine's memory, \(MemorySizeText.limit(total)) (MemTotal), which check needs to load them"
     }
     let size = try ModelZoo.size(name: manifest.model.name, width: manifest.model.width)
     let weights = size.stateBytes(T.self)
     let (needed, overflow) = weights.addingReportingOverflow(size.parameterCount.multipliedReportingOverflow(by: MemoryLayout<T>.size).partialValue)
     guard overflow || needed > budget else { return }
-    let need = overflow ? "more than 8 EiB" : describe(bytes: needed)
+    let need = overflow ? "more than 8 EiB" : MemorySizeText.need(needed)
     if ModelZoo.hasWidth(manifest.model.name) {
       throw BadInput("model.width: \(manifest.model.name) at width \(manifest.model.width) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(need), over \(limit); use a smaller model.width")
     }
     if budget == (manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()) {  // the budget is what is too small
-      let given = manifest.ntk.memoryBudget == nil ? "\"auto\" (\(describe(bytes: budget)))" : describe(bytes: budget)
+      let given = manifest.ntk.memoryBudget == nil ? "\"auto\" (\(MemorySizeText.limit(budget)))" : MemorySizeText.limit(budget)
       throw BadInput("ntk.memoryBudget: \(given) is below what \(manifest.model.name) (P = \(size.parameterCount) parameters) needs for its weights and one gradient, \(need); raise ntk.memoryBudget (or \"auto\") or use a smaller model")
     }
     throw BadInput("model.name: \(manifest.model.name) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(need), over \(limit); use a smaller model")
-  }
-
-  /// `n` in whole MiB (rounded down) from 1 MiB on, else in bytes: "1234 MiB", "493 bytes".
-  static func describe(bytes n: Int) -> String {
-    n >= 1 << 20 ? "\(n >> 20) MiB" : "\(n) bytes"
   }
 
   /// SHA-256 of the model's state (see the type's documentation).

@@ -4,6 +4,8 @@ import Foundation
 
 /// The attributes of an assembled Zarr array: the run that produced it.
 public enum ZarrAttributes {
+  /// `ntkbatch`: `{attributesVersion: 1, version, run}` — `version` the ntkbatch that assembled
+  /// the array (`NTKBatchVersion.current`), `run` the run directory (absolute);
   /// model, width (`modelWidth`, only for models with a width: `ModelZoo.hasWidth`), P, n,
   /// tileSamples, kernel (`ntk.kernel`), normalization, precision, dataset, the identity hashes,
   /// the layout and the selection (`classes` only for kernels with classes);
@@ -22,7 +24,7 @@ public enum ZarrAttributes {
     let name = model["name"] as? String ?? ""
     let width = model["width"] as? Int ?? 0
     var attributes: [String: Any] = [
-      "ntkbatch": ["attributesVersion": 1, "run": URL(fileURLWithPath: run.path).standardizedFileURL.path],
+      "ntkbatch": ["attributesVersion": 1, "version": NTKBatchVersion.current, "run": URL(fileURLWithPath: run.path).standardizedFileURL.path],
       "model": name,
       "n": identity.sampleCount, "outputsPerSample": identity.outputsPerSample, "tileSamples": identity.tileSamples,
       "kernel": identity.kernel.rawValue, "normalization": identity.normalization.rawValue, "precision": identity.precision.rawValue, "dtype": dtype,

@@ -162,7 +162,7 @@ struct GenerateCommand: ParsableCommand {
   /// differs is refused (`BadInput`, naming the file and the first differing field) unless
   /// `--overwrite`, and then still when its run directory exists and is not empty.
   func writeManifests() throws -> (paths: [String], earlier: [String: [UInt8]?]) {
-    let rootPath = Self.absolute(root ?? "data/\(dataset)", in: FileManager.default.currentDirectoryPath)
+    let rootPath = NormalisedPath.absolute(root ?? "data/\(dataset)", in: FileManager.default.currentDirectoryPath)
     var planned: [(path: String, bytes: [UInt8])] = []
     for model in models {
       for r in 0..<repeats {
@@ -221,18 +221,5 @@ struct GenerateCommand: ParsableCommand {
       try AtomicFile.write(bytes, to: path)
     }
     return (planned.map(\.path), earlier)
-  }
-}
-
-extension GenerateCommand {
-  /// `path` made absolute against `directory` and normalised lexically, as written into the
-  /// manifests' `dataset.root`: no `.` or empty components, `..` taken with the component before
-  /// it, no trailing slash (so `w/../data1/` and `data1` give one manifest, not a moved run).
-  static func absolute(_ path: String, in directory: String) -> String {
-    var components: [Substring] = []
-    for component in ((path.hasPrefix("/") ? "" : directory + "/") + path).split(separator: "/") where component != "." {
-      if component == ".." { _ = components.popLast() } else { components.append(component) }
-    }
-    return "/" + components.joined(separator: "/")
   }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoint
 
 /// The `ntkbatch` command line: compute, inspect, verify and assemble eNTK runs.
 @main

@@ -82,8 +82,8 @@ struct SlurmCommand: ParsableCommand {
       try RunPipeline.refuseTrainingWithShards(manifest, path: self.manifest)
       let cwd = FileManager.default.currentDirectoryPath
       let scripts = SlurmScripts(
-        ntkbatch: try Self.executablePath(), manifest: Self.absolute(self.manifest, in: cwd),
-        runDirectory: Self.absolute(runDirectory ?? "runs/\(manifest.name)", in: cwd), workingDirectory: cwd,
+        ntkbatch: try Self.executablePath(), manifest: NormalisedPath.absolute(self.manifest, in: cwd),
+        runDirectory: NormalisedPath.absolute(runDirectory ?? "runs/\(manifest.name)", in: cwd), workingDirectory: cwd,
         name: manifest.name, shards: array, partition: partition, time: time, cpusPerTask: cpusPerTask, memory: mem,
         dtype: manifest.ntk.precision.rawValue, finishTime: finishTime ?? time, maxRequeues: maxRequeues)
       if let tiles = Self.knownTileCount(manifest), array > tiles {
@@ -185,11 +185,6 @@ struct SlurmCommand: ParsableCommand {
   /// This executable's absolute path (`/proc/self/exe`).
   private static func executablePath() throws -> String {
     if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
-    return absolute(CommandLine.arguments[0], in: FileManager.default.currentDirectoryPath)
-  }
-
-  private static func absolute(_ path: String, in directory: String) -> String {
-    let joined = path.hasPrefix("/") ? path : directory + "/" + path
-    return (joined as NSString).standardizingPath
+    return NormalisedPath.absolute(CommandLine.arguments[0], in: FileManager.default.currentDirectoryPath)
   }
 }

@@ -40,7 +40,7 @@ struct SlurmMemoryCheck: PrecisionGeneric {
   }
 
   func execute<T: BLASScalar>(_: T.Type) throws {
-    func mebibytes(_ bytes: Int) -> Int { (bytes + (1 << 20) - 1) >> 20 }
+    let mebibytes = MemorySizeText.mebibytesRoundedUp  // --mem values that hold a need
     let foreignCheck = try RunPipeline.foreignCheckTileSamples(manifest: manifest, run: run)
     if foreignCheck == nil, let budget = manifest.ntk.memoryBudget, budget > memBytes {
       throw budgetOverMem(budget)  // before loading anything
@@ -66,17 +66,17 @@ struct SlurmMemoryCheck: PrecisionGeneric {
       let needed = TileMemoryPlan.need(model, n: n, t: t, base: base, columnSampleCount: nc,
                                        variant: manifest.ntk.kernel.engineVariant).bytes
       let tile = manifest.ntk.tileSamples.map { "ntk.tileSamples \($0)" } ?? "the smallest tile (ntk.tileSamples \"auto\", one sample a side)"
-      let budgetText = automatic ? "\(budget >> 20) MiB (ntk.memoryBudget \"auto\": 3/4 of --mem)" : "\(mebibytes(budget)) MiB (ntk.memoryBudget)"
+      let budgetText = "\(MemorySizeText.limit(budget)) (ntk.memoryBudget\(automatic ? " \"auto\": 3/4 of --mem" : ""))"
       let fix = automatic
         ? "give --mem \(mebibytes((needed + Self.residentMargin) * 4 / 3))M or more\(manifest.ntk.tileSamples != nil ? ", or a smaller ntk.tileSamples" : "")"
         : "raise ntk.memoryBudget (and --mem) to \(mebibytes(needed)) MiB or more\(manifest.ntk.tileSamples != nil ? ", or use a smaller ntk.tileSamples" : "")"
-      throw CLIError.BadInput("--mem \(mem): \(tile) of \(path) needs about \(mebibytes(needed)) MiB per task (\(model.name), P = \(model.parameterCount), \(n) samples; as `ntkbatch check` estimates it), over each task's budget of \(budgetText); \(fix)")
+      throw CLIError.BadInput("--mem \(mem): \(tile) of \(path) needs about \(MemorySizeText.need(needed)) per task (\(model.name), P = \(model.parameterCount), \(n) samples; as `ntkbatch check` estimates it), over each task's budget of \(budgetText); \(fix)")
     }
   }
 
   /// `ntk.memoryBudget` over `--mem`: each task would plan for more than Slurm lets it use.
   private func budgetOverMem(_ budget: Int) -> CLIError.BadInput {
-    let mebibytes = (budget + (1 << 20) - 1) >> 20
+    let mebibytes = MemorySizeText.mebibytesRoundedUp(budget)  // the --mem that holds the budget
     return CLIError.BadInput("--mem \(mem): below ntk.memoryBudget (\(mebibytes) MiB) of \(path): each task would plan for more memory than Slurm lets it use and be killed; give --mem \(mebibytes)M or more, or a smaller ntk.memoryBudget")
   }
 }

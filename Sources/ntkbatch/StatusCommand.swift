@@ -144,6 +144,10 @@ struct StatusCommand: ParsableCommand {
       ?? s.etaBasis.map { "\($0), without I/O: no session records its wall time" } ?? ""
     print("eta:      \(s.isComplete ? "run complete (next: ntkbatch verify, then ntkbatch assemble)" : s.etaSeconds.map { "\(ProgressDisplay.duration($0)) (\(basis))" } ?? "unknown (no tile yet)")")
     if let writer = s.writer { print("writer:   running (\(writer))") }
+    if !s.ntkbatchVersions.isEmpty {
+      let older = s.sessionsWithoutVersion > 0 ? " (and \(s.sessionsWithoutVersion) session(s) by an earlier version that did not record it)" : ""
+      print("tool:     written by ntkbatch \(s.ntkbatchVersions.joined(separator: ", "))\(older)")
+    }
     if let count = s.shardCount {
       let counts = s.shards.reduce(into: [Int]()) { if !$0.contains($1.shard.count) { $0.append($1.shard.count) } }
       for n in counts.isEmpty ? [count] : counts {

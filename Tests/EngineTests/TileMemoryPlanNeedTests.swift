@@ -15,9 +15,11 @@ final class TileMemoryPlanNeedTests: XCTestCase {
     let streamed = TileMemoryPlan.working(lenet, n: n, t: t, strategy: .layerStreaming, base: base)
     XCTAssertGreaterThan(streamed, whole + (50 << 20), "layer streaming holds every layer's factors")
     let budget = mebibytes(whole) << 20
+    // The need rounded up, the budget (a limit) down: one byte short prints as one MiB short.
+    XCTAssertEqual((whole - 1) >> 20, mebibytes(whole) - 1)
     XCTAssertThrowsError(try TileMemoryPlan.make(model: lenet, sampleCount: n, budgetBytes: whole - 1, baseBytes: base, tileSamples: t)) { error in
       XCTAssertEqual((error as? EngineError)?.code, .memoryBudget)
-      XCTAssertEqual((error as? EngineError)?.message, "ntk.tileSamples 200 needs about \(mebibytes(whole)) MiB (estimated peak with whole-blocks, including 64 MiB for the process itself) for lenet (P = 62006) on 1000 samples, over the budget of \(mebibytes(whole - 1)) MiB (ntk.memoryBudget); use a smaller tileSamples or \"auto\"")
+      XCTAssertEqual((error as? EngineError)?.message, "ntk.tileSamples 200 needs about \(mebibytes(whole)) MiB (estimated peak with whole-blocks, including 64 MiB for the process itself) for lenet (P = 62006) on 1000 samples, over the budget of \((whole - 1) >> 20) MiB (ntk.memoryBudget); use a smaller tileSamples or \"auto\"")
     }
     // A budget of the MiB named: planned, with exactly the peak `check` prints.
     let plan = try TileMemoryPlan.make(model: lenet, sampleCount: n, budgetBytes: budget, baseBytes: base, tileSamples: t)

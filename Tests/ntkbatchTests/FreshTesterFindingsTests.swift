@@ -233,7 +233,7 @@ final class FreshTesterFindingsTests: XCTestCase {
       XCTAssertEqual(result.status, 2, "\(command): \(result.stderr)")
       let line = try XCTUnwrap(lines(result.stderr).first)
       XCTAssertEqual(lines(result.stderr).count, 1, result.stderr)
-      XCTAssertTrue(line.hasPrefix("ntkbatch: error: \(path): model.width: resnet152 at width 4096 has P = \(size.parameterCount) parameters, whose weights and one gradient need \(((size.stateCount + size.parameterCount) * 4) >> 20) MiB, over the memory budget of "), line)
+      XCTAssertTrue(line.hasPrefix("ntkbatch: error: \(path): model.width: resnet152 at width 4096 has P = \(size.parameterCount) parameters, whose weights and one gradient need \(((size.stateCount + size.parameterCount) * 4 + (1 << 20) - 1) >> 20) MiB, over the memory budget of "), line)
       XCTAssertTrue(line.hasSuffix(" MiB (ntk.memoryBudget); use a smaller model.width"), line)
     }
   }

@@ -287,7 +287,7 @@ final class TesterS6FindingsTests: XCTestCase {
 
   func testVersionPrintsTheOneVersionConstant() throws {
     let result = try CLIHarness.succeed(["--version"])
-    let source = try String(contentsOfFile: "\(CLIHarness.repositoryRoot)/Sources/ntkbatch/NTKBatchVersion.swift", encoding: .utf8)
+    let source = try String(contentsOfFile: "\(CLIHarness.repositoryRoot)/Sources/Checkpoint/NTKBatchVersion.swift", encoding: .utf8)
     let constant = try XCTUnwrap(source.components(separatedBy: "static let current = \"").last?.components(separatedBy: "\"").first)
     XCTAssertEqual(result.stdout, constant + "\n")
     XCTAssertEqual(result.stderr, "")

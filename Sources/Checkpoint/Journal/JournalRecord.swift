@@ -23,9 +23,13 @@ public struct JournalHeader: Codable, Equatable, Sendable {
   /// The plan indices the shard computes (`ShardPlan`), so `status` can show per-shard progress
   /// from the journal alone.
   public var shardTiles: Range<Int>?
+  /// The version of the ntkbatch that wrote this segment (`NTKBatchVersion.current`, "0.6.0"),
+  /// for tracing a result to its tool; absent in headers of earlier versions, which decode
+  /// unchanged (nil). Not part of the identity: sessions of different versions may extend a run.
+  public var ntkbatchVersion: String?
 
   public init(formatVersion: Int = Journal.formatVersion, identity: RunIdentity, session: Int, host: String, pid: Int, startTime: String,
-              shard: ShardSpec? = nil, sessionID: String? = nil, shardTiles: Range<Int>? = nil) {
+              shard: ShardSpec? = nil, sessionID: String? = nil, shardTiles: Range<Int>? = nil, ntkbatchVersion: String? = nil) {
     self.formatVersion = formatVersion
     self.identity = identity
     self.session = session
@@ -35,6 +39,7 @@ public struct JournalHeader: Codable, Equatable, Sendable {
     self.shard = shard
     self.sessionID = sessionID
     self.shardTiles = shardTiles
+    self.ntkbatchVersion = ntkbatchVersion
   }
 }
 

@@ -96,7 +96,7 @@ public final class RunSession {
                                pid: Int(ProcessInfo.processInfo.processIdentifier),
                                startTime: ISO8601DateFormatter().string(from: Date()),
                                shard: shard, sessionID: shard == nil ? nil : String(format: "%08x", UInt32.random(in: 0...UInt32.max)),
-                               shardTiles: shard == nil ? nil : shardTiles)
+                               shardTiles: shard == nil ? nil : shardTiles, ntkbatchVersion: NTKBatchVersion.current)
     let session = RunSession(run: run, identity: identity, header: header, journaled: replay.tiles, lock: lock)
     // Deferred only when the journal already records the identity and, for a shard, a session of
     // this shard: a shard's first header is how `status` knows it ran (its range, host and time).

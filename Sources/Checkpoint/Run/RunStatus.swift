@@ -56,6 +56,11 @@ public struct RunStatus: Codable, Equatable, Sendable {
   public var duplicateRecords: Int = 0
   /// The training stage of a `model.train` run (`RUN/training`), if it has one.
   public var training: TrainingStatus? = nil
+  /// The ntkbatch versions that wrote the journal's sessions (`JournalHeader.ntkbatchVersion`),
+  /// each once, in order of session; sessions of versions that did not record it are counted in
+  /// `sessionsWithoutVersion`.
+  public var ntkbatchVersions: [String] = []
+  public var sessionsWithoutVersion: Int = 0
 
   /// Whether every tile is journaled.
   public var isComplete: Bool { identity != nil && tilesDone == tilesTotal }
@@ -80,6 +85,10 @@ public struct RunStatus: Codable, Equatable, Sendable {
     let shards = ShardStatus.read(run: run, replay: replay)
     (status.shards, status.shardCount, status.shardsNotStarted, status.shardsNotStartedCount) = (shards.shards, shards.count, shards.missing, shards.missingCount)
     status.duplicateRecords = replay.duplicates.count
+    for header in replay.headers {
+      guard let version = header.ntkbatchVersion else { status.sessionsWithoutVersion += 1; continue }
+      if !status.ntkbatchVersions.contains(version) { status.ntkbatchVersions.append(version) }
+    }
     status.training = TrainingStatus.read(run: run, writer: status.writer, journalStarted: replay.identity != nil)
     if let identity = replay.identity {
       let plan = try identity.plan()

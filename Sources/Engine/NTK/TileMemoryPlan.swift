@@ -71,7 +71,7 @@ public struct TileMemoryPlan: Equatable, Sendable {
       if fits(t, .wholeBlocks) { return plan(t, .wholeBlocks) }
       if fits(t, .layerStreaming) { return plan(t, .layerStreaming) }
       let (strategy, needed) = smallestNeed(t: min(t, max(1, side)))
-      throw EngineError(.memoryBudget, "ntk.tileSamples \(t) needs about \(Self.sizeText(needed)) (estimated peak with \(strategy.rawValue), including \(Self.sizeText(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(Self.sizeText(budgetBytes)) (ntk.memoryBudget); use a smaller tileSamples or \"auto\"")
+      throw EngineError(.memoryBudget, "ntk.tileSamples \(t) needs about \(MemorySizeText.need(needed)) (estimated peak with \(strategy.rawValue), including \(MemorySizeText.need(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(MemorySizeText.limit(budgetBytes)) (ntk.memoryBudget); use a smaller tileSamples or \"auto\"")
     }
     let limit = max(1, side)
     let whole = largest(upTo: limit) { fits($0, .wholeBlocks) }
@@ -82,7 +82,7 @@ public struct TileMemoryPlan: Equatable, Sendable {
     case (nil, let s?): return plan(s, .layerStreaming)
     case (nil, nil):
       let (strategy, needed) = smallestNeed(t: 1)
-      throw EngineError(.memoryBudget, "the smallest tile (one sample a side) needs about \(Self.sizeText(needed)) (estimated peak with \(strategy.rawValue), including \(Self.sizeText(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(Self.sizeText(budgetBytes)) (ntk.memoryBudget)")
+      throw EngineError(.memoryBudget, "the smallest tile (one sample a side) needs about \(MemorySizeText.need(needed)) (estimated peak with \(strategy.rawValue), including \(MemorySizeText.need(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(MemorySizeText.limit(budgetBytes)) (ntk.memoryBudget)")
     }
   }
 
@@ -150,9 +150,4 @@ public struct TileMemoryPlan: Equatable, Sendable {
     }
     return low
   }
-
-  private static func mebibytes(_ bytes: Int) -> Int { (bytes + (1 << 20) - 1) >> 20 }
-
-  /// `bytes` in MiB (rounded up) from 1 MiB on, else in bytes ("250000 bytes", not "1 MiB").
-  private static func sizeText(_ bytes: Int) -> String { bytes < 1 << 20 ? "\(bytes) bytes" : "\(mebibytes(bytes)) MiB" }
 }
