@@ -90,4 +90,29 @@ final class FaultBitFlipTests: NpyManifestTestCase {
     XCTAssertEqual(FaultHarness.tileLines(resumed.stdout), [5])
     XCTAssertTrue(try FaultHarness.assembled(trial, output: "\(work)/trial.npy") == reference)
   }
+
+  /// A flipped byte in a segment's header (its first record) is named as the header, and the
+  /// message says what `repair` does with it: the whole segment is set aside and all of its tiles
+  /// are computed again (tester-s7: it said "remove the damaged record (its tile is computed
+  /// again)", as for a tile's record).
+  func testFlippedByteInASegmentHeaderSaysTheWholeSegmentIsSetAside() throws {
+    let segment = try XCTUnwrap(FaultHarness.segments(of: "\(work)/base").first)
+    let name = (segment as NSString).lastPathComponent
+    let header = try XCTUnwrap(FaultHarness.frames(of: segment).first)
+    XCTAssertEqual(header.offset, 0)
+    let trial = "\(work)/trial-header"
+    try FaultHarness.copy("\(work)/base", to: trial)
+    try flip("\(trial)/journal/\(name)", at: header.length / 2)
+    for command in [["status", trial], ["verify", trial], ["run", manifest, "--run-dir", trial, "--progress", "none"]] {
+      let result = try FaultHarness.run(command)
+      XCTAssertEqual(result.status, 1, "\(command[0]): \(result.stderr)")
+      XCTAssertTrue(result.stderr.contains("\(name): damaged journal header (the segment's first record, byte 0): checksum mismatch"), "\(command[0]): \(result.stderr)")
+      XCTAssertTrue(result.stderr.contains("run `ntkbatch repair` to set the whole segment aside (all of its tiles are computed again)"), result.stderr)
+    }
+    try CLIHarness.succeed(["repair", trial])
+    let resumed = try FaultHarness.run(["run", manifest, "--run-dir", trial, "--progress", "tiles"])
+    XCTAssertEqual(resumed.status, 0, resumed.stderr)
+    XCTAssertEqual(FaultHarness.tileLines(resumed.stdout), [0, 1, 2, 3, 4, 5])
+    XCTAssertTrue(try FaultHarness.assembled(trial, output: "\(trial).npy") == reference)
+  }
 }

@@ -221,7 +221,8 @@ public enum TileAssembler {
     }
     let folder = AtomicFile.directory(of: output)
     if let available = try? SystemFile.availableBytes(path: folder), available < neededBytes {
-      throw CheckpointError(.failure, "\(output): not enough free space: the output needs about \(neededBytes) bytes, \(available) are available in \(folder)")
+      let basis = options.format == .zarr ? " (the array at the tiles' compression ratio, plus 1 MiB for metadata and partly filled chunk files)" : ""
+      throw CheckpointError(.failure, "\(output): not enough free space: the output needs about \(neededBytes) bytes\(basis), \(available) are available in \(folder)")
     }
 
     let filler = TileBandFiller(plan: plan, selection: selection, records: replay.tiles, store: run.objects,

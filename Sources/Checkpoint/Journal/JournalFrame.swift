@@ -91,6 +91,11 @@ enum JournalFrame {
   static func decode(_ bytes: [UInt8], name: String) throws -> Segment {
     let segment = scan(bytes)
     if let damage = segment.damage {
+      if damage.offset == 0 {
+        // The first record is the segment's header: without it no record of the segment can be
+        // trusted, and `repair` sets the whole segment aside (Journal+Salvage).
+        throw CheckpointError(.damaged, "\(name): damaged journal header (the segment's first record, byte 0): \(damage.reason); run `ntkbatch repair` to set the whole segment aside (all of its tiles are computed again)")
+      }
       throw CheckpointError(.damaged, "\(name): damaged journal record at byte \(damage.offset): \(damage.reason); run `ntkbatch repair` to remove the damaged record (its tile is computed again)")
     }
     return segment
