@@ -71,7 +71,7 @@ public struct ZstdCodec: Sendable {
   public func compress(_ raw: UnsafeRawBufferPointer, name: String = "zstd frame", chunkBytes: Int = Self.streamChunkBytes,
                        to consume: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
     precondition(chunkBytes >= 1, "chunkBytes must be positive")
-    guard raw.count >= Self.parallelByteCount && workers > 0 else {
+    func handOutWhole() throws -> Int {
       let frame = try compress(raw, name: name)
       try frame.withUnsafeBytes { bytes in
         var offset = 0
@@ -83,11 +83,13 @@ public struct ZstdCodec: Sendable {
       }
       return frame.count
     }
+    guard raw.count >= Self.parallelByteCount && workers > 0 else { return try handOutWhole() }
     let context = try makeContext(name: name)
     defer { ZSTD_freeCCtx(context) }
-    // A libzstd built without threads refuses workers: it then compresses on this thread.
-    _ = ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, workers)
-    let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 4096)
+    // A libzstd built without threads refuses workers: then the frame is compress(raw)'s, whole.
+    if ZSTD_isError(ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, workers)) != 0 { return try handOutWhole() }
+    // Aligned for O_DIRECT writes of whole pieces (`DirectFileWriter`).
+    let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: SystemFile.directAlignment)
     defer { piece.deallocate() }
     // The whole input with ZSTD_e_end from the first call, as ZSTD_compress2 does: the frame
     // records the content size and libzstd cuts the same jobs; a bounded output only changes
