@@ -32,18 +32,24 @@ public final class EngineTileComputer<T: BLASScalar> {
   /// The normalization the tiles are computed with (named in overflow advice).
   public let normalization: KernelNormalization
 
-  /// The raw bytes of `tile`.
+  /// The raw bytes of `tile` (a copy of `values(_:)`'s bytes).
+  public func compute(_ tile: Tile) throws -> [UInt8] {
+    try values(tile).withUnsafeBytes { Array($0) }
+  }
+
+  /// The values of `tile`, `[n_I·m, n_J·m]` row-major (other shapes: `TileSource.tile`); their
+  /// memory is the raw little-endian tile, stored as it is.
   ///
   /// - Throws: `CheckpointError` (`.failure`, exit 1) naming the tile when a value is NaN or ±Inf
   ///   (weights and inputs are checked finite before a run starts, so this is an overflow in the
   ///   run precision): such a tile is never stored nor journaled.
-  public func compute(_ tile: Tile) throws -> [UInt8] {
+  public func values(_ tile: Tile) throws -> [T] {
     let values = try source.tile(rows: tile.rows, columns: tile.columns)
     if let bad = NonFiniteScan.scan(values) {
       let width = kernel.tileColumnCount(columns: tile.columns.count, outputs: source.model.outputsPerSample)
       throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(bad.count) non-finite value(s), the first \(bad.value) at row \(bad.index / width), column \(bad.index % width) of the tile, from finite weights and inputs (overflow in \(T.self == Float.self ? "float32" : "float64")); not journaled (\(OverflowHint.tile(precision: T.self == Float.self ? .float32 : .float64, normalization: normalization)))")
     }
-    return values.withUnsafeBytes { Array($0) }
+    return values
   }
 
   /// Logits of every sample, `[n, 10]`, in blocks of `batchSamples` (`columns`: of the column

@@ -302,9 +302,9 @@ public struct RunPipeline: PrecisionGeneric {
     do {
       outcome = try TileRunner(session: session, plan: plan, share: share, compressionWorkers: BLASCore.threadCount).run(
       compute: { tile in
-        let bytes = try computer.compute(tile)
+        let values = try computer.values(tile)
         computedThisSession += 1
-        return bytes
+        return TileValues(values)
       },
       progress: { state in
         guard let tile = state.lastTile else { return }

@@ -11,9 +11,19 @@ public enum NonFiniteScan {
     public var value: String
     /// Number of non-finite values in the array.
     public var count: Int
+
+    @usableFromInline
+    init(index: Int, value: String, count: Int) {
+      self.index = index
+      self.value = value
+      self.count = count
+    }
   }
 
-  /// The first non-finite value in `values`, or `nil` if all are finite.
+  /// The first non-finite value in `values`, or `nil` if all are finite. Inlinable, so callers
+  /// get it specialised for their scalar type (an unspecialised generic loop over a 3.7 GB tile
+  /// took 8 s, the specialised one a fraction of that).
+  @inlinable
   public static func scan<T: BinaryFloatingPoint>(_ values: UnsafeBufferPointer<T>) -> Finding? {
     var first = -1
     var count = 0
@@ -26,6 +36,7 @@ public enum NonFiniteScan {
   }
 
   /// The first non-finite value in `values`, or `nil` if all are finite.
+  @inlinable
   public static func scan<T: BinaryFloatingPoint>(_ values: [T]) -> Finding? {
     values.withUnsafeBufferPointer { scan($0) }
   }
@@ -43,6 +54,7 @@ public enum NonFiniteScan {
   }
 
   /// `nan`, `inf` or `-inf` (as NumPy prints them).
+  @inlinable
   public static func describe<T: BinaryFloatingPoint>(_ value: T) -> String {
     value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf")
   }

@@ -31,18 +31,66 @@ public struct ObjectStore: Sendable {
   /// The name is the SHA-256 of the raw bytes. An object already present and intact is not
   /// rewritten; one present but damaged is replaced.
   ///
+  /// Write sequence (durable once `put` returns): the zstd frame is written to a temporary file
+  /// `objects/.object.tmp-<pid>-<random>` as libzstd produces it (`ZstdCodec.compress(_:to:)`;
+  /// past the page cache for raw sizes of at least `ZstdCodec.parallelByteCount`,
+  /// `DirectFileWriter`), so no whole frame is ever held in memory; the SHA-256 of `raw` (the
+  /// object's name) is computed while that file is `fsync`ed; the file is then renamed to
+  /// the object's path and that directory `fsync`ed. If an intact object of that name is present
+  /// meanwhile, the temporary file is removed instead. On any error the temporary file is removed
+  /// and no object is created.
+  ///
   /// - Throws: `StorageError` (`.ioFailure`) if writing or syncing fails (ENOSPC, EIO, …).
   public func put(_ raw: UnsafeRawBufferPointer) throws -> StoredObject {
-    let hash = ContentHash.sha256(raw)
-    let destination = path(for: hash)
-    if case .intact(let stored) = condition(of: hash, rawByteCount: raw.count) {
-      return StoredObject(hash: hash, rawByteCount: raw.count, storedByteCount: stored)
+    try ensureDirectory(root)
+    let temporary = AtomicFile.temporaryPath(for: root + "/" + Self.temporaryStem)
+    let file = try SystemFile.create(path: temporary)
+    let writer: DirectFileWriter
+    do { writer = try DirectFileWriter(file: file, direct: raw.count >= ZstdCodec.parallelByteCount) } catch {
+      try? file.close()
+      try? SystemFile.remove(path: temporary, ignoreMissing: true)
+      throw error
     }
-    let frame = try codec.compress(raw, name: destination)
-    try ensureDirectory(AtomicFile.directory(of: destination))
-    try AtomicFile.write(frame, to: destination)
-    return StoredObject(hash: hash, rawByteCount: raw.count, storedByteCount: frame.count)
+    var hash: ContentHash?
+    var storedByteCount = 0
+    do {
+      storedByteCount = try codec.compress(raw, name: temporary) { try writer.write($0) }
+      try writer.finish()
+      // fsync waits for the disk, not the CPU: hash the raw bytes meanwhile on another thread.
+      var syncError: Error?
+      DispatchQueue.concurrentPerform(iterations: 2) { part in
+        if part == 0 {
+          do { try file.sync() } catch { syncError = error }
+        } else {
+          hash = ContentHash.sha256(raw)
+        }
+      }
+      if let syncError { throw syncError }
+      try file.close()
+    } catch {
+      try? file.close()
+      try? SystemFile.remove(path: temporary, ignoreMissing: true)
+      throw error
+    }
+    let name = hash!
+    if case .intact(let stored) = condition(of: name, rawByteCount: raw.count) {
+      try? SystemFile.remove(path: temporary, ignoreMissing: true)
+      return StoredObject(hash: name, rawByteCount: raw.count, storedByteCount: stored)
+    }
+    let destination = path(for: name)
+    do {
+      try ensureDirectory(AtomicFile.directory(of: destination))
+      try SystemFile.rename(from: temporary, to: destination)
+    } catch {
+      try? SystemFile.remove(path: temporary, ignoreMissing: true)
+      throw error
+    }
+    try SystemFile.syncDirectory(path: AtomicFile.directory(of: destination))
+    return StoredObject(hash: name, rawByteCount: raw.count, storedByteCount: storedByteCount)
   }
+
+  /// The name the temporary files of `put` are derived from (`objects/.object.tmp-<pid>-<random>`).
+  static let temporaryStem = "object"
 
   /// Stores `raw` (an array, `Data`, …); see `put(_:)`.
   public func put<Bytes: ContiguousBytes>(_ raw: Bytes) throws -> StoredObject {

@@ -8,7 +8,8 @@ import CZstd
 /// can never make it allocate more. Errors are values: `ZSTD_isError` codes become `StorageError`s
 /// carrying `ZSTD_getErrorName`.
 ///
-/// Source: RFC 8878 (Zstandard), libzstd's advanced API (`ZSTD_compress2`, `ZSTD_c_nbWorkers`) and
+/// Source: RFC 8878 (Zstandard), libzstd's advanced API (`ZSTD_compress2`, `ZSTD_compressStream2`,
+/// `ZSTD_c_nbWorkers`) and
 /// simple API (`ZSTD_decompress`).
 public struct ZstdCodec: Sendable {
   /// Compression level, 1 (fast) … 19 (small); 3 is libzstd's default.
@@ -35,14 +36,8 @@ public struct ZstdCodec: Sendable {
   /// - Throws: `StorageError` (`.ioFailure`) if libzstd reports an error.
   public func compress(_ raw: UnsafeRawBufferPointer, name: String = "zstd frame") throws -> [UInt8] {
     let bound = ZSTD_compressBound(raw.count)
-    guard let context = ZSTD_createCCtx() else {
-      throw StorageError(.ioFailure, path: name, "zstd compression failed: no memory for a compression context")
-    }
+    let context = try makeContext(name: name)
     defer { ZSTD_freeCCtx(context) }
-    let code = ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
-    if ZSTD_isError(code) != 0 {
-      throw StorageError(.ioFailure, path: name, "zstd compression failed: \(Self.errorName(code))")
-    }
     if raw.count >= Self.parallelByteCount && workers > 0 {
       // A libzstd built without threads refuses workers: it then compresses on this thread.
       _ = ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, workers)
@@ -57,6 +52,75 @@ public struct ZstdCodec: Sendable {
       throw StorageError(.ioFailure, path: name, "zstd compression failed: \(Self.errorName(written))")
     }
     return frame
+  }
+
+  /// Bytes of frame handed to `compress(_:name:chunkBytes:to:)`'s consumer at a time (at most).
+  public static let streamChunkBytes = 8 << 20
+
+  /// Compresses `raw` into one zstd frame, handing it to `consume` in consecutive pieces of at most
+  /// `chunkBytes` bytes as libzstd produces them; the pieces concatenated are byte for byte
+  /// `compress(raw)`'s frame. For buffers of at least `parallelByteCount` bytes with `workers` ≥ 1
+  /// the frame is never held whole: the workers go on compressing while `consume` runs (e.g.
+  /// writes the piece to a file), and memory stays at libzstd's job buffers plus one piece.
+  /// Smaller buffers are compressed as by `compress(raw)` and handed over in pieces.
+  ///
+  /// - Returns: the frame's size in bytes.
+  /// - Throws: `StorageError` (`.ioFailure`) if libzstd reports an error; `consume`'s errors
+  ///   unchanged (compression stops there).
+  @discardableResult
+  public func compress(_ raw: UnsafeRawBufferPointer, name: String = "zstd frame", chunkBytes: Int = Self.streamChunkBytes,
+                       to consume: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+    precondition(chunkBytes >= 1, "chunkBytes must be positive")
+    func handOutWhole() throws -> Int {
+      let frame = try compress(raw, name: name)
+      try frame.withUnsafeBytes { bytes in
+        var offset = 0
+        while offset < bytes.count {
+          let end = min(bytes.count, offset + chunkBytes)
+          try consume(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+          offset = end
+        }
+      }
+      return frame.count
+    }
+    guard raw.count >= Self.parallelByteCount && workers > 0 else { return try handOutWhole() }
+    let context = try makeContext(name: name)
+    defer { ZSTD_freeCCtx(context) }
+    // A libzstd built without threads refuses workers: then the frame is compress(raw)'s, whole.
+    if ZSTD_isError(ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, workers)) != 0 { return try handOutWhole() }
+    // Aligned for O_DIRECT writes of whole pieces (`DirectFileWriter`).
+    let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: SystemFile.directAlignment)
+    defer { piece.deallocate() }
+    // The whole input with ZSTD_e_end from the first call, as ZSTD_compress2 does: the frame
+    // records the content size and libzstd cuts the same jobs; a bounded output only changes
+    // when the frame's bytes are handed out.
+    var input = ZSTD_inBuffer(src: raw.baseAddress, size: raw.count, pos: 0)
+    var total = 0
+    while true {
+      var output = ZSTD_outBuffer(dst: piece.baseAddress, size: chunkBytes, pos: 0)
+      let remaining = ZSTD_compressStream2(context, &output, &input, ZSTD_e_end)
+      if ZSTD_isError(remaining) != 0 {
+        throw StorageError(.ioFailure, path: name, "zstd compression failed: \(Self.errorName(remaining))")
+      }
+      if output.pos > 0 {
+        try consume(UnsafeRawBufferPointer(rebasing: piece[0..<output.pos]))
+        total += output.pos
+      }
+      if remaining == 0 { return total }
+    }
+  }
+
+  /// A compression context at `level`.
+  private func makeContext(name: String) throws -> OpaquePointer {
+    guard let context = ZSTD_createCCtx() else {
+      throw StorageError(.ioFailure, path: name, "zstd compression failed: no memory for a compression context")
+    }
+    let code = ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+    if ZSTD_isError(code) != 0 {
+      ZSTD_freeCCtx(context)
+      throw StorageError(.ioFailure, path: name, "zstd compression failed: \(Self.errorName(code))")
+    }
+    return context
   }
 
   /// Compresses `raw` (an array or any contiguous byte collection) into one zstd frame.

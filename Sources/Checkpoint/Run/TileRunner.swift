@@ -58,7 +58,8 @@ public final class TileRunner {
   /// Runs the missing tiles.
   ///
   /// - Parameters:
-  ///   - compute: returns the raw tile, `tile.rawByteCount` bytes; its errors are rethrown unchanged.
+  ///   - compute: returns the raw tile, `tile.rawByteCount` bytes (`[UInt8]`, or the tile's values
+  ///     themselves, e.g. `[Float]`, stored without a copy); its errors are rethrown unchanged.
   ///   - progress: called once before the first tile and after every tile.
   ///   - shouldStop: checked before each tile.
   ///   - refreshSeconds: with concurrent writers (shards), re-read the journal this often
@@ -67,7 +68,7 @@ public final class TileRunner {
   ///     exit until the record is durable).
   /// - Throws: the tile computer's errors; `CheckpointError` (`.failure`) for a wrong tile size or
   ///   an I/O error (ENOSPC, EIO: every tile journaled before it is kept).
-  public func run(compute: (Tile) throws -> [UInt8],
+  public func run<Bytes: ContiguousBytes>(compute: (Tile) throws -> Bytes,
                   progress: (RunProgress) -> Void = { _ in },
                   shouldStop: () -> Bool = { false },
                   refreshSeconds: Double? = nil,
@@ -102,11 +103,12 @@ public final class TileRunner {
       let computeStart = DispatchTime.now().uptimeNanoseconds
       let raw = try compute(tile)
       let computeSeconds = Double(DispatchTime.now().uptimeNanoseconds - computeStart) / 1e9
-      guard raw.count == tile.rawByteCount else {
-        throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): the tile computer returned \(raw.count) bytes, expected \(tile.rawByteCount)")
+      let rawByteCount = raw.withUnsafeBytes { $0.count }
+      guard rawByteCount == tile.rawByteCount else {
+        throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): the tile computer returned \(rawByteCount) bytes, expected \(tile.rawByteCount)")
       }
       try commit {
-        let stored = try CheckpointError.wrapping { try objects.put(raw) }
+        let stored = try CheckpointError.wrapping { try raw.withUnsafeBytes { try objects.put($0) } }
         try session.record(TileRecord(index: tile.index, rowBlock: tile.rowBlock, columnBlock: tile.columnBlock,
                                       object: stored.hash, rawByteCount: stored.rawByteCount,
                                       storedByteCount: stored.storedByteCount, computeSeconds: computeSeconds,
