@@ -312,6 +312,7 @@ public struct RunPipeline: PrecisionGeneric {
                              seconds: session.journaled[tile.index]?.computeSeconds ?? 0, state: state)
       },
       shouldStop: { stop.isStopRequested || (maxTiles.map { computedThisSession >= $0 } ?? false) },
+      abandonStoring: { stop.isStopRequested },
       refreshSeconds: shard == nil ? nil : Self.journalRefreshSeconds,
       commit: { try stop.committing($0) })
     } catch let error as EngineError where error.code == .cancelled {

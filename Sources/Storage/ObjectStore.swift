@@ -42,6 +42,17 @@ public struct ObjectStore: Sendable {
   ///
   /// - Throws: `StorageError` (`.ioFailure`) if writing or syncing fails (ENOSPC, EIO, …).
   public func put(_ raw: UnsafeRawBufferPointer) throws -> StoredObject {
+    try put(raw, abandonIf: { false })!
+  }
+
+  /// As `put(_:)`, but `abandon` is asked before each piece of the frame is written
+  /// (`ZstdCodec.streamChunkBytes` at a time): once it returns `true` the temporary file is
+  /// removed and `nil` returned, no object created. A stop request (SIGTERM) so ends the storing
+  /// of a tile of gigabytes within one piece instead of after all of it.
+  ///
+  /// - Throws: as `put(_:)`.
+  public func put(_ raw: UnsafeRawBufferPointer, abandonIf abandon: () -> Bool) throws -> StoredObject? {
+    struct Abandoned: Error {}
     try ensureDirectory(root)
     let temporary = AtomicFile.temporaryPath(for: root + "/" + Self.temporaryStem)
     let file = try SystemFile.create(path: temporary)
@@ -54,7 +65,10 @@ public struct ObjectStore: Sendable {
     var hash: ContentHash?
     var storedByteCount = 0
     do {
-      storedByteCount = try codec.compress(raw, name: temporary) { try writer.write($0) }
+      storedByteCount = try codec.compress(raw, name: temporary) { piece in
+        if abandon() { throw Abandoned() }
+        try writer.write(piece)
+      }
       try writer.finish()
       // fsync waits for the disk, not the CPU: hash the raw bytes meanwhile on another thread.
       var syncError: Error?
@@ -70,6 +84,7 @@ public struct ObjectStore: Sendable {
     } catch {
       try? file.close()
       try? SystemFile.remove(path: temporary, ignoreMissing: true)
+      if error is Abandoned { return nil }
       throw error
     }
     let name = hash!

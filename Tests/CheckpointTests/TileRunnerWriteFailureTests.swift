@@ -51,4 +51,35 @@ final class TileRunnerWriteFailureTests: XCTestCase {
     XCTAssertEqual(try run.objects.list(), hashes.sorted())
     XCTAssertTrue(try RunVerifier.verify(run: run).isIntact)
   }
+
+  /// A stop request while a tile's object is written (`abandonStoring`) abandons that tile: the
+  /// session stops with nothing of it stored or journaled, and the next session computes it.
+  func testAStopWhileStoringAbandonsTheTileAndTheNextSessionComputesIt() throws {
+    let dir = try TemporaryDirectory("runner-abandon")
+    defer { dir.remove() }
+    let kernel = SyntheticKernel(n: 24, p: 7, seed: 5)
+    let id = RunIdentity(manifestHash: testHash("manifest"), weightsHash: testHash("weights"), inputDataHash: testHash("data"),
+                         sampleCount: kernel.n, tileSamples: 12, precision: .float64, normalization: .none, outputsPerSample: kernel.m)
+    let plan = try id.plan()
+    let run = RunDirectory(path: dir.path + "/run")
+    var computed: [Int] = []
+    func session(stopWhileStoring: Bool) throws -> TileRunner.Outcome {
+      let opened = try RunSession.open(run: run, identity: id, manifestJSON: Array("{}\n".utf8))
+      defer { opened.close() }
+      let runner = try TileRunner(session: opened, plan: plan, compressionWorkers: 2)
+      return try runner.run(compute: { tile in
+        computed.append(tile.index)
+        return kernel.tileBytes(tile, precision: .float64)
+      }, abandonStoring: { stopWhileStoring })
+    }
+    guard case .stopped(let state) = try session(stopWhileStoring: true) else { return XCTFail("the session should stop") }
+    XCTAssertEqual(state.tilesDone, 0)
+    XCTAssertEqual(computed, [0])
+    XCTAssertEqual(try Journal(directory: run.journalDirectory).replay().tiles.count, 0)
+    XCTAssertEqual(try run.objects.list(), [])
+    XCTAssertEqual(try run.objects.temporaryFiles(), [])
+    guard case .completed = try session(stopWhileStoring: false) else { return XCTFail("the next session should complete") }
+    XCTAssertEqual(computed, [0, 0, 1, 2])
+    XCTAssertTrue(try RunVerifier.verify(run: run).isIntact)
+  }
 }

@@ -81,4 +81,27 @@ final class ObjectStorePutTests: XCTestCase {
 }
 
 private func readBytes(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
-private func writeBytes(_ bytes: [UInt8], _ path: String) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
+private func writeBytes(_ bytes: [UInt8], _ path: String) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) 
+  /// `put(_:abandonIf:)`: asked before each piece of the frame; `true` at the second piece of a
+  /// three-piece frame leaves no object and no temporary file and returns nil; never `true`
+  /// stores exactly what `put(_:)` stores.
+  func testAbandonBetweenPiecesLeavesNoObjectAndNoTemporaryFile() throws {
+    let dir = try TemporaryDirectory("objects-abandon")
+    defer { dir.remove() }
+    let store = ObjectStore(root: dir.path + "/objects", codec: ZstdCodec(workers: 2))
+    let raw = ZstdStreamTests.tileLike(byteCount: ZstdCodec.streamChunkBytes * 2 + 5, seed: 9)
+    var asked = 0
+    let abandoned = try raw.withUnsafeBytes { bytes in
+      try store.put(bytes, abandonIf: { asked += 1; return asked >= 2 })
+    }
+    XCTAssertNil(abandoned)
+    XCTAssertEqual(asked, 2)
+    XCTAssertEqual(try store.list(), [])
+    XCTAssertEqual(try store.temporaryFiles(), [])
+    asked = 0
+    let stored = try XCTUnwrap(try raw.withUnsafeBytes { bytes in try store.put(bytes, abandonIf: { asked += 1; return false }) })
+    XCTAssertEqual(asked, 3, "one question per piece of a frame of three pieces")
+    XCTAssertEqual(stored.hash, ContentHash.sha256(raw))
+    XCTAssertTrue((try store.read(stored.hash, rawByteCount: raw.count)) == raw)
+  }
+}

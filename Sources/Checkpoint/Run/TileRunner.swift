@@ -62,6 +62,9 @@ public final class TileRunner {
   ///     themselves, e.g. `[Float]`, stored without a copy); its errors are rethrown unchanged.
   ///   - progress: called once before the first tile and after every tile.
   ///   - shouldStop: checked before each tile.
+  ///   - abandonStoring: checked while a tile's object is written (`ObjectStore.put(_:abandonIf:)`,
+  ///     between pieces of its frame): `true` abandons that tile (no object, no record) and the
+  ///     run stops as by `shouldStop` (a stop request during the storing of a huge tile).
   ///   - refreshSeconds: with concurrent writers (shards), re-read the journal this often
   ///     (`RunSession.refresh()`) so tiles another writer journaled are skipped; `nil`: never.
   ///   - commit: wraps storing the object and appending its record (e.g. to hold off a forced
@@ -71,6 +74,7 @@ public final class TileRunner {
   public func run<Bytes: ContiguousBytes>(compute: (Tile) throws -> Bytes,
                   progress: (RunProgress) -> Void = { _ in },
                   shouldStop: () -> Bool = { false },
+                  abandonStoring: () -> Bool = { false },
                   refreshSeconds: Double? = nil,
                   commit: (() throws -> Void) throws -> Void = { try $0() }) throws -> Outcome {
     let start = DispatchTime.now().uptimeNanoseconds
@@ -107,13 +111,20 @@ public final class TileRunner {
       guard rawByteCount == tile.rawByteCount else {
         throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): the tile computer returned \(rawByteCount) bytes, expected \(tile.rawByteCount)")
       }
-      try commit {
-        let stored = try CheckpointError.wrapping { try raw.withUnsafeBytes { try objects.put($0) } }
-        try session.record(TileRecord(index: tile.index, rowBlock: tile.rowBlock, columnBlock: tile.columnBlock,
-                                      object: stored.hash, rawByteCount: stored.rawByteCount,
-                                      storedByteCount: stored.storedByteCount, computeSeconds: computeSeconds,
-                                      finishedAt: ISO8601DateFormatter().string(from: Date())))
+      var abandoned = false
+      try withoutActuallyEscaping(abandonStoring) { abandon in
+        try commit {
+          guard let stored = try CheckpointError.wrapping({ try raw.withUnsafeBytes { try objects.put($0, abandonIf: abandon) } }) else {
+            abandoned = true
+            return
+          }
+          try session.record(TileRecord(index: tile.index, rowBlock: tile.rowBlock, columnBlock: tile.columnBlock,
+                                        object: stored.hash, rawByteCount: stored.rawByteCount,
+                                        storedByteCount: stored.storedByteCount, computeSeconds: computeSeconds,
+                                        finishedAt: ISO8601DateFormatter().string(from: Date())))
+        }
       }
+      if abandoned { return .stopped(state) }
       state.tilesDone += 1
       state.pairsDone += tile.samplePairs
       state.tilesThisSession += 1
