@@ -45,9 +45,10 @@ public enum BLASCore {
 
   /// The idle-thread timeout the engine sets, as OpenBLAS's exponent: `2^20` cycles, about 0.3 ms
   /// at 3 GHz: long enough to bridge the back-to-back calls of one GEMM-heavy phase, short enough
-  /// that the thread sleeps during the engine's own parallel loops. Measured on a 2-core AVX-512
-  /// Xeon against 28 (the default), 14 and 4: lenet n = 200 15–30 %, resnet50 width 16 n = 32 about
-  /// 15 % faster, wrn-28-2 unchanged; 4 (sleep at once) made wrn-28-2 10 % slower.
+  /// that the thread sleeps during the engine's own parallel loops. Tried on a 2-core AVX-512 Xeon
+  /// against 28 (the default), 14 and 4 (sleep at once, which made wrn-28-2 about 10 % slower);
+  /// `tools/bench` on the quiet machine, before and after: lenet n = 200 11 %, resnet18 width 16
+  /// 14 %, resnet50 width 16 10 % faster, wrn-28-2 2 %.
   public static let threadTimeoutExponent = 20
 
   /// Both one-time adjustments, in order: the core first, then the thread pool.
