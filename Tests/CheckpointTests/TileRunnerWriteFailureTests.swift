@@ -6,13 +6,18 @@ import TestSupport
 /// A tile whose object cannot be written (the disk fails part way through the frame) is neither
 /// stored nor journaled, and the next session computes it again.
 final class TileRunnerWriteFailureTests: XCTestCase {
+  /// A synthetic 24-sample kernel in tiles of 12, float64: 2 blocks, 3 tiles.
+  private func fixture(seed: UInt64) throws -> (SyntheticKernel, RunIdentity, TilePlan) {
+    let kernel = SyntheticKernel(n: 24, p: 7, seed: seed)
+    let id = RunIdentity(manifestHash: testHash("manifest"), weightsHash: testHash("weights"), inputDataHash: testHash("data"),
+                         sampleCount: kernel.n, tileSamples: 12, precision: .float64, normalization: .none, outputsPerSample: kernel.m)
+    return (kernel, id, try id.plan())
+  }
+
   func testAWriteFailureMidObjectLeavesNoObjectNoRecordAndTheNextSessionComputesTheTile() throws {
     let dir = try TemporaryDirectory("runner-write-failure")
     defer { dir.remove() }
-    let kernel = SyntheticKernel(n: 24, p: 7, seed: 4)
-    let id = RunIdentity(manifestHash: testHash("manifest"), weightsHash: testHash("weights"), inputDataHash: testHash("data"),
-                         sampleCount: kernel.n, tileSamples: 12, precision: .float64, normalization: .none, outputsPerSample: kernel.m)
-    let plan = try id.plan()  // 2 blocks, 3 tiles of up to 120 × 120 float64 (115,200 bytes)
+    let (kernel, id, plan) = try fixture(seed: 4)  // 2 blocks, 3 tiles of up to 120 × 120 float64 (115,200 bytes)
     XCTAssertEqual(plan.tiles.count, 3)
     let run = RunDirectory(path: dir.path + "/run")
     var computed: [Int] = []
@@ -57,10 +62,7 @@ final class TileRunnerWriteFailureTests: XCTestCase {
   func testAStopWhileStoringAbandonsTheTileAndTheNextSessionComputesIt() throws {
     let dir = try TemporaryDirectory("runner-abandon")
     defer { dir.remove() }
-    let kernel = SyntheticKernel(n: 24, p: 7, seed: 5)
-    let id = RunIdentity(manifestHash: testHash("manifest"), weightsHash: testHash("weights"), inputDataHash: testHash("data"),
-                         sampleCount: kernel.n, tileSamples: 12, precision: .float64, normalization: .none, outputsPerSample: kernel.m)
-    let plan = try id.plan()
+    let (kernel, id, plan) = try fixture(seed: 5)
     let run = RunDirectory(path: dir.path + "/run")
     var computed: [Int] = []
     func session(stopWhileStoring: Bool) throws -> TileRunner.Outcome {

@@ -54,6 +54,19 @@ struct CLIHarness {
       stderr: (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? "")
   }
 
+  /// Runs `process` (set up but not started) with its output captured through pipes, to completion.
+  static func capture(_ process: Process) throws -> Result {
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                  stderr: String(decoding: stderr, as: UTF8.self))
+  }
+
   /// Runs and asserts exit status 0, returning the output.
   @discardableResult
   static func succeed(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Result {

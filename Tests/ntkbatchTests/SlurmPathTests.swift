@@ -16,15 +16,7 @@ final class SlurmPathTests: XCTestCase {
     process.executableURL = CLIHarness.binary
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CLIHarness.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                             stderr: String(decoding: stderr, as: UTF8.self))
+    return try CLIHarness.capture(process)
   }
 
   func testRelativePathsWithDotsAndATrailingSlashAreWrittenNormalised() throws {
