@@ -5,9 +5,8 @@
 ///
 ///     base                                  process, code, BLAS buffers (the caller's `baseBytes`)
 ///   + n·sampleSize·s · 2                    the dataset tensor and one block copy of it
-///   + 2·R²·s                                the tile and the structured-Linear scratch D (the
-///                                           object is written from the tile's own values and
-///                                           its frame streamed: no raw or compressed copy)
+///   + 4·R²·s                                the tile, the structured-Linear scratch D, its raw
+///                                           byte copy and its compressed copy
 ///   + transient(t)·s                        activations and cotangents while a block is computed
 ///                                           (`Model.jacobianTransientScalarCount`)
 ///   + wholeBlocks:    2·J(t)·s              row and column Jacobian blocks (`jacobianScalarCount` with
@@ -109,11 +108,10 @@ public struct TileMemoryPlan: Equatable, Sendable {
     let jacobianRows = variant.jacobianOutputs(outputs: m)  // rows per sample a block holds
     let rows = t * m
     let dataset = 2 * (n + (nc ?? 0)) * model.inputShape.reduce(1, *)
-    // The tile (stored from its own values, the frame streamed: no copies); the structured-Linear
-    // scratch D is R_I·R_J of the contraction's rows (t·m′ a side; m × m per sample for the
-    // diagonal kernel).
+    // The tile, its raw and compressed copies; the structured-Linear scratch D is R_I·R_J of the
+    // contraction's rows (t·m′ a side; m × m per sample for the diagonal kernel).
     let contractionRows = variant == .diagonal ? m : t * variant.contractionOutputs(outputs: m)
-    let tile = variant == .full ? 2 * rows * rows : variant.tileScalarCount(rows: t, columns: t, outputs: m) + contractionRows * contractionRows
+    let tile = variant == .full ? 4 * rows * rows : 3 * variant.tileScalarCount(rows: t, columns: t, outputs: m) + contractionRows * contractionRows
     let transient = model.jacobianTransientScalarCount(samples: t)
     let choice = ContractionChoice.make(model: model, tileSamples: t, outputs: variant.contractionOutputs(outputs: m))
     var scratch = 0
