@@ -92,7 +92,7 @@ let package = Package(
     /// `tools/bench`'s measurements (a benchmark, not a test).
     .executableTarget(
       name: "ntkbatch-bench",
-      dependencies: ["Engine", "Datasets", "Checkpoint"]
+      dependencies: ["Engine", "Datasets", "Checkpoint", "Pipeline"]
     ),
 
     // MARK: - Tests (one target per module)

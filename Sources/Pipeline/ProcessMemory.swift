@@ -51,12 +51,18 @@ public enum ProcessMemory {
   private static func meminfo(_ key: String) -> Int? { kibibyteField(key, in: "/proc/meminfo") }
   private static func status(_ key: String) -> Int? { kibibyteField(key, in: "/proc/self/status") }
 
-  /// `Key:   1234 kB` → 1234·1024.
   private static func kibibyteField(_ key: String, in path: String) -> Int? {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+    return kibibyteField(key, inText: text)
+  }
+
+  /// `Key:   1234 kB` → 1234·1024. The separator after the colon is white space of any kind:
+  /// `/proc/self/status` writes a tab and pads the number to 8 columns (`VmHWM:\t 7671064 kB`),
+  /// so from 10⁷ kB (9.5 GiB) on only the tab is left (`VmHWM:\t17876340 kB`).
+  static func kibibyteField(_ key: String, inText text: String) -> Int? {
     for line in text.split(separator: "\n") where line.hasPrefix(key + ":") {
-      let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-      if fields.count >= 2, let kib = Int(fields[1]) { return kib * 1024 }
+      let fields = line.dropFirst(key.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" })
+      if let first = fields.first, let kib = Int(first) { return kib * 1024 }
     }
     return nil
   }

@@ -1,6 +1,7 @@
 import Checkpoint
 import Datasets
 import Engine
+import Pipeline
 import Foundation
 
 /// `ntkbatch-bench`: the measurements behind `tools/bench` (a benchmark, not a test).
@@ -155,16 +156,7 @@ enum Benchmark {
 
   static func format(_ value: Double) -> String { String(format: value < 10 ? "%.3f" : "%.1f", value) }
 
-  static func availableBytes() -> Int { kibibytes("MemAvailable", in: "/proc/meminfo") ?? (4 << 30) }
-  static func residentBytes() -> Int { kibibytes("VmRSS", in: "/proc/self/status") ?? 0 }
-  static func peakResidentBytes() -> Int { kibibytes("VmHWM", in: "/proc/self/status") ?? 0 }
-
-  static func kibibytes(_ key: String, in path: String) -> Int? {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-    for line in text.split(separator: "\n") where line.hasPrefix(key + ":") {
-      let fields = line.split(separator: " ")
-      if fields.count >= 2, let kib = Int(fields[1]) { return kib * 1024 }
-    }
-    return nil
-  }
+  static func availableBytes() -> Int { ProcessMemory.availableBytes() ?? (4 << 30) }
+  static func residentBytes() -> Int { ProcessMemory.residentBytes() ?? 0 }
+  static func peakResidentBytes() -> Int { ProcessMemory.peakResidentBytes() ?? 0 }
 }
