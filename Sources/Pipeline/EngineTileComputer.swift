@@ -32,11 +32,6 @@ public final class EngineTileComputer<T: BLASScalar> {
   /// The normalization the tiles are computed with (named in overflow advice).
   public let normalization: KernelNormalization
 
-  /// The raw bytes of `tile` (a copy of `values(_:)`'s bytes).
-  public func compute(_ tile: Tile) throws -> [UInt8] {
-    try values(tile).withUnsafeBytes { Array($0) }
-  }
-
   /// The values of `tile`, `[n_I·m, n_J·m]` row-major (other shapes: `TileSource.tile`); their
   /// memory is the raw little-endian tile, stored as it is.
   ///
