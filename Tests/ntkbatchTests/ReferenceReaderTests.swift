@@ -30,18 +30,12 @@ final class ReferenceReaderTests: XCTestCase {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
-    let output = Pipe(), errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let message = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-      throw NSError(domain: "ReferenceReaderTests", code: Int(process.terminationStatus), userInfo: [
-        NSLocalizedDescriptionKey: "could not \(purpose): \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: message, as: UTF8.self).suffix(2000))"])
+    let result = try CLIHarness.capture(process)
+    guard result.status == 0 else {
+      throw NSError(domain: "ReferenceReaderTests", code: Int(result.status), userInfo: [
+        NSLocalizedDescriptionKey: "could not \(purpose): \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr.suffix(2000))"])
     }
-    return String(decoding: data, as: UTF8.self)
+    return result.stdout
   }
 
   /// What a reader made of a file: `nil` if refused, else each tensor as "name dtype shape sha256".
