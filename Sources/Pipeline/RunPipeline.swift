@@ -296,8 +296,13 @@ public struct RunPipeline: PrecisionGeneric {
     reporter.tilesStarted()
     var computedThisSession = 0
     let shareSet = share.map(Set.init)
-    announce(plan: plan, share: share, parameters: parameters,
-             alreadyDone: shareSet.map { set in session.journaled.keys.filter { set.contains($0) }.count } ?? session.journaled.count)
+    // This process's tiles that are journaled: a shard's session knows the other shards' records
+    // only as of its last journal refresh, so a shard counts its own share.
+    func journaledOfShare() -> Int {
+      shareSet.map { set in session.journaled.keys.filter { set.contains($0) }.count } ?? session.journaled.count
+    }
+    let what = shard.map { "shard \($0) (\(share?.count ?? 0) tiles)" } ?? "the run"
+    announce(plan: plan, share: share, parameters: parameters, alreadyDone: journaledOfShare())
     let outcome: TileRunner.Outcome
     do {
       outcome = try TileRunner(session: session, plan: plan, share: share, compressionWorkers: BLASCore.threadCount).run(
@@ -317,15 +322,10 @@ public struct RunPipeline: PrecisionGeneric {
       commit: { try stop.committing($0) })
     } catch let error as EngineError where error.code == .cancelled {
       reporter.tilesFinished()
-      // A shard's session knows the other shards' records only as of its last journal refresh:
-      // count its own share, as the between-tiles message does.
-      let journaled = shareSet.map { set in session.journaled.keys.filter { set.contains($0) }.count } ?? session.journaled.count
-      let what = shard.map { "shard \($0) (\(share?.count ?? 0) tiles)" } ?? "the run"
-      log("stop requested: abandoned the tile in progress (not journaled); \(journaled) of \(share?.count ?? plan.tiles.count) tiles of \(what) are journaled; run the same command to continue")
+      log("stop requested: abandoned the tile in progress (not journaled); \(journaledOfShare()) of \(share?.count ?? plan.tiles.count) tiles of \(what) are journaled; run the same command to continue")
       return .stoppedBySignal
     }
     reporter.tilesFinished()
-    let what = shard.map { "shard \($0) (\(share?.count ?? 0) tiles)" } ?? "the run"
     switch outcome {
     case .completed:
       let complete = session.journaled.count == plan.tiles.count

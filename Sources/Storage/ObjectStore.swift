@@ -56,50 +56,44 @@ public struct ObjectStore: Sendable {
     try ensureDirectory(root)
     let temporary = AtomicFile.temporaryPath(for: root + "/" + Self.temporaryStem)
     let file = try SystemFile.create(path: temporary)
-    let writer: DirectFileWriter
-    do { writer = try DirectFileWriter(file: file, direct: raw.count >= ZstdCodec.parallelByteCount) } catch {
-      try? file.close()
-      try? SystemFile.remove(path: temporary, ignoreMissing: true)
-      throw error
+    // Until it is renamed to the object's path, the temporary file goes on every way out.
+    var open = true, renamed = false
+    defer {
+      if open { try? file.close() }
+      if !renamed { try? SystemFile.remove(path: temporary, ignoreMissing: true) }
     }
+    let writer = try DirectFileWriter(file: file, direct: raw.count >= ZstdCodec.parallelByteCount)
     var hash: ContentHash?
-    var storedByteCount = 0
+    let storedByteCount: Int
     do {
       storedByteCount = try codec.compress(raw, name: temporary) { piece in
         if abandon() { throw Abandoned() }
         try writer.write(piece)
       }
-      try writer.finish()
-      // fsync waits for the disk, not the CPU: hash the raw bytes meanwhile on another thread.
-      var syncError: Error?
-      DispatchQueue.concurrentPerform(iterations: 2) { part in
-        if part == 0 {
-          do { try file.sync() } catch { syncError = error }
-        } else {
-          hash = ContentHash.sha256(raw)
-        }
-      }
-      if let syncError { throw syncError }
-      try file.close()
-    } catch {
-      try? file.close()
-      try? SystemFile.remove(path: temporary, ignoreMissing: true)
-      if error is Abandoned { return nil }
-      throw error
+    } catch is Abandoned {
+      return nil
     }
+    try writer.finish()
+    // fsync waits for the disk, not the CPU: hash the raw bytes meanwhile on another thread.
+    var syncError: Error?
+    DispatchQueue.concurrentPerform(iterations: 2) { part in
+      if part == 0 {
+        do { try file.sync() } catch { syncError = error }
+      } else {
+        hash = ContentHash.sha256(raw)
+      }
+    }
+    if let syncError { throw syncError }
+    open = false
+    try file.close()
     let name = hash!
     if case .intact(let stored) = condition(of: name, rawByteCount: raw.count) {
-      try? SystemFile.remove(path: temporary, ignoreMissing: true)
       return StoredObject(hash: name, rawByteCount: raw.count, storedByteCount: stored)
     }
     let destination = path(for: name)
-    do {
-      try ensureDirectory(AtomicFile.directory(of: destination))
-      try SystemFile.rename(from: temporary, to: destination)
-    } catch {
-      try? SystemFile.remove(path: temporary, ignoreMissing: true)
-      throw error
-    }
+    try ensureDirectory(AtomicFile.directory(of: destination))
+    try SystemFile.rename(from: temporary, to: destination)
+    renamed = true
     try SystemFile.syncDirectory(path: AtomicFile.directory(of: destination))
     return StoredObject(hash: name, rawByteCount: raw.count, storedByteCount: storedByteCount)
   }
