@@ -62,14 +62,22 @@ final class JacobianTests: XCTestCase {
   func testDiagonalSyrkTileEqualsGemmTile() throws {
     let model = try randomModel("lenet", seed: 5)
     var random = TestRandom(seed: 6)
-    let x = random.tensor([4, 3, 32, 32])
-    for structured in [true, false] {
-      let j = try model.jacobian(inputs: x, structured: structured)
-      let syrk = TileKernel.tile(rows: j, columns: j, isDiagonal: true, scale: 1)
-      let gemm = TileKernel.tile(rows: j, columns: j, isDiagonal: false, scale: 1)
-      XCTAssertLessThan(relativeFrobeniusError(syrk, gemm), 1e-14)
-      for r in 0..<40 {
-        for c in 0..<40 { XCTAssertEqual(syrk[r * 40 + c], syrk[c * 40 + r]) }  // exactly symmetric
+    // 4 samples (R = 40, one thread) and 30 (R = 300: 90,000 scalars, so the zero fill, the
+    // structured Linear combine, the scaling and the 32 × 32-blocked mirror run split over the cores;
+    // 300 is not a multiple of 32), scale 1 and 1/√P.
+    for (samples, scale) in [(4, 1.0), (30, 1 / Double(model.parameterCount).squareRoot())] {
+      let x = random.tensor([samples, 3, 32, 32])
+      let R = samples * 10
+      for structured in [true, false] {
+        let j = try model.jacobian(inputs: x, structured: structured)
+        let syrk = TileKernel.tile(rows: j, columns: j, isDiagonal: true, scale: scale)
+        let gemm = TileKernel.tile(rows: j, columns: j, isDiagonal: false, scale: scale)
+        XCTAssertLessThan(relativeFrobeniusError(syrk, gemm), 1e-14, "\(samples) samples, structured \(structured)")
+        for r in 0..<R {
+          for c in 0..<R where syrk[r * R + c] != syrk[c * R + r] {  // exactly symmetric
+            XCTFail("[\(r), \(c)] differs from [\(c), \(r)] (\(samples) samples, structured \(structured))")
+          }
+        }
       }
     }
   }

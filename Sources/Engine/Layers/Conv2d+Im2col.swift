@@ -133,6 +133,35 @@ extension Conv2d {
     }
   }
 
+  /// col2im of a valid convolution (stride 1, padding 0) from patch cotangents laid out on the
+  /// input's width: row `(c·k + u)·k + v` of `dcol` `[in·k·k, H'·W]` (row stride `rowStride`) holds
+  /// `dcol[…, i·W + j]` for output position `(i, j)`, and zero at the columns `j ≥ W'`. Output
+  /// position `(i, j)` of patch row `(c, u, v)` belongs to input element `(i + u, j + v)`, i.e.
+  /// plane index `i·W + j + (u·W + v)`: one constant offset, so each patch row is added onto the
+  /// plane in one contiguous run. The columns `j ≥ W'` wrap into the next input row but add zeros;
+  /// the run stops at the plane's end (only zero columns lie beyond it).
+  /// Same sums as `accumulateColumns` on the narrow layout, plus additions of zero.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  func accumulateWideColumns(
+    _ dcol: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>, geometry g: Geometry, rowStride: Int
+  ) {
+    let k = kernelSize
+    let w = g.width
+    let plane = g.height * w
+    let wideRow = g.outHeight * w
+    for c in 0..<inChannels {
+      for u in 0..<k {
+        for v in 0..<k {
+          let row = dcol + ((c * k + u) * k + v) * rowStride
+          let offset = u * w + v
+          let target = dx + c * plane + offset
+          for q in 0..<min(wideRow, plane - offset) { target[q] += row[q] }
+        }
+      }
+    }
+  }
+
   /// The output columns j whose input column `j·s − p + v` lies inside the image: `j0 ..< j1`.
   @inline(__always)
   func validColumns(_ v: Int, geometry g: Geometry) -> (Int, Int) {

@@ -207,7 +207,12 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
   /// batched like `forward`). 1×1 stride 1 with L ≥ 256: one GEMM per row and group, no copies.
   /// Otherwise batched over cotangent rows: per chunk of c rows, the cotangents gathered
   /// as `[out, c·L]`, one GEMM per group `W_gᵀ [K_g, out_g] × δ_g [out_g, c·L]` → patch cotangents
-  /// `[K, c·L]`, then col2im per row.
+  /// `[K, c·L]`, then col2im per row. A valid convolution (stride 1, padding 0, k > 1, `W' < W`,
+  /// LeNet's conv2) gathers each row's cotangents on the input's width, `[out, H'·W]` with zeros at
+  /// columns `j ≥ W'`: the GEMM costs `W/W'` times as much (1.4× for LeNet's conv2), and col2im
+  /// becomes one contiguous addition per patch row (`accumulateWideColumns`) instead of `H'`
+  /// additions of `W'` scalars (10 for LeNet's conv2, where the row-by-row col2im took longer
+  /// than the GEMM).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func inputCotangent(
@@ -240,23 +245,37 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
       return result
     }
     let chunk = chunkSize(g, count: rows)
+    // A valid convolution (stride 1, no padding) with an output narrower than its input lays each
+    // row's cotangents out on the input's width (`wideColumns`), so that col2im adds whole planes.
+    let wide = stride == 1 && padding == 0 && kernelSize > 1 && g.outWidth < g.width
+    let Lc = wide ? g.outHeight * g.width : L  // columns of one row in the gathered and patch matrices
     // Each row is zeroed (before its col2im) by the thread that computes it: no serial zero fill.
     var result = Tensor<Scalar>(uninitialized: [rows] + input.sampleShape)
     outputCotangent.storage.withUnsafeBufferPointer { d in
       result.storage.withUnsafeMutableBufferPointer { dx in
         ParallelRows.forEach((rows + chunk - 1) / chunk) { chunks in
           // Every element read is written first (the gather, GEMM with β = 0).
-          var gathered = [Scalar](unsafeUninitializedCapacity: outChannels * chunk * L) { _, n in n = outChannels * chunk * L }
-          var dcol = [Scalar](unsafeUninitializedCapacity: K * chunk * L) { _, n in n = K * chunk * L }
+          var gathered = [Scalar](unsafeUninitializedCapacity: outChannels * chunk * Lc) { _, n in n = outChannels * chunk * Lc }
+          var dcol = [Scalar](unsafeUninitializedCapacity: K * chunk * Lc) { _, n in n = K * chunk * Lc }
           let w = state.baseAddress!
           gathered.withUnsafeMutableBufferPointer { e in
             dcol.withUnsafeMutableBufferPointer { dc in
               for c0 in chunks {
                 let first = c0 * chunk, count = min(chunk, rows - first)
-                let ld = count * L
+                let ld = count * Lc
                 for n in 0..<count {
                   let dr = d.baseAddress! + (first + n) * outChannels * L
-                  for o in 0..<outChannels { (e.baseAddress! + o * ld + n * L).update(from: dr + o * L, count: L) }
+                  for o in 0..<outChannels {
+                    let column = e.baseAddress! + o * ld + n * Lc
+                    if wide {
+                      for i in 0..<g.outHeight {
+                        (column + i * g.width).update(from: dr + o * L + i * g.outWidth, count: g.outWidth)
+                        (column + i * g.width + g.outWidth).update(repeating: 0, count: g.width - g.outWidth)
+                      }
+                    } else {
+                      column.update(from: dr + o * L, count: L)
+                    }
+                  }
                 }
                 weightProducts(transposed: true, w, e.baseAddress!, columns: ld, into: dc.baseAddress!)
                 for n in 0..<count {
@@ -264,6 +283,9 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
                   if isPointwise {
                     // col2im is the identity: copy the row's columns.
                     for k in 0..<K { (target + k * L).update(from: dc.baseAddress! + k * ld + n * L, count: L) }
+                  } else if wide {
+                    target.update(repeating: 0, count: g.inputSize)
+                    accumulateWideColumns(dc.baseAddress! + n * Lc, into: target, geometry: g, rowStride: ld)
                   } else {
                     target.update(repeating: 0, count: g.inputSize)
                     accumulateColumns(dc.baseAddress! + n * L, into: target, geometry: g, rowStride: ld)
@@ -367,9 +389,17 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
           ParallelRows.forEach(input.batchSize) { samples in
           var col = [Scalar](repeating: 0, count: isPointwise ? 0 : inChannels * kernelSize * kernelSize * L)
           var staging = [Scalar](repeating: 0, count: groups == 1 && hasBias ? repeats * weightCount : 0)
+          // Bias rows: the sums over positions of the sample's δ rows `[repeats·out, L]`, one GEMV
+          // with a vector of ones (vectorised; a scalar loop was a third of LeNet's conv1 part).
+          let ones = [Scalar](repeating: 1, count: hasBias ? L : 0)
+          var biasSums = [Scalar](repeating: 0, count: hasBias ? repeats * outChannels : 0)
           col.withUnsafeMutableBufferPointer { colBuffer in
             staging.withUnsafeMutableBufferPointer { stage in
             for n in samples {
+              if hasBias {
+                Scalar.gemv(m: repeats * outChannels, n: L, alpha: 1, a: d.baseAddress! + n * repeats * outChannels * L,
+                            lda: L, x: ones, beta: 0, y: &biasSums)
+              }
               let patches = columns(of: x.baseAddress! + n * g.inputSize, geometry: g, scratch: colBuffer.baseAddress)
               if groups == 1 {
                 // All `repeats` rows of sample n in one GEMM: δ rows [repeats·out, L] × colᵀ → [repeats·out, K].
@@ -389,10 +419,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
                 let jr = j.baseAddress! + r * width
                 if groups > 1 { patchProducts(dr, patches, positions: L, beta: 0, into: jr) }
                 if hasBias {
-                  for o in 0..<outChannels {
-                    var s: Scalar = 0
-                    for l in 0..<L { s += dr[o * L + l] }
-                    jr[weightCount + o] = s
+                  biasSums.withUnsafeBufferPointer { sums in
+                    (jr + weightCount).update(from: sums.baseAddress! + (r - n * repeats) * outChannels, count: outChannels)
                   }
                 }
               }

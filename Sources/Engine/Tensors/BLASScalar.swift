@@ -24,6 +24,12 @@ public protocol BLASScalar: BinaryFloatingPoint, Sendable {
     n: Int, k: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
 
+  /// Matrix-vector product `y ← α·A·x + β·y`, `A` `[m, n]` (leading dimension `lda`), `x` `[n]`,
+  /// `y` `[m]`, contiguous vectors (`cblas_?gemv`, `CblasNoTrans`).
+  static func gemv(
+    m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int, x: UnsafePointer<Self>,
+    beta: Self, y: UnsafeMutablePointer<Self>)
+
   /// `y ← α·x + y` over `n` contiguous elements (`cblas_?axpy`).
   static func axpy(n: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafeMutablePointer<Self>)
 
@@ -57,6 +63,14 @@ extension Float: BLASScalar {
     cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, blasInt(n), blasInt(k), alpha, a, blasInt(lda), beta, c, blasInt(ldc))
   }
 
+  public static func gemv(
+    m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
+    beta: Float, y: UnsafeMutablePointer<Float>
+  ) {
+    BLASCore.ensureSelected()
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, blasInt(m), blasInt(n), alpha, a, blasInt(lda), x, 1, beta, y, 1)
+  }
+
   public static func axpy(n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
     BLASCore.ensureSelected()
     cblas_saxpy(blasInt(n), alpha, x, 1, y, 1)
@@ -88,6 +102,14 @@ extension Double: BLASScalar {
   ) {
     BLASCore.ensureSelected()
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, blasInt(n), blasInt(k), alpha, a, blasInt(lda), beta, c, blasInt(ldc))
+  }
+
+  public static func gemv(
+    m: Int, n: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int, x: UnsafePointer<Double>,
+    beta: Double, y: UnsafeMutablePointer<Double>
+  ) {
+    BLASCore.ensureSelected()
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, blasInt(m), blasInt(n), alpha, a, blasInt(lda), x, 1, beta, y, 1)
   }
 
   public static func axpy(n: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
