@@ -207,8 +207,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
   /// batched like `forward`). 1×1 stride 1 with L ≥ 256: one GEMM per row and group, no copies.
   /// Otherwise batched over cotangent rows: per chunk of c rows, the cotangents gathered
   /// as `[out, c·L]`, one GEMM per group `W_gᵀ [K_g, out_g] × δ_g [out_g, c·L]` → patch cotangents
-  /// `[K, c·L]`, then col2im per row. A valid convolution (stride 1, padding 0, k > 1, `W' < W`,
-  /// LeNet's conv2) gathers each row's cotangents on the input's width, `[out, H'·W]` with zeros at
+  /// `[K, c·L]`, then col2im per row. A valid convolution (stride 1, padding 0, k > 1,
+  /// `W/2 ≤ W' < W`, LeNet's conv2) gathers each row's cotangents on the input's width, `[out, H'·W]` with zeros at
   /// columns `j ≥ W'`: the GEMM costs `W/W'` times as much (1.4× for LeNet's conv2), and col2im
   /// becomes one contiguous addition per patch row (`accumulateWideColumns`) instead of `H'`
   /// additions of `W'` scalars (10 for LeNet's conv2, where the row-by-row col2im took longer
@@ -245,9 +245,10 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
       return result
     }
     let chunk = chunkSize(g, count: rows)
-    // A valid convolution (stride 1, no padding) with an output narrower than its input lays each
-    // row's cotangents out on the input's width (`wideColumns`), so that col2im adds whole planes.
-    let wide = stride == 1 && padding == 0 && kernelSize > 1 && g.outWidth < g.width
+    // A valid convolution (stride 1, no padding) with an output narrower than its input, but at
+    // least half as wide (the GEMM's extra cost, W/W', at most 2), lays each row's cotangents out
+    // on the input's width, so that col2im adds whole patch rows (`accumulateWideColumns`).
+    let wide = stride == 1 && padding == 0 && kernelSize > 1 && g.outWidth < g.width && 2 * g.outWidth >= g.width
     let Lc = wide ? g.outHeight * g.width : L  // columns of one row in the gathered and patch matrices
     // Each row is zeroed (before its col2im) by the thread that computes it: no serial zero fill.
     var result = Tensor<Scalar>(uninitialized: [rows] + input.sampleShape)
