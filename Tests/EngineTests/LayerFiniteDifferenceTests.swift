@@ -93,6 +93,9 @@ final class LayerFiniteDifferenceTests: XCTestCase {
 
   func testConvPlain() throws {
     try check(Conv2d<Double>(3, 4, kernelSize: 3, padding: 1, bias: true), inputShape: [2, 3, 5, 5])
+    // "Same" padding, stride 1: the forward pass (and the transposed convolution of the reverse
+    // pass) as k² shifted products (`shiftedProductForward`), k = 5 on a non-square image, bias.
+    try check(Conv2d<Double>(3, 4, kernelSize: 5, padding: 2, bias: true), inputShape: [2, 3, 6, 7])
     try check(Conv2d<Double>(2, 3, kernelSize: 5, bias: true), inputShape: [2, 2, 7, 6])
     // Stride 1, one group: the input cotangent is the transposed convolution (padding k − 1 − p,
     // here 0 and 1 on a non-square image).

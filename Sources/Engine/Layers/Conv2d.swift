@@ -122,13 +122,21 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     }
   }
 
+  /// Stride 1, one group, "same" padding and at most 64 input channels: k² shifted products, no
+  /// im2col (`shiftedProductForward`). Otherwise `im2colForward`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
+    isShiftedProductConvolution ? shiftedProductForward(input, state: state) : im2colForward(input, state: state)
+  }
+
   /// Batched over samples: per chunk of c samples (split over the cores by `ParallelRows`), the
   /// patches of all c samples side by side, `[in·k·k, c·L]`, one GEMM per group
   /// `W_g [out_g, K_g] × col_g [K_g, c·L]`, and a scatter into `[c, out, L]` (+ bias); for
   /// L ≥ 256 one GEMM per sample and group `[out_g, K_g] × [K_g, L]` straight into the output.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
+  func im2colForward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
     let g = geometry(input)
     let batch = input.batchSize
     let L = g.positions
