@@ -130,8 +130,10 @@ public struct BatchNorm2d<Scalar: BLASScalar>: InPlaceCotangentLayer {
     input: Tensor<Scalar>, outputCotangent: Tensor<Scalar>, repeats: Int,
     state: UnsafeBufferPointer<Scalar>, structured: Bool
   ) -> JacobianPart<Scalar>? {
-    // Per row and channel two BLAS dot products of length H·W: with the centred input
-    // x − μ_c (computed once per sample) for ∂γ, with ones for ∂β.
+    // Per sample and channel two GEMVs over the sample's `repeats` rows, `[repeats, H·W]` (row
+    // stride C·H·W): with the centred input x − μ_c (computed once per sample) for ∂γ, with ones
+    // for ∂β — a tenth of the BLAS calls of one dot product per row and channel (3.4 million of
+    // them for resnet50 width 16 at 32 samples, whose planes are as small as 4 × 4).
     let inv = inverseStd(state)
     let width = input.sampleSize
     let plane = width / channels
@@ -152,19 +154,29 @@ public struct BatchNorm2d<Scalar: BLASScalar>: InPlaceCotangentLayer {
       }
     }
     let ones = [Scalar](repeating: 1, count: plane)
-    var jacobian = [Scalar](repeating: 0, count: rows * 2 * channels)
+    // Every element is written below.
+    var jacobian = [Scalar](unsafeUninitializedCapacity: rows * 2 * channels) { _, count in count = rows * 2 * channels }
     centred.withUnsafeBufferPointer { x in
       ones.withUnsafeBufferPointer { one in
         outputCotangent.storage.withUnsafeBufferPointer { d in
           jacobian.withUnsafeMutableBufferPointer { j in
-            // Rows split over the cores (ParallelRows: single-threaded dot products, the same per row).
-            ParallelRows.forEach(rows, scalars: rows * width) { range in
-              for r in range {
-                let dr = d.baseAddress! + r * width, xr = x.baseAddress! + (r / repeats) * width
-                let row = j.baseAddress! + r * 2 * channels
-                for c in 0..<channels {
-                  row[c] = Scalar.dot(n: plane, x: dr + c * plane, y: xr + c * plane) * inv[c]
-                  row[channels + c] = Scalar.dot(n: plane, x: dr + c * plane, y: one.baseAddress!)
+            // Samples split over the cores (ParallelRows: single-threaded GEMVs, the same per sample).
+            ParallelRows.forEach(input.batchSize, scalars: rows * width) { samples in
+              var sums = [Scalar](repeating: 0, count: 2 * repeats)
+              sums.withUnsafeMutableBufferPointer { y in
+                for n in samples {
+                  let dn = d.baseAddress! + n * repeats * width, xn = x.baseAddress! + n * width
+                  for c in 0..<channels {
+                    Scalar.gemv(m: repeats, n: plane, alpha: 1, a: dn + c * plane, lda: width, x: xn + c * plane,
+                                beta: 0, y: y.baseAddress!)
+                    Scalar.gemv(m: repeats, n: plane, alpha: 1, a: dn + c * plane, lda: width, x: one.baseAddress!,
+                                beta: 0, y: y.baseAddress! + repeats)
+                    for k in 0..<repeats {
+                      let row = j.baseAddress! + (n * repeats + k) * 2 * channels
+                      row[c] = y[k] * inv[c]
+                      row[channels + c] = y[repeats + k]
+                    }
+                  }
                 }
               }
             }
