@@ -5,7 +5,8 @@
 ///
 /// with `x` `[B, in, H, W]`, `W` `[out, in/groups, k, k]`, `b` `[out]`, `y` `[B, out, H', W']`,
 /// `H' = ⌊(H + 2p − k)/s⌋ + 1`. Computed as im2col + GEMM per sample and group: with
-/// `col(x)` `[in·k·k, H'·W']`, `y_g = W_g · col_g(x)`. Reverse for cotangent rows δ
+/// `col(x)` `[in·k·k, H'·W']`, `y_g = W_g · col_g(x)` — or, for "same" stride-1 convolutions of
+/// up to 64 channels, as k² GEMMs with shifted views of the padded input (`shiftedProductForward`). Reverse for cotangent rows δ
 /// `[R, out, H', W']` (row `r` ↔ sample `r / repeats`): `∂x_r = col2im(W_gᵀ δ_{r,g})`,
 /// `∂W_g = Σ_r δ_{r,g} col_g(x_{r/repeats})ᵀ`, `∂b[o] = Σ_r Σ_{ij} δ_r[o, i, j]`.
 /// State: `weight`, optional `bias`; both uniform on ±1/√fan_in, `fan_in = in/groups · k · k`.
