@@ -6,7 +6,8 @@
 /// with `x` `[B, in, H, W]`, `W` `[out, in/groups, k, k]`, `b` `[out]`, `y` `[B, out, H', W']`,
 /// `H' = ⌊(H + 2p − k)/s⌋ + 1`. Computed as im2col + GEMM per sample and group: with
 /// `col(x)` `[in·k·k, H'·W']`, `y_g = W_g · col_g(x)` — or, for "same" stride-1 convolutions of
-/// up to 64 channels, as k² GEMMs with shifted views of the padded input (`shiftedProductForward`). Reverse for cotangent rows δ
+/// up to 64 channels, as k² GEMMs with shifted views of the padded input
+/// (`shiftedProductForward`). Reverse for cotangent rows δ
 /// `[R, out, H', W']` (row `r` ↔ sample `r / repeats`): `∂x_r = col2im(W_gᵀ δ_{r,g})`,
 /// `∂W_g = Σ_r δ_{r,g} col_g(x_{r/repeats})ᵀ`, `∂b[o] = Σ_r Σ_{ij} δ_r[o, i, j]`.
 /// State: `weight`, optional `bias`; both uniform on ±1/√fan_in, `fan_in = in/groups · k · k`.
@@ -217,8 +218,9 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
   /// Otherwise batched over cotangent rows: per chunk of c rows, the cotangents gathered
   /// as `[out, c·L]`, one GEMM per group `W_gᵀ [K_g, out_g] × δ_g [out_g, c·L]` → patch cotangents
   /// `[K, c·L]`, then col2im per row. A valid convolution (stride 1, padding 0, k > 1,
-  /// `W/2 ≤ W' < W`, LeNet's conv2) gathers each row's cotangents on the input's width, `[out, H'·W]` with zeros at
-  /// columns `j ≥ W'`: the GEMM costs `W/W'` times as much (1.4× for LeNet's conv2), and col2im
+  /// `W/2 ≤ W' < W`, LeNet's conv2) gathers each row's cotangents on the input's width,
+  /// `[out, H'·W]` with zeros at columns `j ≥ W'`: the GEMM costs `W/W'` times as much (1.4× for
+  /// LeNet's conv2), and col2im
   /// becomes one contiguous addition per patch row (`accumulateWideColumns`) instead of `H'`
   /// additions of `W'` scalars (10 for LeNet's conv2, where the row-by-row col2im took longer
   /// than the GEMM).

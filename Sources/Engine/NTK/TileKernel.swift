@@ -253,6 +253,4 @@ public enum TileKernel {
       }
     }
   }
-
-
 }
