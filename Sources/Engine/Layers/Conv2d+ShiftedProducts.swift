@@ -14,7 +14,7 @@ extension Conv2d {
   /// 512 columns) and packs the weights once, while the shifted products' GEMMs have depth `in`
   /// and only `H·(W + 2p)` columns (24 for a 4 × 4 output). `tools/bench` rows, factor phase,
   /// shifted products for every such convolution against none (this machine, noisy): ResNet18
-  /// width 16 about 15 % faster (its layer1 reverse 53 → 28 ms, layer3, 64 channels at 8 × 8,
+  /// width 16 7–16 % faster (its layer1 reverse 53 → 28 ms, layer3, 64 channels at 8 × 8,
   /// 31 → 19 ms); width 64 about 6 % slower (256 and 512 channels at 8 × 8 and 4 × 4), not slower
   /// with this limit.
   static var shiftedProductMaximumChannels: Int { 64 }
