@@ -29,7 +29,7 @@ final class AssembleSignalTests: XCTestCase {
       while process.isRunning, Date().timeIntervalSince(sent) < 30 { usleep(1_000) }
       if process.isRunning { kill(process.processIdentifier, SIGKILL) }
       process.waitUntilExit()
-      let stderr = (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? ""
+      let stderr = CLIHarness.log(logs, "stderr")
       XCTAssertEqual(process.terminationReason, .exit, "died of signal \(signal): \(stderr)")
       if process.terminationStatus == 0 { continue }  // committed before the signal
       XCTAssertEqual(process.terminationStatus, 75, stderr)

@@ -41,6 +41,19 @@ struct CLIHarness {
     return process
   }
 
+  /// The text written so far to `name` (`"stdout"` or `"stderr"`) of a process `start`ed with
+  /// `logDirectory` (empty if there is none yet).
+  static func log(_ logDirectory: String, _ name: String) -> String {
+    (try? String(contentsOfFile: "\(logDirectory)/\(name).log", encoding: .utf8)) ?? ""
+  }
+
+  /// Polls every `interval` µs until `condition()` holds, `process` has exited or `seconds` have
+  /// passed (the caller asserts which it was).
+  static func wait(for process: Process, seconds: Double = 120, interval: UInt32 = 5_000, until condition: () -> Bool) {
+    let deadline = Date().addingTimeInterval(seconds)
+    while process.isRunning, Date() < deadline, !condition() { usleep(interval) }
+  }
+
   /// Runs `ntkbatch arguments…` to completion and captures its output.
   @discardableResult
   static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
@@ -48,10 +61,7 @@ struct CLIHarness {
     defer { try? FileManager.default.removeItem(atPath: logs) }
     let process = try start(arguments, logDirectory: logs, environment: environment)
     process.waitUntilExit()
-    return Result(
-      status: process.terminationStatus,
-      stdout: (try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "",
-      stderr: (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? "")
+    return Result(status: process.terminationStatus, stdout: log(logs, "stdout"), stderr: log(logs, "stderr"))
   }
 
   /// Runs `process` (set up but not started) with its output captured through pipes, to completion.

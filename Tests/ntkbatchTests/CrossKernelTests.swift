@@ -216,7 +216,7 @@ final class CrossKernelTests: XCTestCase {
     var tiles: [Int] = []
     for (s, process) in processes.enumerated() {
       process.waitUntilExit()
-      XCTAssertEqual(process.terminationStatus, 0, (try? String(contentsOfFile: "\(work)/shard-\(s)/stderr.log", encoding: .utf8)) ?? "")
+      XCTAssertEqual(process.terminationStatus, 0, CLIHarness.log("\(work)/shard-\(s)", "stderr"))
       tiles += (try String(contentsOfFile: "\(work)/shard-\(s)/stdout.log", encoding: .utf8)).split(separator: "\n")
         .compactMap { line in let w = line.split(separator: " "); return w.count >= 2 && w[0] == "tile" ? Int(w[1]) : nil }
     }
@@ -265,7 +265,7 @@ final class CrossKernelTests: XCTestCase {
       let target = Int.random(in: 1...6)
       let deadline = Date().addingTimeInterval(60)
       while process.isRunning, Date() < deadline,
-            ((try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").split(separator: "\n").filter({ $0.hasPrefix("tile ") }).count < target {
+            CLIHarness.log(logs, "stdout").split(separator: "\n").filter({ $0.hasPrefix("tile ") }).count < target {
         usleep(2_000)
       }
       if process.isRunning { kill(process.processIdentifier, SIGKILL); kills += 1 }

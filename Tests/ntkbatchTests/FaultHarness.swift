@@ -92,8 +92,8 @@ enum FaultHarness {
     process.waitUntilExit()
     return Outcome(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
                    timedOut: timedOut,
-                   stdout: (try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "",
-                   stderr: (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? "",
+                   stdout: CLIHarness.log(logs, "stdout"),
+                   stderr: CLIHarness.log(logs, "stderr"),
                    seconds: Date().timeIntervalSince(start))
   }
 

@@ -35,7 +35,7 @@ final class FaultKillLoopTests: XCTestCase {
           let target = Int(generator.next() % 4) + 1
           let deadline = Date().addingTimeInterval(30)
           while process.isRunning, Date() < deadline,
-                FaultHarness.tileLines((try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").count < target {
+                FaultHarness.tileLines(CLIHarness.log(logs, "stdout")).count < target {
             usleep(1_000)
           }
           usleep(UInt32(generator.next() % 3_000))
@@ -48,7 +48,7 @@ final class FaultKillLoopTests: XCTestCase {
       process.waitUntilExit()
       reported += FaultHarness.tileLines(try String(contentsOfFile: logs + "/stdout.log", encoding: .utf8))
       if process.terminationReason == .exit {
-        XCTAssertEqual(process.terminationStatus, 0, (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? "")
+        XCTAssertEqual(process.terminationStatus, 0, CLIHarness.log(logs, "stderr"))
         finished = true
         break
       }

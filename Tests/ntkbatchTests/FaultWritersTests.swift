@@ -24,7 +24,7 @@ final class FaultWritersTests: XCTestCase {
     let process = try CLIHarness.start(["run", manifest, "--run-dir", run, "--progress", "tiles"], logDirectory: logs)
     let deadline = Date().addingTimeInterval(60)
     while process.isRunning, Date() < deadline,
-          FaultHarness.tileLines((try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").count < tiles {
+          FaultHarness.tileLines(CLIHarness.log(logs, "stdout")).count < tiles {
       usleep(2_000)
     }
     XCTAssertTrue(process.isRunning, "the first run ended before the test could use it")

@@ -16,7 +16,7 @@ final class HangupAndClosedPipeTests: XCTestCase {
     try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
     let process = try CLIHarness.start(["run", manifest, "--run-dir", "\(work)/run", "--progress", "tiles"], logDirectory: logs)
     defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
-    func stdout() -> String { (try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "" }
+    func stdout() -> String { CLIHarness.log(logs, "stdout") }
     let deadline = Date().addingTimeInterval(60)
     while process.isRunning, Date() < deadline, FaultHarness.tileLines(stdout()).count < 3 { usleep(2_000) }
     XCTAssertTrue(process.isRunning, "the run ended before the test could send SIGHUP")

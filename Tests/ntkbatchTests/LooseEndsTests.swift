@@ -140,11 +140,7 @@ final class LooseEndsTests: XCTestCase {
   /// Starts `run` of `path` and returns once training has finished epoch 1 (or the run ended).
   private func startRunUntilEpochOne(_ path: String, logs: String) throws -> Process {
     let process = try CLIHarness.start(["run", path, "--run-dir", "\(work)/run", "--progress", "tiles"], logDirectory: logs)
-    let deadline = Date().addingTimeInterval(120)
-    while process.isRunning, Date() < deadline,
-          !((try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").contains("epoch 1 ") {
-      usleep(5_000)
-    }
+    CLIHarness.wait(for: process) { CLIHarness.log(logs, "stdout").contains("epoch 1 ") }
     return process
   }
 
@@ -157,7 +153,7 @@ final class LooseEndsTests: XCTestCase {
     XCTAssertTrue(process.isRunning, "training ended before the signal")
     kill(process.processIdentifier, SIGINT)
     process.waitUntilExit()
-    let stderr = (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? ""
+    let stderr = CLIHarness.log(logs, "stderr")
     XCTAssertEqual(process.terminationStatus, 75, stderr)
     XCTAssertTrue(stderr.contains("SIGINT received: finishing the training batch in progress (the epoch in progress is not committed"), stderr)
     XCTAssertFalse(stderr.contains("tile in progress"), stderr)
@@ -180,7 +176,7 @@ final class LooseEndsTests: XCTestCase {
     let sentSecond = Date()
     kill(process.processIdentifier, SIGINT)
     process.waitUntilExit()
-    let stderr = (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? ""
+    let stderr = CLIHarness.log(logs, "stderr")
     XCTAssertEqual(process.terminationReason, .uncaughtSignal, "exit \(process.terminationStatus): \(stderr)")
     XCTAssertEqual(process.terminationStatus, SIGINT, stderr)
     XCTAssertLessThan(Date().timeIntervalSince(sentSecond), 1.0, "the second SIGINT must kill at once")

@@ -20,9 +20,8 @@ final class PreemptionTests: XCTestCase {
     let process = try CLIHarness.start(["run", manifest, "--run-dir", "\(work)/run", "--progress", "lines"], logDirectory: logs)
     defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
     // The announce line comes right before the first tile starts.
-    let deadline = Date().addingTimeInterval(120)
-    func stderr() -> String { (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? "" }
-    while process.isRunning, Date() < deadline, !stderr().contains("eNTK in 1 tiles") { usleep(10_000) }
+    func stderr() -> String { CLIHarness.log(logs, "stderr") }
+    CLIHarness.wait(for: process, interval: 10_000) { stderr().contains("eNTK in 1 tiles") }
     XCTAssertTrue(process.isRunning, stderr())
     let tileStart = Date()
     usleep(3_000_000)  // well into the tile

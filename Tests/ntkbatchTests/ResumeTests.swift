@@ -42,7 +42,7 @@ final class ResumeTests: XCTestCase {
       let target = Int.random(in: 1...12, using: &generator)
       let deadline = Date().addingTimeInterval(60)
       while process.isRunning, Date() < deadline,
-            journaledTiles(in: (try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").count < target {
+            journaledTiles(in: CLIHarness.log(logs, "stdout")).count < target {
         usleep(2_000)
       }
       usleep(UInt32.random(in: 0...20_000, using: &generator))
@@ -56,7 +56,7 @@ final class ResumeTests: XCTestCase {
       let stdout = try String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)
       seen += journaledTiles(in: stdout)
       if process.terminationReason == .exit {
-        XCTAssertEqual(process.terminationStatus, 0, (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? "")
+        XCTAssertEqual(process.terminationStatus, 0, CLIHarness.log(logs, "stderr"))
         break
       }
     }

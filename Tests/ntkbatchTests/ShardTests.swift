@@ -187,7 +187,7 @@ final class ShardTests: XCTestCase {
     defer { if first.isRunning { kill(first.processIdentifier, SIGKILL); first.waitUntilExit() } }
     let deadline = Date().addingTimeInterval(60)
     while first.isRunning, Date() < deadline,
-          FaultHarness.tileLines((try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").isEmpty {
+          FaultHarness.tileLines(CLIHarness.log(logs, "stdout")).isEmpty {
       usleep(2_000)
     }
     XCTAssertTrue(first.isRunning)
@@ -224,7 +224,7 @@ final class ShardTests: XCTestCase {
       defer { if running.isRunning { kill(running.processIdentifier, SIGKILL); running.waitUntilExit() } }
       let deadline = Date().addingTimeInterval(60)
       while running.isRunning, Date() < deadline,
-            FaultHarness.tileLines((try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").isEmpty {
+            FaultHarness.tileLines(CLIHarness.log(logs, "stdout")).isEmpty {
         usleep(2_000)
       }
       XCTAssertTrue(running.isRunning)

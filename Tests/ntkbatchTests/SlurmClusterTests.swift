@@ -226,7 +226,7 @@ final class SlurmClusterTests: XCTestCase {
     let single = try CLIHarness.start(["run", manifest, "--run-dir", "\(work)/single", "--progress", "none"], logDirectory: work,
                                       environment: ["OPENBLAS_NUM_THREADS": "1"])
     single.waitUntilExit()
-    XCTAssertEqual(single.terminationStatus, 0, (try? String(contentsOfFile: "\(work)/stderr.log", encoding: .utf8)) ?? "")
+    XCTAssertEqual(single.terminationStatus, 0, CLIHarness.log(work, "stderr"))
     let expected = try FaultHarness.assembled("\(work)/single", output: "\(work)/single.npy")
 
     let run = "\(work)/run"

@@ -110,11 +110,10 @@ extension TesterLeftoversTests {
     let process = try CLIHarness.start(["run", path, "--run-dir", run, "--progress", "tiles"], logDirectory: logs)
     defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
     func committed() -> Int {
-      ((try? String(contentsOfFile: "\(logs)/stdout.log", encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.hasPrefix("epoch ") }.count
+      CLIHarness.log(logs, "stdout").split(separator: "\n").filter { $0.hasPrefix("epoch ") }.count
     }
-    let deadline = Date().addingTimeInterval(120)
-    while process.isRunning, Date() < deadline, committed() < 2 { usleep(5_000) }
-    XCTAssertTrue(process.isRunning, (try? String(contentsOfFile: "\(logs)/stderr.log", encoding: .utf8)) ?? "")
+    CLIHarness.wait(for: process) { committed() >= 2 }
+    XCTAssertTrue(process.isRunning, CLIHarness.log(logs, "stderr"))
 
     let running = try CLIHarness.succeed(["verify", run, "--progress", "none"])
     XCTAssertFalse(running.stdout.contains("0 of 0"), running.stdout)
@@ -218,18 +217,18 @@ extension TesterLeftoversTests {
     let logs = "\(work)/logs"
     try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
     func epochLines() -> [Substring] {
-      ((try? String(contentsOfFile: "\(logs)/stdout.log", encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.hasPrefix("epoch ") }
+      CLIHarness.log(logs, "stdout").split(separator: "\n").filter { $0.hasPrefix("epoch ") }
     }
     let process = try CLIHarness.start(["run", path, "--run-dir", run, "--progress", "tiles"], logDirectory: logs)
     defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
     let deadline = Date().addingTimeInterval(300)
     while process.isRunning, Date() < deadline, epochLines().isEmpty { usleep(2_000) }
-    XCTAssertTrue(process.isRunning, (try? String(contentsOfFile: "\(logs)/stderr.log", encoding: .utf8)) ?? "")
+    XCTAssertTrue(process.isRunning, CLIHarness.log(logs, "stderr"))
     let signalled = Date()
     kill(process.processIdentifier, SIGTERM)
     process.waitUntilExit()
     let stopTime = Date().timeIntervalSince(signalled)
-    let stderr = (try? String(contentsOfFile: "\(logs)/stderr.log", encoding: .utf8)) ?? ""
+    let stderr = CLIHarness.log(logs, "stderr")
     XCTAssertEqual(process.terminationStatus, 75, stderr)
     let record = try XCTUnwrap(try TrainingCheckpointStore(run: RunDirectory(path: run)).latest()?.record)
     XCTAssertEqual(record.epoch, 1)

@@ -25,9 +25,8 @@ final class TesterS7FindingsTests: XCTestCase {
     try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
     let process = try CLIHarness.start(["run", manifest, "--run-dir", run, "--shard", "1/2", "--progress", "lines"], logDirectory: logs)
     defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
-    func stderr() -> String { (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? "" }
-    let deadline = Date().addingTimeInterval(120)
-    while process.isRunning, Date() < deadline, !stderr().contains("shard 1/2:") { usleep(10_000) }
+    func stderr() -> String { CLIHarness.log(logs, "stderr") }
+    CLIHarness.wait(for: process, interval: 10_000) { stderr().contains("shard 1/2:") }
     XCTAssertTrue(process.isRunning, stderr())
     usleep(1_500_000)
     kill(process.processIdentifier, SIGTERM)

@@ -50,7 +50,7 @@ final class TrainingCLITests: XCTestCase {
       let before = printedEpochs.max() ?? 0
       let deadline = Date().addingTimeInterval(120)
       while process.isRunning, Date() < deadline,
-            (epochs(in: (try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").max() ?? before) <= before {
+            (epochs(in: CLIHarness.log(logs, "stdout")).max() ?? before) <= before {
         usleep(2_000)
       }
       usleep(UInt32.random(in: 0...UInt32(max(1, straightSeconds / 12 * 1e6)), using: &generator))
@@ -63,7 +63,7 @@ final class TrainingCLITests: XCTestCase {
       XCTAssertEqual(sessionEpochs.first.map { $0 > before } ?? true, true, "an epoch was trained twice")
       printedEpochs += sessionEpochs
       if process.terminationReason == .exit {
-        XCTAssertEqual(process.terminationStatus, 0, (try? String(contentsOfFile: logs + "/stderr.log", encoding: .utf8)) ?? "")
+        XCTAssertEqual(process.terminationStatus, 0, CLIHarness.log(logs, "stderr"))
         break
       }
     }
@@ -130,7 +130,7 @@ final class TrainingCLITests: XCTestCase {
     let process = try CLIHarness.start(["run", path, "--run-dir", "\(work)/run", "--progress", "tiles"], logDirectory: logs)
     let deadline = Date().addingTimeInterval(120)
     while process.isRunning, Date() < deadline,
-          epochs(in: (try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").isEmpty {
+          epochs(in: CLIHarness.log(logs, "stdout")).isEmpty {
       usleep(2_000)
     }
     kill(process.processIdentifier, SIGTERM)
@@ -143,7 +143,7 @@ final class TrainingCLITests: XCTestCase {
     XCTAssertEqual(record.batchesSeen, 2 * done)
 
     let again = try CLIHarness.start(["run", path, "--run-dir", "\(work)/run", "--progress", "tiles"], logDirectory: logs)
-    while again.isRunning, epochs(in: (try? String(contentsOfFile: logs + "/stdout.log", encoding: .utf8)) ?? "").isEmpty {
+    while again.isRunning, epochs(in: CLIHarness.log(logs, "stdout")).isEmpty {
       usleep(2_000)
     }
     kill(again.processIdentifier, SIGKILL)

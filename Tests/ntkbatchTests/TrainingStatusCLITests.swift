@@ -39,9 +39,8 @@ final class TrainingStatusCLITests: XCTestCase {
     let run = "\(work)/run"
     let process = try CLIHarness.start(["run", path, "--run-dir", run, "--progress", "tiles"], logDirectory: work)
     defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
-    let deadline = Date().addingTimeInterval(120)
-    while process.isRunning, Date() < deadline, committedEpochs("\(work)/stdout.log") < 2 { usleep(5_000) }
-    XCTAssertTrue(process.isRunning, (try? String(contentsOfFile: "\(work)/stderr.log", encoding: .utf8)) ?? "")
+    CLIHarness.wait(for: process) { committedEpochs("\(work)/stdout.log") >= 2 }
+    XCTAssertTrue(process.isRunning, CLIHarness.log(work, "stderr"))
 
     // While training: the epoch of at most `epochs`, training now, an ETA within one epoch of
     // (epochs left) × (seconds per epoch).
