@@ -41,7 +41,7 @@ extension Conv2d {
   /// element is written by the same calls whatever the split.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  func shiftedProductForward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
+  func shiftedProductForward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>, pool: BufferPool<Scalar>? = nil) -> Tensor<Scalar> {
     let g = geometry(input)
     let batch = input.batchSize
     let k = kernelSize, p = padding
@@ -57,10 +57,7 @@ extension Conv2d {
         for uv in 0..<(k * k) { taps[(uv * outChannels + o) * inChannels + c] = state[(o * inChannels + c) * k * k + uv] }
       }
     }
-    let outputScalars = batch * outChannels * L
-    var output = Tensor<Scalar>(
-      shape: [batch, outChannels, h, w],
-      storage: [Scalar](unsafeUninitializedCapacity: outputScalars) { _, count in count = outputScalars })
+    var output = Tensor<Scalar>(uninitialized: [batch, outChannels, h, w], pool: pool)
     taps.withUnsafeBufferPointer { wt in
       input.storage.withUnsafeBufferPointer { x in
         output.storage.withUnsafeMutableBufferPointer { y in

@@ -129,7 +129,15 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
-    isShiftedProductConvolution ? shiftedProductForward(input, state: state) : im2colForward(input, state: state)
+    forward(input, state: state, pool: nil)
+  }
+
+  /// As `forward(_:state:)`, the output and the im2col scratch taken from `pool` when given.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  func forward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>, pool: BufferPool<Scalar>?) -> Tensor<Scalar> {
+    isShiftedProductConvolution
+      ? shiftedProductForward(input, state: state, pool: pool) : im2colForward(input, state: state, pool: pool)
   }
 
   /// Batched over samples: per chunk of c samples (split over the cores by `ParallelRows`), the
@@ -138,27 +146,24 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
   /// L ≥ 256 one GEMM per sample and group `[out_g, K_g] × [K_g, L]` straight into the output.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  func im2colForward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar> {
+  func im2colForward(_ input: Tensor<Scalar>, state: UnsafeBufferPointer<Scalar>, pool: BufferPool<Scalar>? = nil) -> Tensor<Scalar> {
     let g = geometry(input)
     let batch = input.batchSize
     let L = g.positions
     let K = inChannels * kernelSize * kernelSize
     let chunk = chunkSize(g, count: batch)
     // Every element is written below (the scatter of the GEMM results): no zero fill.
-    let outputScalars = batch * outChannels * L
-    var output = Tensor<Scalar>(
-      shape: [batch, outChannels, g.outHeight, g.outWidth],
-      storage: [Scalar](unsafeUninitializedCapacity: outputScalars) { _, count in count = outputScalars })
+    var output = Tensor<Scalar>(uninitialized: [batch, outChannels, g.outHeight, g.outWidth], pool: pool)
     input.storage.withUnsafeBufferPointer { x in
       output.storage.withUnsafeMutableBufferPointer { y in
         ParallelRows.forEach((batch + chunk - 1) / chunk) { chunks in
           // Every element of both buffers is written before it is read (im2col, GEMM with β = 0).
-          var patches = [Scalar](unsafeUninitializedCapacity: K * chunk * L) { _, count in count = K * chunk * L }
+          var patches = BufferPool.take(K * chunk * L, from: pool)
           // L ≥ 256: one GEMM per sample and group writes the output in place (n = L is large
           // enough); smaller L: one GEMM per chunk into `result`, scattered to the output.
           let direct = L >= 256
           let resultCount = direct ? 0 : outChannels * chunk * L
-          var result = [Scalar](unsafeUninitializedCapacity: resultCount) { _, count in count = resultCount }
+          var result = BufferPool.take(resultCount, from: pool)
           let w = state.baseAddress!
           do {
             patches.withUnsafeMutableBufferPointer { u in
@@ -207,6 +212,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
               }
             }
           }
+          pool?.give(consume patches)
+          pool?.give(consume result)
         }
       }
     }
@@ -230,8 +237,19 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>
   ) -> Tensor<Scalar> {
+    inputCotangent(input: input, output: output, outputCotangent: outputCotangent, repeats: repeats, state: state, pool: nil)
+  }
+
+  /// As `inputCotangent(input:output:outputCotangent:repeats:state:)`, the result and the scratch
+  /// (gathered cotangents, patch cotangents) taken from `pool` when given.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func inputCotangent(
+    input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
+    repeats: Int, state: UnsafeBufferPointer<Scalar>, pool: BufferPool<Scalar>?
+  ) -> Tensor<Scalar> {
     if let transposed = transposedConvolution {
-      return flippedWeights(state).withUnsafeBufferPointer { transposed.forward(outputCotangent, state: $0) }
+      return flippedWeights(state).withUnsafeBufferPointer { transposed.forward(outputCotangent, state: $0, pool: pool) }
     }
     let g = geometry(input)
     let rows = outputCotangent.batchSize
@@ -242,7 +260,7 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
       // `W_gᵀ δ_{r,g}` `[K_g, L]` straight from the row's cotangent into its input cotangent (no
       // gather into `[out, c·L]` and no copy back: two passes over the rows saved; n = L is wide
       // enough for the GEMM). Rows split over the cores, every element written.
-      var result = Tensor<Scalar>(uninitialized: [rows] + input.sampleShape)
+      var result = Tensor<Scalar>(uninitialized: [rows] + input.sampleShape, pool: pool)
       outputCotangent.storage.withUnsafeBufferPointer { d in
         result.storage.withUnsafeMutableBufferPointer { dx in
           ParallelRows.forEach(rows) { range in
@@ -262,13 +280,13 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
     let wide = stride == 1 && padding == 0 && kernelSize > 1 && g.outWidth < g.width && 2 * g.outWidth >= g.width
     let Lc = wide ? g.outHeight * g.width : L  // columns of one row in the gathered and patch matrices
     // Each row is zeroed (before its col2im) by the thread that computes it: no serial zero fill.
-    var result = Tensor<Scalar>(uninitialized: [rows] + input.sampleShape)
+    var result = Tensor<Scalar>(uninitialized: [rows] + input.sampleShape, pool: pool)
     outputCotangent.storage.withUnsafeBufferPointer { d in
       result.storage.withUnsafeMutableBufferPointer { dx in
         ParallelRows.forEach((rows + chunk - 1) / chunk) { chunks in
           // Every element read is written first (the gather, GEMM with β = 0).
-          var gathered = [Scalar](unsafeUninitializedCapacity: outChannels * chunk * Lc) { _, n in n = outChannels * chunk * Lc }
-          var dcol = [Scalar](unsafeUninitializedCapacity: K * chunk * Lc) { _, n in n = K * chunk * Lc }
+          var gathered = BufferPool.take(outChannels * chunk * Lc, from: pool)
+          var dcol = BufferPool.take(K * chunk * Lc, from: pool)
           let w = state.baseAddress!
           gathered.withUnsafeMutableBufferPointer { e in
             dcol.withUnsafeMutableBufferPointer { dc in
@@ -306,6 +324,8 @@ public struct Conv2d<Scalar: BLASScalar>: Layer {
               }
             }
           }
+          pool?.give(consume gathered)
+          pool?.give(consume dcol)
         }
       }
     }

@@ -46,6 +46,13 @@ public protocol Layer<Scalar> {
     input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
     repeats: Int, state: UnsafeBufferPointer<Scalar>) -> Tensor<Scalar>
 
+  /// As `inputCotangent(input:output:outputCotangent:repeats:state:)`, the layer's new buffers
+  /// (its result, large scratch) taken from `pool` (`BufferPool`, the reverse pass's recycled
+  /// buffers). The default ignores the pool.
+  func inputCotangent(
+    input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
+    repeats: Int, state: UnsafeBufferPointer<Scalar>, pool: BufferPool<Scalar>?) -> Tensor<Scalar>
+
   /// As `inputCotangent`, for a layer whose input cotangent has the output cotangent's shape and
   /// is computed element by element (ReLU, BatchNorm): overwrites `cotangent`
   /// (`[B·repeats, …out]`) with the input cotangent in place — no new buffer when `cotangent` is
@@ -79,6 +86,13 @@ extension Layer {
 
   /// Number of state scalars (trainable and constant).
   public var stateCount: Int { stateSpecs.reduce(0) { $0 + $1.count } }
+
+  public func inputCotangent(
+    input: Tensor<Scalar>, output: Tensor<Scalar>, outputCotangent: Tensor<Scalar>,
+    repeats: Int, state: UnsafeBufferPointer<Scalar>, pool: BufferPool<Scalar>?
+  ) -> Tensor<Scalar> {
+    inputCotangent(input: input, output: output, outputCotangent: outputCotangent, repeats: repeats, state: state)
+  }
 
   public func inputCotangentInPlace(
     input: Tensor<Scalar>, output: Tensor<Scalar>, cotangent: inout Tensor<Scalar>,

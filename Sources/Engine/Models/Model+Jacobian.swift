@@ -36,9 +36,12 @@ extension Model {
     let rows = samples * m
     let seed = logitSeed(samples: samples, variant: variant)
     var parts = [JacobianPart<T>?](repeating: nil, count: nodes.count)
+    // Recycled cotangents and scratch for this block's reverse pass, released with it; a structured
+    // part keeps its layer's output cotangents, which therefore stay out of the pool.
+    let pool = BufferPool<T>(capacity: reversePoolScalarCount(samples: samples))
     stateValues.withUnsafeBufferPointer { state in
       _ = backpropagate(inputs: inputs, activations: acts, seed: seed, repeats: m, needInputCotangent: false,
-                        cancellation: cancellation) {
+                        pool: pool, keepsCotangent: { choice.isStructured(node: $0) }, cancellation: cancellation) {
         index, input, cotangent in
         let node = nodes[index]
         let layer = node.layer!

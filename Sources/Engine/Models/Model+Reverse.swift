@@ -9,17 +9,27 @@ extension Model {
   ///   - needInputCotangent: whether to return `∂/∂inputs`, `[B·repeats, 3, 32, 32]`.
   ///   - layers: per node index, a layer to use in place of the node's own (same state layout),
   ///     e.g. BatchNorm with the batch's statistics in training mode; `nil` = the nodes' layers.
+  ///   - pool: recycled buffers (`BufferPool`): layers take their new cotangents and scratch from
+  ///     it, and each output cotangent a layer has consumed goes back to it — except at the nodes
+  ///     for which `keepsCotangent` is true, whose `visit` keeps a reference to it (a structured
+  ///     Jacobian part holds its cotangents; giving such a buffer back would only cost a copy).
   @_specialize(where T == Float)
   @_specialize(where T == Double)
   func backpropagate(
     inputs: Tensor<T>, activations: [Tensor<T>], seed: Tensor<T>, repeats: Int, needInputCotangent: Bool,
-    layers: [(any Layer<T>)?]? = nil, cancellation: TileCancellation? = nil, visit: (Int, Tensor<T>, Tensor<T>) -> Void
+    layers: [(any Layer<T>)?]? = nil, pool: BufferPool<T>? = nil, keepsCotangent: (Int) -> Bool = { _ in false },
+    cancellation: TileCancellation? = nil, visit: (Int, Tensor<T>, Tensor<T>) -> Void
   ) -> Tensor<T>? {
     var cotangents = [Tensor<T>?](repeating: nil, count: nodes.count)
     cotangents[nodes.count - 1] = seed
     var inputCotangent: Tensor<T>? = nil
+    // Nodes whose pending cotangent an add node also handed, uncopied, to another receiver: its
+    // buffer may be referenced twice, so it does not go back to the pool.
+    var shared = Set<Int>()
 
-    func deliver(_ cotangent: Tensor<T>, to index: Int) {
+    // `owned`: nothing else references `cotangent`, so that once added to a pending sum its buffer
+    // can go back to the pool.
+    func deliver(_ cotangent: Tensor<T>, to index: Int, owned: Bool = false) {
       if index == ModelNode<T>.modelInput {
         guard needInputCotangent else { return }
         inputCotangent = accumulate(inputCotangent, cotangent)
@@ -37,6 +47,8 @@ extension Model {
           }
         }
         cotangents[index] = sum
+        shared.remove(index)  // the sum was written, so its buffer is now this slot's alone
+        if owned { pool?.give(cotangent.storage) }
       }
     }
     // A node's cotangent is needed only if something upstream of it has parameters or the input is wanted.
@@ -47,6 +59,7 @@ extension Model {
         if cancellation?.isCancelled == true { break }  // the caller throws; results are discarded
         guard var cotangent = cotangents[index] else { continue }
         cotangents[index] = nil  // release as we go (and leave `cotangent` uniquely referenced)
+        let recyclable = pool != nil && shared.remove(index) == nil && !keepsCotangent(index)
         let node = nodes[index]
         let sources = node.inputs.map { $0 == ModelNode<T>.modelInput ? inputs : activations[$0] }
         switch node.operation {
@@ -59,13 +72,16 @@ extension Model {
             if layer.inputCotangentInPlace(
               input: sources[0], output: activations[index], cotangent: &cotangent, repeats: repeats, state: layerState)
             {
-              deliver(cotangent, to: node.inputs[0])
+              deliver(cotangent, to: node.inputs[0], owned: recyclable)
             } else {
-              deliver(
-                layer.inputCotangent(
-                  input: sources[0], output: activations[index], outputCotangent: cotangent, repeats: repeats,
-                  state: layerState),
-                to: node.inputs[0])
+              let result = layer.inputCotangent(
+                input: sources[0], output: activations[index], outputCotangent: cotangent, repeats: repeats,
+                state: layerState, pool: pool)
+              if recyclable {
+                pool?.give(cotangent.storage)
+                cotangent.storage = []  // the pool holds the only reference
+              }
+              deliver(result, to: node.inputs[0], owned: true)
             }
           }
         case .add:
@@ -75,15 +91,18 @@ extension Model {
           // (lowest node index), which by then holds the only reference.
           let receivers = node.inputs.filter(needed)
           let last = receivers.filter { $0 != ModelNode<T>.modelInput && cotangents[$0] == nil }.min()
+          var uncopied: [Int] = []
           for source in receivers {
             if source != last, source != ModelNode<T>.modelInput, cotangents[source] == nil,
                overwritesCotangent(source, layers: layers)
             {
-              deliver(parallelCopy(cotangent), to: source)
+              deliver(parallelCopy(cotangent, pool: pool), to: source)
             } else {
+              if source != ModelNode<T>.modelInput, cotangents[source] == nil { uncopied.append(source) }  // stored, not summed
               deliver(cotangent, to: source)
             }
           }
+          if uncopied.count > 1 { shared.formUnion(uncopied) }
         case .concat:
           var offset = 0
           for (k, source) in node.inputs.enumerated() {
@@ -118,9 +137,9 @@ extension Model {
     return (layers?[index] ?? nodeLayer) is any InPlaceCotangentLayer
   }
 
-  /// A copy of `tensor`, its rows copied on all cores.
-  private func parallelCopy(_ tensor: Tensor<T>) -> Tensor<T> {
-    var copy = Tensor<T>(uninitialized: tensor.shape)
+  /// A copy of `tensor`, its rows copied on all cores, into a buffer from `pool` when given.
+  private func parallelCopy(_ tensor: Tensor<T>, pool: BufferPool<T>?) -> Tensor<T> {
+    var copy = Tensor<T>(uninitialized: tensor.shape, pool: pool)
     let width = tensor.sampleSize
     tensor.storage.withUnsafeBufferPointer { x in
       copy.storage.withUnsafeMutableBufferPointer { y in

@@ -56,7 +56,10 @@ extension Model {
     let m = variant.jacobianOutputs(outputs: outputsPerSample)
     let seed = logitSeed(samples: inputs.batchSize, variant: variant)
     var found = [(input: Tensor<T>, cotangent: Tensor<T>)?](repeating: nil, count: nodes.count)
+    // Every parameterised layer's output cotangent is kept: only the others go back to the pool.
+    let pool = BufferPool<T>(capacity: reversePoolScalarCount(samples: inputs.batchSize))
     _ = backpropagate(inputs: inputs, activations: acts, seed: seed, repeats: m, needInputCotangent: false,
+                      pool: pool, keepsCotangent: { (self.nodes[$0].layer?.parameterCount ?? 0) > 0 },
                       cancellation: cancellation) {
       index, input, cotangent in
       found[index] = (input, cotangent)
@@ -134,17 +137,27 @@ extension Model {
   /// Scalars alive while a Jacobian block (or its factors) of `samples` samples is computed,
   /// besides the result: every node's activations `B·Σ_nodes out` (the forward pass keeps them all)
   /// and about three live cotangents of `B·m·max out` (the current one, a pending residual branch,
-  /// the new one), plus the im2col patches of one sample.
+  /// the new one), the im2col patches of one sample, and what the reverse pass's `BufferPool` may
+  /// hold (`reversePoolScalarCount`).
   public func jacobianTransientScalarCount(samples: Int) -> Int {
-    var activations = 0, largest = 0, patches = 0
+    var activations = 0, patches = 0
     for node in nodes {
-      let size = node.outputShape.reduce(1, *)
-      activations += size
-      largest = max(largest, size)
+      activations += node.outputShape.reduce(1, *)
       if let conv = node.layer as? Conv2d<T> {
         patches = max(patches, conv.inChannels * conv.kernelSize * conv.kernelSize * node.outputShape.dropFirst().reduce(1, *))
       }
     }
-    return samples * activations + 3 * samples * outputsPerSample * largest + patches
+    return samples * activations + 3 * samples * outputsPerSample * largestNodeOutput + patches
+      + reversePoolScalarCount(samples: samples)
   }
+
+  /// The capacity of the `BufferPool` of a reverse pass over `samples` samples: two of its largest
+  /// cotangents, `2·B·m·max out` scalars (one cotangent waiting for reuse while the next of its
+  /// size is written, and a stage's scratch beside it).
+  public func reversePoolScalarCount(samples: Int) -> Int {
+    2 * samples * outputsPerSample * largestNodeOutput
+  }
+
+  /// The largest node output of one sample, in scalars.
+  private var largestNodeOutput: Int { nodes.map { $0.outputShape.reduce(1, *) }.max() ?? 0 }
 }

@@ -29,6 +29,11 @@ public struct Tensor<T: BLASScalar> {
     self.init(shape: shape, storage: [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count })
   }
 
+  /// As `init(uninitialized:)`, the buffer taken from `pool` when one is given (`BufferPool`).
+  init(uninitialized shape: [Int], pool: BufferPool<T>?) {
+    self.init(shape: shape, storage: BufferPool.take(shape.reduce(1, *), from: pool))
+  }
+
   /// Number of elements.
   public var count: Int { storage.count }
 
