@@ -279,6 +279,25 @@ final class TileRunnerTests: XCTestCase {
     }
   }
 
+  /// A tile journaled between `verify`'s replay and its listing of the objects (a run finishing
+  /// while `verify` runs) is not an orphan; an object no record names is.
+  func testATileJournaledDuringVerifyIsNotAnOrphan() throws {
+    let kernel = SyntheticKernel(n: 9, p: 3, seed: 10)
+    let id = identity(kernel, t: 3, precision: .float32)  // 6 tiles
+    let run = RunDirectory(path: dir.path + "/run")
+    var computed: [Int: Int] = [:]
+    try session(run, kernel, id, stopAfter: 3, computed: &computed)
+    let before = Set(try run.journal.replay().tiles.values.map(\.object))  // verify's replay
+    XCTAssertEqual(before.count, 3)
+    try session(run, kernel, id, stopAfter: 1, computed: &computed)  // tile 3: object, then record
+    let finished = try run.journal.replay().tiles[3]!.object
+    XCTAssertFalse(before.contains(finished))
+    XCTAssertEqual(try RunVerifier.orphans(run: run, named: before), [])
+    let orphan = try run.objects.put([UInt8](repeating: 5, count: 48))
+    XCTAssertEqual(try RunVerifier.orphans(run: run, named: before), [orphan.hash])
+    XCTAssertEqual(try RunVerifier.verify(run: run).orphans, [orphan.hash])
+  }
+
   func testStatusFromJournal() throws {
     let kernel = SyntheticKernel(n: 10, p: 3, seed: 9)
     let run = RunDirectory(path: dir.path + "/run")

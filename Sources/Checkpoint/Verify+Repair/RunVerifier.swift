@@ -36,8 +36,7 @@ public enum RunVerifier {
       state.bytesDone += max(0, record.storedByteCount)
       progress(state)
     }
-    let named = Set(records.map(\.object))
-    let orphans = try CheckpointError.wrapping { try store.list() }.filter { !named.contains($0) }
+    let orphans = try orphans(run: run, named: Set(records.map(\.object)))
     // Only those of writers gone: a running writer's object in progress is no crash's leftover.
     let temporaries = try CheckpointError.wrapping { try store.temporaryFiles() }.filter { RunRootTemporaries.writerIsGone(AtomicFile.name(of: $0)) }
       + RunRootTemporaries.stale(in: run)
@@ -59,6 +58,17 @@ public enum RunVerifier {
     report.trainingProblem = try TrainingCheckpointStore(run: run).damage(
       epochs: TrainingCheckpointStore.recordedEpochs(run: run), targetAccuracy: TrainingCheckpointStore.recordedTargetAccuracy(run: run))
     return report
+  }
+
+  /// The objects of `run` that no journal record names. `named`: the objects of a replay made
+  /// before the listing. A writer may journal a tile between that replay and the listing (its
+  /// object is stored before its record), so an object `named` lacks is looked up in a second
+  /// replay before it is called an orphan: a tile finished during `verify` is not one.
+  static func orphans(run: RunDirectory, named: Set<ContentHash>) throws -> [ContentHash] {
+    let unnamed = try CheckpointError.wrapping { try run.objects.list() }.filter { !named.contains($0) }
+    guard !unnamed.isEmpty else { return [] }
+    let recorded = Set(try run.journal.replay().tiles.values.map(\.object))
+    return unnamed.filter { !recorded.contains($0) }
   }
 
   /// The problem with `record`'s object, if any: missing, damaged (unreadable, wrong size or
