@@ -27,10 +27,11 @@ public enum RunInputFiles {
     return inputs
   }
 
-  /// The input among `named(in:)` that `output` would replace, if any. A relative path in
-  /// `RUN/manifest.json` is resolved against the folder of the manifest it was run from, which the
-  /// run does not record: it is tried against the run directory and against the current
-  /// directory; an output is also an input when both are the same file (a hard link).
+  /// The input among `named(in:)` that `output` would replace, if any. `RUN/manifest.json`
+  /// holds absolute paths since 0.8.1 (`Manifest.prettyJSON`); a relative one, written before,
+  /// was relative to the folder of the manifest the run came from, which the run does not record:
+  /// it is tried against the run directory and against the current directory. An output is also
+  /// an input when both are the same file (a hard link).
   public static func input(at output: String, runDirectory: String) -> Input? {
     let target = OutputPlace.resolved(output)
     let targetIdentity = FileIdentity.of(output)

@@ -58,6 +58,28 @@ final class RelocatedRunTests: XCTestCase {
     XCTAssertTrue(try String(contentsOfFile: "\(work)/run/manifest.json", encoding: .utf8).contains("disk2-mnist"))
   }
 
+  /// `RUN/manifest.json` names the data by absolute paths, so that it can be run itself from
+  /// any folder: a manifest's relative paths are relative to its own folder, which the run does
+  /// not record (the file used to keep `../data/mnist`, which from `RUN/` named nothing).
+  func testRunManifestHoldsAbsolutePathsAndRunsFromAnyFolder() throws {
+    let fm = FileManager.default
+    try fm.createDirectory(atPath: "\(work)/data", withIntermediateDirectories: true)
+    try fm.copyItem(atPath: "\(CLIHarness.repositoryRoot)/data/mnist-sample", toPath: "\(work)/data/mnist")
+    let relative = try manifest(name: "relative", root: "../data/mnist", folder: "\(work)/m1")
+    try CLIHarness.succeed(["run", relative, "--run-dir", "\(work)/run", "--progress", "none", "--max-tiles", "4"])
+    let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/run/manifest.json"))) as? [String: Any]
+    XCTAssertEqual((saved?["dataset"] as? [String: Any])?["root"] as? String, "\(work)/data/mnist")
+    // The run's own manifest finishes the run: same identity, the rest of the tiles.
+    let finished = try CLIHarness.succeed(["run", "\(work)/run/manifest.json", "--run-dir", "\(work)/run", "--progress", "lines"])
+    XCTAssertTrue(finished.stderr.contains("resuming with 4 already journaled"), finished.stderr)
+    XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/run").count, 10)
+    try CLIHarness.succeed(["verify", "\(work)/run"])
+    // And the manifest it came from still resumes it, nothing moved.
+    let again = try CLIHarness.succeed(["run", relative, "--run-dir", "\(work)/run", "--progress", "lines"])
+    XCTAssertTrue(again.stderr.contains("are journaled"), again.stderr)
+    XCTAssertFalse(again.stderr.contains("moved run"), again.stderr)
+  }
+
   /// A run with `model.train` moves too: same training data and initial weights, a manifest that
   /// differs only in `dataset.root` and `name` resumes training's checkpoints and the eNTK, and
   /// the matrix equals the unmoved run's byte for byte.

@@ -270,11 +270,33 @@ public struct Manifest: Codable, Equatable, Sendable {
   /// SHA-256 of `canonicalJSON()`: the manifest's identity in the journal header.
   public var canonicalHash: ContentHash { ContentHash.sha256(canonicalJSON()) }
 
-  /// Pretty, sorted JSON of the manifest as run (for `RUN/manifest.json`).
+  /// Pretty, sorted JSON of the manifest as run (for `RUN/manifest.json`), its locations
+  /// absolute (`withAbsoluteLocations()`): the file names the same data and weights from any
+  /// folder, as `ntkbatch run RUN/manifest.json` and `assemble`'s check of the run's own inputs
+  /// read it (relative paths were resolved against the folder of a manifest the run does not
+  /// record). Not the identity: `canonicalJSON()` keeps the paths as written.
   public func prettyJSON() -> [UInt8] {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
-    return ((try? [UInt8](encoder.encode(self))) ?? []) + [0x0A]
+    return ((try? [UInt8](encoder.encode(withAbsoluteLocations()))) ?? []) + [0x0A]
+  }
+
+  /// This manifest with `dataset.root`/`path`, `columns.root`/`path` and `model.weights` resolved
+  /// against `baseDirectory` (`resolve`), and a relative result against the current directory.
+  public func withAbsoluteLocations() -> Manifest {
+    func absolute(_ path: String?) -> String? {
+      guard let path else { return nil }
+      let resolved = resolve(path)
+      if resolved.hasPrefix("/") { return resolved }
+      return ((FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(resolved) as NSString).standardizingPath
+    }
+    var copy = self
+    copy.dataset.root = absolute(dataset.root)
+    copy.dataset.path = absolute(dataset.path)
+    copy.columns?.root = absolute(columns?.root)
+    copy.columns?.path = absolute(columns?.path)
+    copy.model.weights = absolute(model.weights)
+    return copy
   }
 
   private func checkPaths(file: String) throws {
