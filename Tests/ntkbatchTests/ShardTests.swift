@@ -267,6 +267,10 @@ final class ShardTests: XCTestCase {
     let small = try CLIHarness.succeed(["check", try FaultHarness.npyManifest(in: work, samples: 6, tileSamples: 3)])
     let smallCost = try XCTUnwrap(small.stdout.split(separator: "\n").first { $0.hasPrefix("cost:") }, small.stdout)
     XCTAssertNotNil(smallCost.range(of: #"→ about [0-9.]+ seconds$"#, options: .regularExpression), String(smallCost))
+    // Its 3 tiles of 3 samples compute in well under a millisecond each: storing them is what takes time.
+    let note = try XCTUnwrap(small.stdout.split(separator: "\n").first { $0.hasPrefix("note:") }, small.stdout)
+    XCTAssertTrue(note.hasPrefix("note:     3 tiles of under 1 ms of computing each: storing a tile"), String(note))
+    XCTAssertTrue(note.contains("`ntkbatch status` gives the measured ETA"), String(note))
     let disk = try XCTUnwrap(lines.first { $0.hasPrefix("disk:") }, check.stdout)
     // 55 tiles of 1000 × 1000 float32 values (diagonal tiles stored whole): 220,000,000 bytes.
     XCTAssertTrue(disk.contains("objects up to 209.8 MiB"), disk)
