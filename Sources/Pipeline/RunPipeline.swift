@@ -214,14 +214,17 @@ public struct RunPipeline: PrecisionGeneric {
   /// Throws `EngineError.memoryBudget` (exit 2) before any work if the tile cannot fit.
   private func memoryPlan<T: BLASScalar>(model: Model<T>, sampleCount: Int, columnSampleCount: Int?) throws -> TileMemoryPlan {
     var tileSamples = manifest.ntk.tileSamples
+    var recordedTileSamples = false
     if tileSamples == nil, FileManager.default.fileExists(atPath: run.path),
        let recorded = try? run.journal.replay().identity?.tileSamples {
       tileSamples = recorded
+      recordedTileSamples = true
     }
     let (plan, budget) = try Self.memoryPlan(manifest: manifest, model: model, sampleCount: sampleCount,
-                                             columnSampleCount: columnSampleCount, tileSamples: tileSamples)
+                                             columnSampleCount: columnSampleCount, tileSamples: tileSamples,
+                                             recorded: recordedTileSamples)
     if reporter.detail != .quiet {
-      log("memory: budget \(budget >> 20) MiB; \(plan.tileSamples) samples per tile side, \(plan.strategy.rawValue), estimated peak \(plan.workingBytes >> 20) MiB without cache, \(max(0, plan.cacheBytes) >> 20) MiB for cached column blocks")
+      log("memory: budget \(MemorySizeText.mebibytesRoundedUp(budget)) MiB; \(plan.tileSamples) samples per tile side, \(plan.strategy.rawValue), estimated peak \(MemorySizeText.mebibytesRoundedUp(plan.workingBytes)) MiB without cache, \(max(0, plan.cacheBytes) >> 20) MiB for cached column blocks")
     }
     if reporter.detail == .detailed { log(plan.contraction.summary) }
     return plan
@@ -230,16 +233,18 @@ public struct RunPipeline: PrecisionGeneric {
   /// The memory plan of `manifest` as `run` makes it and `check` prints it — one computation for
   /// both, so they agree: the budget (`ntk.memoryBudget`, or "auto": `ProcessMemory.automaticBudget()`
   /// now), the base (this process's resident size now plus `fixedOverheadBytes`) and
-  /// `TileMemoryPlan.make` for `tileSamples` (`nil`: the largest that fits).
+  /// `TileMemoryPlan.make` for `tileSamples` (`nil`: the largest that fits; `recorded`: the
+  /// tile size a run directory records for "auto").
   ///
   /// - Returns: the plan and the budget in bytes.
   /// - Throws: `EngineError.memoryBudget` (exit 2) when the tile cannot fit, naming what it needs.
   public static func memoryPlan<T: BLASScalar>(manifest: Manifest, model: Model<T>, sampleCount: Int, columnSampleCount: Int?,
-                                               tileSamples: Int?) throws -> (plan: TileMemoryPlan, budget: Int) {
+                                               tileSamples: Int?, recorded: Bool = false) throws -> (plan: TileMemoryPlan, budget: Int) {
     let budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
     let base = (ProcessMemory.residentBytes() ?? 0) + fixedOverheadBytes
     let plan = try TileMemoryPlan.make(model: model, sampleCount: sampleCount, budgetBytes: budget, baseBytes: base,
-                                       tileSamples: tileSamples, columnSampleCount: columnSampleCount, variant: manifest.ntk.kernel.engineVariant)
+                                       tileSamples: tileSamples, columnSampleCount: columnSampleCount, variant: manifest.ntk.kernel.engineVariant,
+                                       recorded: recorded)
     return (plan, budget)
   }
 

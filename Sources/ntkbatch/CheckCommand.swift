@@ -84,7 +84,7 @@ struct CheckCommand: ParsableCommand {
     } catch let error as EngineError {
       throw CLIError.BadInput("\(self.manifest): \(error.message)")  // as `run` would stop, exit 2
     }
-    let memoryLine = "budget \(budget >> 20) MiB, \(memory.strategy.rawValue), estimated peak \(memory.workingBytes >> 20) MiB without cache"
+    let memoryLine = "budget \(MemorySizeText.mebibytesRoundedUp(budget)) MiB, \(memory.strategy.rawValue), estimated peak \(MemorySizeText.mebibytesRoundedUp(memory.workingBytes)) MiB without cache"
     let plan = try TilePlan(sampleCount: dataset.inputs.batchSize, columnSampleCount: columns?.inputs.batchSize,
                             tileSamples: memory.tileSamples, precision: manifest.ntk.precision, kernel: manifest.ntk.kernel)
     let values = plan.assembledValueCount
@@ -101,7 +101,7 @@ struct CheckCommand: ParsableCommand {
     print("matrix:   \(shape), \(values * element) bytes as \(manifest.ntk.precision.rawValue), normalization \(manifest.ntk.normalization.rawValue)")
     let rowsPerSample = manifest.ntk.kernel.engineVariant.jacobianOutputs(outputs: model.outputsPerSample)
     let blockScalars = memory.strategy == .wholeBlocks
-      ? model.jacobianScalarCount(samples: min(plan.tileSamples, plan.sampleCount), choice: .linearOnly(model: model), outputs: rowsPerSample)
+      ? model.jacobianScalarCount(samples: min(plan.tileSamples, plan.sampleCount), choice: memory.contraction, outputs: rowsPerSample)
       : model.jacobianFactorScalarCount(samples: min(plan.tileSamples, plan.sampleCount), outputs: rowsPerSample)
     let cachedBlocks = min(plan.columnBlockCount, max(0, memory.cacheBytes) / max(1, blockScalars * MemoryLayout<T>.stride))
     printCost(plan: plan, costs: TileCostModel(model: model, choice: memory.contraction, variant: manifest.ntk.kernel.engineVariant),

@@ -25,6 +25,15 @@ final class TileMemoryPlanNeedTests: XCTestCase {
     let plan = try TileMemoryPlan.make(model: lenet, sampleCount: n, budgetBytes: budget, baseBytes: base, tileSamples: t)
     XCTAssertEqual(plan.strategy, .wholeBlocks)
     XCTAssertEqual(plan.workingBytes, whole)
+    // The plan lines print the peak rounded up (MemorySizeText's need): that many MiB as the budget plan it.
+    XCTAssertEqual(MemorySizeText.mebibytesRoundedUp(plan.workingBytes) << 20, budget)
+
+    // `t` recorded by a run directory for "auto" (tester-s9): the refusal says so, and its remedy is
+    // a larger budget or another run directory — not "auto", which the manifest already says.
+    XCTAssertThrowsError(try TileMemoryPlan.make(model: lenet, sampleCount: n, budgetBytes: whole - 1, baseBytes: base,
+                                                 tileSamples: t, recorded: true)) { error in
+      XCTAssertEqual((error as? EngineError)?.message, "ntk.tileSamples \"auto\": this run directory keeps its recorded tiles of 200 samples a side, which need about \(mebibytes(whole)) MiB (estimated peak with whole-blocks, including 64 MiB for the process itself) for lenet (P = 62006) on 1000 samples, over the budget of \((whole - 1) >> 20) MiB (ntk.memoryBudget); raise ntk.memoryBudget, or give another --run-dir to start a run whose tiles fit")
+    }
 
     // The smallest tile: likewise the smaller of the two peaks at one sample a side.
     let smallest = min(TileMemoryPlan.working(lenet, n: n, t: 1, strategy: .wholeBlocks, base: base),

@@ -256,4 +256,29 @@ final class SmallFindingsTests: XCTestCase {
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/run/journal"), "a refused run computes nothing")
   }
+
+  /// `tileSamples: "auto"` resumes with the tile size the run directory records; when a smaller
+  /// budget cannot hold it, the refusal says where the size comes from and what helps (a larger
+  /// budget, another run directory), not "use \"auto\"" (tester-s9).
+  func testAResumedAutoRunOverItsBudgetNamesTheRecordedTileSize() throws {
+    func manifest(mebibytes: Int) throws -> String {
+      try CLIHarness.writeManifest([
+        "name": "auto-resume",
+        "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 1000],
+        "model": ["name": "lenet"],
+        "ntk": ["precision": "float32", "tileSamples": "auto", "memoryBudget": mebibytes << 20],
+      ], in: work, name: "auto-\(mebibytes)")
+    }
+    let first = try CLIHarness.succeed(["run", try manifest(mebibytes: 300), "--run-dir", "\(work)/run", "--progress", "lines", "--max-tiles", "1"])
+    let recorded = try XCTUnwrap(first.stderr.range(of: #"[0-9]+ samples per tile side"#, options: .regularExpression).map { first.stderr[$0] }, first.stderr)
+    let t = String(recorded.prefix { $0.isNumber })
+    XCTAssertLessThan(Int(t)!, 1000, "a budget of 300 MiB plans tiles smaller than the 1,000 digits")
+    let objects = try FaultHarness.journaledObjects("\(work)/run")
+    let refused = try CLIHarness.run(["run", try manifest(mebibytes: 150), "--run-dir", "\(work)/run", "--progress", "none"])
+    XCTAssertEqual(refused.status, 2, refused.stderr)
+    XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+    XCTAssertTrue(refused.stderr.contains("ntk.tileSamples \"auto\": this run directory keeps its recorded tiles of \(t) samples a side, which need about "), refused.stderr)
+    XCTAssertTrue(refused.stderr.hasSuffix("(ntk.memoryBudget); raise ntk.memoryBudget, or give another --run-dir to start a run whose tiles fit\n"), refused.stderr)
+    XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/run"), objects, "nothing computed")
+  }
 }

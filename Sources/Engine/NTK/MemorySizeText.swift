@@ -7,8 +7,8 @@
 ///   promised than there is.
 /// A need over a limit then always prints as the larger number (⌈need⌉ > ⌊limit⌋), never as
 /// "needs about 70 MiB, over the budget of 70 MiB". (The plan lines of `check` and `run`, of a
-/// plan that fits, print budget and peak alike in MiB rounded down: a fitting peak never prints
-/// above its budget.)
+/// plan that fits, print budget and peak alike in MiB rounded up: a fitting peak never prints
+/// above its budget, and a budget of the peak printed holds it — the need a refusal names.)
 public enum MemorySizeText {
   /// `bytes` in MiB rounded up.
   public static func mebibytesRoundedUp(_ bytes: Int) -> Int { (bytes + (1 << 20) - 1) >> 20 }

@@ -43,12 +43,14 @@ public struct TileMemoryPlan: Equatable, Sendable {
   ///   - baseBytes: resident bytes outside the model (process, code, BLAS buffers).
   ///   - columnSampleCount: cross kernels, the number of column samples n_c (both datasets are
   ///     held, two blocks always, t ≤ max(n, n_c)).
+  ///   - recorded: `tileSamples` is not the manifest's but the one a run directory records for
+  ///     `"auto"` (a resumed run keeps its tiles): the refusal says so, and what to do instead.
   /// - Throws: `EngineError.memoryBudget` if not even the requested (or, for `nil`, the smallest,
   ///   one sample a side) tile fits, naming the bytes it needs: the smaller estimated peak of the
   ///   two strategies (`working`), the budget at which the plan would succeed, and that strategy.
   public static func make<T: BLASScalar>(
     model: Model<T>, sampleCount n: Int, budgetBytes: Int, baseBytes: Int, tileSamples: Int?,
-    columnSampleCount nc: Int? = nil, variant: NTKVariant = .full
+    columnSampleCount nc: Int? = nil, variant: NTKVariant = .full, recorded: Bool = false
   ) throws -> TileMemoryPlan {
     // A cross kernel's tile side is bounded by the larger of its two sample counts.
     let side = max(n, nc ?? 0)
@@ -71,7 +73,13 @@ public struct TileMemoryPlan: Equatable, Sendable {
       if fits(t, .wholeBlocks) { return plan(t, .wholeBlocks) }
       if fits(t, .layerStreaming) { return plan(t, .layerStreaming) }
       let (strategy, needed) = smallestNeed(t: min(t, max(1, side)))
-      throw EngineError(.memoryBudget, "ntk.tileSamples \(t) needs about \(MemorySizeText.need(needed)) (estimated peak with \(strategy.rawValue), including \(MemorySizeText.need(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(MemorySizeText.limit(budgetBytes)) (ntk.memoryBudget); use a smaller tileSamples or \"auto\"")
+      let subject = recorded
+        ? "ntk.tileSamples \"auto\": this run directory keeps its recorded tiles of \(t) samples a side, which need"
+        : "ntk.tileSamples \(t) needs"
+      let remedy = recorded
+        ? "raise ntk.memoryBudget, or give another --run-dir to start a run whose tiles fit"
+        : "use a smaller tileSamples or \"auto\""
+      throw EngineError(.memoryBudget, "\(subject) about \(MemorySizeText.need(needed)) (estimated peak with \(strategy.rawValue), including \(MemorySizeText.need(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(MemorySizeText.limit(budgetBytes)) (ntk.memoryBudget); \(remedy)")
     }
     let limit = max(1, side)
     let whole = largest(upTo: limit) { fits($0, .wholeBlocks) }
