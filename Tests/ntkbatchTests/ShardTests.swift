@@ -281,6 +281,21 @@ final class ShardTests: XCTestCase {
     XCTAssertLessThan(balance, 1.3, "55 tiles in 10 shards: within about one tile of the mean")
   }
 
+  /// `check` sizes a cached block as the run holds it, with the plan's per-layer choice: resnet18
+  /// width 64's structured last stages hold cotangents and patches, not rows (tester-s9: it counted
+  /// explicit rows, about 10× more, and said the cache held 0 of 4 blocks where the run cached them).
+  func testCheckCountsCachedBlocksWithThePlansContractionChoice() throws {
+    let manifest = try CLIHarness.writeManifest([
+      "name": "cache-count",
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 16],
+      "model": ["name": "resnet18", "width": 64],
+      "ntk": ["precision": "float32", "tileSamples": 4, "memoryBudget": 2_000_000_000],
+    ], in: work, name: "cache-count")
+    let check = try CLIHarness.succeed(["check", manifest])
+    let cost = try XCTUnwrap(check.stdout.split(separator: "\n").first { $0.hasPrefix("cost:") }, check.stdout)
+    XCTAssertTrue(cost.contains("each block once: the cache holds all 4 blocks"), String(cost))
+  }
+
   func testSlurmWritesTheArrayAndTheDependentAssembleScripts() throws {
     let manifest = try manifest()
     let result = try CLIHarness.run(["slurm", manifest, "--array", "4", "--run-dir", "\(work)/run", "--time", "1:00:00",
