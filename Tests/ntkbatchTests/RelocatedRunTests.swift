@@ -36,7 +36,7 @@ final class RelocatedRunTests: XCTestCase {
     try fm.moveItem(atPath: original, toPath: "\(work)/disk2-mnist")
     let moved = try manifest(name: "after", root: "\(work)/disk2-mnist/", folder: "\(work)/m2")
     let resumed = try CLIHarness.succeed(["run", moved, "--run-dir", "\(work)/run", "--progress", "none"])
-    XCTAssertTrue(resumed.stderr.contains("resuming a moved run (same data, weights and settings): dataset.root (run has \"\(original)\", now \"\(work)/disk2-mnist/\")"), resumed.stderr)
+    XCTAssertTrue(resumed.stderr.contains("resuming a moved run (same data, weights and settings): dataset.root (run has \"\(original)\", now \"\(work)/disk2-mnist\")"), resumed.stderr)  // as RUN/manifest.json records it
     XCTAssertTrue(resumed.stderr.contains("name (run has \"before\", now \"after\")"), resumed.stderr)
     XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/run").count, 10)
     XCTAssertEqual(try FaultHarness.assembled("\(work)/run", output: "\(work)/run.npy"), expected, "byte-identical to the unmoved run")
@@ -78,6 +78,17 @@ final class RelocatedRunTests: XCTestCase {
     let again = try CLIHarness.succeed(["run", relative, "--run-dir", "\(work)/run", "--progress", "lines"])
     XCTAssertTrue(again.stderr.contains("are journaled"), again.stderr)
     XCTAssertFalse(again.stderr.contains("moved run"), again.stderr)
+
+    // A symbolic link followed by `..` is recorded as the system resolves it, not lexically
+    // (tester-s9b: `deep/lnk/../data` with lnk → other/x was recorded as `deep/data`).
+    try fm.createDirectory(atPath: "\(work)/other/x", withIntermediateDirectories: true)
+    try fm.createDirectory(atPath: "\(work)/deep", withIntermediateDirectories: true)
+    try fm.copyItem(atPath: "\(work)/data/mnist", toPath: "\(work)/other/mnist")
+    try fm.createSymbolicLink(atPath: "\(work)/deep/lnk", withDestinationPath: "\(work)/other/x")
+    let linked = try manifest(name: "linked", root: "../deep/lnk/../mnist", folder: "\(work)/m2")
+    try CLIHarness.succeed(["run", linked, "--run-dir", "\(work)/linked", "--progress", "none", "--max-tiles", "1"])
+    let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/linked/manifest.json"))) as? [String: Any]
+    XCTAssertEqual((record?["dataset"] as? [String: Any])?["root"] as? String, "\(work)/other/mnist")
   }
 
   /// A run with `model.train` moves too: same training data and initial weights, a manifest that
