@@ -149,14 +149,15 @@ struct CheckCommand: ParsableCommand {
 
   static func scientific(_ value: Double) -> String { String(format: "%.3g", value) }
 
-  /// `seconds` in the largest unit that keeps it ≥ 1: "1.5 hours", "12 minutes", "40 seconds".
   /// Tiles estimated to compute faster than this get `check`'s note on storing time.
   static let shortTileSeconds = 0.1
 
+  /// A tile's computing time for that note: "under 1 ms" or "about N ms".
   static func milliseconds(_ seconds: Double) -> String {
     seconds < 0.001 ? "under 1 ms" : String(format: "about %.0f ms", seconds * 1000)
   }
 
+  /// `seconds` in the largest unit that keeps it ≥ 1: "1.5 hours", "12 minutes", "40 seconds".
   static func duration(_ seconds: Double) -> String {
     let hours = seconds / 3600
     if hours >= 1 { return (hours >= 100 ? String(format: "%.0f", hours) : String(format: "%.1f", hours)) + " hours" }

@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import Storage
 import XCTest
 
 /// `NormalisedPath.absolute`, the one rule for paths `generate` and `slurm` write for later processes.

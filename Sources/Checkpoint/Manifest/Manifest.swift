@@ -282,24 +282,13 @@ public struct Manifest: Codable, Equatable, Sendable {
   }
 
   /// This manifest with `dataset.root`/`path`, `columns.root`/`path` and `model.weights` made
-  /// absolute: relative to `baseDirectory`, a relative base to the current directory, links kept
-  /// except before a `..` (resolved there as the system does, `realpath(3)`).
+  /// absolute against `baseDirectory` (itself against the current directory) by the rule
+  /// `generate` and `slurm` write paths with (`NormalisedPath`: links kept except before `..`).
   public func withAbsoluteLocations() -> Manifest {
     func absolute(_ path: String?) -> String? {
       guard let path else { return nil }
-      // As `generate` normalises paths: absolute, lexical, symbolic links kept — except before a
-      // `..`, which the system applies to a link's target (open(2)): the part up to the last `..`
-      // is resolved by realpath(3), the rest appended as written.
-      let joined = path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path)
-      let anchored = joined.hasPrefix("/") ? joined : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(joined)
-      let parts = anchored.split(separator: "/", omittingEmptySubsequences: true).map(String.init).filter { $0 != "." }
-      guard let last = parts.lastIndex(of: "..") else { return "/" + parts.joined(separator: "/") }
-      let head = "/" + parts[...last].joined(separator: "/")
-      let tail = parts[(last + 1)...].joined(separator: "/")
-      guard let real = realpath(head, nil) else { return (anchored as NSString).standardizingPath }
-      defer { free(real) }
-      let base = String(cString: real)
-      return tail.isEmpty ? base : (base == "/" ? "/" + tail : base + "/" + tail)
+      let cwd = FileManager.default.currentDirectoryPath
+      return NormalisedPath.absolute(path, in: NormalisedPath.absolute(baseDirectory, in: cwd))
     }
     var copy = self
     copy.dataset.root = absolute(dataset.root)

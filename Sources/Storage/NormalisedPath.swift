@@ -1,5 +1,4 @@
 import Foundation
-import Storage
 
 /// The one rule for a path a command writes into a file for later processes (`generate`'s
 /// `dataset.root`, `slurm`'s manifest, run directory and executable in the batch scripts): made
