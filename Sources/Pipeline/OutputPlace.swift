@@ -7,7 +7,8 @@ import Storage
 /// object, the journal), never over a folder that contains the run directory or the current
 /// directory, only into a folder that exists, never over a symbolic link, and a file never over
 /// a directory, never over one of the run's own input files (`RunInputFiles`: `dataset.path`,
-/// `columns.path`, `model.weights` of `RUN/manifest.json`). Whether an existing output may be
+/// `columns.path`, `model.weights` of `RUN/manifest.json`, the dataset's files under
+/// `dataset.root` and `columns.root`). Whether an existing output may be
 /// replaced is the command's own rule.
 public enum OutputPlace {
   /// `path` made absolute, `.`/`..` removed and symbolic links resolved (for the parts that exist).
@@ -41,7 +42,7 @@ public enum OutputPlace {
       throw BadInput("\(output): contains the current directory; not replaced (also not with --overwrite)")
     }
     if let input = RunInputFiles.input(at: output, runDirectory: runDirectory) {
-      throw BadInput("\(output): is the run's own input \(input.field) (\(input.path) in \(RunDirectory(path: runDirectory).manifestPath)); \(command) does not replace a file the run reads (the run could no longer resume nor be checked): give another output (also not with --overwrite)")
+      throw BadInput("\(output): is the run's own input \(input.field) (\(input.path), from \(RunDirectory(path: runDirectory).manifestPath)); \(command) does not replace a file the run reads (the run could no longer resume nor be checked): give another output (also not with --overwrite)")
     }
     let folder = AtomicFile.directory(of: output)
     var isFolder: ObjCBool = false

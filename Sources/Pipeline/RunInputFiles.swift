@@ -1,13 +1,18 @@
 import Checkpoint
+import Datasets
 import Foundation
 import Storage
 
 /// The files a run reads as its inputs, as `RUN/manifest.json` names them: `dataset.path`,
-/// `columns.path` (npy arrays) and `model.weights` (the `.safetensors` file). `OutputPlace`
+/// `columns.path` (npy arrays), `model.weights` (the `.safetensors` file), and under
+/// `dataset.root` and `columns.root` every name the dataset's split may be read from
+/// (`DatasetKind.files(of:)`: the candidates and the archive, present or not, since writing one
+/// that is absent would make the run read it instead of the file it reads now). `OutputPlace`
 /// refuses an output that is one of them, so `--overwrite` cannot replace the run's own data or
 /// weights (the run could then neither resume nor be checked).
 public enum RunInputFiles {
-  /// One input: the manifest field naming it and the path as written there.
+  /// One input: the manifest field naming it and the path as written there (for a file under a
+  /// root, the root as written there joined with the file's name).
   public struct Input: Equatable {
     public var field: String
     public var path: String
@@ -22,6 +27,16 @@ public enum RunInputFiles {
     for (section, key, field) in [("dataset", "path", "dataset.path"), ("columns", "path", "columns.path"), ("model", "weights", "model.weights")] {
       if let path = (object[section] as? [String: Any])?[key] as? String, !path.isEmpty {
         inputs.append(Input(field: field, path: path))
+      }
+    }
+    for section in ["dataset", "columns"] {
+      guard let fields = object[section] as? [String: Any], let root = fields["root"] as? String, !root.isEmpty,
+            let kind = (fields["name"] as? String).flatMap(DatasetKind.init(rawValue:)) else { continue }
+      let split = (fields["split"] as? String).flatMap(DatasetSplit.init(rawValue:)) ?? .train
+      for file in kind.files(of: split) {
+        for name in file.candidates + (file.archive.map { [$0.path] } ?? []) {
+          inputs.append(Input(field: section + ".root", path: (root as NSString).appendingPathComponent(name)))
+        }
       }
     }
     return inputs

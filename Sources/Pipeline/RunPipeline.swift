@@ -119,7 +119,12 @@ public struct RunPipeline: PrecisionGeneric {
       else { return .stoppedBySignal }
       model = trained
     }
-    let plan = try memoryPlan(model: model, sampleCount: dataset.inputs.batchSize, columnSampleCount: columns?.inputs.batchSize)
+    let plan: TileMemoryPlan
+    do {
+      plan = try memoryPlan(model: model, sampleCount: dataset.inputs.batchSize, columnSampleCount: columns?.inputs.batchSize)
+    } catch let refusal as EngineError where refusal.code == .memoryBudget {
+      plan = try planWithoutBudget(refusal, model: model, dataset: dataset, columns: columns)
+    }
     let identity = Self.identity(manifest: manifest, model: model, dataset: dataset, columns: columns, tileSamples: plan.tileSamples)
     let tilePlan = try identity.plan()
     let costs = TileCostModel(model: model, choice: plan.contraction, variant: manifest.ntk.kernel.engineVariant)
@@ -228,6 +233,29 @@ public struct RunPipeline: PrecisionGeneric {
     }
     if reporter.detail == .detailed { log(plan.contraction.summary) }
     return plan
+  }
+
+  /// What a run directory with a recorded identity gets when its tiles do not fit the budget
+  /// (`refusal`): another computation's directory is refused as such (the identity check comes
+  /// first: a budget is no reason to name), and a run whose tiles are all journaled computes
+  /// nothing, so its plan (of the recorded tile size) is not bounded by the budget — only the
+  /// per-sample files are checked. Otherwise `refusal` is thrown.
+  ///
+  /// - Throws: `CheckpointError.identityMismatch`, or `refusal` (`EngineError.memoryBudget`).
+  private func planWithoutBudget<T: BLASScalar>(_ refusal: EngineError, model: Model<T>, dataset: DatasetLoader.Loaded<T>,
+                                                 columns: DatasetLoader.Loaded<T>?) throws -> TileMemoryPlan {
+    guard SystemFile.kind(of: run.journalDirectory).exists, let replay = try? run.journal.replay(),
+          let recorded = replay.identity else { throw refusal }
+    let tileSamples = manifest.ntk.tileSamples ?? recorded.tileSamples
+    let identity = Self.identity(manifest: manifest, model: model, dataset: dataset, columns: columns, tileSamples: tileSamples)
+    try RunSession.refuseForeign(run: run, identity: identity, manifestJSON: manifest.prettyJSON())
+    guard let tiles = try? identity.plan().tiles, tiles.indices.allSatisfy({ replay.tiles[$0] != nil }) else { throw refusal }
+    if reporter.detail != .quiet {
+      log("memory: every tile is journaled, nothing to compute: ntk.memoryBudget is not applied (tiles of \(tileSamples) samples a side would not fit it)")
+    }
+    return try TileMemoryPlan.make(model: model, sampleCount: dataset.inputs.batchSize, budgetBytes: Int.max / 4, baseBytes: 0,
+                                   tileSamples: tileSamples, columnSampleCount: columns?.inputs.batchSize,
+                                   variant: manifest.ntk.kernel.engineVariant, recorded: manifest.ntk.tileSamples == nil)
   }
 
   /// The memory plan of `manifest` as `run` makes it and `check` prints it — one computation for

@@ -87,10 +87,11 @@ public struct TrainPipeline {
         throw CheckpointError(.damaged, "\(store.recordPath): \(problem); `ntkbatch repair` sets the damaged training state aside")
       }
       var differences = identity.identityDifferences(from: record)
-      if differences.contains("manifest hash"), let moved = relocation() {
+      if differences.isEmpty || differences.contains("manifest hash"), let moved = relocation() {
         // The manifest differs from RUN/manifest.json only in where things are (or the name), or
         // not at all (a run moved earlier keeps the record's manifest hash): the same manifest.
-        if differences == ["manifest hash"] {
+        // With the record's manifest hash, moved means moved back after a move.
+        if differences.allSatisfy({ $0 == "manifest hash" }) {
           // Same initial weights and training data too: the same training, moved (as
           // `RunSession.open` rules for the eNTK). Later epochs keep the record's manifest hash.
           if !moved.isEmpty { try run.writeManifest(manifest.prettyJSON()) }

@@ -19,8 +19,9 @@ struct CheckCommand: ParsableCommand {
       the file and field otherwise. Never downloads (a manifest with dataset.download reads the \
       files already there).
 
-      Also prints the plan's cost: total FLOP (contraction plus the Jacobian blocks: each once \
-      when the memory plan caches them all, else one per tile; see TileCostModel), hours on this machine at the speed of a short measured \
+      Also prints the plan's cost: total FLOP (contraction plus the Jacobian blocks as the run \
+      computes them: each once when the memory plan caches them all, else as often as the cache \
+      makes it, up to one per tile; see TileCostModel and BlockCachePolicy), hours on this machine at the speed of a short measured \
       GEMM (with the current OPENBLAS_NUM_THREADS; computing only: where a tile computes in under \
       0.1 s, a note says that storing it, left out, takes as long or longer), and the disk needed for the objects and for \
       the assembled file in each dtype; with --shards N, the split into N shards: tiles per \
@@ -100,20 +101,26 @@ struct CheckCommand: ParsableCommand {
     let shape = ShapeSize.description(plan.assembledShape) + (plan.kernel == .full ? "" : " (kernel \(plan.kernel.rawValue))")
     print("matrix:   \(shape), \(values * element) bytes as \(manifest.ntk.precision.rawValue), normalization \(manifest.ntk.normalization.rawValue)")
     let rowsPerSample = manifest.ntk.kernel.engineVariant.jacobianOutputs(outputs: model.outputsPerSample)
-    let blockScalars = memory.strategy == .wholeBlocks
-      ? model.jacobianScalarCount(samples: min(plan.tileSamples, plan.sampleCount), choice: memory.contraction, outputs: rowsPerSample)
-      : model.jacobianFactorScalarCount(samples: min(plan.tileSamples, plan.sampleCount), outputs: rowsPerSample)
-    let cachedBlocks = min(plan.columnBlockCount, max(0, memory.cacheBytes) / max(1, blockScalars * MemoryLayout<T>.stride))
+    func blockBytes(_ samples: Int) -> Int {
+      MemoryLayout<T>.stride * (memory.strategy == .wholeBlocks
+        ? model.jacobianScalarCount(samples: samples, choice: memory.contraction, outputs: rowsPerSample)
+        : model.jacobianFactorScalarCount(samples: samples, outputs: rowsPerSample))
+    }
+    let cachedBlocks = min(plan.columnBlockCount, max(0, memory.cacheBytes) / max(1, blockBytes(min(plan.tileSamples, plan.sampleCount))))
+    // The blocks the run computes, tile by tile in plan order, as its cache keeps them.
+    let computed = BlockCachePolicy.computations(of: plan.tiles.map { ($0.rows, $0.columns) }, isCross: plan.isCross,
+                                                 cacheBytes: memory.cacheBytes, bytes: blockBytes)
     printCost(plan: plan, costs: TileCostModel(model: model, choice: memory.contraction, variant: manifest.ntk.kernel.engineVariant),
-              rate: GEMMRate.measure(T.self),
-              cachesAll: cachedBlocks >= plan.columnBlockCount - (plan.isCross ? 0 : 1), cachedBlocks: cachedBlocks)
+              rate: GEMMRate.measure(T.self), computed: computed, cachedBlocks: cachedBlocks)
   }
 
   /// The cost, disk and shard lines (see the command's discussion).
   ///
-  /// - Parameter cachesAll: whether the memory plan's cache holds every column block, so each
-  ///   block's Jacobian is computed once (else the uncached bound, one block per tile, is used).
-  private func printCost(plan: TilePlan, costs: TileCostModel, rate: Double, cachesAll: Bool, cachedBlocks: Int) {
+  /// - Parameters:
+  ///   - computed: the Jacobian blocks the run computes (`BlockCachePolicy.computations`): each
+  ///     once when the cache holds them all, up to one per tile when it holds none.
+  ///   - cachedBlocks: how many full blocks the cache holds at a time.
+  private func printCost(plan: TilePlan, costs: TileCostModel, rate: Double, computed: [Range<Int>], cachedBlocks: Int) {
     var contraction = 0.0, uncached = 0.0
     for tile in plan.tiles {
       contraction += costs.contractionFLOP(rowSamples: tile.rows.count, columnSamples: tile.columns.count, isDiagonal: tile.isDiagonal)
@@ -121,10 +128,11 @@ struct CheckCommand: ParsableCommand {
     }
     // A cross run computes each row block once for its row, besides the column blocks.
     if plan.isCross { uncached += costs.jacobianFLOP(samples: plan.sampleCount) }
-    let once = costs.jacobianFLOP(samples: plan.sampleCount) + (plan.isCross ? costs.jacobianFLOP(samples: plan.columnSampleCount) : 0)
-    let jacobians = cachesAll ? once : uncached
+    let jacobians = computed.reduce(0.0) { $0 + costs.jacobianFLOP(samples: $1.count) }
     let total = contraction + jacobians
-    let how = cachesAll ? "each block once: the cache holds all \(plan.columnBlockCount) \(plan.isCross ? "column " : "")blocks" : "one block per tile: the cache holds \(cachedBlocks) of \(plan.columnBlockCount) \(plan.isCross ? "column " : "")blocks"
+    let blocks = plan.blockCount + (plan.isCross ? plan.columnBlockCount : 0)
+    let held = "the cache holds \(computed.count == blocks ? "all" : "\(cachedBlocks) of") \(plan.columnBlockCount) \(plan.isCross ? "column " : "")blocks"
+    let how = computed.count == blocks ? "each block once: \(held)" : "\(computed.count) block computations for \(blocks) blocks: \(held)"
     let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "OpenBLAS default"
     print("cost:     \(Self.scientific(total)) FLOP (contraction \(Self.scientific(contraction)), Jacobians \(Self.scientific(jacobians)), \(how)); this machine: \(String(format: "%.1f", rate / 1e9)) GFLOP/s (GEMM 1024³, threads: \(threads)) → about \(Self.duration(total / rate))")
     // What the estimate leaves out: storing each tile. Where computing a tile is short, that dominates

@@ -25,7 +25,7 @@ struct RunCommand: ParsableCommand {
   @Argument(help: "The manifest (JSON; see the README).")
   var manifest: String
 
-  @Option(name: .customLong("run-dir"), help: "Run directory (default: runs/<manifest name> in the current directory).")
+  @Option(name: .customLong("run-dir"), help: "Run directory (default: runs/<manifest name> in the current directory; for a run directory's own RUN/manifest.json, RUN).")
   var runDirectory: String?
 
   @Option(help: "Progress display: auto (bar on a terminal, periodic lines otherwise), bar, lines, tiles, none.")
@@ -51,7 +51,7 @@ struct RunCommand: ParsableCommand {
     let signals = SignalWatch()
     let outcome = try CLIError.reporting(manifest: self.manifest) { () -> RunPipeline.Outcome in
       let manifest = try ManifestInput.load(path: self.manifest)
-      let directory = RunDirectory(path: runDirectory ?? "runs/\(manifest.name)")
+      let directory = RunDirectory(path: runDirectory ?? RunDirectory.defaultPath(manifestPath: self.manifest, name: manifest.name))
       let shardSpec = try shard.map { try ShardSpec.parse($0) }
       if shardSpec != nil { try RunPipeline.refuseTrainingWithShards(manifest, path: self.manifest) }
       let pipeline = RunPipeline(manifest: manifest, run: directory, reporter: ProgressReporter(mode: progress), maxTiles: maxTiles, shard: shardSpec, stop: signals)

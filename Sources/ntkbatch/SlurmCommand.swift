@@ -48,7 +48,7 @@ struct SlurmCommand: ParsableCommand {
   @Option(help: "Memory per task, as sbatch --mem (e.g. 8G).")
   var mem: String?
 
-  @Option(name: .customLong("run-dir"), help: "Run directory on a shared file system (default: runs/<manifest name> in the current directory).")
+  @Option(name: .customLong("run-dir"), help: "Run directory on a shared file system (default: runs/<manifest name> in the current directory; for a run directory's own RUN/manifest.json, RUN).")
   var runDirectory: String?
 
   @Flag(help: "Submit with sbatch and print the job ids.")
@@ -83,7 +83,7 @@ struct SlurmCommand: ParsableCommand {
       let cwd = FileManager.default.currentDirectoryPath
       let scripts = SlurmScripts(
         ntkbatch: try Self.executablePath(), manifest: NormalisedPath.absolute(self.manifest, in: cwd),
-        runDirectory: NormalisedPath.absolute(runDirectory ?? "runs/\(manifest.name)", in: cwd), workingDirectory: cwd,
+        runDirectory: NormalisedPath.absolute(runDirectory ?? RunDirectory.defaultPath(manifestPath: self.manifest, name: manifest.name), in: cwd), workingDirectory: cwd,
         name: manifest.name, shards: array, partition: partition, time: time, cpusPerTask: cpusPerTask, memory: mem,
         dtype: manifest.ntk.precision.rawValue, finishTime: finishTime ?? time, maxRequeues: maxRequeues)
       if let tiles = Self.knownTileCount(manifest), array > tiles {

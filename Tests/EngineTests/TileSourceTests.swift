@@ -57,6 +57,32 @@ final class TileSourceTests: XCTestCase {
     XCTAssertEqual(tight.statistics.blocksComputed, 4 + 2 + 1 + 0)
   }
 
+  /// `BlockCachePolicy.computations` (what `check` costs) names the blocks the source computes,
+  /// for caches from none to all, with a short last block; and the closed form of one block's room.
+  func testBlockCachePolicyPredictsTheBlocksTheSourceComputes() throws {
+    let lenet = try model("lenet", Double.self)
+    let x = inputs(14, Double.self)
+    let oneBlock = lenet.jacobianScalarCount(samples: 3) * 8
+    for cacheBytes in [0, oneBlock, 2 * oneBlock - 1, 2 * oneBlock + lenet.jacobianScalarCount(samples: 2) * 8, 1 << 30] {
+      let source = TileSource(model: lenet, inputs: x, scale: 1, tileSamples: 3, strategy: .wholeBlocks, cacheBytes: cacheBytes)
+      _ = try allTiles(source)
+      var tiles: [(rows: Range<Int>, columns: Range<Int>)] = []
+      for i in 0..<source.blockCount { for j in i..<source.blockCount { tiles.append((source.samples(ofBlock: i), source.samples(ofBlock: j))) } }
+      let computed = BlockCachePolicy.computations(of: tiles, isCross: false, cacheBytes: cacheBytes) { lenet.jacobianScalarCount(samples: $0) * 8 }
+      XCTAssertEqual(computed.count, source.statistics.blocksComputed, "cache \(cacheBytes)")
+      XCTAssertEqual(computed.reduce(0) { $0 + $1.count }, source.statistics.samplesComputed, "cache \(cacheBytes)")
+    }
+    let blocks = (0..<4).map { $0 * 3 ..< $0 * 3 + 3 }
+    let triangle = (0..<4).flatMap { i in (i..<4).map { (rows: blocks[i], columns: blocks[$0]) } }
+    XCTAssertEqual(BlockCachePolicy.computations(of: triangle, isCross: false, cacheBytes: 10) { _ in 10 },
+                   [blocks[0], blocks[1], blocks[2], blocks[3], blocks[2], blocks[3], blocks[3]])
+    XCTAssertEqual(BlockCachePolicy.computations(of: triangle, isCross: false, cacheBytes: 0) { _ in 10 }.count, 4 + 3 + 2 + 1)
+    // Cross: rows once each; columns cached across rows, never evicted (room for two of three).
+    let cross = (0..<2).flatMap { i in (0..<3).map { (rows: blocks[i], columns: blocks[$0]) } }
+    XCTAssertEqual(BlockCachePolicy.computations(of: cross, isCross: true, cacheBytes: 20) { _ in 10 },
+                   [blocks[0], blocks[0], blocks[1], blocks[2], blocks[1], blocks[2]])
+  }
+
   func testLayerStreamingEqualsWholeBlocksByteForByte() throws {
     for name in ["resnet18", "mobilenetv2"] {
       let net = try model(name, width: name == "resnet18" ? 4 : 0, Float.self)

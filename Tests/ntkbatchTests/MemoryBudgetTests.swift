@@ -69,4 +69,33 @@ final class MemoryBudgetTests: XCTestCase {
     XCTAssertTrue(result.stderr.contains("the smallest tile (one sample a side) needs about"), result.stderr)
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/run"), "no run directory may be created")
   }
+
+  /// A budget below the tiles of an existing run directory (tester-s9b M5): another computation's
+  /// directory is refused as such first, a run with tiles left is refused for memory, and a run
+  /// whose tiles are all journaled — nothing to compute — is not refused at all.
+  func testABudgetTooSmallForAnExistingRunComesAfterItsIdentityAndSparesAFinishedRun() throws {
+    let work = try CLIHarness.temporaryDirectory("budget-existing")
+    defer { try? FileManager.default.removeItem(atPath: work) }
+    func lenet(seed: Int, budget: Int, name: String) throws -> String {
+      try FileManager.default.createDirectory(atPath: "\(work)/\(name)", withIntermediateDirectories: true)
+      return try manifest(in: "\(work)/\(name)", model: ["name": "lenet", "seed": seed], subsample: 12, budget: budget, tileSamples: 6)
+    }
+    let roomy = try lenet(seed: 0, budget: 1 << 30, name: "roomy")
+    let tight = try lenet(seed: 0, budget: 1 << 20, name: "tight")  // holds the weights, not the process
+    try CLIHarness.succeed(["run", roomy, "--run-dir", "\(work)/part", "--progress", "none", "--max-tiles", "1"])
+    let left = try CLIHarness.run(["run", tight, "--run-dir", "\(work)/part", "--progress", "none"])
+    XCTAssertEqual(left.status, 2, left.stderr)
+    XCTAssertTrue(left.stderr.contains("ntk.tileSamples 6 needs"), left.stderr)
+
+    let other = try CLIHarness.run(["run", try lenet(seed: 1, budget: 1 << 20, name: "other"), "--run-dir", "\(work)/part", "--progress", "none"])
+    XCTAssertEqual(other.status, 2, other.stderr)
+    XCTAssertTrue(other.stderr.contains("this run directory holds another computation") && other.stderr.contains("model.seed (run has 0, now 1)"), other.stderr)
+
+    try CLIHarness.succeed(["run", roomy, "--run-dir", "\(work)/part", "--progress", "none"])
+    let objects = try FaultHarness.journaledObjects("\(work)/part")
+    let finished = try CLIHarness.succeed(["run", tight, "--run-dir", "\(work)/part", "--progress", "lines"])
+    XCTAssertTrue(finished.stderr.contains("memory: every tile is journaled, nothing to compute: ntk.memoryBudget is not applied (tiles of 6 samples a side would not fit it)"), finished.stderr)
+    XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/part"), objects)
+    try CLIHarness.succeed(["verify", "\(work)/part"])
+  }
 }

@@ -58,6 +58,57 @@ final class RelocatedRunTests: XCTestCase {
     XCTAssertTrue(try String(contentsOfFile: "\(work)/run/manifest.json", encoding: .utf8).contains("disk2-mnist"))
   }
 
+  /// A run moved and then moved back (tester-s9b H2): the journal's own manifest again, while
+  /// `RUN/manifest.json` still had the locations of the move. It is rewritten, so that assemble's
+  /// input guard protects the files the run reads now — also those under `dataset.root` — and
+  /// `run RUN/manifest.json` finds them. A relative root written by a version before 0.8.1 is
+  /// rewritten the same way.
+  func testAMovedBackRunRewritesItsManifestAndTheInputGuardFollows() throws {
+    let fm = FileManager.default
+    let original = "\(work)/disk1/mnist"
+    try fm.createDirectory(atPath: "\(work)/disk1", withIntermediateDirectories: true)
+    try fm.copyItem(atPath: "\(CLIHarness.repositoryRoot)/data/mnist-sample", toPath: original)
+    let first = try manifest(name: "first", root: original, folder: "\(work)/m1")
+    try CLIHarness.succeed(["run", first, "--run-dir", "\(work)/run", "--progress", "none", "--max-tiles", "4"])
+    try fm.moveItem(atPath: original, toPath: "\(work)/disk2-mnist")
+    let moved = try manifest(name: "first", root: "\(work)/disk2-mnist", folder: "\(work)/m2")
+    try CLIHarness.succeed(["run", moved, "--run-dir", "\(work)/run", "--progress", "none", "--max-tiles", "2"])
+    try fm.moveItem(atPath: "\(work)/disk2-mnist", toPath: original)
+
+    let back = try CLIHarness.succeed(["run", first, "--run-dir", "\(work)/run", "--progress", "none", "--max-tiles", "2"])
+    XCTAssertTrue(back.stderr.contains("resuming a moved run (same data, weights and settings): dataset.root (run has \"\(work)/disk2-mnist\", now \"\(original)\")"), back.stderr)
+    func savedRoot() throws -> String? {
+      let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/run/manifest.json"))) as? [String: Any]
+      return (saved?["dataset"] as? [String: Any])?["root"] as? String
+    }
+    XCTAssertEqual(try savedRoot(), original)
+
+    // The root as an earlier version wrote it (relative to the manifest's folder): rewritten too.
+    let text = try String(contentsOfFile: "\(work)/run/manifest.json", encoding: .utf8)
+    try text.replacingOccurrences(of: "\"\(original)\"", with: "\"../disk1/mnist\"").write(toFile: "\(work)/run/manifest.json", atomically: true, encoding: .utf8)
+    let relative = try CLIHarness.succeed(["run", first, "--run-dir", "\(work)/run", "--progress", "none"])
+    XCTAssertTrue(relative.stderr.contains("dataset.root (run has \"../disk1/mnist\", now \"\(original)\")"), relative.stderr)
+    XCTAssertEqual(try savedRoot(), original)
+    XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/run").count, 10)
+    let again = try CLIHarness.succeed(["run", "\(work)/run/manifest.json", "--run-dir", "\(work)/run", "--progress", "none"])
+    XCTAssertFalse(again.stderr.contains("moved run"), again.stderr)
+
+    // assemble never writes over a file the dataset is read from, present or not (an absent
+    // candidate would be read instead of the present one next time), also not with --overwrite.
+    let images = "\(original)/train-images-idx3-ubyte.gz"
+    let before = try FileBytes.read(path: images)
+    for output in [images, "\(original)/train-images-idx3-ubyte"] {
+      let refused = try CLIHarness.run(["assemble", "\(work)/run", "--output", output, "--overwrite", "--progress", "none"])
+      XCTAssertEqual(refused.status, 2, refused.stdout + refused.stderr)
+      XCTAssertEqual(refused.stderr, "ntkbatch: error: \(output): is the run's own input dataset.root (\(output), from \(work)/run/manifest.json); assemble does not replace a file the run reads (the run could no longer resume nor be checked): give another output (also not with --overwrite)\n")
+    }
+    XCTAssertEqual(try FileBytes.read(path: images), before)
+    XCTAssertFalse(fm.fileExists(atPath: "\(original)/train-images-idx3-ubyte"))
+    // Another name in the data's folder is an output like any other.
+    try CLIHarness.succeed(["assemble", "\(work)/run", "--output", "\(original)/k.npy", "--progress", "none"])
+    try CLIHarness.succeed(["verify", "\(work)/run"])
+  }
+
   /// `RUN/manifest.json` names the data by absolute paths, so that it can be run itself from
   /// any folder: a manifest's relative paths are relative to its own folder, which the run does
   /// not record (the file used to keep `../data/mnist`, which from `RUN/` named nothing).
@@ -69,9 +120,11 @@ final class RelocatedRunTests: XCTestCase {
     try CLIHarness.succeed(["run", relative, "--run-dir", "\(work)/run", "--progress", "none", "--max-tiles", "4"])
     let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/run/manifest.json"))) as? [String: Any]
     XCTAssertEqual((saved?["dataset"] as? [String: Any])?["root"] as? String, "\(work)/data/mnist")
-    // The run's own manifest finishes the run: same identity, the rest of the tiles.
-    let finished = try CLIHarness.succeed(["run", "\(work)/run/manifest.json", "--run-dir", "\(work)/run", "--progress", "lines"])
+    // The run's own manifest finishes the run: same identity, the rest of the tiles, in that run
+    // directory without --run-dir (tester-s9b M1: it started ./runs/<name>).
+    let finished = try CLIHarness.succeed(["run", "\(work)/run/manifest.json", "--progress", "lines"])
     XCTAssertTrue(finished.stderr.contains("resuming with 4 already journaled"), finished.stderr)
+    XCTAssertFalse(fm.fileExists(atPath: FileManager.default.currentDirectoryPath + "/runs/relative"))
     XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/run").count, 10)
     try CLIHarness.succeed(["verify", "\(work)/run"])
     // And the manifest it came from still resumes it, nothing moved.
@@ -131,6 +184,13 @@ final class RelocatedRunTests: XCTestCase {
     let refused = try CLIHarness.run(["run", try CLIHarness.writeManifest(other, in: "\(work)/m2", name: "other"), "--run-dir", "\(work)/run", "--progress", "none"])
     XCTAssertEqual(refused.status, 2, refused.stderr)
     XCTAssertTrue(refused.stderr.contains("training checkpoints belong to another run"), refused.stderr)
+
+    // Moved back: the record's own manifest again, RUN/manifest.json rewritten, said once.
+    try fm.moveItem(atPath: "\(work)/disk2-mnist", toPath: original)
+    let back = try CLIHarness.succeed(["run", first, "--run-dir", "\(work)/run", "--progress", "none"])
+    XCTAssertEqual(back.stderr.components(separatedBy: "dataset.root (run has \"\(work)/disk2-mnist\", now \"\(original)\")").count, 2, back.stderr)
+    XCTAssertFalse(try String(contentsOfFile: "\(work)/run/manifest.json", encoding: .utf8).contains("disk2-mnist"))
+    XCTAssertEqual(try FileBytes.read(path: "\(work)/run/training/latest.json"), latest)
   }
 
   func identityHash(_ run: String) throws -> String {

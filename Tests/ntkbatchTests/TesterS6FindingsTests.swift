@@ -26,7 +26,7 @@ final class TesterS6FindingsTests: XCTestCase {
     let before = try FileBytes.read(path: inputs)
     let refused = try CLIHarness.run(["assemble", run, "--output", inputs, "--overwrite", "--progress", "none"])
     XCTAssertEqual(refused.status, 2, refused.stdout + refused.stderr)
-    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(inputs): is the run's own input dataset.path (\(inputs) in \(run)/manifest.json); assemble does not replace a file the run reads (the run could no longer resume nor be checked): give another output (also not with --overwrite)"])
+    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(inputs): is the run's own input dataset.path (\(inputs), from \(run)/manifest.json); assemble does not replace a file the run reads (the run could no longer resume nor be checked): give another output (also not with --overwrite)"])
     XCTAssertEqual(try FileBytes.read(path: inputs), before)
     // A hard link to it is the same file.
     let link = "\(work)/link.npy"
@@ -60,7 +60,7 @@ final class TesterS6FindingsTests: XCTestCase {
     let before = try FileBytes.read(path: initial)
     let refused = try CLIHarness.run(["export-weights", tuned, "--output", initial, "--overwrite"])
     XCTAssertEqual(refused.status, 2, refused.stdout + refused.stderr)
-    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(initial): is the run's own input model.weights (\(initial) in \(tuned)/manifest.json); export-weights does not replace a file the run reads (the run could no longer resume nor be checked): give another output (also not with --overwrite)"])
+    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(initial): is the run's own input model.weights (\(initial), from \(tuned)/manifest.json); export-weights does not replace a file the run reads (the run could no longer resume nor be checked): give another output (also not with --overwrite)"])
     XCTAssertEqual(try FileBytes.read(path: initial), before)
     try CLIHarness.succeed(["export-weights", tuned, "--output", "\(work)/tuned.safetensors"])
   }

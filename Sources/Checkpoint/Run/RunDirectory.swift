@@ -21,6 +21,18 @@ public struct RunDirectory: Sendable {
 
   /// `RUN/manifest.json`.
   public var manifestPath: String { path + "/manifest.json" }
+
+  /// The run directory of `run` and `slurm` without `--run-dir`: the folder of `manifestPath`
+  /// when it is a run directory's own `manifest.json` (a `journal/` beside it), so that
+  /// `ntkbatch run RUN/manifest.json` resumes RUN; else `runs/<name>` in the current directory.
+  public static func defaultPath(manifestPath: String, name: String) -> String {
+    let folder = (manifestPath as NSString).deletingLastPathComponent
+    let candidate = RunDirectory(path: folder.isEmpty ? "." : folder)
+    if (manifestPath as NSString).lastPathComponent == "manifest.json", SystemFile.kind(of: candidate.journalDirectory).isDirectory {
+      return candidate.path
+    }
+    return "runs/\(name)"
+  }
   /// `RUN/journal`.
   public var journalDirectory: String { path + "/journal" }
   /// `RUN/objects`.

@@ -83,9 +83,11 @@ public final class RunSession {
       }
     }
     var restoredManifest: String?
-    if let manifestJSON, !relocated.isEmpty || savedProblem != nil {
-      // Moved, or RUN/manifest.json missing or damaged while the manifest given has the journal's
-      // canonical hash (or the journal is empty): the manifest of this computation.
+    if let manifestJSON, savedProblem != nil || FileManager.default.contents(atPath: run.manifestPath) != Data(manifestJSON) {
+      // The manifest given is this computation's (the journal's identity, moved or not, or a run
+      // with no identity recorded yet), and RUN/manifest.json is missing, damaged or says
+      // something else — other locations (moved, or moved back: what assemble's input guard and
+      // `run RUN/manifest.json` go by), or what an earlier version wrote: rewritten.
       try run.writeManifest(manifestJSON)
       if relocated.isEmpty, replay.identity != nil, let savedProblem { restoredManifest = savedProblem }
     }
@@ -109,8 +111,9 @@ public final class RunSession {
   }
 
   /// What `open` and `refuseForeign` check against the journal: `identity` compared with the
-  /// recorded one. A run moved (only locations in the manifest differ) keeps the recorded
-  /// manifest hash and lists the moved fields.
+  /// recorded one. A run moved (only locations in the manifest differ from `RUN/manifest.json`)
+  /// keeps the recorded manifest hash and lists the moved fields — also when it is the
+  /// journal's manifest again but `RUN/manifest.json` has the locations of an earlier move.
   ///
   /// - Throws: `CheckpointError` (`.identityMismatch`) naming what differs.
   static func reconcile(_ identity: RunIdentity, with replay: JournalReplay, run: RunDirectory, manifestJSON: [UInt8]?,
@@ -143,6 +146,13 @@ public final class RunSession {
             $0.hasPrefix("manifest hash") ? "\($0); \(savedProblem), so a moved run cannot be told from another computation: run once with the run's own manifest to rewrite it" : $0
           }
         }
+      }
+      if identity.manifestHash == recorded.manifestHash, relocated.isEmpty, savedProblem == nil, let manifestJSON,
+         let saved = FileManager.default.contents(atPath: run.manifestPath),
+         let fields = ManifestDifference.all(recorded: saved, current: Data(manifestJSON)) {
+        // The journal's own manifest, while RUN/manifest.json has other locations: a run moved
+        // (RUN/manifest.json rewritten then) whose files are back where they were at first.
+        relocated = fields.filter { ManifestDifference.locations.contains($0.path) }.map { "\($0.path) \($0.detail)" }
       }
       if !differences.isEmpty {
         throw CheckpointError(.identityMismatch, "\(run.path): this run directory holds another computation; refusing to resume: different \(differences.joined(separator: "; ")). Use a new run directory")

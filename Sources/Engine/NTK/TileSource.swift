@@ -4,21 +4,16 @@
 /// A tile is asked for by its samples — the row block's and the column block's sample ranges,
 /// as the tile plan (Checkpoint's `TilePlan`, the one owner of tile ranges) gives them; a block
 /// is identified by its sample range. Tiles are expected row by row (I, then J ≥ I, as `TilePlan`
-/// orders them); any order works, only the reuse changes:
-/// - the row block I's Jacobian is computed once and kept for every tile of row I;
-/// - a column block J > I (its samples start after the row block's), once computed, is cached
-///   while the cache holds less than `cacheBytes` (it is used again in rows I+1 … J, and becomes
-///   row J's row block); blocks J ≤ I are never needed by later rows and are evicted when row I
-///   starts.
-/// With the whole upper triangle in order, each block's Jacobian is computed once if the cache
-/// holds all blocks, and at most `b(b+1)/2` times (the uncached method) otherwise.
+/// orders them); any order works, only the reuse changes: which blocks are kept, and so which are
+/// computed again, is `BlockCachePolicy`'s rule (the row block kept for its row, later column
+/// blocks cached within `cacheBytes`; with the whole upper triangle in order each block is
+/// computed once if the cache holds all blocks, at most `b(b+1)/2` times otherwise).
 ///
 /// **Cross kernels** (`columnInputs` given): rows come from `inputs`, columns from `columnInputs`,
 /// K(rows, columns); no tile is diagonal (a block pair (I, I) holds different samples on its two
 /// sides, so it is contracted in full with GEMM, never SYRK-and-mirror). Each row block is
-/// computed once for its row; column blocks are cached (within `cacheBytes`) across all rows —
-/// every row uses every column block — and never evicted, so with a cache that holds them all each
-/// side's blocks are computed once per run.
+/// computed once for its row; column blocks are cached (within `cacheBytes`) across all rows and
+/// never evicted.
 ///
 /// Deterministic: a tile's bytes depend only on the model, the inputs, the blocks and the
 /// thread count, never on what is cached or on the strategy (both contract the same layer parts
@@ -79,9 +74,10 @@ public final class TileSource<T: BLASScalar> {
   /// partial result is discarded. `nil`: never cancelled.
   public var cancellation: TileCancellation?
 
-  private var row: (samples: Range<Int>, block: Block)?
+  /// What is kept (`BlockCachePolicy`), and the kept blocks: the row block and the cached ones.
+  private var policy: BlockCachePolicy
+  private var rowBlock: Block?
   private var cache: [Range<Int>: Block] = [:]
-  private var cachedBytes = 0
   private let clock = ContinuousClock()
 
   /// - Parameters:
@@ -106,6 +102,7 @@ public final class TileSource<T: BLASScalar> {
     self.tileSamples = tileSamples
     self.strategy = strategy
     self.cacheBytes = max(0, cacheBytes)
+    self.policy = BlockCachePolicy(cacheBytes: cacheBytes, isCross: columnInputs != nil)
     self.variant = variant
     self.choice = choice ?? ContractionChoice.make(model: model, tileSamples: min(tileSamples, max(1, inputs.batchSize)),
                                                    outputs: variant.contractionOutputs(outputs: model.outputsPerSample))
@@ -138,21 +135,21 @@ public final class TileSource<T: BLASScalar> {
   }
 
   private func rowBlockValue(_ samples: Range<Int>) throws -> Block {
-    if let row, row.samples == samples { return row.block }
-    row = nil  // release the previous row's block before computing the next
-    if isCross {  // column blocks are other samples: never a row block, never evicted
-      let block = try compute(samples, from: inputs)
-      row = (samples, block)
-      return block
+    switch policy.startRow(samples) {
+    case .current:
+      if let rowBlock { return rowBlock }
+    case .started(let fromCache, let evicted):
+      let kept = fromCache ? cache[samples] : nil
+      rowBlock = nil  // release the previous row's block (and the evicted ones) before computing the next
+      for key in evicted { cache[key] = nil }
+      if let kept {
+        statistics.cacheHits += 1
+        rowBlock = kept
+        return kept
+      }
     }
-    for key in cache.keys where key.lowerBound <= samples.lowerBound {
-      if key == samples { row = (samples, cache[key]!) }
-      cachedBytes -= cache[key]!.scalarCount * MemoryLayout<T>.stride
-      cache[key] = nil
-    }
-    if let row { statistics.cacheHits += 1; return row.block }
     let block = try compute(samples, from: inputs)
-    row = (samples, block)
+    rowBlock = block
     return block
   }
 
@@ -162,11 +159,7 @@ public final class TileSource<T: BLASScalar> {
       return cached
     }
     let block = try compute(samples, from: columnInputs ?? inputs)
-    let bytes = block.scalarCount * MemoryLayout<T>.stride
-    if isCross || samples.lowerBound > (row?.samples.lowerBound ?? -1), cachedBytes + bytes <= cacheBytes {
-      cache[samples] = block
-      cachedBytes += bytes
-    }
+    if policy.admit(samples, bytes: block.scalarCount * MemoryLayout<T>.stride) { cache[samples] = block }
     return block
   }
 
