@@ -8,7 +8,8 @@ import Storage
 /// directory, only into a folder that exists, never over a symbolic link, and a file never over
 /// a directory, never over one of the run's own input files (`RunInputFiles`: `dataset.path`,
 /// `columns.path`, `model.weights` of `RUN/manifest.json`, the dataset's files under
-/// `dataset.root` and `columns.root`). Whether an existing output may be
+/// `dataset.root` and `columns.root`) nor a folder holding one, and over no existing file at all
+/// while `RUN/manifest.json` cannot tell them. Whether an existing output may be
 /// replaced is the command's own rule.
 public enum OutputPlace {
   /// `path` made absolute, `.`/`..` removed and symbolic links resolved (for the parts that exist).
@@ -21,7 +22,9 @@ public enum OutputPlace {
 
   /// Refuses an `output` of `command` inside `runDirectory`, one containing the run directory or
   /// the current directory, in a folder that does not exist, a symbolic link, one of the run's
-  /// input files (`RunInputFiles`), and an existing directory unless the output is one
+  /// input files (`RunInputFiles`) or a folder containing one, an existing path while the run's
+  /// inputs cannot be told (`RunInputFiles.unknownReason`: `RUN/manifest.json` missing, damaged
+  /// or with relative paths), and an existing directory unless the output is one
   /// (`isDirectoryOutput`: a Zarr array).
   ///
   /// - Throws: `BadInput` (exit 2), one line naming the output (or its folder); these hold also
@@ -43,6 +46,12 @@ public enum OutputPlace {
     }
     if let input = RunInputFiles.input(at: output, runDirectory: runDirectory) {
       throw BadInput("\(output): is the run's own input \(input.field) (\(input.path), from \(RunDirectory(path: runDirectory).manifestPath)); \(command) does not replace a file the run reads (the run could no longer resume nor be checked): give another output (also not with --overwrite)")
+    }
+    if let input = RunInputFiles.input(inside: output, runDirectory: runDirectory) {
+      throw BadInput("\(output): contains the run's own input \(input.field) (\(input.path), from \(RunDirectory(path: runDirectory).manifestPath)); \(command) does not replace a folder holding a file the run reads: give another output (also not with --overwrite)")
+    }
+    if SystemFile.kind(of: output).exists, let reason = RunInputFiles.unknownReason(runDirectory: runDirectory) {
+      throw BadInput("\(output): exists, and which files the run reads cannot be told (\(reason)), so it may be one of them; not replaced (also not with --overwrite): run the run's manifest once (ntkbatch run MANIFEST --run-dir \(runDirectory)) to rewrite RUN/manifest.json, or give an output that does not exist")
     }
     let folder = AtomicFile.directory(of: output)
     var isFolder: ObjCBool = false

@@ -7,7 +7,8 @@ import Storage
 /// `columns.path` (npy arrays), `model.weights` (the `.safetensors` file), and under
 /// `dataset.root` and `columns.root` every name the dataset's split may be read from
 /// (`DatasetKind.files(of:)`: the candidates and the archive, present or not, since writing one
-/// that is absent would make the run read it instead of the file it reads now). `OutputPlace`
+/// that is absent would make the run read it instead of the file it reads now; with
+/// `model.train` also the training split's, which training reads). `OutputPlace`
 /// refuses an output that is one of them, so `--overwrite` cannot replace the run's own data or
 /// weights (the run could then neither resume nor be checked).
 public enum RunInputFiles {
@@ -29,17 +30,40 @@ public enum RunInputFiles {
         inputs.append(Input(field: field, path: path))
       }
     }
+    let trains = (object["model"] as? [String: Any])?["train"] != nil
     for section in ["dataset", "columns"] {
       guard let fields = object[section] as? [String: Any], let root = fields["root"] as? String, !root.isEmpty,
             let kind = (fields["name"] as? String).flatMap(DatasetKind.init(rawValue:)) else { continue }
-      let split = (fields["split"] as? String).flatMap(DatasetSplit.init(rawValue:)) ?? .train
-      for file in kind.files(of: split) {
+      var splits = [(fields["split"] as? String).flatMap(DatasetSplit.init(rawValue:)) ?? .train]
+      if section == "dataset", trains, !splits.contains(.train) { splits.append(.train) }  // model.train reads the training split
+      for file in splits.flatMap(kind.files(of:)) {
         for name in file.candidates + (file.archive.map { [$0.path] } ?? []) {
           inputs.append(Input(field: section + ".root", path: (root as NSString).appendingPathComponent(name)))
         }
       }
     }
     return inputs
+  }
+
+  /// Why the run's inputs cannot be told from `RUN/manifest.json`, or `nil` when they can: the
+  /// file is missing or not a manifest (`RunSession.manifestProblem`), or it names an input by a
+  /// relative path (written before 0.8.1, relative to a folder the run does not record).
+  /// `OutputPlace` then replaces no existing file.
+  public static func unknownReason(runDirectory: String) -> String? {
+    let run = RunDirectory(path: runDirectory)
+    if let problem = RunSession.manifestProblem(run: run) { return problem }
+    if let relative = named(in: runDirectory).first(where: { !$0.path.hasPrefix("/") }) {
+      return "\(run.manifestPath): names \(relative.field) by the relative path \(relative.path) (as versions before 0.8.1 wrote it), relative to a folder the run does not record"
+    }
+    return nil
+  }
+
+  /// The first input among `named(in:)` inside the folder `output` (which replacing the folder,
+  /// a Zarr array, would delete), if any.
+  public static func input(inside output: String, runDirectory: String) -> Input? {
+    let folder = OutputPlace.resolved(output)
+    let prefix = folder.hasSuffix("/") ? folder : folder + "/"
+    return named(in: runDirectory).first { $0.path.hasPrefix("/") && OutputPlace.resolved($0.path).hasPrefix(prefix) }
   }
 
   /// The input among `named(in:)` that `output` would replace, if any. `RUN/manifest.json`

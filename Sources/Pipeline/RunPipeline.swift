@@ -219,15 +219,12 @@ public struct RunPipeline: PrecisionGeneric {
   /// Throws `EngineError.memoryBudget` (exit 2) before any work if the tile cannot fit.
   private func memoryPlan<T: BLASScalar>(model: Model<T>, sampleCount: Int, columnSampleCount: Int?) throws -> TileMemoryPlan {
     var tileSamples = manifest.ntk.tileSamples
-    var recordedTileSamples = false
-    if tileSamples == nil, FileManager.default.fileExists(atPath: run.path),
-       let recorded = try? run.journal.replay().identity?.tileSamples {
-      tileSamples = recorded
-      recordedTileSamples = true
-    }
+    let recordedTileSamples = FileManager.default.fileExists(atPath: run.path) ? (try? run.journal.replay().identity?.tileSamples) ?? nil : nil
+    if tileSamples == nil, let recordedTileSamples { tileSamples = recordedTileSamples }
     let (plan, budget) = try Self.memoryPlan(manifest: manifest, model: model, sampleCount: sampleCount,
                                              columnSampleCount: columnSampleCount, tileSamples: tileSamples,
-                                             recorded: recordedTileSamples)
+                                             recorded: manifest.ntk.tileSamples == nil && recordedTileSamples != nil,
+                                             existingRun: recordedTileSamples == tileSamples && tileSamples != nil)
     if reporter.detail != .quiet {
       log("memory: budget \(MemorySizeText.mebibytesRoundedUp(budget)) MiB; \(plan.tileSamples) samples per tile side, \(plan.strategy.rawValue), estimated peak \(MemorySizeText.mebibytesRoundedUp(plan.workingBytes)) MiB without cache, \(max(0, plan.cacheBytes) >> 20) MiB for cached column blocks")
     }
@@ -262,17 +259,18 @@ public struct RunPipeline: PrecisionGeneric {
   /// both, so they agree: the budget (`ntk.memoryBudget`, or "auto": `ProcessMemory.automaticBudget()`
   /// now), the base (this process's resident size now plus `fixedOverheadBytes`) and
   /// `TileMemoryPlan.make` for `tileSamples` (`nil`: the largest that fits; `recorded`: the
-  /// tile size a run directory records for "auto").
+  /// tile size a run directory records for "auto"; `existingRun`: a run directory records tiles
+  /// of this size).
   ///
   /// - Returns: the plan and the budget in bytes.
   /// - Throws: `EngineError.memoryBudget` (exit 2) when the tile cannot fit, naming what it needs.
   public static func memoryPlan<T: BLASScalar>(manifest: Manifest, model: Model<T>, sampleCount: Int, columnSampleCount: Int?,
-                                               tileSamples: Int?, recorded: Bool = false) throws -> (plan: TileMemoryPlan, budget: Int) {
+                                               tileSamples: Int?, recorded: Bool = false, existingRun: Bool = false) throws -> (plan: TileMemoryPlan, budget: Int) {
     let budget = manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()
     let base = (ProcessMemory.residentBytes() ?? 0) + fixedOverheadBytes
     let plan = try TileMemoryPlan.make(model: model, sampleCount: sampleCount, budgetBytes: budget, baseBytes: base,
                                        tileSamples: tileSamples, columnSampleCount: columnSampleCount, variant: manifest.ntk.kernel.engineVariant,
-                                       recorded: recorded)
+                                       recorded: recorded, existingRun: existingRun)
     return (plan, budget)
   }
 

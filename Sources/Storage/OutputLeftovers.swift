@@ -33,7 +33,7 @@ public enum OutputLeftovers {
   @discardableResult
   public static func removeStale(for path: String) throws -> [String] {
     var removed: [String] = []
-    for leftover in find(for: path) where !SystemFile.processExists(leftover.pid) {
+    for leftover in find(for: path) where !SystemFile.ntkbatchProcessExists(leftover.pid) {
       try SystemFile.removeTree(path: leftover.path)
       removed.append(leftover.path)
     }

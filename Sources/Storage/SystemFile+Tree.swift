@@ -110,11 +110,16 @@ extension SystemFile {
     return (info.st_mode & S_IFMT) == S_IFREG
   }
 
-  /// Whether a process `pid` exists on this machine (`kill(pid, 0)`; `EPERM` means it exists).
-  public static func processExists(_ pid: Int32) -> Bool {
+  /// Whether a process `pid` that may be an ntkbatch writer exists on this machine: it exists
+  /// (`kill(pid, 0)`; `EPERM` means it exists) and its name (`/proc/PID/comm`, proc(5); when
+  /// unreadable, any process counts) starts with `ntkbatch` — the tool, its benchmark, its test
+  /// runner — so that a temporary file whose writer's pid was reused by an unrelated process is
+  /// still seen as left behind.
+  public static func ntkbatchProcessExists(_ pid: Int32) -> Bool {
     guard pid > 0 else { return false }
-    if kill(pid, 0) == 0 { return true }
-    return errno == EPERM
+    guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+    guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) else { return true }
+    return comm.hasPrefix("ntkbatch")
   }
 }
 

@@ -96,7 +96,7 @@ struct CheckCommand: ParsableCommand {
     if let columnsDataset = manifest.columns {
       print("columns:  \(columnsDataset.name)\(columnsDataset.split.map { " (\($0) split)" } ?? ""), n = \(plan.columnSampleCount) samples (cross kernel K(dataset, columns), every tile)")
     }
-    print("plan:     \(plan.isCross ? "\(plan.blockCount) × \(plan.columnBlockCount)" : "\(plan.blockCount)") blocks of up to \(plan.tileSamples) samples, \(plan.tiles.count) tiles, \(plan.rawByteCount) raw bytes (\(manifest.ntk.precision.rawValue))")
+    print("plan:     \(plan.isCross ? "\(plan.blockCount) × \(Self.counted(plan.columnBlockCount, "block"))" : Self.counted(plan.blockCount, "block")) of up to \(Self.counted(plan.tileSamples, "sample")), \(Self.counted(plan.tiles.count, "tile")), \(plan.rawByteCount) raw bytes (\(manifest.ntk.precision.rawValue))")
     print("memory:   \(memoryLine)")
     let shape = ShapeSize.description(plan.assembledShape) + (plan.kernel == .full ? "" : " (kernel \(plan.kernel.rawValue))")
     print("matrix:   \(shape), \(values * element) bytes as \(manifest.ntk.precision.rawValue), normalization \(manifest.ntk.normalization.rawValue)")
@@ -131,10 +131,10 @@ struct CheckCommand: ParsableCommand {
     let jacobians = computed.reduce(0.0) { $0 + costs.jacobianFLOP(samples: $1.count) }
     let total = contraction + jacobians
     let blocks = plan.blockCount + (plan.isCross ? plan.columnBlockCount : 0)
-    let held = "the cache holds \(computed.count == blocks ? "all" : "\(cachedBlocks) of") \(plan.columnBlockCount) \(plan.isCross ? "column " : "")blocks"
-    let how = computed.count == blocks ? "each block once: \(held)" : "\(computed.count) block computations for \(blocks) blocks: \(held)"
+    let held = "the cache holds \(computed.count == blocks ? "all" : "\(cachedBlocks) of") \(Self.counted(plan.columnBlockCount, plan.isCross ? "column block" : "block"))"
+    let how = computed.count == blocks ? (plan.columnBlockCount == 1 ? "each block once" : "each block once: \(held)") : "\(Self.counted(computed.count, "block computation")) for \(Self.counted(blocks, "block")): \(held)"
     let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "OpenBLAS default"
-    print("cost:     \(Self.scientific(total)) FLOP (contraction \(Self.scientific(contraction)), Jacobians \(Self.scientific(jacobians)), \(how)); this machine: \(String(format: "%.1f", rate / 1e9)) GFLOP/s (GEMM 1024³, threads: \(threads)) → about \(Self.duration(total / rate))")
+    print("cost:     \(Self.scientific(total)) FLOP (contraction \(Self.scientific(contraction)), Jacobians \(Self.scientific(jacobians)), \(how)); this machine: \(String(format: "%.1f", rate / 1e9)) GFLOP/s (GEMM 1024³, threads: \(threads)) → \(Self.estimate(total / rate))")
     // What the estimate leaves out: storing each tile. Where computing a tile is short, that dominates
     // (LeNet, 400 digits: 820 tiles of 10 samples took 3.5 s against an estimate of 0.9 s; 3 tiles
     // of 200, 1.1 s against 0.5 s).
@@ -165,13 +165,21 @@ struct CheckCommand: ParsableCommand {
     seconds < 0.001 ? "under 1 ms" : String(format: "about %.0f ms", seconds * 1000)
   }
 
-  /// `seconds` in the largest unit that keeps it ≥ 1: "1.5 hours", "12 minutes", "40 seconds".
+  /// `about 1.6 hours`, `about 59 seconds`, or `under 0.1 seconds` (not `about 0.0 seconds`).
+  static func estimate(_ seconds: Double) -> String { seconds < 0.05 ? duration(seconds) : "about " + duration(seconds) }
+
+  /// `seconds` in the largest unit that keeps it ≥ 1: "1.5 hours", "12 minutes", "40 seconds";
+  /// "under 0.1 seconds" below 0.05 s.
   static func duration(_ seconds: Double) -> String {
+    if seconds < 0.05 { return "under 0.1 seconds" }
     let hours = seconds / 3600
     if hours >= 1 { return (hours >= 100 ? String(format: "%.0f", hours) : String(format: "%.1f", hours)) + " hours" }
     if seconds >= 60 { return String(format: "%.0f", seconds / 60) + " minutes" }
     return String(format: seconds >= 10 ? "%.0f" : "%.1f", seconds) + " seconds"
   }
+
+  /// `count` and `noun`, plural unless one (`1 block`, `4 blocks`).
+  static func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
 
   static func bytes(_ count: Int) -> String {
     let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"]

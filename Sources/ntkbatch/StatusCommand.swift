@@ -141,7 +141,7 @@ struct StatusCommand: ParsableCommand {
     print("compute:  \(ProgressDisplay.duration(s.computeSeconds)) over \(s.sessions) session(s)")
     let basis = s.recentWallSecondsPerPair.map { "\(String(format: "%.3g", $0 * 1000)) s wall time per 1,000 sample pairs over the last tiles" }
       ?? s.wallSecondsPerTile.map { "\(String(format: "%.3g", $0)) s wall time per tile in the sessions so far, for one process" }
-      ?? s.etaBasis.map { "\($0), without I/O: no session records its wall time" } ?? ""
+      ?? s.etaBasis.map { "\($0), without I/O: no session recorded a measurable wall time (times are to the second; older sessions record none)" } ?? ""
     print("eta:      \(s.isComplete ? "run complete (next: ntkbatch verify, then ntkbatch assemble)" : s.etaSeconds.map { "\(ProgressDisplay.duration($0)) (\(basis))" } ?? "unknown (no tile yet)")")
     if let writer = s.writer { print("writer:   running (\(writer))") }
     if !s.ntkbatchVersions.isEmpty {

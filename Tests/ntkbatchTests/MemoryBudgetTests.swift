@@ -86,6 +86,8 @@ final class MemoryBudgetTests: XCTestCase {
     let left = try CLIHarness.run(["run", tight, "--run-dir", "\(work)/part", "--progress", "none"])
     XCTAssertEqual(left.status, 2, left.stderr)
     XCTAssertTrue(left.stderr.contains("ntk.tileSamples 6 needs"), left.stderr)
+    // Not "use a smaller tileSamples": that would be another computation (tester-s11 #4).
+    XCTAssertTrue(left.stderr.contains("; this run directory's tiles are of 6 samples a side (another tileSamples would be another computation): raise ntk.memoryBudget, or give another --run-dir to start a run whose tiles fit"), left.stderr)
 
     let other = try CLIHarness.run(["run", try lenet(seed: 1, budget: 1 << 20, name: "other"), "--run-dir", "\(work)/part", "--progress", "none"])
     XCTAssertEqual(other.status, 2, other.stderr)

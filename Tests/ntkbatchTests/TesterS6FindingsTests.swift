@@ -240,6 +240,15 @@ final class TesterS6FindingsTests: XCTestCase {
     try Data("left".utf8).write(to: URL(fileURLWithPath: "\(run)/objects/\(folder)/.abc.tmp-\(dead)-0123abcd"))
     let leftover = try CLIHarness.succeed(["verify", run])
     XCTAssertTrue(leftover.stdout.contains("; 1 temporary file(s) left by a crash"), leftover.stdout)
+    // The writer's pid reused by a process that is not ntkbatch (tester-s9b L4): left by a crash too.
+    let other = Process()
+    other.executableURL = URL(fileURLWithPath: "/bin/sleep")
+    other.arguments = ["60"]
+    try other.run()
+    defer { other.terminate(); other.waitUntilExit() }
+    try Data("left".utf8).write(to: URL(fileURLWithPath: "\(run)/objects/\(folder)/.abc.tmp-\(other.processIdentifier)-0123abcd"))
+    let reused = try CLIHarness.succeed(["verify", run])
+    XCTAssertTrue(reused.stdout.contains("; 2 temporary file(s) left by a crash"), reused.stdout)
   }
 
   // MARK: F2, F3, F11: messages

@@ -71,11 +71,11 @@ public enum AssemblyLeftovers {
       let record = folder + "/" + name
       if AtomicFile.isTemporaryName(name) {  // a record's own write, interrupted
         guard only == nil else { continue }
-        if let pid = Int32(name.dropFirst().split(separator: "-").first ?? ""), SystemFile.processExists(pid) { continue }
+        if let pid = Int32(name.dropFirst().split(separator: "-").first ?? ""), SystemFile.ntkbatchProcessExists(pid) { continue }
         try CheckpointError.wrapping { try SystemFile.remove(path: record, ignoreMissing: true) }
         continue
       }
-      guard let pid = Int32(name.split(separator: "-").first ?? ""), !SystemFile.processExists(pid) else { continue }
+      guard let pid = Int32(name.split(separator: "-").first ?? ""), !SystemFile.ntkbatchProcessExists(pid) else { continue }
       let recorded = try? String(contentsOfFile: record, encoding: .utf8)
       if let only, recorded != only { continue }
       if let output = recorded, !output.isEmpty {

@@ -25,11 +25,14 @@ public struct RunDirectory: Sendable {
   /// The run directory of `run` and `slurm` without `--run-dir`: the folder of `manifestPath`
   /// when it is a run directory's own `manifest.json` (a `journal/` beside it), so that
   /// `ntkbatch run RUN/manifest.json` resumes RUN; else `runs/<name>` in the current directory.
+  /// A symbolic link to such a file counts as the file.
   public static func defaultPath(manifestPath: String, name: String) -> String {
-    let folder = (manifestPath as NSString).deletingLastPathComponent
-    let candidate = RunDirectory(path: folder.isEmpty ? "." : folder)
-    if (manifestPath as NSString).lastPathComponent == "manifest.json", SystemFile.kind(of: candidate.journalDirectory).isDirectory {
-      return candidate.path
+    for path in [manifestPath, URL(fileURLWithPath: manifestPath).resolvingSymlinksInPath().path] {
+      let folder = (path as NSString).deletingLastPathComponent
+      let candidate = RunDirectory(path: folder.isEmpty ? "." : folder)
+      if (path as NSString).lastPathComponent == "manifest.json", SystemFile.kind(of: candidate.journalDirectory).isDirectory {
+        return candidate.path
+      }
     }
     return "runs/\(name)"
   }

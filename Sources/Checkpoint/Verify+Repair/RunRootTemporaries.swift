@@ -22,7 +22,7 @@ public enum RunRootTemporaries {
     guard let marker = name.range(of: AtomicFile.temporaryMarker) else { return true }
     let rest = name[marker.upperBound...]
     guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]) else { return true }
-    return !SystemFile.processExists(pid)
+    return !SystemFile.ntkbatchProcessExists(pid)
   }
 
   /// Removes `stale(in:)` (files, or directories with everything in them: an `assemble` output

@@ -45,12 +45,15 @@ public struct TileMemoryPlan: Equatable, Sendable {
   ///     held, two blocks always, t ≤ max(n, n_c)).
   ///   - recorded: `tileSamples` is not the manifest's but the one a run directory records for
   ///     `"auto"` (a resumed run keeps its tiles): the refusal says so, and what to do instead.
+  ///   - existingRun: a run directory already records tiles of `tileSamples` (another tile size
+  ///     would be another computation): the refusal advises a larger budget or another run
+  ///     directory, not a smaller tile.
   /// - Throws: `EngineError.memoryBudget` if not even the requested (or, for `nil`, the smallest,
   ///   one sample a side) tile fits, naming the bytes it needs: the smaller estimated peak of the
   ///   two strategies (`working`), the budget at which the plan would succeed, and that strategy.
   public static func make<T: BLASScalar>(
     model: Model<T>, sampleCount n: Int, budgetBytes: Int, baseBytes: Int, tileSamples: Int?,
-    columnSampleCount nc: Int? = nil, variant: NTKVariant = .full, recorded: Bool = false
+    columnSampleCount nc: Int? = nil, variant: NTKVariant = .full, recorded: Bool = false, existingRun: Bool = false
   ) throws -> TileMemoryPlan {
     // A cross kernel's tile side is bounded by the larger of its two sample counts.
     let side = max(n, nc ?? 0)
@@ -78,7 +81,9 @@ public struct TileMemoryPlan: Equatable, Sendable {
         : "ntk.tileSamples \(t) needs"
       let remedy = recorded
         ? "raise ntk.memoryBudget, or give another --run-dir to start a run whose tiles fit"
-        : "use a smaller tileSamples or \"auto\""
+        : existingRun
+          ? "this run directory's tiles are of \(t) samples a side (another tileSamples would be another computation): raise ntk.memoryBudget, or give another --run-dir to start a run whose tiles fit"
+          : "use a smaller tileSamples or \"auto\""
       throw EngineError(.memoryBudget, "\(subject) about \(MemorySizeText.need(needed)) (estimated peak with \(strategy.rawValue), including \(MemorySizeText.need(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(MemorySizeText.limit(budgetBytes)) (ntk.memoryBudget); \(remedy)")
     }
     let limit = max(1, side)
