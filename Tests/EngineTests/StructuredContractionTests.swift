@@ -4,7 +4,8 @@ import XCTest
 
 /// The structured Conv2d contraction (`ConvolutionFactors`, `StructuredConvContraction`) against the
 /// explicit rows, per layer type (stride 2, 1×1, 1×1 stride 2, depthwise, grouped, padding 0, with
-/// and without bias), float64; the per-layer choice and the memory it counts.
+/// and without bias, and stride-1 layers whose patch Gram is formed from their inputs: "same",
+/// valid and over-padded), float64; the per-layer choice and the memory it counts.
 final class StructuredContractionTests: XCTestCase {
   /// One Conv2d of every kind, then a Linear head (10 logits), input [3, 32, 32].
   func convolutionZoo() throws -> Model<Double> {
@@ -14,8 +15,14 @@ final class StructuredContractionTests: XCTestCase {
     try b.layer("depthwise", Conv2d<Double>(8, 8, kernelSize: 3, stride: 1, padding: 1, groups: 8, bias: false))
     try b.layer("pointwise", Conv2d<Double>(8, 12, kernelSize: 1, bias: false))  // [12, 16, 16]
     try b.layer("", Tanh<Double>())
-    try b.layer("grouped", Conv2d<Double>(12, 12, kernelSize: 3, stride: 2, padding: 0, groups: 2, bias: true))  // [12, 7, 7]
-    try b.layer("padding0", Conv2d<Double>(12, 6, kernelSize: 5, stride: 1, padding: 0, bias: true))  // [6, 3, 3]
+    try b.layer("same3x3", Conv2d<Double>(12, 12, kernelSize: 3, stride: 1, padding: 1, bias: true))  // PatchGram, "same"
+    try b.layer("", Tanh<Double>())
+    try b.layer("valid3x3", Conv2d<Double>(12, 12, kernelSize: 3, stride: 1, padding: 0, bias: false))  // PatchGram, [12, 14, 14]
+    try b.layer("", Tanh<Double>())
+    try b.layer("grouped", Conv2d<Double>(12, 12, kernelSize: 3, stride: 2, padding: 0, groups: 2, bias: true))  // [12, 6, 6]
+    try b.layer("padding0", Conv2d<Double>(12, 6, kernelSize: 5, stride: 1, padding: 0, bias: true))  // [6, 2, 2]: patches cheaper
+    try b.layer("", Tanh<Double>())
+    try b.layer("wide", Conv2d<Double>(6, 6, kernelSize: 3, stride: 1, padding: 2, bias: true))  // PatchGram, [6, 4, 4]
     try b.layer("", Tanh<Double>())
     try b.layer("pointwise2", Conv2d<Double>(6, 6, kernelSize: 1, stride: 2, padding: 0, bias: false))  // [6, 2, 2]
     try b.layer("", Flatten<Double>())
@@ -32,7 +39,7 @@ final class StructuredContractionTests: XCTestCase {
     var random = TestRandom(seed: 12)
     let a = random.tensor([3, 3, 32, 32]), b = random.tensor([2, 3, 32, 32])
     let structured = ContractionChoice.allStructured(model: model), explicit = ContractionChoice.allExplicit(model: model)
-    XCTAssertEqual(structured.layers.filter(\.structured).count, 7)
+    XCTAssertEqual(structured.layers.filter(\.structured).count, 10)
     let sa = try model.jacobian(inputs: a, choice: structured), sb = try model.jacobian(inputs: b, choice: structured)
     let xa = try model.jacobian(inputs: a, choice: explicit), xb = try model.jacobian(inputs: b, choice: explicit)
     for (k, layer) in structured.layers.enumerated() {
@@ -40,6 +47,7 @@ final class StructuredContractionTests: XCTestCase {
         if layer.path != "fc" { XCTFail("\(layer.path) not factored") }
         continue
       }
+      XCTAssertEqual(factors.patchGram != nil, ["same3x3", "valid3x3", "wide"].contains(layer.path), layer.path)
       XCTAssertLessThan(relativeFrobeniusError(factors.explicitRows(repeats: 10), xa.parts[k].explicitRows(rowCount: 30, repeats: 10)),
                         1e-14, layer.path)
       for (diagonal, columnsS, columnsX, nJ) in [(false, sb, xb, 2), (true, sa, xa, 3)] {
@@ -57,6 +65,49 @@ final class StructuredContractionTests: XCTestCase {
     let diagonal = TileKernel.tile(rows: sa, columns: sa, isDiagonal: true, scale: 1)
     XCTAssertLessThan(relativeFrobeniusError(diagonal, TileKernel.tile(rows: xa, columns: xa, isDiagonal: true, scale: 1)), 1e-12)
     for r in 0..<30 { for c in 0..<30 { XCTAssertEqual(diagonal[r * 30 + c], diagonal[c * 30 + r]) } }
+  }
+
+  /// `PatchGram`: the shifted sums of the input Gram equal the patches' Gram `U_xᵀ U_y` for a
+  /// chunk of two column samples, on a non-square image, "same" and over-padded; its patches
+  /// equal the layer's im2col.
+  func testPatchGramEqualsThePatchesGram() throws {
+    for (kernel, padding) in [(3, 1), (3, 2), (2, 0)] {
+      let (C, H, W, B) = (3, 5, 7, 3)
+      let conv = Conv2d<Double>(C, 4, kernelSize: kernel, stride: 1, padding: padding, bias: false)
+      let gram = PatchGram(channels: C, height: H, width: W, kernel: kernel, padding: padding)
+      var random = TestRandom(seed: 41)
+      let x = random.tensor([B, C, H, W])
+      let HW = H * W, L = gram.positions
+      var inputs = [Double](repeating: 0, count: C * B * HW)  // [C, B·H·W]
+      for n in 0..<B { for c in 0..<C { for u in 0..<HW { inputs[c * B * HW + n * HW + u] = x.storage[(n * C + c) * HW + u] } } }
+      let patches = gram.columns(of: inputs, samples: B)  // [C·k², B·L]
+      let g = conv.geometry(x)
+      XCTAssertEqual(g.positions, L)
+      var expected = [Double](repeating: 0, count: C * kernel * kernel * B * L)
+      x.storage.withUnsafeBufferPointer { xs in
+        expected.withUnsafeMutableBufferPointer { u in
+          for n in 0..<B { conv.writeColumns(of: xs.baseAddress! + n * g.inputSize, geometry: g, into: u.baseAddress! + n * L, rowStride: B * L) }
+        }
+      }
+      XCTAssertEqual(patches, expected, "k \(kernel) p \(padding)")
+      // Row sample 0 against the chunk of samples 1 and 2.
+      var G = [Double](repeating: 0, count: HW * 2 * HW)
+      for u in 0..<HW { for y in 0..<2 { for v in 0..<HW {
+        G[u * 2 * HW + y * HW + v] = (0..<C).reduce(0) { $0 + inputs[$1 * B * HW + u] * inputs[$1 * B * HW + (1 + y) * HW + v] }
+      } } }
+      var M = [Double](repeating: 0, count: L * 2 * L)
+      G.withUnsafeBufferPointer { g in M.withUnsafeMutableBufferPointer { m in gram.addShiftedSums(gram: g.baseAddress!, samples: 2, into: m.baseAddress!) } }
+      for s in 0..<L { for y in 0..<2 { for t in 0..<L {
+        let direct = (0..<(C * kernel * kernel)).reduce(0.0) { $0 + patches[$1 * B * L + s] * patches[$1 * B * L + (1 + y) * L + t] }
+        XCTAssertEqual(M[s * 2 * L + y * L + t], direct, accuracy: 1e-12 * max(1, abs(direct)), "k \(kernel) p \(padding) (\(s), \(y), \(t))")
+      } } }
+    }
+    // Where it applies: stride 1, one group, k > 1, and cheaper.
+    XCTAssertNotNil(PatchGram.make(channels: 64, height: 8, width: 8, kernel: 3, stride: 1, padding: 1, groups: 1))
+    XCTAssertNil(PatchGram.make(channels: 64, height: 8, width: 8, kernel: 3, stride: 2, padding: 1, groups: 1))
+    XCTAssertNil(PatchGram.make(channels: 64, height: 8, width: 8, kernel: 3, stride: 1, padding: 1, groups: 2))
+    XCTAssertNil(PatchGram.make(channels: 64, height: 8, width: 8, kernel: 1, stride: 1, padding: 0, groups: 1))
+    XCTAssertNil(PatchGram.make(channels: 12, height: 6, width: 6, kernel: 5, stride: 1, padding: 0, groups: 1), "patches cheaper")
   }
 
   private func contribution(_ p: JacobianPart<Double>, _ q: JacobianPart<Double>, nI: Int, nJ: Int, diagonal: Bool) -> [Double] {

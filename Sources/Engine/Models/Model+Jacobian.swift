@@ -91,7 +91,8 @@ extension Model {
   }
 
   /// As `jacobianScalarCount(samples:structured:)` for the parts `choice` gives: structured Conv2d
-  /// parts count `R·out·L + B·in·k²·L` (`ConvolutionFactors`).
+  /// parts count `R·out·L + B·in·k²·L`, or `R·out·L + B·in·H·W` where they hold the inputs
+  /// (`ConvolutionFactors`, `PatchGram`).
   /// `outputs`: Jacobian rows per sample (m; 1 for the `pseudo` kernel's blocks).
   public func jacobianScalarCount(samples: Int, choice: ContractionChoice, outputs: Int? = nil) -> Int {
     var total = 0
@@ -113,7 +114,9 @@ extension Model {
     }
     if structured, let conv = layer as? Conv2d<T> {
       let L = node.outputShape.dropFirst().reduce(1, *)
-      return rows * conv.outChannels * L + samples * conv.inChannels * conv.kernelSize * conv.kernelSize * L
+      let input = inputShape(ofNode: index)
+      let held = conv.patchGram(inputHeight: input[1], width: input[2]) == nil ? conv.inChannels * conv.kernelSize * conv.kernelSize * L : input.reduce(1, *)
+      return rows * conv.outChannels * L + samples * held
     }
     return rows * layer.parameterCount
   }

@@ -38,4 +38,10 @@ public struct Model<T: BLASScalar> {
 
   /// Number of outputs per sample m (10 logits).
   public var outputsPerSample: Int { nodes.last?.outputShape.reduce(1, *) ?? 0 }
+
+  /// The per-sample shape node `index` reads (its first input: a node's output or the model input).
+  public func inputShape(ofNode index: Int) -> [Int] {
+    let source = nodes[index].inputs[0]
+    return source == ModelNode<T>.modelInput ? inputShape : nodes[source].outputShape
+  }
 }

@@ -110,10 +110,9 @@ extension Model {
   public func jacobianFactorScalarCount(samples: Int, outputs: Int? = nil) -> Int {
     let outputsPerSample = outputs ?? self.outputsPerSample
     var total = 0
-    for node in nodes {
+    for (index, node) in nodes.enumerated() {
       guard let layer = node.layer, layer.parameterCount > 0 else { continue }
-      let input = node.inputs[0] == ModelNode<T>.modelInput ? inputShape : nodes[node.inputs[0]].outputShape
-      total += samples * input.reduce(1, *) + samples * outputsPerSample * node.outputShape.reduce(1, *)
+      total += samples * inputShape(ofNode: index).reduce(1, *) + samples * outputsPerSample * node.outputShape.reduce(1, *)
     }
     return total
   }

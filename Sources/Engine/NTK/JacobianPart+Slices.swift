@@ -2,7 +2,7 @@ extension JacobianPart {
   /// The rows of output (class) `a` alone, as a part of one output per sample: row s is row
   /// `s·m + a` of this part (`B·m` rows, m = `outputsPerSample`). Explicit rows and cotangents are
   /// copied (`B·P_l`, `B·out`, `B·out·L` scalars); a Linear part's inputs and a convolution's
-  /// patches are shared, not copied. For the `trace` kernel's per-class contractions.
+  /// patches (or inputs) are shared, not copied. For the `trace` kernel's per-class contractions.
   @_specialize(where T == Float)
   @_specialize(where T == Double)
   public func output(_ a: Int, outputsPerSample m: Int, samples B: Int) -> JacobianPart<T> {
@@ -21,12 +21,12 @@ extension JacobianPart {
       }
       return .convolution(ConvolutionFactors(outputs: f.outputs, groups: f.groups, groupPatch: f.groupPatch,
                                              positions: f.positions, hasBias: f.hasBias, samples: B, rows: B,
-                                             delta: delta, patches: f.patches))
+                                             delta: delta, patches: f.patchesOrInputs, patchGram: f.patchGram))
     }
   }
 
   /// Sample `s`'s m rows alone, as a part of one sample (rows `s·m ..< s·m + m` of this part;
-  /// a Linear part's input row s, a convolution's patches of sample s). Copies them. For the
+  /// a Linear part's input row s, a convolution's patches — or inputs — of sample s). Copies them. For the
   /// `diagonal` kernel's per-sample blocks k(x_s, x_s).
   @_specialize(where T == Float)
   @_specialize(where T == Double)
@@ -46,15 +46,18 @@ extension JacobianPart {
         let start = (g * f.rows + s * m) * width
         delta += f.delta[start..<(start + m * width)]
       }
+      // Per patch row (or, with a patch Gram, per input channel) sample s's stretch.
+      let (held, stretch) = f.patchGram.map { ($0.channels, $0.inputPositions) } ?? (f.groups * f.groupPatch, L)
+      let source = f.patchesOrInputs
       var patches: [T] = []
-      patches.reserveCapacity(f.groups * f.groupPatch * L)
-      for k in 0..<(f.groups * f.groupPatch) {
-        let start = k * B * L + s * L
-        patches += f.patches[start..<(start + L)]
+      patches.reserveCapacity(held * stretch)
+      for k in 0..<held {
+        let start = k * B * stretch + s * stretch
+        patches += source[start..<(start + stretch)]
       }
       return .convolution(ConvolutionFactors(outputs: f.outputs, groups: f.groups, groupPatch: f.groupPatch,
                                              positions: L, hasBias: f.hasBias, samples: 1, rows: m,
-                                             delta: delta, patches: patches))
+                                             delta: delta, patches: patches, patchGram: f.patchGram))
     }
   }
 

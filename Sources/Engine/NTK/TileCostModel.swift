@@ -58,9 +58,7 @@ public struct TileCostModel: Equatable, Sendable {
         inputs += Double(linear.inputs)
         linears += 1
       } else if let conv = layer as? Conv2d<T>, choice.isStructured(node: index) {
-        let L = Double(node.outputShape.dropFirst().reduce(1, *))
-        let (patch, out) = (Double(conv.inChannels * conv.kernelSize * conv.kernelSize), Double(conv.outChannels))
-        structured += 2 * L * L * patch + 2 * m * out * L * L + 2 * m * m * out * L
+        structured += StructuredConvContraction.pairFLOP(conv, input: model.inputShape(ofNode: index), outputsPerSample: Int(m))
       } else {
         explicit += Double(layer.parameterCount)
       }

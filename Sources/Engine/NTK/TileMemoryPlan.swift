@@ -132,9 +132,11 @@ public struct TileMemoryPlan: Equatable, Sendable {
       let node = model.nodes[layer.node]
       guard let conv = node.layer as? Conv2d<T> else { continue }
       let L = node.outputShape.dropFirst().reduce(1, *)
+      let input = model.inputShape(ofNode: layer.node)
       // Per core a Gram chunk and one pair's products Z.
       scratch = max(scratch, 2 * StructuredConvContraction.scratchScalars(
-        positions: L, groupOutputs: conv.outChannels / conv.groups, outputsPerSample: model.outputsPerSample, columnSamples: t))
+        positions: L, patchGram: conv.patchGram(inputHeight: input[1], width: input[2]), groupOutputs: conv.outChannels / conv.groups,
+        outputsPerSample: model.outputsPerSample, columnSamples: t))
     }
     // With t ≥ n there is one block and one (diagonal) tile: one block is held, not two.
     // A cross kernel (nc) always holds a row block and a column block; the diagonal kernel's tiles

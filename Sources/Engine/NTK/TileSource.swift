@@ -276,8 +276,8 @@ public final class TileSource<T: BLASScalar> {
       let outputs = f.rows / max(1, f.samples)
       let (nI, nJ) = (rows / outputs, columns / outputs)
       let pairs = isDiagonal ? Double(nI * (nI + 1) / 2) : Double(nI * nJ)
-      let (L, m) = (Double(f.positions), Double(outputs))
-      let perPair = 2 * L * L * Double(f.groupPatch * f.groups) + 2 * m * Double(f.outputs) * L * L + 2 * m * m * Double(f.outputs) * L
+      let perPair = StructuredConvContraction.pairFLOP(positions: f.positions, groups: f.groups, groupPatch: f.groupPatch,
+                                                       groupOutputs: f.groupOutputs, outputsPerSample: outputs, patchGram: f.patchGram)
       statistics.structuredFLOP += pairs * perPair
       statistics.contractionFLOP += pairs * perPair
     case .linear:
