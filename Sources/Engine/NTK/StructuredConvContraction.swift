@@ -89,13 +89,14 @@ public enum StructuredConvContraction {
             let units = isDiagonal ? (nI + 1) / 2 : nI
             ParallelRows.forEach(units) { range in
               // Every element read is written first (GEMMs with β = 0, then the bias).
-              var gram = [T](unsafeUninitializedCapacity: L * chunk * L) { _, n in n = L * chunk * L }
+              // One scratch: M [L, chunk·L], then (patch-Gram layers) the input Gram [HW, chunk·HW].
+              let scratchCount = L * chunk * L + HW * chunk * HW
+              var scratch = [T](unsafeUninitializedCapacity: scratchCount) { _, n in n = scratchCount }
               var z = [T](unsafeUninitializedCapacity: m * width) { _, n in n = m * width }
-              var inputGram = [T](unsafeUninitializedCapacity: HW * chunk * HW) { _, n in n = HW * chunk * HW }
-              gram.withUnsafeMutableBufferPointer { gramBuffer in
+              scratch.withUnsafeMutableBufferPointer { scratchBuffer in
                 z.withUnsafeMutableBufferPointer { zBuffer in
-                 inputGram.withUnsafeMutableBufferPointer { inputGramBuffer in
-                  let M = gramBuffer.baseAddress!, Z = zBuffer.baseAddress!
+                  let M = scratchBuffer.baseAddress!, Z = zBuffer.baseAddress!
+                  let G = M + L * chunk * L
                   func row(_ x: Int) {
                     for grp in 0..<a.groups {
                       let deltaX = dI.baseAddress! + (grp * a.rows + x * m) * width
@@ -104,7 +105,6 @@ public enum StructuredConvContraction {
                         let ny = min(chunk, nJ - y0)
                         if let patchGram {
                           // 1. M = Σ shifted (X_xᵀ X_chunk) (+1) [L, ny·L] (one group).
-                          let G = inputGramBuffer.baseAddress!
                           T.gemm(
                             transposeA: true, transposeB: false, m: HW, n: ny * HW, k: channels, alpha: 1,
                             a: uI.baseAddress! + x * HW, lda: nI * HW, b: uJ.baseAddress! + y0 * HW, ldb: nJ * HW,
@@ -141,7 +141,6 @@ public enum StructuredConvContraction {
                     row(unit)
                     if isDiagonal && nI - 1 - unit != unit { row(nI - 1 - unit) }
                   }
-                 }
                 }
               }
             }
