@@ -113,6 +113,7 @@ public struct RunPipeline: PrecisionGeneric {
     let columns = try DatasetLoader.loadColumns(manifest, scalar: T.self, showProgress: reporter.detail != .quiet)
     var model = try WeightsLoader.model(for: manifest, scalar: T.self)
     if let train = manifest.model.train {  // train first; the run identity then holds the trained weights' hash
+      try refuseOverBudgetBeforeTraining(model: model, sampleCount: dataset.inputs.batchSize, columnSampleCount: columns?.inputs.batchSize)
       let reuse = train.samples == manifest.dataset.subsample && manifest.dataset.split == nil  // the eNTK's samples are the training set
       let trainingSet = reuse ? dataset : try Self.trainingData(manifest: manifest, train, scalar: T.self)
       guard let trained = try TrainPipeline(manifest: manifest, run: run, reporter: reporter, stop: stop).train(model, dataset: trainingSet)
@@ -230,6 +231,24 @@ public struct RunPipeline: PrecisionGeneric {
     }
     if reporter.detail == .detailed { log(plan.contraction.summary) }
     return plan
+  }
+
+  /// A run whose journal records no eNTK yet (new, or interrupted in training) and whose tiles
+  /// cannot fit the budget is refused before training, not after it: the memory plan depends
+  /// only on the model's shapes and n, which training does not change, so hours of training
+  /// would end in the same refusal. A run directory whose journal records the eNTK keeps
+  /// `execute`'s order (its identity, which holds the trained weights' hash, comes first; a
+  /// finished run is spared: `planWithoutBudget`); so does one whose journal cannot be read
+  /// (`RunSession.open` names the damage). `execute` plans again after training, with the
+  /// process's resident size then.
+  ///
+  /// - Throws: `EngineError.memoryBudget` (exit 2), as `memoryPlan` does.
+  private func refuseOverBudgetBeforeTraining<T: BLASScalar>(model: Model<T>, sampleCount: Int, columnSampleCount: Int?) throws {
+    if SystemFile.kind(of: run.journalDirectory).exists {
+      guard let replay = try? run.journal.replay(), replay.identity == nil else { return }
+    }
+    _ = try Self.memoryPlan(manifest: manifest, model: model, sampleCount: sampleCount, columnSampleCount: columnSampleCount,
+                            tileSamples: manifest.ntk.tileSamples)
   }
 
   /// What a run directory with a recorded identity gets when its tiles do not fit the budget

@@ -70,6 +70,28 @@ final class MemoryBudgetTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/run"), "no run directory may be created")
   }
 
+  /// A budget too small for the tiles of a run that trains first is refused before the training
+  /// (which would end in the same refusal), with nothing written; with a budget that fits, the
+  /// same manifest trains and computes its tiles.
+  func testABudgetTooSmallForTheTilesIsRefusedBeforeTraining() throws {
+    let work = try CLIHarness.temporaryDirectory("budget-train")
+    defer { try? FileManager.default.removeItem(atPath: work) }
+    func lenet(budget: Int, name: String) throws -> String {
+      try FileManager.default.createDirectory(atPath: "\(work)/\(name)", withIntermediateDirectories: true)
+      return try manifest(in: "\(work)/\(name)", model: ["name": "lenet", "seed": 0, "train": ["epochs": 1, "batchSize": 10, "samples": 12]],
+                          subsample: 12, budget: budget, tileSamples: 6)
+    }
+    let tight = try CLIHarness.run(["run", try lenet(budget: 1 << 20, name: "tight"), "--run-dir", "\(work)/run", "--progress", "lines"])
+    XCTAssertEqual(tight.status, 2, tight.stderr)
+    XCTAssertTrue(tight.stderr.contains("ntk.tileSamples 6 needs"), tight.stderr)
+    XCTAssertFalse(tight.stderr.contains("epoch"), "refused after training: \(tight.stderr)")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/run"), "no run directory may be created")
+
+    let roomy = try CLIHarness.succeed(["run", try lenet(budget: 1 << 30, name: "roomy"), "--run-dir", "\(work)/run", "--progress", "lines"])
+    XCTAssertTrue(roomy.stderr.contains("epoch"), roomy.stderr)
+    try CLIHarness.succeed(["verify", "\(work)/run"])
+  }
+
   /// A budget below the tiles of an existing run directory (tester-s9b M5): another computation's
   /// directory is refused as such first, a run with tiles left is refused for memory, and a run
   /// whose tiles are all journaled — nothing to compute — is not refused at all.
