@@ -78,7 +78,12 @@ public enum WeightsLoader {
     guard overflow || needed > budget else { return }
     let need = overflow ? "more than 8 EiB" : MemorySizeText.need(needed)
     if ModelZoo.hasWidth(manifest.model.name) {
-      throw BadInput("model.width: \(manifest.model.name) at width \(manifest.model.width) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(need), over \(limit); use a smaller model.width")
+      // Where not even width 1 fits, the budget is what is too small.
+      let narrowest = try ModelZoo.size(name: manifest.model.name, width: 1)
+      let narrowestNeed = narrowest.stateBytes(T.self) + narrowest.parameterCount * MemoryLayout<T>.size
+      let remedy = narrowestNeed > budget
+        ? "raise ntk.memoryBudget (even width 1 needs \(MemorySizeText.need(narrowestNeed)))" : "use a smaller model.width"
+      throw BadInput("model.width: \(manifest.model.name) at width \(manifest.model.width) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(need), over \(limit); \(remedy)")
     }
     if budget == (manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()) {  // the budget is what is too small
       let given = manifest.ntk.memoryBudget == nil ? "\"auto\" (\(MemorySizeText.limit(budget)))" : MemorySizeText.limit(budget)

@@ -26,7 +26,10 @@ enum CLIError {
       throw error
     } catch {
       var (code, message) = describe(error)
-      if let manifest, Manifest.topLevelKeys.contains(where: { message.hasPrefix($0 + ".") || message.hasPrefix($0 + ":") }) {
+      // A message naming the file already (the validator's, which starts with the path) is left as
+      // it is, also when the file's name itself starts like a field (`model.json: model.name: …`).
+      if let manifest, !message.hasPrefix(manifest + ": "),
+         Manifest.topLevelKeys.contains(where: { message.hasPrefix($0 + ".") || message.hasPrefix($0 + ":") }) {
         message = "\(manifest): \(message)"
       }
       StandardStream.error("ntkbatch: error: \(message.replacingOccurrences(of: "\n", with: " "))\n")

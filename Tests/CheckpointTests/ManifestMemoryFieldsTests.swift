@@ -18,7 +18,7 @@ final class ManifestMemoryFieldsTests: XCTestCase {
     XCTAssertEqual(fixed.ntk.tileSamples, 7)
     XCTAssertEqual(fixed.ntk.memoryBudget, 4_294_967_296)
     XCTAssertThrowsError(try parse(#"{"memoryBudget": "lots"}"#)) { error in
-      XCTAssertEqual("\(error)".contains(#"m.json: ntk.memoryBudget: expected a positive number of bytes or "auto", found "lots""#), true, "\(error)")
+      XCTAssertEqual("\(error)".contains(#"m.json: ntk.memoryBudget: expected a positive integer number of bytes or "auto", found "lots""#), true, "\(error)")
     }
     XCTAssertThrowsError(try parse(#"{"tileSamples": "big"}"#)) { error in
       XCTAssertTrue("\(error)".contains("ntk.tileSamples: expected a positive integer up to 100000"), "\(error)")

@@ -289,7 +289,7 @@ final class TesterS6FindingsTests: XCTestCase {
     XCTAssertEqual(result.status, 2, result.stdout + result.stderr)
     XCTAssertEqual(lines(result.stderr).count, 1, result.stderr)
     XCTAssertTrue(result.stderr.hasPrefix("ntkbatch: error: \(small): the smallest tile (one sample a side) needs about "), result.stderr)
-    XCTAssertTrue(result.stderr.hasSuffix(", over the budget of 250000 bytes (ntk.memoryBudget)\n"), result.stderr)
+    XCTAssertTrue(result.stderr.hasSuffix(", over the budget of 250000 bytes (ntk.memoryBudget); raise ntk.memoryBudget\n"), result.stderr)
   }
 
   // MARK: F18. --version

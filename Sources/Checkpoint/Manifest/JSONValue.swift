@@ -48,13 +48,18 @@ indirect enum JSONValue: Decodable, Equatable {
     }
   }
 
-  /// How the value reads in a message: `"abc"`, `-3`, `1.5`, `true`, `null`, `an array`, `an object`.
+  /// How the value reads in a message: `"abc"`, `-3`, `1.5`, `true`, `null`, `an array`, `an object`,
+  /// `an integer above 9223372036854775807` (an integer out of `Int`'s range).
   var summary: String {
     switch self {
     case .null: return "null"
     case .bool(let value): return value ? "true" : "false"
     case .integer(let value): return String(value)
-    case .number(let value): return value.isFinite ? String(value) : "a number too large to represent"
+    case .number(let value):
+      // An integer beyond Int's range is decoded as a Double: say so rather than print 9.2e+18.
+      if value.isFinite, value == value.rounded(), value >= 0x1p63 { return "an integer above \(Int.max)" }
+      if value.isFinite, value == value.rounded(), value < -0x1p63 { return "an integer below \(Int.min)" }
+      return value.isFinite ? String(value) : "a number too large to represent"
     case .string(let value):
       let shown = value.count > 60 ? String(value.prefix(60)) + "…" : value
       let escaped = shown.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" ? String($0) : $0.escaped(asASCII: true) }.joined()

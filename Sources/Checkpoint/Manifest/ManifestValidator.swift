@@ -129,7 +129,7 @@ struct ManifestValidator {
       : try integer(fields, "tileSamples", at: "ntk", range: 1...Manifest.maximumTileSamples,
                     expected: "a positive integer up to \(Manifest.maximumTileSamples)") ?? Manifest.defaultTileSamples
     let memoryBudget = fields["memoryBudget"] == .string("auto") ? nil
-      : try integer(fields, "memoryBudget", at: "ntk", range: 1...Int.max, expected: "a positive number of bytes or \"auto\"")
+      : try integer(fields, "memoryBudget", at: "ntk", range: 1...Int.max, expected: "a positive integer number of bytes or \"auto\"")
     let kernel = try enumeration(fields, "kernel", at: "ntk", KernelVariant.self) ?? defaults.kernel
     return Manifest.NTK(precision: precision, normalization: normalization, tileSamples: tileSamples, memoryBudget: memoryBudget,
                         kernel: kernel)

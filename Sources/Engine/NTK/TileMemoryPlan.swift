@@ -83,7 +83,9 @@ public struct TileMemoryPlan: Equatable, Sendable {
         ? "raise ntk.memoryBudget, or give another --run-dir to start a run whose tiles fit"
         : existingRun
           ? "this run directory's tiles are of \(t) samples a side (another tileSamples would be another computation): raise ntk.memoryBudget, or give another --run-dir to start a run whose tiles fit"
-          : "use a smaller tileSamples or \"auto\""
+          : t == 1 || side <= 1
+            ? "one sample a side is the smallest tile: raise ntk.memoryBudget"
+            : "use a smaller tileSamples or \"auto\""
       throw EngineError(.memoryBudget, "\(subject) about \(MemorySizeText.need(needed)) (estimated peak with \(strategy.rawValue), including \(MemorySizeText.need(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(MemorySizeText.limit(budgetBytes)) (ntk.memoryBudget); \(remedy)")
     }
     let limit = max(1, side)
@@ -95,7 +97,7 @@ public struct TileMemoryPlan: Equatable, Sendable {
     case (nil, let s?): return plan(s, .layerStreaming)
     case (nil, nil):
       let (strategy, needed) = smallestNeed(t: 1)
-      throw EngineError(.memoryBudget, "the smallest tile (one sample a side) needs about \(MemorySizeText.need(needed)) (estimated peak with \(strategy.rawValue), including \(MemorySizeText.need(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(MemorySizeText.limit(budgetBytes)) (ntk.memoryBudget)")
+      throw EngineError(.memoryBudget, "the smallest tile (one sample a side) needs about \(MemorySizeText.need(needed)) (estimated peak with \(strategy.rawValue), including \(MemorySizeText.need(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(MemorySizeText.limit(budgetBytes)) (ntk.memoryBudget); raise ntk.memoryBudget")
     }
   }
 
