@@ -21,11 +21,17 @@ final class RelocatedRunTests: XCTestCase {
     return try CLIHarness.writeManifest(object, in: folder, name: name)
   }
 
+  /// A copy of the shipped MNIST sample at `WORK/disk1/mnist` (a dataset that can be moved).
+  func copiedSample() throws -> String {
+    let original = "\(work)/disk1/mnist"
+    try FileManager.default.createDirectory(atPath: "\(work)/disk1", withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: "\(CLIHarness.repositoryRoot)/data/mnist-sample", toPath: original)
+    return original
+  }
+
   func testAMovedRunResumesByteIdenticalAndOtherChangesStillRefuse() throws {
     let fm = FileManager.default
-    let original = "\(work)/disk1/mnist"
-    try fm.createDirectory(atPath: "\(work)/disk1", withIntermediateDirectories: true)
-    try fm.copyItem(atPath: "\(CLIHarness.repositoryRoot)/data/mnist-sample", toPath: original)
+    let original = try copiedSample()
     let first = try manifest(name: "before", root: original, folder: "\(work)/m1")
     try CLIHarness.succeed(["run", first, "--run-dir", "\(work)/straight", "--progress", "none"])
     let expected = try FaultHarness.assembled("\(work)/straight", output: "\(work)/straight.npy")
@@ -65,9 +71,7 @@ final class RelocatedRunTests: XCTestCase {
   /// rewritten the same way.
   func testAMovedBackRunRewritesItsManifestAndTheInputGuardFollows() throws {
     let fm = FileManager.default
-    let original = "\(work)/disk1/mnist"
-    try fm.createDirectory(atPath: "\(work)/disk1", withIntermediateDirectories: true)
-    try fm.copyItem(atPath: "\(CLIHarness.repositoryRoot)/data/mnist-sample", toPath: original)
+    let original = try copiedSample()
     let first = try manifest(name: "first", root: original, folder: "\(work)/m1")
     try CLIHarness.succeed(["run", first, "--run-dir", "\(work)/run", "--progress", "none", "--max-tiles", "4"])
     try fm.moveItem(atPath: original, toPath: "\(work)/disk2-mnist")
@@ -149,9 +153,7 @@ final class RelocatedRunTests: XCTestCase {
   /// the matrix equals the unmoved run's byte for byte.
   func testAMovedTrainingRunResumesByteIdentical() throws {
     let fm = FileManager.default
-    let original = "\(work)/disk1/mnist"
-    try fm.createDirectory(atPath: "\(work)/disk1", withIntermediateDirectories: true)
-    try fm.copyItem(atPath: "\(CLIHarness.repositoryRoot)/data/mnist-sample", toPath: original)
+    let original = try copiedSample()
     func trained(name: String, root: String, folder: String) throws -> String {
       try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
       return try CLIHarness.writeManifest([
