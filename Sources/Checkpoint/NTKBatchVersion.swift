@@ -4,5 +4,5 @@
 /// array (`ntkbatch.version`) and the mask of a partial assemble (`OUTPUT.missing.json`). Raise it
 /// with every change of behaviour or format that a run's user may need to trace.
 public enum NTKBatchVersion {
-  public static let current = "0.9.0"
+  public static let current = "0.9.1"
 }

@@ -1,3 +1,4 @@
+import CBLAS
 import XCTest
 
 @testable import Engine
@@ -33,11 +34,13 @@ final class StructuredContractionTests: XCTestCase {
   }
 
   /// Layer by layer, the structured tile contribution equals the explicit one to rounding, on
-  /// off-diagonal and diagonal tiles, and the factors materialise to the explicit rows.
+  /// off-diagonal and diagonal tiles, and the factors materialise to the explicit rows. Six row
+  /// samples: a full stack of `StructuredConvContraction.stackRows` and a partial one (on the
+  /// diagonal tile, pairs y < x inside a stack, which the mirror overwrites).
   func testEveryConvolutionKindMatchesExplicitRows() throws {
     let model = try convolutionZoo()
     var random = TestRandom(seed: 12)
-    let a = random.tensor([3, 3, 32, 32]), b = random.tensor([2, 3, 32, 32])
+    let a = random.tensor([6, 3, 32, 32]), b = random.tensor([2, 3, 32, 32])
     let structured = ContractionChoice.allStructured(model: model), explicit = ContractionChoice.allExplicit(model: model)
     XCTAssertEqual(structured.layers.filter(\.structured).count, 10)
     let sa = try model.jacobian(inputs: a, choice: structured), sb = try model.jacobian(inputs: b, choice: structured)
@@ -48,11 +51,11 @@ final class StructuredContractionTests: XCTestCase {
         continue
       }
       XCTAssertEqual(factors.patchGram != nil, ["same3x3", "valid3x3", "wide"].contains(layer.path), layer.path)
-      XCTAssertLessThan(relativeFrobeniusError(factors.explicitRows(repeats: 10), xa.parts[k].explicitRows(rowCount: 30, repeats: 10)),
+      XCTAssertLessThan(relativeFrobeniusError(factors.explicitRows(repeats: 10), xa.parts[k].explicitRows(rowCount: 60, repeats: 10)),
                         1e-14, layer.path)
-      for (diagonal, columnsS, columnsX, nJ) in [(false, sb, xb, 2), (true, sa, xa, 3)] {
-        let s = contribution(sa.parts[k], columnsS.parts[k], nI: 3, nJ: nJ, diagonal: diagonal)
-        let x = contribution(xa.parts[k], columnsX.parts[k], nI: 3, nJ: nJ, diagonal: diagonal)
+      for (diagonal, columnsS, columnsX, nJ) in [(false, sb, xb, 2), (true, sa, xa, 6)] {
+        let s = contribution(sa.parts[k], columnsS.parts[k], nI: 6, nJ: nJ, diagonal: diagonal)
+        let x = contribution(xa.parts[k], columnsX.parts[k], nI: 6, nJ: nJ, diagonal: diagonal)
         XCTAssertGreaterThan(x.map { $0 * $0 }.reduce(0, +), 0, layer.path)
         XCTAssertLessThan(relativeFrobeniusError(s, x), 1e-12, "\(layer.path) diagonal \(diagonal)")
       }
@@ -64,7 +67,26 @@ final class StructuredContractionTests: XCTestCase {
     XCTAssertEqual(tile, TileKernel.tile(rows: sa, columns: again, isDiagonal: false, scale: 1))
     let diagonal = TileKernel.tile(rows: sa, columns: sa, isDiagonal: true, scale: 1)
     XCTAssertLessThan(relativeFrobeniusError(diagonal, TileKernel.tile(rows: xa, columns: xa, isDiagonal: true, scale: 1)), 1e-12)
-    for r in 0..<30 { for c in 0..<30 { XCTAssertEqual(diagonal[r * 30 + c], diagonal[c * 30 + r]) } }
+    for r in 0..<60 { for c in 0..<60 { XCTAssertEqual(diagonal[r * 60 + c], diagonal[c * 60 + r]) } }
+  }
+
+  /// A structured tile is the same bytes on one core and on two: the stacks of row samples are
+  /// fixed by the tile, not by the split over the cores (nine row samples: stacks of 4, 4 and 1).
+  func testStructuredTilesDoNotDependOnTheCoreSplit() throws {
+    let model = try convolutionZoo()
+    var random = TestRandom(seed: 13)
+    let structured = ContractionChoice.allStructured(model: model)
+    let a = try model.jacobian(inputs: random.tensor([9, 3, 32, 32]), choice: structured)
+    let b = try model.jacobian(inputs: random.tensor([5, 3, 32, 32]), choice: structured)
+    let threads = openblas_get_num_threads()
+    defer { openblas_set_num_threads(threads) }
+    var tiles: [[[Double]]] = []
+    for count in [1, 2] as [Int32] {
+      openblas_set_num_threads(count)
+      tiles.append([TileKernel.tile(rows: a, columns: a, isDiagonal: true, scale: 1),
+                    TileKernel.tile(rows: a, columns: b, isDiagonal: false, scale: 1)])
+    }
+    XCTAssertEqual(tiles[0], tiles[1])
   }
 
   /// `PatchGram`: the shifted sums of the input Gram equal the patches' Gram `U_xᵀ U_y` for a

@@ -23,7 +23,7 @@ public struct JournalHeader: Codable, Equatable, Sendable {
   /// The plan indices the shard computes (`ShardPlan`), so `status` can show per-shard progress
   /// from the journal alone.
   public var shardTiles: Range<Int>?
-  /// The version of the ntkbatch that wrote this segment (`NTKBatchVersion.current`, "0.9.0"),
+  /// The version of the ntkbatch that wrote this segment (`NTKBatchVersion.current`, "0.9.1"),
   /// for tracing a result to its tool; absent in headers of earlier versions, which decode
   /// unchanged (nil). Not part of the identity: sessions of different versions may extend a run.
   public var ntkbatchVersion: String?
