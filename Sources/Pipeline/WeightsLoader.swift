@@ -72,17 +72,20 @@ public enum WeightsLoader {
       budget = total  // check loads the weights here, whatever machine it plans for
       limit = "this machine's memory, \(MemorySizeText.limit(total)) (MemTotal), which check needs to load them"
     }
+    // Bytes of a model's weights (its state) and one gradient (P scalars); overflow reported.
+    func weightsAndGradient(_ size: ModelSize) -> (bytes: Int, overflow: Bool) {
+      let sum = size.stateBytes(T.self).addingReportingOverflow(size.parameterCount.multipliedReportingOverflow(by: MemoryLayout<T>.size).partialValue)
+      return (sum.partialValue, sum.overflow)
+    }
     let size = try ModelZoo.size(name: manifest.model.name, width: manifest.model.width)
-    let weights = size.stateBytes(T.self)
-    let (needed, overflow) = weights.addingReportingOverflow(size.parameterCount.multipliedReportingOverflow(by: MemoryLayout<T>.size).partialValue)
+    let (needed, overflow) = weightsAndGradient(size)
     guard overflow || needed > budget else { return }
     let need = overflow ? "more than 8 EiB" : MemorySizeText.need(needed)
     if ModelZoo.hasWidth(manifest.model.name) {
       // Where not even width 1 fits, the budget is what is too small.
-      let narrowest = try ModelZoo.size(name: manifest.model.name, width: 1)
-      let narrowestNeed = narrowest.stateBytes(T.self) + narrowest.parameterCount * MemoryLayout<T>.size
-      let remedy = narrowestNeed > budget
-        ? "raise ntk.memoryBudget (even width 1 needs \(MemorySizeText.need(narrowestNeed)))" : "use a smaller model.width"
+      let narrowest = weightsAndGradient(try ModelZoo.size(name: manifest.model.name, width: 1)).bytes
+      let remedy = narrowest > budget
+        ? "raise ntk.memoryBudget (even width 1 needs \(MemorySizeText.need(narrowest)))" : "use a smaller model.width"
       throw BadInput("model.width: \(manifest.model.name) at width \(manifest.model.width) has P = \(size.parameterCount) parameters, whose weights and one gradient need \(need), over \(limit); \(remedy)")
     }
     if budget == (manifest.ntk.memoryBudget ?? ProcessMemory.automaticBudget()) {  // the budget is what is too small

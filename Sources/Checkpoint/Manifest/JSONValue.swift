@@ -57,8 +57,9 @@ indirect enum JSONValue: Decodable, Equatable {
     case .integer(let value): return String(value)
     case .number(let value):
       // An integer beyond Int's range is decoded as a Double: say so rather than print 9.2e+18.
-      if value.isFinite, value == value.rounded(), value >= 0x1p63 { return "an integer above \(Int.max)" }
-      if value.isFinite, value == value.rounded(), value < -0x1p63 { return "an integer below \(Int.min)" }
+      if value.isFinite, value == value.rounded(), abs(value) >= 0x1p63 {
+        return value > 0 ? "an integer above \(Int.max)" : "an integer below \(Int.min)"
+      }
       return value.isFinite ? String(value) : "a number too large to represent"
     case .string(let value):
       let shown = value.count > 60 ? String(value.prefix(60)) + "…" : value

@@ -75,7 +75,8 @@ public struct TileMemoryPlan: Equatable, Sendable {
     if let t = tileSamples {
       if fits(t, .wholeBlocks) { return plan(t, .wholeBlocks) }
       if fits(t, .layerStreaming) { return plan(t, .layerStreaming) }
-      let (strategy, needed) = smallestNeed(t: min(t, max(1, side)))
+      let smallest = min(t, max(1, side))  // the tile t really is: at most the samples there are
+      let (strategy, needed) = smallestNeed(t: smallest)
       let subject = recorded
         ? "ntk.tileSamples \"auto\": this run directory keeps its recorded tiles of \(t) samples a side, which need"
         : "ntk.tileSamples \(t) needs"
@@ -83,7 +84,7 @@ public struct TileMemoryPlan: Equatable, Sendable {
         ? "raise ntk.memoryBudget, or give another --run-dir to start a run whose tiles fit"
         : existingRun
           ? "this run directory's tiles are of \(t) samples a side (another tileSamples would be another computation): raise ntk.memoryBudget, or give another --run-dir to start a run whose tiles fit"
-          : t == 1 || side <= 1
+          : smallest == 1
             ? "one sample a side is the smallest tile: raise ntk.memoryBudget"
             : "use a smaller tileSamples or \"auto\""
       throw EngineError(.memoryBudget, "\(subject) about \(MemorySizeText.need(needed)) (estimated peak with \(strategy.rawValue), including \(MemorySizeText.need(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(MemorySizeText.limit(budgetBytes)) (ntk.memoryBudget); \(remedy)")
