@@ -20,7 +20,7 @@ public struct ReLU<Scalar: BLASScalar>: InPlaceCotangentLayer {
     return output
   }
 
-  /// `δ ← δ · [x > 0]` in place, a branch-free select the compiler vectorises.
+  /// `δ ← δ · [x > 0]` in place (`BLASScalar.zeroWhereNotPositive`, vectorised).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func inputCotangentInPlace(
@@ -28,7 +28,7 @@ public struct ReLU<Scalar: BLASScalar>: InPlaceCotangentLayer {
     repeats: Int, state: UnsafeBufferPointer<Scalar>
   ) -> Bool {
     ElementwiseCotangent.applyInPlace(&cotangent, saved: input, repeats: repeats) { xs, dr, width in
-      for i in 0..<width { dr[i] = xs[i] > 0 ? dr[i] : 0 }
+      Scalar.zeroWhereNotPositive(xs, dr, count: width)
     }
     return true
   }
