@@ -9,9 +9,9 @@ public enum JournalPresence {
   public static func missing(run: RunDirectory, segments: Int, objects: Int) -> CheckpointError {
     let orphans = objects > 0 ? " (\(objects) object(s) under objects/ belong to no record)" : ""
     if segments == 0 {
-      return CheckpointError(.failure, "\(run.path): no journal: \(run.journalDirectory) holds no segment, so no tile is recorded as done\(orphans); `ntkbatch run` starts the run from its first tile")
+      return CheckpointError(.failure, "\(run.path): no journal: \(run.journalDirectory) holds no segment, so no tile is recorded as done\(orphans); `ntkbatch run MANIFEST --run-dir \(run.path)` starts the run from its first tile")
     }
-    return CheckpointError(.failure, "\(run.path): no journal header: \(segments) segment(s) in \(run.journalDirectory) hold no readable header record (empty or cut short), so no tile is recorded as done\(orphans); `ntkbatch repair` sets them aside, then `ntkbatch run` starts from the first tile")
+    return CheckpointError(.failure, "\(run.path): no journal header: \(segments) segment(s) in \(run.journalDirectory) hold no readable header record (empty or cut short), so no tile is recorded as done\(orphans); `ntkbatch repair` sets them aside, then `ntkbatch run MANIFEST --run-dir \(run.path)` starts from the first tile")
   }
 
   /// Throws `missing(…)` when `run`'s journal has no header and no writer is starting it.

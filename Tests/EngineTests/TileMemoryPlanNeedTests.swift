@@ -43,4 +43,23 @@ final class TileMemoryPlanNeedTests: XCTestCase {
     }
     XCTAssertEqual(try TileMemoryPlan.make(model: lenet, sampleCount: n, budgetBytes: smallest, baseBytes: base, tileSamples: nil).tileSamples, 1)
   }
+
+  /// A fixed tileSamples over a budget that not even one sample a side fits (the process's own
+  /// base is most of it): the remedy is a larger budget, not a smaller tile or "auto", which would
+  /// be refused next (tester-s13 #5).
+  func testAFixedTileOverABudgetNoTileFitsAsksForALargerBudget() throws {
+    let lenet = try ModelZoo.make(name: "lenet", scalar: Float.self)
+    let (n, t, base) = (200, 20, 100 << 20)
+    let smallest = TileMemoryPlan.need(lenet, n: n, t: 1, base: base).bytes
+    XCTAssertGreaterThan(smallest, base, "the base is part of every need")
+    XCTAssertThrowsError(try TileMemoryPlan.make(model: lenet, sampleCount: n, budgetBytes: 10_000_000, baseBytes: base, tileSamples: t)) { error in
+      let message = (error as? EngineError)?.message ?? ""
+      XCTAssertTrue(message.hasPrefix("ntk.tileSamples 20 needs about "), message)
+      XCTAssertTrue(message.hasSuffix("over the budget of 9 MiB (ntk.memoryBudget); raise ntk.memoryBudget (even the smallest tile, one sample a side, needs about \(mebibytes(smallest)) MiB)"), message)
+    }
+    // With a budget one sample a side fits but 20 do not, the smaller tile is the remedy.
+    XCTAssertThrowsError(try TileMemoryPlan.make(model: lenet, sampleCount: n, budgetBytes: smallest, baseBytes: base, tileSamples: t)) { error in
+      XCTAssertTrue(((error as? EngineError)?.message ?? "").hasSuffix("; use a smaller tileSamples or \"auto\""))
+    }
+  }
 }

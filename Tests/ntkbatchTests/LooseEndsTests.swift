@@ -108,6 +108,8 @@ final class LooseEndsTests: XCTestCase {
       XCTAssertEqual(lines(result.stderr).count, 1, result.stderr)
       XCTAssertTrue(result.stderr.contains("no journal"), result.stderr)
       XCTAssertTrue(result.stderr.contains("3 object(s) under objects/ belong to no record"), result.stderr)
+      // The remedy names this directory: a bare `run MANIFEST` computes in the default runs/NAME.
+      XCTAssertTrue(result.stderr.contains("--run-dir \(run)` starts the run from its first tile"), result.stderr)
     }
     try FileManager.default.removeItem(atPath: run + "/journal")
     // No journal/ folder at all: the same rule as no segment (README: exit 1), for status and verify.
@@ -115,6 +117,7 @@ final class LooseEndsTests: XCTestCase {
       let gone = try CLIHarness.run(arguments)
       XCTAssertEqual(gone.status, 1, "\(arguments): \(gone.stderr)")
       XCTAssertTrue(gone.stderr.contains("no journal/ folder: the journal is gone"), gone.stderr)
+      XCTAssertTrue(gone.stderr.contains("`ntkbatch run \(run)/manifest.json --run-dir \(run)` starts over"), gone.stderr)
     }
   }
 

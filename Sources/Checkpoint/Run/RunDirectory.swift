@@ -101,7 +101,7 @@ public struct RunDirectory: Sendable {
       }
       let hasObjects = FileManager.default.fileExists(atPath: objectsDirectory) || FileManager.default.fileExists(atPath: manifestPath)
       if hasObjects {
-        throw CheckpointError(.failure, "\(path): no journal/ folder: the journal is gone, so no tile is recorded as done (`ntkbatch run` starts over from the first tile)")
+        throw CheckpointError(.failure, "\(path): no journal/ folder: the journal is gone, so no tile is recorded as done (`ntkbatch run \(path)/manifest.json --run-dir \(path)` starts over from the first tile; without --run-dir, run computes in the manifest's default directory, runs/NAME)")
       }
       throw CheckpointError(.badInput, "\(path): not a run directory (no journal/ folder)")
     }

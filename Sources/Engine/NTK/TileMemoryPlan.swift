@@ -86,7 +86,9 @@ public struct TileMemoryPlan: Equatable, Sendable {
           ? "this run directory's tiles are of \(t) samples a side (another tileSamples would be another computation): raise ntk.memoryBudget, or give another --run-dir to start a run whose tiles fit"
           : smallest == 1
             ? "one sample a side is the smallest tile: raise ntk.memoryBudget"
-            : "use a smaller tileSamples or \"auto\""
+            : fits(1, .wholeBlocks) || fits(1, .layerStreaming)
+              ? "use a smaller tileSamples or \"auto\""
+              : "raise ntk.memoryBudget (even the smallest tile, one sample a side, needs about \(MemorySizeText.need(smallestNeed(t: 1).1)))"
       throw EngineError(.memoryBudget, "\(subject) about \(MemorySizeText.need(needed)) (estimated peak with \(strategy.rawValue), including \(MemorySizeText.need(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(MemorySizeText.limit(budgetBytes)) (ntk.memoryBudget); \(remedy)")
     }
     let limit = max(1, side)
