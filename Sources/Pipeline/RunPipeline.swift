@@ -121,16 +121,18 @@ public struct RunPipeline: PrecisionGeneric {
       model = trained
     }
     let plan: TileMemoryPlan
+    var stored = manifest  // what RUN/manifest.json is to say
     do {
       plan = try memoryPlan(model: model, sampleCount: dataset.inputs.batchSize, columnSampleCount: columns?.inputs.batchSize)
     } catch let refusal as EngineError where refusal.code == .memoryBudget {
       plan = try planWithoutBudget(refusal, model: model, dataset: dataset, columns: columns)
+      stored.ntk.memoryBudget = storedMemoryBudget(default: manifest.ntk.memoryBudget)
     }
     let identity = Self.identity(manifest: manifest, model: model, dataset: dataset, columns: columns, tileSamples: plan.tileSamples)
     let tilePlan = try identity.plan()
     let costs = TileCostModel(model: model, choice: plan.contraction, variant: manifest.ntk.kernel.engineVariant)
     let share = try shard.map { try Self.share(of: $0, plan: tilePlan, costs: costs) }
-    let session = try RunSession.open(run: run, identity: identity, manifestJSON: manifest.prettyJSON(), shard: shard,
+    let session = try RunSession.open(run: run, identity: identity, manifestJSON: stored.prettyJSON(), shard: shard,
                                       shardTiles: share.map { ($0.first ?? 0)..<(($0.last ?? -1) + 1) }, deferSegment: true)
     defer { session.close() }
     // A session with tiles to compute starts its segment now (`status` shows it from its header
@@ -272,6 +274,17 @@ public struct RunPipeline: PrecisionGeneric {
     return try TileMemoryPlan.make(model: model, sampleCount: dataset.inputs.batchSize, budgetBytes: Int.max / 4, baseBytes: 0,
                                    tileSamples: tileSamples, columnSampleCount: columns?.inputs.batchSize,
                                    variant: manifest.ntk.kernel.engineVariant, recorded: manifest.ntk.tileSamples == nil)
+  }
+
+  /// The `ntk.memoryBudget` RUN/manifest.json records, or `default` when it is missing or cannot
+  /// be read. A session whose budget was not applied (every tile journaled: `planWithoutBudget`)
+  /// keeps it, so that a budget too small for the run's tiles does not replace the one a later
+  /// `run RUN/manifest.json` with tiles to compute would use (tester-s13 #1).
+  private func storedMemoryBudget(default fallback: Int?) -> Int? {
+    guard let bytes = try? FileBytes.read(path: run.manifestPath),
+          let stored = try? Manifest.parse(bytes, file: run.manifestPath, knownModels: nil, knownDatasets: nil)
+    else { return fallback }
+    return stored.ntk.memoryBudget
   }
 
   /// The memory plan of `manifest` as `run` makes it and `check` prints it — one computation for

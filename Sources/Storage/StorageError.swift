@@ -10,7 +10,9 @@ public struct StorageError: Error, CustomStringConvertible, Equatable {
     /// Reading, writing or syncing failed (exit code 1).
     case ioFailure
     /// A new file or directory could not be published because its name was taken meanwhile by
-    /// another process (`SystemFile.publishExclusively`; exit code 2).
+    /// another process (`SystemFile.publishExclusively`), or a directory could not be created
+    /// because a file holds the name of one of its folders (`SystemFile.createDirectoryDurably`);
+    /// exit code 2.
     case destinationExists
   }
 

@@ -6,15 +6,26 @@ extension SystemFile {
   /// inside is made durable by `syncDirectory(path:)` of `path` itself). A path that exists
   /// already, or that another process creates meanwhile, is left alone and nothing is synced.
   ///
-  /// - Throws: `StorageError` (`.ioFailure`) naming `path`: `cannot create directory: …`
-  ///   (Foundation's reason), or the parent's failed `fsync` (`SystemFile.error`).
+  /// - Throws: `StorageError` naming `path`: (`.destinationExists`) `cannot create directory: A is a file,
+  ///   not a directory` when an existing ancestor A is not a directory (a mistyped path, e.g. a
+  ///   manifest's name followed by `/…`); (`.ioFailure`) `cannot create directory: … (nearest
+  ///   existing folder: F)` with Foundation's reason otherwise, or the parent's failed `fsync`
+  ///   (`SystemFile.error`).
   public static func createDirectoryDurably(path: String) throws {
     if FileManager.default.fileExists(atPath: path) { return }
     do {
       try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     } catch {
       if FileManager.default.fileExists(atPath: path) { return }
-      throw StorageError(.ioFailure, path: path, "cannot create directory: \(error.localizedDescription)")
+      var ancestor = AtomicFile.directory(of: path)
+      var isDirectory: ObjCBool = false
+      while !FileManager.default.fileExists(atPath: ancestor, isDirectory: &isDirectory), ancestor != "/", ancestor != "." {
+        ancestor = AtomicFile.directory(of: ancestor)
+      }
+      if FileManager.default.fileExists(atPath: ancestor, isDirectory: &isDirectory), !isDirectory.boolValue {
+        throw StorageError(.destinationExists, path: path, "cannot create directory: \(ancestor) is a file, not a directory")
+      }
+      throw StorageError(.ioFailure, path: path, "cannot create directory: \(error.localizedDescription) (nearest existing folder: \(ancestor))")
     }
     try syncDirectory(path: AtomicFile.directory(of: path))
   }

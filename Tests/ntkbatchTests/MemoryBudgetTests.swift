@@ -121,5 +121,9 @@ final class MemoryBudgetTests: XCTestCase {
     XCTAssertTrue(finished.stderr.contains("memory: every tile is journaled, nothing to compute: ntk.memoryBudget is not applied (tiles of 6 samples a side would not fit it)"), finished.stderr)
     XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/part"), objects)
     try CLIHarness.succeed(["verify", "\(work)/part"])
+    // The budget that was not applied is not recorded either: RUN/manifest.json keeps the roomy
+    // one, so a later `run RUN/manifest.json` with tiles to compute is not refused (tester-s13 #1).
+    let stored = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/part/manifest.json"))) as? [String: Any]
+    XCTAssertEqual((stored?["ntk"] as? [String: Any])?["memoryBudget"] as? Int, 1 << 30)
   }
 }
