@@ -51,7 +51,7 @@ struct VerifyCommand: ParsableCommand {
       summary = "no tiles planned yet: the run is in its training stage, \(StatusCommand.describe(training)); the eNTK's tiles are computed\(next)"
     }
     if report.tilesNotYetComputed > 0 { summary += "; \(report.tilesNotYetComputed) tiles not computed yet" }
-    if !report.orphans.isEmpty { summary += "; \(report.orphans.count) orphan object(s) no record names (harmless\(report.writer == nil ? "" : "; the running writer's newest tile may be stored and not journaled yet"))" }
+    if !report.orphans.isEmpty { summary += "; \(report.orphans.count) orphan object(s) no record names (harmless to the journaled tiles: stored by a session that stopped before journaling them, or named by journal records since lost; `ntkbatch run` computes every tile not journaled\(report.writer == nil ? "" : "; the running writer's newest tile may be stored and not journaled yet"))" }
     if !report.temporaryFiles.isEmpty { summary += "; \(report.temporaryFiles.count) temporary file(s) left by a crash" }
     for path in report.strayFiles { print("STRAY \(path): not an object nor a temporary file (not written by ntkbatch; repair keeps it)") }
     if !report.strayFiles.isEmpty { summary += "; \(report.strayFiles.count) stray file(s) under objects/ (harmless)" }

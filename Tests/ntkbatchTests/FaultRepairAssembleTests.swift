@@ -79,6 +79,8 @@ final class FaultRepairAssembleTests: NpyManifestTestCase {
     let before = try FaultHarness.run(["verify", run])
     XCTAssertEqual(before.status, 1)
     XCTAssertTrue(before.stdout.contains("1 orphan object(s)") && before.stdout.contains("1 temporary file(s)"), before.stdout)
+    // Orphans may also be tiles whose records were lost (tester-s13 #3): run recomputes them.
+    XCTAssertTrue(before.stdout.contains("or named by journal records since lost; `ntkbatch run` computes every tile not journaled"), before.stdout)
 
     let repair = try CLIHarness.succeed(["repair", run])
     XCTAssertTrue(repair.stdout.contains("DROPPED tile 1 (0, 1)"), repair.stdout)
