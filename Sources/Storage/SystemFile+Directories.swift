@@ -17,12 +17,15 @@ extension SystemFile {
       try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     } catch {
       if FileManager.default.fileExists(atPath: path) { return }
+      // The nearest ancestor that exists (symbolic links followed: a linked folder is a folder).
       var ancestor = AtomicFile.directory(of: path)
       var isDirectory: ObjCBool = false
-      while !FileManager.default.fileExists(atPath: ancestor, isDirectory: &isDirectory), ancestor != "/", ancestor != "." {
+      var exists = FileManager.default.fileExists(atPath: ancestor, isDirectory: &isDirectory)
+      while !exists, ancestor != "/", ancestor != "." {
         ancestor = AtomicFile.directory(of: ancestor)
+        exists = FileManager.default.fileExists(atPath: ancestor, isDirectory: &isDirectory)
       }
-      if FileManager.default.fileExists(atPath: ancestor, isDirectory: &isDirectory), !isDirectory.boolValue {
+      if exists, !isDirectory.boolValue {
         throw StorageError(.destinationExists, path: path, "cannot create directory: \(ancestor) is a file, not a directory")
       }
       throw StorageError(.ioFailure, path: path, "cannot create directory: \(error.localizedDescription) (nearest existing folder: \(ancestor))")
