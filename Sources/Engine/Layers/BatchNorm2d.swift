@@ -76,8 +76,7 @@ public struct BatchNorm2d<Scalar: BLASScalar>: InPlaceCotangentLayer {
         for r in range {
           for c in 0..<channels {
             let scale = state[c] * inv[c]
-            let p = d.baseAddress! + (r * channels + c) * plane
-            for i in 0..<plane { p[i] *= scale }
+            Scalar.scale(d.baseAddress! + (r * channels + c) * plane, by: scale, count: plane)
           }
         }
       }

@@ -166,14 +166,14 @@ public enum TileKernel {
       // Scaled on the upper triangle, then mirrored: the lower triangle gets the same products.
       if scale != 1 {
         forEachBalancedRow(RI, scalars: output.count) { r in
-          for i in (r * RI + r)..<((r + 1) * RI) { g[i] *= scale }
+          T.scale(g + r * RI + r, by: scale, count: RI - r)
         }
       }
       mirrorUpper(g, n: RI)
     } else if scale != 1 {
       let columns = output.count / max(1, RI)
       ParallelRows.forEach(RI, scalars: output.count) { rows in
-        for i in (rows.lowerBound * columns)..<(rows.upperBound * columns) { g[i] *= scale }
+        T.scale(g + rows.lowerBound * columns, by: scale, count: rows.count * columns)
       }
     }
   }
