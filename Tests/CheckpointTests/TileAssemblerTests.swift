@@ -76,8 +76,8 @@ final class TileAssemblerTests: XCTestCase {
                                                                             zarrVersion: version, chunk: chunk, bandBytes: bandBytes))
           let read = try ZarrTestReader(path: zarr)
           XCTAssertEqual(read.shape, array.shape, label)
-          // A chunk beyond the array's extent is clamped to it (one chunk).
-          let side = chunk.map { min($0, max(rows.count, columns.count) * classes.count) } ?? 5 * classes.count
+          // A chunk beyond the array's extent is clamped to it (one chunk), the default tile too.
+          let side = min(chunk ?? 5 * classes.count, max(rows.count, columns.count) * classes.count)
           XCTAssertEqual(read.chunks, [side, side], label)
           XCTAssertEqual(try read.values(), expected, "\(label), chunk \(chunk ?? 0), v\(version.rawValue), bandBytes \(bandBytes)")
         }
@@ -86,6 +86,29 @@ final class TileAssemblerTests: XCTestCase {
     }
     XCTAssertEqual(TileBandFiller.windows(3..<17, origin: 0, unit: 5, maximum: 1), [3..<5, 5..<10, 10..<15, 15..<17])
     XCTAssertEqual(TileBandFiller.windows(3..<17, origin: 3, unit: 4, maximum: 9), [3..<11, 11..<17])
+  }
+
+  /// The default Zarr chunk (one tile) is clamped as `--chunk` is: `tileSamples` beyond n gave
+  /// a chunk of the tile's side (a tester's `tileSamples: 100000` on 7 digits: 4 TB asked of
+  /// malloc, a crash), and a large tile a chunk past the 256 MiB limit.
+  func testDefaultZarrChunkIsClampedToTheArrayAndToTheChunkLimit() throws {
+    let kernel = SyntheticKernel(n: 7, p: 4, seed: 23)
+    let run = try makeRun(kernel, t: 100_000, precision: .float32, name: "huge-tile")
+    for version in [ZarrArrayWriter.Format.v3, .v2] {
+      let zarr = dir.path + "/huge-tile-\(version.rawValue).zarr"
+      try TileAssembler.assemble(run: run, output: zarr, options: .init(dtype: .float32, format: .zarr, zarrVersion: version))
+      let read = try ZarrTestReader(path: zarr)
+      XCTAssertEqual(read.shape, [70, 70])
+      XCTAssertEqual(read.chunks, [70, 70])
+      XCTAssertEqual(try read.values(), kernel.dense().map { Double(Float($0)) })
+    }
+    // 256 MiB of values: 8,190² float32 values (a multiple of 10) fit, 8,200² do not; float64 5,790.
+    let all = AssemblySelection.Resolved(rows: 0..<100_000, columns: 0..<100_000, classes: Array(0..<10), outputsPerSample: 10)
+    XCTAssertEqual(TileAssembler.defaultChunk(tileSide: 29_870, selection: all, bytesPerValue: 4), 8_190)
+    XCTAssertEqual(TileAssembler.defaultChunk(tileSide: 29_870, selection: all, bytesPerValue: 8), 5_790)
+    XCTAssertEqual(TileAssembler.defaultChunk(tileSide: 1_000, selection: all, bytesPerValue: 8), 1_000)
+    XCTAssertEqual(8_190 * 8_190 * 4 <= TileAssembler.maximumChunkBytes, true)
+    XCTAssertEqual(8_200 * 8_200 * 4 <= TileAssembler.maximumChunkBytes, false)
   }
 
   func testZarrChunksReuseStoredFramesPadEdgesWithNaNAndLeaveMissingTilesAbsent() throws {

@@ -41,7 +41,8 @@ public enum TileAssembler {
     public var format: OutputFormat
     /// Zarr format version.
     public var zarrVersion: ZarrArrayWriter.Format
-    /// Zarr chunk side in output rows (and columns); `nil` = the tile (tileSamples · classes kept).
+    /// Zarr chunk side in output rows (and columns); `nil` = the tile (tileSamples · classes kept),
+    /// clamped to the array and to `maximumChunkBytes` (`defaultChunk`).
     public var chunk: Int?
     /// Hard-link stored objects as Zarr chunks where possible, instead of copying them.
     public var linkObjects: Bool
@@ -157,6 +158,21 @@ public enum TileAssembler {
     return side
   }
 
+  /// The Zarr chunk side when `--chunk` is not given: one tile (`tileSide` = tileSamples · classes
+  /// kept), clamped to the array's extent like `boundedChunk`, and, where a tile's chunk would pass
+  /// `maximumChunkBytes` (a large `tileSamples: "auto"` tile: 2,987 samples a side is 3.6 GB in
+  /// float32), the largest multiple of the classes kept within it instead of a refusal.
+  static func defaultChunk(tileSide: Int, selection: AssemblySelection.Resolved, bytesPerValue: Int) -> Int {
+    let k = selection.classes.count
+    let extent = (max(selection.rowCount, selection.columnCount) + k - 1) / k * k
+    let side = min(tileSide, extent)
+    let values = maximumChunkBytes / bytesPerValue
+    guard side * side > values else { return side }
+    var largest = max(k, Int(Double(values).squareRoot()) / k * k)
+    while largest > k && largest * largest > values { largest -= k }
+    return largest
+  }
+
   /// Assembles `run` into `output`.
   ///
   /// - Throws: `CheckpointError`: `.badInput` (not a run directory, unsupported dtype, a
@@ -206,6 +222,9 @@ public enum TileAssembler {
         throw CheckpointError(.badInput, "--chunk: expected a positive multiple of \(k) (the classes per sample), found \(chunk)")
       }
       options.chunk = try boundedChunk(chunk, selection: selection, bytesPerValue: max(plan.precision.byteSize, dtype.byteSize))
+    } else if options.format == .zarr {
+      options.chunk = defaultChunk(tileSide: plan.tileSamples * k, selection: selection,
+                                   bytesPerValue: max(plan.precision.byteSize, dtype.byteSize))
     }
     let (removed, record, isNew) = try claimOutput(output, format: options.format, run: run)
     defer { AssemblyLeftovers.clear(record) }
@@ -385,7 +404,8 @@ public enum TileAssembler {
     let plan = filler.plan
     let k = selection.classes.count
     let dtype = options.dtype
-    let chunk = options.chunk ?? plan.tileSamples * k
+    let chunk = options.chunk ?? defaultChunk(tileSide: plan.tileSamples * k, selection: selection,
+                                              bytesPerValue: max(plan.precision.byteSize, dtype.byteSize))
     let writer = try CheckpointError.wrapping {
       try ZarrArrayWriter(path: output, format: options.zarrVersion, dtype: dtype, rows: selection.rowCount,
                           columns: selection.columnCount, chunkRows: chunk, chunkColumns: chunk, attributes: options.attributes)
