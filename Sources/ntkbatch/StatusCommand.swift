@@ -110,7 +110,10 @@ struct StatusCommand: ParsableCommand {
   static func describe(_ t: TrainingStatus) -> String {
     if let problem = t.problem { return "DAMAGED: \(problem)" }
     let of = t.epochs.map { "/\($0)" } ?? ""
-    guard t.epoch > 0 else { return "epoch 1\(of) in progress, none committed yet (running)" }
+    guard t.epoch > 0 else {
+      return t.running ? "epoch 1\(of) in progress, none committed yet (running)"
+        : "no epoch\(of) committed yet; not running: `ntkbatch run` starts training at epoch 1"
+    }
     var text = "epoch \(t.epoch)\(of) committed"
     if let loss = t.loss, let accuracy = t.accuracy { text += String(format: " (loss %.4g, accuracy %.4g)", loss, accuracy) }
     if let at = t.lastEpochAt { text += " at \(at)" }

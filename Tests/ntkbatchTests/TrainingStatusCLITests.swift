@@ -106,11 +106,45 @@ final class TrainingStatusCLITests: XCTestCase {
     XCTAssertTrue(damaged.stdout.contains("training: DAMAGED: \(run)/training/latest.json: not a training record"), damaged.stdout)
     XCTAssertTrue(damaged.stderr.contains("ntkbatch repair"), damaged.stderr)
 
-    // Set aside by repair: nothing records a finished tile or epoch any more — "no journal", exit 1.
+    // Set aside by repair: no epoch committed any more, as for a run stopped before committing its
+    // first (a tester's: `run` interrupted 0.7 s in, then `status` and `verify` said "no journal",
+    // exit 1, and told to start from the first tile): the training stage, not running, exit 0.
     try CLIHarness.succeed(["repair", run])
-    let none = try CLIHarness.run(["status", run])
-    XCTAssertEqual(none.status, 1)
-    XCTAssertTrue(none.stderr.contains("no journal"), none.stderr)
+    let none = try CLIHarness.succeed(["status", run])
+    XCTAssertTrue(none.stdout.contains("training: no epoch/\(epochs) committed yet; not running: `ntkbatch run` starts training at epoch 1"), none.stdout)
+    XCTAssertTrue(none.stdout.contains("journal:  none yet: the eNTK's tiles are computed after training"), none.stdout)
+    let noneJSON = try XCTUnwrap(try statusJSON(run)["training"] as? [String: Any])
+    XCTAssertEqual(noneJSON["epoch"] as? Int, 0)
+    XCTAssertEqual(noneJSON["running"] as? Bool, false)
+    let verified = try CLIHarness.succeed(["verify", run])
+    XCTAssertTrue(verified.stdout.contains("no tiles planned yet: the run is in its training stage, no epoch/\(epochs) committed yet"), verified.stdout)
+  }
+
+  /// Interrupted before its first epoch was committed (no `training/` yet): the training stage
+  /// from `RUN/manifest.json`'s `model.train`, exit 0 for `status` and `verify`.
+  func testARunStoppedBeforeItsFirstEpochIsInItsTrainingStage() throws {
+    let path = try manifest(subsample: 40, train: ["epochs": 3, "batchSize": 20, "targetAccuracy": 1.0])
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none"])
+    // As a session stopped during epoch 1 leaves it: the manifest, an empty journal folder.
+    for name in ["training", "journal", "objects"] { try FileManager.default.removeItem(atPath: "\(run)/\(name)") }
+    try FileManager.default.createDirectory(atPath: "\(run)/journal", withIntermediateDirectories: false)
+    let status = try CLIHarness.succeed(["status", run])
+    XCTAssertTrue(status.stdout.contains("training: no epoch/3 committed yet; not running"), status.stdout)
+    XCTAssertTrue(try CLIHarness.succeed(["verify", run]).stdout.contains("the run is in its training stage"))
+    // A run directory without model.train and without a journal is still "no journal", exit 1.
+    let plain = try CLIHarness.writeManifest([
+      "name": "plain", "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": 20],
+      "model": ["name": "lenet", "seed": 0], "ntk": ["tileSamples": 20],
+    ], in: work, name: "plain")
+    let other = "\(work)/plain-run"
+    try CLIHarness.succeed(["run", plain, "--run-dir", other, "--progress", "none"])
+    for segment in try FileManager.default.contentsOfDirectory(atPath: "\(other)/journal") {
+      try FileManager.default.removeItem(atPath: "\(other)/journal/\(segment)")
+    }
+    let missing = try CLIHarness.run(["status", other])
+    XCTAssertEqual(missing.status, 1)
+    XCTAssertTrue(missing.stderr.contains("no journal"), missing.stderr)
   }
 
   /// A finished training and a complete eNTK: the training line says finished, `--json` too.

@@ -32,8 +32,9 @@ public struct TrainingStatus: Codable, Equatable, Sendable {
   /// sets it aside.
   public var problem: String?
 
-  /// The training state of `run`, or `nil` when it has none: no `latest.json` and no training
-  /// writer (`writer`: the lock holder, if any) of a manifest with `model.train`.
+  /// The training state of `run`, or `nil` when it has none: no `latest.json` and no
+  /// `model.train` in `RUN/manifest.json`, or the eNTK journal begun. Without a committed epoch it
+  /// is epoch 0, running while a writer (`writer`: the lock holder, if any) trains the first one.
   ///
   /// - Parameter journalStarted: whether the journal has a header (the eNTK stage began: a
   ///   writer then computes tiles, it does not train).
@@ -49,9 +50,10 @@ public struct TrainingStatus: Codable, Equatable, Sendable {
                             problem: (error as? CheckpointError)?.description ?? "\(error)")
     }
     guard let record else {
-      // The first epoch is in progress: a writer, no eNTK journal yet, a manifest with model.train.
-      guard writer != nil, !journalStarted, epochs != nil else { return nil }
-      return TrainingStatus(epoch: 0, epochs: epochs, targetAccuracy: target, finished: false, running: true, epochsLeft: epochs)
+      // No epoch committed yet, no eNTK journal, a manifest with model.train: the first epoch is in
+      // progress (a writer), or the run stopped before committing one (`run` starts at epoch 1).
+      guard !journalStarted, epochs != nil else { return nil }
+      return TrainingStatus(epoch: 0, epochs: epochs, targetAccuracy: target, finished: false, running: writer != nil, epochsLeft: epochs)
     }
     var status = TrainingStatus(
       epoch: record.epoch, epochs: epochs, targetAccuracy: target, loss: record.loss, accuracy: record.accuracy,
