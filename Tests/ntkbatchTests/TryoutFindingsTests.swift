@@ -142,8 +142,21 @@ final class TryoutFindingsTests: NpyManifestTestCase {
     try FileManager.default.copyItem(atPath: manifest, toPath: "\(project)/manifest.json")
     let withManifest = try CLIHarness.run(["run", manifest, "--run-dir", project, "--progress", "none"])
     XCTAssertEqual(withManifest.status, 2, withManifest.stderr)
-    XCTAssertTrue(withManifest.stderr.contains("\(project): exists, is not empty (notes.txt) and is not a run directory (no journal/)"), withManifest.stderr)
+    XCTAssertTrue(withManifest.stderr.contains("\(project): exists, is not empty (notes.txt and 1 more) and is not a run directory (no journal/)"), withManifest.stderr)
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: project).sorted(), ["manifest.json", "notes.txt"])
+    // A folder holding only a user's manifest.json, or logits.npy, is none either: a run would
+    // overwrite them (a later tester's finding: accepted, and the files replaced without a word).
+    for name in ["manifest.json", "logits.npy"] {
+      let folder = "\(work)/only-\(name)"
+      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      try Data("the user's own \(name)".utf8).write(to: URL(fileURLWithPath: "\(folder)/\(name)"))
+      let refused = try CLIHarness.run(["run", manifest, "--run-dir", folder, "--progress", "none"])
+      XCTAssertEqual(refused.status, 2, refused.stderr)
+      XCTAssertEqual(lines(refused.stderr).count, 1, refused.stderr)
+      XCTAssertTrue(refused.stderr.contains("\(folder): exists, is not empty (\(name)) and is not a run directory (no journal/ or objects/: a run would overwrite it)"), refused.stderr)
+      XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [name])
+      XCTAssertEqual(try String(contentsOfFile: "\(folder)/\(name)", encoding: .utf8), "the user's own \(name)")
+    }
     // A run directory whose journal is gone (only ntkbatch's own files) is still one: run starts over.
     let journalGone = "\(work)/gone"
     try CLIHarness.succeed(["run", manifest, "--run-dir", journalGone, "--progress", "none", "--max-tiles", "1"])

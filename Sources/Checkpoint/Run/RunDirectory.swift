@@ -51,6 +51,10 @@ public struct RunDirectory: Sendable {
   /// Names ntkbatch itself writes at the top of a run directory (`lock.*` too).
   static let ownNames: Set<String> = ["journal", "objects", "manifest.json", "lock", "logits.npy", "labels.npy", ColumnsFiles.logitsName, ColumnsFiles.labelsName,
                                        "training", "slurm", DerivedChecksums.fileName, "assembling", "outputs.json"]
+  /// Of `ownNames`, the files a run writes whatever is there: a user's file of that name in a
+  /// folder without `journal/` and `objects/` is refused, not overwritten.
+  static let overwrittenNames: Set<String> = ["manifest.json", "logits.npy", "labels.npy", ColumnsFiles.logitsName,
+                                              ColumnsFiles.labelsName, DerivedChecksums.fileName, "outputs.json"]
 
   /// Creates `RUN`, `RUN/journal` and `RUN/objects` if missing (and syncs the new entries).
   ///
@@ -73,15 +77,20 @@ public struct RunDirectory: Sendable {
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
       throw CheckpointError(.badInput, "\(path): exists and is not a directory")
     }
-    // Without a journal, only ntkbatch's own names: a folder that merely holds a `manifest.json`
-    // (a user's folder of manifests) is not a run directory.
+    // Without a journal, only ntkbatch's own names; and the files a run writes over (its
+    // manifest.json, logits, labels, …) only beside `objects/`, as a run whose journal is gone
+    // leaves them: a folder that merely holds a `manifest.json` or a `logits.npy` (a user's) is
+    // not a run directory, and a run would overwrite them. (`slurm/` comes before any run.)
     if isDirectory.boolValue, !FileManager.default.fileExists(atPath: journalDirectory) {
-      let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-      let foreign = entries.sorted().filter { name in
+      let entries = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+      let foreign = entries.filter { name in
         !Self.ownNames.contains(name) && !name.hasPrefix("lock.") && !AtomicFile.isTemporaryName(name)
       }
-      if let first = foreign.first {
-        throw CheckpointError(.badInput, "\(path): exists, is not empty (\(first)\(foreign.count > 1 ? " and \(foreign.count - 1) more" : "")) and is not a run directory (no journal/); choose a new or empty --run-dir")
+      let overwritten = entries.contains("objects") ? [] : entries.filter(Self.overwrittenNames.contains)
+      if let first = (foreign + overwritten).first {
+        let count = foreign.count + overwritten.count
+        let why = foreign.isEmpty ? "no journal/ or objects/: a run would overwrite \(count > 1 ? "them" : "it")" : "no journal/"
+        throw CheckpointError(.badInput, "\(path): exists, is not empty (\(first)\(count > 1 ? " and \(count - 1) more" : "")) and is not a run directory (\(why)); choose a new or empty --run-dir")
       }
     }
   }
