@@ -116,9 +116,15 @@ public struct RunPipeline: PrecisionGeneric {
       try refuseOverBudgetBeforeTraining(model: model, sampleCount: dataset.inputs.batchSize, columnSampleCount: columns?.inputs.batchSize)
       let reuse = train.samples == manifest.dataset.subsample && manifest.dataset.split == nil  // the eNTK's samples are the training set
       let trainingSet = reuse ? dataset : try Self.trainingData(manifest: manifest, train, scalar: T.self)
+      let journaled = try run.journal.replay().identity?.weightsHash
+      let finishedBefore = (try? TrainingCheckpointStore(run: run).latestRecord())??.finished == true
+      if journaled != nil, !finishedBefore {
+        StandardStream.error("\(run.path): its tiles were computed from trained weights whose training state is gone; training again (the same weights only with the first training's OPENBLAS_NUM_THREADS and BLAS build; now \(BLASCore.threadCount) thread(s))\n")
+      }
       guard let trained = try TrainPipeline(manifest: manifest, run: run, reporter: reporter, stop: stop).train(model, dataset: trainingSet)
       else { return .stoppedBySignal }
       model = trained
+      if let journaled { try Self.refuseRetrainedWeights(model: model, journaled: journaled, run: run) }
     }
     let plan: TileMemoryPlan
     var stored = manifest  // what RUN/manifest.json is to say
@@ -165,6 +171,22 @@ public struct RunPipeline: PrecisionGeneric {
     let outcome = try computeTiles(session: session, plan: tilePlan, share: share, computer: computer, parameters: model.parameterCount)
     reportMemory(plan: plan, computer: computer)
     return outcome
+  }
+
+  /// After training again in a run whose journal holds tiles (its training state was deleted or set
+  /// aside by `repair`): weights other than the journaled tiles' — training orders its BLAS sums
+  /// per OPENBLAS_NUM_THREADS and build — are refused, and their training state is moved to
+  /// `RUN/training.other-weights-<time>` so that `export-weights`, `verify` and later runs do not
+  /// take them for the weights of the tiles. Nothing of the journal or objects changes.
+  ///
+  /// - Throws: `CheckpointError` (`.identityMismatch`, exit 2) naming both hashes and where the
+  ///   new training state went.
+  static func refuseRetrainedWeights<T: BLASScalar>(model: Model<T>, journaled: ContentHash, run: RunDirectory) throws {
+    let trained = WeightsLoader.hash(model)
+    guard trained != journaled else { return }
+    let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+    let aside = try TrainingCheckpointStore(run: run).moveAside(suffix: "other-weights-" + stamp)
+    throw CheckpointError(.identityMismatch, "\(run.path): training again gave weights (SHA-256 \(trained.hex.prefix(12))…) other than those its journaled tiles were computed from (\(journaled.hex.prefix(12))…): training orders its BLAS sums by OPENBLAS_NUM_THREADS (now \(BLASCore.threadCount)) and build; the new training state was moved to \(aside), unused; run again with the first training's thread count, or compute into a new --run-dir")
   }
 
   /// Refuses `model.train` for a sharded run (`run --shard`, `ntkbatch slurm`): shards compute the

@@ -65,6 +65,21 @@ extension TrainingCheckpointStore {
     return problem
   }
 
+  /// Moves the whole training state (`RUN/training`) to `RUN/training.<suffix>`, where neither
+  /// `run`, `status`, `verify` nor `export-weights` reads it (a training that gave other weights
+  /// than the journaled tiles'). The caller holds the run's lock.
+  ///
+  /// - Returns: the new path.
+  /// - Throws: `CheckpointError` (`.failure`) on I/O errors (e.g. the destination exists).
+  public func moveAside(suffix: String) throws -> String {
+    let destination = directory + "." + suffix
+    try CheckpointError.wrapping {
+      try SystemFile.rename(from: directory, to: destination)
+      try SystemFile.syncDirectory(path: (directory as NSString).deletingLastPathComponent)
+    }
+    return destination
+  }
+
   /// `model.train.epochs` recorded in `RUN/manifest.json`, if the file says.
   public static func recordedEpochs(run: RunDirectory) -> Int? {
     guard let data = FileManager.default.contents(atPath: run.manifestPath),
