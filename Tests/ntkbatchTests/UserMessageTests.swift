@@ -58,6 +58,26 @@ final class UserMessageTests: XCTestCase {
     // A complete run says so, as the README does, sharded or not.
     let complete = try CLIHarness.succeed(["status", "\(work)/run"])
     XCTAssertTrue(complete.stdout.contains("eta:      run complete (next: ntkbatch verify, then ntkbatch assemble)"), complete.stdout)
+
+    // Another computation's segment under the right session number: its identity differs, and the
+    // error names repair too (a tester's finding: only the renamed segment's did).
+    let otherManifest = try CLIHarness.writeManifest([
+      "name": "other", "dataset": ["name": "npy", "path": "\(work)/inputs.npy"], "model": ["name": "lenet", "seed": 1],
+      "ntk": ["precision": "float32", "normalization": "sqrt-params", "tileSamples": 6],
+    ], in: work, name: "other-seed")
+    let sessions = try FaultHarness.segments(of: "\(work)/run").count
+    for _ in 0...sessions {  // one tile a session: its segment of session sessions + 1
+      try CLIHarness.succeed(["run", otherManifest, "--run-dir", "\(work)/seed1", "--progress", "none", "--max-tiles", "1"])
+    }
+    let copied = "\(work)/run/journal/" + String(format: "segment-%06d.log", sessions + 1)
+    try FileManager.default.copyItem(atPath: FaultHarness.segments(of: "\(work)/seed1")[sessions], toPath: copied)
+    let differs = try CLIHarness.run(["status", "\(work)/run"])
+    XCTAssertEqual(differs.status, 1, differs.stderr)
+    XCTAssertEqual(lines(differs.stderr).count, 1, differs.stderr)
+    XCTAssertTrue(differs.stderr.contains("\(copied): header identity differs from the first session's: "), differs.stderr)
+    XCTAssertTrue(differs.stderr.hasSuffix("(a segment copied in from another run?); `ntkbatch repair` sets it aside\n"), differs.stderr)
+    try CLIHarness.succeed(["repair", "\(work)/run"])
+    XCTAssertTrue(try CLIHarness.succeed(["verify", "\(work)/run"]).stdout.contains("3 of 3 journaled tiles intact"))
   }
 
   /// An `npy` dataset with no images names the file (it was "tile plan: expected at least 1 sample").

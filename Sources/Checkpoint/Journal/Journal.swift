@@ -86,7 +86,7 @@ public struct Journal: Sendable {
             throw CheckpointError(.damaged, "\(name): header says \(header.shard.map { "shard \($0)" } ?? "unsharded"), the file name \(segmentName.shard.map { "shard \($0)" } ?? "unsharded") (a segment renamed or copied from another journal?); `ntkbatch repair` sets it aside")
           }
           if let first = replay.headers.first, first.identity != header.identity {
-            throw CheckpointError(.damaged, "\(name): header identity differs from the first session's: \(header.identity.differences(from: first.identity).joined(separator: ", "))")
+            throw CheckpointError(.damaged, "\(name): header identity differs from the first session's: \(header.identity.differences(from: first.identity).joined(separator: ", ")) (a segment copied in from another run?); `ntkbatch repair` sets it aside")
           }
           guard header.identity.recordBounds != nil else {
             throw CheckpointError(.damaged, "\(name): header at byte 0: impossible identity (n = \(header.identity.sampleCount), tileSamples = \(header.identity.tileSamples), outputs per sample = \(header.identity.outputsPerSample))")
