@@ -122,6 +122,14 @@ final class ManifestTests: XCTestCase {
     XCTAssertThrowsError(try Manifest.load(path: missing, knownModels: models, knownDatasets: DatasetKind.manifestNames)) { error in
       XCTAssertTrue("\(error)".hasPrefix("\(missing): dataset.root: no such folder"), "\(error)")
     }
+    // A manifest in the current directory: its relative paths as written, standardized, with no
+    // "./" in front (a tester's finding: errors named ./../../data/… and ./nan.npy).
+    var here = manifest
+    here.baseDirectory = "."
+    XCTAssertEqual(here.resolve("../data/mnist-sample"), "../data/mnist-sample")
+    XCTAssertEqual(here.resolve("nan.npy"), "nan.npy")
+    XCTAssertEqual(here.resolve("./nan.npy"), "nan.npy")
+    XCTAssertEqual(here.resolve("/abs/x.npy"), "/abs/x.npy")
     XCTAssertThrowsError(try Manifest.load(path: dir.path + "/none.json", knownModels: models, knownDatasets: DatasetKind.manifestNames)) { error in
       XCTAssertEqual("\(error)", "\(dir.path)/none.json: cannot read the manifest: no such file")
     }

@@ -229,10 +229,13 @@ public struct Manifest: Codable, Equatable, Sendable {
       .manifest(from: value)
   }
 
-  /// `path` resolved against `baseDirectory` (absolute paths are returned as is).
+  /// `path` resolved against `baseDirectory` (absolute paths are returned as is); for a manifest in
+  /// the current directory, `path` itself, standardized (`../data/x`, not `./../data/x`).
   public func resolve(_ path: String) -> String {
     if path.hasPrefix("/") { return path }
-    return ((baseDirectory as NSString).appendingPathComponent(path) as NSString).standardizingPath
+    var joined = baseDirectory == "." ? path : (baseDirectory as NSString).appendingPathComponent(path)
+    while joined.hasPrefix("./") { joined.removeFirst(2) }
+    return (joined as NSString).standardizingPath
   }
 
   /// `dataset.root` resolved, if present.
