@@ -159,7 +159,10 @@ struct StatusCommand: ParsableCommand {
         if n == count {
           let stalled = group.filter(\.stalled).map { String($0.shard.index) }
           let skewed = group.filter { $0.clockSkewSeconds != nil }.map { String($0.shard.index) }
-          print("shards:   \(n): \(complete) complete, \(group.count - complete) started and unfinished, \(s.shardsNotStartedCount) not started\(stalled.isEmpty ? "" : "; STALLED: \(stalled.joined(separator: ", "))")\(skewed.isEmpty ? "" : "; CLOCK SKEW: \(skewed.joined(separator: ", "))")\(s.isComplete ? "; run complete" : "")")
+          // Shards of this count that never started and whose tiles earlier shard counts journaled.
+          let covered = max(0, n - group.count - s.shardsNotStartedCount)
+          let coveredText = covered > 0 ? ", \(covered) never needed (their tiles journaled by an earlier shard count)" : ""
+          print("shards:   \(n): \(complete) complete, \(group.count - complete) started and unfinished, \(s.shardsNotStartedCount) not started\(coveredText)\(stalled.isEmpty ? "" : "; STALLED: \(stalled.joined(separator: ", "))")\(skewed.isEmpty ? "" : "; CLOCK SKEW: \(skewed.joined(separator: ", "))")\(s.isComplete ? "; run complete" : "")")
         } else {
           print("shards:   \(n) (earlier shard count): \(complete) complete, \(group.count - complete) unfinished")
         }

@@ -72,6 +72,26 @@ final class ShardTests: XCTestCase {
     XCTAssertTrue(status.stdout.contains("  not started: shard 0/3, 2/3\n"), status.stdout)
   }
 
+  /// After a change of shard count every shard of the newest count is accounted for: one whose
+  /// tiles an earlier count journaled is "never needed" (a tester's finding: `3: 1 complete, 0
+  /// started and unfinished, 1 not started`, shard 0/3 counted nowhere).
+  func testEveryShardOfTheNewestCountIsCountedAfterResharding() throws {
+    let manifest = try FaultHarness.mnistManifest(in: work, subsample: 60, tileSamples: 20)  // 6 tiles
+    let run = "\(work)/run"
+    let first = try runShard(manifest, run, "0/2")
+    XCTAssertFalse(first.isEmpty)
+    _ = try runShard(manifest, run, "1/3")
+    let status = try CLIHarness.succeed(["status", run]).stdout
+    let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("shards:   3: ") }, status)
+    let numbers = line.dropFirst("shards:   3: ".count).split(separator: ",").map { part in
+      Int(part.trimmingCharacters(in: .whitespaces).prefix { $0.isNumber }) ?? -1
+    }
+    XCTAssertEqual(numbers.prefix(4).reduce(0, +), 3, String(line))
+    // Shard 0/3's tiles begin the plan, as shard 0/2's do, which journaled them: never needed.
+    XCTAssertEqual(String(line), "shards:   3: 1 complete, 0 started and unfinished, 1 not started, 1 never needed (their tiles journaled by an earlier shard count)")
+    XCTAssertTrue(status.contains("  not started: shard 2/3\n"), status)
+  }
+
   func testADuplicatedJournalSegmentLeavesEveryCommandWorking() throws {
     let manifest = try manifest()
     let expected = try reference(manifest)
