@@ -129,32 +129,29 @@ final class TryoutFindingsTests: NpyManifestTestCase {
   // MARK: #9 run --run-dir into a foreign directory
 
   func testRunRefusesANonEmptyDirectoryThatIsNotARunDirectory() throws {
+    // `run --run-dir folder` holding `files` is refused with `reason`, one line, exit 2, the folder unchanged.
+    func refused(_ folder: String, holding files: [String], _ reason: String) throws {
+      let result = try CLIHarness.run(["run", manifest, "--run-dir", folder, "--progress", "none"])
+      XCTAssertEqual(result.status, 2, result.stderr)
+      XCTAssertEqual(lines(result.stderr).count, 1, result.stderr)
+      XCTAssertTrue(result.stderr.contains("\(folder): exists, is not empty (\(reason)"), result.stderr)
+      XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder).sorted(), files)
+    }
     let project = "\(work)/project"
     try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
     try Data("mine".utf8).write(to: URL(fileURLWithPath: "\(project)/notes.txt"))
-    let result = try CLIHarness.run(["run", manifest, "--run-dir", project, "--progress", "none"])
-    XCTAssertEqual(result.status, 2, result.stderr)
-    XCTAssertEqual(lines(result.stderr).count, 1, result.stderr)
-    XCTAssertTrue(result.stderr.contains("\(project): exists, is not empty (notes.txt) and is not a run directory"), result.stderr)
-    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: project), ["notes.txt"])
+    try refused(project, holding: ["notes.txt"], "notes.txt) and is not a run directory")
     // A user's folder that also holds a manifest.json is no run directory either (a later
     // tester's finding: the run was written into it, beside a foreign manifest.json).
     try FileManager.default.copyItem(atPath: manifest, toPath: "\(project)/manifest.json")
-    let withManifest = try CLIHarness.run(["run", manifest, "--run-dir", project, "--progress", "none"])
-    XCTAssertEqual(withManifest.status, 2, withManifest.stderr)
-    XCTAssertTrue(withManifest.stderr.contains("\(project): exists, is not empty (notes.txt and 1 more) and is not a run directory (no journal/)"), withManifest.stderr)
-    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: project).sorted(), ["manifest.json", "notes.txt"])
+    try refused(project, holding: ["manifest.json", "notes.txt"], "notes.txt and 1 more) and is not a run directory (no journal/)")
     // A folder holding only a user's manifest.json, or logits.npy, is none either: a run would
     // overwrite them (a later tester's finding: accepted, and the files replaced without a word).
     for name in ["manifest.json", "logits.npy"] {
       let folder = "\(work)/only-\(name)"
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
       try Data("the user's own \(name)".utf8).write(to: URL(fileURLWithPath: "\(folder)/\(name)"))
-      let refused = try CLIHarness.run(["run", manifest, "--run-dir", folder, "--progress", "none"])
-      XCTAssertEqual(refused.status, 2, refused.stderr)
-      XCTAssertEqual(lines(refused.stderr).count, 1, refused.stderr)
-      XCTAssertTrue(refused.stderr.contains("\(folder): exists, is not empty (\(name)) and is not a run directory (no journal/ or objects/: a run would overwrite it)"), refused.stderr)
-      XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [name])
+      try refused(folder, holding: [name], "\(name)) and is not a run directory (no journal/ or objects/: a run would overwrite it)")
       XCTAssertEqual(try String(contentsOfFile: "\(folder)/\(name)", encoding: .utf8), "the user's own \(name)")
     }
     // A run directory whose journal is gone (only ntkbatch's own files) is still one: run starts over.
