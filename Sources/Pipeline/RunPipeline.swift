@@ -119,7 +119,7 @@ public struct RunPipeline: PrecisionGeneric {
       let journaled = try run.journal.replay().identity?.weightsHash
       let finishedBefore = (try? TrainingCheckpointStore(run: run).latestRecord())??.finished == true
       if journaled != nil, !finishedBefore {
-        StandardStream.error("\(run.path): its tiles were computed from trained weights whose training state is gone; training again (the same weights only with the first training's OPENBLAS_NUM_THREADS and BLAS build; now \(BLASCore.threadCount) thread(s))\n")
+        StandardStream.error("\(run.path): its tiles were computed from trained weights whose finished training state is gone; training again (the same weights only with the first training's OPENBLAS_NUM_THREADS and BLAS build; now \(BLASCore.threadCount) thread(s))\n")
       }
       guard let trained = try TrainPipeline(manifest: manifest, run: run, reporter: reporter, stop: stop).train(model, dataset: trainingSet)
       else { return .stoppedBySignal }
