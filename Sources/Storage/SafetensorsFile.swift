@@ -79,6 +79,10 @@ public struct SafetensorsFile: Sendable {
     guard String(validating: headerBytes, as: UTF8.self) != nil else {
       throw fail("header: expected UTF-8 JSON, found invalid UTF-8")
     }
+    if let problem = JSONSyntax.firstProblem(in: headerBytes) {
+      // Offsets in the file: the header starts after its 8-byte length.
+      throw fail("header: expected a JSON object, found invalid JSON: \(problem.what) at byte \(8 + problem.offset) of the file (line \(problem.line), column \(problem.column) of the header)\(problem.detail.map { ", \($0)" } ?? "")")
+    }
     let header: HeaderJSON
     do {
       header = try JSONDecoder().decode(HeaderJSON.self, from: Data(headerBytes))

@@ -199,9 +199,10 @@ struct GenerateCommand: ParsableCommand {
         continue
       }
       // Differences outside the manifest hash (dataset.download) change no run: just rewrite.
-      let isObject = (try? JSONSerialization.jsonObject(with: Data(existing))) is [String: Any]
+      let syntax = JSONSyntax.firstProblem(in: existing)
+      let isObject = syntax == nil && (try? JSONSerialization.jsonObject(with: Data(existing))) is [String: Any]
       guard let field = isObject ? ManifestDifference.first(recorded: Data(existing), current: Data(bytes), recordedAs: "file has")
-                                 : "its content (not a JSON object)" else {
+                                 : "its content (\(syntax.map { "not valid JSON: \($0)" } ?? "not a JSON object"))" else {
         changed.append((path, bytes))
         continue
       }

@@ -329,7 +329,7 @@ final class TesterS6FindingsTests: XCTestCase {
     // The byte of the comma after the path (not the one inside it, "x,}.npy").
     let comma = try XCTUnwrap(text.range(of: ".npy\",")).upperBound
     let offset = text.utf8.distance(from: text.startIndex, to: comma) - 1
-    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(path): not valid JSON: a trailing comma at byte \(offset), before a closing } or ] (JSON allows none; jq and Python's json refuse it), expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}"])
+    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(path): not valid JSON: a trailing comma at byte \(offset) (line 1, column \(offset + 1)), before a closing } or ] (JSON allows none; jq and Python's json refuse it), expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}"])
     // The same without it (",}" inside a string is no trailing comma): valid.
     try CLIHarness.writeText(text.replacingOccurrences(of: ".npy\",}", with: ".npy\"}"), to: path)
     try CLIHarness.succeed(["check", path])

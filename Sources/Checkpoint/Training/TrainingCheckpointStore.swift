@@ -57,6 +57,9 @@ public struct TrainingCheckpointStore: Sendable {
   public func latestRecord() throws -> TrainingRecord? {
     guard FileManager.default.fileExists(atPath: recordPath) else { return nil }
     let json = try CheckpointError.wrapping { try FileBytes.read(path: recordPath) }
+    if let problem = JSONSyntax.firstProblem(in: json) {
+      throw CheckpointError(.damaged, "\(recordPath): not a training record: not valid JSON: \(problem)")
+    }
     do {
       return try JSONDecoder().decode(TrainingRecord.self, from: Data(json))
     } catch {

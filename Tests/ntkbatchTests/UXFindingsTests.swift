@@ -1,0 +1,69 @@
+import Foundation
+import Storage
+import XCTest
+
+/// The findings of testers using the product (0.9.1) on its messages and refusals: each is
+/// reproduced with the built binary and its fix asserted with real values.
+final class UXFindingsTests: XCTestCase {
+  var work = ""
+
+  override func setUpWithError() throws { work = try CLIHarness.temporaryDirectory("ux-findings") }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: work) }
+
+  private func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
+
+  /// A LeNet run over the first `samples` shipped MNIST digits, `tileSamples` a side (6 samples, 2
+  /// a side: 6 tiles), with `extra` merged into its manifest's objects.
+  private func manifest(_ name: String = "ux", samples: Int = 6, tileSamples: Any = 2, model: [String: Any] = [:],
+                        ntk: [String: Any] = [:]) throws -> String {
+    try CLIHarness.writeManifest([
+      "name": name,
+      "dataset": ["name": "mnist", "root": "\(CLIHarness.repositoryRoot)/data/mnist-sample", "subsample": samples],
+      "model": ["name": "lenet"].merging(model) { $1 },
+      "ntk": ["tileSamples": tileSamples].merging(ntk) { $1 },
+    ], in: work, name: name)
+  }
+
+  /// A run of 2 epochs of training on 64 digits, then the eNTK of 4 digits (3 tiles), one tile computed.
+  private func trainedRun() throws -> (manifest: String, run: String) {
+    let path = try manifest("trained", samples: 4, model: ["train": ["epochs": 2, "samples": 64, "batchSize": 16]])
+    let run = "\(work)/trained-run"
+    try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none", "--max-tiles", "1"])
+    return (path, run)
+  }
+
+  // MARK: 2. JSON syntax errors say where they are
+
+  func testJSONSyntaxErrorsNameTheFileLineAndColumn() throws {
+    // A manifest missing a comma at the end of its second line.
+    let path = "\(work)/syntax.json"
+    try CLIHarness.writeText("{\"name\": \"s\",\n \"dataset\": {\"name\": \"mnist\" \"root\": \"x\"},\n \"model\": {\"name\": \"lenet\"}}\n", to: path)
+    let refused = try CLIHarness.run(["check", path])
+    XCTAssertEqual(refused.status, 2, refused.stderr)
+    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(path): not valid JSON: expected ',' or '}' after an object member, found '\"' at byte 43 (line 2, column 30), expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}"])
+    XCTAssertEqual(try CLIHarness.run(["run", path, "--run-dir", "\(work)/never", "--progress", "none"]).stderr, refused.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/never"))
+
+    // RUN/checksums.json and RUN/outputs.json of a complete run.
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", try manifest(), "--run-dir", run, "--progress", "none"])
+    try CLIHarness.succeed(["assemble", run, "--output", "\(work)/g.npy", "--progress", "none"])
+    try CLIHarness.writeText("{\"sha256\": {\n  \"logits.npy\" \"00\"}}\n", to: "\(run)/checksums.json")
+    let verify = try CLIHarness.run(["verify", run])
+    XCTAssertEqual(verify.status, 1, verify.stdout)
+    XCTAssertTrue(verify.stdout.contains("DAMAGED \(run)/checksums.json: not valid JSON: expected ':' after the key, found '\"' at byte 28 (line 2, column 16)"), verify.stdout)
+    XCTAssertFalse(verify.stdout.contains("DAMAGED \(run)/logits.npy"), verify.stdout)
+    try CLIHarness.writeText("{\"version\": 1, \"outputs\": [}\n", to: "\(run)/outputs.json")
+    let assemble = try CLIHarness.run(["assemble", run, "--output", "\(work)/g.npy", "--progress", "none"])
+    XCTAssertEqual(assemble.status, 2, assemble.stderr)
+    XCTAssertTrue(assemble.stderr.contains("\(run)/outputs.json is damaged: not valid JSON: expected a value (an object, array, string, number, true, false or null), found '}' at byte 27 (line 1, column 28)"), assemble.stderr)
+
+    // RUN/training/latest.json.
+    let (_, trained) = try trainedRun()
+    let latest = "\(trained)/training/latest.json"
+    try CLIHarness.writeText("{\"epoch\": 2,\n \"loss\": 1.0\n \"accuracy\": 0.5}\n", to: latest)
+    let status = try CLIHarness.run(["status", trained])
+    XCTAssertEqual(status.status, 1, status.stdout)
+    XCTAssertTrue(status.stdout.contains("training: DAMAGED: \(latest): not a training record: not valid JSON: expected ',' or '}' after an object member, found '\"' at byte 27 (line 3, column 2)"), status.stdout)
+  }
+}
