@@ -32,6 +32,24 @@ final class UXFindingsTests: XCTestCase {
     return (path, run)
   }
 
+  // MARK: 1. integer fields take digits only
+
+  func testAFloatLiteralInAnIntegerFieldIsRefusedNamingTheField() throws {
+    for (literal, message) in [("20.0", "found 20.0 (an integer field takes digits only: 20)"), ("2e1", "found 2e1 (an integer field takes digits only: 20)"),
+                               ("20.5", "found 20.5")] {
+      let path = "\(work)/float.json"
+      try CLIHarness.writeText("{\"name\": \"f\", \"dataset\": {\"name\": \"mnist\", \"root\": \"\(CLIHarness.repositoryRoot)/data/mnist-sample\", \"subsample\": 6}, \"model\": {\"name\": \"lenet\"}, \"ntk\": {\"tileSamples\": \(literal)}}", to: path)
+      for command in [["check", path], ["run", path, "--run-dir", "\(work)/never", "--progress", "none"]] {
+        let refused = try CLIHarness.run(command)
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(path): ntk.tileSamples: expected a positive integer up to 100000, \(message)"])
+      }
+      XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/never"))
+    }
+    // The same field with digits alone: accepted.
+    XCTAssertTrue(try CLIHarness.succeed(["check", try manifest(tileSamples: 20)]).stdout.contains("tiles"))
+  }
+
   // MARK: 2. JSON syntax errors say where they are
 
   func testJSONSyntaxErrorsNameTheFileLineAndColumn() throws {

@@ -229,7 +229,8 @@ public struct Manifest: Codable, Equatable, Sendable {
     if let duplicate = JSONDuplicateKeys.first(in: bytes) {
       throw CheckpointError(.badInput, "\(file): \(duplicate.path): expected each key once, found it twice (which value is meant is ambiguous)")
     }
-    return try ManifestValidator(file: file, knownModels: knownModels, knownDatasets: knownDatasets, modelsWithWidth: modelsWithWidth)
+    return try ManifestValidator(file: file, knownModels: knownModels, knownDatasets: knownDatasets, modelsWithWidth: modelsWithWidth,
+                                 nonIntegralLiterals: JSONNumberLiterals.nonIntegral(in: bytes))
       .manifest(from: value)
   }
 
