@@ -215,7 +215,7 @@ struct GenerateCommand: ParsableCommand {
       }
       changed.append((path, bytes))
     }
-    try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+    try SystemFile.createDirectories(path: output)
     var earlier: [String: [UInt8]?] = [:]
     for (path, bytes) in planned where !SystemFile.kind(of: path).exists || changed.contains(where: { $0.path == path }) {
       earlier.updateValue(SystemFile.kind(of: path).exists ? try? FileBytes.read(path: path) : nil, forKey: path)

@@ -100,11 +100,7 @@ struct SlurmCommand: ParsableCommand {
       } else {
         try RunPipeline.refuseForeignRunDirectory(manifest: manifest, run: run)
       }
-      do {
-        try FileManager.default.createDirectory(atPath: scripts.slurmDirectory + "/logs", withIntermediateDirectories: true)
-      } catch {
-        throw CheckpointError(.failure, "\(scripts.slurmDirectory)/logs: cannot create directory: \(error.localizedDescription)")
-      }
+      try SystemFile.createDirectories(path: scripts.slurmDirectory + "/logs")
       try AtomicFile.write(Array(scripts.shardsScript.utf8), to: scripts.shardsScriptPath)
       try AtomicFile.write(Array(scripts.finishScript.utf8), to: scripts.finishScriptPath)
       try AtomicFile.write(Array(scripts.submitScript.utf8), to: scripts.submitScriptPath)

@@ -50,6 +50,38 @@ final class UXFindingsTests: XCTestCase {
     XCTAssertTrue(try CLIHarness.succeed(["check", try manifest(tileSamples: 20)]).stdout.contains("tiles"))
   }
 
+  // MARK: 7. a directory that cannot be created
+
+  /// `--run-dir /proc/foo` said Foundation's `The operation could not be completed. The file
+  /// doesn't exist. (nearest existing folder: /proc)`, exit 1; every command that creates folders
+  /// (`run`, `slurm`, `generate`, a download's `dataset.root`) now names the path, the folder it
+  /// could not be created in and why, in one line, exit 2, and creates nothing.
+  func testADirectoryThatCannotBeCreatedIsABadPathNamingWhy() throws {
+    let path = try manifest()
+    let why = "/proc does not allow creating folders in it (mkdir: ENOENT; a system folder such as /proc or /sys, or removed meanwhile); choose another path"
+    let cases: [([String], String)] = [
+      (["run", path, "--run-dir", "/proc/ntkbatch-ux", "--progress", "none"], "/proc/ntkbatch-ux: cannot create directory: \(why)"),
+      (["run", path, "--run-dir", "/proc/ntkbatch-ux/deeper", "--progress", "none"], "/proc/ntkbatch-ux/deeper: cannot create directory /proc/ntkbatch-ux: \(why)"),
+      (["slurm", path, "--array", "2", "--time", "1:00:00", "--run-dir", "/proc/ntkbatch-ux"],
+       "/proc/ntkbatch-ux/slurm/logs: cannot create directory /proc/ntkbatch-ux: \(why)"),
+      (["generate", "--models", "lenet", "--dataset", "mnist", "--root", "\(CLIHarness.repositoryRoot)/data/mnist-sample", "--subsample", "4",
+        "--output", "/proc/ntkbatch-ux"], "/proc/ntkbatch-ux: cannot create directory: \(why)"),
+    ]
+    for (arguments, message) in cases {
+      let refused = try CLIHarness.run(arguments)
+      XCTAssertEqual(refused.status, 2, "\(arguments): \(refused.stderr)")
+      XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(message)"], "\(arguments)")
+    }
+    let download = try CLIHarness.writeManifest([
+      "name": "download", "dataset": ["name": "mnist", "root": "/proc/ntkbatch-ux", "download": true, "mirror": "http://127.0.0.1:9/", "subsample": 4],
+      "model": ["name": "lenet"],
+    ], in: work, name: "download")
+    let refused = try CLIHarness.run(["run", download, "--run-dir", "\(work)/download-run", "--progress", "none"])
+    XCTAssertEqual(refused.status, 2, refused.stderr)
+    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: /proc/ntkbatch-ux: cannot create dataset.root: \(why)"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/download-run"))
+  }
+
   // MARK: 2. JSON syntax errors say where they are
 
   func testJSONSyntaxErrorsNameTheFileLineAndColumn() throws {
