@@ -153,8 +153,8 @@ public enum AssembledOutputs {
     guard SystemFile.kind(of: path(of: run)).exists else { return nil }
     guard let bytes = try? FileBytes.read(path: path(of: run)) else { return "unreadable" }
     if let syntax = JSONSyntax.firstProblem(in: bytes) { return "not valid JSON: \(syntax)" }
-    guard (try? JSONDecoder().decode(Record.self, from: Data(bytes))) != nil else {
-      return "not a record of outputs ({\"version\": 1, \"outputs\": [...]})"
+    do { _ = try JSONDecoder().decode(Record.self, from: Data(bytes)) } catch {
+      return "not a record of outputs ({\"version\": 1, \"outputs\": [...]}): \(JSONDecodingProblem.describe(error, in: bytes))"
     }
     return nil
   }

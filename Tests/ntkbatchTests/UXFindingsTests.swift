@@ -82,6 +82,45 @@ final class UXFindingsTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/download-run"))
   }
 
+  // MARK: 8. a garbled RUN/training/latest.json
+
+  /// A `latest.json` that is JSON but not a training record said `not a training record (The
+  /// operation could not be completed. The data isn't in the correct format.)`; now `status`,
+  /// `verify`, `run` and `repair` name the file, the field and what is wrong with it.
+  func testAGarbledTrainingRecordNamesTheFieldAndWhatIsWrong() throws {
+    let (manifest, run) = try trainedRun()
+    let latest = "\(run)/training/latest.json"
+    let good = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(FileBytes.read(path: latest))) as? [String: Any])
+    func edited(_ change: (inout [String: Any]) -> Void) throws -> Data {
+      var record = good
+      change(&record)
+      return try JSONSerialization.data(withJSONObject: record)
+    }
+    let cases: [(Data, String)] = [
+      (try edited { $0["loss"] = nil }, "missing field loss"),
+      (try edited { $0["epoch"] = "two" }, "epoch: expected an integer, found \"two\""),
+      (try edited { $0["finished"] = 1 }, "finished: expected true or false, found 1"),
+      (try edited { $0["checkpoint"] = "ab" }, "checkpoint: expected 64 hex characters of a SHA-256, found \"ab\""),
+      (Data("[1, 2]".utf8), "expected an object, found an array"),
+    ]
+    for (bytes, what) in cases {
+      try bytes.write(to: URL(fileURLWithPath: latest))
+      let problem = "\(latest): not a training record: \(what)"
+      let status = try CLIHarness.run(["status", run])
+      XCTAssertEqual(status.status, 1, status.stdout)
+      XCTAssertTrue(lines(status.stdout).contains("training: DAMAGED: \(problem)"), status.stdout)
+      XCTAssertEqual(lines(status.stderr), ["ntkbatch: error: damaged training state: \(problem); run `ntkbatch repair \(run)` (it sets the training state aside), then `ntkbatch run` trains again"])
+      let verify = try CLIHarness.run(["verify", run])
+      XCTAssertEqual(verify.status, 1, verify.stdout)
+      XCTAssertTrue(lines(verify.stdout).contains("DAMAGED training state: \(problem)"), verify.stdout)
+      let refused = try CLIHarness.run(["run", manifest, "--run-dir", run, "--progress", "none"])
+      XCTAssertEqual(refused.status, 1, refused.stderr)
+      XCTAssertTrue(refused.stderr.contains(problem), refused.stderr)
+    }
+    let repair = try CLIHarness.succeed(["repair", run])
+    XCTAssertTrue(repair.stdout.contains("SET ASIDE damaged training state (\(latest): not a training record: expected an object, found an array)"), repair.stdout)
+  }
+
   // MARK: 2. JSON syntax errors say where they are
 
   func testJSONSyntaxErrorsNameTheFileLineAndColumn() throws {

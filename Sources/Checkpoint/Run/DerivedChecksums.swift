@@ -53,8 +53,9 @@ public enum DerivedChecksums {
     if let syntax = JSONSyntax.firstProblem(in: [UInt8](data)) {
       return "not valid JSON: \(syntax) (expected {\"sha256\": {file name: SHA-256 hex}})"
     }
-    guard let contents = try? JSONDecoder().decode(Contents.self, from: data) else {
-      return "not a JSON object {\"sha256\": {file name: SHA-256 hex}} (\(data.count) bytes)"
+    let contents: Contents
+    do { contents = try JSONDecoder().decode(Contents.self, from: data) } catch {
+      return "not a JSON object {\"sha256\": {file name: SHA-256 hex}}: \(JSONDecodingProblem.describe(error, in: [UInt8](data)))"
     }
     if let (name, _) = contents.sha256.sorted(by: { $0.key < $1.key }).first(where: { ContentHash(hex: $0.value) == nil }) {
       return "sha256.\(name): expected 64 hex digits"

@@ -63,7 +63,8 @@ public struct TrainingCheckpointStore: Sendable {
     do {
       return try JSONDecoder().decode(TrainingRecord.self, from: Data(json))
     } catch {
-      throw CheckpointError(.damaged, "\(recordPath): not a training record (\(error.localizedDescription))")
+      // Which field is missing or of the wrong type (Foundation's own wording names neither).
+      throw CheckpointError(.damaged, "\(recordPath): not a training record: \(JSONDecodingProblem.describe(error, in: json))")
     }
   }
 
