@@ -105,19 +105,20 @@ struct StatusCommand: ParsableCommand {
     "damaged training state: \(problem); run `ntkbatch repair \(runDirectory)` (it sets the training state aside), then `ntkbatch run` trains again"
   }
 
-  /// One line on the training stage: epoch committed of at most `epochs`, loss, accuracy, and
-  /// finished, running (with an ETA when the record has epoch times) or stopped.
+  /// One line on the training stage: epoch committed of at most `epochs`, loss, accuracy (and the
+  /// target) in percent as the training progress shows them, and finished, running (with an ETA
+  /// when the record has epoch times) or stopped. (`--json` keeps the fractions of `latest.json`.)
   static func describe(_ t: TrainingStatus) -> String {
     if let problem = t.problem { return "DAMAGED: \(problem)" }
     let of = t.epochs.map { "/\($0)" } ?? ""
     guard t.epoch > 0 else { return "epoch 1\(of) in progress, none committed yet (running)" }
     var text = "epoch \(t.epoch)\(of) committed"
-    if let loss = t.loss, let accuracy = t.accuracy { text += String(format: " (loss %.4g, accuracy %.4g)", loss, accuracy) }
+    if let loss = t.loss, let accuracy = t.accuracy { text += String(format: " (loss %.4g, accuracy %@)", loss, TrainingStatus.percent(accuracy)) }
     if let at = t.lastEpochAt { text += " at \(at)" }
     if t.finished { return text + ", training finished" }
     let perEpoch = t.secondsPerEpoch.map { ", \(String(format: "%.3g", $0)) s per epoch" } ?? ""
     let left = t.epochsLeft.map { ", at most \($0) epoch(s) left" } ?? ""
-    let target = t.targetAccuracy.flatMap { $0 < 1 ? " (fewer once the accuracy exceeds \($0))" : nil } ?? ""
+    let target = t.targetAccuracy.flatMap { $0 < 1 ? " (fewer once the accuracy exceeds \(TrainingStatus.percent($0)))" : nil } ?? ""
     if t.running {
       let eta = t.etaSeconds.map { "ETA \(ProgressDisplay.duration($0)) at most" }
         ?? (t.secondsPerEpoch == nil ? "ETA unknown (the training record has no epoch times: written by an older ntkbatch)" : "ETA unknown")

@@ -320,7 +320,7 @@ final class TryoutFindingsTests: NpyManifestTestCase {
     record["epoch"] = 1
     record["accuracy"] = 0.14
     try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: latest))
-    let says = "finished: true at epoch 1 of 2 with accuracy 0.14, not above targetAccuracy 1.0"
+    let says = "finished: true at epoch 1 of 2 with accuracy 0.14 (14.00%), not above targetAccuracy 1.0 (100.00%)"
 
     let verify = try CLIHarness.run(["verify", run])
     XCTAssertEqual(verify.status, 1, verify.stdout + verify.stderr)

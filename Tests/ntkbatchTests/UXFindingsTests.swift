@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import Storage
 import XCTest
@@ -48,6 +49,40 @@ final class UXFindingsTests: XCTestCase {
     }
     // The same field with digits alone: accepted.
     XCTAssertTrue(try CLIHarness.succeed(["check", try manifest(tileSamples: 20)]).stdout.contains("tiles"))
+  }
+
+  // MARK: 6. training accuracy in percent wherever it is read by people
+
+  /// `status` said `accuracy 0.1875` where the training progress says `accuracy 18.75%`: every
+  /// human-readable line now gives the percentage (the target too); `--json` and the `tiles`
+  /// progress keep the fraction of `latest.json`.
+  func testTrainingAccuracyIsAPercentageInEveryHumanReadableLine() throws {
+    let path = try manifest("percent", samples: 4, model: ["train": ["epochs": 2, "samples": 64, "batchSize": 16]])
+    let run = "\(work)/percent-run"
+    let trained = try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "lines", "--max-tiles", "1"])
+    let scripted = try CLIHarness.succeed(["run", path, "--run-dir", "\(work)/percent-tiles", "--progress", "tiles", "--max-tiles", "1"])
+    let record = try XCTUnwrap(try TrainingCheckpointStore(run: RunDirectory(path: run)).latestRecord())
+    let percent = String(format: "%.2f%%", record.accuracy * 100)
+    XCTAssertTrue(trained.stderr.contains("training epoch 2/2 | loss \(String(format: "%.4f", record.loss)) | accuracy \(percent) | "), trained.stderr)
+    let status = try CLIHarness.succeed(["status", run])
+    XCTAssertTrue(status.stdout.contains("training: epoch 2/2 committed (loss \(String(format: "%.4g", record.loss)), accuracy \(percent)) at "), status.stdout)
+    XCTAssertFalse(status.stdout.contains("accuracy \(String(format: "%.4g", record.accuracy)))"), status.stdout)
+    let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(CLIHarness.succeed(["status", run, "--json"]).stdout.utf8)) as? [String: Any])
+    XCTAssertEqual((json["training"] as? [String: Any])?["accuracy"] as? Double, record.accuracy)
+    XCTAssertEqual((json["training"] as? [String: Any])?["targetAccuracy"] as? Double, 0.995)
+    XCTAssertTrue(scripted.stdout.contains("epoch 2 loss \(String(format: "%.6f", record.loss)) accuracy \(String(format: "%.6f", record.accuracy))"), scripted.stdout)
+
+    // A run stopped during training: the target in percent too.
+    var stopped = record
+    stopped.epoch = 1
+    stopped.finished = false
+    try Data(JSONEncoder().encode(stopped)).write(to: URL(fileURLWithPath: "\(run)/training/latest.json"))
+    for segment in try FileManager.default.contentsOfDirectory(atPath: "\(run)/journal") {
+      try FileManager.default.removeItem(atPath: "\(run)/journal/\(segment)")
+    }
+    let training = try CLIHarness.succeed(["status", run])
+    XCTAssertTrue(training.stdout.contains("accuracy \(percent)) at "), training.stdout)
+    XCTAssertTrue(training.stdout.contains("(fewer once the accuracy exceeds 99.50%)"), training.stdout)
   }
 
   // MARK: 7. a directory that cannot be created
