@@ -87,7 +87,7 @@ struct SlurmCommand: ParsableCommand {
         name: manifest.name, shards: array, partition: partition, time: time, cpusPerTask: cpusPerTask, memory: mem,
         dtype: manifest.ntk.precision.rawValue, finishTime: finishTime ?? time, maxRequeues: maxRequeues)
       if let tiles = Self.knownTileCount(manifest), array > tiles {
-        printWarning("--array \(array): the plan has only \(tiles) tiles, so \(array - tiles) or more shards will be empty (each still a job); consider --array \(tiles) or fewer")
+        printWarning("--array \(array): the plan has only \(Plural.count(tiles, "tile")), so \(array - tiles) or more shards will be empty (each still a job); consider --array \(tiles) or fewer")
       }
       for path in [scripts.runDirectory, scripts.workingDirectory] where path.contains(where: { $0.isWhitespace || $0 == "'" || $0 == "\"" || $0 == "\\" }) {
         throw CLIError.BadInput("\(path): Slurm scripts need paths without white space, quotes or backslashes")

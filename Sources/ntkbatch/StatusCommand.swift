@@ -117,7 +117,7 @@ struct StatusCommand: ParsableCommand {
     if let at = t.lastEpochAt { text += " at \(at)" }
     if t.finished { return text + ", training finished" }
     let perEpoch = t.secondsPerEpoch.map { ", \(String(format: "%.3g", $0)) s per epoch" } ?? ""
-    let left = t.epochsLeft.map { ", at most \($0) epoch(s) left" } ?? ""
+    let left = t.epochsLeft.map { ", at most \(Plural.count($0, "epoch")) left" } ?? ""
     let target = t.targetAccuracy.flatMap { $0 < 1 ? " (fewer once the accuracy exceeds \(TrainingStatus.percent($0)))" : nil } ?? ""
     if t.running {
       let eta = t.etaSeconds.map { "ETA \(ProgressDisplay.duration($0)) at most" }
@@ -134,19 +134,19 @@ struct StatusCommand: ParsableCommand {
       let shape = ShapeSize.description(identity.assembledShape)
       let kernel = identity.kernel == .full ? "" : " kernel \(identity.kernel.rawValue),"
       let cross = identity.columnSampleCount.map { " (cross kernel: \(identity.sampleCount) row × \($0) column samples)" } ?? ""
-      print("matrix:   \(shape)\(kernel) \(identity.precision.rawValue), normalization \(identity.normalization.rawValue), \(identity.tileSamples) samples per tile side\(cross)")
+      print("matrix:   \(shape)\(kernel) \(identity.precision.rawValue), normalization \(identity.normalization.rawValue), \(Plural.count(identity.tileSamples, "sample")) per tile side\(cross)")
     }
     if let training = s.training { print("training: \(Self.describe(training))") }
     print("tiles:    \(s.tilesDone)/\(s.tilesTotal) (\(String(format: "%.1f", percent))% of sample pairs)")
     print("bytes:    \(s.rawBytes) raw, \(s.storedBytes) stored (zstd), \(s.plannedRawBytes) raw when complete")
-    print("compute:  \(ProgressDisplay.duration(s.computeSeconds)) over \(s.sessions) session(s)")
+    print("compute:  \(ProgressDisplay.duration(s.computeSeconds)) over \(Plural.count(s.sessions, "session"))")
     let basis = s.recentWallSecondsPerPair.map { "\(String(format: "%.3g", $0 * 1000)) s wall time per 1,000 sample pairs over the last tiles" }
       ?? s.wallSecondsPerTile.map { "\(String(format: "%.3g", $0)) s wall time per tile in the sessions so far, for one process" }
       ?? s.etaBasis.map { "\($0), without I/O: no session recorded a measurable wall time (times are to the second; older sessions record none)" } ?? ""
     print("eta:      \(s.isComplete ? "run complete (next: ntkbatch verify, then ntkbatch assemble)" : s.etaSeconds.map { "\(ProgressDisplay.duration($0)) (\(basis))" } ?? "unknown (no tile yet)")")
     if let writer = s.writer { print("writer:   running (\(writer))") }
     if !s.ntkbatchVersions.isEmpty {
-      let older = s.sessionsWithoutVersion > 0 ? " (and \(s.sessionsWithoutVersion) session(s) by an earlier version that did not record it)" : ""
+      let older = s.sessionsWithoutVersion > 0 ? " (and \(Plural.count(s.sessionsWithoutVersion, "session")) by an earlier version that did not record it)" : ""
       print("tool:     written by ntkbatch \(s.ntkbatchVersions.joined(separator: ", "))\(older)")
     }
     if let count = s.shardCount {
@@ -166,7 +166,7 @@ struct StatusCommand: ParsableCommand {
           let when = shard.clockSkewSeconds.map {
             "\(ProgressDisplay.duration($0)) in the future: CLOCK SKEW, host \(shard.host)'s clock runs ahead of this machine's; its segment was last modified \(ProgressDisplay.duration(shard.secondsSinceLastRecord)) ago"
           } ?? "\(ProgressDisplay.duration(shard.secondsSinceLastRecord)) ago"
-          print("  shard \(shard.shard): \(shard.tilesDone)/\(shard.tiles.count) tiles, last record \(shard.lastRecordTime) (\(when)), host \(shard.host), \(shard.sessions) session(s), \(state)\(shard.writer.map { " (\($0))" } ?? "")")
+          print("  shard \(shard.shard): \(shard.tilesDone)/\(Plural.count(shard.tiles.count, "tile")), last record \(shard.lastRecordTime) (\(when)), host \(shard.host), \(Plural.count(shard.sessions, "session")), \(state)\(shard.writer.map { " (\($0))" } ?? "")")
         }
         if n == count, !s.shardsNotStarted.isEmpty {
           let more = s.shardsNotStartedCount - s.shardsNotStarted.count
@@ -174,8 +174,8 @@ struct StatusCommand: ParsableCommand {
         }
       }
     }
-    if s.duplicateRecords > 0 { print("note:     \(s.duplicateRecords) duplicate journal record(s) (a tile journaled twice with the same object: harmless; `ntkbatch repair` removes them)") }
-    if s.tornTails > 0 { print("note:     \(s.tornTails) session(s) ended mid-record (crash); their last record was ignored") }
+    if s.duplicateRecords > 0 { print("note:     \(Plural.count(s.duplicateRecords, "duplicate journal record")) (a tile journaled twice with the same object: harmless; `ntkbatch repair` removes \(s.duplicateRecords == 1 ? "it" : "them"))") }
+    if s.tornTails > 0 { print("note:     \(Plural.count(s.tornTails, "session")) ended mid-record (crash); \(s.tornTails == 1 ? "its" : "their") last record was ignored") }
   }
 
   private func printJSON(_ status: RunStatus, tiles: [TileRecord]) throws {

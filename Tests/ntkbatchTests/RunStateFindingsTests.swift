@@ -165,6 +165,6 @@ final class RunStateFindingsTests: NpyManifestTestCase {
     let result = try CLIHarness.run(["check", tiny])
     XCTAssertEqual(result.status, 2, result.stderr)
     // LeNet: P = 62,006 float32 parameters, its state the same: 2 · 4 · 62,006 bytes.
-    XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: \(tiny): ntk.memoryBudget: 1 bytes is below what lenet (P = 62006 parameters) needs for its weights and one gradient, 496048 bytes; raise ntk.memoryBudget (or \"auto\") or use a smaller model"])
+    XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: \(tiny): ntk.memoryBudget: 1 byte is below what lenet (P = 62006 parameters) needs for its weights and one gradient, 496048 bytes; raise ntk.memoryBudget (or \"auto\") or use a smaller model"])
   }
 }

@@ -239,7 +239,7 @@ final class TesterS6FindingsTests: XCTestCase {
     while kill(dead, 0) == 0 || errno != ESRCH { dead += 1 }
     try Data("left".utf8).write(to: URL(fileURLWithPath: "\(run)/objects/\(folder)/.abc.tmp-\(dead)-0123abcd"))
     let leftover = try CLIHarness.succeed(["verify", run])
-    XCTAssertTrue(leftover.stdout.contains("; 1 temporary file(s) left by a crash"), leftover.stdout)
+    XCTAssertTrue(leftover.stdout.contains("; 1 temporary file left by a crash"), leftover.stdout)
     // The writer's pid reused by a process that is not ntkbatch (tester-s9b L4): left by a crash too.
     let other = Process()
     other.executableURL = URL(fileURLWithPath: "/bin/sleep")
@@ -248,7 +248,7 @@ final class TesterS6FindingsTests: XCTestCase {
     defer { other.terminate(); other.waitUntilExit() }
     try Data("left".utf8).write(to: URL(fileURLWithPath: "\(run)/objects/\(folder)/.abc.tmp-\(other.processIdentifier)-0123abcd"))
     let reused = try CLIHarness.succeed(["verify", run])
-    XCTAssertTrue(reused.stdout.contains("; 2 temporary file(s) left by a crash"), reused.stdout)
+    XCTAssertTrue(reused.stdout.contains("; 2 temporary files left by a crash"), reused.stdout)
   }
 
   // MARK: F2, F3, F11: messages

@@ -51,6 +51,39 @@ final class UXFindingsTests: XCTestCase {
     XCTAssertTrue(try CLIHarness.succeed(["check", try manifest(tileSamples: 20)]).stdout.contains("tiles"))
   }
 
+  // MARK: 3. counts agree with their nouns
+
+  /// `1 tiles not computed yet`, `over 1 session(s)`, `eNTK in 1 tiles`: a count of one takes the
+  /// singular (and its verb and pronoun), other counts the plural, in every command's output.
+  func testACountOfOneTakesTheSingular() throws {
+    // One sample, one tile.
+    let single = try manifest("single", samples: 1, tileSamples: 1)
+    let run = "\(work)/single-run"
+    let check = try CLIHarness.succeed(["check", single])
+    XCTAssertTrue(check.stdout.contains("n = 1 sample\n"), check.stdout)
+    let computed = try CLIHarness.succeed(["run", single, "--run-dir", run, "--progress", "lines"])
+    XCTAssertTrue(computed.stderr.contains("lenet (P = 62006) on 1 sample: 10 × 10 eNTK in 1 tile of up to 1 sample a side; run directory \(run)"), computed.stderr)
+    let status = try CLIHarness.succeed(["status", run])
+    XCTAssertTrue(status.stdout.contains("1 sample per tile side"), status.stdout)
+    XCTAssertTrue(status.stdout.contains(" over 1 session\n"), status.stdout)
+    XCTAssertEqual(try CLIHarness.succeed(["verify", run]).stdout, "1 of 1 journaled tile intact\n")
+    // Its object gone: one damaged tile, named in the singular by verify and repair.
+    let objects = try XCTUnwrap(FileManager.default.enumerator(atPath: "\(run)/objects")?.allObjects as? [String])
+    let object = try XCTUnwrap(objects.first { $0.count == 65 })
+    try FileManager.default.removeItem(atPath: "\(run)/objects/\(object)")
+    let verify = try CLIHarness.run(["verify", run])
+    XCTAssertEqual(verify.status, 1)
+    XCTAssertEqual(lines(verify.stderr), ["ntkbatch: error: 1 damaged, missing or non-finite tile in \(run); run `ntkbatch repair \(run)`, then `ntkbatch run` to recompute it"])
+    XCTAssertTrue(verify.stdout.contains("0 of 1 journaled tile intact"), verify.stdout)
+    let repair = try CLIHarness.succeed(["repair", run])
+    XCTAssertTrue(repair.stdout.contains("0 journal segments cut, 1 tile dropped, 0 orphans, 0 temporary files and 0 duplicate records removed, 0 conflicting records withdrawn"), repair.stdout)
+
+    // Six tiles, five computed: one left.
+    let six = "\(work)/six-run"
+    try CLIHarness.succeed(["run", try manifest(), "--run-dir", six, "--progress", "none", "--max-tiles", "5"])
+    XCTAssertEqual(try CLIHarness.succeed(["verify", six]).stdout, "5 of 5 journaled tiles intact; 1 tile not computed yet\n")
+  }
+
   // MARK: 6. training accuracy in percent wherever it is read by people
 
   /// `status` said `accuracy 0.1875` where the training progress says `accuracy 18.75%`: every
