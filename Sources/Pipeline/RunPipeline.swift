@@ -395,7 +395,13 @@ public struct RunPipeline: PrecisionGeneric {
       log("all tiles of \(what) in \(run.path) are journaled\(complete ? "" : "; \(plan.tiles.count - session.journaled.count) of the run's \(Plural.count(plan.tiles.count, "tile")) belong to other shards and are not journaled yet"); next: ntkbatch \(complete ? "verify" : "status") \(run.path)")
       return .complete
     case .stopped(let state):
-      log("stopped with \(state.tilesDone) of \(Plural.count(state.tilesTotal, "tile")) of \(what) journaled; run the same command to continue")
+      if !stop.isStopRequested, let maxTiles {
+        // Stopped by --max-tiles, not by a signal: say so, and what a rerun does.
+        let left = state.tilesTotal - state.tilesDone
+        log("stopped at the --max-tiles limit (\(Plural.count(maxTiles, "tile")) computed in this session): \(state.tilesDone) of \(Plural.count(state.tilesTotal, "tile")) of \(what) journaled, \(left) left; running again resumes here (the same command computes up to \(maxTiles) more; without --max-tiles, all that are left)")
+      } else {
+        log("stopped with \(state.tilesDone) of \(Plural.count(state.tilesTotal, "tile")) of \(what) journaled; run the same command to continue")
+      }
       return stop.isStopRequested ? .stoppedBySignal : .paused
     }
   }

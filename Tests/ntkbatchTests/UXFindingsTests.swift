@@ -84,6 +84,26 @@ final class UXFindingsTests: XCTestCase {
     XCTAssertEqual(try CLIHarness.succeed(["verify", six]).stdout, "5 of 5 journaled tiles intact; 1 tile not computed yet\n")
   }
 
+  // MARK: 4. --max-tiles says it stopped there
+
+  /// `run --max-tiles N` ended with `stopped with 2 of 6 tiles of the run journaled; run the same
+  /// command to continue`, which reads like an interruption; now it names the --max-tiles limit,
+  /// the tiles done and total and that running again resumes.
+  func testMaxTilesSaysItStoppedAtTheLimitAndThatRunningAgainResumes() throws {
+    let path = try manifest()
+    let run = "\(work)/limited"
+    let first = try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "lines", "--max-tiles", "2"])
+    XCTAssertTrue(lines(first.stderr).contains("stopped at the --max-tiles limit (2 tiles computed in this session): 2 of 6 tiles of the run journaled, 4 left; running again resumes here (the same command computes up to 2 more; without --max-tiles, all that are left)"), first.stderr)
+    let second = try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "lines", "--max-tiles", "1"])
+    XCTAssertTrue(lines(second.stderr).contains("stopped at the --max-tiles limit (1 tile computed in this session): 3 of 6 tiles of the run journaled, 3 left; running again resumes here (the same command computes up to 1 more; without --max-tiles, all that are left)"), second.stderr)
+    XCTAssertEqual(try CLIHarness.succeed(["status", run, "--tiles-done"]).stdout, "3\n")
+    let rest = try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "lines"])
+    XCTAssertTrue(lines(rest.stderr).contains("all tiles of the run in \(run) are journaled; next: ntkbatch verify \(run)"), rest.stderr)
+    // A limit that the run reaches as it completes: complete, not stopped.
+    let exact = try CLIHarness.succeed(["run", path, "--run-dir", "\(work)/exact", "--progress", "lines", "--max-tiles", "6"])
+    XCTAssertTrue(lines(exact.stderr).contains("all tiles of the run in \(work)/exact are journaled; next: ntkbatch verify \(work)/exact"), exact.stderr)
+  }
+
   // MARK: 6. training accuracy in percent wherever it is read by people
 
   /// `status` said `accuracy 0.1875` where the training progress says `accuracy 18.75%`: every
