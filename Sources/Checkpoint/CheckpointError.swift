@@ -38,11 +38,12 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
   public var description: String { message }
 
   /// A Storage error, re-expressed (bad input becomes `.damaged`: in a run directory it means a
-  /// file ntkbatch wrote no longer reads back; an output name taken meanwhile, `.badInput`).
+  /// file ntkbatch wrote no longer reads back; an output name taken meanwhile, or a path where no
+  /// directory can be created, `.badInput`).
   init(_ error: StorageError) {
     switch error.kind {
     case .ioFailure: self.init(.failure, error.description)
-    case .destinationExists: self.init(.badInput, error.description)
+    case .destinationExists, .unusablePath: self.init(.badInput, error.description)
     case .badInput: self.init(.damaged, error.description)
     }
   }

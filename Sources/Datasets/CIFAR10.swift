@@ -1,3 +1,5 @@
+import Storage
+
 /// The CIFAR-10 training split, binary version (`cifar-10-batches-bin/data_batch_1.bin` …
 /// `data_batch_5.bin`), and its preprocessing.
 ///
@@ -32,7 +34,7 @@ public enum CIFAR10 {
   ///   `DatasetError(.sampleRange)` when `limit` exceeds the number of records.
   public static func samples(batches: [(name: String, bytes: [UInt8])], limit: Int? = nil) throws -> DatasetKind.Samples {
     for batch in batches where batch.bytes.count % recordBytes != 0 {
-      throw DatasetError(.malformedDataset, "cifar10: \(batch.name) holds \(batch.bytes.count) bytes, not a whole number of \(recordBytes)-byte records")
+      throw DatasetError(.malformedDataset, "cifar10: \(batch.name) holds \(Plural.count(batch.bytes.count, "byte")), not a whole number of \(recordBytes)-byte records")
     }
     let available = batches.reduce(0) { $0 + $1.bytes.count / recordBytes }
     let count = try DatasetKind.sampleCount(available: available, limit: limit, dataset: "cifar10")

@@ -1,3 +1,5 @@
+import Storage
+
 extension DatasetKind {
   /// Preprocessed samples of a dataset split, in file order.
   ///
@@ -41,9 +43,9 @@ extension DatasetKind {
     guard let limit else { return available }
     guard limit >= 0, limit <= available else {
       if let file {
-        throw DatasetError(.sampleRange, path: file, "dataset.subsample is \(limit) but the file holds only \(available) samples")
+        throw DatasetError(.sampleRange, path: file, "dataset.subsample is \(limit) but the file holds only \(Plural.count(available, "sample"))")
       }
-      throw DatasetError(.sampleRange, "\(dataset): subsample of \(limit) samples requested, the split holds \(available)")
+      throw DatasetError(.sampleRange, "\(dataset): subsample of \(Plural.count(limit, "sample")) requested, the split holds \(available)")
     }
     return limit
   }

@@ -104,7 +104,7 @@ public enum DatasetLoader {
       let labels = try IDXFile(bytes: files.bytes(of: inputs[1]), name: files.location(of: inputs[1]))
       let (imagesPath, labelsPath) = (files.location(of: inputs[0]), files.location(of: inputs[1]))
       guard images.count == labels.count else {
-        throw DatasetError(.badInput, "\(labelsPath): holds \(labels.count) labels but \(imagesPath) holds \(images.count) images; expected one label per image")
+        throw DatasetError(.badInput, "\(labelsPath): holds \(Plural.count(labels.count, "label")) but \(imagesPath) holds \(Plural.count(images.count, "image")); expected one label per image")
       }
       let classes: [Int]
       do {
@@ -144,7 +144,7 @@ public enum DatasetLoader {
     let count = try DatasetKind.sampleCount(available: array.shape[0], limit: limit, dataset: Manifest.Dataset.npyName, file: path)
     let values = Array(array.doubles().prefix(count * DatasetKind.Samples.imageElements))
     if let bad = NonFiniteScan.scan(values) {
-      throw DatasetError(.badInput, "\(path): expected finite inputs, found \(bad.value) at index \(NonFiniteScan.position(of: bad.index, in: [count, 3, 32, 32])) (image \(bad.index / DatasetKind.Samples.imageElements); \(bad.count) non-finite in the first \(count) images)")
+      throw DatasetError(.badInput, "\(path): expected finite inputs, found \(bad.value) at index \(NonFiniteScan.position(of: bad.index, in: [count, 3, 32, 32])) (image \(bad.index / DatasetKind.Samples.imageElements); \(bad.count) non-finite in the first \(Plural.count(count, "image")))")
     }
     return values
   }

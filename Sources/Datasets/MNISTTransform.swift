@@ -1,4 +1,5 @@
 import Engine
+import Storage
 
 /// The MNIST-family preprocessing of the original tool (torchvision `Resize(32)` on a PIL image,
 /// `ToTensor()`, channel repeated ×3): `[N, 28, 28]` uint8 → `[N, 3, 32, 32]` in `[0, 1]`.
@@ -89,7 +90,7 @@ public struct MNISTTransform: Sendable {
         .malformedDataset, "IDX file holds \(file.kind) \(file.dimensions), expected images [N, \(sourceSize), \(sourceSize)]")
     }
     guard range.lowerBound >= 0, range.upperBound <= file.count else {
-      throw DatasetError(.sampleRange, "samples \(range) requested from an IDX file of \(file.count) images")
+      throw DatasetError(.sampleRange, "samples \(range) requested from an IDX file of \(Plural.count(file.count, "image"))")
     }
     let plane = targetSize * targetSize
     let pixels = sourceSize * sourceSize

@@ -1,3 +1,5 @@
+import Storage
+
 /// The SVHN training and test splits (`train_32x32.mat`, `test_32x32.mat`, cropped-digits format)
 /// and their preprocessing.
 ///
@@ -34,10 +36,10 @@ public enum SVHN {
     }
     let available = dimensions.count == 4 ? dimensions[3] : 1
     guard images.count == available * 3072 else {
-      throw DatasetError(.malformedDataset, "svhn: X holds \(images.count) bytes, dimensions \(dimensions) need \(available * 3072)")
+      throw DatasetError(.malformedDataset, "svhn: X holds \(Plural.count(images.count, "byte")), dimensions \(dimensions) need \(available * 3072)")
     }
     guard labels.count == available else {
-      throw DatasetError(.malformedDataset, "svhn: y holds \(labels.count) labels, X holds \(available) images")
+      throw DatasetError(.malformedDataset, "svhn: y holds \(Plural.count(labels.count, "label")), X holds \(Plural.count(available, "image"))")
     }
     let count = try DatasetKind.sampleCount(available: available, limit: limit, dataset: "svhn")
     var digits = [Int](repeating: 0, count: count)

@@ -37,7 +37,8 @@ public enum AssembleOutputGuard {
                             maskExists: SystemFile.kind(of: mask).exists)
     guard !overwrite else { return findings }
     if SystemFile.kind(of: output).exists && !AssembledOutputs.isRecordedAndUnchanged(output, run: runDir, runHash: runHash) {
-      throw BadInput("\(output): exists and is not an output of this run recorded in \(AssembledOutputs.path(of: runDir)) (or changed since); not replaced (--overwrite replaces it)")
+      let damaged = AssembledOutputs.problem(runDir).map { " (\(AssembledOutputs.path(of: runDir)) is damaged: \($0); no output is provably this run's)" } ?? ""
+      throw BadInput("\(output): exists and is not an output of this run recorded in \(AssembledOutputs.path(of: runDir)) (or changed since)\(damaged); not replaced (--overwrite replaces it)")
     }
     if allowPartial && findings.maskExists && !findings.maskIsOurs {
       throw BadInput("\(mask): exists and is not the mask of an --allow-partial assemble of this run recorded in \(AssembledOutputs.path(of: runDir)) (or changed since); not replaced (--overwrite replaces it)")

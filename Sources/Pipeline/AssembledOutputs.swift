@@ -141,8 +141,21 @@ public enum AssembledOutputs {
 
   /// The record, or an empty one when missing or unreadable (nothing is then provably ours).
   static func read(_ run: RunDirectory) -> Record {
-    guard let bytes = try? FileBytes.read(path: path(of: run)),
+    guard let bytes = try? FileBytes.read(path: path(of: run)), JSONSyntax.firstProblem(in: bytes) == nil,
           let record = try? JSONDecoder().decode(Record.self, from: Data(bytes)) else { return Record() }
     return record
+  }
+
+  /// What is wrong with `RUN/outputs.json` when it exists but cannot be read as the record (then
+  /// no output is provably this run's): `not valid JSON: … at byte N (line L, column C)`, or that
+  /// it does not hold the record; `nil` when it is absent or reads.
+  public static func problem(_ run: RunDirectory) -> String? {
+    guard SystemFile.kind(of: path(of: run)).exists else { return nil }
+    guard let bytes = try? FileBytes.read(path: path(of: run)) else { return "unreadable" }
+    if let syntax = JSONSyntax.firstProblem(in: bytes) { return "not valid JSON: \(syntax)" }
+    do { _ = try JSONDecoder().decode(Record.self, from: Data(bytes)) } catch {
+      return "not a record of outputs ({\"version\": 1, \"outputs\": [...]}): \(JSONDecodingProblem.describe(error, in: bytes))"
+    }
+    return nil
   }
 }

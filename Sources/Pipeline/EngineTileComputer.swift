@@ -42,7 +42,7 @@ public final class EngineTileComputer<T: BLASScalar> {
     let values = try source.tile(rows: tile.rows, columns: tile.columns)
     if let bad = NonFiniteScan.scan(values) {
       let width = kernel.tileColumnCount(columns: tile.columns.count, outputs: source.model.outputsPerSample)
-      throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(bad.count) non-finite value(s), the first \(bad.value) at row \(bad.index / width), column \(bad.index % width) of the tile, from finite weights and inputs (overflow in \(T.self == Float.self ? "float32" : "float64")); not journaled (\(OverflowHint.tile(precision: T.self == Float.self ? .float32 : .float64, normalization: normalization)))")
+      throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(Plural.count(bad.count, "non-finite value")), the first \(bad.value) at row \(bad.index / width), column \(bad.index % width) of the tile, from finite weights and inputs (overflow in \(T.self == Float.self ? "float32" : "float64")); not journaled (\(OverflowHint.tile(precision: T.self == Float.self ? .float32 : .float64, normalization: normalization)))")
     }
     return values
   }

@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import Storage
 
 /// The one-line error of `status` and `verify` for a run directory whose journal records nothing:
 /// no segment at all, or only segments without a readable header (empty, or cut short before the
@@ -7,11 +8,11 @@ import Foundation
 public enum JournalPresence {
   /// The error for `run`, with `segments` segment files present and `objects` objects stored.
   public static func missing(run: RunDirectory, segments: Int, objects: Int) -> CheckpointError {
-    let orphans = objects > 0 ? " (\(objects) object(s) under objects/ belong to no record)" : ""
+    let orphans = objects > 0 ? " (\(Plural.count(objects, "object")) under objects/ \(objects == 1 ? "belongs" : "belong") to no record)" : ""
     if segments == 0 {
       return CheckpointError(.failure, "\(run.path): no journal: \(run.journalDirectory) holds no segment, so no tile is recorded as done\(orphans); `ntkbatch run MANIFEST --run-dir \(run.path)` starts the run from its first tile")
     }
-    return CheckpointError(.failure, "\(run.path): no journal header: \(segments) segment(s) in \(run.journalDirectory) hold no readable header record (empty or cut short), so no tile is recorded as done\(orphans); `ntkbatch repair` sets them aside, then `ntkbatch run MANIFEST --run-dir \(run.path)` starts from the first tile")
+    return CheckpointError(.failure, "\(run.path): no journal header: \(Plural.count(segments, "segment")) in \(run.journalDirectory) \(segments == 1 ? "holds" : "hold") no readable header record (empty or cut short), so no tile is recorded as done\(orphans); `ntkbatch repair` sets \(segments == 1 ? "it" : "them") aside, then `ntkbatch run MANIFEST --run-dir \(run.path)` starts from the first tile")
   }
 
   /// Throws `missing(…)` when `run`'s journal has no header and no writer is starting it.

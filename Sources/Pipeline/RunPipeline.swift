@@ -251,7 +251,7 @@ public struct RunPipeline: PrecisionGeneric {
                                              recorded: manifest.ntk.tileSamples == nil && recordedTileSamples != nil,
                                              existingRun: recordedTileSamples == tileSamples && tileSamples != nil)
     if reporter.detail != .quiet {
-      log("memory: budget \(MemorySizeText.mebibytesRoundedUp(budget)) MiB; \(plan.tileSamples) samples per tile side, \(plan.strategy.rawValue), estimated peak \(MemorySizeText.mebibytesRoundedUp(plan.workingBytes)) MiB without cache, \(max(0, plan.cacheBytes) >> 20) MiB for cached column blocks")
+      log("memory: budget \(MemorySizeText.mebibytesRoundedUp(budget)) MiB; \(Plural.count(plan.tileSamples, "sample")) per tile side, \(plan.strategy.rawValue), estimated peak \(MemorySizeText.mebibytesRoundedUp(plan.workingBytes)) MiB without cache, \(max(0, plan.cacheBytes) >> 20) MiB for cached column blocks")
     }
     if reporter.detail == .detailed { log(plan.contraction.summary) }
     return plan
@@ -291,7 +291,7 @@ public struct RunPipeline: PrecisionGeneric {
     try RunSession.refuseForeign(run: run, identity: identity, manifestJSON: manifest.prettyJSON())
     guard let tiles = try? identity.plan().tiles, tiles.indices.allSatisfy({ replay.tiles[$0] != nil }) else { throw refusal }
     if reporter.detail != .quiet {
-      log("memory: every tile is journaled, nothing to compute: ntk.memoryBudget is not applied (tiles of \(tileSamples) samples a side would not fit it)")
+      log("memory: every tile is journaled, nothing to compute: ntk.memoryBudget is not applied (tiles of \(Plural.count(tileSamples, "sample")) a side would not fit it)")
     }
     return try TileMemoryPlan.make(model: model, sampleCount: dataset.inputs.batchSize, budgetBytes: Int.max / 4, baseBytes: 0,
                                    tileSamples: tileSamples, columnSampleCount: columns?.inputs.batchSize,
@@ -333,7 +333,7 @@ public struct RunPipeline: PrecisionGeneric {
     guard reporter.detail == .detailed else { return }
     let stats = computer.source.statistics
     let peak = ProcessMemory.peakResidentBytes() ?? 0
-    log("peak resident memory: \(peak) bytes (VmHWM); Jacobian blocks computed: \(stats.blocksComputed) (\(stats.samplesComputed) samples, \(String(format: "%.2f", stats.jacobianSeconds)) s), cache hits: \(stats.cacheHits), contraction \(String(format: "%.2f", stats.contractionSeconds)) s")
+    log("peak resident memory: \(Plural.count(peak, "byte")) (VmHWM); Jacobian blocks computed: \(stats.blocksComputed) (\(Plural.count(stats.samplesComputed, "sample")), \(String(format: "%.2f", stats.jacobianSeconds)) s), cache hits: \(stats.cacheHits), contraction \(String(format: "%.2f", stats.contractionSeconds)) s")
   }
 
   /// The model's logits `[rows, m]` float64 at `path` — `RUN/logits.npy` of the rows, or with
@@ -386,7 +386,7 @@ public struct RunPipeline: PrecisionGeneric {
     func journaledOfShare() -> Int {
       shareSet.map { set in session.journaled.keys.filter { set.contains($0) }.count } ?? session.journaled.count
     }
-    let what = shard.map { "shard \($0) (\(share?.count ?? 0) tiles)" } ?? "the run"
+    let what = shard.map { "shard \($0) (\(Plural.count(share?.count ?? 0, "tile")))" } ?? "the run"
     announce(plan: plan, share: share, parameters: parameters, alreadyDone: journaledOfShare())
     let outcome: TileRunner.Outcome
     do {
@@ -407,17 +407,23 @@ public struct RunPipeline: PrecisionGeneric {
       commit: { try stop.committing($0) })
     } catch let error as EngineError where error.code == .cancelled {
       reporter.tilesFinished()
-      log("stop requested: abandoned the tile in progress (not journaled); \(journaledOfShare()) of \(share?.count ?? plan.tiles.count) tiles of \(what) are journaled; run the same command to continue")
+      log("stop requested: abandoned the tile in progress (not journaled); \(journaledOfShare()) of \(Plural.count(share?.count ?? plan.tiles.count, "tile")) of \(what) are journaled; run the same command to continue")
       return .stoppedBySignal
     }
     reporter.tilesFinished()
     switch outcome {
     case .completed:
       let complete = session.journaled.count == plan.tiles.count
-      log("all tiles of \(what) in \(run.path) are journaled\(complete ? "" : "; \(plan.tiles.count - session.journaled.count) of the run's \(plan.tiles.count) tiles belong to other shards and are not journaled yet"); next: ntkbatch \(complete ? "verify" : "status") \(run.path)")
+      log("all tiles of \(what) in \(run.path) are journaled\(complete ? "" : "; \(plan.tiles.count - session.journaled.count) of the run's \(Plural.count(plan.tiles.count, "tile")) belong to other shards and are not journaled yet"); next: ntkbatch \(complete ? "verify" : "status") \(run.path)")
       return .complete
     case .stopped(let state):
-      log("stopped with \(state.tilesDone) of \(state.tilesTotal) tiles of \(what) journaled; run the same command to continue")
+      if !stop.isStopRequested, let maxTiles {
+        // Stopped by --max-tiles, not by a signal: say so, and what a rerun does.
+        let left = state.tilesTotal - state.tilesDone
+        log("stopped at the --max-tiles limit (\(Plural.count(maxTiles, "tile")) computed in this session): \(state.tilesDone) of \(Plural.count(state.tilesTotal, "tile")) of \(what) journaled, \(left) left; running again resumes here (the same command computes up to \(maxTiles) more; without --max-tiles, all that are left)")
+      } else {
+        log("stopped with \(state.tilesDone) of \(Plural.count(state.tilesTotal, "tile")) of \(what) journaled; run the same command to continue")
+      }
       return stop.isStopRequested ? .stoppedBySignal : .paused
     }
   }
@@ -430,11 +436,11 @@ public struct RunPipeline: PrecisionGeneric {
     let resumed = alreadyDone > 0 ? ", resuming with \(alreadyDone) already journaled" : ""
     let sharded = shard.map { shard in
       let range = share.map { $0.isEmpty ? "no tiles" : "tiles \($0.first!)…\($0.last!)" } ?? ""
-      return "; shard \(shard): \(share?.count ?? 0) tiles (\(range))"
+      return "; shard \(shard): \(Plural.count(share?.count ?? 0, "tile")) (\(range))"
     } ?? ""
-    let what = plan.isCross ? "\(plan.sampleCount) × \(plan.columnSampleCount) samples (cross kernel)" : "\(plan.sampleCount) samples"
+    let what = plan.isCross ? "\(plan.sampleCount) × \(Plural.count(plan.columnSampleCount, "sample")) (cross kernel)" : "\(Plural.count(plan.sampleCount, "sample"))"
     let matrix = ShapeSize.description(plan.assembledShape) + (plan.kernel == .diagonal ? " diagonal-block" : plan.kernel == .full ? " " : " \(plan.kernel.rawValue) ")
-    log("\(manifest.model.name) (P = \(parameters)) on \(what): \(matrix)eNTK in \(plan.tiles.count) tiles of up to \(plan.tileSamples) samples a side\(sharded)\(resumed); run directory \(run.path)")
+    log("\(manifest.model.name) (P = \(parameters)) on \(what): \(matrix)eNTK in \(Plural.count(plan.tiles.count, "tile")) of up to \(Plural.count(plan.tileSamples, "sample")) a side\(sharded)\(resumed); run directory \(run.path)")
   }
 
   private func log(_ line: String) {

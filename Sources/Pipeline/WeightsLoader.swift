@@ -67,7 +67,7 @@ public enum WeightsLoader {
     var limit = "the memory budget of \(MemorySizeText.limit(budget)) (ntk.memoryBudget)"
     if let total = ProcessMemory.totalBytes(), budget > total {
       guard planning else {
-        throw BadInput("ntk.memoryBudget: \(budget) bytes (\(MemorySizeText.limit(budget))) is more than this machine's memory, \(total) bytes (\(MemorySizeText.limit(total)), MemTotal in /proc/meminfo); expected at most that, or \"auto\"")
+        throw BadInput("ntk.memoryBudget: \(Plural.count(budget, "byte")) (\(MemorySizeText.limit(budget))) is more than this machine's memory, \(Plural.count(total, "byte")) (\(MemorySizeText.limit(total)), MemTotal in /proc/meminfo); expected at most that, or \"auto\"")
       }
       budget = total  // check loads the weights here, whatever machine it plans for
       limit = "this machine's memory, \(MemorySizeText.limit(total)) (MemTotal), which check needs to load them"

@@ -46,7 +46,7 @@ public enum Gzip {
       }
     }
     if offset < bytes.count, bytes[offset...].contains(where: { $0 != 0 }) {
-      throw StorageError(path: path, "trailing garbage after the gzip data: \(bytes.count - offset) bytes at byte \(offset)")
+      throw StorageError(path: path, "trailing garbage after the gzip data: \(Plural.count(bytes.count - offset, "byte")) at byte \(offset)")
     }
     return output
   }

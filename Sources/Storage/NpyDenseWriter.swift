@@ -98,7 +98,7 @@ public final class NpyDenseWriter: @unchecked Sendable {
   public func writeRows(_ bytes: UnsafeRawBufferPointer, firstRow: Int) throws {
     let rowBytes = columns * dtype.byteSize
     guard rowBytes > 0, bytes.count % rowBytes == 0, firstRow >= 0, firstRow + bytes.count / rowBytes <= rows else {
-      throw StorageError(path: path, "\(bytes.count) bytes at row \(firstRow) are not whole rows of the array [\(rows), \(columns)]")
+      throw StorageError(path: path, "\(Plural.count(bytes.count, "byte")) at row \(firstRow) are not whole rows of the array [\(rows), \(columns)]")
     }
     try file.writeAll(bytes, atOffset: Int64(dataOffset) + Int64(firstRow) * Int64(rowBytes))
   }
@@ -112,7 +112,7 @@ public final class NpyDenseWriter: @unchecked Sendable {
     let segment = columnCount * dtype.byteSize
     guard segment > 0, bytes.count % segment == 0, firstRow >= 0, firstColumn >= 0, firstColumn + columnCount <= columns,
           firstRow + bytes.count / segment <= rows else {
-      throw StorageError(path: path, "block of \(bytes.count) bytes at (\(firstRow), \(firstColumn)) does not fit the array [\(rows), \(columns)]")
+      throw StorageError(path: path, "block of \(Plural.count(bytes.count, "byte")) at (\(firstRow), \(firstColumn)) does not fit the array [\(rows), \(columns)]")
     }
     for r in 0..<(bytes.count / segment) {
       let offset = Int64(dataOffset) + (Int64(firstRow + r) * Int64(columns) + Int64(firstColumn)) * Int64(dtype.byteSize)
@@ -155,7 +155,7 @@ public final class NpyDenseWriter: @unchecked Sendable {
 
   private func writeBlock<Source: BinaryFloatingPoint>(_ values: UnsafeBufferPointer<Source>, blockRows: Int, blockColumns: Int, row: Int, column: Int, transposed: Bool) throws {
     guard values.count == blockRows * blockColumns else {
-      throw StorageError(path: path, "block has \(values.count) values, expected \(blockRows)×\(blockColumns)")
+      throw StorageError(path: path, "block has \(Plural.count(values.count, "value")), expected \(blockRows)×\(blockColumns)")
     }
     let outRows = transposed ? blockColumns : blockRows
     let outColumns = transposed ? blockRows : blockColumns

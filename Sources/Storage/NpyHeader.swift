@@ -71,7 +71,7 @@ public struct NpyHeader: Equatable, Sendable {
       throw fail("unsupported format version \(major)")
     }
     guard bytes.count - start >= headerLength else {
-      throw fail("header length: expected at most \(bytes.count - start) bytes (the rest of the file), found \(headerLength)")
+      throw fail("header length: expected at most \(Plural.count(bytes.count - start, "byte")) (the rest of the file), found \(headerLength)")
     }
     // Versions 1 and 2 are latin-1 (ASCII in practice), 3 is UTF-8; the dict itself is ASCII.
     guard let text = String(validating: bytes[start..<(start + headerLength)], as: UTF8.self) else {

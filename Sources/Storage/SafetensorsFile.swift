@@ -65,19 +65,23 @@ public struct SafetensorsFile: Sendable {
   public init(bytes: [UInt8], path: String) throws {
     func fail(_ message: String) -> StorageError { StorageError(path: path, message) }
     guard bytes.count >= 8 else {
-      throw fail("header length: expected an 8-byte little-endian length, found a file of \(bytes.count) bytes")
+      throw fail("header length: expected an 8-byte little-endian length, found a file of \(Plural.count(bytes.count, "byte"))")
     }
     let length = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
     guard length <= UInt64(bytes.count - 8) else {
       throw fail("header length: expected at most \(bytes.count - 8) (the bytes after it), found \(length)")
     }
     guard length <= UInt64(Self.maximumHeaderBytes) else {
-      throw fail("header length: expected at most \(Self.maximumHeaderBytes) bytes, found \(length)")
+      throw fail("header length: expected at most \(Plural.count(Self.maximumHeaderBytes, "byte")), found \(length)")
     }
     let dataStart = 8 + Int(length)
     let headerBytes = Array(bytes[8..<dataStart])
     guard String(validating: headerBytes, as: UTF8.self) != nil else {
       throw fail("header: expected UTF-8 JSON, found invalid UTF-8")
+    }
+    if let problem = JSONSyntax.firstProblem(in: headerBytes) {
+      // Offsets in the file: the header starts after its 8-byte length.
+      throw fail("header: expected a JSON object, found invalid JSON: \(problem.what) at byte \(8 + problem.offset) of the file (line \(problem.line), column \(problem.column) of the header)\(problem.detail.map { ", \($0)" } ?? "")")
     }
     let header: HeaderJSON
     do {
@@ -110,7 +114,7 @@ public struct SafetensorsFile: Sendable {
         throw fail("tensor '\(name)': data_offsets: expected begin ≤ end, found [\(begin), \(end)]")
       }
       guard end - begin == byteCount else {
-        throw fail("tensor '\(name)': data_offsets [\(begin), \(end)]: expected \(byteCount) bytes for \(entry.dtype) \(entry.shape), found \(end - begin)")
+        throw fail("tensor '\(name)': data_offsets [\(begin), \(end)]: expected \(Plural.count(byteCount, "byte")) for \(entry.dtype) \(entry.shape), found \(end - begin)")
       }
       found.append((name, begin, end, entry.dtype, entry.shape))
     }
@@ -131,7 +135,7 @@ public struct SafetensorsFile: Sendable {
       previous = (tensor.name, tensor.begin, tensor.end)
     }
     guard (previous?.end ?? 0) == bufferBytes else {
-      throw fail("data buffer: expected \(previous?.end ?? 0) bytes (where the last tensor ends), found \(bufferBytes)")
+      throw fail("data buffer: expected \(Plural.count(previous?.end ?? 0, "byte")) (where the last tensor ends), found \(bufferBytes)")
     }
     names = found.map(\.name)
     tensors = Dictionary(uniqueKeysWithValues: found.map {

@@ -14,6 +14,10 @@ public struct StorageError: Error, CustomStringConvertible, Equatable {
     /// because a file holds the name of one of its folders (`SystemFile.createDirectoryDurably`);
     /// exit code 2.
     case destinationExists
+    /// A path that cannot be used as asked, whatever is retried: a directory that cannot be
+    /// created there (permission denied, a read-only file system, `/proc`; see
+    /// `SystemFile.createDirectories`); exit code 2.
+    case unusablePath
   }
 
   /// The coarse category.

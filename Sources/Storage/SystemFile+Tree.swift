@@ -52,7 +52,7 @@ extension SystemFile {
     guard byteCount > 0 else { return }
     let code = posix_fallocate(descriptor.rawValue, 0, off_t(byteCount))
     if code == 0 || code == EOPNOTSUPP || code == EINVAL { return }
-    throw Self.error(Errno(rawValue: code), "fallocate of \(byteCount) bytes", path: path)
+    throw Self.error(Errno(rawValue: code), "fallocate of \(Plural.count(byteCount, "byte"))", path: path)
   }
 
   /// Flushes the whole file system holding `path` to stable storage (`syncfs(2)`): one call

@@ -117,7 +117,7 @@ public struct SystemFile {
   /// Sets the file's size (`ftruncate(2)`): truncates, or extends with zeros (sparse where supported).
   public func resize(to byteCount: Int64) throws {
     do { try descriptor.resize(to: byteCount) } catch let errno as Errno {
-      throw Self.error(errno, "ftruncate to \(byteCount) bytes", path: path)
+      throw Self.error(errno, "ftruncate to \(Plural.count(byteCount, "byte"))", path: path)
     }
   }
 

@@ -89,7 +89,7 @@ public final class ZarrArrayWriter: @unchecked Sendable {
     self.chunkColumns = chunkColumns
     self.codec = codec
     if let k = blockSide, !(k > 0 && columns == k * k && chunkColumns == columns) {
-      throw StorageError(path: path, "Zarr array of \(k) × \(k) blocks needs columns and chunk columns \(k * k), found \(columns) and \(chunkColumns)")
+      throw StorageError(path: path, "Zarr array of \(k) × \(Plural.count(k, "block")) needs columns and chunk columns \(k * k), found \(columns) and \(chunkColumns)")
     }
     self.blockSide = blockSide
     self.temporaryPath = AtomicFile.temporaryPath(for: path)
@@ -124,7 +124,7 @@ public final class ZarrArrayWriter: @unchecked Sendable {
   @discardableResult
   public func writeChunk(_ i: Int, _ j: Int, raw: UnsafeRawBufferPointer) throws -> Int {
     guard raw.count == chunkByteCount else {
-      throw StorageError(path: path, "chunk (\(i), \(j)) has \(raw.count) bytes, expected \(chunkByteCount)")
+      throw StorageError(path: path, "chunk (\(i), \(j)) has \(Plural.count(raw.count, "byte")), expected \(chunkByteCount)")
     }
     let frame = try codec.compress(raw, name: path + "/" + chunkKey(i, j))
     try frame.withUnsafeBytes { try store(i, j, $0) }

@@ -86,7 +86,7 @@ public enum Zlib {
       produced += room - Int(stream.avail_out)
       if cap == nil, let capOf { cap = capOf(output[start..<produced]) }
       if let cap, produced - start > cap {
-        throw StorageError(path: path, "\(framing.name) data inflates past \(cap) bytes, more than the file may hold by its header or kind (damaged or hostile file)")
+        throw StorageError(path: path, "\(framing.name) data inflates past \(Plural.count(cap, "byte")), more than the file may hold by its header or kind (damaged or hostile file)")
       }
       switch status {
       case Z_STREAM_END:
@@ -95,7 +95,7 @@ public enum Zlib {
         continue
       case Z_BUF_ERROR where remaining == 0:
         throw StorageError(path: path, framing == .zlib
-          ? "truncated zlib data (stream ends after \(input.count) bytes without its end marker)"
+          ? "truncated zlib data (stream ends after \(Plural.count(input.count, "byte")) without its end marker)"
           : "truncated gzip data")
       case Z_BUF_ERROR:
         continue

@@ -149,7 +149,7 @@ public struct ZstdCodec: Sendable {
     // A frame that does not declare its size cannot expand more than ~32,768× (an RLE block: 4
     // bytes for 128 KiB); refuse an expected size beyond that before allocating it.
     if declared == UInt64.max, rawByteCount / (1 << 15) > frame.count + (1 << 2) {
-      throw StorageError(path: name, "zstd frame of \(frame.count) bytes cannot hold the expected \(rawByteCount) raw bytes")
+      throw StorageError(path: name, "zstd frame of \(Plural.count(frame.count, "byte")) cannot hold the expected \(rawByteCount) raw bytes")
     }
     var raw = [UInt8](repeating: 0, count: rawByteCount)
     let produced = raw.withUnsafeMutableBytes { out in
@@ -159,7 +159,7 @@ public struct ZstdCodec: Sendable {
       throw StorageError(path: name, "zstd frame is damaged: \(Self.errorName(produced))")
     }
     guard produced == rawByteCount else {
-      throw StorageError(path: name, "zstd frame decompressed to \(produced) bytes, expected \(rawByteCount)")
+      throw StorageError(path: name, "zstd frame decompressed to \(Plural.count(produced, "byte")), expected \(rawByteCount)")
     }
     return raw
   }

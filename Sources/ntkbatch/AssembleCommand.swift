@@ -204,13 +204,13 @@ struct AssembleCommand: ParsableCommand {
       detail = " (zarr v\(zarrFormat ?? 3); chunks: \(chunks.encoded) encoded, \(chunks.copied) copied, \(chunks.linked) linked, \(chunks.absent) absent)"
     }
     let shape = ShapeSize.description(report.shape ?? [report.rows, report.columns])
-    print("wrote \(report.output): \(shape) \(dtype.rawValue)\(detail), \(report.byteCount) bytes on disk, \(String(format: "%.2f", gigabytes)) GB of matrix in \(String(format: "%.1f", report.seconds)) s (\(String(format: "%.2f", rate)) GB/s)")
+    print("wrote \(report.output): \(shape) \(dtype.rawValue)\(detail), \(Plural.count(report.byteCount, "byte")) on disk, \(String(format: "%.2f", gigabytes)) GB of matrix in \(String(format: "%.1f", report.seconds)) s (\(String(format: "%.2f", rate)) GB/s)")
     var maskPath: String?
     let stale = output + ".missing.json"
     if allowPartial && !report.missingTiles.isEmpty {
       let mask = try CLIError.reporting { try MissingTileMask.write(report: report, run: run) }
       maskPath = mask.path
-      print("wrote \(mask.path): \(mask.missingCount) missing tile(s) (\(format == .zarr ? "absent chunks, read as NaN" : "filled with NaN"))")
+      print("wrote \(mask.path): \(Plural.count(mask.missingCount, "missing tile")) (\(format == .zarr ? "absent chunks, read as NaN" : "filled with NaN"))")
     } else {
       // A complete output: the mask of an earlier --allow-partial no longer describes it. Only
       // ours (recorded in RUN/outputs.json, unchanged) is removed; a user's file of that name stays.

@@ -91,15 +91,15 @@ struct CheckCommand: ParsableCommand {
     let values = plan.assembledValueCount
     let element = manifest.ntk.precision.byteSize
     print("manifest: \(self.manifest) (\(manifest.name)) is valid")
-    print("model:    \(manifest.model.name)\(ModelZoo.hasWidth(manifest.model.name) ? ", width \(manifest.model.width)" : ""), P = \(model.parameterCount) parameters, weights \(manifest.resolvedWeightsPath ?? "init (seed \(manifest.model.seed))")\(manifest.model.train.map { ", trained first: \($0.epochs) epochs on \(trainedOn ?? 0) samples" } ?? "")")
-    print("dataset:  \(manifest.dataset.name)\(manifest.dataset.split.map { " (\($0) split)" } ?? ""), n = \(plan.sampleCount) samples")
+    print("model:    \(manifest.model.name)\(ModelZoo.hasWidth(manifest.model.name) ? ", width \(manifest.model.width)" : ""), P = \(model.parameterCount) parameters, weights \(manifest.resolvedWeightsPath ?? "init (seed \(manifest.model.seed))")\(manifest.model.train.map { ", trained first: \(Plural.count($0.epochs, "epoch")) on \(Plural.count(trainedOn ?? 0, "sample"))" } ?? "")")
+    print("dataset:  \(manifest.dataset.name)\(manifest.dataset.split.map { " (\($0) split)" } ?? ""), n = \(Plural.count(plan.sampleCount, "sample"))")
     if let columnsDataset = manifest.columns {
-      print("columns:  \(columnsDataset.name)\(columnsDataset.split.map { " (\($0) split)" } ?? ""), n = \(plan.columnSampleCount) samples (cross kernel K(dataset, columns), every tile)")
+      print("columns:  \(columnsDataset.name)\(columnsDataset.split.map { " (\($0) split)" } ?? ""), n = \(Plural.count(plan.columnSampleCount, "sample")) (cross kernel K(dataset, columns), every tile)")
     }
-    print("plan:     \(plan.isCross ? "\(plan.blockCount) × \(Self.counted(plan.columnBlockCount, "block"))" : Self.counted(plan.blockCount, "block")) of up to \(Self.counted(plan.tileSamples, "sample")), \(Self.counted(plan.tiles.count, "tile")), \(plan.rawByteCount) raw bytes (\(manifest.ntk.precision.rawValue))")
+    print("plan:     \(plan.isCross ? "\(plan.blockCount) × \(Plural.count(plan.columnBlockCount, "block"))" : Plural.count(plan.blockCount, "block")) of up to \(Plural.count(plan.tileSamples, "sample")), \(Plural.count(plan.tiles.count, "tile")), \(plan.rawByteCount) raw bytes (\(manifest.ntk.precision.rawValue))")
     print("memory:   \(memoryLine)")
     let shape = ShapeSize.description(plan.assembledShape) + (plan.kernel == .full ? "" : " (kernel \(plan.kernel.rawValue))")
-    print("matrix:   \(shape), \(values * element) bytes as \(manifest.ntk.precision.rawValue), normalization \(manifest.ntk.normalization.rawValue)")
+    print("matrix:   \(shape), \(Plural.count(values * element, "byte")) as \(manifest.ntk.precision.rawValue), normalization \(manifest.ntk.normalization.rawValue)")
     let rowsPerSample = manifest.ntk.kernel.engineVariant.jacobianOutputs(outputs: model.outputsPerSample)
     func blockBytes(_ samples: Int) -> Int {
       MemoryLayout<T>.stride * (memory.strategy == .wholeBlocks
@@ -131,8 +131,8 @@ struct CheckCommand: ParsableCommand {
     let jacobians = computed.reduce(0.0) { $0 + costs.jacobianFLOP(samples: $1.count) }
     let total = contraction + jacobians
     let blocks = plan.blockCount + (plan.isCross ? plan.columnBlockCount : 0)
-    let held = "the cache holds \(computed.count == blocks ? "all" : "\(cachedBlocks) of") \(Self.counted(plan.columnBlockCount, plan.isCross ? "column block" : "block"))"
-    let how = computed.count == blocks ? (plan.columnBlockCount == 1 ? "each block once" : "each block once: \(held)") : "\(Self.counted(computed.count, "block computation")) for \(Self.counted(blocks, "block")): \(held)"
+    let held = "the cache holds \(computed.count == blocks ? "all" : "\(cachedBlocks) of") \(Plural.count(plan.columnBlockCount, plan.isCross ? "column block" : "block"))"
+    let how = computed.count == blocks ? (plan.columnBlockCount == 1 ? "each block once" : "each block once: \(held)") : "\(Plural.count(computed.count, "block computation")) for \(Plural.count(blocks, "block")): \(held)"
     let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "OpenBLAS default"
     print("cost:     \(Self.scientific(total)) FLOP (contraction \(Self.scientific(contraction)), Jacobians \(Self.scientific(jacobians)), \(how)); this machine: \(String(format: "%.1f", rate / 1e9)) GFLOP/s (GEMM 1024³, threads: \(threads)) → \(Self.estimate(total / rate))")
     // What the estimate leaves out: storing each tile. Where computing a tile is short, that dominates
@@ -140,7 +140,7 @@ struct CheckCommand: ParsableCommand {
     // of 200, 1.1 s against 0.5 s).
     let perTile = total / rate / Double(max(1, plan.tiles.count))
     if perTile < Self.shortTileSeconds {
-      print("note:     \(plan.tiles.count) tiles of \(Self.milliseconds(perTile)) of computing each: storing a tile (zstd, writing, three fsyncs: milliseconds on a local disk, more on a network file system) is not in this estimate and takes as long or longer with tiles this small; a larger ntk.tileSamples (or \"auto\") makes fewer tiles. Once tiles are journaled, `ntkbatch status` gives the measured ETA")
+      print("note:     \(Plural.count(plan.tiles.count, "tile")) of \(Self.milliseconds(perTile)) of computing each: storing a tile (zstd, writing, three fsyncs: milliseconds on a local disk, more on a network file system) is not in this estimate and takes as long or longer with tiles this small; a larger ntk.tileSamples (or \"auto\") makes fewer tiles. Once tiles are journaled, `ntkbatch status` gives the measured ETA")
     }
     let assembled = [("float16", 2), ("float32", 4), ("float64", 8)].map { "\($0.0) \(Self.bytes(plan.assembledValueCount * $0.1 + 128))" }
     print("disk:     objects up to \(Self.bytes(plan.rawByteCount)) (raw \(plan.isCross ? "tiles" : plan.kernel == .diagonal ? "diagonal blocks" : "upper triangle"); zstd saves little on float tiles); assembled \(assembled.joined(separator: ", "))")
@@ -148,10 +148,10 @@ struct CheckCommand: ParsableCommand {
     let counts = split.ranges.map(\.count)
     // Shards are balanced on the uncached model; scale to the Jacobian cost that applies.
     let largest = (split.costs.max() ?? 0) * total / max(1, contraction + uncached)
-    print("shards:   \(shards): \(counts.min() ?? 0)–\(counts.max() ?? 0) tiles each, cost balance max/mean \(String(format: "%.3f", split.balance)); largest shard \(Self.scientific(largest)) FLOP ≈ \(Self.duration(largest / rate)) here")
+    print("shards:   \(shards): \(counts.min() ?? 0)–\(Plural.count(counts.max() ?? 0, "tile")) each, cost balance max/mean \(String(format: "%.3f", split.balance)); largest shard \(Self.scientific(largest)) FLOP ≈ \(Self.duration(largest / rate)) here")
     let empty = counts.filter { $0 == 0 }.count
     if empty > 0 {
-      print("warning:  \(empty) of \(shards) shards hold no tile (the plan has \(plan.tiles.count) tiles): use at most \(plan.tiles.count) shards")
+      print("warning:  \(empty) of \(Plural.count(shards, "shard")) hold no tile (the plan has \(Plural.count(plan.tiles.count, "tile"))): use at most \(Plural.count(plan.tiles.count, "shard"))")
     }
   }
 
@@ -178,13 +178,11 @@ struct CheckCommand: ParsableCommand {
     return String(format: seconds >= 10 ? "%.0f" : "%.1f", seconds) + " seconds"
   }
 
-  /// `count` and `noun`, plural unless one (`1 block`, `4 blocks`).
-  static func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
 
   static func bytes(_ count: Int) -> String {
     let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"]
     var value = Double(count), unit = 0
     while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
-    return unit == 0 ? "\(count) bytes" : String(format: "%.1f", value) + " " + units[unit]
+    return unit == 0 ? "\(Plural.count(count, "byte"))" : String(format: "%.1f", value) + " " + units[unit]
   }
 }

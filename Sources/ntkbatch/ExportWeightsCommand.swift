@@ -59,7 +59,7 @@ struct ExportWeightsCommand: ParsableCommand {
         throw CLIError.BadInput("\(output): exists (it may hold the weights of another run); not replaced (--overwrite replaces it)")
       }
       try AtomicFile.write(file, to: output)
-      print("wrote \(output): the trained weights of \(runDirectory) (\(epoch)), \(file.count) bytes, PyTorch state_dict names")
+      print("wrote \(output): the trained weights of \(runDirectory) (\(epoch)), \(Plural.count(file.count, "byte")), PyTorch state_dict names")
     }
   }
 }

@@ -199,9 +199,10 @@ struct GenerateCommand: ParsableCommand {
         continue
       }
       // Differences outside the manifest hash (dataset.download) change no run: just rewrite.
-      let isObject = (try? JSONSerialization.jsonObject(with: Data(existing))) is [String: Any]
+      let syntax = JSONSyntax.firstProblem(in: existing)
+      let isObject = syntax == nil && (try? JSONSerialization.jsonObject(with: Data(existing))) is [String: Any]
       guard let field = isObject ? ManifestDifference.first(recorded: Data(existing), current: Data(bytes), recordedAs: "file has")
-                                 : "its content (not a JSON object)" else {
+                                 : "its content (\(syntax.map { "not valid JSON: \($0)" } ?? "not a JSON object"))" else {
         changed.append((path, bytes))
         continue
       }
@@ -214,7 +215,7 @@ struct GenerateCommand: ParsableCommand {
       }
       changed.append((path, bytes))
     }
-    try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+    try SystemFile.createDirectories(path: output)
     var earlier: [String: [UInt8]?] = [:]
     for (path, bytes) in planned where !SystemFile.kind(of: path).exists || changed.contains(where: { $0.path == path }) {
       earlier.updateValue(SystemFile.kind(of: path).exists ? try? FileBytes.read(path: path) : nil, forKey: path)

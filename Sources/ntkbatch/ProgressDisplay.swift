@@ -71,7 +71,7 @@ struct ProgressDisplay {
   }
 
   private func summary(_ state: RunProgress) -> String {
-    var text = "\(state.tilesDone)/\(state.tilesTotal) tiles \(String(format: "%5.1f", fraction(state) * 100))%"
+    var text = "\(state.tilesDone)/\(Plural.count(state.tilesTotal, "tile")) \(String(format: "%5.1f", fraction(state) * 100))%"
     if state.pairsPerSecond > 0 {
       text += String(format: " | %.0f sample pairs/s", state.pairsPerSecond)
     }

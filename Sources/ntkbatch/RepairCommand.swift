@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Foundation
+import Storage
 
 /// `ntkbatch repair DIR`: brings a run directory back to a state that verifies, so that `run`
 /// recomputes exactly what was lost.
@@ -37,7 +38,7 @@ struct RepairCommand: ParsableCommand {
       print("REMOVED journal \(cut.segment): \(cut.reason)")
     }
     for cut in report.cutSegments where !cut.damagedCopy.isEmpty {
-      print("CUT journal \(cut.segment) at byte \(cut.offset) (\(cut.reason)); \(cut.bytesCut) bytes removed, original kept as \(cut.damagedCopy)")
+      print("CUT journal \(cut.segment) at byte \(cut.offset) (\(cut.reason)); \(Plural.count(cut.bytesCut, "byte")) removed, original kept as \(cut.damagedCopy)")
     }
     for problem in report.droppedTiles {
       print("DROPPED tile \(problem.index) (\(problem.rowBlock), \(problem.columnBlock)): \(problem.reason)")
@@ -55,7 +56,7 @@ struct RepairCommand: ParsableCommand {
       print("WITHDREW tile \(conflict.index)'s record at byte \(conflict.offset) of \(conflict.segment) (object \(conflict.withdrawn.hex.prefix(12))…): the tile is journaled earlier in \(conflict.keptSegment) with object \(conflict.kept.hex.prefix(12))…, which is kept; both are valid computations, equal to rounding (sessions with different OPENBLAS_NUM_THREADS)")
     }
     for removal in report.removedDuplicates {
-      print("REMOVED \(removal.tiles.count) duplicate record(s) from \(removal.segment) (tiles \(removal.tiles.prefix(8).map(String.init).joined(separator: ", "))\(removal.tiles.count > 8 ? ", …" : ""); each is journaled earlier with the same object)")
+      print("REMOVED \(Plural.count(removal.tiles.count, "duplicate record")) from \(removal.segment) (\(Plural.noun(removal.tiles.count, "tile")) \(removal.tiles.prefix(8).map(String.init).joined(separator: ", "))\(removal.tiles.count > 8 ? ", …" : ""); each is journaled earlier with the same object)")
     }
     if let problem = report.setAsideTraining {
       print("SET ASIDE damaged training state (\(problem)): latest.json kept as latest.json.damaged; `ntkbatch run` trains again from the start")
@@ -76,7 +77,8 @@ struct RepairCommand: ParsableCommand {
       print("NOT REPAIRED \(problem); repair has no manifest to rewrite it from; run `ntkbatch run MANIFEST --run-dir \(runDirectory)` with this run's manifest, which rewrites it")
     }
     if report.changedAnything {
-      print("repaired \(runDirectory): \(report.cutSegments.count) journal segment(s) cut, \(report.droppedTiles.count) tile(s) dropped, \(report.removedOrphans.count) orphan(s), \(report.removedTemporaryFiles.count) temporary file(s) and \(report.removedDuplicates.reduce(0) { $0 + $1.tiles.count }) duplicate record(s) removed, \(report.withdrawnConflicts.count) conflicting record(s) withdrawn; run `ntkbatch run` to recompute what is missing")
+      let duplicates = report.removedDuplicates.reduce(0) { $0 + $1.tiles.count }
+      print("repaired \(runDirectory): \(Plural.count(report.cutSegments.count, "journal segment")) cut, \(Plural.count(report.droppedTiles.count, "tile")) dropped, \(Plural.count(report.removedOrphans.count, "orphan")), \(Plural.count(report.removedTemporaryFiles.count, "temporary file")) and \(Plural.count(duplicates, "duplicate record")) removed, \(Plural.count(report.withdrawnConflicts.count, "conflicting record")) withdrawn; run `ntkbatch run` to recompute what is missing")
     } else {
       print(report.manifestProblem == nil ? "nothing to repair in \(runDirectory)" : "nothing else to repair in \(runDirectory)")
     }

@@ -87,7 +87,7 @@ struct SlurmCommand: ParsableCommand {
         name: manifest.name, shards: array, partition: partition, time: time, cpusPerTask: cpusPerTask, memory: mem,
         dtype: manifest.ntk.precision.rawValue, finishTime: finishTime ?? time, maxRequeues: maxRequeues)
       if let tiles = Self.knownTileCount(manifest), array > tiles {
-        printWarning("--array \(array): the plan has only \(tiles) tiles, so \(array - tiles) or more shards will be empty (each still a job); consider --array \(tiles) or fewer")
+        printWarning("--array \(array): the plan has only \(Plural.count(tiles, "tile")), so \(array - tiles) or more shards will be empty (each still a job); consider --array \(tiles) or fewer")
       }
       for path in [scripts.runDirectory, scripts.workingDirectory] where path.contains(where: { $0.isWhitespace || $0 == "'" || $0 == "\"" || $0 == "\\" }) {
         throw CLIError.BadInput("\(path): Slurm scripts need paths without white space, quotes or backslashes")
@@ -100,11 +100,7 @@ struct SlurmCommand: ParsableCommand {
       } else {
         try RunPipeline.refuseForeignRunDirectory(manifest: manifest, run: run)
       }
-      do {
-        try FileManager.default.createDirectory(atPath: scripts.slurmDirectory + "/logs", withIntermediateDirectories: true)
-      } catch {
-        throw CheckpointError(.failure, "\(scripts.slurmDirectory)/logs: cannot create directory: \(error.localizedDescription)")
-      }
+      try SystemFile.createDirectories(path: scripts.slurmDirectory + "/logs")
       try AtomicFile.write(Array(scripts.shardsScript.utf8), to: scripts.shardsScriptPath)
       try AtomicFile.write(Array(scripts.finishScript.utf8), to: scripts.finishScriptPath)
       try AtomicFile.write(Array(scripts.submitScript.utf8), to: scripts.submitScriptPath)

@@ -3,6 +3,7 @@ import Datasets
 import Engine
 import Foundation
 import Pipeline
+import Storage
 
 /// `ntkbatch slurm --mem M`: refuses a memory limit in which no task could run the plan, before
 /// any script is written (every task would otherwise exit 2 after queueing, and the finish job be
@@ -70,7 +71,7 @@ struct SlurmMemoryCheck: PrecisionGeneric {
       let fix = automatic
         ? "give --mem \(mebibytes((needed + Self.residentMargin) * 4 / 3))M or more\(manifest.ntk.tileSamples != nil ? ", or a smaller ntk.tileSamples" : "")"
         : "raise ntk.memoryBudget (and --mem) to \(mebibytes(needed)) MiB or more\(manifest.ntk.tileSamples != nil ? ", or use a smaller ntk.tileSamples" : "")"
-      throw CLIError.BadInput("--mem \(mem): \(tile) of \(path) needs about \(MemorySizeText.need(needed)) per task (\(model.name), P = \(model.parameterCount), \(n) samples; as `ntkbatch check` estimates it), over each task's budget of \(budgetText); \(fix)")
+      throw CLIError.BadInput("--mem \(mem): \(tile) of \(path) needs about \(MemorySizeText.need(needed)) per task (\(model.name), P = \(model.parameterCount), \(Plural.count(n, "sample")); as `ntkbatch check` estimates it), over each task's budget of \(budgetText); \(fix)")
     }
   }
 

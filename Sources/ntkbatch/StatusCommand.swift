@@ -105,8 +105,9 @@ struct StatusCommand: ParsableCommand {
     "damaged training state: \(problem); run `ntkbatch repair \(runDirectory)` (it sets the training state aside), then `ntkbatch run` trains again"
   }
 
-  /// One line on the training stage: epoch committed of at most `epochs`, loss, accuracy, and
-  /// finished, running (with an ETA when the record has epoch times) or stopped.
+  /// One line on the training stage: epoch committed of at most `epochs`, loss, accuracy (and the
+  /// target) in percent as the training progress shows them, and finished, running (with an ETA
+  /// when the record has epoch times) or stopped. (`--json` keeps the fractions of `latest.json`.)
   static func describe(_ t: TrainingStatus) -> String {
     if let problem = t.problem { return "DAMAGED: \(problem)" }
     let of = t.epochs.map { "/\($0)" } ?? ""
@@ -115,12 +116,12 @@ struct StatusCommand: ParsableCommand {
         : "no epoch\(of) committed yet; not running: `ntkbatch run` starts training at epoch 1"
     }
     var text = "epoch \(t.epoch)\(of) committed"
-    if let loss = t.loss, let accuracy = t.accuracy { text += String(format: " (loss %.4g, accuracy %.4g)", loss, accuracy) }
+    if let loss = t.loss, let accuracy = t.accuracy { text += String(format: " (loss %.4g, accuracy %@)", loss, TrainingStatus.percent(accuracy)) }
     if let at = t.lastEpochAt { text += " at \(at)" }
     if t.finished { return text + ", training finished" }
     let perEpoch = t.secondsPerEpoch.map { ", \(String(format: "%.3g", $0)) s per epoch" } ?? ""
-    let left = t.epochsLeft.map { ", at most \($0) epoch(s) left" } ?? ""
-    let target = t.targetAccuracy.flatMap { $0 < 1 ? " (fewer once the accuracy exceeds \($0))" : nil } ?? ""
+    let left = t.epochsLeft.map { ", at most \(Plural.count($0, "epoch")) left" } ?? ""
+    let target = t.targetAccuracy.flatMap { $0 < 1 ? " (fewer once the accuracy exceeds \(TrainingStatus.percent($0)))" : nil } ?? ""
     if t.running {
       let eta = t.etaSeconds.map { "ETA \(ProgressDisplay.duration($0)) at most" }
         ?? (t.secondsPerEpoch == nil ? "ETA unknown (the training record has no epoch times: written by an older ntkbatch)" : "ETA unknown")
@@ -136,19 +137,19 @@ struct StatusCommand: ParsableCommand {
       let shape = ShapeSize.description(identity.assembledShape)
       let kernel = identity.kernel == .full ? "" : " kernel \(identity.kernel.rawValue),"
       let cross = identity.columnSampleCount.map { " (cross kernel: \(identity.sampleCount) row × \($0) column samples)" } ?? ""
-      print("matrix:   \(shape)\(kernel) \(identity.precision.rawValue), normalization \(identity.normalization.rawValue), \(identity.tileSamples) samples per tile side\(cross)")
+      print("matrix:   \(shape)\(kernel) \(identity.precision.rawValue), normalization \(identity.normalization.rawValue), \(Plural.count(identity.tileSamples, "sample")) per tile side\(cross)")
     }
     if let training = s.training { print("training: \(Self.describe(training))") }
     print("tiles:    \(s.tilesDone)/\(s.tilesTotal) (\(String(format: "%.1f", percent))% of sample pairs)")
     print("bytes:    \(s.rawBytes) raw, \(s.storedBytes) stored (zstd), \(s.plannedRawBytes) raw when complete")
-    print("compute:  \(ProgressDisplay.duration(s.computeSeconds)) over \(s.sessions) session(s)")
+    print("compute:  \(ProgressDisplay.duration(s.computeSeconds)) over \(Plural.count(s.sessions, "session"))")
     let basis = s.recentWallSecondsPerPair.map { "\(String(format: "%.3g", $0 * 1000)) s wall time per 1,000 sample pairs over the last tiles" }
       ?? s.wallSecondsPerTile.map { "\(String(format: "%.3g", $0)) s wall time per tile in the sessions so far, for one process" }
       ?? s.etaBasis.map { "\($0), without I/O: no session recorded a measurable wall time (times are to the second; older sessions record none)" } ?? ""
     print("eta:      \(s.isComplete ? "run complete (next: ntkbatch verify, then ntkbatch assemble)" : s.etaSeconds.map { "\(ProgressDisplay.duration($0)) (\(basis))" } ?? "unknown (no tile yet)")")
     if let writer = s.writer { print("writer:   running (\(writer))") }
     if !s.ntkbatchVersions.isEmpty {
-      let older = s.sessionsWithoutVersion > 0 ? " (and \(s.sessionsWithoutVersion) session(s) by an earlier version that did not record it)" : ""
+      let older = s.sessionsWithoutVersion > 0 ? " (and \(Plural.count(s.sessionsWithoutVersion, "session")) by an earlier version that did not record it)" : ""
       print("tool:     written by ntkbatch \(s.ntkbatchVersions.joined(separator: ", "))\(older)")
     }
     if let count = s.shardCount {
@@ -171,7 +172,7 @@ struct StatusCommand: ParsableCommand {
           let when = shard.clockSkewSeconds.map {
             "\(ProgressDisplay.duration($0)) in the future: CLOCK SKEW, host \(shard.host)'s clock runs ahead of this machine's; its segment was last modified \(ProgressDisplay.duration(shard.secondsSinceLastRecord)) ago"
           } ?? "\(ProgressDisplay.duration(shard.secondsSinceLastRecord)) ago"
-          print("  shard \(shard.shard): \(shard.tilesDone)/\(shard.tiles.count) tiles, last record \(shard.lastRecordTime) (\(when)), host \(shard.host), \(shard.sessions) session(s), \(state)\(shard.writer.map { " (\($0))" } ?? "")")
+          print("  shard \(shard.shard): \(shard.tilesDone)/\(Plural.count(shard.tiles.count, "tile")), last record \(shard.lastRecordTime) (\(when)), host \(shard.host), \(Plural.count(shard.sessions, "session")), \(state)\(shard.writer.map { " (\($0))" } ?? "")")
         }
         if n == count, !s.shardsNotStarted.isEmpty {
           let more = s.shardsNotStartedCount - s.shardsNotStarted.count
@@ -179,8 +180,8 @@ struct StatusCommand: ParsableCommand {
         }
       }
     }
-    if s.duplicateRecords > 0 { print("note:     \(s.duplicateRecords) duplicate journal record(s) (a tile journaled twice with the same object: harmless; `ntkbatch repair` removes them)") }
-    if s.tornTails > 0 { print("note:     \(s.tornTails) session(s) ended mid-record (crash); their last record was ignored") }
+    if s.duplicateRecords > 0 { print("note:     \(Plural.count(s.duplicateRecords, "duplicate journal record")) (a tile journaled twice with the same object: harmless; `ntkbatch repair` removes \(s.duplicateRecords == 1 ? "it" : "them"))") }
+    if s.tornTails > 0 { print("note:     \(Plural.count(s.tornTails, "session")) ended mid-record (crash); \(s.tornTails == 1 ? "its" : "their") last record was ignored") }
   }
 
   private func printJSON(_ status: RunStatus, tiles: [TileRecord]) throws {

@@ -1,3 +1,4 @@
+import Checkpoint
 import Engine
 import Foundation
 import Storage
@@ -7,7 +8,8 @@ import Storage
 /// training may stop early at its target accuracy).
 ///
 /// Modes as `run`'s `--progress`: `bar` redraws a line per batch on stderr; `lines` prints one
-/// line per epoch on stderr; `tiles` prints `epoch N loss L accuracy A` on stdout (for scripts);
+/// line per epoch on stderr (accuracy in percent, as `status` shows it); `tiles` prints
+/// `epoch N loss L accuracy A` on stdout for scripts, A a fraction 0…1 as in `latest.json`;
 /// `none` prints nothing.
 struct TrainingProgressDisplay {
   var mode: ProgressMode
@@ -38,8 +40,8 @@ struct TrainingProgressDisplay {
     lastEpochsDone = summary.epoch
     let eta = secondsThisSession / Double(epochsThisSession) * Double(epochs - summary.epoch)
     let line = String(
-      format: "training epoch %d/%d | loss %.4f | accuracy %.2f%% | lr %.5f | %.1f s/epoch | ETA ≤ %@",
-      summary.epoch, epochs, summary.loss, summary.accuracy * 100, summary.learningRate,
+      format: "training epoch %d/%d | loss %.4f | accuracy %@ | lr %.5f | %.1f s/epoch | ETA ≤ %@",
+      summary.epoch, epochs, summary.loss, TrainingStatus.percent(summary.accuracy), summary.learningRate,
       secondsThisSession / Double(epochsThisSession), ProgressDisplay.duration(eta))
     switch mode {
     case .bar: StandardStream.error("\r" + line + "\u{1B}[K\n")

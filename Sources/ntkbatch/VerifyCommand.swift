@@ -45,20 +45,20 @@ struct VerifyCommand: ParsableCommand {
     for problem in report.problems {
       print("\(problem.missing ? "MISSING" : problem.nonFinite ? "NONFINITE" : "DAMAGED") tile \(problem.index) (\(problem.rowBlock), \(problem.columnBlock)): \(problem.reason)")
     }
-    var summary = "\(report.tilesChecked - report.problems.count) of \(report.tilesChecked) journaled tiles intact"
+    var summary = "\(report.tilesChecked - report.problems.count) of \(report.tilesChecked) journaled \(Plural.noun(report.tilesChecked, "tile")) intact"
     if let training {
       let next = !training.finished ? " after training" : report.writer != nil ? " by the running session" : " by the next `ntkbatch run`"
       summary = "no tiles planned yet: the run is in its training stage, \(StatusCommand.describe(training)); the eNTK's tiles are computed\(next)"
     }
-    if report.tilesNotYetComputed > 0 { summary += "; \(report.tilesNotYetComputed) tiles not computed yet" }
-    if !report.orphans.isEmpty { summary += "; \(report.orphans.count) orphan object(s) no record names (harmless to the journaled tiles: stored by a session that stopped before journaling them, or named by journal records since lost; `ntkbatch run` computes every tile not journaled\(report.writer == nil ? "" : "; the running writer's newest tile may be stored and not journaled yet"))" }
-    if !report.temporaryFiles.isEmpty { summary += "; \(report.temporaryFiles.count) temporary file(s) left by a crash" }
+    if report.tilesNotYetComputed > 0 { summary += "; \(Plural.count(report.tilesNotYetComputed, "tile")) not computed yet" }
+    if !report.orphans.isEmpty { summary += "; \(Plural.count(report.orphans.count, "orphan object")) no record names (harmless to the journaled tiles: stored by a session that stopped before journaling them, or named by journal records since lost; `ntkbatch run` computes every tile not journaled\(report.writer == nil ? "" : "; the running writer's newest tile may be stored and not journaled yet"))" }
+    if !report.temporaryFiles.isEmpty { summary += "; \(Plural.count(report.temporaryFiles.count, "temporary file")) left by a crash" }
     for path in report.strayFiles { print("STRAY \(path): not an object nor a temporary file (not written by ntkbatch; repair keeps it)") }
-    if !report.strayFiles.isEmpty { summary += "; \(report.strayFiles.count) stray file(s) under objects/ (harmless)" }
+    if !report.strayFiles.isEmpty { summary += "; \(Plural.count(report.strayFiles.count, "stray file")) under objects/ (harmless)" }
     for path in report.unknownJournalFiles { print("UNKNOWN \(path): not a journal segment name, so its records are ignored (a copy? move it out of journal/)") }
     for path in report.setAsideJournalFiles { print("KEPT \(path): the original of a segment `repair` cut or set aside, kept for inspection (ignored by replay; delete it when no longer needed)") }
-    if !report.unknownJournalFiles.isEmpty { summary += "; \(report.unknownJournalFiles.count) unknown file(s) in journal/ (ignored)" }
-    if report.duplicateRecords > 0 { summary += "; \(report.duplicateRecords) duplicate journal record(s) (harmless; `ntkbatch repair` removes them)" }
+    if !report.unknownJournalFiles.isEmpty { summary += "; \(Plural.count(report.unknownJournalFiles.count, "unknown file")) in journal/ (ignored)" }
+    if report.duplicateRecords > 0 { summary += "; \(Plural.count(report.duplicateRecords, "duplicate journal record")) (harmless; `ntkbatch repair` removes \(report.duplicateRecords == 1 ? "it" : "them"))" }
     if let problem = report.logitsProblem { print("DAMAGED \(runDirectory)/logits.npy: \(problem)") }
     if let problem = report.labelsProblem { print("DAMAGED \(runDirectory)/labels.npy: \(problem)") }
     for file in report.columnsFileProblems { print("DAMAGED \(runDirectory)/\(file.name): \(file.problem)") }
@@ -90,7 +90,7 @@ struct VerifyCommand: ParsableCommand {
       throw ExitCode(1)
     }
     if !report.isIntact {
-      StandardStream.error("ntkbatch: error: \(report.problems.count) damaged, missing or non-finite tile(s) in \(runDirectory); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` to recompute them\n")
+      StandardStream.error("ntkbatch: error: \(report.problems.count) damaged, missing or non-finite \(Plural.noun(report.problems.count, "tile")) in \(runDirectory); run `ntkbatch repair \(runDirectory)`, then `ntkbatch run` to recompute \(report.problems.count == 1 ? "it" : "them")\n")
       throw ExitCode(1)
     }
   }

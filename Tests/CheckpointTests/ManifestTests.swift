@@ -240,3 +240,44 @@ extension ManifestTests {
                                       knownDatasets: DatasetKind.manifestNames).model.width, 8)
   }
 }
+
+extension ManifestTests {
+  /// Every integer field refuses a number written with a fraction or an exponent, whatever its
+  /// value (`20.0`, `2e1`, and `20.0000000000000001`, which rounds to 20.0), naming the field and
+  /// the literal as written; `20.5` stays refused by its value; digits alone are accepted.
+  func testIntegerFieldsTakeDigitsOnly() throws {
+    let manifest = #"""
+      {"name": "d", "dataset": {"name": "mnist", "root": "r", "subsample": <SUBSAMPLE>},
+       "columns": {"name": "mnist", "root": "r", "subsample": <COLUMNS>},
+       "model": {"name": "lenet", "width": <WIDTH>, "seed": <SEED>,
+                 "train": {"batchSize": <BATCH>, "epochs": <EPOCHS>, "seed": <TRAINSEED>, "samples": <SAMPLES>}},
+       "ntk": {"tileSamples": <TILES>, "memoryBudget": <BUDGET>}}
+      """#
+    let fields: [(placeholder: String, path: String, expected: String)] = [
+      ("<SUBSAMPLE>", "dataset.subsample", "a positive integer"),
+      ("<COLUMNS>", "columns.subsample", "a positive integer"),
+      ("<WIDTH>", "model.width", "an integer from 1 to 4096"),
+      ("<SEED>", "model.seed", "a non-negative integer"),
+      ("<BATCH>", "model.train.batchSize", "an integer from 1 to \(Manifest.Training.maximumBatchSize)"),
+      ("<EPOCHS>", "model.train.epochs", "an integer from 1 to \(Manifest.Training.maximumEpochs)"),
+      ("<TRAINSEED>", "model.train.seed", "a non-negative integer"),
+      ("<SAMPLES>", "model.train.samples", "a positive integer"),
+      ("<TILES>", "ntk.tileSamples", "a positive integer up to 100000"),
+      ("<BUDGET>", "ntk.memoryBudget", "a positive integer number of bytes or \"auto\""),
+    ]
+    func text(_ replaced: String, with literal: String) -> String {
+      fields.reduce(manifest) { $0.replacingOccurrences(of: $1.placeholder, with: $1.placeholder == replaced ? literal : "64") }
+    }
+    let accepted = try parse(text("", with: ""))
+    XCTAssertEqual([accepted.dataset.subsample, accepted.columns?.subsample, accepted.model.width, accepted.model.seed,
+                    accepted.model.train?.batchSize, accepted.model.train?.epochs, accepted.model.train?.seed,
+                    accepted.model.train?.samples, accepted.ntk.tileSamples, accepted.ntk.memoryBudget], Array(repeating: 64, count: 10))
+    for field in fields {
+      for (literal, value) in [("64.0", "64"), ("6.4e1", "64"), ("64.0000000000000001", "64"), ("64E0", "64"), ("-0.0", "0")] {
+        XCTAssertEqual(failure(text(field.placeholder, with: literal)),
+                       "manifests/x.json: \(field.path): expected \(field.expected), found \(literal) (an integer field takes digits only: \(value))")
+      }
+      XCTAssertEqual(failure(text(field.placeholder, with: "64.5")), "manifests/x.json: \(field.path): expected \(field.expected), found 64.5")
+    }
+  }
+}

@@ -40,7 +40,7 @@ final class NonFiniteTileTests: XCTestCase {
     XCTAssertEqual([problem.index, problem.rowBlock, problem.columnBlock], [4, 1, 2])
     XCTAssertTrue(problem.nonFinite)
     XCTAssertFalse(problem.missing)
-    XCTAssertTrue(problem.reason.contains("2 non-finite value(s), the first nan at row 2, column 7"), problem.reason)
+    XCTAssertTrue(problem.reason.contains("2 non-finite values, the first nan at row 2, column 7"), problem.reason)
     XCTAssertFalse(report.isIntact)
 
     let repaired = try RunRepair.repair(run: run)

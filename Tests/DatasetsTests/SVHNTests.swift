@@ -57,7 +57,7 @@ final class SVHNTests: XCTestCase {
     XCTAssertNoThrow(try SVHN.samples(images: images, dimensions: [32, 32, 3, 2], labels: [10, 1]))
     expect(.malformedDataset, "expected 32×32×3×N") { _ = try SVHN.samples(images: images, dimensions: [32, 3, 32, 2], labels: [1, 1]) }
     expect(.malformedDataset, "need 9216") { _ = try SVHN.samples(images: images, dimensions: [32, 32, 3, 3], labels: [1, 1, 1]) }
-    expect(.malformedDataset, "y holds 1 labels, X holds 2") { _ = try SVHN.samples(images: images, dimensions: [32, 32, 3, 2], labels: [1]) }
+    expect(.malformedDataset, "y holds 1 label, X holds 2") { _ = try SVHN.samples(images: images, dimensions: [32, 32, 3, 2], labels: [1]) }
     expect(.malformedDataset, "y[1] is 11.0") { _ = try SVHN.samples(images: images, dimensions: [32, 32, 3, 2], labels: [1, 11]) }
     expect(.malformedDataset, "y[0] is 0.0") { _ = try SVHN.samples(images: images, dimensions: [32, 32, 3, 2], labels: [0, 1]) }
     expect(.sampleRange, "subsample of 3 samples requested, the split holds 2") {

@@ -10,6 +10,8 @@ final class MemorySizeTextTests: XCTestCase {
     XCTAssertEqual(MemorySizeText.need(70 * mib + 1), "71 MiB")
     XCTAssertEqual(MemorySizeText.limit(71 * mib - 1), "70 MiB")
     XCTAssertEqual(MemorySizeText.need(250_000), "250000 bytes")
+    XCTAssertEqual(MemorySizeText.need(1), "1 byte")
+    XCTAssertEqual(MemorySizeText.limit(1), "1 byte")
     XCTAssertEqual(MemorySizeText.limit(mib - 1), "1048575 bytes")
     XCTAssertEqual(MemorySizeText.need(mib), "1 MiB")
     XCTAssertEqual(MemorySizeText.mebibytesRoundedUp(2 * mib + 1), 3)

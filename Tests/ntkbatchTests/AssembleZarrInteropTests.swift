@@ -100,7 +100,7 @@ print(f"checked {checked} arrays with zarr {zarr.__version__}; tensorstore: {'re
     for format in [3, 2] {
       let zarr = "\(work)/partial-v\(format).zarr"
       let result = try CLIHarness.succeed(["assemble", partialRun, "--output", zarr, "--zarr-format", "\(format)", "--allow-partial", "--progress", "none"])
-      XCTAssertTrue(result.stdout.contains("6 missing tile(s) (absent chunks, read as NaN)"), result.stdout)
+      XCTAssertTrue(result.stdout.contains("6 missing tiles (absent chunks, read as NaN)"), result.stdout)
       cases.append(["npy": "\(work)/partial.npy", "zarr": zarr, "format": format, "precision": "float32", "mask": zarr + ".missing.json"])
     }
     // A sub-matrix of samples and classes, re-chunked.

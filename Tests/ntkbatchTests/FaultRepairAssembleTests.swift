@@ -24,7 +24,7 @@ final class FaultRepairAssembleTests: NpyManifestTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/g.npy"))
 
     let partial = try CLIHarness.succeed(["assemble", "\(work)/run", "--output", "\(work)/g.npy", "--allow-partial"])
-    XCTAssertTrue(partial.stdout.contains("4 missing tile(s)"), partial.stdout)
+    XCTAssertTrue(partial.stdout.contains("4 missing tiles"), partial.stdout)
     let mask = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/g.npy.missing.json"))) as? [String: Any])
     XCTAssertEqual(mask["dimension"] as? Int, 300)
     XCTAssertEqual(mask["tilesTotal"] as? Int, 6)
@@ -78,7 +78,7 @@ final class FaultRepairAssembleTests: NpyManifestTestCase {
 
     let before = try FaultHarness.run(["verify", run])
     XCTAssertEqual(before.status, 1)
-    XCTAssertTrue(before.stdout.contains("1 orphan object(s)") && before.stdout.contains("1 temporary file(s)"), before.stdout)
+    XCTAssertTrue(before.stdout.contains("1 orphan object ") && before.stdout.contains("1 temporary file "), before.stdout)
     // Orphans may also be tiles whose records were lost (tester-s13 #3): run recomputes them.
     XCTAssertTrue(before.stdout.contains("or named by journal records since lost; `ntkbatch run` computes every tile not journaled"), before.stdout)
 

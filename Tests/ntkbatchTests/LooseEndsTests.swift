@@ -43,7 +43,7 @@ final class LooseEndsTests: XCTestCase {
     for name in ["/objects/notes.txt:", "/objects/zz:", "/objects/backup/:", "/\(prefix)/README:", String(repeating: "A", count: 62)] {
       XCTAssertTrue(strays.contains { $0.contains(name) }, "\(name) not named: \(verified.stdout)")
     }
-    XCTAssertTrue(verified.stdout.contains("3 of 3 journaled tiles intact; 5 stray file(s) under objects/"), verified.stdout)
+    XCTAssertTrue(verified.stdout.contains("3 of 3 journaled tiles intact; 5 stray files under objects/"), verified.stdout)
 
     let repaired = try CLIHarness.succeed(["repair", run])
     // Repair never deletes files it did not write: it names them and keeps them.
@@ -68,7 +68,7 @@ final class LooseEndsTests: XCTestCase {
     let verified = try CLIHarness.succeed(["verify", run])
     XCTAssertEqual(lines(verified.stdout).filter { $0.hasPrefix("UNKNOWN ") },
                    ["UNKNOWN \(journal)/segment-000001.copy.log: not a journal segment name, so its records are ignored (a copy? move it out of journal/)"])
-    XCTAssertTrue(verified.stdout.contains("3 of 3 journaled tiles intact; 1 unknown file(s) in journal/ (ignored)"), verified.stdout)
+    XCTAssertTrue(verified.stdout.contains("3 of 3 journaled tiles intact; 1 unknown file in journal/ (ignored)"), verified.stdout)
     try FileManager.default.removeItem(atPath: "\(journal)/segment-000001.copy.log")
     XCTAssertFalse(try CLIHarness.succeed(["verify", run]).stdout.contains("UNKNOWN"))
   }
@@ -107,7 +107,7 @@ final class LooseEndsTests: XCTestCase {
       XCTAssertEqual(result.stdout, "", "no 0/0 table: \(result.stdout)")
       XCTAssertEqual(lines(result.stderr).count, 1, result.stderr)
       XCTAssertTrue(result.stderr.contains("no journal"), result.stderr)
-      XCTAssertTrue(result.stderr.contains("3 object(s) under objects/ belong to no record"), result.stderr)
+      XCTAssertTrue(result.stderr.contains("3 objects under objects/ belong to no record"), result.stderr)
       // The remedy names this directory: a bare `run MANIFEST` computes in the default runs/NAME.
       XCTAssertTrue(result.stderr.contains("--run-dir \(run)` starts the run from its first tile"), result.stderr)
     }

@@ -21,7 +21,7 @@ final class PreemptionTests: XCTestCase {
     defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
     // The announce line comes right before the first tile starts.
     func stderr() -> String { CLIHarness.log(logs, "stderr") }
-    CLIHarness.wait(for: process, interval: 10_000) { stderr().contains("eNTK in 1 tiles") }
+    CLIHarness.wait(for: process, interval: 10_000) { stderr().contains("eNTK in 1 tile of") }
     XCTAssertTrue(process.isRunning, stderr())
     let tileStart = Date()
     usleep(3_000_000)  // well into the tile
@@ -40,7 +40,7 @@ final class PreemptionTests: XCTestCase {
     // Nothing of the abandoned tile is journaled or stored.
     XCTAssertEqual(try FaultHarness.journaledObjects("\(work)/run"), [:])
     let verify = try CLIHarness.succeed(["verify", "\(work)/run"])
-    XCTAssertTrue(verify.stdout.contains("0 of 0 journaled tiles intact; 1 tiles not computed yet"), verify.stdout)
+    XCTAssertTrue(verify.stdout.contains("0 of 0 journaled tiles intact; 1 tile not computed yet"), verify.stdout)
     XCTAssertEqual(((try? FileManager.default.subpathsOfDirectory(atPath: "\(work)/run/objects")) ?? []).filter { !$0.contains("/") && $0.count > 2 }.count, 0)
   }
 }

@@ -81,7 +81,7 @@ final class RunDirectoryFindingsTests: XCTestCase {
     let verify = try CLIHarness.succeed(["verify", run])
     XCTAssertTrue(verify.stdout.contains("TEMPORARY \(dead): left by a writer that is no longer running"), verify.stdout)
     XCTAssertFalse(verify.stdout.contains(live), verify.stdout)
-    XCTAssertTrue(verify.stdout.contains("1 temporary file(s) left by a crash"), verify.stdout)
+    XCTAssertTrue(verify.stdout.contains("1 temporary file left by a crash"), verify.stdout)
     let repair = try CLIHarness.succeed(["repair", run])
     XCTAssertTrue(repair.stdout.contains("REMOVED temporary file \(dead)"), repair.stdout)
     XCTAssertFalse(FileManager.default.fileExists(atPath: dead))

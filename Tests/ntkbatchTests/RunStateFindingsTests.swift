@@ -38,7 +38,7 @@ final class RunStateFindingsTests: NpyManifestTestCase {
         try Data("{garbage".utf8).write(to: URL(fileURLWithPath: checksums))
         let verify = try CLIHarness.run(["verify", run])
         XCTAssertEqual(verify.status, 1, verify.stdout + verify.stderr)
-        XCTAssertTrue(verify.stdout.contains("DAMAGED \(run)/checksums.json: not a JSON object"), verify.stdout)
+        XCTAssertTrue(verify.stdout.contains("DAMAGED \(run)/checksums.json: not valid JSON: expected a key in double quotes or '}', found 'g' at byte 1 (line 1, column 2)"), verify.stdout)
         XCTAssertEqual(lines(verify.stderr).count, 1, verify.stderr)
         let repair = try CLIHarness.succeed(["repair", run])
         XCTAssertTrue(repair.stdout.contains("REMOVED damaged \(run)/checksums.json"), repair.stdout)
@@ -165,6 +165,6 @@ final class RunStateFindingsTests: NpyManifestTestCase {
     let result = try CLIHarness.run(["check", tiny])
     XCTAssertEqual(result.status, 2, result.stderr)
     // LeNet: P = 62,006 float32 parameters, its state the same: 2 · 4 · 62,006 bytes.
-    XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: \(tiny): ntk.memoryBudget: 1 bytes is below what lenet (P = 62006 parameters) needs for its weights and one gradient, 496048 bytes; raise ntk.memoryBudget (or \"auto\") or use a smaller model"])
+    XCTAssertEqual(lines(result.stderr), ["ntkbatch: error: \(tiny): ntk.memoryBudget: 1 byte is below what lenet (P = 62006 parameters) needs for its weights and one gradient, 496048 bytes; raise ntk.memoryBudget (or \"auto\") or use a smaller model"])
   }
 }

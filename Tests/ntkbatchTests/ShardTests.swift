@@ -107,10 +107,10 @@ final class ShardTests: XCTestCase {
 
     let status = try CLIHarness.succeed(["status", run])
     XCTAssertTrue(status.stdout.contains("tiles:    55/55"), status.stdout)
-    XCTAssertTrue(status.stdout.contains("\(duplicates) duplicate journal record(s)"), status.stdout)
+    XCTAssertTrue(status.stdout.contains("\(duplicates) duplicate journal record\(duplicates == 1 ? "" : "s")"), status.stdout)
     let verify = try CLIHarness.succeed(["verify", run])
     XCTAssertTrue(verify.stdout.contains("55 of 55 journaled tiles intact"), verify.stdout)
-    XCTAssertTrue(verify.stdout.contains("\(duplicates) duplicate journal record(s)"), verify.stdout)
+    XCTAssertTrue(verify.stdout.contains("\(duplicates) duplicate journal record\(duplicates == 1 ? "" : "s")"), verify.stdout)
     XCTAssertEqual(try FaultHarness.assembled(run, output: "\(work)/a.npy"), expected)
     XCTAssertEqual(try runShard(manifest, run, "0/2"), [], "nothing recomputed")
     let whole = try CLIHarness.run(["run", manifest, "--run-dir", run, "--progress", "tiles"])
@@ -118,7 +118,7 @@ final class ShardTests: XCTestCase {
     XCTAssertEqual(FaultHarness.tileLines(whole.stdout), [])
 
     let repair = try CLIHarness.succeed(["repair", run])
-    XCTAssertTrue(repair.stdout.contains("REMOVED \(duplicates) duplicate record(s) from \(copy)"), repair.stdout)
+    XCTAssertTrue(repair.stdout.contains("REMOVED \(duplicates) duplicate record\(duplicates == 1 ? "" : "s") from \(copy)"), repair.stdout)
     let after = try CLIHarness.succeed(["status", run])
     XCTAssertFalse(after.stdout.contains("duplicate"), after.stdout)
     XCTAssertTrue(after.stdout.contains("tiles:    55/55"), after.stdout)
@@ -415,14 +415,14 @@ final class ShardTests: XCTestCase {
     // Productive attempts are requeued however often the task restarted (25 > --max-requeues 3).
     for (k, restarts) in [0, 24, 25].enumerated() {
       let (text, calls) = try attempt(restarts: restarts, progress: true)
-      XCTAssertTrue(text.contains("this attempt journaled 1 new tile(s) of shard 3 (\(k + 1) in all); attempts in a row without a new tile: 0"), text)
+      XCTAssertTrue(text.contains("this attempt journaled 1 new tile of shard 3 (\(k + 1) in all); attempts in a row without a new tile: 0"), text)
       XCTAssertTrue(calls.contains("scontrol requeue 77_3"), calls)
       XCTAssertEqual(try String(contentsOfFile: streakFile, encoding: .utf8), "0\n")
     }
     // Without a new tile: requeued 3 times in a row, then not.
     for streak in 1...4 {
       let (text, calls) = try attempt(restarts: 25 + streak, progress: false)
-      XCTAssertTrue(text.contains("this attempt journaled 0 new tile(s) of shard 3 (3 in all); attempts in a row without a new tile: \(streak)"), text)
+      XCTAssertTrue(text.contains("this attempt journaled 0 new tiles of shard 3 (3 in all); attempts in a row without a new tile: \(streak)"), text)
       XCTAssertEqual(try String(contentsOfFile: streakFile, encoding: .utf8), "\(streak)\n")
       if streak <= 3 {
         XCTAssertTrue(calls.contains("scontrol requeue 77_3"), calls)
@@ -481,7 +481,7 @@ final class ShardTests: XCTestCase {
     XCTAssertEqual(process.terminationStatus, 75, text)
     let journaled = try FaultHarness.journaledObjects("\(work)/run").count
     XCTAssertGreaterThanOrEqual(journaled, 2)
-    XCTAssertTrue(text.contains("this attempt journaled \(journaled) new tile(s) of shard 0 (\(journaled) in all); attempts in a row without a new tile: 0"), text)
+    XCTAssertTrue(text.contains("this attempt journaled \(journaled) new \(journaled == 1 ? "tile" : "tiles") of shard 0 (\(journaled) in all); attempts in a row without a new tile: 0"), text)
     XCTAssertFalse(text.contains("not requeued"), text)
     XCTAssertEqual(try String(contentsOfFile: "\(work)/calls.log", encoding: .utf8), "scontrol requeue 9_0\n")
   }

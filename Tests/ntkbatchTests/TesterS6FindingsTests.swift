@@ -239,7 +239,7 @@ final class TesterS6FindingsTests: XCTestCase {
     while kill(dead, 0) == 0 || errno != ESRCH { dead += 1 }
     try Data("left".utf8).write(to: URL(fileURLWithPath: "\(run)/objects/\(folder)/.abc.tmp-\(dead)-0123abcd"))
     let leftover = try CLIHarness.succeed(["verify", run])
-    XCTAssertTrue(leftover.stdout.contains("; 1 temporary file(s) left by a crash"), leftover.stdout)
+    XCTAssertTrue(leftover.stdout.contains("; 1 temporary file left by a crash"), leftover.stdout)
     // The writer's pid reused by a process that is not ntkbatch (tester-s9b L4): left by a crash too.
     let other = Process()
     other.executableURL = URL(fileURLWithPath: "/bin/sleep")
@@ -248,7 +248,7 @@ final class TesterS6FindingsTests: XCTestCase {
     defer { other.terminate(); other.waitUntilExit() }
     try Data("left".utf8).write(to: URL(fileURLWithPath: "\(run)/objects/\(folder)/.abc.tmp-\(other.processIdentifier)-0123abcd"))
     let reused = try CLIHarness.succeed(["verify", run])
-    XCTAssertTrue(reused.stdout.contains("; 2 temporary file(s) left by a crash"), reused.stdout)
+    XCTAssertTrue(reused.stdout.contains("; 2 temporary files left by a crash"), reused.stdout)
   }
 
   // MARK: F2, F3, F11: messages
@@ -329,7 +329,7 @@ final class TesterS6FindingsTests: XCTestCase {
     // The byte of the comma after the path (not the one inside it, "x,}.npy").
     let comma = try XCTUnwrap(text.range(of: ".npy\",")).upperBound
     let offset = text.utf8.distance(from: text.startIndex, to: comma) - 1
-    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(path): not valid JSON: a trailing comma at byte \(offset), before a closing } or ] (JSON allows none; jq and Python's json refuse it), expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}"])
+    XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(path): not valid JSON: a trailing comma at byte \(offset) (line 1, column \(offset + 1)), before a closing } or ] (JSON allows none; jq and Python's json refuse it), expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}"])
     // The same without it (",}" inside a string is no trailing comma): valid.
     try CLIHarness.writeText(text.replacingOccurrences(of: ".npy\",}", with: ".npy\"}"), to: path)
     try CLIHarness.succeed(["check", path])

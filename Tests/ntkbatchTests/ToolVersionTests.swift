@@ -125,7 +125,7 @@ final class ToolVersionTests: XCTestCase {
     XCTAssertEqual(status["ntkbatchVersions"] as? [String], [version])
     XCTAssertEqual(status["sessionsWithoutVersion"] as? Int, 1)
     let text = try CLIHarness.succeed(["status", run]).stdout
-    XCTAssertTrue(text.contains("tool:     written by ntkbatch \(version) (and 1 session(s) by an earlier version that did not record it)"), text)
+    XCTAssertTrue(text.contains("tool:     written by ntkbatch \(version) (and 1 session by an earlier version that did not record it)"), text)
     try CLIHarness.succeed(["verify", run])
     XCTAssertEqual(try FaultHarness.assembled(run, output: "\(work)/run.npy"), expected)
   }

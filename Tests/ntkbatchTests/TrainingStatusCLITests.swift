@@ -72,7 +72,7 @@ final class TrainingStatusCLITests: XCTestCase {
     // running, no ETA; the numbers are the record's.
     let record = try XCTUnwrap(try TrainingCheckpointStore(run: RunDirectory(path: run)).latestRecord())
     let stopped = try CLIHarness.succeed(["status", run])
-    XCTAssertTrue(stopped.stdout.contains("training: epoch \(record.epoch)/\(epochs) committed (loss \(String(format: "%.4g", record.loss)), accuracy \(String(format: "%.4g", record.accuracy))) at \(record.finishedAt ?? "?")"), stopped.stdout)
+    XCTAssertTrue(stopped.stdout.contains("training: epoch \(record.epoch)/\(epochs) committed (loss \(String(format: "%.4g", record.loss)), accuracy \(String(format: "%.2f", record.accuracy * 100))%) at \(record.finishedAt ?? "?")"), stopped.stdout)
     XCTAssertTrue(stopped.stdout.contains("; not running, "), stopped.stdout)
     XCTAssertTrue(stopped.stdout.contains("`ntkbatch run` continues at epoch \(record.epoch + 1)"), stopped.stdout)
     XCTAssertFalse(stopped.stdout.contains("ETA"), stopped.stdout)

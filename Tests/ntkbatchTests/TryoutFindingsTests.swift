@@ -83,7 +83,7 @@ final class TryoutFindingsTests: NpyManifestTestCase {
     }
     let status = try CLIHarness.succeed(["status", run])
     XCTAssertTrue(status.stdout.contains("tiles:    2/6"), status.stdout)
-    XCTAssertTrue(status.stdout.contains("compute:  00:00:01 over 1 session(s)"), status.stdout)
+    XCTAssertTrue(status.stdout.contains("compute:  00:00:01 over 1 session"), status.stdout)
     // 100 s of wall time for 2 tiles: 50 s per tile × 4 tiles left.
     XCTAssertTrue(status.stdout.contains("eta:      00:03:20 (50 s wall time per tile in the sessions so far, for one process)"), status.stdout)
   }
@@ -330,7 +330,7 @@ final class TryoutFindingsTests: NpyManifestTestCase {
     record["epoch"] = 1
     record["accuracy"] = 0.14
     try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: latest))
-    let says = "finished: true at epoch 1 of 2 with accuracy 0.14, not above targetAccuracy 1.0"
+    let says = "finished: true at epoch 1 of 2 with accuracy 0.14 (14.00%), not above targetAccuracy 1.0 (100.00%)"
 
     let verify = try CLIHarness.run(["verify", run])
     XCTAssertEqual(verify.status, 1, verify.stdout + verify.stderr)

@@ -1,3 +1,5 @@
+import Storage
+
 /// Which part of the eNTK `assemble` writes: a block of samples (rows × columns) and a subset of
 /// the m outputs (classes).
 ///
@@ -48,7 +50,7 @@ public struct AssemblySelection: Equatable, Sendable {
     let columns = columnSamples ?? (plan.isCross ? 0..<plan.columnSampleCount : rows)
     for (name, range, count) in [("rows", rows, n), ("columns", columns, plan.columnSampleCount)] {
       guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= count else {
-        let has = plan.isCross ? "the cross run has \(n) row and \(plan.columnSampleCount) column samples" : "the run has \(n) samples"
+        let has = plan.isCross ? "the cross run has \(n) row and \(plan.columnSampleCount) column samples" : "the run has \(Plural.count(n, "sample"))"
         throw CheckpointError(.badInput, "--samples: \(name) \(range.lowerBound):\(range.upperBound) must be a non-empty range within 0:\(count) (\(has))")
       }
     }

@@ -30,14 +30,14 @@ extension TileAssembler {
     let chunkSamples = max(1, min(n, (options.chunk ?? plan.tileSamples * k) / k))
     let chunkValues = chunkSamples * perSample
     guard chunkValues * max(plan.precision.byteSize, dtype.byteSize) <= maximumChunkBytes else {
-      throw CheckpointError(.badInput, "--chunk: \(options.chunk ?? 0) rows is \(chunkSamples) samples of \(k) × \(k) values per chunk, more than \(maximumChunkBytes >> 20) MiB")
+      throw CheckpointError(.badInput, "--chunk: \(Plural.count(options.chunk ?? 0, "row")) is \(Plural.count(chunkSamples, "sample")) of \(k) × \(Plural.count(k, "value")) per chunk, more than \(maximumChunkBytes >> 20) MiB")
     }
     let (removed, record, isNew) = try claimOutput(output, format: options.format, run: run)
     defer { AssemblyLeftovers.clear(record) }
     let matrixBytes = Int64(n) * Int64(perSample) * Int64(dtype.byteSize)
     let folder = AtomicFile.directory(of: output)
     if let available = try? SystemFile.availableBytes(path: folder), available < matrixBytes + (1 << 20) {
-      throw CheckpointError(.failure, "\(output): not enough free space: the output needs about \(matrixBytes + (1 << 20)) bytes, \(available) are available in \(folder)")
+      throw CheckpointError(.failure, "\(output): not enough free space: the output needs about \(Plural.count(matrixBytes + (1 << 20), "byte")), \(available) are available in \(folder)")
     }
 
     // Gather: values[(i − A)·k² + a′·k + b′], NaN where the tile is missing.
@@ -51,7 +51,7 @@ extension TileAssembler {
       }
       if let bad = tileValues.firstIndex(where: { !$0.isFinite }) {
         let count = tileValues.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
-        throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(count) of its \(tileValues.count) values are NaN or ±infinity (first at sample \(tile.rows.lowerBound + bad / (m * m)), classes \(bad % (m * m) / m), \(bad % m)); the computation produced them (check the weights and inputs); nothing written")
+        throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(count) of its \(Plural.count(tileValues.count, "value")) are NaN or ±infinity (first at sample \(tile.rows.lowerBound + bad / (m * m)), classes \(bad % (m * m) / m), \(bad % m)); the computation produced them (check the weights and inputs); nothing written")
       }
       for i in tile.rows where samples.contains(i) {
         let from = (i - tile.rows.lowerBound) * m * m
@@ -129,7 +129,7 @@ extension TileAssembler {
   }
 
   private static func overflowError(_ count: Int, output: String, dtype: NpyDType) -> CheckpointError {
-    CheckpointError(.overflow, "\(output): \(count) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written.")
+    CheckpointError(.overflow, "\(output): \(Plural.count(count, "value")) of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written.")
   }
 
   private static func diagonalDirectoryBytes(_ directory: String) -> Int {

@@ -153,7 +153,7 @@ public enum TileAssembler {
       var largest = Int(Double(values).squareRoot()) / k * k
       while (largest + k) * (largest + k) <= values { largest += k }
       while largest * largest > values { largest -= k }
-      throw CheckpointError(.badInput, "--chunk: \(chunk) rows and columns of \(bytesPerValue)-byte values is \(String(format: "%.1f", Double(side * side * bytesPerValue) / 1_048_576)) MiB per chunk, more than \(maximumChunkBytes >> 20) MiB; the largest allowed is \(largest)")
+      throw CheckpointError(.badInput, "--chunk: \(Plural.count(chunk, "row")) and columns of \(bytesPerValue)-byte values is \(String(format: "%.1f", Double(side * side * bytesPerValue) / 1_048_576)) MiB per chunk, more than \(maximumChunkBytes >> 20) MiB; the largest allowed is \(largest)")
     }
     return side
   }
@@ -202,13 +202,13 @@ public enum TileAssembler {
     let missing = needed.filter { replay.tiles[$0] == nil }
     if !missing.isEmpty && !options.allowPartial {
       let listed = missing.prefix(5).map { "\($0) (I=\(plan.tiles[$0].rowBlock), J=\(plan.tiles[$0].columnBlock))" }.joined(separator: ", ")
-      throw CheckpointError(.incomplete, "\(run.path): \(missing.count) of \(needed.count) tiles are missing (first: \(listed)\(missing.count > 5 ? ", …" : "")); run `ntkbatch run` to finish, or assemble with --allow-partial")
+      throw CheckpointError(.incomplete, "\(run.path): \(missing.count) of \(Plural.count(needed.count, "tile")) are missing (first: \(listed)\(missing.count > 5 ? ", …" : "")); run `ntkbatch run` to finish, or assemble with --allow-partial")
     }
     for index in needed {
       guard let record = replay.tiles[index] else { continue }
       let tile = plan.tiles[index]
       guard record.rawByteCount == tile.rawByteCount, record.rowBlock == tile.rowBlock, record.columnBlock == tile.columnBlock else {
-        throw CheckpointError(.damaged, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): journal record does not match the plan (\(record.rawByteCount) bytes, expected \(tile.rawByteCount))")
+        throw CheckpointError(.damaged, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): journal record does not match the plan (\(Plural.count(record.rawByteCount, "byte")), expected \(tile.rawByteCount))")
       }
     }
     if plan.kernel == .diagonal {  // [n, k, k], not a square matrix
@@ -241,7 +241,7 @@ public enum TileAssembler {
     let folder = AtomicFile.directory(of: output)
     if let available = try? SystemFile.availableBytes(path: folder), available < neededBytes {
       let basis = options.format == .zarr ? " (the array at the tiles' compression ratio, plus 1 MiB for metadata and partly filled chunk files)" : ""
-      throw CheckpointError(.failure, "\(output): not enough free space: the output needs about \(neededBytes) bytes\(basis), \(available) are available in \(folder)")
+      throw CheckpointError(.failure, "\(output): not enough free space: the output needs about \(Plural.count(neededBytes, "byte"))\(basis), \(available) are available in \(folder)")
     }
 
     let filler = TileBandFiller(plan: plan, selection: selection, records: replay.tiles, store: run.objects,
@@ -385,7 +385,7 @@ public enum TileAssembler {
       for s in free { s.wait(); s.signal() }
       if let error = failure.error { throw error }
       if overflow > 0 {
-        throw CheckpointError(.overflow, "\(output): \(overflow) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written.")
+        throw CheckpointError(.overflow, "\(output): \(Plural.count(overflow, "value")) of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written.")
       }
       try CheckpointError.wrapping { try writer.commit(exclusive: exclusive) }
     } catch {
@@ -471,7 +471,7 @@ public enum TileAssembler {
         try progress(Progress(bytesDone: done, bytesTotal: total))
       }
       if counts.overflowCount > 0 {
-        throw CheckpointError(.overflow, "\(output): \(counts.overflowCount) values of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written.")
+        throw CheckpointError(.overflow, "\(output): \(Plural.count(counts.overflowCount, "value")) of the matrix are outside the finite range of \(dtype == .float16 ? "float16 (±65504)" : dtype.rawValue); nothing written.")
       }
       try CheckpointError.wrapping { try writer.commit(exclusive: exclusive) }
     } catch {

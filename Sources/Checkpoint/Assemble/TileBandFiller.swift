@@ -256,7 +256,7 @@ final class TileBandFiller: @unchecked Sendable {
       if nonFinite > 0 { first = v.firstIndex { !$0.isFinite } ?? 0 }
     } }
     if nonFinite > 0 {
-      throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(nonFinite) of its \(count) values are NaN or ±infinity (first at matrix row \(tile.rows.lowerBound * m + first / width), column \(tile.columns.lowerBound * m + first % width)); the computation produced them (check the weights and inputs); nothing written")
+      throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): \(nonFinite) of its \(Plural.count(count, "value")) are NaN or ±infinity (first at matrix row \(tile.rows.lowerBound * m + first / width), column \(tile.columns.lowerBound * m + first % width)); the computation produced them (check the weights and inputs); nothing written")
     }
     return values
   }

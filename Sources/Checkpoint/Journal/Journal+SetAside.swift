@@ -38,7 +38,7 @@ extension Journal {
       if let first = frames.first, case .header(let value)? = record(first) { header = value }
       var unprovable: String?
       if frames.isEmpty {
-        unprovable = "no complete record (\(bytes.count) bytes, too short for a header)"
+        unprovable = "no complete record (\(Plural.count(bytes.count, "byte")), too short for a header)"
       } else if header == nil {
         unprovable = "the first record is not a readable header"
       } else if let header, header.session != segment.number || header.shard != segment.shard {

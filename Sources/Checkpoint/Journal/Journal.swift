@@ -69,7 +69,11 @@ public struct Journal: Sendable {
         do { record = try JournalRecord(payload: frame.payload) } catch let unknown as JournalRecord.UnknownKind {
           throw CheckpointError(.damaged, "\(name): journal record at byte \(frame.offset) has unknown kind \"\(unknown.kind.prefix(40))\"")
         } catch {
-          throw CheckpointError(.damaged, "\(name): journal record at byte \(frame.offset) has a valid checksum but is not a journal record")
+          // Its payload starts after the frame's length and checksum.
+          let syntax = JSONSyntax.firstProblem(in: Array(frame.payload)).map {
+            " (its payload is not valid JSON: \($0.what) at byte \(frame.offset + JournalFrame.headerSize + $0.offset) of the segment)"
+          } ?? ""
+          throw CheckpointError(.damaged, "\(name): journal record at byte \(frame.offset) has a valid checksum but is not a journal record\(syntax)")
         }
         switch record {
         case .header(let header):

@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 
 extension RunIdentity {
   /// The tile grid of this identity's plan (`TileGrid`: its checks, without building the tile
@@ -59,6 +60,6 @@ extension TileRecord {
   /// `planProblem`), or `nil`. `repair` cuts such a record; `RunSession.open` refuses it.
   func planSizeProblem(_ identity: RunIdentity) -> String? {
     guard let expected = identity.tileGrid?.rawByteCount(rowBlock: rowBlock, columnBlock: columnBlock) else { return nil }
-    return expected == rawByteCount ? nil : "rawByteCount: tile (\(rowBlock), \(columnBlock)) holds \(expected) bytes in the plan, found \(rawByteCount)"
+    return expected == rawByteCount ? nil : "rawByteCount: tile (\(rowBlock), \(columnBlock)) holds \(Plural.count(expected, "byte")) in the plan, found \(rawByteCount)"
   }
 }

@@ -48,6 +48,15 @@ indirect enum JSONValue: Decodable, Equatable {
     }
   }
 
+  /// The value as an `Int` when it is a number equal to one (`20`, or `20.0` decoded), else `nil`.
+  var integerValue: Int? {
+    switch self {
+    case .integer(let value): return value
+    case .number(let value): return Int(exactly: value)
+    default: return nil
+    }
+  }
+
   /// How the value reads in a message: `"abc"`, `-3`, `1.5`, `true`, `null`, `an array`, `an object`,
   /// `an integer above 9223372036854775807` (an integer out of `Int`'s range).
   var summary: String {

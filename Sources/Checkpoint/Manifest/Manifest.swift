@@ -213,20 +213,34 @@ public struct Manifest: Codable, Equatable, Sendable {
     guard String(validating: bytes, as: UTF8.self) != nil else {
       throw CheckpointError(.badInput, "\(file): not valid UTF-8, expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}")
     }
+    let expected = "expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}"
+    // Where the syntax error is (Foundation's decoder says only that it is one, and accepts a
+    // trailing comma before } or ], which jq and Python's json refuse).
+    if let problem = JSONSyntax.firstProblem(in: bytes) {
+      throw CheckpointError(.badInput, "\(file): not valid JSON: \(problem), \(expected)")
+    }
     let value: JSONValue
     do {
       value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
     } catch {
-      throw CheckpointError(.badInput, "\(file): not valid JSON, expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}")
-    }
-    if let comma = JSONTrailingComma.first(in: bytes) {
-      throw CheckpointError(.badInput, "\(file): not valid JSON: a trailing comma at byte \(comma), before a closing } or ] (JSON allows none; jq and Python's json refuse it), expected a JSON object like {\"name\": …, \"dataset\": {…}, \"model\": {…}, \"ntk\": {…}}")
+      // Valid syntax beyond this decoder's limits (nesting depth, a lone surrogate escape).
+      throw CheckpointError(.badInput, "\(file): not valid JSON (\(Self.decoderLimit(error))), \(expected)")
     }
     if let duplicate = JSONDuplicateKeys.first(in: bytes) {
       throw CheckpointError(.badInput, "\(file): \(duplicate.path): expected each key once, found it twice (which value is meant is ambiguous)")
     }
-    return try ManifestValidator(file: file, knownModels: knownModels, knownDatasets: knownDatasets, modelsWithWidth: modelsWithWidth)
+    return try ManifestValidator(file: file, knownModels: knownModels, knownDatasets: knownDatasets, modelsWithWidth: modelsWithWidth,
+                                 nonIntegralLiterals: JSONNumberLiterals.nonIntegral(in: bytes))
       .manifest(from: value)
+  }
+
+  /// Why Foundation's decoder refused JSON whose syntax is valid, in a phrase.
+  static func decoderLimit(_ error: Error) -> String {
+    if case DecodingError.dataCorrupted(let context) = error {
+      let underlying = context.underlyingError.map { "\($0)" } ?? ""
+      return underlying.isEmpty ? context.debugDescription : underlying
+    }
+    return "\(error)"
   }
 
   /// `path` resolved against `baseDirectory` (absolute paths are returned as is); for a manifest in

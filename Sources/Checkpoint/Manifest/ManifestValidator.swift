@@ -10,6 +10,11 @@ struct ManifestValidator {
   /// (`Manifest.defaultWidth`) is accepted, as `generate` and `RUN/manifest.json` write it for
   /// every model and it is what an absent width means.
   var modelsWithWidth: Set<String>? = nil
+  /// The numbers written with a fraction or an exponent, as written, by field path
+  /// (`JSONNumberLiterals.nonIntegral`): an integer field refuses them, `20.0` and `2e1` as much
+  /// as `20.5`, since the decoder hands such a literal to an integer field as the integer it
+  /// rounds to (`20.0000000000000001` too). Empty when the bytes are not at hand (`Decodable`).
+  var nonIntegralLiterals: [String: String] = [:]
 
   func manifest(from value: JSONValue) throws -> Manifest {
     guard case .object(let top) = value else {
@@ -180,8 +185,16 @@ struct ManifestValidator {
     return inner
   }
 
+  /// An integer field: a JSON number written as digits alone (optionally `-`), within `range`.
+  /// A literal with a fraction or an exponent is refused whatever its value (`20.0`, `2e1`), as
+  /// written, so that what is accepted never depends on floating-point rounding.
   private func integer(_ fields: [String: JSONValue], _ key: String, at parent: String, range: ClosedRange<Int>, expected: String) throws -> Int? {
     guard let value = fields[key] else { return nil }
+    if let literal = nonIntegralLiterals[path(parent, key)], let number = value.integerValue {
+      // Decoded as an integer, but not written as one (`20.5` and `1e400` are no integers at all:
+      // named by their value below).
+      throw fail(path(parent, key), "expected \(expected), found \(literal) (an integer field takes digits only: \(number))")
+    }
     guard case .integer(let number) = value, range.contains(number) else {
       throw fail(path(parent, key), "expected \(expected), found \(value.summary)")
     }

@@ -1,3 +1,5 @@
+import Storage
+
 /// Which tiles (I, J) a plan holds, in what order and of what size, from the plan's numbers alone
 /// (no tile list): the one owner of the tile order that `TilePlan` lists and that a journal's
 /// records are checked against before any plan is built (`JournalRecord+Bounds`).
@@ -46,12 +48,12 @@ public struct TileGrid: Equatable, Sendable {
     let (square, o3) = side.multipliedReportingOverflow(by: columnSide)
     let (_, o4) = square.multipliedReportingOverflow(by: precision.byteSize)
     guard !o1, !o2, !o3, !o4 else {
-      throw CheckpointError(.badInput, "tile plan: \(n) samples × \(m) outputs: too large (the matrix's byte size overflows 64 bits)")
+      throw CheckpointError(.badInput, "tile plan: \(Plural.count(n, "sample")) × \(m) outputs: too large (the matrix's byte size overflows 64 bits)")
     }
     let blocks = TilePlan.blockCount(sampleCount: n, tileSamples: t)
     let columnBlocks = TilePlan.blockCount(sampleCount: nc, tileSamples: t)
     for (count, b) in [(n, blocks), (nc, columnBlocks)] where b > TilePlan.maximumBlockCount {
-      throw CheckpointError(.badInput, "tile plan: \(count) samples in tiles of \(t) make \(b) blocks a side, at most \(TilePlan.maximumBlockCount) are supported; use ntk.tileSamples ≥ \((count + TilePlan.maximumBlockCount - 1) / TilePlan.maximumBlockCount)")
+      throw CheckpointError(.badInput, "tile plan: \(Plural.count(count, "sample")) in tiles of \(t) make \(Plural.count(b, "block")) a side, at most \(TilePlan.maximumBlockCount) are supported; use ntk.tileSamples ≥ \((count + TilePlan.maximumBlockCount - 1) / TilePlan.maximumBlockCount)")
     }
     sampleCount = n
     self.columnSampleCount = nc

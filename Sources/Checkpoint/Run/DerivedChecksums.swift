@@ -30,6 +30,7 @@ public enum DerivedChecksums {
   /// The recorded SHA-256 hex digests by file name (empty when there is no readable checksums file).
   static func recorded(besides file: String) -> [String: String] {
     guard let data = FileManager.default.contents(atPath: checksumsPath(besides: file)),
+          JSONSyntax.firstProblem(in: [UInt8](data)) == nil,
           let contents = try? JSONDecoder().decode(Contents.self, from: data) else { return [:] }
     return contents.sha256
   }
@@ -49,8 +50,12 @@ public enum DerivedChecksums {
     let path = path(in: run)
     guard SystemFile.kind(of: path).exists else { return nil }
     guard let data = FileManager.default.contents(atPath: path) else { return "unreadable" }
-    guard let contents = try? JSONDecoder().decode(Contents.self, from: data) else {
-      return "not a JSON object {\"sha256\": {file name: SHA-256 hex}} (\(data.count) bytes)"
+    if let syntax = JSONSyntax.firstProblem(in: [UInt8](data)) {
+      return "not valid JSON: \(syntax) (expected {\"sha256\": {file name: SHA-256 hex}})"
+    }
+    let contents: Contents
+    do { contents = try JSONDecoder().decode(Contents.self, from: data) } catch {
+      return "not a JSON object {\"sha256\": {file name: SHA-256 hex}}: \(JSONDecodingProblem.describe(error, in: [UInt8](data)))"
     }
     if let (name, _) = contents.sha256.sorted(by: { $0.key < $1.key }).first(where: { ContentHash(hex: $0.value) == nil }) {
       return "sha256.\(name): expected 64 hex digits"

@@ -34,7 +34,7 @@ public enum LabelsFile {
       let first = differing.first.map { ", first at [\($0)]: file has \(old[$0]), dataset has \(labels[$0])" } ?? ""
       why = "the dataset's labels differ from the file's (\(differing.count) of \(labels.count)\(first))"
     } else {
-      why = "did not hold the dataset's \(labels.count) labels (\(problem(at: path, count: labels.count, outputsPerSample: Int.max) ?? "another encoding"))"
+      why = "did not hold the dataset's \(Plural.count(labels.count, "label")) (\(problem(at: path, count: labels.count, outputsPerSample: Int.max) ?? "another encoding"))"
     }
     return "\(path): \(why): rewritten from the dataset (labels are not part of the run's identity: tiles and logits do not depend on them, results computed from the labels do)"
   }

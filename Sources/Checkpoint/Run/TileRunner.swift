@@ -109,7 +109,7 @@ public final class TileRunner {
       let computeSeconds = Double(DispatchTime.now().uptimeNanoseconds - computeStart) / 1e9
       let rawByteCount = raw.withUnsafeBytes { $0.count }
       guard rawByteCount == tile.rawByteCount else {
-        throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): the tile computer returned \(rawByteCount) bytes, expected \(tile.rawByteCount)")
+        throw CheckpointError(.failure, "tile \(tile.index) (I=\(tile.rowBlock), J=\(tile.columnBlock)): the tile computer returned \(Plural.count(rawByteCount, "byte")), expected \(tile.rawByteCount)")
       }
       var abandoned = false
       try withoutActuallyEscaping(abandonStoring) { abandon in

@@ -14,13 +14,13 @@ extension TrainingCheckpointStore {
     }
     if record.batchesSeen < 0 { return "batchesSeen: expected ≥ 0, found \(record.batchesSeen)" }
     if record.finished, let epochs, record.epoch < epochs, let targetAccuracy, !(record.accuracy > targetAccuracy) {
-      return "finished: true at epoch \(record.epoch) of \(epochs) with accuracy \(record.accuracy), not above targetAccuracy \(targetAccuracy): the training cannot have finished"
+      return "finished: true at epoch \(record.epoch) of \(epochs) with accuracy \(record.accuracy) (\(TrainingStatus.percent(record.accuracy))), not above targetAccuracy \(targetAccuracy) (\(TrainingStatus.percent(targetAccuracy))): the training cannot have finished"
     }
     if !record.finished, let epochs, record.epoch == epochs {
       return "finished: false at epoch \(record.epoch) of \(epochs): training records finished: true after its last epoch"
     }
     if !record.finished, let targetAccuracy, record.accuracy > targetAccuracy {
-      return "finished: false with accuracy \(record.accuracy) above targetAccuracy \(targetAccuracy): training records finished: true after such an epoch"
+      return "finished: false with accuracy \(record.accuracy) (\(TrainingStatus.percent(record.accuracy))) above targetAccuracy \(targetAccuracy) (\(TrainingStatus.percent(targetAccuracy))): training records finished: true after such an epoch"
     }
     return nil
   }

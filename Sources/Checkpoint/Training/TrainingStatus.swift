@@ -32,6 +32,14 @@ public struct TrainingStatus: Codable, Equatable, Sendable {
   /// sets it aside.
   public var problem: String?
 
+  /// A training accuracy — a fraction 0…1, as `latest.json`, `status --json` and the manifest's
+  /// `targetAccuracy` hold it — as every human-readable line shows it (`status`, `verify`, the
+  /// training progress, messages quoting `latest.json`): a percentage with two decimals
+  /// (`0.1875` → `18.75%`, `0.995` → `99.50%`).
+  public static func percent(_ fraction: Double) -> String {
+    String(format: "%.2f%%", fraction * 100)
+  }
+
   /// The training state of `run`, or `nil` when it has none: no `latest.json` and no
   /// `model.train` in `RUN/manifest.json`, or the eNTK journal begun. Without a committed epoch it
   /// is epoch 0, running while a writer (`writer`: the lock holder, if any) trains the first one.

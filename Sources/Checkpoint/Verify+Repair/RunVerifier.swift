@@ -93,7 +93,7 @@ public enum RunVerifier {
     }
     guard let bad = NonFiniteScan.scan(raw: raw, scalarBytes: scalarBytes) else { return nil }
     let at = columns.map { "row \(bad.index / $0), column \(bad.index % $0)" } ?? "value \(bad.index)"
-    return problem(nonFinite: true, "object \(record.object.hex.prefix(12))… holds \(bad.count) non-finite value(s), the first \(bad.value) at \(at) of the tile")
+    return problem(nonFinite: true, "object \(record.object.hex.prefix(12))… holds \(Plural.count(bad.count, "non-finite value")), the first \(bad.value) at \(at) of the tile")
   }
 
   /// Values per row of `record`'s tile (`n_J · m`), or `nil` if its column block is outside the plan.

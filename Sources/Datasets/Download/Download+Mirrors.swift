@@ -33,9 +33,10 @@ extension Download {
     let destination = (root as NSString).appendingPathComponent(fileName)
     if FileManager.default.fileExists(atPath: destination) { return false }
     do {
-      try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    } catch {
-      throw StorageError(.ioFailure, path: root, "cannot create dataset.root: \(error.localizedDescription)")
+      try SystemFile.createDirectories(path: root)
+    } catch let error as StorageError {
+      // Named as the manifest field it is (`ROOT: cannot create dataset.root: …`), same kind.
+      throw StorageError(error.kind, path: root, error.message.replacingOccurrences(of: "cannot create directory", with: "cannot create dataset.root"))
     }
     var lastError = StorageError(path: destination, "no download address given (dataset.mirror is empty)")
     for mirror in mirrors {

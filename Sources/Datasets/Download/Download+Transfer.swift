@@ -144,9 +144,9 @@ final class DownloadReceiver: NSObject, URLSessionDataDelegate, @unchecked Senda
   func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
     if !decided {
       if let error {
-        result = .interrupted("transfer stopped after \(written) bytes: \(error.localizedDescription)")
+        result = .interrupted("transfer stopped after \(Plural.count(written, "byte")): \(error.localizedDescription)")
       } else if let total, written < total {
-        result = .interrupted("connection closed after \(written) of \(total) bytes")
+        result = .interrupted("connection closed after \(written) of \(Plural.count(total, "byte"))")
       } else {
         result = .complete
       }

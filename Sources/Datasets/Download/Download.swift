@@ -100,7 +100,7 @@ public struct Download {
         throw StorageError(path: destination, "checksum mismatch: MD5 of the file downloaded from \(url.absoluteString) is \(digest), expected \(md5); the download was discarded")
       }
     }
-    throw StorageError(.ioFailure, path: destination, "download from \(url.absoluteString) failed after \(attempts) attempts: \(lastFailure); rerun to resume")
+    throw StorageError(.ioFailure, path: destination, "download from \(url.absoluteString) failed after \(Plural.count(attempts, "attempt")): \(lastFailure); rerun to resume")
   }
 
   /// Size in bytes of the file at `path`, 0 when absent.

@@ -1,3 +1,5 @@
+import Storage
+
 /// An IDX file (the MNIST format of LeCun et al., yann.lecun.com/exdb/mnist): a big-endian
 /// header `00 00 08 d` (magic: unsigned-byte data, `d` dimensions), `d` big-endian UInt32 sizes,
 /// then the `∏ sizes` data bytes, row-major. Parsed from bytes already read and gunzipped.
@@ -49,7 +51,7 @@ public struct IDXFile: Equatable, Sendable {
       bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | UInt32($1) }
     }
     guard bytes.count >= 4 else {
-      throw DatasetError(.malformedDataset, "\(name): \(bytes.count) bytes, too short for an IDX header (4-byte magic)")
+      throw DatasetError(.malformedDataset, "\(name): \(Plural.count(bytes.count, "byte")), too short for an IDX header (4-byte magic)")
     }
     let magic = word(0)
     guard let kind = Kind(rawValue: magic) else {
@@ -60,7 +62,7 @@ public struct IDXFile: Equatable, Sendable {
     let rank = kind == .images ? 3 : 1
     let headerSize = 4 + 4 * rank
     guard bytes.count >= headerSize else {
-      throw DatasetError(.malformedDataset, "\(name): truncated IDX header: \(bytes.count) bytes, expected \(headerSize)")
+      throw DatasetError(.malformedDataset, "\(name): truncated IDX header: \(Plural.count(bytes.count, "byte")), expected \(headerSize)")
     }
     let dimensions = (0..<rank).map { Int(word(4 + 4 * $0)) }
     let found = bytes.count - headerSize

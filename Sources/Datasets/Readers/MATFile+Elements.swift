@@ -48,21 +48,21 @@ extension MATFile {
       guard offset < end else { return nil }
       let start = offset
       guard end - start >= 8 else {
-        throw failure("truncated data element tag at byte \(start): \(end - start) bytes left, a tag needs 8")
+        throw failure("truncated data element tag at byte \(start): \(Plural.count(end - start, "byte")) left, a tag needs 8")
       }
       let word = uint32(at: start)
       if word >> 16 != 0 {
         // Small data element: byte count in the upper 16 bits, type in the lower, data in the next 4 bytes.
         let count = Int(word >> 16)
         guard count <= 4 else {
-          throw failure("small data element at byte \(start) declares \(count) bytes (at most 4)")
+          throw failure("small data element at byte \(start) declares \(Plural.count(count, "byte")) (at most 4)")
         }
         offset = start + 8
         return Element(type: word & 0xFFFF, offset: start, data: (start + 4)..<(start + 4 + count))
       }
       let count = Int(uint32(at: start + 4))
       guard count <= end - start - 8 else {
-        throw failure("truncated data element at byte \(start): declares \(count) bytes, \(end - start - 8) remain")
+        throw failure("truncated data element at byte \(start): declares \(Plural.count(count, "byte")), \(end - start - 8) remain")
       }
       let dataEnd = start + 8 + count
       // Data is padded to a multiple of 8 bytes, except compressed elements (written unpadded).

@@ -34,7 +34,7 @@ public struct MATFile: Sendable {
   ///   or a data size that disagrees with the array's dimensions.
   public init(bytes: [UInt8], path: String) throws {
     guard bytes.count >= Self.headerBytes else {
-      throw DatasetError(path: path, "not a MAT-file: \(bytes.count) bytes, shorter than the 128-byte level-5 header")
+      throw DatasetError(path: path, "not a MAT-file: \(Plural.count(bytes.count, "byte")), shorter than the 128-byte level-5 header")
     }
     switch (bytes[126], bytes[127]) {
     case (UInt8(ascii: "I"), UInt8(ascii: "M")): isBigEndian = false

@@ -18,7 +18,7 @@ extension TarArchive {
       let size = paxSize ?? headerSize
       let dataOffset = offset + block
       guard size <= bytes.count - dataOffset else {
-        throw DatasetError(path: path, "truncated tar archive: member at byte \(offset) declares \(size) bytes, \(bytes.count - dataOffset) remain")
+        throw DatasetError(path: path, "truncated tar archive: member at byte \(offset) declares \(Plural.count(size, "byte")), \(bytes.count - dataOffset) remain")
       }
       let data = bytes[dataOffset..<(dataOffset + size)]
       switch typeFlag {

@@ -37,12 +37,12 @@ extension Model {
     for entry in stateEntries {
       guard let tensor = tensors[entry.name] else {
         let missing = stateEntries.filter { tensors[$0.name] == nil }.count
-        throw EngineError(.stateMismatch, "missing state key '\(entry.name)': expected shape \(entry.shape), found none (\(missing) of the \(stateEntries.count) keys of model \(name) are missing; `ntkbatch models --keys \(name)` lists them all with their shapes)")
+        throw EngineError(.stateMismatch, "missing state key '\(entry.name)': expected shape \(entry.shape), found none (\(missing) of the \(stateEntries.count) keys of model \(name) \(missing == 1 ? "is" : "are") missing; `ntkbatch models --keys \(name)` lists them all with their shapes)")
       }
       guard tensor.shape == entry.shape, tensor.values.count == entry.count else {
         throw EngineError(
           .stateMismatch,
-          "state key '\(entry.name)': expected shape \(entry.shape), found \(tensor.shape) with \(tensor.values.count) values")
+          "state key '\(entry.name)': expected shape \(entry.shape), found \(tensor.shape) with \(tensor.values.count) value\(tensor.values.count == 1 ? "" : "s")")
       }
       values.withUnsafeMutableBufferPointer { v in
         for (i, x) in tensor.values.enumerated() { v[entry.stateOffset + i] = T(x) }

@@ -15,11 +15,11 @@ public enum MemorySizeText {
 
   /// A need: "N MiB" rounded up, or "N bytes" below 1 MiB.
   public static func need(_ bytes: Int) -> String {
-    bytes < 1 << 20 ? "\(bytes) bytes" : "\(mebibytesRoundedUp(bytes)) MiB"
+    bytes < 1 << 20 ? "\(bytes) byte\(bytes == 1 ? "" : "s")" : "\(mebibytesRoundedUp(bytes)) MiB"
   }
 
   /// A limit: "N MiB" rounded down, or "N bytes" below 1 MiB.
   public static func limit(_ bytes: Int) -> String {
-    bytes < 1 << 20 ? "\(bytes) bytes" : "\(bytes >> 20) MiB"
+    bytes < 1 << 20 ? "\(bytes) byte\(bytes == 1 ? "" : "s")" : "\(bytes >> 20) MiB"
   }
 }

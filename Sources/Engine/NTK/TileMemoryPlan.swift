@@ -78,19 +78,19 @@ public struct TileMemoryPlan: Equatable, Sendable {
       let smallest = min(t, max(1, side))  // the tile t really is: at most the samples there are
       let (strategy, needed) = smallestNeed(t: smallest)
       let subject = recorded
-        ? "ntk.tileSamples \"auto\": this run directory keeps its recorded tiles of \(t) samples a side, which need"
+        ? "ntk.tileSamples \"auto\": this run directory keeps its recorded tiles of \(t) sample\(t == 1 ? "" : "s") a side, which need"
         : "ntk.tileSamples \(t) needs"
       let oneSide = smallestNeed(t: 1).1  // the least budget that plans one sample a side
       let remedy = recorded
         ? "raise ntk.memoryBudget, or give another --run-dir to start a run whose tiles fit"
         : existingRun
-          ? "this run directory's tiles are of \(t) samples a side (another tileSamples would be another computation): raise ntk.memoryBudget, or give another --run-dir to start a run whose tiles fit"
+          ? "this run directory's tiles are of \(t) sample\(t == 1 ? "" : "s") a side (another tileSamples would be another computation): raise ntk.memoryBudget, or give another --run-dir to start a run whose tiles fit"
           : smallest == 1
             ? "one sample a side is the smallest tile: raise ntk.memoryBudget"
             : oneSide <= budgetBytes
               ? "use a smaller tileSamples or \"auto\""
               : "raise ntk.memoryBudget (even the smallest tile, one sample a side, needs about \(MemorySizeText.need(oneSide)))"
-      throw EngineError(.memoryBudget, "\(subject) about \(MemorySizeText.need(needed)) (estimated peak with \(strategy.rawValue), including \(MemorySizeText.need(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(MemorySizeText.limit(budgetBytes)) (ntk.memoryBudget); \(remedy)")
+      throw EngineError(.memoryBudget, "\(subject) about \(MemorySizeText.need(needed)) (estimated peak with \(strategy.rawValue), including \(MemorySizeText.need(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) sample\(n == 1 ? "" : "s"), over the budget of \(MemorySizeText.limit(budgetBytes)) (ntk.memoryBudget); \(remedy)")
     }
     let limit = max(1, side)
     let whole = largest(upTo: limit) { fits($0, .wholeBlocks) }
@@ -101,7 +101,7 @@ public struct TileMemoryPlan: Equatable, Sendable {
     case (nil, let s?): return plan(s, .layerStreaming)
     case (nil, nil):
       let (strategy, needed) = smallestNeed(t: 1)
-      throw EngineError(.memoryBudget, "the smallest tile (one sample a side) needs about \(MemorySizeText.need(needed)) (estimated peak with \(strategy.rawValue), including \(MemorySizeText.need(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) samples, over the budget of \(MemorySizeText.limit(budgetBytes)) (ntk.memoryBudget); raise ntk.memoryBudget")
+      throw EngineError(.memoryBudget, "the smallest tile (one sample a side) needs about \(MemorySizeText.need(needed)) (estimated peak with \(strategy.rawValue), including \(MemorySizeText.need(baseBytes)) for the process itself) for \(model.name) (P = \(model.parameterCount)) on \(n) sample\(n == 1 ? "" : "s"), over the budget of \(MemorySizeText.limit(budgetBytes)) (ntk.memoryBudget); raise ntk.memoryBudget")
     }
   }
 

@@ -19,7 +19,7 @@ public struct Trainer<T: BLASScalar> {
   /// - Throws: `EngineError.shapeMismatch` if the label count differs from N or N is 0.
   public init(configuration: TrainingConfiguration, inputs: Tensor<T>, labels: [Int], augmentation: Augmentation) throws {
     guard inputs.batchSize > 0, labels.count == inputs.batchSize else {
-      throw EngineError(.shapeMismatch, "training needs one label per image, found \(labels.count) labels for \(inputs.batchSize) images")
+      throw EngineError(.shapeMismatch, "training needs one label per image, found \(labels.count) label\(labels.count == 1 ? "" : "s") for \(inputs.batchSize) image\(inputs.batchSize == 1 ? "" : "s")")
     }
     self.configuration = configuration
     self.inputs = inputs
