@@ -117,9 +117,9 @@ public struct RunPipeline: PrecisionGeneric {
       let reuse = train.samples == manifest.dataset.subsample && manifest.dataset.split == nil  // the eNTK's samples are the training set
       let trainingSet = reuse ? dataset : try Self.trainingData(manifest: manifest, train, scalar: T.self)
       let journaled = try run.journal.replay().identity?.weightsHash
-      let finishedBefore = (try? TrainingCheckpointStore(run: run).latestRecord())??.finished == true
-      if journaled != nil, !finishedBefore {
-        StandardStream.error("\(run.path): its tiles were computed from trained weights whose finished training state is gone; training again (the same weights only with the first training's OPENBLAS_NUM_THREADS and BLAS build; now \(BLASCore.threadCount) thread(s))\n")
+      let noTrainingState = (try? TrainingCheckpointStore(run: run).latestRecord()).map { $0 == nil } ?? false
+      if journaled != nil, noTrainingState {
+        StandardStream.error("\(run.path): its tiles were computed from trained weights whose training state is gone; training again (the same weights only with the first training's OPENBLAS_NUM_THREADS and BLAS build; now \(Plural.count(BLASCore.threadCount, "thread")))\n")
       }
       guard let trained = try TrainPipeline(manifest: manifest, run: run, reporter: reporter, stop: stop).train(model, dataset: trainingSet)
       else { return .stoppedBySignal }
