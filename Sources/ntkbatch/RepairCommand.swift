@@ -78,7 +78,14 @@ struct RepairCommand: ParsableCommand {
     }
     if report.changedAnything {
       let duplicates = report.removedDuplicates.reduce(0) { $0 + $1.tiles.count }
-      print("repaired \(runDirectory): \(Plural.count(report.cutSegments.count, "journal segment")) cut, \(Plural.count(report.droppedTiles.count, "tile")) dropped, \(Plural.count(report.removedOrphans.count, "orphan")), \(Plural.count(report.removedTemporaryFiles.count, "temporary file")) and \(Plural.count(duplicates, "duplicate record")) removed, \(Plural.count(report.withdrawnConflicts.count, "conflicting record")) withdrawn; run `ntkbatch run` to recompute what is missing")
+      // The damaged derived files removed above (logits, labels, a cross run's, checksums.json)
+      // and a training state set aside are counted too (a tester's finding: "0 … removed" after
+      // two REMOVED lines).
+      let derived = [report.removedLogits, report.removedLabels, report.removedChecksums].compactMap { $0 }.count
+        + report.removedColumnsFiles.count
+      let derivedText = derived > 0 ? ", \(Plural.count(derived, "damaged derived file")) removed" : ""
+      let trainingText = report.setAsideTraining != nil ? ", the damaged training state set aside" : ""
+      print("repaired \(runDirectory): \(Plural.count(report.cutSegments.count, "journal segment")) cut, \(Plural.count(report.droppedTiles.count, "tile")) dropped, \(Plural.count(report.removedOrphans.count, "orphan")), \(Plural.count(report.removedTemporaryFiles.count, "temporary file")) and \(Plural.count(duplicates, "duplicate record")) removed, \(Plural.count(report.withdrawnConflicts.count, "conflicting record")) withdrawn\(derivedText)\(trainingText); run `ntkbatch run` to recompute what is missing")
     } else {
       print(report.manifestProblem == nil ? "nothing to repair in \(runDirectory)" : "nothing else to repair in \(runDirectory)")
     }

@@ -69,7 +69,7 @@ struct VerifyCommand: ParsableCommand {
                                    : "DAMAGED \(problem); `ntkbatch run` with this run's manifest rewrites it")
     }
     for name in report.missingDerivedFiles { print("MISSING \(runDirectory)/\(name): `ntkbatch run` writes it again") }
-    for path in report.temporaryFiles where !path.contains("/objects/") {
+    for path in report.temporaryFiles {  // objects' and the run directory's own (AtomicFile)
       print("TEMPORARY \(path): left by a writer that is no longer running; `ntkbatch repair` removes it")
     }
     if let writer = report.writer { summary += "; a writer is running (\(writer))" }

@@ -307,6 +307,8 @@ final class CrossKernelTests: XCTestCase {
     let repair = try CLIHarness.succeed(["repair", run])
     XCTAssertTrue(repair.stdout.contains("REMOVED damaged \(run)/columns-logits.npy"), repair.stdout)
     XCTAssertTrue(repair.stdout.contains("REMOVED damaged \(run)/columns-labels.npy"), repair.stdout)
+    // The summary counts them (a tester's finding: it said nothing of removed derived files).
+    XCTAssertTrue(repair.stdout.contains("withdrawn, 2 damaged derived files removed; run `ntkbatch run`"), repair.stdout)
     XCTAssertFalse(FileManager.default.fileExists(atPath: logitsPath))
     let again = try CLIHarness.succeed(["run", cross, "--run-dir", run, "--progress", "tiles"])
     XCTAssertEqual(again.stdout.split(separator: "\n").filter { $0.hasPrefix("tile ") }.map { $0.split(separator: " ")[1] }, ["7"])

@@ -240,6 +240,9 @@ final class TesterS6FindingsTests: XCTestCase {
     try Data("left".utf8).write(to: URL(fileURLWithPath: "\(run)/objects/\(folder)/.abc.tmp-\(dead)-0123abcd"))
     let leftover = try CLIHarness.succeed(["verify", run])
     XCTAssertTrue(leftover.stdout.contains("; 1 temporary file left by a crash"), leftover.stdout)
+    // Named, as repair names it (a tester's finding: only counted), and not the live writer's.
+    XCTAssertTrue(leftover.stdout.contains("TEMPORARY \(run)/objects/\(folder)/.abc.tmp-\(dead)-0123abcd: left by a writer that is no longer running; `ntkbatch repair` removes it"), leftover.stdout)
+    XCTAssertFalse(leftover.stdout.contains(live), leftover.stdout)
     // The writer's pid reused by a process that is not ntkbatch (tester-s9b L4): left by a crash too.
     let other = Process()
     other.executableURL = URL(fileURLWithPath: "/bin/sleep")
