@@ -31,6 +31,8 @@ final class FaultBitFlipTests: NpyManifestTestCase {
     let verify = try FaultHarness.run(["verify", trial])
     XCTAssertEqual(verify.status, 1)
     XCTAssertTrue(verify.stdout.contains("DAMAGED tile 4 (1, 2)"), verify.stdout)
+    // The object's path, as for a MISSING object (a tester's finding: only its hash).
+    XCTAssertTrue(verify.stdout.contains("DAMAGED tile 4 (1, 2): object \(path)"), verify.stdout)
     XCTAssertEqual(verify.stdout.components(separatedBy: "DAMAGED").count, 2, verify.stdout)
 
     let repair = try CLIHarness.succeed(["repair", trial])

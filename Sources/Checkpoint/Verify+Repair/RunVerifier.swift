@@ -86,14 +86,14 @@ public enum RunVerifier {
     let raw: [UInt8]
     do {
       raw = try store.read(record.object, rawByteCount: record.rawByteCount)
-    } catch let error as StorageError {
-      return problem(error.message)
+    } catch let error as StorageError {  // every problem names the object's path, as a missing one does
+      return problem(error.message.contains(location) ? error.message : "object \(location): \(error.message)")
     } catch {
-      return problem("\(error)")
+      return problem("object \(location): \(error)")
     }
     guard let bad = NonFiniteScan.scan(raw: raw, scalarBytes: scalarBytes) else { return nil }
     let at = columns.map { "row \(bad.index / $0), column \(bad.index % $0)" } ?? "value \(bad.index)"
-    return problem(nonFinite: true, "object \(record.object.hex.prefix(12))… holds \(Plural.count(bad.count, "non-finite value")), the first \(bad.value) at \(at) of the tile")
+    return problem(nonFinite: true, "object \(location) holds \(Plural.count(bad.count, "non-finite value")), the first \(bad.value) at \(at) of the tile")
   }
 
   /// Values per row of `record`'s tile (`n_J · m`), or `nil` if its column block is outside the plan.
