@@ -104,6 +104,44 @@ final class UXFindingsTests: XCTestCase {
     XCTAssertTrue(lines(exact.stderr).contains("all tiles of the run in \(work)/exact are journaled; next: ntkbatch verify \(work)/exact"), exact.stderr)
   }
 
+  // MARK: 5. an output named for another format
+
+  /// `assemble --output x.txt` wrote an .npy into x.txt (and `--format zarr --output y.txt` a Zarr
+  /// directory): an output whose extension contradicts the format is refused, exit 2, naming
+  /// `--output` and the extension expected, before any work; `export-weights` likewise (it said
+  /// so as a usage error, exit 64). What the README documents stays accepted.
+  func testAnOutputNamedForAnotherFormatIsRefused() throws {
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", try manifest(), "--run-dir", run, "--progress", "none"])
+    let refusals: [([String], String)] = [
+      (["--output", "\(work)/x.txt"], "\(work)/x.txt: --output: expected a name ending in .npy for the .npy file assemble writes, found the extension .txt; name it x.npy, or give --format zarr to write a Zarr array"),
+      (["--output", "\(work)/x.npz"], "\(work)/x.npz: --output: expected a name ending in .npy for the .npy file assemble writes, found the extension .npz; name it x.npy, or give --format zarr to write a Zarr array"),
+      (["--output", "\(work)/matrix"], "\(work)/matrix: --output: expected a name ending in .npy for the .npy file assemble writes, found no extension; name it matrix.npy, or give --format zarr to write a Zarr array"),
+      (["--output", "\(work)/y.txt", "--format", "zarr"], "\(work)/y.txt: --output: expected a name ending in .zarr (or without an extension) for the Zarr array assemble writes, found the extension .txt; name it y.zarr"),
+      (["--output", "\(work)/y.npy.bak", "--format", "npy"], "\(work)/y.npy.bak: --output: expected a name ending in .npy for the .npy file assemble writes, found the extension .bak; name it y.npy, or give --format zarr to write a Zarr array"),
+    ]
+    for (options, message) in refusals {
+      let refused = try CLIHarness.run(["assemble", run, "--progress", "none"] + options)
+      XCTAssertEqual(refused.status, 2, "\(options): \(refused.stderr)")
+      XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(message)"], "\(options)")
+      XCTAssertEqual(refused.stdout, "")
+    }
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work).sorted(), ["run", "ux.json"], "nothing written")
+    // What the README documents: FILE.npy (any case), G.zarr, --format zarr with a name without an extension.
+    for options in [["--output", "\(work)/g.npy"], ["--output", "\(work)/G.NPY"], ["--output", "\(work)/g.zarr"], ["--output", "\(work)/plain", "--format", "zarr"]] {
+      try CLIHarness.succeed(["assemble", run, "--progress", "none"] + options)
+    }
+    XCTAssertEqual(try FileBytes.read(path: "\(work)/g.npy"), try FileBytes.read(path: "\(work)/G.NPY"))
+
+    // export-weights: the weights of a trained run, named *.safetensors only.
+    let (_, trained) = try trainedRun()
+    let weights = try CLIHarness.run(["export-weights", trained, "--output", "\(work)/w.txt"])
+    XCTAssertEqual(weights.status, 2, weights.stderr)
+    XCTAssertEqual(lines(weights.stderr), ["ntkbatch: error: \(work)/w.txt: --output: expected a name ending in .safetensors for the weights export-weights writes, found the extension .txt; name it w.safetensors"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/w.txt"))
+    try CLIHarness.succeed(["export-weights", trained, "--output", "\(work)/w.safetensors"])
+  }
+
   // MARK: 6. training accuracy in percent wherever it is read by people
 
   /// `status` said `accuracy 0.1875` where the training progress says `accuracy 18.75%`: every
