@@ -386,6 +386,17 @@ final class UXFindingsTests: XCTestCase {
     XCTAssertEqual(verify.status, 1, verify.stdout)
     XCTAssertTrue(verify.stdout.contains("DAMAGED \(run)/checksums.json: not valid JSON: expected ':' after the key, found '\"' at byte 28 (line 2, column 16)"), verify.stdout)
     XCTAssertFalse(verify.stdout.contains("DAMAGED \(run)/logits.npy"), verify.stdout)
+    // An entry that is not a SHA-256 is the checksums file's damage, not the logits': repair
+    // removes checksums.json and keeps logits.npy (it deleted it, and run computed it again).
+    let logits = try FileBytes.read(path: "\(run)/logits.npy")
+    try CLIHarness.writeText("{\"sha256\": {\"logits.npy\": \"ab\"}}\n", to: "\(run)/checksums.json")
+    let entry = try CLIHarness.run(["verify", run])
+    XCTAssertEqual(entry.status, 1, entry.stdout)
+    XCTAssertTrue(entry.stdout.contains("DAMAGED \(run)/checksums.json: sha256.logits.npy: expected 64 hex digits"), entry.stdout)
+    XCTAssertFalse(entry.stdout.contains("DAMAGED \(run)/logits.npy"), entry.stdout)
+    let repaired = try CLIHarness.succeed(["repair", run])
+    XCTAssertFalse(repaired.stdout.contains("\(run)/logits.npy"), repaired.stdout)
+    XCTAssertEqual(try FileBytes.read(path: "\(run)/logits.npy"), logits)
     try CLIHarness.writeText("{\"version\": 1, \"outputs\": [}\n", to: "\(run)/outputs.json")
     let assemble = try CLIHarness.run(["assemble", run, "--output", "\(work)/g.npy", "--progress", "none"])
     XCTAssertEqual(assemble.status, 2, assemble.stderr)
