@@ -20,6 +20,33 @@ public enum OutputPlace {
     return resolved(parent.path).appending("/" + url.lastPathComponent).replacingOccurrences(of: "//", with: "/")
   }
 
+  /// Refuses an `output` whose name says another format than the one `command` writes (an `.npy`
+  /// matrix written into `x.txt`, a Zarr array named `k.npz`, weights named `w.bin`): another
+  /// program — or a later `ntkbatch` — would take the file for what its name says. Extensions are
+  /// compared without regard to case.
+  ///
+  /// - Parameters:
+  ///   - extensions: the extension the format takes (without its dot), e.g. `npy`.
+  ///   - withoutExtension: whether a name without any extension is accepted too (a Zarr array's
+  ///     directory, `--format zarr --output G`).
+  ///   - what: the output as the message names it, e.g. `the .npy file assemble writes`.
+  ///   - otherwise: how to write the other format, if there is one (`or give --format zarr to
+  ///     write a Zarr array`).
+  /// - Throws: `BadInput` (exit 2), one line naming the output, `--output` and the extension expected.
+  public static func checkExtension(output: String, extension expected: String, withoutExtension: Bool = false, what: String,
+                                    otherwise: String? = nil) throws {
+    let name = AtomicFile.name(of: output)
+    let dot = name.lastIndex(of: ".").flatMap { $0 == name.startIndex ? nil : $0 }  // `.hidden` has no extension
+    let found = dot.map { String(name[name.index(after: $0)...]) }
+    if let found, found.lowercased() == expected.lowercased() { return }
+    if found == nil, withoutExtension { return }
+    let stem = dot.map { String(name[..<$0]) } ?? name
+    // `y.npy.bak`: `y.npy`, not `y.npy.npy`.
+    let suggested = stem.lowercased().hasSuffix("." + expected.lowercased()) ? stem : "\(stem).\(expected)"
+    let accepted = "a name ending in .\(expected)\(withoutExtension ? " (or without an extension)" : "")"
+    throw BadInput("\(output): --output: expected \(accepted) for \(what), found \(found.map { "the extension .\($0)" } ?? "no extension"); name it \(suggested)\(otherwise.map { ", \($0)" } ?? "")")
+  }
+
   /// Refuses an `output` of `command` inside `runDirectory`, one containing the run directory or
   /// the current directory, in a folder that does not exist, a symbolic link, one of the run's
   /// input files (`RunInputFiles`) or a folder containing one, an existing path while the run's

@@ -144,6 +144,9 @@ public struct RunPipeline: PrecisionGeneric {
     // A session with tiles to compute starts its segment now (`status` shows it from its header
     // on); one with nothing left writes none.
     if (share ?? Array(tilePlan.tiles.indices)).contains(where: { session.journaled[$0] == nil }) { try session.beginSegment() }
+    for aside in session.setAsideSegments {  // said even with --progress none: the journal changed
+      StandardStream.error("\(aside.segment): ended before its header (\(Plural.count(aside.byteCount, "byte"))): the newest segment of a session that crashed while starting, holding no record; set aside as \(aside.copy) before this session's segment (only a writer's newest segment may end torn)\n")
+    }
     for field in session.relocated {  // said even with --progress none: RUN/manifest.json changed
       StandardStream.error("resuming a moved run (same data, weights and settings): \(field)\n")
     }

@@ -27,8 +27,9 @@ struct AssembleCommand: ParsableCommand {
     abstract: "Write the symmetric (n·10) × (n·10) eNTK of a run, or a block of it, as a NumPy .npy file or a Zarr array.",
     discussion: """
       Row and column i·10 + a are sample i, class a. .npy: version 1.0, C order; \
-      numpy.load(path, mmap_mode="r") opens it. Zarr (--format zarr, or an output ending in \
-      .zarr; --format contradicting the output's name, npy for *.zarr or zarr for *.npy, is refused): a directory, format 3 (zarr.json, chunks c/I/J) or 2 (.zarray, chunks I/J), zstd, \
+      numpy.load(path, mmap_mode="r") opens it; its name must end in .npy. Zarr (--format zarr, or an \
+      output ending in .zarr; --format contradicting the output's name, npy for *.zarr or zarr for *.npy, is refused; \
+      a name with another extension, e.g. k.txt, is refused for either format): a directory, format 3 (zarr.json, chunks c/I/J) or 2 (.zarray, chunks I/J), zstd, \
       chunks of one tile (or --chunk N rows and columns), fill value NaN, the run recorded in \
       its attributes; zarr.open(path) opens it lazily. Refuses while tiles are missing (unless \
       --allow-partial), when a tile holds NaN or infinity, and float16 when values overflow it. \
@@ -71,7 +72,7 @@ struct AssembleCommand: ParsableCommand {
   @Option(help: "Element type of the output: float16, float32 or float64 (default: the run's precision, ntk.precision).")
   var dtype: AssembleDType?
 
-  @Option(help: "The output: a .npy file, or a Zarr array directory (e.g. G.zarr).")
+  @Option(help: "The output: a .npy file (named *.npy), or a Zarr array directory (named *.zarr, or without an extension with --format zarr).")
   var output: String
 
   @Option(help: "npy or zarr (default: zarr when the output ends in .zarr, else npy).")
@@ -103,16 +104,19 @@ struct AssembleCommand: ParsableCommand {
   @Option(help: "Progress on stderr: auto (a bar on a terminal, a line every 10 s otherwise), bar, lines, none.")
   var progress: AssembleProgress.Mode = .auto
 
+  /// Whether `--output` is named as a Zarr array (`*.zarr`, any case).
+  var isZarrName: Bool { AtomicFile.name(of: output).lowercased().hasSuffix(".zarr") }
+
   var resolvedFormat: TileAssembler.OutputFormat {
-    format ?? (output.hasSuffix(".zarr") || output.hasSuffix(".zarr/") ? .zarr : .npy)
+    format ?? (isZarrName ? .zarr : .npy)
   }
 
   func validate() throws {
     if output.isEmpty { throw ValidationError("--output: expected a .npy file or a Zarr directory path, found an empty string") }
     // An explicit --format that contradicts the output's extension would write a .npy file named
     // *.zarr or a Zarr directory named *.npy: almost surely a slip in one of the two.
-    let zarrName = output.hasSuffix(".zarr") || output.hasSuffix(".zarr/")
-    if let format, format == .npy && zarrName || format == .zarr && output.hasSuffix(".npy") {
+    let zarrName = isZarrName
+    if let format, format == .npy && zarrName || format == .zarr && AtomicFile.name(of: output).lowercased().hasSuffix(".npy") {
       throw ValidationError("--format \(format.rawValue) contradicts --output \(output) (a \(zarrName ? ".zarr" : ".npy") name); give an output ending in .\(format.rawValue), or leave out --format")
     }
     if resolvedFormat != .zarr && (zarrFormat != nil || chunk != nil || link) {
@@ -173,6 +177,13 @@ struct AssembleCommand: ParsableCommand {
     let report = try CLIError.reporting { () -> TileAssembler.Report in
       findings = try AssembleOutputGuard.check(output: output, runDirectory: runDirectory, isZarr: format == .zarr,
                                                overwrite: overwrite, allowPartial: allowPartial)
+      // A name that says another format (`--output x.txt`, an .npy written into it): refused.
+      if format == .npy {
+        try OutputPlace.checkExtension(output: output, extension: "npy", what: "the .npy file assemble writes",
+                                       otherwise: "or give --format zarr to write a Zarr array")
+      } else {
+        try OutputPlace.checkExtension(output: output, extension: "zarr", withoutExtension: true, what: "the Zarr array assemble writes")
+      }
       if self.dtype == nil, let precision = try run.journal.replay().identity?.precision {
         dtype = AssembleDType(rawValue: precision.rawValue) ?? .float32
       }

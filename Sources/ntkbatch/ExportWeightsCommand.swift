@@ -34,14 +34,12 @@ struct ExportWeightsCommand: ParsableCommand {
   @Flag(help: "Replace an existing output file (refused otherwise: it may be another run's weights).")
   var overwrite = false
 
-  func validate() throws {
-    guard output.hasSuffix(".safetensors") else { throw ValidationError("--output must end in .safetensors, got \(output)") }
-  }
-
   func run() throws {
     try CLIError.reporting {
       // Never inside the run directory (its training checkpoints are the run's state), …
       try OutputPlace.check(output: output, runDirectory: runDirectory, command: "export-weights", isDirectoryOutput: false)
+      // … and named as what it is (a manifest's model.weights must end in .safetensors).
+      try OutputPlace.checkExtension(output: output, extension: "safetensors", what: "the weights export-weights writes")
       let store = TrainingCheckpointStore(run: RunDirectory(path: runDirectory))
       guard let (record, bytes) = try store.latest() else {
         throw CLIError.BadInput("\(runDirectory): no trained weights (no \(store.recordPath); run a manifest with model.train first)")

@@ -56,7 +56,7 @@ struct VerifyCommand: ParsableCommand {
     for path in report.strayFiles { print("STRAY \(path): not an object nor a temporary file (not written by ntkbatch; repair keeps it)") }
     if !report.strayFiles.isEmpty { summary += "; \(Plural.count(report.strayFiles.count, "stray file")) under objects/ (harmless)" }
     for path in report.unknownJournalFiles { print("UNKNOWN \(path): not a journal segment name, so its records are ignored (a copy? move it out of journal/)") }
-    for path in report.setAsideJournalFiles { print("KEPT \(path): the original of a segment `repair` cut or set aside, kept for inspection (ignored by replay; delete it when no longer needed)") }
+    for path in report.setAsideJournalFiles { print("KEPT \(path): the original of a segment `repair` cut or set aside (or `run`: one that ended before its header), kept for inspection (ignored by replay; delete it when no longer needed)") }
     if !report.unknownJournalFiles.isEmpty { summary += "; \(Plural.count(report.unknownJournalFiles.count, "unknown file")) in journal/ (ignored)" }
     if report.duplicateRecords > 0 { summary += "; \(Plural.count(report.duplicateRecords, "duplicate journal record")) (harmless; `ntkbatch repair` removes \(report.duplicateRecords == 1 ? "it" : "them"))" }
     if let problem = report.logitsProblem { print("DAMAGED \(runDirectory)/logits.npy: \(problem)") }

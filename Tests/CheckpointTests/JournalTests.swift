@@ -142,7 +142,9 @@ final class JournalTests: XCTestCase {
     }
   }
 
-  func testTornHeaderSegmentIsIgnoredAndNextSessionMovesOn() throws {
+  /// The newest segment cut before its header (a session that crashed while starting) is ignored;
+  /// the next session of the writer sets it aside (`….damaged`) before starting its own.
+  func testTornHeaderSegmentIsIgnoredAndNextSessionSetsItAsideAndMovesOn() throws {
     let dir = try TemporaryDirectory("journal")
     defer { dir.remove() }
     let journal = Journal(directory: dir.path + "/journal")
@@ -153,8 +155,39 @@ final class JournalTests: XCTestCase {
     XCTAssertEqual(replay.headers.count, 1)
     XCTAssertNil(replay.segments[1].header)
     XCTAssertEqual(replay.nextSession, 3)
-    _ = try writeSession(journal, 3, [1])
+    let writer = try journal.beginSession(header(3))
+    XCTAssertEqual(writer.setAsideSegments, [Journal.SetAsideSegment(segment: second, copy: second + ".damaged", byteCount: 20)])
+    try writer.append(record(1))
+    writer.close()
     XCTAssertEqual(try journal.replay().tiles.keys.sorted(), [0, 1])
+    XCTAssertEqual(try journal.segments().map(\.number), [1, 3])
+    XCTAssertEqual(try journal.setAsideFiles(), [second + ".damaged"])
+  }
+
+  /// An earlier segment of the same writer cut before its header — bytes, zeros or half a header —
+  /// is damage naming it and the later segment; an empty one is not (nothing was written).
+  func testAnEarlierSegmentCutBeforeItsHeaderIsDamage() throws {
+    let dir = try TemporaryDirectory("journal")
+    defer { dir.remove() }
+    let journal = Journal(directory: dir.path + "/journal")
+    let first = try writeSession(journal, 1, [0])
+    let second = try writeSession(journal, 2, [1])
+    let original = try readBytes(first)
+    let headerFrame = 36 + (Int(original[0]) | Int(original[1]) << 8 | Int(original[2]) << 16 | Int(original[3]) << 24)
+    XCTAssertLessThan(headerFrame, original.count)
+    for damaged in [Array(original.prefix(20)), Array(original.prefix(headerFrame / 2)), Array(original.prefix(headerFrame - 1)),
+                    [UInt8](repeating: 0, count: 64)] {
+      try writeBytes(damaged, first)
+      XCTAssertThrowsError(try journal.replay()) { error in
+        XCTAssertEqual((error as? CheckpointError)?.code, .damaged)
+        XCTAssertTrue("\(error)".hasPrefix("\(first): cut short before its header (\(damaged.count) bytes, no complete header record), though \(second), a later segment of the same writer (the unsharded sessions), started after it"), "\(error)")
+      }
+    }
+    try writeBytes([], first)
+    XCTAssertEqual(try journal.replay().tiles.keys.sorted(), [1])
+    // A torn last record after a complete header stays a crash's torn tail, earlier or not.
+    try writeBytes(original.dropLast(5), first)
+    XCTAssertEqual(try journal.replay().tiles.keys.sorted(), [1])
   }
 
   func testAppendAfterSessionExistsIsRefused() throws {

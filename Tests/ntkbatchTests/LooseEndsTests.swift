@@ -92,7 +92,7 @@ final class LooseEndsTests: XCTestCase {
     XCTAssertEqual(lines(verified.stdout).filter { $0.hasPrefix("UNKNOWN ") },
                    ["UNKNOWN \(segment).damaged.x: not a journal segment name, so its records are ignored (a copy? move it out of journal/)"])
     XCTAssertEqual(lines(verified.stdout).filter { $0.hasPrefix("KEPT ") },
-                   ["KEPT \(segment).damaged: the original of a segment `repair` cut or set aside, kept for inspection (ignored by replay; delete it when no longer needed)"])
+                   ["KEPT \(segment).damaged: the original of a segment `repair` cut or set aside (or `run`: one that ended before its header), kept for inspection (ignored by replay; delete it when no longer needed)"])
   }
 
   func testStatusOfARunWhoseJournalIsGoneSaysSo() throws {

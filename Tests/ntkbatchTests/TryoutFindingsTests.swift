@@ -112,18 +112,18 @@ final class TryoutFindingsTests: NpyManifestTestCase {
     try CLIHarness.succeed(["verify", run])
 
     // A file assemble did not write: refused, then replaced with --overwrite.
-    try Data("my notes".utf8).write(to: URL(fileURLWithPath: "\(work)/notes.txt"))
-    let refused = try CLIHarness.run(["assemble", run, "--output", "\(work)/notes.txt"])
+    try Data("my notes".utf8).write(to: URL(fileURLWithPath: "\(work)/notes.npy"))
+    let refused = try CLIHarness.run(["assemble", run, "--output", "\(work)/notes.npy"])
     XCTAssertEqual(refused.status, 2, refused.stderr)
     XCTAssertTrue(refused.stderr.contains("not an output of this run recorded in"), refused.stderr)
-    XCTAssertEqual(try String(contentsOfFile: "\(work)/notes.txt", encoding: .utf8), "my notes")
-    try CLIHarness.succeed(["assemble", run, "--overwrite", "--output", "\(work)/notes.txt"])
+    XCTAssertEqual(try String(contentsOfFile: "\(work)/notes.npy", encoding: .utf8), "my notes")
+    try CLIHarness.succeed(["assemble", run, "--overwrite", "--output", "\(work)/notes.npy"])
 
     // An earlier output is replaced as before, and the stale mask goes.
     let complete = try CLIHarness.succeed(["assemble", run, "--output", "\(work)/g.npy"])
     XCTAssertTrue(complete.stdout.contains("removed \(work)/g.npy.missing.json"), complete.stdout)
     XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/g.npy.missing.json"))
-    XCTAssertEqual(try FileBytes.read(path: "\(work)/g.npy"), try FileBytes.read(path: "\(work)/notes.txt"))
+    XCTAssertEqual(try FileBytes.read(path: "\(work)/g.npy"), try FileBytes.read(path: "\(work)/notes.npy"))
   }
 
   // MARK: #9 run --run-dir into a foreign directory

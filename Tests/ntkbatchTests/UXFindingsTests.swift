@@ -104,6 +104,44 @@ final class UXFindingsTests: XCTestCase {
     XCTAssertTrue(lines(exact.stderr).contains("all tiles of the run in \(work)/exact are journaled; next: ntkbatch verify \(work)/exact"), exact.stderr)
   }
 
+  // MARK: 5. an output named for another format
+
+  /// `assemble --output x.txt` wrote an .npy into x.txt (and `--format zarr --output y.txt` a Zarr
+  /// directory): an output whose extension contradicts the format is refused, exit 2, naming
+  /// `--output` and the extension expected, before any work; `export-weights` likewise (it said
+  /// so as a usage error, exit 64). What the README documents stays accepted.
+  func testAnOutputNamedForAnotherFormatIsRefused() throws {
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", try manifest(), "--run-dir", run, "--progress", "none"])
+    let refusals: [([String], String)] = [
+      (["--output", "\(work)/x.txt"], "\(work)/x.txt: --output: expected a name ending in .npy for the .npy file assemble writes, found the extension .txt; name it x.npy, or give --format zarr to write a Zarr array"),
+      (["--output", "\(work)/x.npz"], "\(work)/x.npz: --output: expected a name ending in .npy for the .npy file assemble writes, found the extension .npz; name it x.npy, or give --format zarr to write a Zarr array"),
+      (["--output", "\(work)/matrix"], "\(work)/matrix: --output: expected a name ending in .npy for the .npy file assemble writes, found no extension; name it matrix.npy, or give --format zarr to write a Zarr array"),
+      (["--output", "\(work)/y.txt", "--format", "zarr"], "\(work)/y.txt: --output: expected a name ending in .zarr (or without an extension) for the Zarr array assemble writes, found the extension .txt; name it y.zarr"),
+      (["--output", "\(work)/y.npy.bak", "--format", "npy"], "\(work)/y.npy.bak: --output: expected a name ending in .npy for the .npy file assemble writes, found the extension .bak; name it y.npy, or give --format zarr to write a Zarr array"),
+    ]
+    for (options, message) in refusals {
+      let refused = try CLIHarness.run(["assemble", run, "--progress", "none"] + options)
+      XCTAssertEqual(refused.status, 2, "\(options): \(refused.stderr)")
+      XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(message)"], "\(options)")
+      XCTAssertEqual(refused.stdout, "")
+    }
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work).sorted(), ["run", "ux.json"], "nothing written")
+    // What the README documents: FILE.npy (any case), G.zarr, --format zarr with a name without an extension.
+    for options in [["--output", "\(work)/g.npy"], ["--output", "\(work)/G.NPY"], ["--output", "\(work)/g.zarr"], ["--output", "\(work)/plain", "--format", "zarr"]] {
+      try CLIHarness.succeed(["assemble", run, "--progress", "none"] + options)
+    }
+    XCTAssertEqual(try FileBytes.read(path: "\(work)/g.npy"), try FileBytes.read(path: "\(work)/G.NPY"))
+
+    // export-weights: the weights of a trained run, named *.safetensors only.
+    let (_, trained) = try trainedRun()
+    let weights = try CLIHarness.run(["export-weights", trained, "--output", "\(work)/w.txt"])
+    XCTAssertEqual(weights.status, 2, weights.stderr)
+    XCTAssertEqual(lines(weights.stderr), ["ntkbatch: error: \(work)/w.txt: --output: expected a name ending in .safetensors for the weights export-weights writes, found the extension .txt; name it w.safetensors"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: "\(work)/w.txt"))
+    try CLIHarness.succeed(["export-weights", trained, "--output", "\(work)/w.safetensors"])
+  }
+
   // MARK: 6. training accuracy in percent wherever it is read by people
 
   /// `status` said `accuracy 0.1875` where the training progress says `accuracy 18.75%`: every
@@ -209,6 +247,124 @@ final class UXFindingsTests: XCTestCase {
     XCTAssertTrue(repair.stdout.contains("SET ASIDE damaged training state (\(latest): not a training record: expected an object, found an array)"), repair.stdout)
   }
 
+  // MARK: 9. an older journal segment cut before its header
+
+  /// A complete 6-tile run written over four sessions (1, 1, 3 and 1 tiles), its assembled matrix.
+  private func runOverFourSessions(_ path: String, _ run: String) throws -> [UInt8] {
+    for limit in ["1", "1", "3"] {
+      try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none", "--max-tiles", limit])
+    }
+    try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none"])
+    XCTAssertEqual(try FaultHarness.segments(of: run).count, 4)
+    return try FaultHarness.assembled(run, output: "\(work)/reference.npy")
+  }
+
+  /// An earlier segment cut below its header was read as a crash's torn tail: `verify` exited 0
+  /// and its tiles silently became "not computed yet". Only a writer's newest segment may end
+  /// torn; an earlier one is damage in the middle: `verify`, `status` and `run` exit 1 naming it
+  /// and `repair`, which sets it aside; `run` then recomputes what it held.
+  func testAnEarlierSegmentCutBeforeItsHeaderIsDamage() throws {
+    let path = try manifest()
+    let base = "\(work)/base"
+    let reference = try runOverFourSessions(path, base)
+    for (label, damage) in [("cut", { (segment: String) in try FaultHarness.truncate(segment, to: 20) }),
+                            ("cut inside the header", { (segment: String) in
+                              let header = try XCTUnwrap(try FaultHarness.frames(of: segment).first)
+                              try FaultHarness.truncate(segment, to: header.offset + header.length / 2)
+                            }),
+                            ("zeroed", { (segment: String) in try Data(count: 827).write(to: URL(fileURLWithPath: segment)) })] {
+      let run = "\(work)/\(label.replacingOccurrences(of: " ", with: "-"))"
+      try FaultHarness.copy(base, to: run)
+      let segments = try FaultHarness.segments(of: run)
+      let first = segments[0]
+      try damage(first)
+      let size = try FileBytes.read(path: first).count
+      let message = "\(first): cut short before its header (\(size) bytes, no complete header record), though \(segments[1]), a later segment of the same writer (the unsharded sessions), started after it: damage before the end of that writer's journal, not a crash's torn tail (only a writer's newest segment may end torn), and any tile records it held are lost; run `ntkbatch repair` to set the segment aside (`ntkbatch run` then computes every tile not journaled)"
+      let verify = try CLIHarness.run(["verify", run])
+      XCTAssertEqual(verify.status, 1, "\(label): \(verify.stdout)")
+      XCTAssertEqual(lines(verify.stderr), ["ntkbatch: error: \(message)"], label)
+      let status = try CLIHarness.run(["status", run])
+      XCTAssertEqual(status.status, 1, label)
+      XCTAssertEqual(lines(status.stderr), ["ntkbatch: error: \(message)"], label)
+      let refused = try CLIHarness.run(["run", path, "--run-dir", run, "--progress", "none"])
+      XCTAssertEqual(refused.status, 1, label)
+      XCTAssertEqual(lines(refused.stderr), ["ntkbatch: error: \(message)"], label)
+      XCTAssertEqual(try FaultHarness.segments(of: run).count, 4, "run wrote nothing")
+      let repair = try CLIHarness.succeed(["repair", run])
+      XCTAssertTrue(repair.stdout.contains("\(first)"), repair.stdout)
+      XCTAssertTrue(FileManager.default.fileExists(atPath: first + ".damaged"), label)
+      let repaired = try CLIHarness.succeed(["verify", run])
+      XCTAssertTrue(repaired.stdout.contains("5 of 5 journaled tiles intact; 1 tile not computed yet"), repaired.stdout)
+      let resumed = try FaultHarness.run(["run", path, "--run-dir", run, "--progress", "tiles"])
+      XCTAssertEqual(FaultHarness.tileLines(resumed.stdout), [0], label)
+      XCTAssertTrue(try FaultHarness.assembled(run, output: "\(work)/again.npy") == reference, label)
+    }
+  }
+
+  /// The newest segment cut before its header (its session crashed while starting) is tolerated
+  /// exactly as before: `verify` and `status` exit 0. The next `run` sets it aside before starting
+  /// its own segment, says so, and the run stays clean — so a crash while starting never becomes
+  /// damage once a later segment exists.
+  func testTheNewestSegmentCutBeforeItsHeaderIsACrashAndTheNextSessionSetsItAside() throws {
+    let path = try manifest()
+    let run = "\(work)/crashed"
+    try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none", "--max-tiles", "2"])
+    let first = try XCTUnwrap(try FaultHarness.segments(of: run).first)
+    let crashed = "\(run)/journal/segment-000002.log"
+    try Data(try FileBytes.read(path: first).prefix(50)).write(to: URL(fileURLWithPath: crashed))
+    XCTAssertEqual(try CLIHarness.succeed(["verify", run]).stdout, "2 of 2 journaled tiles intact; 4 tiles not computed yet\n")
+    XCTAssertTrue(try CLIHarness.succeed(["status", run]).stdout.contains("tiles:    2/6"))
+    let resumed = try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none"])
+    XCTAssertEqual(lines(resumed.stderr), ["\(crashed): ended before its header (50 bytes): the newest segment of a session that crashed while starting, holding no record; set aside as \(crashed).damaged before this session's segment (only a writer's newest segment may end torn)"])
+    XCTAssertEqual(try FaultHarness.segments(of: run), [first, "\(run)/journal/segment-000003.log"])
+    let verify = try CLIHarness.succeed(["verify", run])
+    XCTAssertTrue(verify.stdout.contains("\n6 of 6 journaled tiles intact\n"), verify.stdout)
+    XCTAssertTrue(verify.stdout.contains("KEPT \(crashed).damaged: "), verify.stdout)
+    // An empty segment (truncated back after ENOSPC) is no damage, earlier or not.
+    try Data().write(to: URL(fileURLWithPath: crashed))
+    XCTAssertTrue(try CLIHarness.succeed(["verify", run]).stdout.contains("\n6 of 6 journaled tiles intact\n"))
+  }
+
+  /// Sharded runs: each shard's segments are its own writer's. A shard's segment cut before its
+  /// header is tolerated while it is that shard's newest, however many later segments other
+  /// shards wrote; an earlier one of the same shard is damage.
+  func testNewestMeansNewestOfTheSameShard() throws {
+    let path = try manifest()
+    let run = "\(work)/sharded"
+    try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none", "--shard", "0/2"])
+    try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none", "--shard", "1/2", "--max-tiles", "1"])
+    try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none", "--shard", "1/2"])
+    let segments = try FaultHarness.segments(of: run)
+    let shard0 = segments.filter { $0.contains(".shard-0-of-2.") }
+    let shard1 = segments.filter { $0.contains(".shard-1-of-2.") }
+    XCTAssertEqual([shard0.count, shard1.count], [1, 2], "\(segments)")
+    let reference = try FaultHarness.assembled(run, output: "\(work)/reference.npy")
+
+    // Shard 0's only segment, cut: its newest, though shard 1's are later. Tolerated; shard 0 run
+    // again sets it aside and computes its tiles again.
+    let newest = "\(work)/newest"
+    try FaultHarness.copy(run, to: newest)
+    let cut0 = shard0[0].replacingOccurrences(of: run, with: newest)
+    try FaultHarness.truncate(cut0, to: 20)
+    XCTAssertEqual(try CLIHarness.run(["verify", newest]).status, 0)
+    let again = try CLIHarness.succeed(["run", path, "--run-dir", newest, "--progress", "none", "--shard", "0/2"])
+    XCTAssertTrue(again.stderr.contains("\(cut0): ended before its header (20 bytes): "), again.stderr)
+    XCTAssertTrue(try CLIHarness.succeed(["verify", newest]).stdout.contains("6 of 6 journaled tiles intact"))
+    XCTAssertTrue(try FaultHarness.assembled(newest, output: "\(work)/newest.npy") == reference)
+
+    // Shard 1's earlier segment, cut while its later one exists: damage.
+    let earlier = "\(work)/earlier"
+    try FaultHarness.copy(run, to: earlier)
+    let cut1 = shard1[0].replacingOccurrences(of: run, with: earlier)
+    try FaultHarness.truncate(cut1, to: 20)
+    let verify = try CLIHarness.run(["verify", earlier])
+    XCTAssertEqual(verify.status, 1, verify.stdout)
+    XCTAssertTrue(verify.stderr.contains("\(cut1): cut short before its header (20 bytes, no complete header record), though \(shard1[1].replacingOccurrences(of: run, with: earlier)), a later segment of the same writer (shard 1/2), started after it"), verify.stderr)
+    try CLIHarness.succeed(["repair", earlier])
+    try CLIHarness.succeed(["run", path, "--run-dir", earlier, "--progress", "none", "--shard", "1/2"])
+    XCTAssertTrue(try FaultHarness.assembled(earlier, output: "\(work)/earlier.npy") == reference)
+  }
+
   // MARK: 2. JSON syntax errors say where they are
 
   func testJSONSyntaxErrorsNameTheFileLineAndColumn() throws {
@@ -230,6 +386,17 @@ final class UXFindingsTests: XCTestCase {
     XCTAssertEqual(verify.status, 1, verify.stdout)
     XCTAssertTrue(verify.stdout.contains("DAMAGED \(run)/checksums.json: not valid JSON: expected ':' after the key, found '\"' at byte 28 (line 2, column 16)"), verify.stdout)
     XCTAssertFalse(verify.stdout.contains("DAMAGED \(run)/logits.npy"), verify.stdout)
+    // An entry that is not a SHA-256 is the checksums file's damage, not the logits': repair
+    // removes checksums.json and keeps logits.npy (it deleted it, and run computed it again).
+    let logits = try FileBytes.read(path: "\(run)/logits.npy")
+    try CLIHarness.writeText("{\"sha256\": {\"logits.npy\": \"ab\"}}\n", to: "\(run)/checksums.json")
+    let entry = try CLIHarness.run(["verify", run])
+    XCTAssertEqual(entry.status, 1, entry.stdout)
+    XCTAssertTrue(entry.stdout.contains("DAMAGED \(run)/checksums.json: sha256.logits.npy: expected 64 hex digits"), entry.stdout)
+    XCTAssertFalse(entry.stdout.contains("DAMAGED \(run)/logits.npy"), entry.stdout)
+    let repaired = try CLIHarness.succeed(["repair", run])
+    XCTAssertFalse(repaired.stdout.contains("\(run)/logits.npy"), repaired.stdout)
+    XCTAssertEqual(try FileBytes.read(path: "\(run)/logits.npy"), logits)
     try CLIHarness.writeText("{\"version\": 1, \"outputs\": [}\n", to: "\(run)/outputs.json")
     let assemble = try CLIHarness.run(["assemble", run, "--output", "\(work)/g.npy", "--progress", "none"])
     XCTAssertEqual(assemble.status, 2, assemble.stderr)

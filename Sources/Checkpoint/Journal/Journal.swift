@@ -13,7 +13,8 @@ import Storage
 /// A tile counts as done exactly when its record is in the journal (appended and fsynced after
 /// its object is durable). Every session that records something starts a new segment, so nothing
 /// is ever appended after a torn tail. Replaying reads the union of all segments in order (number, then name): torn tails
-/// are dropped; two records of the same tile with the same object are a harmless *duplicate*
+/// are dropped — only a writer's newest segment may end before its header is complete, an earlier
+/// one of the same writer (shard, or unsharded sessions) so cut is damage; two records of the same tile with the same object are a harmless *duplicate*
 /// (counted, and removed by `repair`); two records of one tile with different objects are an error
 /// naming both segments; damage before the end of a segment, a segment that does not start with
 /// its header, or headers that disagree are errors.
@@ -52,8 +53,9 @@ public struct Journal: Sendable {
   /// Reads the union of every segment.
   ///
   /// - Throws: `CheckpointError` (`.damaged`) naming the segment file and byte offset, or both
-  ///   segments of a tile journaled with two different objects; (`.failure`) when a segment cannot
-  ///   be read.
+  ///   segments of a tile journaled with two different objects, or a segment cut short before its
+  ///   header while a later segment of its writer exists; (`.failure`) when a segment cannot be
+  ///   read.
   public func replay() throws -> JournalReplay {
     var replay = JournalReplay()
     var firstSeen: [Int: (segment: String, offset: Int)] = [:]
@@ -130,20 +132,29 @@ public struct Journal: Sendable {
       }
       replay.segments.append(summary)
     }
+    // Only a writer's newest segment may end before its header (`setAsideHeaderlessSegments`).
+    for segment in replay.segments where segment.header == nil && segment.byteCount > 0 {
+      if let later = replay.segments.first(where: { $0.shard == segment.shard && $0.number > segment.number }) {
+        throw Self.headerlessSegmentDamage(segment, laterSegment: later)
+      }
+    }
     return replay
   }
 
-  /// Starts a session: creates its segment (named from `header`: `header.session`, and for a
-  /// shard its tag and `header.sessionID`) exclusively, writes and fsyncs the header record, and
-  /// fsyncs the journal directory.
+  /// Starts a session: sets aside the segments of the same writer (`header.shard`, or unsharded
+  /// sessions) that ended before their header (`setAsideHeaderlessSegments(of:)`, listed in the
+  /// writer's `setAsideSegments`), creates its segment (named from `header`: `header.session`, and
+  /// for a shard its tag and `header.sessionID`) exclusively, writes and fsyncs the header record,
+  /// and fsyncs the journal directory. The caller holds the writer's lock.
   ///
   /// - Throws: `CheckpointError` (`.failure`) on I/O errors (the message names ENOSPC/EIO), or if
   ///   the segment exists already.
   public func beginSession(_ header: JournalHeader) throws -> JournalWriter {
     try CheckpointError.wrapping { try SystemFile.createDirectoryDurably(path: directory) }
+    let setAside = try setAsideHeaderlessSegments(of: header.shard)
     let path = segmentPath(of: header)
     let file = try CheckpointError.wrapping { try SystemFile.create(path: path, exclusive: true) }
-    let writer = JournalWriter(file: file)
+    let writer = JournalWriter(file: file, setAsideSegments: setAside)
     try writer.append(.header(header))
     try CheckpointError.wrapping { try SystemFile.syncDirectory(path: directory) }
     return writer

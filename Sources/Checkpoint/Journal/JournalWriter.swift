@@ -12,9 +12,13 @@ public final class JournalWriter {
   private var endOffset: Int64 = 0
   private var broken = false
   private var closed = false
+  /// The segments of this writer that ended before their header, set aside as the session began
+  /// (`Journal.beginSession`).
+  public let setAsideSegments: [Journal.SetAsideSegment]
 
-  init(file: SystemFile) {
+  init(file: SystemFile, setAsideSegments: [Journal.SetAsideSegment] = []) {
     self.file = file
+    self.setAsideSegments = setAsideSegments
   }
 
   deinit { close() }

@@ -27,12 +27,14 @@ public enum DerivedChecksums {
     (file as NSString).deletingLastPathComponent + "/" + fileName
   }
 
-  /// The recorded SHA-256 hex digests by file name (empty when there is no readable checksums file).
+  /// The recorded SHA-256 hex digests by file name (empty when there is no readable checksums
+  /// file); an entry that is not 64 hex digits is no checksum (`problem(in:)` names it as the
+  /// checksums file's damage) and is left out, so it never makes the file it names look damaged.
   static func recorded(besides file: String) -> [String: String] {
     guard let data = FileManager.default.contents(atPath: checksumsPath(besides: file)),
           JSONSyntax.firstProblem(in: [UInt8](data)) == nil,
           let contents = try? JSONDecoder().decode(Contents.self, from: data) else { return [:] }
-    return contents.sha256
+    return contents.sha256.filter { ContentHash(hex: $0.value) != nil }
   }
 
   /// The recorded SHA-256 hex digests of `run`'s derived files by file name (empty when

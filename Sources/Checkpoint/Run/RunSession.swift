@@ -33,6 +33,11 @@ public final class RunSession {
   /// are computed again like any missing tile.
   public private(set) var recovered: [TileDrop] = []
   private let lock: RunLock
+  /// Segments of this session's writer that ended before their header (a session that crashed
+  /// while starting), set aside when this session started its own segment
+  /// (`Journal.setAsideHeaderlessSegments(of:)`): otherwise they would read as damage once a
+  /// later segment of the writer exists.
+  public private(set) var setAsideSegments: [Journal.SetAsideSegment] = []
   /// This session's segment, `nil` until it is started (`beginSegment`).
   private var writer: JournalWriter?
   private var closed = false
@@ -231,7 +236,8 @@ public final class RunSession {
   }
 
   /// Starts this session's segment (creates it, writes and fsyncs the header) unless it is
-  /// started already; `record` and `drop` start it themselves.
+  /// started already; `record` and `drop` start it themselves. `Journal.beginSession` first sets
+  /// aside this writer's segments that end before their header (`setAsideSegments`).
   ///
   /// - Throws: `CheckpointError` (`.failure`) on I/O errors, or if the session is closed.
   @discardableResult
@@ -239,6 +245,7 @@ public final class RunSession {
     if let writer { return writer }
     guard !closed else { throw CheckpointError(.failure, "\(run.journal.segmentPath(of: header)): the session is closed") }
     let started = try run.journal.beginSession(header)
+    setAsideSegments = started.setAsideSegments
     writer = started
     return started
   }
