@@ -117,7 +117,9 @@ public struct RunPipeline: PrecisionGeneric {
       let reuse = train.samples == manifest.dataset.subsample && manifest.dataset.split == nil  // the eNTK's samples are the training set
       let trainingSet = reuse ? dataset : try Self.trainingData(manifest: manifest, train, scalar: T.self)
       let journaled = try run.journal.replay().identity?.weightsHash
-      let noTrainingState = (try? TrainingCheckpointStore(run: run).latestRecord()).map { $0 == nil } ?? false
+      // No training record at all (a damaged one is named by training's own error).
+      var noTrainingState = false
+      do { noTrainingState = try TrainingCheckpointStore(run: run).latestRecord() == nil } catch {}
       if journaled != nil, noTrainingState {
         StandardStream.error("\(run.path): its tiles were computed from trained weights whose training state is gone; training again (the same weights only with the first training's OPENBLAS_NUM_THREADS and BLAS build; now \(Plural.count(BLASCore.threadCount, "thread")))\n")
       }

@@ -147,6 +147,23 @@ final class TrainingStatusCLITests: XCTestCase {
     XCTAssertTrue(missing.stderr.contains("no journal"), missing.stderr)
   }
 
+  /// A run whose journal holds tiles and whose training state is gone trains again, says so, and
+  /// with the same thread count gets the journaled tiles' weights back: it resumes (exit 0) and
+  /// export-weights has the weights again (RetrainedWeightsTests has the refusal of other weights).
+  func testTrainingAgainAfterTheTrainingStateIsGoneSaysSoAndResumes() throws {
+    let path = try manifest(subsample: 40, train: ["epochs": 2, "batchSize": 20, "targetAccuracy": 1.0])
+    let run = "\(work)/run"
+    try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none"])
+    try CLIHarness.succeed(["export-weights", run, "--output", "\(work)/first.safetensors"])
+    try FileManager.default.removeItem(atPath: "\(run)/training")
+    let again = try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none"])
+    XCTAssertTrue(again.stderr.contains("\(run): its tiles were computed from trained weights whose training state is gone; training again"), again.stderr)
+    try CLIHarness.succeed(["export-weights", run, "--output", "\(work)/again.safetensors"])
+    XCTAssertEqual(try FileBytes.read(path: "\(work)/again.safetensors"), try FileBytes.read(path: "\(work)/first.safetensors"))
+    // Resumed with its training state in place: no such line.
+    XCTAssertFalse(try CLIHarness.succeed(["run", path, "--run-dir", run, "--progress", "none"]).stderr.contains("training again"))
+  }
+
   /// A finished training and a complete eNTK: the training line says finished, `--json` too.
   func testStatusOfACompleteTrainedRunSaysTheTrainingFinished() throws {
     let path = try manifest(subsample: 40, train: ["epochs": 2, "batchSize": 20, "targetAccuracy": 1.0])
