@@ -52,9 +52,11 @@ public struct RunDirectory: Sendable {
   static let ownNames: Set<String> = ["journal", "objects", "manifest.json", "lock", "logits.npy", "labels.npy", ColumnsFiles.logitsName, ColumnsFiles.labelsName,
                                        "training", "slurm", DerivedChecksums.fileName, "assembling", "outputs.json"]
   /// Of `ownNames`, the files a run writes whatever is there: a user's file of that name in a
-  /// folder without `journal/` and `objects/` is refused, not overwritten.
-  static let overwrittenNames: Set<String> = ["manifest.json", "logits.npy", "labels.npy", ColumnsFiles.logitsName,
-                                              ColumnsFiles.labelsName, DerivedChecksums.fileName, "outputs.json"]
+  /// folder without `journal/` and without a mark of a former run is refused, not overwritten.
+  static let overwrittenNames: Set<String> = ["manifest.json", "logits.npy", "labels.npy", ColumnsFiles.logitsName, ColumnsFiles.labelsName]
+  /// What only a run leaves (its objects, the derived files' checksums every run records, its
+  /// outputs record, its training state): beside them, `overwrittenNames` are a former run's.
+  static let formerRunMarks: Set<String> = ["objects", DerivedChecksums.fileName, "outputs.json", "training"]
 
   /// Creates `RUN`, `RUN/journal` and `RUN/objects` if missing (and syncs the new entries).
   ///
@@ -78,15 +80,17 @@ public struct RunDirectory: Sendable {
       throw CheckpointError(.badInput, "\(path): exists and is not a directory")
     }
     // Without a journal, only ntkbatch's own names; and the files a run writes over (its
-    // manifest.json, logits, labels, …) only beside `objects/`, as a run whose journal is gone
-    // leaves them: a folder that merely holds a `manifest.json` or a `logits.npy` (a user's) is
-    // not a run directory, and a run would overwrite them. (`slurm/` comes before any run.)
+    // manifest.json, logits, labels) only beside a mark of a former run (`formerRunMarks`: a run
+    // directory whose journal, or journal and objects, were deleted to reuse it): a folder that
+    // merely holds a `manifest.json` or a `logits.npy` (a user's) is not a run directory, and a
+    // run would overwrite them. (`slurm/` comes before any run.)
     if isDirectory.boolValue, !FileManager.default.fileExists(atPath: journalDirectory) {
       let entries = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
       let foreign = entries.filter { name in
         !Self.ownNames.contains(name) && !name.hasPrefix("lock.") && !AtomicFile.isTemporaryName(name)
       }
-      let overwritten = entries.contains("objects") ? [] : entries.filter(Self.overwrittenNames.contains)
+      let formerRun = entries.contains { Self.formerRunMarks.contains($0) }
+      let overwritten = formerRun ? [] : entries.filter(Self.overwrittenNames.contains)
       if let first = (foreign + overwritten).first {
         let count = foreign.count + overwritten.count
         let why = foreign.isEmpty ? "no journal/ or objects/: a run would overwrite \(count > 1 ? "them" : "it")" : "no journal/"
