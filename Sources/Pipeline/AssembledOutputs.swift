@@ -141,8 +141,8 @@ public enum AssembledOutputs {
 
   /// The record, or an empty one when missing or unreadable (nothing is then provably ours).
   static func read(_ run: RunDirectory) -> Record {
-    guard let bytes = try? FileBytes.read(path: path(of: run)), JSONSyntax.firstProblem(in: bytes) == nil,
-          let record = try? JSONDecoder().decode(Record.self, from: Data(bytes)) else { return Record() }
+    guard let bytes = try? FileBytes.read(path: path(of: run)),
+          let record = try? JSONDecodingProblem.decode(Record.self, from: bytes).get() else { return Record() }
     return record
   }
 
@@ -152,10 +152,7 @@ public enum AssembledOutputs {
   public static func problem(_ run: RunDirectory) -> String? {
     guard SystemFile.kind(of: path(of: run)).exists else { return nil }
     guard let bytes = try? FileBytes.read(path: path(of: run)) else { return "unreadable" }
-    if let syntax = JSONSyntax.firstProblem(in: bytes) { return "not valid JSON: \(syntax)" }
-    do { _ = try JSONDecoder().decode(Record.self, from: Data(bytes)) } catch {
-      return "not a record of outputs ({\"version\": 1, \"outputs\": [...]}): \(JSONDecodingProblem.describe(error, in: bytes))"
-    }
-    return nil
+    guard case .failure(let failure) = JSONDecodingProblem.decode(Record.self, from: bytes) else { return nil }
+    return failure.syntax == nil ? "not a record of outputs ({\"version\": 1, \"outputs\": [...]}): \(failure)" : "\(failure)"
   }
 }

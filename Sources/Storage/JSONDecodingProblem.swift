@@ -6,9 +6,31 @@ import Foundation
 /// SHA-256, found "ab"` — where Foundation's own description says only that "the data isn't in
 /// the correct format" or "is missing", which names neither the field nor the fault.
 public enum JSONDecodingProblem {
-  /// The phrase for `error`, thrown by `JSONDecoder` decoding `bytes`.
-  public static func describe(_ error: Error, in bytes: [UInt8]) -> String {
-    if let syntax = JSONSyntax.firstProblem(in: bytes) { return "not valid JSON: \(syntax)" }
+  /// Why bytes did not decode: their syntax error, or the decoding phrase naming the field.
+  public struct Failure: Error, CustomStringConvertible {
+    /// The syntax error (`JSONSyntax`), when the bytes are not JSON at all.
+    public var syntax: JSONSyntax.Problem?
+    /// `not valid JSON: … at byte N (line L, column C)`, or `missing field loss`, `epoch: expected
+    /// an integer, found "two"`, ….
+    public var description: String
+  }
+
+  /// `bytes` decoded as `T` when they are strict JSON (`JSONSyntax` first: Foundation on Linux
+  /// also takes a trailing comma before `}` or `]`), else the failure saying why. The JSON files
+  /// ntkbatch keeps (`latest.json`, `checksums.json`, `outputs.json`) are read through this.
+  public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) -> Result<T, Failure> {
+    if let syntax = JSONSyntax.firstProblem(in: bytes) {
+      return .failure(Failure(syntax: syntax, description: "not valid JSON: \(syntax)"))
+    }
+    do {
+      return .success(try JSONDecoder().decode(type, from: Data(bytes)))
+    } catch {
+      return .failure(Failure(syntax: nil, description: describe(error, in: bytes)))
+    }
+  }
+
+  /// The phrase for `error`, thrown by `JSONDecoder` decoding `bytes` (whose syntax is valid).
+  static func describe(_ error: Error, in bytes: [UInt8]) -> String {
     guard let decoding = error as? DecodingError else { return "\(error)" }
     let document = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
     switch decoding {

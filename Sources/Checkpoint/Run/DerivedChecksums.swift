@@ -32,8 +32,7 @@ public enum DerivedChecksums {
   /// checksums file's damage) and is left out, so it never makes the file it names look damaged.
   static func recorded(besides file: String) -> [String: String] {
     guard let data = FileManager.default.contents(atPath: checksumsPath(besides: file)),
-          JSONSyntax.firstProblem(in: [UInt8](data)) == nil,
-          let contents = try? JSONDecoder().decode(Contents.self, from: data) else { return [:] }
+          let contents = try? JSONDecodingProblem.decode(Contents.self, from: [UInt8](data)).get() else { return [:] }
     return contents.sha256.filter { ContentHash(hex: $0.value) != nil }
   }
 
@@ -52,12 +51,12 @@ public enum DerivedChecksums {
     let path = path(in: run)
     guard SystemFile.kind(of: path).exists else { return nil }
     guard let data = FileManager.default.contents(atPath: path) else { return "unreadable" }
-    if let syntax = JSONSyntax.firstProblem(in: [UInt8](data)) {
-      return "not valid JSON: \(syntax) (expected {\"sha256\": {file name: SHA-256 hex}})"
-    }
     let contents: Contents
-    do { contents = try JSONDecoder().decode(Contents.self, from: data) } catch {
-      return "not a JSON object {\"sha256\": {file name: SHA-256 hex}}: \(JSONDecodingProblem.describe(error, in: [UInt8](data)))"
+    switch JSONDecodingProblem.decode(Contents.self, from: [UInt8](data)) {
+    case .success(let decoded): contents = decoded
+    case .failure(let failure):
+      return failure.syntax == nil ? "not a JSON object {\"sha256\": {file name: SHA-256 hex}}: \(failure)"
+        : "\(failure) (expected {\"sha256\": {file name: SHA-256 hex}})"
     }
     if let (name, _) = contents.sha256.sorted(by: { $0.key < $1.key }).first(where: { ContentHash(hex: $0.value) == nil }) {
       return "sha256.\(name): expected 64 hex digits"

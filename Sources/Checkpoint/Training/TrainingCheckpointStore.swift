@@ -57,14 +57,11 @@ public struct TrainingCheckpointStore: Sendable {
   public func latestRecord() throws -> TrainingRecord? {
     guard FileManager.default.fileExists(atPath: recordPath) else { return nil }
     let json = try CheckpointError.wrapping { try FileBytes.read(path: recordPath) }
-    if let problem = JSONSyntax.firstProblem(in: json) {
-      throw CheckpointError(.damaged, "\(recordPath): not a training record: not valid JSON: \(problem)")
-    }
     do {
-      return try JSONDecoder().decode(TrainingRecord.self, from: Data(json))
+      return try JSONDecodingProblem.decode(TrainingRecord.self, from: json).get()
     } catch {
-      // Which field is missing or of the wrong type (Foundation's own wording names neither).
-      throw CheckpointError(.damaged, "\(recordPath): not a training record: \(JSONDecodingProblem.describe(error, in: json))")
+      // Where the syntax error is, or which field is missing or of the wrong type.
+      throw CheckpointError(.damaged, "\(recordPath): not a training record: \(error)")
     }
   }
 
