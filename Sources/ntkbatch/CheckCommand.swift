@@ -178,7 +178,6 @@ struct CheckCommand: ParsableCommand {
     return String(format: seconds >= 10 ? "%.0f" : "%.1f", seconds) + " seconds"
   }
 
-
   static func bytes(_ count: Int) -> String {
     let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"]
     var value = Double(count), unit = 0

@@ -37,7 +37,7 @@ public final class RunSession {
   /// while starting), set aside when this session started its own segment
   /// (`Journal.setAsideHeaderlessSegments(of:)`): otherwise they would read as damage once a
   /// later segment of the writer exists.
-  public private(set) var setAsideSegments: [Journal.SetAsideSegment] = []
+  public var setAsideSegments: [Journal.SetAsideSegment] { writer?.setAsideSegments ?? [] }
   /// This session's segment, `nil` until it is started (`beginSegment`).
   private var writer: JournalWriter?
   private var closed = false
@@ -245,7 +245,6 @@ public final class RunSession {
     if let writer { return writer }
     guard !closed else { throw CheckpointError(.failure, "\(run.journal.segmentPath(of: header)): the session is closed") }
     let started = try run.journal.beginSession(header)
-    setAsideSegments = started.setAsideSegments
     writer = started
     return started
   }
